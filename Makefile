@@ -1,0 +1,45 @@
+# The two commands a newcomer needs: `make run` and `make test`. Everything else is a helper of those.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed-$(shell cksum pyproject.toml | cut -d' ' -f1)
+
+.PHONY: run test lint typecheck pytest bench scenarios postgres-test browsers clean
+
+$(STAMP): pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e '.[dev]'
+	rm -f $(VENV)/.installed-*
+	touch $(STAMP)
+
+$(VENV): $(STAMP)
+
+var:
+	mkdir -p var
+
+run: $(STAMP) var
+	DEBUG=1 $(BIN)/isotrack migrate --no-input
+	DEBUG=1 $(BIN)/isotrack demo --if-empty
+	DEBUG=1 $(BIN)/isotrack serve --addr 127.0.0.1:8000
+
+lint: $(STAMP)
+	$(BIN)/ruff check src tests bench
+	$(BIN)/ruff format --check src tests bench
+
+typecheck: $(STAMP)
+	$(BIN)/mypy
+
+pytest: $(STAMP)
+	$(BIN)/pytest
+
+test: lint typecheck pytest
+
+bench: $(STAMP)
+	@for script in bench/*.py; do echo "== $$script"; $(BIN)/python $$script || exit 1; done
+
+scenarios: $(STAMP)
+	$(PYTHON) ../shared/scenarios/check.py --cmd '$(BIN)/isotrack evaluate {file}'
+
+clean:
+	rm -rf $(VENV) var/*.sqlite3 test-output

@@ -1,0 +1,26 @@
+"""The `isotrack` command.
+
+`isotrack evaluate` needs no database and loads no Django: it runs the pure core on a course file. Every other
+subcommand is a Django management command (`isotrack migrate`, `isotrack serve`, `isotrack demo`, ...).
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+
+
+def main(argv: list[str] | None = None) -> None:
+    args = sys.argv[1:] if argv is None else argv
+    if args and args[0] == "evaluate":
+        from isotrack.evaluate_command import run
+
+        sys.exit(run(args[1:]))
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "isotrack.settings")
+    from django.core.management import execute_from_command_line
+
+    execute_from_command_line(["isotrack", *args])
+
+
+if __name__ == "__main__":
+    main()
