@@ -1,0 +1,39 @@
+"""The audit trail: one row per change, append-only.
+
+Rows are written only by `isotrack.audit.record` inside the action's transaction, so a change and its audit row
+commit together or not at all. The app never updates or deletes a row; on PostgreSQL a trigger refuses UPDATE and
+DELETE outright (see the migration), so not even a database client with the app's role can rewrite history.
+"""
+
+from __future__ import annotations
+
+import uuid
+
+from django.core.serializers.json import DjangoJSONEncoder
+from django.db import models
+
+
+class AuditEvent(models.Model):
+    uuid = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    practice = models.ForeignKey("clinic.Practice", on_delete=models.PROTECT, related_name="+")
+    actor = models.ForeignKey("clinic.StaffUser", on_delete=models.PROTECT, related_name="+")
+    at = models.DateTimeField(auto_now_add=True, db_index=True)
+    action = models.CharField(max_length=60)  # a stable code, e.g. "weight.change"
+    object_type = models.CharField(max_length=40)
+    object_uuid = models.UUIDField()
+    patient = models.ForeignKey("clinic.Patient", on_delete=models.PROTECT, null=True, related_name="+")
+    before = models.JSONField(null=True, encoder=DjangoJSONEncoder)
+    after = models.JSONField(null=True, encoder=DjangoJSONEncoder)
+    reason = models.CharField(max_length=200, blank=True)
+
+    class Meta:
+        ordering = ["at", "id"]
+        indexes = [models.Index(fields=["patient", "at"]), models.Index(fields=["practice", "at"])]
+
+    def save(self, *args: object, **kwargs: object) -> None:
+        if self.pk is not None:
+            raise RuntimeError("audit events are append-only")
+        super().save(*args, **kwargs)  # type: ignore[arg-type]
+
+    def delete(self, *args: object, **kwargs: object) -> tuple[int, dict[str, int]]:
+        raise RuntimeError("audit events are append-only")

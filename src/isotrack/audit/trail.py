@@ -1,0 +1,47 @@
+"""Writing audit rows: called by actions, inside their transaction."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.db import transaction
+from django.forms.models import model_to_dict
+
+from isotrack.audit.models import AuditEvent
+
+# Fields never worth copying into the trail (they are the row's identity or bookkeeping).
+_SKIPPED = {"id", "uuid", "recorded_at", "created_at", "password", "last_login"}
+
+
+def snapshot(instance: Any) -> dict[str, Any]:
+    """The auditable values of a record: its fields, foreign keys as their public UUID where they have one."""
+    values = model_to_dict(instance, exclude=list(_SKIPPED))
+    for field in instance._meta.concrete_fields:
+        if field.name in _SKIPPED or field.name not in values:
+            continue
+        if field.is_relation:
+            related = getattr(instance, field.name)
+            values[field.name] = str(getattr(related, "uuid", related.pk)) if related is not None else None
+    return values
+
+
+def record(*, actor: Any, action: str, instance: Any, patient: Any = None, before: Any = None,
+           after: Any = None, reason: str = "") -> AuditEvent:
+    if not transaction.get_connection().in_atomic_block:
+        raise RuntimeError("audit rows are written inside the action's transaction")
+    changed_before, changed_after = before, after
+    if before is not None and after is not None:
+        keys = [k for k in after if before.get(k) != after.get(k)]
+        changed_before = {k: before.get(k) for k in keys}
+        changed_after = {k: after.get(k) for k in keys}
+    return AuditEvent.objects.create(
+        practice_id=actor.practice_id if actor.practice_id else patient.practice_id,
+        actor=actor,
+        action=action,
+        object_type=instance._meta.model_name,
+        object_uuid=instance.uuid,
+        patient=patient,
+        before=changed_before,
+        after=changed_after,
+        reason=reason,
+    )

@@ -1,0 +1,377 @@
+"""Every write to the clinic's records.
+
+Each action takes the acting user as the keyword `actor`, checks the actor's practice and role, validates, and
+does the whole change in one transaction together with its audit row (who, when, what, before and after).
+Pages, the API, the command line and the demo generator all write through these functions and nothing else.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import date
+from decimal import ROUND_HALF_UP, Decimal
+from functools import wraps
+from typing import Any, ParamSpec, TypeVar
+
+from django.core.exceptions import ValidationError
+from django.db import IntegrityError, models, transaction
+from django.utils import timezone
+
+from isotrack.audit.trail import record, snapshot
+from isotrack.clinic.access import Capability, require
+from isotrack.clinic.errors import InvalidInput, RecordNotFound
+from isotrack.clinic.models import (
+    LOINC_BY_LAB_TEST,
+    Contraception,
+    Course,
+    CourseStatus,
+    Dispense,
+    DoseSegment,
+    Interruption,
+    IpledgeEntry,
+    LabResult,
+    MissedDose,
+    MoodScreen,
+    Patient,
+    PatientCategory,
+    PregnancyTest,
+    Practice,
+    Role,
+    SideEffect,
+    StaffUser,
+    Visit,
+    Weight,
+    WeightUnit,
+)
+
+P = ParamSpec("P")
+R = TypeVar("R")
+
+KG_PER_LB = Decimal("0.45359237")  # exact, by definition of the international pound
+
+
+def action(func: Callable[P, R]) -> Callable[P, R]:
+    """One transaction per action; a database constraint violation becomes a clear InvalidInput."""
+
+    @wraps(func)
+    def run(*args: P.args, **kwargs: P.kwargs) -> R:
+        try:
+            with transaction.atomic():
+                return func(*args, **kwargs)
+        except IntegrityError as error:
+            raise InvalidInput(_integrity_message(error)) from error
+
+    return run
+
+
+def _integrity_message(error: IntegrityError) -> str:
+    text = str(error).lower()
+    if "unique" in text or "duplicate" in text:
+        return "That record already exists."
+    return "The values are outside what the record allows."
+
+
+def _validated_save(instance: models.Model) -> None:
+    try:
+        instance.full_clean()
+    except ValidationError as error:
+        field, messages = next(iter(error.message_dict.items()))
+        raise InvalidInput(messages[0], field=None if field == "__all__" else field) from error
+    instance.save()
+
+
+def _check_practice(actor: StaffUser, patient: Patient) -> None:
+    if actor.practice_id is None or patient.practice_id != actor.practice_id:
+        raise RecordNotFound("No such patient.")
+
+
+def _create(actor: StaffUser, instance: Any, *, patient: Patient, action_code: str, reason: str = "") -> Any:
+    instance.recorded_by = actor
+    _validated_save(instance)
+    record(actor=actor, action=action_code, instance=instance, patient=patient, after=snapshot(instance),
+           reason=reason)
+    return instance
+
+
+def _course_record(actor: StaffUser, course: Course, capability: Capability) -> None:
+    require(actor, capability)
+    _check_practice(actor, course.patient)
+
+
+# ------------------------------------------------------------------------------------------------- patients
+
+
+@action
+def register_patient(
+    *,
+    actor: StaffUser,
+    mrn: str,
+    given_name: str,
+    family_name: str,
+    birth_date: date,
+    category: str,
+    ipledge_id: str = "",
+    email: str = "",
+    phone: str = "",
+    reminders_consent: bool = False,
+) -> Patient:
+    require(actor, Capability.REGISTER_PATIENTS)
+    if category not in PatientCategory.values:
+        raise InvalidInput(f"{category!r} is not a patient category.", field="category")
+    patient = Patient(
+        practice_id=actor.practice_id, mrn=mrn.strip(), given_name=given_name.strip(),
+        family_name=family_name.strip(), birth_date=birth_date, category=category, ipledge_id=ipledge_id.strip(),
+        category_set_by=actor, category_set_at=timezone.now(), email=email, phone=phone,
+        reminders_consent=reminders_consent,
+    )
+    if Patient.objects.filter(practice_id=actor.practice_id, mrn=patient.mrn).exists():
+        raise InvalidInput("Another patient of the practice has this MRN.", field="mrn")
+    if patient.ipledge_id and Patient.objects.filter(practice_id=actor.practice_id,
+                                                     ipledge_id=patient.ipledge_id).exists():
+        raise InvalidInput("Another patient of the practice has this iPLEDGE ID.", field="ipledge_id")
+    _validated_save(patient)
+    record(actor=actor, action="patient.register", instance=patient, patient=patient, after=snapshot(patient))
+    return patient
+
+
+@action
+def set_patient_category(*, actor: StaffUser, patient: Patient, category: str, reason: str) -> Patient:
+    """IPL-CAT: only a prescriber assigns or changes the category; the change and its reason are audited."""
+    require(actor, Capability.PRESCRIBE)
+    _check_practice(actor, patient)
+    if category not in PatientCategory.values:
+        raise InvalidInput(f"{category!r} is not a patient category.", field="category")
+    if not reason.strip():
+        raise InvalidInput("Say why the category changes.", field="reason")
+    before = snapshot(patient)
+    patient.category = category
+    patient.category_set_by = actor
+    patient.category_set_at = timezone.now()
+    _validated_save(patient)
+    record(actor=actor, action="patient.category", instance=patient, patient=patient, before=before,
+           after=snapshot(patient), reason=reason.strip())
+    return patient
+
+
+# -------------------------------------------------------------------------------------------------- weights
+
+
+def weight_in_kg(value: Decimal, unit: str) -> Decimal:
+    if unit == WeightUnit.LB:
+        value = value * KG_PER_LB
+    elif unit != WeightUnit.KG:
+        raise InvalidInput(f"{unit!r} is not a weight unit (kg or lb).", field="unit")
+    return value.quantize(Decimal("0.01"), rounding=ROUND_HALF_UP)
+
+
+@action
+def record_weight(
+    *, actor: StaffUser, patient: Patient, effective_date: date, value: Decimal, unit: str = WeightUnit.KG
+) -> Weight:
+    require(actor, Capability.RECORD_OBSERVATIONS)
+    _check_practice(actor, patient)
+    weight = Weight(patient=patient, effective_date=effective_date, kg=weight_in_kg(value, unit),
+                    entered_value=value, entered_unit=unit)
+    return _create(actor, weight, patient=patient, action_code="weight.record")
+
+
+@action
+def change_weight(
+    *, actor: StaffUser, weight: Weight, effective_date: date, value: Decimal, unit: str, reason: str = ""
+) -> Weight:
+    require(actor, Capability.RECORD_OBSERVATIONS)
+    _check_practice(actor, weight.patient)
+    weight = Weight.objects.select_for_update().get(pk=weight.pk)
+    before = snapshot(weight)
+    weight.effective_date = effective_date
+    weight.kg = weight_in_kg(value, unit)
+    weight.entered_value = value
+    weight.entered_unit = unit
+    _validated_save(weight)
+    record(actor=actor, action="weight.change", instance=weight, patient=weight.patient, before=before,
+           after=snapshot(weight), reason=reason)
+    return weight
+
+
+@action
+def record_contraception(
+    *, actor: StaffUser, patient: Patient, method: str, start: date, end: date | None = None
+) -> Contraception:
+    require(actor, Capability.RECORD_OBSERVATIONS)
+    _check_practice(actor, patient)
+    item = Contraception(patient=patient, method=method, start=start, end=end)
+    return _create(actor, item, patient=patient, action_code="contraception.record")
+
+
+# --------------------------------------------------------------------------------------------------- course
+
+
+@action
+def start_course(
+    *,
+    actor: StaffUser,
+    patient: Patient,
+    prescriber: StaffUser,
+    start: date,
+    mg_per_day: Decimal,
+    product: str,
+    target_mg_per_kg: Decimal | None = None,
+    indication: str = "L70.0",
+    planned_end: date | None = None,
+    brand: str = "",
+) -> Course:
+    """Open a course (qualifying until the first dispense) with its first dose segment."""
+    require(actor, Capability.PRESCRIBE)
+    _check_practice(actor, patient)
+    if prescriber.practice_id != patient.practice_id or prescriber.role != Role.PRESCRIBER:
+        raise InvalidInput("Choose a prescriber of this practice.", field="prescriber")
+    practice = Practice.objects.get(pk=patient.practice_id)
+    course = Course(
+        patient=patient, prescriber=prescriber, indication=indication, start=start, planned_end=planned_end,
+        target_mg_per_kg=target_mg_per_kg if target_mg_per_kg is not None else practice.target_mg_per_kg,
+    )
+    _validated_save(course)
+    record(actor=actor, action="course.start", instance=course, patient=patient, after=snapshot(course))
+    segment = DoseSegment(course=course, starts_on=start, mg_per_day=mg_per_day, product=product, brand=brand,
+                          reason="starting dose")
+    _create(actor, segment, patient=patient, action_code="dose.prescribe")
+    return course
+
+
+@action
+def change_dose(
+    *, actor: StaffUser, course: Course, starts_on: date, mg_per_day: Decimal, product: str, reason: str,
+    brand: str = "",
+) -> DoseSegment:
+    """A new dose segment from `starts_on` on. Only a prescriber changes a dose, and says why."""
+    _course_record(actor, course, Capability.PRESCRIBE)
+    if not reason.strip():
+        raise InvalidInput("Say why the dose changes.", field="reason")
+    if starts_on < course.start:
+        raise InvalidInput("A dose cannot start before the course starts.", field="starts_on")
+    if DoseSegment.objects.filter(course=course, starts_on=starts_on).exists():
+        raise InvalidInput("A dose already starts on that day.", field="starts_on")
+    segment = DoseSegment(course=course, starts_on=starts_on, mg_per_day=mg_per_day, product=product,
+                          brand=brand, reason=reason.strip())
+    return _create(actor, segment, patient=course.patient, action_code="dose.change", reason=reason.strip())
+
+
+@action
+def end_course(*, actor: StaffUser, course: Course, end: date, reason: str = "") -> Course:
+    """Record the last day of dosing (a completed course, or one stopped early)."""
+    _course_record(actor, course, Capability.PRESCRIBE)
+    course = Course.objects.select_for_update().get(pk=course.pk)
+    before = snapshot(course)
+    course.end = end
+    course.status = CourseStatus.COMPLETED
+    _validated_save(course)
+    record(actor=actor, action="course.end", instance=course, patient=course.patient, before=before,
+           after=snapshot(course), reason=reason)
+    return course
+
+
+@action
+def activate_course(*, actor: StaffUser, course: Course) -> Course:
+    _course_record(actor, course, Capability.RECORD_OBSERVATIONS)
+    course = Course.objects.select_for_update().get(pk=course.pk)
+    if course.status == CourseStatus.DRAFT:
+        before = snapshot(course)
+        course.status = CourseStatus.ACTIVE
+        course.save(update_fields=["status"])
+        record(actor=actor, action="course.activate", instance=course, patient=course.patient, before=before,
+               after=snapshot(course))
+    return course
+
+
+@action
+def record_interruption(*, actor: StaffUser, course: Course, start: date, end: date, reason: str) -> Interruption:
+    _course_record(actor, course, Capability.PRESCRIBE)
+    item = Interruption(course=course, start=start, end=end, reason=reason)
+    return _create(actor, item, patient=course.patient, action_code="interruption.record", reason=reason)
+
+
+@action
+def record_missed_dose(*, actor: StaffUser, course: Course, day: date) -> MissedDose:
+    _course_record(actor, course, Capability.RECORD_OBSERVATIONS)
+    if MissedDose.objects.filter(course=course, date=day).exists():
+        raise InvalidInput("That missed dose is already recorded.", field="date")
+    return _create(actor, MissedDose(course=course, date=day), patient=course.patient,
+                   action_code="missed_dose.record")
+
+
+# --------------------------------------------------------------------------------------------------- events
+
+
+@action
+def record_pregnancy_test(
+    *, actor: StaffUser, course: Course, purpose: str, setting: str, specimen_date: date, result: str,
+    verified_by: StaffUser | None = None, verification_note: str = "",
+) -> PregnancyTest:
+    _course_record(actor, course, Capability.RECORD_OBSERVATIONS)
+    if verified_by is not None and verified_by.practice_id != course.patient.practice_id:
+        raise InvalidInput("The verifier must be on the practice's staff.", field="verified_by")
+    item = PregnancyTest(course=course, purpose=purpose, setting=setting, specimen_date=specimen_date,
+                         result=result, verified_by=verified_by, verification_note=verification_note)
+    return _create(actor, item, patient=course.patient, action_code="pregnancy_test.record")
+
+
+@action
+def record_ipledge_entry(
+    *, actor: StaffUser, course: Course, kind: str, day: date, confirmation_number: str = ""
+) -> IpledgeEntry:
+    _course_record(actor, course, Capability.RECORD_OBSERVATIONS)
+    item = IpledgeEntry(course=course, kind=kind, date=day, confirmation_number=confirmation_number)
+    return _create(actor, item, patient=course.patient, action_code=f"ipledge.{kind}")
+
+
+@action
+def record_dispense(
+    *, actor: StaffUser, course: Course, day: date, days_supply: int, quantity: int | None = None,
+    mg_per_day: Decimal | None = None, product: str = "", pharmacy: str = "", rma: str = "",
+) -> Dispense:
+    _course_record(actor, course, Capability.RECORD_OBSERVATIONS)
+    item = Dispense(course=course, date=day, days_supply=days_supply, quantity=quantity, mg_per_day=mg_per_day,
+                    product=product, pharmacy=pharmacy, rma=rma)
+    dispense = _create(actor, item, patient=course.patient, action_code="dispense.record")
+    activate_course(actor=actor, course=course)
+    return dispense
+
+
+@action
+def record_lab_result(
+    *, actor: StaffUser, course: Course, test: str, effective_date: date, value: Decimal, unit: str,
+    uln: Decimal | None = None, reference_low: Decimal | None = None, reference_high: Decimal | None = None,
+) -> LabResult:
+    _course_record(actor, course, Capability.RECORD_OBSERVATIONS)
+    item = LabResult(course=course, test=test, loinc=LOINC_BY_LAB_TEST.get(test, ""),  # type: ignore[call-overload]
+                     effective_date=effective_date, value=value, unit=unit, uln=uln, reference_low=reference_low,
+                     reference_high=reference_high)
+    return _create(actor, item, patient=course.patient, action_code="lab.record")
+
+
+@action
+def record_visit(*, actor: StaffUser, course: Course, day: date, note: str = "") -> Visit:
+    require(actor, Capability.REGISTER_PATIENTS)
+    _check_practice(actor, course.patient)
+    return _create(actor, Visit(course=course, date=day, note=note), patient=course.patient,
+                   action_code="visit.record")
+
+
+@action
+def record_mood_screen(
+    *, actor: StaffUser, course: Course, day: date, instrument: str, score: int, item9: int | None = None
+) -> MoodScreen:
+    _course_record(actor, course, Capability.RECORD_OBSERVATIONS)
+    item = MoodScreen(course=course, date=day, instrument=instrument, score=score, item9=item9)
+    return _create(actor, item, patient=course.patient, action_code="mood_screen.record")
+
+
+@action
+def record_side_effect(
+    *, actor: StaffUser, course: Course, term: str, severity: str, onset: date, resolved_on: date | None = None,
+    action_taken: str = "none",
+) -> SideEffect:
+    _course_record(actor, course, Capability.RECORD_OBSERVATIONS)
+    item = SideEffect(course=course, term=term, severity=severity, onset=onset, resolved_on=resolved_on,
+                      action=action_taken)
+    return _create(actor, item, patient=course.patient, action_code="side_effect.record")

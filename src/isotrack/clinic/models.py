@@ -1,0 +1,504 @@
+"""The records of an isotretinoin practice.
+
+Names follow FHIR where a FHIR concept exists (Patient, CarePlan ~ Course, MedicationDispense ~ Dispense,
+Observation ~ Weight/LabResult/MoodScreen/PregnancyTest, Encounter ~ Visit). Vocabulary values are the course
+file's (../shared/spec/course-evaluation.md), so a record maps to the core's facts without translation.
+Public identifiers are UUIDs; integer keys never leave the database.
+
+Nothing here decides anything clinical: that is the core's job (isotrack.core). Writes go through
+isotrack.clinic.actions, never through model methods or signals.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import date
+from decimal import Decimal
+
+from django.contrib.auth.models import AbstractUser
+from django.core.validators import MaxValueValidator, MinValueValidator
+from django.db import models
+from django.db.models import F, Q
+
+# ---------------------------------------------------------------------------------------------- vocabularies
+
+
+class Role(models.TextChoices):
+    PRESCRIBER = "prescriber", "Prescriber"
+    NURSE = "nurse", "Nurse / medical assistant"
+    FRONT_DESK = "front_desk", "Front desk"
+    PRACTICE_ADMIN = "practice_admin", "Practice administrator"
+    AUDITOR = "auditor", "Compliance auditor"
+
+
+class PatientCategory(models.TextChoices):  # IPL-CAT: never derived from sex or gender
+    CAN_GET_PREGNANT = "can_get_pregnant", "Can get pregnant"
+    CANNOT_GET_PREGNANT = "cannot_get_pregnant", "Cannot get pregnant"
+
+
+class RulesChoice(models.TextChoices):
+    AUTO = "auto", "The rule set in force on each day"
+    US_IPLEDGE_2021 = "us-ipledge-2021", "iPLEDGE 2021 (pinned)"
+    US_IPLEDGE_2026 = "us-ipledge-2026", "iPLEDGE 2026 (pinned)"
+
+
+class WeightBasis(models.TextChoices):  # DOSE-WEIGHT
+    BASELINE = "baseline", "Starting weight"
+    DAILY = "daily", "Weight on each day"
+
+
+class Product(models.TextChoices):  # DOSE-LD
+    CONVENTIONAL = "conventional", "Conventional (incl. Absorica)"
+    MICRONIZED = "micronized", "Micronized (Absorica LD)"
+
+
+class CourseStatus(models.TextChoices):  # FHIR CarePlan.status
+    DRAFT = "draft", "Qualifying"
+    ACTIVE = "active", "Active"
+    COMPLETED = "completed", "Completed"
+    REVOKED = "revoked", "Stopped"
+    ENTERED_IN_ERROR = "entered-in-error", "Entered in error"
+
+
+class Indication(models.TextChoices):  # reference.md section 4, ICD-10-CM
+    ACNE_VULGARIS = "L70.0", "Acne vulgaris"
+    ACNE_CONGLOBATA = "L70.1", "Acne conglobata"
+
+
+class ContraceptionMethodCode(models.TextChoices):  # IPL-CON-2, reference.md 1.6
+    TUBAL_STERILIZATION = "tubal_sterilization", "Tubal sterilization"
+    PARTNER_VASECTOMY = "partner_vasectomy", "Partner's vasectomy"
+    IUD_COPPER = "iud_copper", "Copper IUD"
+    IUD_HORMONAL = "iud_hormonal", "Hormonal IUD"
+    COMBINED_PILL = "combined_pill", "Combined (estrogen-containing) pill"
+    PATCH = "patch", "Patch"
+    IMPLANT = "implant", "Implant"
+    INJECTION = "injection", "Injection"
+    VAGINAL_RING = "vaginal_ring", "Vaginal ring"
+    MALE_CONDOM = "male_condom", "Male condom"
+    DIAPHRAGM_SPERMICIDE = "diaphragm_spermicide", "Diaphragm with spermicide"
+    CERVICAL_CAP_SPERMICIDE = "cervical_cap_spermicide", "Cervical cap with spermicide"
+    SPONGE_SPERMICIDE = "sponge_spermicide", "Vaginal sponge with spermicide"
+    ABSTINENCE = "abstinence", "Continuous abstinence"
+    PROGESTIN_ONLY_PILL = "progestin_only_pill", "Progestin-only pill (does not count)"
+
+
+class TestPurpose(models.TextChoices):
+    SCREENING = "screening", "Screening"
+    CONFIRMATION = "confirmation", "Confirmation"
+    MONTHLY = "monthly", "Monthly"
+    END_OF_COURSE = "end_of_course", "End of course"
+    POST_COURSE = "post_course", "30 days after the last dose"
+
+
+class TestSetting(models.TextChoices):  # IPL-PT-SETTING
+    LAB = "lab", "Laboratory"
+    OFFICE = "office", "Office"
+    HOME = "home", "Home"
+
+
+class TestResult(models.TextChoices):
+    NEGATIVE = "negative", "Negative"
+    POSITIVE = "positive", "Positive"
+
+
+class IpledgeEntryKind(models.TextChoices):
+    ENROLLMENT = "enrollment", "Enrollment in iPLEDGE"
+    PRESCRIBER_CONFIRMATION = "prescriber_confirmation", "Prescriber confirmation"
+    PATIENT_ATTESTATION = "patient_attestation", "Patient comprehension questions"
+
+
+class LabTest(models.TextChoices):  # reference.md section 4, LOINC
+    TRIGLYCERIDES = "triglycerides", "Triglycerides"
+    CHOLESTEROL = "cholesterol", "Total cholesterol"
+    HDL = "hdl", "HDL cholesterol"
+    LDL = "ldl", "LDL cholesterol"
+    ALT = "alt", "ALT"
+    AST = "ast", "AST"
+    OTHER = "other", "Other"
+
+
+LOINC_BY_LAB_TEST = {
+    LabTest.TRIGLYCERIDES: "2571-8",
+    LabTest.CHOLESTEROL: "2093-3",
+    LabTest.HDL: "2085-9",
+    LabTest.LDL: "13457-7",
+    LabTest.ALT: "1742-6",
+    LabTest.AST: "1920-8",
+}
+
+
+class LabUnit(models.TextChoices):
+    MG_DL = "mg/dL", "mg/dL"
+    MMOL_L = "mmol/L", "mmol/L"
+    U_L = "U/L", "U/L"
+    OTHER = "other", "Other"
+
+
+class MoodInstrument(models.TextChoices):  # MOOD
+    PHQ2 = "phq2", "PHQ-2"
+    PHQ9 = "phq9", "PHQ-9"
+
+
+class Severity(models.TextChoices):
+    MILD = "mild", "Mild"
+    MODERATE = "moderate", "Moderate"
+    SEVERE = "severe", "Severe"
+
+
+class SideEffectAction(models.TextChoices):
+    NONE = "none", "No change"
+    TREATED = "treated", "Treated"
+    DOSE_REDUCED = "dose_reduced", "Dose reduced"
+    HELD = "held", "Held"
+    STOPPED = "stopped", "Stopped"
+
+
+class WeightUnit(models.TextChoices):
+    KG = "kg", "kg"
+    LB = "lb", "lb"
+
+
+# ------------------------------------------------------------------------------------------------- helpers
+
+
+class PublicIdModel(models.Model):
+    """A record with a UUID for URLs and the API; the integer key stays inside the database."""
+
+    uuid = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+
+    class Meta:
+        abstract = True
+
+
+class RecordedModel(PublicIdModel):
+    """A clinical record: who entered it and when (the audit trail keeps every change)."""
+
+    recorded_by = models.ForeignKey("clinic.StaffUser", on_delete=models.PROTECT, related_name="+")
+    recorded_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        abstract = True
+
+
+def _date_order(name: str, start: str, end: str) -> models.CheckConstraint:
+    return models.CheckConstraint(
+        condition=Q(**{f"{end}__isnull": True}) | Q(**{f"{end}__gte": F(start)}), name=name
+    )
+
+
+# ---------------------------------------------------------------------------------------- practice and staff
+
+
+class Practice(PublicIdModel):
+    """A dermatology practice and its policy (the ⚙ conventions of reference.md, per practice)."""
+
+    name = models.CharField(max_length=200)
+    time_zone = models.CharField(max_length=64, default="America/New_York")
+    rules = models.CharField(max_length=20, choices=RulesChoice.choices, default=RulesChoice.AUTO)
+    ipledge_2026_effective = models.DateField(default=date(2026, 11, 15))  # reference.md 1.1 ⚙
+    target_mg_per_kg = models.DecimalField(max_digits=5, decimal_places=1, default=Decimal(150))  # DOSE-TARGET
+    weight_basis = models.CharField(max_length=10, choices=WeightBasis.choices, default=WeightBasis.BASELINE)
+    home_testing_permitted = models.BooleanField(default=False)  # IPL-PT-MONTH ⚙
+    ld_equivalence_factor = models.DecimalField(max_digits=4, decimal_places=2, default=Decimal("1.25"))  # DOSE-LD
+    triglycerides_high_mg_dl = models.PositiveIntegerField(default=500)  # LAB-TG-HIGH ⚙
+    triglycerides_critical_mg_dl = models.PositiveIntegerField(default=800)  # LAB-TG-CRIT ⚙
+    liver_enzyme_uln_multiple = models.DecimalField(max_digits=3, decimal_places=1, default=Decimal(3))  # LAB-LFT
+    liver_enzyme_default_uln = models.PositiveIntegerField(default=40)  # LAB-LFT-HIGH ⚙
+    peak_labs_after_days = models.PositiveIntegerField(default=60)  # LAB-PEAK ⚙
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(target_mg_per_kg__gte=50, target_mg_per_kg__lte=300), name="practice_target_range"
+            ),
+            models.CheckConstraint(
+                condition=Q(ld_equivalence_factor__gte=1, ld_equivalence_factor__lte=2),
+                name="practice_ld_factor_range",
+            ),
+            models.CheckConstraint(
+                condition=Q(triglycerides_critical_mg_dl__gt=F("triglycerides_high_mg_dl")),
+                name="practice_tg_thresholds_ordered",
+            ),
+            models.CheckConstraint(
+                condition=Q(peak_labs_after_days__gte=14, peak_labs_after_days__lte=180),
+                name="practice_peak_labs_range",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class StaffUser(AbstractUser):
+    """A member of staff. Each belongs to one practice and has one role; patients never log in."""
+
+    uuid = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    practice = models.ForeignKey(Practice, on_delete=models.PROTECT, null=True, related_name="staff")
+    role = models.CharField(max_length=20, choices=Role.choices, default=Role.FRONT_DESK)
+    credentials = models.CharField(max_length=40, blank=True)  # MD, PA-C, NP, RN, MA...
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(practice__isnull=False) | Q(is_superuser=True), name="staff_belongs_to_a_practice"
+            ),
+        ]
+
+    @property
+    def display_name(self) -> str:
+        full = f"{self.first_name} {self.last_name}".strip()
+        suffix = f", {self.credentials}" if self.credentials else ""
+        return f"{full or self.username}{suffix}"
+
+    def __str__(self) -> str:
+        return self.display_name
+
+
+# ------------------------------------------------------------------------------------------------- patients
+
+
+class Patient(PublicIdModel):
+    practice = models.ForeignKey(Practice, on_delete=models.PROTECT, related_name="patients")
+    mrn = models.CharField("MRN", max_length=40)
+    given_name = models.CharField(max_length=100)
+    family_name = models.CharField(max_length=100)
+    birth_date = models.DateField()
+    ipledge_id = models.CharField("iPLEDGE ID", max_length=20, blank=True)
+    category = models.CharField(max_length=20, choices=PatientCategory.choices)  # IPL-CAT
+    category_set_by = models.ForeignKey(StaffUser, on_delete=models.PROTECT, related_name="+")
+    category_set_at = models.DateTimeField()
+    email = models.EmailField(blank=True)
+    phone = models.CharField(max_length=30, blank=True)
+    reminders_consent = models.BooleanField(default=False)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["practice", "mrn"], name="patient_mrn_unique_in_practice"),
+            models.UniqueConstraint(
+                fields=["practice", "ipledge_id"],
+                condition=~Q(ipledge_id=""),
+                name="patient_ipledge_id_unique_in_practice",
+            ),
+            models.CheckConstraint(condition=Q(birth_date__gte=date(1900, 1, 1)), name="patient_birth_date_sane"),
+        ]
+        indexes = [models.Index(fields=["practice", "family_name", "given_name"])]
+
+    @property
+    def full_name(self) -> str:
+        return f"{self.given_name} {self.family_name}"
+
+    @property
+    def initials(self) -> str:
+        return f"{self.given_name[:1]}{self.family_name[:1]}".upper()
+
+    def __str__(self) -> str:
+        return f"{self.full_name} ({self.mrn})"
+
+
+class Weight(RecordedModel):
+    """Body weight (LOINC 29463-7). Entered in kg or lb; stored in kg, the entry kept as typed."""
+
+    patient = models.ForeignKey(Patient, on_delete=models.PROTECT, related_name="weights")
+    effective_date = models.DateField()
+    kg = models.DecimalField(max_digits=6, decimal_places=2)
+    entered_value = models.DecimalField(max_digits=6, decimal_places=2)
+    entered_unit = models.CharField(max_length=2, choices=WeightUnit.choices, default=WeightUnit.KG)
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(condition=Q(kg__gte=20, kg__lte=300), name="weight_kg_range"),
+        ]
+        ordering = ["effective_date", "id"]
+
+
+class Contraception(RecordedModel):
+    """A contraception method in use over a period (IPL-CON-2); `end` is inclusive, null while ongoing."""
+
+    patient = models.ForeignKey(Patient, on_delete=models.PROTECT, related_name="contraception")
+    method = models.CharField(max_length=30, choices=ContraceptionMethodCode.choices)
+    start = models.DateField()
+    end = models.DateField(null=True, blank=True)
+
+    class Meta:
+        constraints = [_date_order("contraception_end_after_start", "start", "end")]
+        ordering = ["start", "id"]
+
+
+# --------------------------------------------------------------------------------------------------- course
+
+
+class Course(PublicIdModel):
+    """One isotretinoin course (FHIR CarePlan). It exists from enrollment, while the patient qualifies."""
+
+    patient = models.ForeignKey(Patient, on_delete=models.PROTECT, related_name="courses")
+    prescriber = models.ForeignKey(StaffUser, on_delete=models.PROTECT, related_name="courses")
+    indication = models.CharField(max_length=10, choices=Indication.choices, default=Indication.ACNE_VULGARIS)
+    status = models.CharField(max_length=20, choices=CourseStatus.choices, default=CourseStatus.DRAFT)
+    start = models.DateField(help_text="The first day of dosing (planned while qualifying).")
+    planned_end = models.DateField(null=True, blank=True)
+    end = models.DateField(null=True, blank=True, help_text="The last day of dosing, once known.")
+    target_mg_per_kg = models.DecimalField(max_digits=5, decimal_places=1, default=Decimal(150))  # DOSE-TARGET
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            _date_order("course_end_after_start", "start", "end"),
+            _date_order("course_planned_end_after_start", "start", "planned_end"),
+            models.CheckConstraint(
+                condition=Q(target_mg_per_kg__gte=50, target_mg_per_kg__lte=300), name="course_target_range"
+            ),
+        ]
+        indexes = [models.Index(fields=["status"])]
+
+
+class DoseSegment(RecordedModel):
+    """The prescribed daily dose from a date onward (until the next segment or the course end)."""
+
+    course = models.ForeignKey(Course, on_delete=models.PROTECT, related_name="dose_segments")
+    starts_on = models.DateField()
+    mg_per_day = models.DecimalField(max_digits=5, decimal_places=1)
+    product = models.CharField(max_length=12, choices=Product.choices, default=Product.CONVENTIONAL)
+    brand = models.CharField(max_length=40, blank=True)  # e.g. Absorica, Claravis; the kind is `product`
+    strength_mg = models.PositiveSmallIntegerField(null=True, blank=True)  # the capsule strength dispensed
+    reason = models.CharField(max_length=200, blank=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["course", "starts_on"], name="dose_segment_one_per_day"),
+            models.CheckConstraint(condition=Q(mg_per_day__gt=0, mg_per_day__lte=300), name="dose_mg_range"),
+        ]
+        ordering = ["starts_on"]
+
+
+class Interruption(RecordedModel):
+    """A hold: inclusive dates with no dosing (DOSE-CUM)."""
+
+    course = models.ForeignKey(Course, on_delete=models.PROTECT, related_name="interruptions")
+    start = models.DateField()
+    end = models.DateField()
+    reason = models.CharField(max_length=200, blank=True)
+
+    class Meta:
+        constraints = [_date_order("interruption_end_after_start", "start", "end")]
+        ordering = ["start"]
+
+
+class MissedDose(RecordedModel):
+    course = models.ForeignKey(Course, on_delete=models.PROTECT, related_name="missed_doses")
+    date = models.DateField()
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["course", "date"], name="missed_dose_once_per_day")]
+        ordering = ["date"]
+
+
+class PregnancyTest(RecordedModel):
+    """A pregnancy test (LOINC 2106-3 urine / 2118-8 serum), dated by its specimen collection."""
+
+    course = models.ForeignKey(Course, on_delete=models.PROTECT, related_name="pregnancy_tests")
+    purpose = models.CharField(max_length=20, choices=TestPurpose.choices)
+    setting = models.CharField(max_length=10, choices=TestSetting.choices)
+    specimen_date = models.DateField()
+    result = models.CharField(max_length=10, choices=TestResult.choices)
+    verified_by = models.ForeignKey(StaffUser, on_delete=models.PROTECT, null=True, blank=True, related_name="+")
+    verification_note = models.CharField(max_length=200, blank=True)  # how a home test was verified
+
+    class Meta:
+        ordering = ["specimen_date", "id"]
+
+
+class IpledgeEntry(RecordedModel):
+    """What was done in iPLEDGE (which has no API): enrollment, prescriber confirmation, patient answers."""
+
+    course = models.ForeignKey(Course, on_delete=models.PROTECT, related_name="ipledge_entries")
+    kind = models.CharField(max_length=30, choices=IpledgeEntryKind.choices)
+    date = models.DateField()
+    confirmation_number = models.CharField(max_length=40, blank=True)
+
+    class Meta:
+        ordering = ["date", "id"]
+
+
+class Dispense(RecordedModel):
+    """A fill picked up by the patient (FHIR MedicationDispense). IPL-SUPPLY: at most 30 days."""
+
+    course = models.ForeignKey(Course, on_delete=models.PROTECT, related_name="dispenses")
+    date = models.DateField()
+    days_supply = models.PositiveSmallIntegerField(validators=[MinValueValidator(1), MaxValueValidator(30)])
+    quantity = models.PositiveSmallIntegerField(null=True, blank=True)  # capsules
+    mg_per_day = models.DecimalField(max_digits=5, decimal_places=1, null=True, blank=True)
+    product = models.CharField(max_length=12, choices=Product.choices, blank=True)
+    pharmacy = models.CharField(max_length=120, blank=True)
+    rma = models.CharField("RMA number", max_length=40, blank=True)
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(condition=Q(days_supply__gte=1, days_supply__lte=30), name="dispense_supply_range"),
+        ]
+        ordering = ["date", "id"]
+
+
+class LabResult(RecordedModel):
+    course = models.ForeignKey(Course, on_delete=models.PROTECT, related_name="lab_results")
+    test = models.CharField(max_length=20, choices=LabTest.choices)
+    loinc = models.CharField(max_length=20, blank=True)
+    effective_date = models.DateField()
+    value = models.DecimalField(max_digits=8, decimal_places=2)
+    unit = models.CharField(max_length=10, choices=LabUnit.choices)
+    reference_low = models.DecimalField(max_digits=8, decimal_places=2, null=True, blank=True)
+    reference_high = models.DecimalField(max_digits=8, decimal_places=2, null=True, blank=True)
+    uln = models.DecimalField("upper limit of normal", max_digits=8, decimal_places=2, null=True, blank=True)
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(condition=Q(value__gte=0), name="lab_value_not_negative"),
+            models.CheckConstraint(condition=Q(uln__isnull=True) | Q(uln__gt=0), name="lab_uln_positive"),
+        ]
+        ordering = ["effective_date", "id"]
+
+
+class Visit(RecordedModel):
+    """An office or telehealth visit (FHIR Encounter)."""
+
+    course = models.ForeignKey(Course, on_delete=models.PROTECT, related_name="visits")
+    date = models.DateField()
+    note = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["date", "id"]
+
+
+class MoodScreen(RecordedModel):
+    """PHQ-2 (LOINC 55758-7) or PHQ-9 (LOINC 44261-6); item 9 asks about thoughts of self-harm (MOOD)."""
+
+    course = models.ForeignKey(Course, on_delete=models.PROTECT, related_name="mood_screens")
+    date = models.DateField()
+    instrument = models.CharField(max_length=4, choices=MoodInstrument.choices)
+    score = models.PositiveSmallIntegerField()
+    item9 = models.PositiveSmallIntegerField(null=True, blank=True)
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(
+                condition=(Q(instrument="phq2", score__lte=6, item9__isnull=True))
+                | Q(instrument="phq9", score__lte=27),
+                name="mood_score_range",
+            ),
+            models.CheckConstraint(condition=Q(item9__isnull=True) | Q(item9__lte=3), name="mood_item9_range"),
+        ]
+        ordering = ["date", "id"]
+
+
+class SideEffect(RecordedModel):
+    course = models.ForeignKey(Course, on_delete=models.PROTECT, related_name="side_effects")
+    term = models.CharField(max_length=100)
+    severity = models.CharField(max_length=10, choices=Severity.choices)
+    onset = models.DateField()
+    resolved_on = models.DateField(null=True, blank=True)
+    action = models.CharField(max_length=20, choices=SideEffectAction.choices, default=SideEffectAction.NONE)
+
+    class Meta:
+        constraints = [_date_order("side_effect_resolved_after_onset", "onset", "resolved_on")]
+        ordering = ["onset", "id"]

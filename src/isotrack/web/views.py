@@ -1,0 +1,133 @@
+"""Pages. Each view parses, checks access, calls one action or query, renders. No clinical logic here."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from functools import wraps
+from typing import Any
+
+from django.contrib.auth.decorators import login_not_required
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.views.decorators.http import require_http_methods
+
+from isotrack.clinic import actions, queries
+from isotrack.clinic.access import Capability, access_patient, access_weight, can, require
+from isotrack.clinic.errors import InvalidInput
+from isotrack.web.forms import CategoryForm, PatientForm, WeightForm
+
+View = Callable[..., HttpResponse]
+
+
+def write_view(capability: Capability) -> Callable[[View], View]:
+    """Marks a page that changes records; the role check comes before anything else is read."""
+
+    def wrap(view: View) -> View:
+        @wraps(view)
+        @require_http_methods(["GET", "POST"])
+        def checked(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+            require(request.user, capability)  # type: ignore[arg-type]
+            return view(request, *args, **kwargs)
+
+        checked.writes = capability  # type: ignore[attr-defined]
+        return checked
+
+    return wrap
+
+
+def _form_with_error(form: Any, error: InvalidInput) -> None:
+    form.add_error(error.field if error.field in form.fields else None, error.message)
+
+
+@login_not_required
+def healthz(request: HttpRequest) -> HttpResponse:
+    return HttpResponse("ok", content_type="text/plain")
+
+
+@require_http_methods(["GET"])
+def home(request: HttpRequest) -> HttpResponse:
+    text = request.GET.get("q", "")
+    patients = queries.search_patients(request.user, text)[:200]  # type: ignore[arg-type]
+    return render(request, "web/home.html", {"patients": patients, "q": text,
+                                             "can_register": can(request.user, Capability.REGISTER_PATIENTS)})
+
+
+@write_view(Capability.REGISTER_PATIENTS)
+def patient_new(request: HttpRequest) -> HttpResponse:
+    form = PatientForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            patient = actions.register_patient(actor=request.user, **form.cleaned_data)  # type: ignore[arg-type]
+        except InvalidInput as error:
+            _form_with_error(form, error)
+        else:
+            return redirect("patient", patient_id=patient.uuid)
+    return render(request, "web/patient_form.html", {"form": form}, status=422 if form.errors else 200)
+
+
+@require_http_methods(["GET"])
+def patient_detail(request: HttpRequest, patient_id: str) -> HttpResponse:
+    patient = access_patient(request.user, patient_id)  # type: ignore[arg-type]
+    context = queries.patient_page(patient)
+    context["can_record"] = can(request.user, Capability.RECORD_OBSERVATIONS)  # type: ignore[arg-type]
+    context["can_prescribe"] = can(request.user, Capability.PRESCRIBE)  # type: ignore[arg-type]
+    return render(request, "web/patient.html", context)
+
+
+@write_view(Capability.PRESCRIBE)
+def patient_category(request: HttpRequest, patient_id: str) -> HttpResponse:
+    patient = access_patient(request.user, patient_id)  # type: ignore[arg-type]
+    form = CategoryForm(request.POST or None, initial={"category": patient.category})
+    if request.method == "POST" and form.is_valid():
+        try:
+            actions.set_patient_category(actor=request.user, patient=patient, **form.cleaned_data)  # type: ignore[arg-type]
+        except InvalidInput as error:
+            _form_with_error(form, error)
+        else:
+            return redirect("patient", patient_id=patient.uuid)
+    return render(request, "web/category_form.html", {"form": form, "patient": patient},
+                  status=422 if form.errors else 200)
+
+
+@write_view(Capability.RECORD_OBSERVATIONS)
+def weight_new(request: HttpRequest, patient_id: str) -> HttpResponse:
+    patient = access_patient(request.user, patient_id)  # type: ignore[arg-type]
+    form = WeightForm(request.POST or None, initial={"effective_date": queries.practice_today(patient.practice)})
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        try:
+            actions.record_weight(actor=request.user, patient=patient, effective_date=data["effective_date"],  # type: ignore[arg-type]
+                                  value=data["value"], unit=data["unit"])
+        except InvalidInput as error:
+            _form_with_error(form, error)
+        else:
+            return redirect("patient", patient_id=patient.uuid)
+    return render(request, "web/weight_form.html", {"form": form, "patient": patient},
+                  status=422 if form.errors else 200)
+
+
+@write_view(Capability.RECORD_OBSERVATIONS)
+def weight_edit(request: HttpRequest, patient_id: str, weight_id: str) -> HttpResponse:
+    patient = access_patient(request.user, patient_id)  # type: ignore[arg-type]
+    weight = access_weight(request.user, weight_id)  # type: ignore[arg-type]
+    if weight.patient_id != patient.pk:
+        return render(request, "web/error.html", {"error": "No such weight."}, status=404)
+    initial = {"effective_date": weight.effective_date, "value": weight.entered_value, "unit": weight.entered_unit}
+    form = WeightForm(request.POST or None, initial=initial)
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        try:
+            actions.change_weight(actor=request.user, weight=weight, effective_date=data["effective_date"],  # type: ignore[arg-type]
+                                  value=data["value"], unit=data["unit"], reason=data["reason"])
+        except InvalidInput as error:
+            _form_with_error(form, error)
+        else:
+            return redirect("patient", patient_id=patient.uuid)
+    return render(request, "web/weight_form.html", {"form": form, "patient": patient, "weight": weight},
+                  status=422 if form.errors else 200)
+
+
+@require_http_methods(["GET"])
+def patient_audit(request: HttpRequest, patient_id: str) -> HttpResponse:
+    patient = access_patient(request.user, patient_id)  # type: ignore[arg-type]
+    return render(request, "web/audit.html", {"patient": patient, "events": queries.audit_trail(patient)})
