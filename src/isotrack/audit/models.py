@@ -1,8 +1,8 @@
 """The audit trail: one row per change, append-only.
 
-Rows are written only by `isotrack.audit.record` inside the action's transaction, so a change and its audit row
-commit together or not at all. The app never updates or deletes a row; on PostgreSQL a trigger refuses UPDATE and
-DELETE outright (see the migration), so not even a database client with the app's role can rewrite history.
+Rows are written only by `isotrack.audit.trail.record` inside the action's transaction, so a change and its
+audit row commit together or not at all. The app never updates or deletes a row; on PostgreSQL a trigger refuses
+UPDATE and DELETE outright (see the migration), so not even a database client can rewrite history.
 """
 
 from __future__ import annotations
@@ -11,6 +11,16 @@ import uuid
 
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db import models
+
+
+class AppendOnlyQuerySet(models.QuerySet["AuditEvent"]):
+    """Bulk UPDATE and DELETE through the ORM are refused like single-row ones."""
+
+    def update(self, **kwargs: object) -> int:
+        raise RuntimeError("audit events are append-only")
+
+    def delete(self) -> tuple[int, dict[str, int]]:
+        raise RuntimeError("audit events are append-only")
 
 
 class AuditEvent(models.Model):
@@ -25,6 +35,8 @@ class AuditEvent(models.Model):
     before = models.JSONField(null=True, encoder=DjangoJSONEncoder)
     after = models.JSONField(null=True, encoder=DjangoJSONEncoder)
     reason = models.CharField(max_length=200, blank=True)
+
+    objects = AppendOnlyQuerySet.as_manager()
 
     class Meta:
         ordering = ["at", "id"]

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+from decimal import Decimal
 from typing import Any
 
-from django.db import transaction
+from django.db import models, transaction
 from django.forms.models import model_to_dict
 
 from isotrack.audit.models import AuditEvent
@@ -19,14 +20,27 @@ def snapshot(instance: Any) -> dict[str, Any]:
     for field in instance._meta.concrete_fields:
         if field.name in _SKIPPED or field.name not in values:
             continue
-        if field.is_relation:
+        if isinstance(field, models.DecimalField) and values[field.name] is not None:
+            # As stored, so that a value typed as 64.5 and one read back as 64.50 compare equal.
+            values[field.name] = Decimal(values[field.name]).quantize(
+                Decimal(1).scaleb(-field.decimal_places)
+            )
+        elif field.is_relation:
             related = getattr(instance, field.name)
             values[field.name] = str(getattr(related, "uuid", related.pk)) if related is not None else None
     return values
 
 
-def record(*, actor: Any, action: str, instance: Any, patient: Any = None, before: Any = None,
-           after: Any = None, reason: str = "") -> AuditEvent:
+def record(
+    *,
+    actor: Any,
+    action: str,
+    instance: Any,
+    patient: Any = None,
+    before: Any = None,
+    after: Any = None,
+    reason: str = "",
+) -> AuditEvent:
     if not transaction.get_connection().in_atomic_block:
         raise RuntimeError("audit rows are written inside the action's transaction")
     changed_before, changed_after = before, after

@@ -23,9 +23,13 @@ class Capability(Enum):
     MANAGE_PRACTICE = "manage the practice's staff and policy"
 
 
-_CAPABILITIES: dict[str, set[Capability]] = {
-    Role.PRESCRIBER: {Capability.READ, Capability.REGISTER_PATIENTS, Capability.RECORD_OBSERVATIONS,
-                      Capability.PRESCRIBE},
+_CAPABILITIES: dict[Any, set[Capability]] = {
+    Role.PRESCRIBER: {
+        Capability.READ,
+        Capability.REGISTER_PATIENTS,
+        Capability.RECORD_OBSERVATIONS,
+        Capability.PRESCRIBE,
+    },
     Role.NURSE: {Capability.READ, Capability.REGISTER_PATIENTS, Capability.RECORD_OBSERVATIONS},
     Role.FRONT_DESK: {Capability.READ, Capability.REGISTER_PATIENTS},
     Role.PRACTICE_ADMIN: {Capability.READ, Capability.REGISTER_PATIENTS, Capability.MANAGE_PRACTICE},
@@ -34,7 +38,9 @@ _CAPABILITIES: dict[str, set[Capability]] = {
 
 
 def can(user: StaffUser, capability: Capability) -> bool:
-    return user.is_active and user.practice_id is not None and capability in _CAPABILITIES.get(user.role, set())
+    return (
+        user.is_active and user.practice_id is not None and capability in _CAPABILITIES.get(user.role, set())
+    )
 
 
 def require(user: StaffUser, capability: Capability) -> None:

@@ -34,8 +34,8 @@ from isotrack.clinic.models import (
     MoodScreen,
     Patient,
     PatientCategory,
-    PregnancyTest,
     Practice,
+    PregnancyTest,
     Role,
     SideEffect,
     StaffUser,
@@ -48,6 +48,7 @@ P = ParamSpec("P")
 R = TypeVar("R")
 
 KG_PER_LB = Decimal("0.45359237")  # exact, by definition of the international pound
+WEIGHT_KG_MIN, WEIGHT_KG_MAX = Decimal(20), Decimal(300)  # as the weight_kg_range constraint
 
 
 def action(func: Callable[P, R]) -> Callable[P, R]:
@@ -75,8 +76,12 @@ def _validated_save(instance: models.Model) -> None:
     try:
         instance.full_clean()
     except ValidationError as error:
-        field, messages = next(iter(error.message_dict.items()))
-        raise InvalidInput(messages[0], field=None if field == "__all__" else field) from error
+        field, errors = next(iter(error.error_dict.items()))
+        first = errors[0]
+        if field == "__all__":
+            # Check constraints carry the field they guard as their violation code (see models.py).
+            field = first.code if first.code in {f.name for f in instance._meta.fields} else None
+        raise InvalidInput(" ".join(first.messages), field=field) from error
     instance.save()
 
 
@@ -88,8 +93,14 @@ def _check_practice(actor: StaffUser, patient: Patient) -> None:
 def _create(actor: StaffUser, instance: Any, *, patient: Patient, action_code: str, reason: str = "") -> Any:
     instance.recorded_by = actor
     _validated_save(instance)
-    record(actor=actor, action=action_code, instance=instance, patient=patient, after=snapshot(instance),
-           reason=reason)
+    record(
+        actor=actor,
+        action=action_code,
+        instance=instance,
+        patient=patient,
+        after=snapshot(instance),
+        reason=reason,
+    )
     return instance
 
 
@@ -119,15 +130,25 @@ def register_patient(
     if category not in PatientCategory.values:
         raise InvalidInput(f"{category!r} is not a patient category.", field="category")
     patient = Patient(
-        practice_id=actor.practice_id, mrn=mrn.strip(), given_name=given_name.strip(),
-        family_name=family_name.strip(), birth_date=birth_date, category=category, ipledge_id=ipledge_id.strip(),
-        category_set_by=actor, category_set_at=timezone.now(), email=email, phone=phone,
+        practice_id=actor.practice_id,
+        mrn=mrn.strip(),
+        given_name=given_name.strip(),
+        family_name=family_name.strip(),
+        birth_date=birth_date,
+        category=category,
+        ipledge_id=ipledge_id.strip(),
+        category_set_by=actor,
+        category_set_at=timezone.now(),
+        email=email,
+        phone=phone,
         reminders_consent=reminders_consent,
     )
     if Patient.objects.filter(practice_id=actor.practice_id, mrn=patient.mrn).exists():
         raise InvalidInput("Another patient of the practice has this MRN.", field="mrn")
-    if patient.ipledge_id and Patient.objects.filter(practice_id=actor.practice_id,
-                                                     ipledge_id=patient.ipledge_id).exists():
+    if (
+        patient.ipledge_id
+        and Patient.objects.filter(practice_id=actor.practice_id, ipledge_id=patient.ipledge_id).exists()
+    ):
         raise InvalidInput("Another patient of the practice has this iPLEDGE ID.", field="ipledge_id")
     _validated_save(patient)
     record(actor=actor, action="patient.register", instance=patient, patient=patient, after=snapshot(patient))
@@ -148,8 +169,15 @@ def set_patient_category(*, actor: StaffUser, patient: Patient, category: str, r
     patient.category_set_by = actor
     patient.category_set_at = timezone.now()
     _validated_save(patient)
-    record(actor=actor, action="patient.category", instance=patient, patient=patient, before=before,
-           after=snapshot(patient), reason=reason.strip())
+    record(
+        actor=actor,
+        action="patient.category",
+        instance=patient,
+        patient=patient,
+        before=before,
+        after=snapshot(patient),
+        reason=reason.strip(),
+    )
     return patient
 
 
@@ -161,17 +189,28 @@ def weight_in_kg(value: Decimal, unit: str) -> Decimal:
         value = value * KG_PER_LB
     elif unit != WeightUnit.KG:
         raise InvalidInput(f"{unit!r} is not a weight unit (kg or lb).", field="unit")
-    return value.quantize(Decimal("0.01"), rounding=ROUND_HALF_UP)
+    kg = value.quantize(Decimal("0.01"), rounding=ROUND_HALF_UP)
+    if not WEIGHT_KG_MIN <= kg <= WEIGHT_KG_MAX:
+        raise InvalidInput(
+            f"A weight must be between {WEIGHT_KG_MIN} and {WEIGHT_KG_MAX} kg ({kg} kg entered).",
+            field="value",
+        )
+    return kg
 
 
 @action
 def record_weight(
-    *, actor: StaffUser, patient: Patient, effective_date: date, value: Decimal, unit: str = WeightUnit.KG
+    *, actor: StaffUser, patient: Patient, effective_date: date, value: Decimal, unit: str = "kg"
 ) -> Weight:
     require(actor, Capability.RECORD_OBSERVATIONS)
     _check_practice(actor, patient)
-    weight = Weight(patient=patient, effective_date=effective_date, kg=weight_in_kg(value, unit),
-                    entered_value=value, entered_unit=unit)
+    weight = Weight(
+        patient=patient,
+        effective_date=effective_date,
+        kg=weight_in_kg(value, unit),
+        entered_value=value,
+        entered_unit=unit,
+    )
     return _create(actor, weight, patient=patient, action_code="weight.record")
 
 
@@ -188,8 +227,15 @@ def change_weight(
     weight.entered_value = value
     weight.entered_unit = unit
     _validated_save(weight)
-    record(actor=actor, action="weight.change", instance=weight, patient=weight.patient, before=before,
-           after=snapshot(weight), reason=reason)
+    record(
+        actor=actor,
+        action="weight.change",
+        instance=weight,
+        patient=weight.patient,
+        before=before,
+        after=snapshot(weight),
+        reason=reason,
+    )
     return weight
 
 
@@ -227,20 +273,36 @@ def start_course(
         raise InvalidInput("Choose a prescriber of this practice.", field="prescriber")
     practice = Practice.objects.get(pk=patient.practice_id)
     course = Course(
-        patient=patient, prescriber=prescriber, indication=indication, start=start, planned_end=planned_end,
+        patient=patient,
+        prescriber=prescriber,
+        indication=indication,
+        start=start,
+        planned_end=planned_end,
         target_mg_per_kg=target_mg_per_kg if target_mg_per_kg is not None else practice.target_mg_per_kg,
     )
     _validated_save(course)
     record(actor=actor, action="course.start", instance=course, patient=patient, after=snapshot(course))
-    segment = DoseSegment(course=course, starts_on=start, mg_per_day=mg_per_day, product=product, brand=brand,
-                          reason="starting dose")
+    segment = DoseSegment(
+        course=course,
+        starts_on=start,
+        mg_per_day=mg_per_day,
+        product=product,
+        brand=brand,
+        reason="starting dose",
+    )
     _create(actor, segment, patient=patient, action_code="dose.prescribe")
     return course
 
 
 @action
 def change_dose(
-    *, actor: StaffUser, course: Course, starts_on: date, mg_per_day: Decimal, product: str, reason: str,
+    *,
+    actor: StaffUser,
+    course: Course,
+    starts_on: date,
+    mg_per_day: Decimal,
+    product: str,
+    reason: str,
     brand: str = "",
 ) -> DoseSegment:
     """A new dose segment from `starts_on` on. Only a prescriber changes a dose, and says why."""
@@ -251,8 +313,14 @@ def change_dose(
         raise InvalidInput("A dose cannot start before the course starts.", field="starts_on")
     if DoseSegment.objects.filter(course=course, starts_on=starts_on).exists():
         raise InvalidInput("A dose already starts on that day.", field="starts_on")
-    segment = DoseSegment(course=course, starts_on=starts_on, mg_per_day=mg_per_day, product=product,
-                          brand=brand, reason=reason.strip())
+    segment = DoseSegment(
+        course=course,
+        starts_on=starts_on,
+        mg_per_day=mg_per_day,
+        product=product,
+        brand=brand,
+        reason=reason.strip(),
+    )
     return _create(actor, segment, patient=course.patient, action_code="dose.change", reason=reason.strip())
 
 
@@ -265,8 +333,15 @@ def end_course(*, actor: StaffUser, course: Course, end: date, reason: str = "")
     course.end = end
     course.status = CourseStatus.COMPLETED
     _validated_save(course)
-    record(actor=actor, action="course.end", instance=course, patient=course.patient, before=before,
-           after=snapshot(course), reason=reason)
+    record(
+        actor=actor,
+        action="course.end",
+        instance=course,
+        patient=course.patient,
+        before=before,
+        after=snapshot(course),
+        reason=reason,
+    )
     return course
 
 
@@ -278,13 +353,21 @@ def activate_course(*, actor: StaffUser, course: Course) -> Course:
         before = snapshot(course)
         course.status = CourseStatus.ACTIVE
         course.save(update_fields=["status"])
-        record(actor=actor, action="course.activate", instance=course, patient=course.patient, before=before,
-               after=snapshot(course))
+        record(
+            actor=actor,
+            action="course.activate",
+            instance=course,
+            patient=course.patient,
+            before=before,
+            after=snapshot(course),
+        )
     return course
 
 
 @action
-def record_interruption(*, actor: StaffUser, course: Course, start: date, end: date, reason: str) -> Interruption:
+def record_interruption(
+    *, actor: StaffUser, course: Course, start: date, end: date, reason: str
+) -> Interruption:
     _course_record(actor, course, Capability.PRESCRIBE)
     item = Interruption(course=course, start=start, end=end, reason=reason)
     return _create(actor, item, patient=course.patient, action_code="interruption.record", reason=reason)
@@ -295,8 +378,9 @@ def record_missed_dose(*, actor: StaffUser, course: Course, day: date) -> Missed
     _course_record(actor, course, Capability.RECORD_OBSERVATIONS)
     if MissedDose.objects.filter(course=course, date=day).exists():
         raise InvalidInput("That missed dose is already recorded.", field="date")
-    return _create(actor, MissedDose(course=course, date=day), patient=course.patient,
-                   action_code="missed_dose.record")
+    return _create(
+        actor, MissedDose(course=course, date=day), patient=course.patient, action_code="missed_dose.record"
+    )
 
 
 # --------------------------------------------------------------------------------------------------- events
@@ -304,14 +388,28 @@ def record_missed_dose(*, actor: StaffUser, course: Course, day: date) -> Missed
 
 @action
 def record_pregnancy_test(
-    *, actor: StaffUser, course: Course, purpose: str, setting: str, specimen_date: date, result: str,
-    verified_by: StaffUser | None = None, verification_note: str = "",
+    *,
+    actor: StaffUser,
+    course: Course,
+    purpose: str,
+    setting: str,
+    specimen_date: date,
+    result: str,
+    verified_by: StaffUser | None = None,
+    verification_note: str = "",
 ) -> PregnancyTest:
     _course_record(actor, course, Capability.RECORD_OBSERVATIONS)
     if verified_by is not None and verified_by.practice_id != course.patient.practice_id:
         raise InvalidInput("The verifier must be on the practice's staff.", field="verified_by")
-    item = PregnancyTest(course=course, purpose=purpose, setting=setting, specimen_date=specimen_date,
-                         result=result, verified_by=verified_by, verification_note=verification_note)
+    item = PregnancyTest(
+        course=course,
+        purpose=purpose,
+        setting=setting,
+        specimen_date=specimen_date,
+        result=result,
+        verified_by=verified_by,
+        verification_note=verification_note,
+    )
     return _create(actor, item, patient=course.patient, action_code="pregnancy_test.record")
 
 
@@ -326,12 +424,28 @@ def record_ipledge_entry(
 
 @action
 def record_dispense(
-    *, actor: StaffUser, course: Course, day: date, days_supply: int, quantity: int | None = None,
-    mg_per_day: Decimal | None = None, product: str = "", pharmacy: str = "", rma: str = "",
+    *,
+    actor: StaffUser,
+    course: Course,
+    day: date,
+    days_supply: int,
+    quantity: int | None = None,
+    mg_per_day: Decimal | None = None,
+    product: str = "",
+    pharmacy: str = "",
+    rma: str = "",
 ) -> Dispense:
     _course_record(actor, course, Capability.RECORD_OBSERVATIONS)
-    item = Dispense(course=course, date=day, days_supply=days_supply, quantity=quantity, mg_per_day=mg_per_day,
-                    product=product, pharmacy=pharmacy, rma=rma)
+    item = Dispense(
+        course=course,
+        date=day,
+        days_supply=days_supply,
+        quantity=quantity,
+        mg_per_day=mg_per_day,
+        product=product,
+        pharmacy=pharmacy,
+        rma=rma,
+    )
     dispense = _create(actor, item, patient=course.patient, action_code="dispense.record")
     activate_course(actor=actor, course=course)
     return dispense
@@ -339,13 +453,29 @@ def record_dispense(
 
 @action
 def record_lab_result(
-    *, actor: StaffUser, course: Course, test: str, effective_date: date, value: Decimal, unit: str,
-    uln: Decimal | None = None, reference_low: Decimal | None = None, reference_high: Decimal | None = None,
+    *,
+    actor: StaffUser,
+    course: Course,
+    test: str,
+    effective_date: date,
+    value: Decimal,
+    unit: str,
+    uln: Decimal | None = None,
+    reference_low: Decimal | None = None,
+    reference_high: Decimal | None = None,
 ) -> LabResult:
     _course_record(actor, course, Capability.RECORD_OBSERVATIONS)
-    item = LabResult(course=course, test=test, loinc=LOINC_BY_LAB_TEST.get(test, ""),  # type: ignore[call-overload]
-                     effective_date=effective_date, value=value, unit=unit, uln=uln, reference_low=reference_low,
-                     reference_high=reference_high)
+    item = LabResult(
+        course=course,
+        test=test,
+        loinc=LOINC_BY_LAB_TEST.get(test, ""),  # type: ignore[call-overload]
+        effective_date=effective_date,
+        value=value,
+        unit=unit,
+        uln=uln,
+        reference_low=reference_low,
+        reference_high=reference_high,
+    )
     return _create(actor, item, patient=course.patient, action_code="lab.record")
 
 
@@ -353,8 +483,9 @@ def record_lab_result(
 def record_visit(*, actor: StaffUser, course: Course, day: date, note: str = "") -> Visit:
     require(actor, Capability.REGISTER_PATIENTS)
     _check_practice(actor, course.patient)
-    return _create(actor, Visit(course=course, date=day, note=note), patient=course.patient,
-                   action_code="visit.record")
+    return _create(
+        actor, Visit(course=course, date=day, note=note), patient=course.patient, action_code="visit.record"
+    )
 
 
 @action
@@ -368,10 +499,17 @@ def record_mood_screen(
 
 @action
 def record_side_effect(
-    *, actor: StaffUser, course: Course, term: str, severity: str, onset: date, resolved_on: date | None = None,
+    *,
+    actor: StaffUser,
+    course: Course,
+    term: str,
+    severity: str,
+    onset: date,
+    resolved_on: date | None = None,
     action_taken: str = "none",
 ) -> SideEffect:
     _course_record(actor, course, Capability.RECORD_OBSERVATIONS)
-    item = SideEffect(course=course, term=term, severity=severity, onset=onset, resolved_on=resolved_on,
-                      action=action_taken)
+    item = SideEffect(
+        course=course, term=term, severity=severity, onset=onset, resolved_on=resolved_on, action=action_taken
+    )
     return _create(actor, item, patient=course.patient, action_code="side_effect.record")

@@ -183,7 +183,20 @@ class RecordedModel(PublicIdModel):
 
 def _date_order(name: str, start: str, end: str) -> models.CheckConstraint:
     return models.CheckConstraint(
-        condition=Q(**{f"{end}__isnull": True}) | Q(**{f"{end}__gte": F(start)}), name=name
+        condition=Q(**{f"{end}__isnull": True}) | Q(**{f"{end}__gte": F(start)}),
+        name=name,
+        violation_error_code=end,
+        violation_error_message=f"This date cannot be before the {start.replace('_', ' ')}.",
+    )
+
+
+def _range(name: str, field: str, low: object, high: object) -> models.CheckConstraint:
+    """A range check whose violation names the field it guards (its error code) in plain words."""
+    return models.CheckConstraint(
+        condition=Q(**{f"{field}__gte": low, f"{field}__lte": high}),
+        name=name,
+        violation_error_code=field,
+        violation_error_message=f"{field.replace('_', ' ').capitalize()} must be between {low} and {high}.",
     )
 
 
@@ -197,33 +210,31 @@ class Practice(PublicIdModel):
     time_zone = models.CharField(max_length=64, default="America/New_York")
     rules = models.CharField(max_length=20, choices=RulesChoice.choices, default=RulesChoice.AUTO)
     ipledge_2026_effective = models.DateField(default=date(2026, 11, 15))  # reference.md 1.1 ⚙
-    target_mg_per_kg = models.DecimalField(max_digits=5, decimal_places=1, default=Decimal(150))  # DOSE-TARGET
+    target_mg_per_kg = models.DecimalField(
+        max_digits=5, decimal_places=1, default=Decimal(150)
+    )  # DOSE-TARGET
     weight_basis = models.CharField(max_length=10, choices=WeightBasis.choices, default=WeightBasis.BASELINE)
     home_testing_permitted = models.BooleanField(default=False)  # IPL-PT-MONTH ⚙
-    ld_equivalence_factor = models.DecimalField(max_digits=4, decimal_places=2, default=Decimal("1.25"))  # DOSE-LD
+    ld_equivalence_factor = models.DecimalField(
+        max_digits=4, decimal_places=2, default=Decimal("1.25")
+    )  # DOSE-LD
     triglycerides_high_mg_dl = models.PositiveIntegerField(default=500)  # LAB-TG-HIGH ⚙
     triglycerides_critical_mg_dl = models.PositiveIntegerField(default=800)  # LAB-TG-CRIT ⚙
-    liver_enzyme_uln_multiple = models.DecimalField(max_digits=3, decimal_places=1, default=Decimal(3))  # LAB-LFT
+    liver_enzyme_uln_multiple = models.DecimalField(
+        max_digits=3, decimal_places=1, default=Decimal(3)
+    )  # LAB-LFT
     liver_enzyme_default_uln = models.PositiveIntegerField(default=40)  # LAB-LFT-HIGH ⚙
     peak_labs_after_days = models.PositiveIntegerField(default=60)  # LAB-PEAK ⚙
 
     class Meta:
         constraints = [
-            models.CheckConstraint(
-                condition=Q(target_mg_per_kg__gte=50, target_mg_per_kg__lte=300), name="practice_target_range"
-            ),
-            models.CheckConstraint(
-                condition=Q(ld_equivalence_factor__gte=1, ld_equivalence_factor__lte=2),
-                name="practice_ld_factor_range",
-            ),
+            _range("practice_target_range", "target_mg_per_kg", 50, 300),
+            _range("practice_ld_factor_range", "ld_equivalence_factor", 1, 2),
             models.CheckConstraint(
                 condition=Q(triglycerides_critical_mg_dl__gt=F("triglycerides_high_mg_dl")),
                 name="practice_tg_thresholds_ordered",
             ),
-            models.CheckConstraint(
-                condition=Q(peak_labs_after_days__gte=14, peak_labs_after_days__lte=180),
-                name="practice_peak_labs_range",
-            ),
+            _range("practice_peak_labs_range", "peak_labs_after_days", 14, 180),
         ]
 
     def __str__(self) -> str:
@@ -281,9 +292,14 @@ class Patient(PublicIdModel):
                 condition=~Q(ipledge_id=""),
                 name="patient_ipledge_id_unique_in_practice",
             ),
-            models.CheckConstraint(condition=Q(birth_date__gte=date(1900, 1, 1)), name="patient_birth_date_sane"),
+            models.CheckConstraint(
+                condition=Q(birth_date__gte=date(1900, 1, 1)), name="patient_birth_date_sane"
+            ),
         ]
         indexes = [models.Index(fields=["practice", "family_name", "given_name"])]
+
+    def __str__(self) -> str:
+        return f"patient {self.uuid}"  # never the name: a str can end up in a log, and logs hold no PHI
 
     @property
     def full_name(self) -> str:
@@ -292,9 +308,6 @@ class Patient(PublicIdModel):
     @property
     def initials(self) -> str:
         return f"{self.given_name[:1]}{self.family_name[:1]}".upper()
-
-    def __str__(self) -> str:
-        return f"{self.full_name} ({self.mrn})"
 
 
 class Weight(RecordedModel):
@@ -308,7 +321,7 @@ class Weight(RecordedModel):
 
     class Meta:
         constraints = [
-            models.CheckConstraint(condition=Q(kg__gte=20, kg__lte=300), name="weight_kg_range"),
+            _range("weight_kg_range", "kg", 20, 300),
         ]
         ordering = ["effective_date", "id"]
 
@@ -339,16 +352,16 @@ class Course(PublicIdModel):
     start = models.DateField(help_text="The first day of dosing (planned while qualifying).")
     planned_end = models.DateField(null=True, blank=True)
     end = models.DateField(null=True, blank=True, help_text="The last day of dosing, once known.")
-    target_mg_per_kg = models.DecimalField(max_digits=5, decimal_places=1, default=Decimal(150))  # DOSE-TARGET
+    target_mg_per_kg = models.DecimalField(
+        max_digits=5, decimal_places=1, default=Decimal(150)
+    )  # DOSE-TARGET
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
         constraints = [
             _date_order("course_end_after_start", "start", "end"),
             _date_order("course_planned_end_after_start", "start", "planned_end"),
-            models.CheckConstraint(
-                condition=Q(target_mg_per_kg__gte=50, target_mg_per_kg__lte=300), name="course_target_range"
-            ),
+            _range("course_target_range", "target_mg_per_kg", 50, 300),
         ]
         indexes = [models.Index(fields=["status"])]
 
@@ -367,7 +380,7 @@ class DoseSegment(RecordedModel):
     class Meta:
         constraints = [
             models.UniqueConstraint(fields=["course", "starts_on"], name="dose_segment_one_per_day"),
-            models.CheckConstraint(condition=Q(mg_per_day__gt=0, mg_per_day__lte=300), name="dose_mg_range"),
+            _range("dose_mg_range", "mg_per_day", Decimal("0.1"), 300),
         ]
         ordering = ["starts_on"]
 
@@ -402,7 +415,9 @@ class PregnancyTest(RecordedModel):
     setting = models.CharField(max_length=10, choices=TestSetting.choices)
     specimen_date = models.DateField()
     result = models.CharField(max_length=10, choices=TestResult.choices)
-    verified_by = models.ForeignKey(StaffUser, on_delete=models.PROTECT, null=True, blank=True, related_name="+")
+    verified_by = models.ForeignKey(
+        StaffUser, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
     verification_note = models.CharField(max_length=200, blank=True)  # how a home test was verified
 
     class Meta:
@@ -435,7 +450,7 @@ class Dispense(RecordedModel):
 
     class Meta:
         constraints = [
-            models.CheckConstraint(condition=Q(days_supply__gte=1, days_supply__lte=30), name="dispense_supply_range"),
+            _range("dispense_supply_range", "days_supply", 1, 30),  # IPL-SUPPLY
         ]
         ordering = ["date", "id"]
 
@@ -453,7 +468,12 @@ class LabResult(RecordedModel):
 
     class Meta:
         constraints = [
-            models.CheckConstraint(condition=Q(value__gte=0), name="lab_value_not_negative"),
+            models.CheckConstraint(
+                condition=Q(value__gte=0),
+                name="lab_value_not_negative",
+                violation_error_code="value",
+                violation_error_message="A result cannot be negative.",
+            ),
             models.CheckConstraint(condition=Q(uln__isnull=True) | Q(uln__gt=0), name="lab_uln_positive"),
         ]
         ordering = ["effective_date", "id"]
@@ -485,8 +505,15 @@ class MoodScreen(RecordedModel):
                 condition=(Q(instrument="phq2", score__lte=6, item9__isnull=True))
                 | Q(instrument="phq9", score__lte=27),
                 name="mood_score_range",
+                violation_error_code="score",
+                violation_error_message="PHQ-2 scores run 0-6 (no item 9); PHQ-9 scores run 0-27.",
             ),
-            models.CheckConstraint(condition=Q(item9__isnull=True) | Q(item9__lte=3), name="mood_item9_range"),
+            models.CheckConstraint(
+                condition=Q(item9__isnull=True) | Q(item9__lte=3),
+                name="mood_item9_range",
+                violation_error_code="item9",
+                violation_error_message="Item 9 is scored 0-3.",
+            ),
         ]
         ordering = ["date", "id"]
 

@@ -23,7 +23,9 @@ def search_patients(user: StaffUser, text: str = "") -> QuerySet[Patient]:
     text = text.strip()
     if text:
         patients = patients.filter(
-            Q(family_name__icontains=text) | Q(given_name__icontains=text) | Q(mrn__iexact=text)
+            Q(family_name__icontains=text)
+            | Q(given_name__icontains=text)
+            | Q(mrn__iexact=text)
             | Q(ipledge_id__iexact=text)
         )
     return patients

@@ -19,7 +19,8 @@ class PatientForm(forms.Form):
     family_name = forms.CharField(label="Family name", max_length=100)
     birth_date = forms.DateField(label="Birth date", widget=DateInput)
     category = forms.ChoiceField(
-        label="iPLEDGE category", choices=PatientCategory.choices,
+        label="iPLEDGE category",
+        choices=PatientCategory.choices,
         help_text="Set by the prescriber from the patient's history; never from sex or gender.",
     )
     ipledge_id = forms.CharField(label="iPLEDGE ID", max_length=20, required=False)

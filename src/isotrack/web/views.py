@@ -26,7 +26,7 @@ def write_view(capability: Capability) -> Callable[[View], View]:
         @wraps(view)
         @require_http_methods(["GET", "POST"])
         def checked(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
-            require(request.user, capability)  # type: ignore[arg-type]
+            require(request.user, capability)
             return view(request, *args, **kwargs)
 
         checked.writes = capability  # type: ignore[attr-defined]
@@ -47,9 +47,12 @@ def healthz(request: HttpRequest) -> HttpResponse:
 @require_http_methods(["GET"])
 def home(request: HttpRequest) -> HttpResponse:
     text = request.GET.get("q", "")
-    patients = queries.search_patients(request.user, text)[:200]  # type: ignore[arg-type]
-    return render(request, "web/home.html", {"patients": patients, "q": text,
-                                             "can_register": can(request.user, Capability.REGISTER_PATIENTS)})
+    patients = queries.search_patients(request.user, text)[:200]
+    return render(
+        request,
+        "web/home.html",
+        {"patients": patients, "q": text, "can_register": can(request.user, Capability.REGISTER_PATIENTS)},
+    )
 
 
 @write_view(Capability.REGISTER_PATIENTS)
@@ -57,7 +60,7 @@ def patient_new(request: HttpRequest) -> HttpResponse:
     form = PatientForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         try:
-            patient = actions.register_patient(actor=request.user, **form.cleaned_data)  # type: ignore[arg-type]
+            patient = actions.register_patient(actor=request.user, **form.cleaned_data)
         except InvalidInput as error:
             _form_with_error(form, error)
         else:
@@ -67,67 +70,96 @@ def patient_new(request: HttpRequest) -> HttpResponse:
 
 @require_http_methods(["GET"])
 def patient_detail(request: HttpRequest, patient_id: str) -> HttpResponse:
-    patient = access_patient(request.user, patient_id)  # type: ignore[arg-type]
+    patient = access_patient(request.user, patient_id)
     context = queries.patient_page(patient)
-    context["can_record"] = can(request.user, Capability.RECORD_OBSERVATIONS)  # type: ignore[arg-type]
-    context["can_prescribe"] = can(request.user, Capability.PRESCRIBE)  # type: ignore[arg-type]
+    context["can_record"] = can(request.user, Capability.RECORD_OBSERVATIONS)
+    context["can_prescribe"] = can(request.user, Capability.PRESCRIBE)
     return render(request, "web/patient.html", context)
 
 
 @write_view(Capability.PRESCRIBE)
 def patient_category(request: HttpRequest, patient_id: str) -> HttpResponse:
-    patient = access_patient(request.user, patient_id)  # type: ignore[arg-type]
+    patient = access_patient(request.user, patient_id)
     form = CategoryForm(request.POST or None, initial={"category": patient.category})
     if request.method == "POST" and form.is_valid():
         try:
-            actions.set_patient_category(actor=request.user, patient=patient, **form.cleaned_data)  # type: ignore[arg-type]
+            actions.set_patient_category(actor=request.user, patient=patient, **form.cleaned_data)
         except InvalidInput as error:
             _form_with_error(form, error)
         else:
             return redirect("patient", patient_id=patient.uuid)
-    return render(request, "web/category_form.html", {"form": form, "patient": patient},
-                  status=422 if form.errors else 200)
+    return render(
+        request,
+        "web/category_form.html",
+        {"form": form, "patient": patient},
+        status=422 if form.errors else 200,
+    )
 
 
 @write_view(Capability.RECORD_OBSERVATIONS)
 def weight_new(request: HttpRequest, patient_id: str) -> HttpResponse:
-    patient = access_patient(request.user, patient_id)  # type: ignore[arg-type]
-    form = WeightForm(request.POST or None, initial={"effective_date": queries.practice_today(patient.practice)})
+    patient = access_patient(request.user, patient_id)
+    form = WeightForm(
+        request.POST or None, initial={"effective_date": queries.practice_today(patient.practice)}
+    )
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
         try:
-            actions.record_weight(actor=request.user, patient=patient, effective_date=data["effective_date"],  # type: ignore[arg-type]
-                                  value=data["value"], unit=data["unit"])
+            actions.record_weight(
+                actor=request.user,
+                patient=patient,
+                effective_date=data["effective_date"],
+                value=data["value"],
+                unit=data["unit"],
+            )
         except InvalidInput as error:
             _form_with_error(form, error)
         else:
             return redirect("patient", patient_id=patient.uuid)
-    return render(request, "web/weight_form.html", {"form": form, "patient": patient},
-                  status=422 if form.errors else 200)
+    return render(
+        request,
+        "web/weight_form.html",
+        {"form": form, "patient": patient},
+        status=422 if form.errors else 200,
+    )
 
 
 @write_view(Capability.RECORD_OBSERVATIONS)
 def weight_edit(request: HttpRequest, patient_id: str, weight_id: str) -> HttpResponse:
-    patient = access_patient(request.user, patient_id)  # type: ignore[arg-type]
-    weight = access_weight(request.user, weight_id)  # type: ignore[arg-type]
+    patient = access_patient(request.user, patient_id)
+    weight = access_weight(request.user, weight_id)
     if weight.patient_id != patient.pk:
         return render(request, "web/error.html", {"error": "No such weight."}, status=404)
-    initial = {"effective_date": weight.effective_date, "value": weight.entered_value, "unit": weight.entered_unit}
+    initial = {
+        "effective_date": weight.effective_date,
+        "value": weight.entered_value,
+        "unit": weight.entered_unit,
+    }
     form = WeightForm(request.POST or None, initial=initial)
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
         try:
-            actions.change_weight(actor=request.user, weight=weight, effective_date=data["effective_date"],  # type: ignore[arg-type]
-                                  value=data["value"], unit=data["unit"], reason=data["reason"])
+            actions.change_weight(
+                actor=request.user,
+                weight=weight,
+                effective_date=data["effective_date"],
+                value=data["value"],
+                unit=data["unit"],
+                reason=data["reason"],
+            )
         except InvalidInput as error:
             _form_with_error(form, error)
         else:
             return redirect("patient", patient_id=patient.uuid)
-    return render(request, "web/weight_form.html", {"form": form, "patient": patient, "weight": weight},
-                  status=422 if form.errors else 200)
+    return render(
+        request,
+        "web/weight_form.html",
+        {"form": form, "patient": patient, "weight": weight},
+        status=422 if form.errors else 200,
+    )
 
 
 @require_http_methods(["GET"])
 def patient_audit(request: HttpRequest, patient_id: str) -> HttpResponse:
-    patient = access_patient(request.user, patient_id)  # type: ignore[arg-type]
+    patient = access_patient(request.user, patient_id)
     return render(request, "web/audit.html", {"patient": patient, "events": queries.audit_trail(patient)})

@@ -15,7 +15,9 @@ class Command(BaseCommand):
     help = "Serve isotrack over HTTP with gunicorn."
 
     def add_arguments(self, parser: Any) -> None:
-        parser.add_argument("--addr", default="127.0.0.1:8000", help="host:port to bind (default 127.0.0.1:8000)")
+        parser.add_argument(
+            "--addr", default="127.0.0.1:8000", help="host:port to bind (default 127.0.0.1:8000)"
+        )
         parser.add_argument("--workers", type=int, default=2)
 
     def handle(self, *args: Any, **options: Any) -> None:

@@ -1,0 +1,159 @@
+from __future__ import annotations
+
+from datetime import date
+from decimal import Decimal
+
+import pytest
+
+from isotrack.audit.models import AuditEvent
+from isotrack.clinic import actions
+from isotrack.clinic.errors import InvalidInput, NotPermitted, RecordNotFound
+from isotrack.clinic.models import DoseSegment, Patient, Weight
+
+
+def test_it_stores_a_weight_entered_in_pounds_in_kilograms(nurse, patient):
+    weight = actions.record_weight(
+        actor=nurse, patient=patient, effective_date=date(2026, 5, 1), value=Decimal("150"), unit="lb"
+    )
+    assert weight.kg == Decimal("68.04")
+    assert (weight.entered_value, weight.entered_unit) == (Decimal("150"), "lb")
+
+
+def test_it_audits_a_changed_weight_with_old_and_new_values(nurse, weight):
+    actions.change_weight(
+        actor=nurse,
+        weight=weight,
+        effective_date=weight.effective_date,
+        value=Decimal("64.5"),
+        unit="kg",
+        reason="scale was not zeroed",
+    )
+    event = AuditEvent.objects.get(action="weight.change")
+    assert event.actor == nurse
+    assert event.patient == weight.patient
+    assert event.before == {"kg": "62.00", "entered_value": "62.00"}
+    assert event.after == {"kg": "64.50", "entered_value": "64.50"}
+    assert event.reason == "scale was not zeroed"
+
+
+def test_it_refuses_an_impossible_weight_and_saves_nothing(nurse, patient):
+    with pytest.raises(InvalidInput) as error:
+        actions.record_weight(
+            actor=nurse, patient=patient, effective_date=date(2026, 5, 1), value=Decimal("900"), unit="kg"
+        )
+    assert error.value.field == "value"
+    assert not Weight.objects.exists()
+    assert not AuditEvent.objects.filter(action="weight.record").exists()
+
+
+def test_it_lets_only_a_prescriber_change_a_dose(nurse, course):
+    with pytest.raises(NotPermitted):
+        actions.change_dose(
+            actor=nurse,
+            course=course,
+            starts_on=date(2026, 7, 1),
+            mg_per_day=Decimal(60),
+            product="conventional",
+            reason="tolerating well",
+        )
+    assert DoseSegment.objects.filter(course=course).count() == 1
+
+
+def test_it_records_a_dose_change_with_its_reason(prescriber, course):
+    actions.change_dose(
+        actor=prescriber,
+        course=course,
+        starts_on=date(2026, 7, 1),
+        mg_per_day=Decimal(30),
+        product="conventional",
+        reason="dry lips",
+    )
+    event = AuditEvent.objects.get(action="dose.change")
+    assert event.reason == "dry lips"
+    assert event.after["mg_per_day"] == "30.0"
+
+
+def test_it_lets_only_a_prescriber_change_the_category_and_keeps_who_and_when(nurse, prescriber, patient):
+    with pytest.raises(NotPermitted):
+        actions.set_patient_category(actor=nurse, patient=patient, category="cannot_get_pregnant", reason="x")
+    actions.set_patient_category(
+        actor=prescriber, patient=patient, category="cannot_get_pregnant", reason="hysterectomy documented"
+    )
+    patient.refresh_from_db()
+    assert patient.category == "cannot_get_pregnant"
+    assert patient.category_set_by == prescriber
+    event = AuditEvent.objects.get(action="patient.category")
+    assert event.before["category"] == "can_get_pregnant"
+    assert event.after["category"] == "cannot_get_pregnant"
+
+
+def test_it_refuses_an_auditor_every_action(auditor, patient, course, weight):
+    attempts = [
+        lambda: actions.record_weight(
+            actor=auditor, patient=patient, effective_date=date(2026, 5, 1), value=Decimal(60), unit="kg"
+        ),
+        lambda: actions.register_patient(
+            actor=auditor,
+            mrn="X",
+            given_name="A",
+            family_name="B",
+            birth_date=date(2000, 1, 1),
+            category="can_get_pregnant",
+        ),
+        lambda: actions.record_dispense(actor=auditor, course=course, day=date(2026, 6, 1), days_supply=30),
+        lambda: actions.record_pregnancy_test(
+            actor=auditor,
+            course=course,
+            purpose="monthly",
+            setting="lab",
+            specimen_date=date(2026, 6, 1),
+            result="negative",
+        ),
+        lambda: actions.record_visit(actor=auditor, course=course, day=date(2026, 6, 1)),
+    ]
+    for attempt in attempts:
+        with pytest.raises(NotPermitted):
+            attempt()
+
+
+def test_it_treats_another_practices_patient_as_missing(outsider, patient):
+    with pytest.raises(RecordNotFound):
+        actions.record_weight(
+            actor=outsider, patient=patient, effective_date=date(2026, 5, 1), value=Decimal(60), unit="kg"
+        )
+
+
+def test_it_refuses_a_second_patient_with_the_same_mrn(prescriber, patient):
+    with pytest.raises(InvalidInput) as error:
+        actions.register_patient(
+            actor=prescriber,
+            mrn=patient.mrn,
+            given_name="Other",
+            family_name="Person",
+            birth_date=date(2001, 1, 1),
+            category="cannot_get_pregnant",
+        )
+    assert error.value.field == "mrn"
+    assert Patient.objects.count() == 1
+
+
+def test_it_rolls_back_the_whole_course_when_its_first_dose_is_invalid(prescriber, patient):
+    from isotrack.clinic.models import Course
+
+    with pytest.raises(InvalidInput):
+        actions.start_course(
+            actor=prescriber,
+            patient=patient,
+            prescriber=prescriber,
+            start=date(2026, 6, 1),
+            mg_per_day=Decimal(0),
+            product="conventional",
+        )
+    assert not Course.objects.exists()
+    assert not AuditEvent.objects.filter(action="course.start").exists()
+
+
+def test_it_refuses_a_dispense_of_more_than_thirty_days(nurse, course):
+    with pytest.raises(InvalidInput) as error:
+        actions.record_dispense(actor=nurse, course=course, day=date(2026, 6, 1), days_supply=31)
+    assert error.value.field == "days_supply"

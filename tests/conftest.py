@@ -1,0 +1,90 @@
+"""Named personas shared by the Django tests: a prescriber and a nurse of one practice, its auditor and front
+desk, and an outsider (a prescriber of another practice) who must never see the first practice's records."""
+
+from __future__ import annotations
+
+from datetime import date
+from decimal import Decimal
+
+import pytest
+
+from isotrack.clinic import actions
+from isotrack.clinic.models import Practice, Role, StaffUser
+
+PASSWORD = "correct-horse-battery-staple"
+
+
+def make_staff(practice: Practice, username: str, role: str) -> StaffUser:
+    user = StaffUser(
+        username=username, practice=practice, role=role, first_name=username.title(), last_name="Synthetic"
+    )
+    user.set_password(PASSWORD)
+    user.save()
+    return user
+
+
+@pytest.fixture
+def practice(db):
+    return Practice.objects.create(name="Alder Dermatology (test)")
+
+
+@pytest.fixture
+def other_practice(db):
+    return Practice.objects.create(name="Birch Skin Clinic (test)")
+
+
+@pytest.fixture
+def prescriber(practice):
+    return make_staff(practice, "prescriber", Role.PRESCRIBER)
+
+
+@pytest.fixture
+def nurse(practice):
+    return make_staff(practice, "nurse", Role.NURSE)
+
+
+@pytest.fixture
+def front_desk(practice):
+    return make_staff(practice, "frontdesk", Role.FRONT_DESK)
+
+
+@pytest.fixture
+def auditor(practice):
+    return make_staff(practice, "auditor", Role.AUDITOR)
+
+
+@pytest.fixture
+def outsider(other_practice):
+    return make_staff(other_practice, "outsider", Role.PRESCRIBER)
+
+
+@pytest.fixture
+def patient(prescriber):
+    return actions.register_patient(
+        actor=prescriber,
+        mrn="T-0001",
+        given_name="Avery",
+        family_name="Testperson",
+        birth_date=date(2004, 3, 1),
+        category="can_get_pregnant",
+        ipledge_id="9900000001",
+    )
+
+
+@pytest.fixture
+def weight(nurse, patient):
+    return actions.record_weight(
+        actor=nurse, patient=patient, effective_date=date(2026, 5, 20), value=Decimal("62.0"), unit="kg"
+    )
+
+
+@pytest.fixture
+def course(prescriber, patient):
+    return actions.start_course(
+        actor=prescriber,
+        patient=patient,
+        prescriber=prescriber,
+        start=date(2026, 6, 1),
+        mg_per_day=Decimal(40),
+        product="conventional",
+    )

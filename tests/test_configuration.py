@@ -1,0 +1,70 @@
+"""Configuration from the environment, checked in fresh processes as an operator would start the app."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+ISOTRACK = str(Path(sys.executable).with_name("isotrack"))
+
+
+def run_isotrack(*args: str, **env: str) -> subprocess.CompletedProcess[str]:
+    base = {
+        k: v
+        for k, v in os.environ.items()
+        if k not in {"SECRET_KEY", "DEBUG", "DJANGO_SETTINGS_MODULE", "SECURE_SSL_REDIRECT"}
+    }
+    return subprocess.run([ISOTRACK, *args], capture_output=True, text=True, env={**base, **env}, timeout=120)
+
+
+def test_a_production_start_without_a_secret_key_refuses_to_run():
+    result = run_isotrack("check")
+    assert result.returncode != 0
+    assert "SECRET_KEY must be set" in result.stderr
+
+
+def test_the_deployment_check_is_clean_under_production_settings():
+    result = run_isotrack(
+        "check",
+        "--deploy",
+        "--fail-level",
+        "WARNING",
+        SECRET_KEY="k" * 20 + "-production-like-secret-with-enough-entropy-9f8e7d6c5b4a",
+        ALLOWED_HOSTS="isotrack.example.org",
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "no issues" in result.stdout
+
+
+def test_debug_is_off_unless_asked(settings):
+    from isotrack.settings import env_flag
+
+    os.environ.pop("ISOTRACK_TEST_FLAG", None)
+    assert env_flag("ISOTRACK_TEST_FLAG") is False
+    os.environ["ISOTRACK_TEST_FLAG"] = "1"
+    try:
+        assert env_flag("ISOTRACK_TEST_FLAG") is True
+    finally:
+        del os.environ["ISOTRACK_TEST_FLAG"]
+    assert settings.DEBUG is False
+    assert settings.SESSION_COOKIE_SECURE and settings.CSRF_COOKIE_SECURE
+    assert settings.SECURE_HSTS_SECONDS >= 31536000
+
+
+def test_a_postgres_url_switches_the_database():
+    code = "from isotrack import settings; print(settings.DATABASES['default']['ENGINE'])"
+    base = {k: v for k, v in os.environ.items() if k != "DATABASE_URL"}
+    result = subprocess.run(
+        [sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env={**base, "DEBUG": "1", "DATABASE_URL": "postgres://u@db.example.org:5432/x"},
+    )
+    assert result.stdout.strip() == "django.db.backends.postgresql"
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=60, env={**base, "DEBUG": "1"}
+    )
+    assert result.stdout.strip() == "django.db.backends.sqlite3"

@@ -1,0 +1,184 @@
+"""Who may see and change what, through every URL of the pages."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import pytest
+from django.urls import URLPattern, get_resolver, reverse
+
+from isotrack.web import views
+
+
+def all_patterns(patterns=None):
+    for pattern in get_resolver().url_patterns if patterns is None else patterns:
+        if isinstance(pattern, URLPattern):
+            yield pattern
+        else:
+            yield from all_patterns(pattern.url_patterns)
+
+
+def patient_urls(patient, weight):
+    """Every page that names a record: outsiders must get 404 on each."""
+    found = []
+    for pattern in all_patterns():
+        if "patient_id" not in str(pattern.pattern):
+            continue
+        kwargs = {"patient_id": patient.uuid}
+        if "weight_id" in str(pattern.pattern):
+            kwargs["weight_id"] = weight.uuid
+        found.append(reverse(pattern.name, kwargs=kwargs))
+    return found
+
+
+def write_urls(patient, weight):
+    found = []
+    for pattern in all_patterns():
+        if hasattr(pattern.callback, "writes"):
+            params = str(pattern.pattern)
+            kwargs = {}
+            if "patient_id" in params:
+                kwargs["patient_id"] = patient.uuid
+            if "weight_id" in params:
+                kwargs["weight_id"] = weight.uuid
+            found.append(reverse(pattern.name, kwargs=kwargs))
+    return found
+
+
+def test_every_page_but_login_and_healthz_requires_login(client, patient, weight):
+    assert client.get("/healthz").status_code == 200
+    assert client.get(reverse("login")).status_code == 200
+    for url in [reverse("home"), reverse("patient_new"), *patient_urls(patient, weight)]:
+        response = client.get(url)
+        assert response.status_code == 302, url
+        assert response["Location"].startswith(reverse("login"))
+
+
+def test_an_outsider_gets_404_on_every_patient_url_of_another_practice(client, outsider, patient, weight):
+    client.force_login(outsider)
+    urls = patient_urls(patient, weight)
+    assert len(urls) >= 5
+    for url in urls:
+        assert client.get(url).status_code == 404, url
+    for url in write_urls(patient, weight):
+        if "patients/new" not in url:
+            assert (
+                client.post(url, {"value": "70", "unit": "kg", "effective_date": "2026-06-01"}).status_code
+                == 404
+            )
+    assert patient.weights.count() == 1
+
+
+def test_an_outsider_does_not_find_the_patient_by_search(client, outsider, patient):
+    client.force_login(outsider)
+    response = client.get(reverse("home"), {"q": patient.mrn})
+    assert patient.family_name not in response.content.decode()
+
+
+def test_an_auditor_gets_403_on_every_write(client, auditor, patient, weight):
+    client.force_login(auditor)
+    urls = write_urls(patient, weight)
+    assert len(urls) == len([v for v in vars(views).values() if hasattr(v, "writes")])
+    for url in urls:
+        assert client.get(url).status_code == 403, url
+        assert (
+            client.post(url, {"value": "99", "unit": "kg", "effective_date": "2026-06-01"}).status_code == 403
+        )
+    weight.refresh_from_db()
+    assert str(weight.kg) == "62.00"
+
+
+def test_an_auditor_reads_the_patient_and_its_audit_trail(client, auditor, patient, weight):
+    client.force_login(auditor)
+    assert client.get(reverse("patient", kwargs={"patient_id": patient.uuid})).status_code == 200
+    assert client.get(reverse("patient_audit", kwargs={"patient_id": patient.uuid})).status_code == 200
+
+
+def test_a_nurse_cannot_change_the_patients_category(client, nurse, patient):
+    client.force_login(nurse)
+    url = reverse("patient_category", kwargs={"patient_id": patient.uuid})
+    response = client.post(url, {"category": "cannot_get_pregnant", "reason": "typo"})
+    assert response.status_code == 403
+    patient.refresh_from_db()
+    assert patient.category == "can_get_pregnant"
+
+
+def test_five_wrong_passwords_in_a_row_throttle_the_login(client, nurse):
+    from tests.conftest import PASSWORD
+
+    for _ in range(5):
+        response = client.post(reverse("login"), {"username": "nurse", "password": "wrong-password"})
+    assert response.status_code == 429
+    response = client.post(reverse("login"), {"username": "nurse", "password": PASSWORD})
+    assert response.status_code == 429
+    assert "_auth_user_id" not in client.session
+
+
+def test_the_right_password_logs_in(client, nurse):
+    from tests.conftest import PASSWORD
+
+    response = client.post(reverse("login"), {"username": "nurse", "password": PASSWORD})
+    assert response.status_code == 302
+    assert client.get(reverse("home")).status_code == 200
+
+
+@pytest.mark.parametrize("value", ["", "abc", "-5"])
+def test_a_bad_weight_shows_the_error_beside_the_field_and_saves_nothing(client, nurse, patient, value):
+    client.force_login(nurse)
+    url = reverse("weight_new", kwargs={"patient_id": patient.uuid})
+    response = client.post(url, {"effective_date": "2026-06-01", "value": value, "unit": "kg"})
+    assert response.status_code == 422
+    assert 'id="id_value-error"' in response.content.decode()
+    assert patient.weights.count() == 0
+
+
+def test_an_impossible_weight_is_refused_beside_the_field(client, nurse, patient):
+    client.force_login(nurse)
+    url = reverse("weight_new", kwargs={"patient_id": patient.uuid})
+    response = client.post(url, {"effective_date": "2026-06-01", "value": "800", "unit": "lb"})
+    assert response.status_code == 422
+    assert patient.weights.count() == 0
+
+
+def test_a_changed_weight_shows_in_the_audit_page_with_old_and_new_values(client, nurse, patient, weight):
+    client.force_login(nurse)
+    url = reverse("weight_edit", kwargs={"patient_id": patient.uuid, "weight_id": weight.uuid})
+    response = client.post(
+        url,
+        {
+            "effective_date": date(2026, 5, 20).isoformat(),
+            "value": "140",
+            "unit": "lb",
+            "reason": "re-weighed",
+        },
+    )
+    assert response.status_code == 302
+    page = client.get(reverse("patient_audit", kwargs={"patient_id": patient.uuid})).content.decode()
+    assert "weight.change" in page
+    assert "62.00" in page and "63.50" in page
+    assert nurse.display_name in page
+    assert "re-weighed" in page
+
+
+def test_a_front_desk_user_registers_a_patient(client, front_desk):
+    client.force_login(front_desk)
+    response = client.post(
+        reverse("patient_new"),
+        {
+            "mrn": "T-0100",
+            "given_name": "Jordan",
+            "family_name": "Sample",
+            "birth_date": "2003-02-01",
+            "category": "cannot_get_pregnant",
+        },
+    )
+    assert response.status_code == 302
+    assert client.get(response["Location"]).status_code == 200
+
+
+def test_pages_carry_the_security_headers(client, nurse):
+    client.force_login(nurse)
+    response = client.get(reverse("home"))
+    assert "script-src 'self'" in response["Content-Security-Policy"]
+    assert response["X-Frame-Options"] == "DENY"
+    assert "never replaces them" in response.content.decode()
