@@ -1,8 +1,8 @@
 """The audit trail: one row per change, append-only.
 
 Rows are written only by `isotrack.audit.trail.record` inside the action's transaction, so a change and its
-audit row commit together or not at all. The app never updates or deletes a row; on PostgreSQL a trigger refuses
-UPDATE and DELETE outright (see the migration), so not even a database client can rewrite history.
+audit row commit together or not at all. The app never updates or deletes a row; on PostgreSQL a trigger
+refuses UPDATE and DELETE outright (see the migration), so not even a database client can rewrite history.
 """
 
 from __future__ import annotations
