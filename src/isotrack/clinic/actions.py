@@ -259,8 +259,8 @@ def start_course(
     patient: Patient,
     prescriber: StaffUser,
     start: date,
-    mg_per_day: Decimal,
-    product: str,
+    mg_per_day: Decimal | None,
+    product: str = "conventional",
     target_mg_per_kg: Decimal | None = None,
     indication: str = "L70.0",
     planned_end: date | None = None,
@@ -282,15 +282,16 @@ def start_course(
     )
     _validated_save(course)
     record(actor=actor, action="course.start", instance=course, patient=patient, after=snapshot(course))
-    segment = DoseSegment(
-        course=course,
-        starts_on=start,
-        mg_per_day=mg_per_day,
-        product=product,
-        brand=brand,
-        reason="starting dose",
-    )
-    _create(actor, segment, patient=patient, action_code="dose.prescribe")
+    if mg_per_day is not None:
+        segment = DoseSegment(
+            course=course,
+            starts_on=start,
+            mg_per_day=mg_per_day,
+            product=product,
+            brand=brand,
+            reason="starting dose",
+        )
+        _create(actor, segment, patient=patient, action_code="dose.prescribe")
     return course
 
 
@@ -325,17 +326,20 @@ def change_dose(
 
 
 @action
-def end_course(*, actor: StaffUser, course: Course, end: date, reason: str = "") -> Course:
-    """Record the last day of dosing (a completed course, or one stopped early)."""
+def end_course(
+    *, actor: StaffUser, course: Course, end: date, reason: str = "", stopped: bool = False
+) -> Course:
+    """Record the last day of dosing: a completed course, or one stopped early (`stopped`, e.g. a positive
+    pregnancy test), which FHIR calls a revoked CarePlan."""
     _course_record(actor, course, Capability.PRESCRIBE)
     course = Course.objects.select_for_update().get(pk=course.pk)
     before = snapshot(course)
     course.end = end
-    course.status = CourseStatus.COMPLETED
+    course.status = CourseStatus.REVOKED if stopped else CourseStatus.COMPLETED
     _validated_save(course)
     record(
         actor=actor,
-        action="course.end",
+        action="course.stop" if stopped else "course.end",
         instance=course,
         patient=course.patient,
         before=before,

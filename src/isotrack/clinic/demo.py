@@ -1,0 +1,894 @@
+"""The demo practices: synthetic patients in every situation a clinic meets, dated relative to `today`.
+
+`build_demo` writes everything through the actions (so the audit trail is as complete as for real data), in
+one transaction, deterministically for a seed and a day: the same seed and day give the same patients, names
+and dates. Names come from the small invented lists below, MRNs start with `DEMO-`, iPLEDGE ids with `99`,
+e-mail addresses end in `@example.org`, phone numbers are the fictional 555-01xx ones.
+
+Two practices:
+- "Riverbend Dermatology (demo)": the rule set in force on each day (`auto`), `patients` patients cycling
+  through MAIN_SITUATIONS, so every situation appears once `patients` >= len(MAIN_SITUATIONS).
+- "Lakeside Skin Clinic (demo, rules pinned to 2021)": six patients showing what only the 2021 rules have (the
+  19-day lockout, monthly counseling for patients who cannot get pregnant). It is also "another practice" for
+  access checks.
+
+How a course is laid out (reference.md and spec/course-evaluation.md):
+- First fill F: a negative `confirmation` test in a lab (2021 demands a lab; 2026 accepts it) dated F-3..F, at
+  least 19 days after a negative `screening` test (IPL-PT-CONFIRM), contraception (two methods or abstinence)
+  from at least 35 days before the confirmation test (IPL-CON-LEAD), then the prescriber confirmation and the
+  patient attestation, all within the test's window (IPL-WIN-7). The course starts (first dosing day) at F+1.
+- Fill i (i >= 1) at F + 30i: a `monthly` test at the monthly visit 0-3 days before the fill, the same steps.
+  Patients who cannot get pregnant have no tests and no contraception; on days the 2021 rules are in force,
+  their monthly visit carries the counseling entry (a `prescriber_confirmation`: IPL-COUNSEL-MONTH,
+  IPL-WIN-30).
+- Dose: about 0.55 mg/kg/day, raised to about 0.9 mg/kg/day from the second month (conventional); micronized
+  (Absorica LD) about 0.45 then 0.7 mg/kg/day, in its strengths. Baseline labs (LAB-BASE) before the first
+  fill, peak-dose labs (LAB-PEAK) about 60 days after it.
+"""
+
+from __future__ import annotations
+
+import random
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+from decimal import Decimal
+from zoneinfo import ZoneInfo
+
+from django.db import transaction
+from django.utils import timezone
+
+from isotrack.clinic import actions
+from isotrack.clinic.actions import KG_PER_LB
+from isotrack.clinic.errors import InvalidInput
+from isotrack.clinic.models import Course, Patient, Practice, StaffUser
+
+DEMO_PASSWORD = "isotrack-demo"  # noqa: S105 -- the published password of the demo logins, never a real one
+DEMO_URL = "http://127.0.0.1:8000/"
+DEMO_TIME_ZONE = "America/New_York"
+MAIN_PRACTICE_NAME = "Riverbend Dermatology (demo)"
+PINNED_PRACTICE_NAME = "Lakeside Skin Clinic (demo, rules pinned to 2021)"
+
+# Vocabulary values are written as the strings of the course file (the models' TextChoices values).
+CGP = "can_get_pregnant"
+CNGP = "cannot_get_pregnant"
+
+# ------------------------------------------------------------------------------------------------- the staff
+
+
+@dataclass(frozen=True)
+class StaffLogin:
+    username: str
+    role: str
+    practice: str
+    given_name: str
+    family_name: str
+    credentials: str = ""
+
+
+STAFF = (
+    StaffLogin("doctor", "prescriber", MAIN_PRACTICE_NAME, "Avery", "Brightwater", "MD"),
+    StaffLogin("pa", "prescriber", MAIN_PRACTICE_NAME, "Rowan", "Ellery", "PA-C"),
+    StaffLogin("np", "prescriber", MAIN_PRACTICE_NAME, "Sasha", "Norcott", "NP"),
+    StaffLogin("nurse", "nurse", MAIN_PRACTICE_NAME, "Robin", "Tavers", "RN"),
+    StaffLogin("nurse2", "nurse", MAIN_PRACTICE_NAME, "Kim", "Alderby", "MA"),
+    StaffLogin("desk", "front_desk", MAIN_PRACTICE_NAME, "Pat", "Greenholm"),
+    StaffLogin("manager", "practice_admin", MAIN_PRACTICE_NAME, "Morgan", "Hollins"),
+    StaffLogin("auditor", "auditor", MAIN_PRACTICE_NAME, "Lee", "Ashby"),
+    StaffLogin("lakeside.doctor", "prescriber", PINNED_PRACTICE_NAME, "Quinn", "Marlowe", "MD"),
+    StaffLogin("lakeside.nurse", "nurse", PINNED_PRACTICE_NAME, "Drew", "Falkner", "RN"),
+)
+
+# ----------------------------------------------------------------------------------------- invented patients
+
+# fmt: off
+GIVEN_NAMES = (
+    "Ava", "Maya", "Noah", "Liam", "Zoe", "Ethan", "Chloe", "Isaac", "Lena", "Owen", "Priya", "Mateo",
+    "Nora", "Caleb", "Hana", "Eli", "Sofia", "Jonah", "Aisha", "Leo", "Ivy", "Ravi", "Tessa", "Malik",
+    "Elena", "Theo", "June", "Amir", "Clara", "Dev", "Wren", "Kai",
+)
+FAMILY_NAMES = (
+    "Ashgrove", "Birchfield", "Calloway", "Dunmore", "Elderby", "Fairholm", "Glenrick", "Hartwell",
+    "Ivensby", "Juniper", "Kestrel", "Larkin", "Merriwether", "Northam", "Oakhurst", "Pennock",
+    "Quarrington", "Rushmere", "Stonebridge", "Tamsworth", "Underhill", "Valemont", "Westbrook", "Yardley",
+    "Zellner", "Amberly", "Brookhaven", "Coldwell", "Dovecote", "Emberton",
+)
+# fmt: on
+PHARMACIES = ("Riverbend Community Pharmacy", "Maple Street Pharmacy", "Harbor Specialty Pharmacy")
+CONVENTIONAL_BRANDS = ("", "Claravis", "Amnesteem", "Zenatane", "Myorisan", "Absorica")
+MICRONIZED_BRAND = "Absorica LD"
+
+# IPL-CON-2: a primary method with a secondary one (abstinence is given where a situation asks for it).
+CONTRACEPTION_PAIRS = (
+    ("iud_copper", "male_condom"),
+    ("combined_pill", "male_condom"),
+    ("iud_hormonal", "male_condom"),
+    ("implant", "male_condom"),
+    ("vaginal_ring", "male_condom"),
+    ("combined_pill", "diaphragm_spermicide"),
+    ("injection", "male_condom"),
+    ("patch", "male_condom"),
+)
+
+# Section 2 of reference.md: capsule strengths by product (DOSE-LD).
+CONVENTIONAL_STRENGTHS = (10, 20, 30, 40)
+MICRONIZED_STRENGTHS = (8, 16, 20, 24, 28, 32)
+MICRONIZED_DOSES = (16, 24, 32, 40, 48, 56, 64)  # one or two capsules a day
+
+WINDOW_LAST_DAY = 6  # IPL-WIN-7: collection date + 6
+CONFIRMATION_AFTER_SCREENING = 19  # IPL-PT-CONFIRM
+CONTRACEPTION_LEAD_IN = 30  # IPL-CON-LEAD
+PEAK_LABS_AFTER = 60  # LAB-PEAK ⚙ default
+TRIGLYCERIDES_HIGH = 500  # LAB-TG-HIGH
+TRIGLYCERIDES_CRITICAL = 800  # LAB-TG-CRIT
+ENZYME_ULN = 40  # LAB-LFT-HIGH ⚙ default ULN, U/L
+
+
+def _days(n: int) -> timedelta:
+    return timedelta(days=n)
+
+
+def practice_today() -> date:
+    """Today where the demo practices are."""
+    return timezone.now().astimezone(ZoneInfo(DEMO_TIME_ZONE)).date()
+
+
+# ---------------------------------------------------------------------------------------------- the result
+
+
+@dataclass
+class DemoPractice:
+    """What build_demo created: the practices, the logins, and which course shows which situation."""
+
+    practice: Practice
+    pinned_practice: Practice
+    staff: dict[str, StaffUser]
+    courses: dict[str, list[Course]] = field(default_factory=dict)  # situation key -> courses
+
+    @property
+    def situations(self) -> Counter[str]:
+        return Counter({key: len(courses) for key, courses in self.courses.items()})
+
+    @property
+    def patient_count(self) -> int:
+        return sum(self.situations.values())
+
+
+# ---------------------------------------------------------------------------------------------- a patient
+
+
+@dataclass
+class _Team:
+    practice: Practice
+    prescribers: list[StaffUser]
+    nurses: list[StaffUser]
+    registrar: StaffUser  # who registers patients: the front desk, or a nurse where there is none
+
+    def rules_2021_on(self, day: date) -> bool:
+        """Which iPLEDGE rule set applies on a day (reference.md 1.1), for the steps that differ."""
+        if self.practice.rules == "auto":
+            return day < self.practice.ipledge_2026_effective
+        return self.practice.rules == "us-ipledge-2021"
+
+
+class _Chart:
+    """One demo patient and course, written through the actions by the staff member who does each step."""
+
+    def __init__(
+        self,
+        team: _Team,
+        patient: Patient,
+        rng: random.Random,
+        *,
+        today: date,
+        micronized: bool,
+        weight_unit: str,
+        methods: tuple[str, ...],
+    ) -> None:
+        self.team = team
+        self.patient = patient
+        self.rng = rng
+        self.today = today
+        self.prescriber = rng.choice(team.prescribers)
+        self.nurse = rng.choice(team.nurses)
+        self.product = "micronized" if micronized else "conventional"
+        self.brand = MICRONIZED_BRAND if micronized else rng.choice(CONVENTIONAL_BRANDS)
+        self.baseline_kg = Decimal(rng.randint(480, 920)) / 10
+        self.weight_unit = weight_unit
+        self.methods = methods
+        self.pharmacy = rng.choice(PHARMACIES)
+        self.skip_baseline_labs = False
+        self._course: Course | None = None
+        self.segments: list[tuple[date, Decimal]] = []
+
+    @property
+    def course(self) -> Course:
+        assert self._course is not None, "open the course first"
+        return self._course
+
+    @property
+    def can_get_pregnant(self) -> bool:
+        return self.patient.category == CGP
+
+    # -- dose
+
+    def starting_dose(self) -> Decimal:
+        if self.product == "micronized":
+            return Decimal(_nearest(MICRONIZED_DOSES[:3], 0.45 * float(self.baseline_kg)))
+        return Decimal(min(50, max(30, _round10(0.55 * float(self.baseline_kg)))))
+
+    def increased_dose(self) -> Decimal:
+        start = self.starting_dose()
+        if self.product == "micronized":
+            higher = [d for d in MICRONIZED_DOSES if d > start]
+            return Decimal(_nearest(higher, 0.7 * float(self.baseline_kg)))
+        return Decimal(min(80, max(int(start) + 10, _round10(0.9 * float(self.baseline_kg)))))
+
+    def reduced_dose(self, dose: Decimal) -> Decimal:
+        if self.product == "micronized":
+            lower = [d for d in MICRONIZED_DOSES if d < dose]
+            return Decimal(lower[-2] if len(lower) >= 2 else MICRONIZED_DOSES[0])
+        return max(Decimal(20), dose - 20)
+
+    def dose_on(self, day: date) -> Decimal:
+        current = self.segments[0][1]
+        for starts_on, mg in self.segments:
+            if starts_on <= day:
+                current = mg
+        return current
+
+    def capsules_per_day(self, mg: Decimal) -> int:
+        strengths = MICRONIZED_STRENGTHS if self.product == "micronized" else CONVENTIONAL_STRENGTHS
+        return 1 if int(mg) in strengths else 2
+
+    def open_course(self, start: date) -> None:
+        dose = self.starting_dose()
+        self._course = actions.start_course(
+            actor=self.prescriber,
+            patient=self.patient,
+            prescriber=self.prescriber,
+            start=start,
+            mg_per_day=dose,
+            product=self.product,
+            brand=self.brand,
+        )
+        self.segments = [(start, dose)]
+
+    def change_dose(self, starts_on: date, mg: Decimal, reason: str) -> None:
+        actions.change_dose(
+            actor=self.prescriber,
+            course=self.course,
+            starts_on=starts_on,
+            mg_per_day=mg,
+            product=self.product,
+            brand=self.brand,
+            reason=reason,
+        )
+        self.segments = sorted([*self.segments, (starts_on, mg)])
+
+    # -- observations and iPLEDGE steps
+
+    def weigh(self, day: date, kg: Decimal) -> None:
+        value = kg if self.weight_unit == "kg" else (kg / KG_PER_LB).quantize(Decimal("0.1"))
+        actions.record_weight(
+            actor=self.nurse, patient=self.patient, effective_date=day, value=value, unit=self.weight_unit
+        )
+
+    def start_contraception(self, day: date) -> None:
+        for method in self.methods:
+            actions.record_contraception(actor=self.nurse, patient=self.patient, method=method, start=day)
+
+    def enroll(self, day: date) -> None:
+        actions.record_ipledge_entry(actor=self.prescriber, course=self.course, kind="enrollment", day=day)
+
+    def pregnancy_test(
+        self, day: date, purpose: str, setting: str = "office", result: str = "negative"
+    ) -> None:
+        actions.record_pregnancy_test(
+            actor=self.nurse,
+            course=self.course,
+            purpose=purpose,
+            setting=setting,
+            specimen_date=day,
+            result=result,
+        )
+
+    def prescriber_confirmation(self, day: date) -> None:
+        """IPL-PRESCRIBER-CONFIRM (or, for cannot-get-pregnant under 2021, the monthly counseling visit)."""
+        actions.record_ipledge_entry(
+            actor=self.prescriber, course=self.course, kind="prescriber_confirmation", day=day
+        )
+
+    def patient_attestation(self, day: date) -> None:
+        """IPL-PATIENT-QUIZ: the patient answers in iPLEDGE; a nurse records it once the office knows."""
+        actions.record_ipledge_entry(
+            actor=self.nurse, course=self.course, kind="patient_attestation", day=day
+        )
+
+    def visit(self, day: date, *, phq2: int | None = None) -> None:
+        actions.record_visit(actor=self.nurse, course=self.course, day=day)
+        score = phq2 if phq2 is not None else self.rng.choice((0, 0, 0, 1, 1, 2))
+        actions.record_mood_screen(
+            actor=self.nurse, course=self.course, day=day, instrument="phq2", score=score
+        )
+
+    def lab(self, day: date, test: str, value: int, unit: str, uln: int | None = None) -> None:
+        actions.record_lab_result(
+            actor=self.nurse,
+            course=self.course,
+            test=test,
+            effective_date=day,
+            value=Decimal(value),
+            unit=unit,
+            uln=Decimal(uln) if uln else None,
+        )
+
+    def labs(
+        self, day: date, *, triglycerides: int | None = None, alt: int | None = None, ast: int | None = None
+    ) -> None:
+        """A fasting lipid panel and liver tests (LAB-BASE, LAB-PEAK); normal values unless given."""
+        rng = self.rng
+        self.lab(day, "triglycerides", triglycerides or rng.randint(70, 190), "mg/dL")
+        self.lab(day, "cholesterol", rng.randint(135, 215), "mg/dL")
+        self.lab(day, "alt", alt or rng.randint(12, 36), "U/L", uln=ENZYME_ULN)
+        self.lab(day, "ast", ast or rng.randint(14, 34), "U/L", uln=ENZYME_ULN)
+
+    def dispense(self, day: date) -> None:
+        mg = self.dose_on(day + _days(1))  # the supply's first day is the day after the pick-up
+        actions.record_dispense(
+            actor=self.nurse,
+            course=self.course,
+            day=day,
+            days_supply=30,
+            quantity=30 * self.capsules_per_day(mg),
+            mg_per_day=mg,
+            product=self.product,
+            pharmacy=self.pharmacy,
+            rma=f"RMA-DEMO-{self.rng.randrange(10**6):06d}",
+        )
+
+    # -- the steps of a course
+
+    def baseline(self, day: date, *, labs_by: date) -> None:
+        self.visit(day)
+        self.weigh(day, self.baseline_kg)
+        if not self.skip_baseline_labs:
+            self.labs(min(day + _days(self.rng.randint(0, 4)), labs_by))
+
+    def qualifying_steps(
+        self,
+        test_day: date,
+        by: date,
+        *,
+        purpose: str,
+        setting: str,
+        confirmed: bool = True,
+        attested: bool = True,
+    ) -> None:
+        """A negative qualifying test, then the prescriber's confirmation, then the patient's answers."""
+        self.pregnancy_test(test_day, purpose, setting)
+        confirmed_on = min(test_day + _days(self.rng.randint(0, 1)), by)
+        if confirmed:
+            self.prescriber_confirmation(confirmed_on)
+        if confirmed and attested:
+            self.patient_attestation(min(confirmed_on + _days(self.rng.randint(0, 1)), by))
+
+    def pre_treatment(self, anchor: date, by: date) -> None:
+        """Everything before the first fill. `anchor` is the confirmation test (or, for a patient who cannot
+        get pregnant, the counseling visit); no step is dated after `by` (the first fill or today)."""
+        rng = self.rng
+        if self.can_get_pregnant:
+            screening = anchor - _days(rng.randint(CONFIRMATION_AFTER_SCREENING + 1, 32))
+            self.start_contraception(anchor - _days(rng.randint(CONTRACEPTION_LEAD_IN + 5, 120)))
+            self.enroll(screening)
+            self.pregnancy_test(screening, "screening")
+            self.baseline(screening, labs_by=by)
+            self.qualifying_steps(anchor, by, purpose="confirmation", setting="lab")
+        else:
+            enrollment = anchor - _days(rng.randint(7, 30))
+            self.enroll(enrollment)
+            self.baseline(enrollment, labs_by=by)
+            if self.team.rules_2021_on(by):
+                self.prescriber_confirmation(anchor)  # IPL-COUNSEL-MONTH
+
+    def monthly_cycle(
+        self,
+        visit_day: date,
+        by: date,
+        *,
+        confirmed: bool = True,
+        attested: bool = True,
+        result: str = "negative",
+    ) -> None:
+        """The monthly visit before a fill: the test and iPLEDGE steps (IPL-WIN-7), or the 2021 counseling."""
+        self.visit(visit_day)
+        if self.can_get_pregnant:
+            setting = self.rng.choice(("office", "office", "lab"))
+            if result == "positive":
+                self.pregnancy_test(visit_day, "monthly", setting, result)
+                return
+            self.qualifying_steps(
+                visit_day,
+                by,
+                purpose="monthly",
+                setting=setting,
+                confirmed=confirmed,
+                attested=attested,
+            )
+        elif self.team.rules_2021_on(by) and confirmed:
+            self.prescriber_confirmation(visit_day)  # IPL-COUNSEL-MONTH, window IPL-WIN-30
+
+    def treat(
+        self,
+        first_fill: date,
+        fills: int,
+        *,
+        dose_changes: list[tuple[int, Decimal, str]] | None = None,
+        peak_labs: bool = True,
+    ) -> None:
+        """A course from its pre-treatment steps through `fills` monthly fills, 30 days apart.
+
+        `dose_changes` are (day of the course, mg, reason); by default the dose rises from day 31."""
+        rng = self.rng
+        self.open_course(first_fill + _days(1))
+        start = self.course.start
+        if dose_changes is None and fills >= 2:
+            dose_changes = [(30, self.increased_dose(), "planned increase after the first month")]
+        for offset, mg, reason in dose_changes or []:
+            self.change_dose(start + _days(offset), mg, reason)
+        self.pre_treatment(first_fill - _days(rng.randint(0, 3)), first_fill)
+        for i in range(fills):
+            fill_day = first_fill + _days(30 * i)
+            if i > 0:
+                visit_day = fill_day - _days(rng.randint(0, 3))
+                self.monthly_cycle(visit_day, fill_day)
+                if i % 2 == 0:
+                    self.weigh(visit_day, self.baseline_kg + Decimal(rng.randint(-10, 15)) / 10)
+            self.dispense(fill_day)
+        peak = first_fill + _days(PEAK_LABS_AFTER - rng.randint(1, 3))
+        if peak_labs and peak < self.today:
+            self.labs(peak)
+
+    def end(self, day: date, reason: str, *, stopped: bool = False) -> None:
+        self._course = actions.end_course(
+            actor=self.prescriber, course=self.course, end=day, reason=reason, stopped=stopped
+        )
+
+
+def _round10(value: float) -> int:
+    return int(round(value / 10) * 10)
+
+
+def _nearest(choices: tuple[int, ...] | list[int], value: float) -> int:
+    return min(choices, key=lambda choice: (abs(choice - value), choice))
+
+
+# ---------------------------------------------------------------------------------------------- situations
+# Each builds one course for a patient on `today` (T). `n` counts earlier patients in the same situation.
+
+
+def _qualifying(c: _Chart, n: int) -> None:
+    """Enrolled, screening test done, contraception lead-in running: the confirmation test is not yet due."""
+    t = c.today
+    lead_in_from = t - _days(c.rng.randint(5, 20))
+    screening = t - _days(c.rng.randint(1, 4))
+    confirmation_due = max(
+        screening + _days(CONFIRMATION_AFTER_SCREENING), lead_in_from + _days(CONTRACEPTION_LEAD_IN)
+    )
+    c.open_course(confirmation_due + _days(5))  # planned: a few days after the expected first fill
+    c.start_contraception(lead_in_from)
+    c.enroll(screening)
+    c.pregnancy_test(screening, "screening")
+    c.baseline(screening, labs_by=t)
+
+
+def _ready_for_first_fill(c: _Chart, n: int) -> None:
+    """Every step for the first fill is done and the window is open; the pharmacy can fill it today."""
+    t = c.today
+    c.open_course(t + _days(3))
+    c.pre_treatment(t - _days(c.rng.randint(0, 2)), t)
+
+
+def _in_month(month: int) -> Callable[[_Chart, int], None]:
+    def build(c: _Chart, n: int) -> None:
+        last_fill = c.today - _days(c.rng.randint(2, 24))
+        c.treat(last_fill - _days(30 * (month - 1)), month)
+
+    build.__doc__ = f"Month {month} of treatment: {month} fill(s) done, the supply still running."
+    return build
+
+
+def _window_closing_today(c: _Chart, n: int) -> None:
+    """A monthly test dated today - 6, both iPLEDGE entries done, no pick-up yet: IPL-WIN-7's last day."""
+    t = c.today
+    fills = c.rng.randint(1, 3)
+    c.treat(t - _days(28 + 30 * (fills - 1)), fills)
+    c.monthly_cycle(t - _days(WINDOW_LAST_DAY), t)
+
+
+def _window_missed(c: _Chart, n: int) -> None:
+    """A monthly test more than 7 days old with no dispense after it: the window expired."""
+    t = c.today
+    fills = c.rng.randint(1, 3)
+    c.treat(t - _days(38 + 30 * (fills - 1)), fills)
+    c.monthly_cycle(t - _days(12), t)
+
+
+def _awaiting_patient_attestation(c: _Chart, n: int) -> None:
+    """Test and prescriber confirmation done; the patient has not answered the comprehension questions."""
+    t = c.today
+    fills = c.rng.randint(1, 4)
+    c.treat(t - _days(27 + 30 * (fills - 1)), fills)
+    c.monthly_cycle(t - _days(2), t, attested=False)
+
+
+def _awaiting_prescriber_confirmation(c: _Chart, n: int) -> None:
+    """Yesterday's monthly test is in; the prescriber has not confirmed in iPLEDGE yet."""
+    t = c.today
+    fills = c.rng.randint(1, 4)
+    c.treat(t - _days(28 + 30 * (fills - 1)), fills)
+    c.monthly_cycle(t - _days(1), t, confirmed=False)
+
+
+def _pregnancy_positive(c: _Chart, n: int) -> None:
+    """A positive monthly test: the drug is stopped that day."""
+    t = c.today
+    c.treat(t - _days(63), 2)
+    positive = t - _days(5)
+    c.monthly_cycle(positive, t, result="positive")
+    c.end(
+        positive,
+        "Positive pregnancy test: stopped; referred to obstetrics; reported to the iPLEDGE registry",
+        stopped=True,
+    )
+
+
+def _dry_lips_dose_reduced(c: _Chart, n: int) -> None:
+    """Cheilitis (dry lips) in month 2; the prescriber lowers the dose for it."""
+    last_fill = c.today - _days(c.rng.randint(2, 12))
+    increased = c.increased_dose()
+    onset_day = 38
+    reduce_from = onset_day + 3
+    changes = [
+        (30, increased, "planned increase after the first month"),
+        (reduce_from, c.reduced_dose(increased), "dry lips (cheilitis): dose reduced"),
+    ]
+    c.treat(last_fill - _days(60), 3, dose_changes=changes)
+    actions.record_side_effect(
+        actor=c.nurse,
+        course=c.course,
+        term="cheilitis (dry lips)",
+        severity="moderate",
+        onset=c.course.start + _days(onset_day),
+        action_taken="dose_reduced",
+    )
+
+
+def _triglycerides_high(c: _Chart, n: int) -> None:
+    """Peak-dose triglycerides at or above 500 mg/dL (LAB-TG-HIGH); the dose is lowered, a recheck is due."""
+    last_fill = c.today - _days(c.rng.randint(2, 12))
+    first_fill = last_fill - _days(60)
+    value = c.rng.randint(TRIGLYCERIDES_HIGH + 10, 690)
+    increased = c.increased_dose()
+    changes = [
+        (30, increased, "planned increase after the first month"),
+        (58, c.reduced_dose(increased), f"triglycerides {value} mg/dL: dose reduced, recheck in 2-4 weeks"),
+    ]
+    c.treat(first_fill, 3, dose_changes=changes, peak_labs=False)
+    c.labs(first_fill + _days(57), triglycerides=value)
+
+
+def _triglycerides_critical(c: _Chart, n: int) -> None:
+    """Triglycerides at or above 800 mg/dL (LAB-TG-CRIT) two days ago: the drug is held for two weeks."""
+    t = c.today
+    c.treat(t - _days(60), 2, peak_labs=False)
+    value = c.rng.randint(TRIGLYCERIDES_CRITICAL + 20, 980)
+    c.labs(t - _days(2), triglycerides=value)
+    actions.record_interruption(
+        actor=c.prescriber,
+        course=c.course,
+        start=t - _days(1),
+        end=t + _days(13),
+        reason=f"triglycerides {value} mg/dL: held, recheck in 2 weeks",
+    )
+
+
+def _liver_enzymes_high(c: _Chart, n: int) -> None:
+    """Peak-dose ALT above 3 x ULN (LAB-LFT-HIGH)."""
+    last_fill = c.today - _days(c.rng.randint(2, 12))
+    first_fill = last_fill - _days(60)
+    c.treat(first_fill, 3, peak_labs=False)
+    c.labs(first_fill + _days(57), alt=c.rng.randint(3 * ENZYME_ULN + 5, 190), ast=c.rng.randint(90, 125))
+
+
+def _mood_screen_positive(c: _Chart, n: int) -> None:
+    """A PHQ-2 of 4 followed by a PHQ-9 of 10 or more (MOOD). Item 9 is above 0 for the second such patient
+    only, so the demo has exactly one self-harm alert once it has two of these patients."""
+    t = c.today
+    fills = c.rng.randint(2, 4)
+    c.treat(t - _days(c.rng.randint(3, 20) + 30 * (fills - 1)), fills)
+    day = t - _days(1)
+    c.visit(day, phq2=4)
+    actions.record_mood_screen(
+        actor=c.nurse,
+        course=c.course,
+        day=day,
+        instrument="phq9",
+        score=c.rng.randint(10, 14),
+        item9=1 if n == 1 else 0,
+    )
+
+
+def _hold_and_missed_doses(c: _Chart, n: int) -> None:
+    """A week's hold for nosebleeds in month 2 and three single missed doses (DOSE-CUM)."""
+    last_fill = c.today - _days(c.rng.randint(2, 20))
+    c.treat(last_fill - _days(90), 4)
+    start = c.course.start
+    actions.record_side_effect(
+        actor=c.nurse,
+        course=c.course,
+        term="epistaxis (nosebleeds)",
+        severity="mild",
+        onset=start + _days(33),
+        resolved_on=start + _days(45),
+        action_taken="held",
+    )
+    actions.record_interruption(
+        actor=c.prescriber,
+        course=c.course,
+        start=start + _days(35),
+        end=start + _days(41),
+        reason="nosebleeds: paused for a week",
+    )
+    for offset in (12, 67, 80):
+        actions.record_missed_dose(actor=c.nurse, course=c.course, day=start + _days(offset))
+
+
+def _weight_changed(c: _Chart, n: int) -> None:
+    """A weight 12 % above the baseline, entered in lb (the WEIGHT_CHANGED alert's 10 %)."""
+    t = c.today
+    c.treat(t - _days(c.rng.randint(3, 20) + 90), 4)
+    c.visit(t - _days(1))
+    c.weigh(t - _days(1), (c.baseline_kg * Decimal("1.12")).quantize(Decimal("0.1")))
+
+
+def _post_course(c: _Chart, n: int) -> None:
+    """Five fills, last dose 10 days ago; the end-of-course test is done, the 30-days-after test is due."""
+    t = c.today
+    c.treat(t - _days(160), 5)
+    end = t - _days(10)
+    if c.can_get_pregnant:
+        c.visit(end - _days(1))
+        c.pregnancy_test(end - _days(1), "end_of_course")
+    c.end(end, "course completed")
+
+
+def _completed(c: _Chart, n: int) -> None:
+    """Five fills, last dose 60 days ago, end-of-course and post-course tests negative."""
+    t = c.today
+    c.treat(t - _days(210), 5)
+    end = t - _days(60)
+    if c.can_get_pregnant:
+        c.visit(end - _days(2))
+        c.pregnancy_test(end - _days(2), "end_of_course")
+        post = end + _days(30 + c.rng.randint(0, 3))
+        c.pregnancy_test(post, "post_course", "lab")
+    c.end(end, "course completed")
+
+
+# 2021 rules only (the pinned practice)
+
+
+def _lockout_19_day(c: _Chart, n: int) -> None:
+    """IPL-LOCK-19: the first window (test 22 days ago) was missed; the new confirmation test came 17 days
+    later, so the first fill is locked out even though every step of the new window is done."""
+    t = c.today
+    c.open_course(t + _days(5))
+    missed = t - _days(22)
+    c.pre_treatment(missed, missed + _days(1))
+    c.qualifying_steps(t - _days(5), t, purpose="confirmation", setting="lab")
+
+
+def _counseling_window_open(c: _Chart, n: int) -> None:
+    """Cannot get pregnant, 2021: counseled 12 days ago, not yet picked up; IPL-WIN-30 is still open."""
+    t = c.today
+    c.treat(t - _days(55), 2)
+    c.monthly_cycle(t - _days(12), t)
+
+
+def _counseling_window_expired(c: _Chart, n: int) -> None:
+    """Cannot get pregnant, 2021: counseled 34 days ago and never picked up; the 30-day window has ended."""
+    t = c.today
+    c.treat(t - _days(65), 1)
+    c.monthly_cycle(t - _days(34), t)
+
+
+def _counseling_due(c: _Chart, n: int) -> None:
+    """Cannot get pregnant, 2021: the supply runs out in 3 days; this month's counseling visit is missing."""
+    t = c.today
+    c.treat(t - _days(57), 2)
+
+
+@dataclass(frozen=True)
+class Situation:
+    key: str
+    category: str
+    build: Callable[[_Chart, int], None]
+    micronized: bool | None = None  # None: by chance
+    weight_unit: str | None = None  # None: by chance
+    methods: tuple[str, ...] | None = None  # None: a random primary + secondary pair
+    skip_baseline_labs: bool = False
+
+    @property
+    def description(self) -> str:
+        return (self.build.__doc__ or self.key).split("\n")[0]
+
+
+# About a third cannot get pregnant (IPL-CAT).
+MAIN_SITUATIONS = (
+    Situation("qualifying", CGP, _qualifying),
+    Situation("ready_for_first_fill", CGP, _ready_for_first_fill),
+    Situation("ready_for_first_fill", CNGP, _ready_for_first_fill),
+    Situation("treatment_month_1", CGP, _in_month(1)),
+    Situation("treatment_month_2", CNGP, _in_month(2)),
+    Situation("treatment_month_3", CGP, _in_month(3), micronized=True),
+    Situation("treatment_month_4", CGP, _in_month(4), methods=("abstinence",)),
+    Situation("treatment_month_5", CNGP, _in_month(5), micronized=True),
+    Situation("treatment_month_6", CGP, _in_month(6)),
+    Situation("window_closing_today", CGP, _window_closing_today),
+    Situation("window_missed", CGP, _window_missed),
+    Situation("awaiting_patient_attestation", CGP, _awaiting_patient_attestation),
+    Situation("awaiting_prescriber_confirmation", CGP, _awaiting_prescriber_confirmation),
+    Situation("pregnancy_test_positive", CGP, _pregnancy_positive),
+    Situation("dry_lips_dose_reduced", CNGP, _dry_lips_dose_reduced),
+    Situation("triglycerides_high", CGP, _triglycerides_high),
+    Situation("triglycerides_critical", CNGP, _triglycerides_critical),
+    Situation("liver_enzymes_high", CGP, _liver_enzymes_high),
+    Situation("mood_screen_positive", CNGP, _mood_screen_positive),
+    Situation("hold_and_missed_doses", CGP, _hold_and_missed_doses),
+    Situation("weight_changed", CNGP, _weight_changed, weight_unit="lb"),
+    Situation("post_course", CGP, _post_course),
+    Situation("completed", CGP, _completed),
+    Situation("completed", CNGP, _completed),
+    Situation("baseline_labs_missing", CGP, _in_month(1), skip_baseline_labs=True),
+)
+
+PINNED_SITUATIONS = (
+    Situation("lockout_19_day", CGP, _lockout_19_day),
+    Situation("ready_for_first_fill", CGP, _ready_for_first_fill),
+    Situation("treatment_month_2", CGP, _in_month(2)),
+    Situation("counseling_window_open", CNGP, _counseling_window_open),
+    Situation("counseling_window_expired", CNGP, _counseling_window_expired),
+    Situation("counseling_due", CNGP, _counseling_due),
+)
+
+
+# ---------------------------------------------------------------------------------------------- the builder
+
+
+def build_demo(*, patients: int = 60, seed: int = 1, today: date | None = None) -> DemoPractice:
+    """Create both demo practices, their staff and patients, in one transaction (all or nothing)."""
+    if patients < 0:
+        raise InvalidInput("The number of patients cannot be negative.", field="patients")
+    today = today or practice_today()
+    taken = StaffUser.objects.filter(username__in=[login.username for login in STAFF]).exists()
+    if taken:
+        raise InvalidInput("The demo logins already exist in this database.", field="username")
+    with transaction.atomic():
+        main = Practice.objects.create(
+            name=MAIN_PRACTICE_NAME,
+            time_zone=DEMO_TIME_ZONE,
+            rules="auto",
+            ipledge_2026_effective=date(2026, 11, 15),
+        )
+        pinned = Practice.objects.create(
+            name=PINNED_PRACTICE_NAME, time_zone=DEMO_TIME_ZONE, rules="us-ipledge-2021"
+        )
+        staff = _create_staff({MAIN_PRACTICE_NAME: main, PINNED_PRACTICE_NAME: pinned})
+        demo = DemoPractice(practice=main, pinned_practice=pinned, staff=staff)
+        main_team = _team(main, staff)
+        situations = [MAIN_SITUATIONS[i % len(MAIN_SITUATIONS)] for i in range(patients)]
+        _populate(demo, main_team, situations, seed=seed, today=today, first_number=1)
+        _populate(
+            demo, _team(pinned, staff), list(PINNED_SITUATIONS), seed=seed, today=today, first_number=900_001
+        )
+    return demo
+
+
+def _create_staff(practices: dict[str, Practice]) -> dict[str, StaffUser]:
+    """Staff are created directly: there is no staff action yet. One Argon2 hash serves every login (hashing
+    is deliberately slow, and they share the published demo password anyway)."""
+    template = StaffUser()
+    template.set_password(DEMO_PASSWORD)
+    staff = {}
+    for login in STAFF:
+        user = StaffUser(
+            username=login.username,
+            first_name=login.given_name,
+            last_name=login.family_name,
+            email=f"{login.username}@example.org",
+            practice=practices[login.practice],
+            role=login.role,
+            credentials=login.credentials,
+            password=template.password,
+        )
+        user.save()
+        staff[login.username] = user
+    return staff
+
+
+def _team(practice: Practice, staff: dict[str, StaffUser]) -> _Team:
+    members = [user for user in staff.values() if user.practice_id == practice.pk]
+    prescribers = [user for user in members if user.role == "prescriber"]
+    nurses = [user for user in members if user.role == "nurse"]
+    desk = [user for user in members if user.role == "front_desk"]
+    return _Team(practice=practice, prescribers=prescribers, nurses=nurses, registrar=(desk or nurses)[0])
+
+
+def _populate(
+    demo: DemoPractice, team: _Team, situations: list[Situation], *, seed: int, today: date, first_number: int
+) -> None:
+    seen: Counter[Situation] = Counter()
+    names: set[tuple[str, str]] = set()
+    for index, situation in enumerate(situations):
+        number = first_number + index
+        # One generator per patient: adding patients never changes the earlier ones.
+        rng = random.Random(f"isotrack-demo:{seed}:{number}")
+        patient = _register(team, rng, situation, number=number, today=today, names=names)
+        micronized = situation.micronized if situation.micronized is not None else rng.random() < 0.15
+        unit = situation.weight_unit or ("lb" if rng.random() < 0.15 else "kg")
+        methods = situation.methods or (rng.choice(CONTRACEPTION_PAIRS) if situation.category == CGP else ())
+        chart = _Chart(
+            team, patient, rng, today=today, micronized=micronized, weight_unit=unit, methods=methods
+        )
+        chart.skip_baseline_labs = situation.skip_baseline_labs
+        situation.build(chart, seen[situation])
+        seen[situation] += 1
+        chart.course.refresh_from_db(fields=["status", "end"])  # a dispense or end_course changed them
+        demo.courses.setdefault(situation.key, []).append(chart.course)
+
+
+def _register(
+    team: _Team,
+    rng: random.Random,
+    situation: Situation,
+    *,
+    number: int,
+    today: date,
+    names: set[tuple[str, str]],
+) -> Patient:
+    given, family = rng.choice(GIVEN_NAMES), rng.choice(FAMILY_NAMES)
+    while (given, family) in names:  # no two demo patients of a practice share a name
+        given, family = rng.choice(GIVEN_NAMES), rng.choice(FAMILY_NAMES)
+    names.add((given, family))
+    age = rng.choice((15, 16, 17, 18, 19, 20, 21, 22, 23, 24, 25, 27, 29, 31, 34, 38, 42, 45))
+    youngest_birth = _years_before(today, age)  # the latest birth date that makes the patient `age` today
+    birth_date = youngest_birth - _days(rng.randint(0, 364))
+    return actions.register_patient(
+        actor=team.registrar,
+        mrn=f"DEMO-{number:06d}",
+        given_name=given,
+        family_name=family,
+        birth_date=birth_date,
+        category=situation.category,
+        ipledge_id=f"99{number:06d}{rng.randrange(100):02d}",  # 10 digits, obviously not an iPLEDGE number
+        email=f"{given}.{family}.{number}@example.org".lower(),
+        phone=f"555-01{number % 100:02d}",
+        reminders_consent=rng.random() < 0.6,
+    )
+
+
+def _years_before(day: date, years: int) -> date:
+    try:
+        return day.replace(year=day.year - years)
+    except ValueError:  # 29 February
+        return day.replace(year=day.year - years, day=28)
+
+
+def demo_logins() -> list[StaffLogin]:
+    """The demo logins that exist in this database."""
+    existing = set(
+        StaffUser.objects.filter(username__in=[s.username for s in STAFF]).values_list("username", flat=True)
+    )
+    return [login for login in STAFF if login.username in existing]

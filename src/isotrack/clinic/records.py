@@ -1,0 +1,283 @@
+"""Between the database and the core: a stored course becomes the core's facts (the content of a course file),
+and a course file becomes stored records (through the actions, in one transaction, or nothing).
+
+Exporting a course, evaluating the export, and evaluating the stored course give the same answer, because all
+three go through `course_facts`.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from decimal import Decimal
+from typing import Any
+
+from isotrack import core
+from isotrack.clinic import actions
+from isotrack.clinic.errors import InvalidInput
+from isotrack.clinic.models import Course, Patient, Practice, Role, StaffUser
+from isotrack.core import course as facts
+
+_RELATED = (
+    "dose_segments",
+    "interruptions",
+    "missed_doses",
+    "pregnancy_tests__verified_by",
+    "ipledge_entries",
+    "dispenses",
+    "lab_results",
+    "visits",
+    "mood_screens",
+    "patient__weights",
+    "patient__contraception",
+)
+
+
+def courses_with_facts(queryset: Any) -> Any:
+    """The queryset with everything `course_facts` reads, in a constant number of queries."""
+    return queryset.select_related("patient__practice").prefetch_related(*_RELATED)
+
+
+def policy_of(practice: Practice, course: Course | None = None) -> facts.Policy:
+    target = course.target_mg_per_kg if course is not None else practice.target_mg_per_kg
+    return facts.Policy(
+        target_mg_per_kg=float(target),
+        weight_basis=practice.weight_basis,
+        home_testing_permitted=practice.home_testing_permitted,
+        ld_equivalence_factor=float(practice.ld_equivalence_factor),
+        ipledge_2026_effective=practice.ipledge_2026_effective,
+        triglycerides_high_mg_dl=float(practice.triglycerides_high_mg_dl),
+        triglycerides_critical_mg_dl=float(practice.triglycerides_critical_mg_dl),
+        liver_uln_u_per_l=float(practice.liver_enzyme_default_uln),
+        liver_uln_multiple=float(practice.liver_enzyme_uln_multiple),
+        labs_peak_days=practice.peak_labs_after_days,
+    )
+
+
+def _number(value: Decimal) -> float | int:
+    """Whole numbers stay integers in exports (40, not 40.0), as a person would write the file."""
+    return int(value) if value == value.to_integral_value() else float(value)
+
+
+def course_facts(course: Course, *, as_of: date | None = None) -> facts.CourseFile:
+    """The core's view of one stored course (prefetch with `courses_with_facts` when reading many)."""
+    patient = course.patient
+    practice = patient.practice
+    events: list[facts.Event] = []
+    for entry in course.ipledge_entries.all():
+        kind = {
+            "enrollment": facts.Enrollment,
+            "prescriber_confirmation": facts.PrescriberConfirmation,
+            "patient_attestation": facts.PatientAttestation,
+        }[entry.kind]
+        events.append(kind(date=entry.date))
+    for test in course.pregnancy_tests.all():
+        events.append(
+            facts.PregnancyTest(
+                date=test.specimen_date,
+                purpose=test.purpose,
+                setting=test.setting,
+                result=test.result,
+                verified_by=test.verified_by.username if test.verified_by else None,
+            )
+        )
+    for dispense in course.dispenses.all():
+        events.append(
+            facts.Dispense(
+                date=dispense.date,
+                days_supply=dispense.days_supply,
+                mg_per_day=_number(dispense.mg_per_day) if dispense.mg_per_day is not None else None,
+                product=dispense.product or None,
+                rma=dispense.rma or None,
+            )
+        )
+    for visit in course.visits.all():
+        events.append(facts.Visit(date=visit.date))
+    for lab in course.lab_results.all():
+        events.append(
+            facts.LabResult(
+                date=lab.effective_date,
+                test=lab.test,
+                value=_number(lab.value),
+                unit=lab.unit,
+                uln=_number(lab.uln) if lab.uln is not None else None,
+            )
+        )
+    for screen in course.mood_screens.all():
+        events.append(
+            facts.MoodScreen(
+                date=screen.date, instrument=screen.instrument, score=screen.score, item9=screen.item9
+            )
+        )
+    events.sort(key=lambda event: event.date)
+    return facts.CourseFile(
+        as_of=as_of,
+        rules=practice.rules,
+        policy=policy_of(practice, course),
+        patient=facts.Patient(category=patient.category, birth_date=patient.birth_date),
+        course=facts.Course(start=course.start, end=course.end),
+        weights=tuple(facts.Weight(date=w.effective_date, kg=_number(w.kg)) for w in patient.weights.all()),
+        doses=tuple(
+            facts.DoseSegment(start=s.starts_on, mg_per_day=_number(s.mg_per_day), product=s.product)
+            for s in course.dose_segments.all()
+        ),
+        interruptions=tuple(
+            facts.Interruption(start=i.start, end=i.end, reason=i.reason or None)
+            for i in course.interruptions.all()
+        ),
+        missed_doses=tuple(m.date for m in course.missed_doses.all()),
+        contraception=tuple(
+            facts.ContraceptionUse(method=c.method, start=c.start, end=c.end)
+            for c in patient.contraception.all()
+        ),
+        events=tuple(events),
+    )
+
+
+def evaluate_course(course: Course, day: date) -> Any:
+    return core.evaluate(course_facts(course), day)
+
+
+# -------------------------------------------------------------------------------------------------- import
+
+
+def _policy_must_match(practice: Practice, policy: facts.Policy) -> None:
+    practice_policy = policy_of(practice)
+    for name in ("weight_basis", "home_testing_permitted", "ld_equivalence_factor", "ipledge_2026_effective"):
+        if getattr(policy, name) != getattr(practice_policy, name):
+            raise InvalidInput(
+                f"policy.{name}: the file says {getattr(policy, name)}, the practice uses "
+                f"{getattr(practice_policy, name)}; change the practice's policy or the file",
+                field=f"policy.{name}",
+            )
+
+
+def _staff(practice: Practice, username: str, where: str) -> StaffUser:
+    user = StaffUser.objects.filter(practice=practice, username=username).first()
+    if user is None:
+        raise InvalidInput(f"{where}: no staff member {username!r} in this practice", field=where)
+    return user
+
+
+def import_course(
+    *, actor: StaffUser, patient: Patient, course_file: facts.CourseFile, prescriber: StaffUser | None = None
+) -> Course:
+    """Create a course (and the patient's weights and contraception it needs) from a course file: every record
+    through its action, all in one transaction, or nothing."""
+    from django.db import transaction
+
+    practice = patient.practice
+    prescriber = prescriber or (actor if actor.role == Role.PRESCRIBER else None)
+    if prescriber is None:
+        raise InvalidInput("--prescriber: name the course's prescriber", field="prescriber")
+    if course_file.patient.category != patient.category:
+        raise InvalidInput(
+            f"patient.category: the file says {course_file.patient.category}, the patient is "
+            f"{patient.category}",
+            field="patient.category",
+        )
+    if course_file.rules not in ("auto", practice.rules) or (
+        practice.rules != "auto" and course_file.rules == "auto"
+    ):
+        raise InvalidInput(
+            f"rules: the file says {course_file.rules}, the practice uses {practice.rules}", field="rules"
+        )
+    _policy_must_match(practice, course_file.policy)
+    doses = sorted(course_file.doses, key=lambda s: s.start)
+    if doses and doses[0].start != course_file.course.start:
+        raise InvalidInput("doses[0].from: the first dose must start on course.start", field="doses")
+    with transaction.atomic():
+        course = actions.start_course(
+            actor=actor,
+            patient=patient,
+            prescriber=prescriber,
+            start=course_file.course.start,
+            mg_per_day=Decimal(str(doses[0].mg_per_day)) if doses else None,
+            product=doses[0].product if doses else "conventional",
+            target_mg_per_kg=Decimal(str(course_file.policy.target_mg_per_kg)),
+        )
+        for segment in doses[1:]:
+            actions.change_dose(
+                actor=actor,
+                course=course,
+                starts_on=segment.start,
+                mg_per_day=Decimal(str(segment.mg_per_day)),
+                product=segment.product,
+                reason="imported from a course file",
+            )
+        known_weights = {(w.effective_date, w.kg) for w in patient.weights.all()}
+        for weight in course_file.weights:
+            kg = Decimal(str(weight.kg)).quantize(Decimal("0.01"))
+            if (weight.date, kg) not in known_weights:
+                actions.record_weight(actor=actor, patient=patient, effective_date=weight.date, value=kg)
+        known_methods = {(c.method, c.start, c.end) for c in patient.contraception.all()}
+        for use in course_file.contraception:
+            if (use.method, use.start, use.end) not in known_methods:
+                actions.record_contraception(
+                    actor=actor, patient=patient, method=use.method, start=use.start, end=use.end
+                )
+        for hold in course_file.interruptions:
+            actions.record_interruption(
+                actor=actor, course=course, start=hold.start, end=hold.end, reason=hold.reason or ""
+            )
+        for day in course_file.missed_doses:
+            actions.record_missed_dose(actor=actor, course=course, day=day)
+        for index, event in enumerate(course_file.events):
+            _import_event(actor, course, event, f"events[{index}]")
+        if course_file.course.end is not None:
+            actions.end_course(
+                actor=actor, course=course, end=course_file.course.end, reason="imported from a course file"
+            )
+        return course
+
+
+def _import_event(actor: StaffUser, course: Course, event: facts.Event, where: str) -> None:
+    practice = course.patient.practice
+    if isinstance(event, facts.Enrollment | facts.PrescriberConfirmation | facts.PatientAttestation):
+        actions.record_ipledge_entry(actor=actor, course=course, kind=event.kind, day=event.date)
+    elif isinstance(event, facts.PregnancyTest):
+        verifier = _staff(practice, event.verified_by, f"{where}.verified_by") if event.verified_by else None
+        actions.record_pregnancy_test(
+            actor=actor,
+            course=course,
+            purpose=event.purpose,
+            setting=event.setting,
+            specimen_date=event.date,
+            result=event.result,
+            verified_by=verifier,
+        )
+    elif isinstance(event, facts.Dispense):
+        actions.record_dispense(
+            actor=actor,
+            course=course,
+            day=event.date,
+            days_supply=event.days_supply,
+            mg_per_day=Decimal(str(event.mg_per_day)) if event.mg_per_day is not None else None,
+            product=event.product or "",
+            rma=event.rma or "",
+        )
+    elif isinstance(event, facts.Visit):
+        actions.record_visit(actor=actor, course=course, day=event.date)
+    elif isinstance(event, facts.LabResult):
+        test = (
+            event.test if event.test in {"triglycerides", "cholesterol", "hdl", "ldl", "alt", "ast"} else None
+        )
+        if test is None:
+            return  # the spec keeps and ignores other tests; the clinic stores only the evaluated ones
+        actions.record_lab_result(
+            actor=actor,
+            course=course,
+            test=test,
+            effective_date=event.date,
+            value=Decimal(str(event.value)),
+            unit=event.unit,
+            uln=Decimal(str(event.uln)) if event.uln is not None else None,
+        )
+    elif isinstance(event, facts.MoodScreen):
+        actions.record_mood_screen(
+            actor=actor,
+            course=course,
+            day=event.date,
+            instrument=event.instrument,
+            score=event.score,
+            item9=event.item9,
+        )

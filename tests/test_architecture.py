@@ -1,0 +1,38 @@
+"""The one import rule that carries the design: web and api call clinic; clinic calls core; core calls nothing
+of the project and no framework."""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+SRC = Path(__file__).resolve().parents[1] / "src" / "isotrack"
+
+
+def imports_of(package: str) -> dict[str, set[str]]:
+    found: dict[str, set[str]] = {}
+    for path in (SRC / package).rglob("*.py"):
+        names: set[str] = set()
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.Import):
+                names.update(alias.name for alias in node.names)
+            elif isinstance(node, ast.ImportFrom) and node.module:
+                names.add(node.module)
+        found[str(path.relative_to(SRC))] = names
+    return found
+
+
+def test_pages_reach_the_core_only_through_the_clinic():
+    for package in ("web", "api"):
+        if not (SRC / package).exists():
+            continue
+        for path, names in imports_of(package).items():
+            assert not any(name.startswith("isotrack.core") for name in names), path
+
+
+def test_the_core_imports_no_framework_and_nothing_else_of_the_project():
+    for path, names in imports_of("core").items():
+        for name in names:
+            assert not name.startswith(("django", "ninja")), path
+            if name.startswith("isotrack") and name != "isotrack":  # the root holds only the version
+                assert name.startswith("isotrack.core"), f"{path} imports {name}"
