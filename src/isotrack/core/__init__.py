@@ -1,0 +1,108 @@
+"""isotrack.core: the pure engine. Where does one course stand on one day, and what must happen next?
+
+Plain Python, standard library only: no Django, no I/O, never reads the clock (the day is always a parameter).
+The Django app calls only the names below; they are stable.
+
+Course facts (``isotrack.core.course``): ``CourseFile`` holding ``as_of`` (date | None), ``rules`` ("auto" or
+a rule-set id), ``policy`` (``Policy``), ``patient`` (``Patient``), ``course`` (``Course``), ``weights``
+(``Weight``), ``doses`` (``DoseSegment``), ``interruptions`` (``Interruption``), ``missed_doses`` (dates),
+``contraception`` (``ContraceptionUse``) and ``events`` (``Enrollment``, ``PregnancyTest``,
+``PrescriberConfirmation``, ``PatientAttestation``, ``Dispense``, ``Visit``, ``LabResult``, ``MoodScreen``).
+All are frozen dataclasses of dates, numbers, text and tuples; build them directly from rows, then call
+``check_history(course_file)`` to reject an impossible history.
+
+- ``parse_course_file(data: object) -> CourseFile``: a decoded JSON course file; raises ``CourseFileError``
+  (``str(error)`` is ``path: problem``; ``.path`` and ``.problem`` too).
+- ``dump_course_file(course_file: CourseFile) -> dict``: back to a course file; parse(dump(x)) == x.
+- ``check_history(course_file: CourseFile) -> None``: raises ``CourseFileError`` for an impossible history.
+- ``evaluate(course_file, day, policy=None, rules=None) -> Evaluation``: the answer on ``day`` with the file's
+  policy and rules (or the ones given). ``Evaluation.to_dict()`` is the spec's JSON answer; ``.rule_set``
+  (``.id``, ``.title``), ``.phase``, ``.dispense`` (``.allowed``, ``.window``, ``.blocking``: ``Blocking(code,
+  rule_id, explanation)``), ``.dose`` (``DoseReport``, unrounded), ``.alerts`` (``Alert(code, date, detail,
+  rule_id, explanation)``), ``.due`` (``Due(code, date)``, ``.rule_id``), ``.explanations`` and
+  ``.rule_ids()`` (code -> reference rule id of every decision).
+- ``dose_report(course_file, day) -> DoseReport``: the dose figures alone.
+- ``dose_needed_for_completion(course_file, day, completion_date) -> float | None``: the labeled mg/day from
+  the day after ``day`` that reaches the target on ``completion_date``.
+- ``completion_date_for_dose(course_file, day, mg_per_day, product) -> date | None``: the projected completion
+  if the dose changed from the day after ``day``.
+- ``capsule_plan(mg_per_day, product, strengths=None) -> CapsulePlan``: fewest capsules of the product line's
+  strengths (``conventional``, ``absorica``, ``micronized``), split into two doses as even as possible;
+  ``.possible``, ``.problem``, ``.nearest_lower_mg``/``.nearest_higher_mg``, ``.capsules_per_day``,
+  ``.fill(days)`` (1-30 days, IPL-SUPPLY).
+- ``RULE_SETS`` / ``rule_set_for(choice, day, policy)``: the dated registry of rule sets.
+"""
+
+from __future__ import annotations
+
+from isotrack.core.course import (
+    ContraceptionUse,
+    Course,
+    CourseFile,
+    Dispense,
+    DoseSegment,
+    Enrollment,
+    Event,
+    Interruption,
+    LabResult,
+    MoodScreen,
+    Patient,
+    PatientAttestation,
+    Policy,
+    PregnancyTest,
+    PrescriberConfirmation,
+    Visit,
+    Weight,
+)
+from isotrack.core.coursefile import CourseFileError, check_history, dump_course_file, parse_course_file
+from isotrack.core.dose import (
+    CapsulePlan,
+    DoseReport,
+    capsule_plan,
+    completion_date_for_dose,
+    dose_needed_for_completion,
+    dose_report,
+)
+from isotrack.core.evaluate import Evaluation, evaluate
+from isotrack.core.monitoring import Alert
+from isotrack.core.rules import RULE_SETS, Blocking, RuleSet, Window, rule_set_for
+from isotrack.core.schedule import Due
+
+__all__ = [
+    "RULE_SETS",
+    "Alert",
+    "Blocking",
+    "CapsulePlan",
+    "ContraceptionUse",
+    "Course",
+    "CourseFile",
+    "CourseFileError",
+    "Dispense",
+    "DoseReport",
+    "DoseSegment",
+    "Due",
+    "Enrollment",
+    "Evaluation",
+    "Event",
+    "Interruption",
+    "LabResult",
+    "MoodScreen",
+    "Patient",
+    "PatientAttestation",
+    "Policy",
+    "PregnancyTest",
+    "PrescriberConfirmation",
+    "RuleSet",
+    "Visit",
+    "Weight",
+    "Window",
+    "capsule_plan",
+    "check_history",
+    "completion_date_for_dose",
+    "dose_needed_for_completion",
+    "dose_report",
+    "dump_course_file",
+    "evaluate",
+    "parse_course_file",
+    "rule_set_for",
+]

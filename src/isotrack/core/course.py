@@ -1,0 +1,301 @@
+"""The facts of one course: the content of a course file (../shared/spec/course-evaluation.md) as frozen
+dataclasses.
+
+These are plain values (``datetime.date``, ``int``/``float``, ``str``, tuples) so that the Django side can
+build them straight from database rows; ``isotrack.core.coursefile`` builds them from a course file and checks
+that the history is possible (``check_history``). Field names follow the file, except that the file's
+``from``/``to`` (``from`` is a Python keyword) are ``start``/``end`` here.
+
+The vocabularies are ``Literal`` types with a tuple of their values beside them, so that the parser, mypy and
+the pages all use one list.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from typing import ClassVar, Literal, TypeAlias
+
+# --- vocabularies (spec "Course file") ----------------------------------------------------------------------
+
+RulesChoice: TypeAlias = str  # "auto" or a rule-set id of isotrack.core.rules.RULE_SETS
+AUTO_RULES = "auto"
+
+WeightBasis: TypeAlias = Literal["baseline", "daily"]
+WEIGHT_BASES: tuple[WeightBasis, ...] = ("baseline", "daily")
+
+Category: TypeAlias = Literal["can_get_pregnant", "cannot_get_pregnant"]  # IPL-CAT
+CATEGORIES: tuple[Category, ...] = ("can_get_pregnant", "cannot_get_pregnant")
+
+Product: TypeAlias = Literal["conventional", "micronized"]  # DOSE-LD: micronized is Absorica LD
+PRODUCTS: tuple[Product, ...] = ("conventional", "micronized")
+
+Method: TypeAlias = Literal[
+    "tubal_sterilization",
+    "partner_vasectomy",
+    "iud_copper",
+    "iud_hormonal",
+    "combined_pill",
+    "patch",
+    "implant",
+    "injection",
+    "vaginal_ring",
+    "male_condom",
+    "diaphragm_spermicide",
+    "cervical_cap_spermicide",
+    "sponge_spermicide",
+    "abstinence",
+    "progestin_only_pill",
+]
+# IPL-CON-2 (reference.md section 1.6)
+PRIMARY_METHODS: frozenset[str] = frozenset(
+    {
+        "tubal_sterilization",
+        "partner_vasectomy",
+        "iud_copper",
+        "iud_hormonal",
+        "combined_pill",
+        "patch",
+        "implant",
+        "injection",
+        "vaginal_ring",
+    }
+)
+SECONDARY_METHODS: frozenset[str] = frozenset(
+    {"male_condom", "diaphragm_spermicide", "cervical_cap_spermicide", "sponge_spermicide"}
+)
+ABSTINENCE = "abstinence"
+# A progestin-only "mini-pill" is not a primary method: it counts toward nothing (IPL-CON-2).
+METHODS: tuple[Method, ...] = (
+    "tubal_sterilization",
+    "partner_vasectomy",
+    "iud_copper",
+    "iud_hormonal",
+    "combined_pill",
+    "patch",
+    "implant",
+    "injection",
+    "vaginal_ring",
+    "male_condom",
+    "diaphragm_spermicide",
+    "cervical_cap_spermicide",
+    "sponge_spermicide",
+    "abstinence",
+    "progestin_only_pill",
+)
+
+TestPurpose: TypeAlias = Literal["screening", "confirmation", "monthly", "end_of_course", "post_course"]
+TEST_PURPOSES: tuple[TestPurpose, ...] = (
+    "screening",
+    "confirmation",
+    "monthly",
+    "end_of_course",
+    "post_course",
+)
+TestSetting: TypeAlias = Literal["lab", "office", "home"]
+TEST_SETTINGS: tuple[TestSetting, ...] = ("lab", "office", "home")
+TestResult: TypeAlias = Literal["negative", "positive"]
+TEST_RESULTS: tuple[TestResult, ...] = ("negative", "positive")
+
+Instrument: TypeAlias = Literal["phq2", "phq9"]
+INSTRUMENTS: tuple[Instrument, ...] = ("phq2", "phq9")
+# The score ranges of the instruments (PHQ-2: two items of 0-3; PHQ-9: nine items of 0-3).
+MAXIMUM_SCORE: dict[str, int] = {"phq2": 6, "phq9": 27}
+
+LIPID_TESTS: frozenset[str] = frozenset({"triglycerides", "cholesterol", "hdl", "ldl"})
+ENZYME_TESTS: frozenset[str] = frozenset({"alt", "ast"})
+LIPID_UNITS: tuple[str, ...] = ("mg/dL", "mmol/L")
+ENZYME_UNITS: tuple[str, ...] = ("U/L",)
+
+# IPL-SUPPLY: at most a 30-day supply per dispense.
+MAXIMUM_DAYS_SUPPLY = 30
+
+
+# --- the facts ----------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Policy:
+    """The practice's choices (⚙ in reference.md), with the reference defaults.
+
+    The first five fields are the course file's ``policy``; the others are further ⚙ thresholds of
+    reference.md section 3, accepted in the file under the same names (other programs ignore them).
+    """
+
+    target_mg_per_kg: float = 150  # DOSE-TARGET ⚙
+    weight_basis: WeightBasis = "baseline"  # DOSE-WEIGHT ⚙
+    home_testing_permitted: bool = False  # IPL-PT-MONTH ⚙
+    ld_equivalence_factor: float = 1.25  # DOSE-LD ⚙ (an approximation, not on the label)
+    ipledge_2026_effective: dt.date = dt.date(2026, 11, 15)  # rule set us-ipledge-2026 ⚙
+    triglycerides_high_mg_dl: float = 500  # LAB-TG-HIGH ⚙
+    triglycerides_critical_mg_dl: float = 800  # LAB-TG-CRIT ⚙
+    liver_uln_u_per_l: float = 40  # LAB-LFT-HIGH ⚙: the ULN when a result carries none
+    liver_uln_multiple: float = 3  # LAB-LFT-HIGH ⚙
+    labs_peak_days: int = 60  # LAB-PEAK ⚙: days after the first dispense
+
+
+DEFAULT_POLICY = Policy()
+
+
+@dataclass(frozen=True, slots=True)
+class Patient:
+    category: Category  # IPL-CAT
+    birth_date: dt.date | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Course:
+    start: dt.date  # the first day of dosing
+    end: dt.date | None = None  # the last day of dosing; None while the course runs
+
+
+@dataclass(frozen=True, slots=True)
+class Weight:
+    date: dt.date
+    kg: float
+
+
+@dataclass(frozen=True, slots=True)
+class DoseSegment:
+    """The prescribed daily dose from ``start`` (the file's ``from``) until the next segment or the end."""
+
+    start: dt.date
+    mg_per_day: float
+    product: Product = "conventional"
+
+
+@dataclass(frozen=True, slots=True)
+class Interruption:
+    """An inclusive range of days with no dosing (a hold); the file's ``from``/``to``."""
+
+    start: dt.date
+    end: dt.date
+    reason: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ContraceptionUse:
+    """One method in use from ``start`` through ``end`` inclusive (None: ongoing)."""
+
+    method: Method
+    start: dt.date
+    end: dt.date | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Enrollment:
+    """Registered in iPLEDGE (for cannot_get_pregnant it includes the enrollment counseling)."""
+
+    kind: ClassVar[str] = "enrollment"
+    date: dt.date
+
+
+@dataclass(frozen=True, slots=True)
+class PregnancyTest:
+    kind: ClassVar[str] = "pregnancy_test"
+    date: dt.date  # the specimen collection date (IPL-WIN-7: day 1 of the window)
+    purpose: TestPurpose
+    setting: TestSetting
+    result: TestResult
+    verified_by: str | None = None  # the staff member who verified a home test
+
+    @property
+    def negative(self) -> bool:
+        return self.result == "negative"
+
+
+@dataclass(frozen=True, slots=True)
+class PrescriberConfirmation:
+    """The prescriber's monthly entry in iPLEDGE; for cannot_get_pregnant under 2021 rules, the monthly
+    counseling at an office visit."""
+
+    kind: ClassVar[str] = "prescriber_confirmation"
+    date: dt.date
+
+
+@dataclass(frozen=True, slots=True)
+class PatientAttestation:
+    """The patient answered the comprehension questions (IPL-PATIENT-QUIZ)."""
+
+    kind: ClassVar[str] = "patient_attestation"
+    date: dt.date
+
+
+@dataclass(frozen=True, slots=True)
+class Dispense:
+    kind: ClassVar[str] = "dispense"
+    date: dt.date
+    days_supply: int  # IPL-SUPPLY: 1-30
+    mg_per_day: float | None = None
+    product: Product | None = None
+    rma: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Visit:
+    kind: ClassVar[str] = "visit"
+    date: dt.date
+
+
+@dataclass(frozen=True, slots=True)
+class LabResult:
+    kind: ClassVar[str] = "lab"
+    date: dt.date
+    test: str  # triglycerides, cholesterol, hdl, ldl, alt, ast are evaluated; other names are kept
+    value: float
+    unit: str
+    uln: float | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class MoodScreen:
+    kind: ClassVar[str] = "mood_screen"
+    date: dt.date
+    instrument: Instrument
+    score: int
+    item9: int | None = None
+
+
+Event: TypeAlias = (
+    Enrollment
+    | PregnancyTest
+    | PrescriberConfirmation
+    | PatientAttestation
+    | Dispense
+    | Visit
+    | LabResult
+    | MoodScreen
+)
+EVENT_TYPES: dict[str, type[Event]] = {
+    cls.kind: cls
+    for cls in (
+        Enrollment,
+        PregnancyTest,
+        PrescriberConfirmation,
+        PatientAttestation,
+        Dispense,
+        Visit,
+        LabResult,
+        MoodScreen,
+    )
+}
+
+
+@dataclass(frozen=True, slots=True)
+class CourseFile:
+    """One course's whole history: what a course file holds (without its ignored keys such as ``expect``).
+
+    Lists are tuples in file order; the core sorts what it needs, so the order of rows does not matter.
+    """
+
+    patient: Patient
+    course: Course
+    as_of: dt.date | None = None
+    rules: RulesChoice = AUTO_RULES
+    policy: Policy = field(default_factory=Policy)
+    weights: tuple[Weight, ...] = ()
+    doses: tuple[DoseSegment, ...] = ()
+    interruptions: tuple[Interruption, ...] = ()
+    missed_doses: tuple[dt.date, ...] = ()
+    contraception: tuple[ContraceptionUse, ...] = ()
+    events: tuple[Event, ...] = ()
