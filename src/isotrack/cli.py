@@ -16,6 +16,11 @@ def main(argv: list[str] | None = None) -> None:
         from isotrack.evaluate_command import run
 
         sys.exit(run(args[1:]))
+    if args and not args[0].startswith("-"):
+        args = [
+            args[0].replace("-", "_"),
+            *args[1:],
+        ]  # `isotrack export-course` runs the export_course command
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "isotrack.settings")
     from django.core.management import execute_from_command_line
 

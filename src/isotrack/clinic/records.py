@@ -32,6 +32,15 @@ _RELATED = (
 )
 
 
+_IPLEDGE_EVENTS: dict[
+    str, type[facts.Enrollment | facts.PrescriberConfirmation | facts.PatientAttestation]
+] = {
+    "enrollment": facts.Enrollment,
+    "prescriber_confirmation": facts.PrescriberConfirmation,
+    "patient_attestation": facts.PatientAttestation,
+}
+
+
 def courses_with_facts(queryset: Any) -> Any:
     """The queryset with everything `course_facts` reads, in a constant number of queries."""
     return queryset.select_related("patient__practice").prefetch_related(*_RELATED)
@@ -64,12 +73,7 @@ def course_facts(course: Course, *, as_of: date | None = None) -> facts.CourseFi
     practice = patient.practice
     events: list[facts.Event] = []
     for entry in course.ipledge_entries.all():
-        kind = {
-            "enrollment": facts.Enrollment,
-            "prescriber_confirmation": facts.PrescriberConfirmation,
-            "patient_attestation": facts.PatientAttestation,
-        }[entry.kind]
-        events.append(kind(date=entry.date))
+        events.append(_IPLEDGE_EVENTS[entry.kind](date=entry.date))
     for test in course.pregnancy_tests.all():
         events.append(
             facts.PregnancyTest(
