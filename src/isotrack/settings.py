@@ -61,6 +61,7 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "isotrack.web.middleware.ContentSecurityPolicyMiddleware",
+    "isotrack.web.middleware.PracticeTimeZoneMiddleware",
     "isotrack.web.errors.ClinicErrorMiddleware",
     "axes.middleware.AxesMiddleware",
 ]

@@ -11,7 +11,15 @@ from django.forms.models import model_to_dict
 from isotrack.audit.models import AuditEvent
 
 # Fields never worth copying into the trail (they are the row's identity or bookkeeping).
-_SKIPPED = {"id", "uuid", "recorded_at", "created_at", "password", "last_login"}
+_SKIPPED = {
+    "id",
+    "uuid",
+    "recorded_at",
+    "recorded_by",
+    "created_at",
+    "password",
+    "last_login",
+}  # actor is the row's own
 
 
 def snapshot(instance: Any) -> dict[str, Any]:

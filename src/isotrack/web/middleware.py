@@ -1,9 +1,11 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from zoneinfo import ZoneInfo
 
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse
+from django.utils import timezone
 
 
 class ContentSecurityPolicyMiddleware:
@@ -16,3 +18,18 @@ class ContentSecurityPolicyMiddleware:
         response = self.get_response(request)
         response.headers.setdefault("Content-Security-Policy", settings.CONTENT_SECURITY_POLICY)
         return response
+
+
+class PracticeTimeZoneMiddleware:
+    """Shows every date and time in the time zone of the user's practice."""
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        user = getattr(request, "user", None)
+        practice = getattr(user, "practice", None) if user is not None and user.is_authenticated else None
+        if practice is not None:
+            with timezone.override(ZoneInfo(practice.time_zone)):
+                return self.get_response(request)
+        return self.get_response(request)
