@@ -15,7 +15,7 @@ SCREENSHOTS = Path(__file__).resolve().parents[2] / "test-output" / "screenshots
 def browser():
     from playwright.sync_api import sync_playwright
 
-    # Playwright's sync API runs an event loop in this thread; the ORM calls in the tests are still synchronous.
+    # Playwright's sync API runs an event loop in this thread; the tests' ORM calls are still synchronous.
     os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
     assert Path(CHROMIUM).exists(), "install Debian's chromium (apt-get install chromium); .ci/run does"
     with sync_playwright() as playwright:
