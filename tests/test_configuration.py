@@ -11,11 +11,9 @@ ISOTRACK = str(Path(sys.executable).with_name("isotrack"))
 
 
 def run_isotrack(*args: str, **env: str) -> subprocess.CompletedProcess[str]:
-    base = {
-        k: v
-        for k, v in os.environ.items()
-        if k not in {"SECRET_KEY", "DEBUG", "DJANGO_SETTINGS_MODULE", "SECURE_SSL_REDIRECT"}
-    }
+    """The command as an operator starts it: none of the test run's own settings in its environment."""
+    own = {"SECRET_KEY", "DEBUG", "SECURE_SSL_REDIRECT"}
+    base = {k: v for k, v in os.environ.items() if k not in own and not k.startswith("DJANGO_")}
     return subprocess.run([ISOTRACK, *args], capture_output=True, text=True, env={**base, **env}, timeout=120)
 
 
