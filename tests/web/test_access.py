@@ -48,7 +48,7 @@ def write_urls(patient, weight):
 def test_every_page_but_login_and_healthz_requires_login(client, patient, weight):
     assert client.get("/healthz").status_code == 200
     assert client.get(reverse("login")).status_code == 200
-    for url in [reverse("home"), reverse("patient_new"), *patient_urls(patient, weight)]:
+    for url in [reverse("home"), reverse("patients"), reverse("patient_new"), *patient_urls(patient, weight)]:
         response = client.get(url)
         assert response.status_code == 302, url
         assert response["Location"].startswith(reverse("login"))
@@ -71,7 +71,7 @@ def test_an_outsider_gets_404_on_every_patient_url_of_another_practice(client, o
 
 def test_an_outsider_does_not_find_the_patient_by_search(client, outsider, patient):
     client.force_login(outsider)
-    response = client.get(reverse("home"), {"q": patient.mrn})
+    response = client.get(reverse("patients"), {"q": patient.mrn})
     assert patient.family_name not in response.content.decode()
 
 
@@ -119,7 +119,7 @@ def test_the_right_password_logs_in(client, nurse):
 
     response = client.post(reverse("login"), {"username": "nurse", "password": PASSWORD})
     assert response.status_code == 302
-    assert client.get(reverse("home")).status_code == 200
+    assert client.get(reverse("patients")).status_code == 200
 
 
 @pytest.mark.parametrize("value", ["", "abc", "-5"])
@@ -178,7 +178,7 @@ def test_a_front_desk_user_registers_a_patient(client, front_desk):
 
 def test_pages_carry_the_security_headers(client, nurse):
     client.force_login(nurse)
-    response = client.get(reverse("home"))
+    response = client.get(reverse("patients"))
     assert "script-src 'self'" in response["Content-Security-Policy"]
     assert response["X-Frame-Options"] == "DENY"
     assert "never replaces them" in response.content.decode()

@@ -18,6 +18,7 @@ def log_in(page, live_server, username: str, password: str = PASSWORD) -> None:
 @pytest.mark.django_db(transaction=True)
 def test_a_nurse_corrects_a_weight_and_the_audit_page_shows_old_and_new(page, live_server, nurse, weight):
     log_in(page, live_server, "nurse")
+    page.get_by_role("link", name="Patients").click()
     page.get_by_role("link", name="Testperson, Avery").click()
     page.get_by_role("link", name="Correct").click()
     page.get_by_label("Weight").fill("900")

@@ -1,5 +1,5 @@
 from django.contrib.auth import views as auth_views
-from django.urls import path
+from django.urls import include, path
 
 from isotrack.web import views
 
@@ -11,11 +11,13 @@ urlpatterns = [
         name="login",
     ),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
-    path("", views.home, name="home"),
+    path("patients/", views.patient_list, name="patients"),
     path("patients/new/", views.patient_new, name="patient_new"),
     path("patients/<uuid:patient_id>/", views.patient_detail, name="patient"),
     path("patients/<uuid:patient_id>/category/", views.patient_category, name="patient_category"),
     path("patients/<uuid:patient_id>/weights/new/", views.weight_new, name="weight_new"),
     path("patients/<uuid:patient_id>/weights/<uuid:weight_id>/", views.weight_edit, name="weight_edit"),
     path("patients/<uuid:patient_id>/audit/", views.patient_audit, name="patient_audit"),
+    path("", include("isotrack.web.worklist_urls")),  # the worklist (home) and the course page
+    path("", include("isotrack.web.visit_urls")),  # enrollment, the monthly visit, dose changes
 ]

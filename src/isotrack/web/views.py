@@ -45,12 +45,12 @@ def healthz(request: HttpRequest) -> HttpResponse:
 
 
 @require_http_methods(["GET"])
-def home(request: HttpRequest) -> HttpResponse:
+def patient_list(request: HttpRequest) -> HttpResponse:
     text = request.GET.get("q", "")
     patients = queries.search_patients(request.user, text)[:200]
     return render(
         request,
-        "web/home.html",
+        "web/patient_list.html",
         {"patients": patients, "q": text, "can_register": can(request.user, Capability.REGISTER_PATIENTS)},
     )
 

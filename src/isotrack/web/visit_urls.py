@@ -1,0 +1,5 @@
+"""Enrollment, the one-screen monthly visit and dose changes."""
+
+from django.urls import URLPattern
+
+urlpatterns: list[URLPattern] = []
