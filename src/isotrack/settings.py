@@ -48,6 +48,8 @@ INSTALLED_APPS = [
     "isotrack.clinic",
     "isotrack.audit",
     "isotrack.web",
+    "isotrack.notify",
+    "isotrack.api",
 ]
 
 MIDDLEWARE = [
@@ -155,6 +157,16 @@ if not DEBUG:
     SECURE_HSTS_INCLUDE_SUBDOMAINS = True
     SECURE_HSTS_PRELOAD = True
     SECURE_REDIRECT_EXEMPT = [r"^healthz$"]
+
+# Reminders by email (isotrack send-reminders). Nothing is sent while EMAIL_HOST is empty.
+EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
+EMAIL_HOST = os.environ.get("EMAIL_HOST", "")
+EMAIL_PORT = int(os.environ.get("EMAIL_PORT", "25"))
+EMAIL_HOST_USER = os.environ.get("EMAIL_HOST_USER", "")
+EMAIL_HOST_PASSWORD = os.environ.get("EMAIL_HOST_PASSWORD", "")
+EMAIL_USE_TLS = env_flag("EMAIL_USE_TLS")
+EMAIL_TIMEOUT = int(os.environ.get("EMAIL_TIMEOUT", "20"))
+DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", "isotrack <no-reply@localhost>")
 
 LOGGING = {
     "version": 1,
