@@ -13,7 +13,7 @@ from django.views.decorators.http import require_http_methods
 
 from isotrack.clinic import actions, queries
 from isotrack.clinic.access import Capability, access_patient, access_weight, can, require
-from isotrack.clinic.errors import InvalidInput
+from isotrack.clinic.errors import InvalidInput, RecordNotFound
 from isotrack.web.forms import CategoryForm, PatientForm, WeightForm
 
 View = Callable[..., HttpResponse]
@@ -55,17 +55,30 @@ def patient_list(request: HttpRequest) -> HttpResponse:
     )
 
 
-@write_view(Capability.REGISTER_PATIENTS)
-def patient_new(request: HttpRequest) -> HttpResponse:
-    form = PatientForm(request.POST or None)
+def form_page(
+    request: HttpRequest,
+    form: Any,
+    template: str,
+    context: dict[str, Any],
+    save: Callable[[Any], HttpResponse],
+) -> HttpResponse:
+    """The one shape of a form page: a valid POST is saved by one action (whose refusal shows beside its
+    field); anything invalid renders again with status 422 and nothing saved."""
     if request.method == "POST" and form.is_valid():
         try:
-            patient = actions.register_patient(actor=request.user, **form.cleaned_data)
+            return save(form.cleaned_data)
         except InvalidInput as error:
             _form_with_error(form, error)
-        else:
-            return redirect("patient", patient_id=patient.uuid)
-    return render(request, "web/patient_form.html", {"form": form}, status=422 if form.errors else 200)
+    return render(request, template, {"form": form, **context}, status=422 if form.errors else 200)
+
+
+@write_view(Capability.REGISTER_PATIENTS)
+def patient_new(request: HttpRequest) -> HttpResponse:
+    def save(data: dict[str, Any]) -> HttpResponse:
+        patient = actions.register_patient(actor=request.user, **data)
+        return redirect("patient", patient_id=patient.uuid)
+
+    return form_page(request, PatientForm(request.POST or None), "web/patient_form.html", {}, save)
 
 
 @require_http_methods(["GET"])
@@ -80,48 +93,33 @@ def patient_detail(request: HttpRequest, patient_id: str) -> HttpResponse:
 @write_view(Capability.PRESCRIBE)
 def patient_category(request: HttpRequest, patient_id: str) -> HttpResponse:
     patient = access_patient(request.user, patient_id)
+
+    def save(data: dict[str, Any]) -> HttpResponse:
+        actions.set_patient_category(actor=request.user, patient=patient, **data)
+        return redirect("patient", patient_id=patient.uuid)
+
     form = CategoryForm(request.POST or None, initial={"category": patient.category})
-    if request.method == "POST" and form.is_valid():
-        try:
-            actions.set_patient_category(actor=request.user, patient=patient, **form.cleaned_data)
-        except InvalidInput as error:
-            _form_with_error(form, error)
-        else:
-            return redirect("patient", patient_id=patient.uuid)
-    return render(
-        request,
-        "web/category_form.html",
-        {"form": form, "patient": patient},
-        status=422 if form.errors else 200,
-    )
+    return form_page(request, form, "web/category_form.html", {"patient": patient}, save)
 
 
 @write_view(Capability.RECORD_OBSERVATIONS)
 def weight_new(request: HttpRequest, patient_id: str) -> HttpResponse:
     patient = access_patient(request.user, patient_id)
+
+    def save(data: dict[str, Any]) -> HttpResponse:
+        actions.record_weight(
+            actor=request.user,
+            patient=patient,
+            effective_date=data["effective_date"],
+            value=data["value"],
+            unit=data["unit"],
+        )
+        return redirect("patient", patient_id=patient.uuid)
+
     form = WeightForm(
         request.POST or None, initial={"effective_date": queries.practice_today(patient.practice)}
     )
-    if request.method == "POST" and form.is_valid():
-        data = form.cleaned_data
-        try:
-            actions.record_weight(
-                actor=request.user,
-                patient=patient,
-                effective_date=data["effective_date"],
-                value=data["value"],
-                unit=data["unit"],
-            )
-        except InvalidInput as error:
-            _form_with_error(form, error)
-        else:
-            return redirect("patient", patient_id=patient.uuid)
-    return render(
-        request,
-        "web/weight_form.html",
-        {"form": form, "patient": patient},
-        status=422 if form.errors else 200,
-    )
+    return form_page(request, form, "web/weight_form.html", {"patient": patient}, save)
 
 
 @write_view(Capability.RECORD_OBSERVATIONS)
@@ -129,34 +127,19 @@ def weight_edit(request: HttpRequest, patient_id: str, weight_id: str) -> HttpRe
     patient = access_patient(request.user, patient_id)
     weight = access_weight(request.user, weight_id)
     if weight.patient_id != patient.pk:
-        return render(request, "web/error.html", {"error": "No such weight."}, status=404)
+        raise RecordNotFound("No such weight.")
+
+    def save(data: dict[str, Any]) -> HttpResponse:
+        actions.change_weight(actor=request.user, weight=weight, **data)
+        return redirect("patient", patient_id=patient.uuid)
+
     initial = {
         "effective_date": weight.effective_date,
         "value": weight.entered_value,
         "unit": weight.entered_unit,
     }
     form = WeightForm(request.POST or None, initial=initial)
-    if request.method == "POST" and form.is_valid():
-        data = form.cleaned_data
-        try:
-            actions.change_weight(
-                actor=request.user,
-                weight=weight,
-                effective_date=data["effective_date"],
-                value=data["value"],
-                unit=data["unit"],
-                reason=data["reason"],
-            )
-        except InvalidInput as error:
-            _form_with_error(form, error)
-        else:
-            return redirect("patient", patient_id=patient.uuid)
-    return render(
-        request,
-        "web/weight_form.html",
-        {"form": form, "patient": patient, "weight": weight},
-        status=422 if form.errors else 200,
-    )
+    return form_page(request, form, "web/weight_form.html", {"patient": patient, "weight": weight}, save)
 
 
 @require_http_methods(["GET"])
