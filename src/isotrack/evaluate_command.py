@@ -16,6 +16,7 @@ import sys
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from isotrack.core import CourseFileError, evaluate, parse_course_file
+from isotrack.core.coursefile import date_out_of_range
 
 USAGE = "usage: isotrack evaluate COURSE.json [--as-of YYYY-MM-DD]"
 DEFAULT_TIME_ZONE = "America/New_York"
@@ -69,9 +70,13 @@ def _as_of(value: str) -> dt.date:
     if not _ISO_DATE.fullmatch(value):
         raise UsageError(f"--as-of: expected a date as YYYY-MM-DD, got {value!r}")
     try:
-        return dt.date.fromisoformat(value)
+        day = dt.date.fromisoformat(value)
     except ValueError:
         raise UsageError(f"--as-of: {value} is not a valid date") from None
+    problem = date_out_of_range(day)
+    if problem:
+        raise UsageError(f"--as-of: {problem}")
+    return day
 
 
 def _read_json(path: str) -> object:
@@ -92,6 +97,8 @@ def _read_json(path: str) -> object:
         ) from None
     except ValueError as error:
         raise UsageError(f"{path}: invalid JSON: {error}") from None
+    except RecursionError:
+        raise UsageError(f"{path}: invalid JSON: nested too deeply") from None
 
 
 def _reject_constant(name: str) -> object:

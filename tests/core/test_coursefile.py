@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import datetime as dt
 import json
 from pathlib import Path
 from typing import Any
@@ -52,6 +53,13 @@ ERRORS = [
     ("doses.0.mg_per_day", True, "doses[0].mg_per_day: expected a number, got true"),
     ("doses.0.product", "absorica", "doses[0].product: 'absorica' is not one of: conventional, micronized"),
     ("weights.0.kg", -3, "weights[0].kg: -3 must be above 0"),
+    ("weights.0.kg", 1e-320, "weights[0].kg: 1e-320 is not a body weight: 1-1000 kg"),
+    ("doses.0.mg_per_day", 1e308, "doses[0].mg_per_day: 1e+308 is more than 1,000"),
+    ("policy.target_mg_per_kg", 5000, "policy.target_mg_per_kg: 5000 is more than 1,000"),
+    ("policy.ld_equivalence_factor", 1e300, "policy.ld_equivalence_factor: 1e+300 is more than 10"),
+    ("policy.labs_peak_days", 10**15, "policy.labs_peak_days: 1000000000000000 is outside 1-365 days"),
+    ("as_of", "9999-12-31", "as_of: 9999-12-31 is outside the dates isotrack evaluates"),
+    ("contraception.0.from", "0001-01-01", "contraception[0].from: 0001-01-01 is outside the dates"),
     ("weights", {"kg": 3}, "weights: expected a list, got an object"),
     ("policy.weight_basis", "monthly", "policy.weight_basis: 'monthly' is not one of: baseline, daily"),
     (
@@ -105,6 +113,10 @@ EVENT_ERRORS = [
     (
         {"type": "lab", "date": "2025-09-04", "test": "alt", "value": -1, "unit": "U/L"},
         "events[7].value: -1 cannot be",
+    ),
+    (
+        {"type": "lab", "date": "2025-09-04", "test": "triglycerides", "value": 1e308, "unit": "mmol/L"},
+        "events[7].value: 1e+308 is more than 1,000,000",
     ),
     (
         {"type": "lab", "date": "2025-09-04", "test": "alt", "value": 20, "unit": "mg/dL"},
@@ -198,6 +210,8 @@ def test_check_history_rejects_what_the_django_side_builds_wrongly() -> None:
                 course=Course(simple_course().course.start, simple_course().course.start.replace(year=2020))
             )
         )
+    with pytest.raises(CourseFileError, match=r"^missed_doses\[0\]: 9999-12-31 is outside the dates"):
+        check_history(simple_course(missed_doses=(dt.date(9999, 12, 31),)))
 
 
 @settings(max_examples=150, deadline=None)

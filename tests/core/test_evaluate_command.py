@@ -71,12 +71,19 @@ def bad_inputs(tmp_path: Path) -> list[tuple[list[str], str]]:
     nan.write_text(COURSE.read_text().replace('"kg": 58.0', '"kg": NaN'))
     invalid = tmp_path / "invalid.json"
     invalid.write_text(COURSE.read_text().replace('"2025-09-02"', '"2025-09-31"', 1))
+    deep = tmp_path / "deep.json"
+    deep.write_text("[" * 100_000)
     return [
         ([str(tmp_path / "missing.json")], "missing.json: cannot read the file: No such file or directory"),
         ([str(broken)], "broken.json: invalid JSON at line 1 column"),
         ([str(nan)], "nan.json: invalid JSON"),
         ([str(invalid)], "events[4].date: 2025-09-31 is not a valid date"),
+        ([str(deep)], "deep.json: invalid JSON: nested too deeply"),
         ([str(COURSE), "--as-of", "2025-02-29"], "--as-of: 2025-02-29 is not a valid date"),
+        (
+            [str(COURSE), "--as-of", "9999-12-31"],
+            "--as-of: 9999-12-31 is outside the dates isotrack evaluates",
+        ),
         ([str(COURSE), "--as-of"], "--as-of: expected a date as YYYY-MM-DD, got ''"),
         ([str(COURSE), "--verbose"], "unknown option --verbose"),
         ([str(COURSE), str(COURSE)], "unexpected argument"),

@@ -18,6 +18,10 @@ Rules (the spec's, then decisions where it is silent):
   outside 1-30 (IPL-SUPPLY); a weight, a daily dose, a dispensed dose, an equivalence factor, a target or a
   ULN that is zero or negative; a negative lab value; a mood score outside the instrument's range; ``item9``
   outside 0-3, on a PHQ-2, or above the PHQ-9 total; a lipid or enzyme in a unit it cannot have.
+- Magnitudes no course can have are rejected too, so that the arithmetic stays finite and every bad file
+  exits 2 with a message (never a traceback): dates outside 1900-2199, a weight outside 1-1000 kg, a daily
+  dose above 1000 mg, a target above 1000 mg/kg, an equivalence factor above 10, a lab value or ULN above
+  1,000,000, ``labs_peak_days`` outside 1-365.
 - Allowed although unusual: dose segments after a (planned) course end (the projection ignores a future end),
   interruptions reaching past the end, overlapping interruptions, missed doses inside an interruption (each
   day counts once), dispenses before the course start (the first fill precedes the first dose).
@@ -28,7 +32,7 @@ from __future__ import annotations
 import datetime as dt
 import math
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import fields
 from typing import Any, TypeVar
 
@@ -70,6 +74,18 @@ from isotrack.core.rules import RULE_CHOICES
 
 T = TypeVar("T")
 _ISO_DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
+
+# The dates isotrack evaluates: far wider than any course, narrow enough that a window (+6 days), a lead-in
+# (-30 days) or the 3-year projection never leaves Python's calendar.
+FIRST_DATE = dt.date(1900, 1, 1)
+LAST_DATE = dt.date(2199, 12, 31)
+# The largest magnitudes a course can have (see the module docstring).
+MINIMUM_KG, MAXIMUM_KG = 1, 1000
+MAXIMUM_MG_PER_DAY = 1000
+MAXIMUM_TARGET_MG_PER_KG = 1000
+MAXIMUM_EQUIVALENCE_FACTOR = 10
+MAXIMUM_LAB_VALUE = 1_000_000
+MAXIMUM_LABS_PEAK_DAYS = 365
 
 
 class CourseFileError(ValueError):
@@ -130,9 +146,20 @@ def _date(value: object, path: str) -> dt.date:
     if not isinstance(value, str) or not _ISO_DATE.fullmatch(value):
         raise CourseFileError(path, f"expected a date as YYYY-MM-DD, got {_shown(value)}")
     try:
-        return dt.date.fromisoformat(value)
+        day = dt.date.fromisoformat(value)
     except ValueError:
         raise CourseFileError(path, f"{value} is not a valid date") from None
+    problem = date_out_of_range(day)
+    if problem:
+        raise CourseFileError(path, problem)
+    return day
+
+
+def date_out_of_range(day: dt.date) -> str | None:
+    """The problem with a date outside FIRST_DATE-LAST_DATE, else None."""
+    if FIRST_DATE <= day <= LAST_DATE:
+        return None
+    return f"{day} is outside the dates isotrack evaluates ({FIRST_DATE} to {LAST_DATE})"
 
 
 def _number(value: object, path: str) -> float:
@@ -335,14 +362,30 @@ def _event(value: object, path: str) -> Event:
 def check_history(course_file: CourseFile) -> None:
     """Raises CourseFileError when the course file describes an impossible history (see the module docstring).
     The parser calls it; the Django side should call it on the CourseFile it builds from rows."""
+    for path, day in _dates(course_file):
+        problem = date_out_of_range(day)
+        if problem:
+            raise CourseFileError(path, problem)
     start, end = course_file.course.start, course_file.course.end
     if end is not None and end < start:
         raise CourseFileError("course.end", f"{end} is before the course start {start}")
     birth = course_file.patient.birth_date
     if birth is not None and birth > start:
         raise CourseFileError("patient.birth_date", f"{birth} is after the course start {start}")
-    _check_positive("policy.target_mg_per_kg", course_file.policy.target_mg_per_kg)
-    _check_positive("policy.ld_equivalence_factor", course_file.policy.ld_equivalence_factor)
+    policy = course_file.policy
+    _check_positive("policy.target_mg_per_kg", policy.target_mg_per_kg, MAXIMUM_TARGET_MG_PER_KG)
+    _check_positive("policy.ld_equivalence_factor", policy.ld_equivalence_factor, MAXIMUM_EQUIVALENCE_FACTOR)
+    for name in (
+        "triglycerides_high_mg_dl",
+        "triglycerides_critical_mg_dl",
+        "liver_uln_u_per_l",
+        "liver_uln_multiple",
+    ):
+        _check_positive(f"policy.{name}", getattr(policy, name), MAXIMUM_LAB_VALUE)
+    if not 1 <= policy.labs_peak_days <= MAXIMUM_LABS_PEAK_DAYS:
+        raise CourseFileError(
+            "policy.labs_peak_days", f"{policy.labs_peak_days} is outside 1-{MAXIMUM_LABS_PEAK_DAYS} days"
+        )
     _check_weights(course_file.weights)
     _check_doses(course_file.doses, start)
     for i, hold in enumerate(course_file.interruptions):
@@ -364,15 +407,49 @@ def check_history(course_file: CourseFile) -> None:
         _check_event(event, f"events[{i}]")
 
 
-def _check_positive(path: str, value: float) -> None:
+def _dates(course_file: CourseFile) -> Iterator[tuple[str, dt.date]]:
+    """Every date of the course file, with its path."""
+    if course_file.as_of is not None:
+        yield "as_of", course_file.as_of
+    yield "policy.ipledge_2026_effective", course_file.policy.ipledge_2026_effective
+    if course_file.patient.birth_date is not None:
+        yield "patient.birth_date", course_file.patient.birth_date
+    yield "course.start", course_file.course.start
+    if course_file.course.end is not None:
+        yield "course.end", course_file.course.end
+    for i, weight in enumerate(course_file.weights):
+        yield f"weights[{i}].date", weight.date
+    for i, segment in enumerate(course_file.doses):
+        yield f"doses[{i}].from", segment.start
+    for i, hold in enumerate(course_file.interruptions):
+        yield f"interruptions[{i}].from", hold.start
+        yield f"interruptions[{i}].to", hold.end
+    for i, missed in enumerate(course_file.missed_doses):
+        yield f"missed_doses[{i}]", missed
+    for i, use in enumerate(course_file.contraception):
+        yield f"contraception[{i}].from", use.start
+        if use.end is not None:
+            yield f"contraception[{i}].to", use.end
+    for i, event in enumerate(course_file.events):
+        yield f"events[{i}].date", event.date
+
+
+def _check_positive(path: str, value: float, at_most: float) -> None:
     if not value > 0:
         raise CourseFileError(path, f"{value} must be above 0")
+    if not value <= at_most:
+        raise CourseFileError(path, f"{value} is more than {at_most:,}, which no course can have")
 
 
 def _check_weights(weights: Sequence[Weight]) -> None:
     seen: set[dt.date] = set()
     for i, weight in enumerate(weights):
-        _check_positive(f"weights[{i}].kg", weight.kg)
+        if not weight.kg > 0:
+            raise CourseFileError(f"weights[{i}].kg", f"{weight.kg} must be above 0")
+        if not MINIMUM_KG <= weight.kg <= MAXIMUM_KG:
+            raise CourseFileError(
+                f"weights[{i}].kg", f"{weight.kg} is not a body weight: {MINIMUM_KG}-{MAXIMUM_KG} kg"
+            )
         if weight.date in seen:
             raise CourseFileError(f"weights[{i}].date", f"{weight.date} already has a weight")
         seen.add(weight.date)
@@ -381,7 +458,7 @@ def _check_weights(weights: Sequence[Weight]) -> None:
 def _check_doses(doses: Sequence[DoseSegment], start: dt.date) -> None:
     seen: set[dt.date] = set()
     for i, segment in enumerate(doses):
-        _check_positive(f"doses[{i}].mg_per_day", segment.mg_per_day)
+        _check_positive(f"doses[{i}].mg_per_day", segment.mg_per_day, MAXIMUM_MG_PER_DAY)
         if segment.start < start:
             raise CourseFileError(
                 f"doses[{i}].from",
@@ -401,7 +478,7 @@ def _check_event(event: Event, path: str) -> None:
                 f"{event.days_supply} is outside 1-{MAXIMUM_DAYS_SUPPLY} days (IPL-SUPPLY)",
             )
         if event.mg_per_day is not None:
-            _check_positive(f"{path}.mg_per_day", event.mg_per_day)
+            _check_positive(f"{path}.mg_per_day", event.mg_per_day, MAXIMUM_MG_PER_DAY)
     elif isinstance(event, LabResult):
         _check_lab(event, path)
     elif isinstance(event, MoodScreen):
@@ -411,8 +488,12 @@ def _check_event(event: Event, path: str) -> None:
 def _check_lab(result: LabResult, path: str) -> None:
     if result.value < 0:
         raise CourseFileError(f"{path}.value", f"{result.value} cannot be negative")
+    if result.value > MAXIMUM_LAB_VALUE:
+        raise CourseFileError(
+            f"{path}.value", f"{result.value} is more than {MAXIMUM_LAB_VALUE:,}, which no result can be"
+        )
     if result.uln is not None:
-        _check_positive(f"{path}.uln", result.uln)
+        _check_positive(f"{path}.uln", result.uln, MAXIMUM_LAB_VALUE)
     units = (
         LIPID_UNITS if result.test in LIPID_TESTS else ENZYME_UNITS if result.test in ENZYME_TESTS else None
     )

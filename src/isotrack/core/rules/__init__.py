@@ -28,16 +28,20 @@ def in_force_from(rule_set: RuleSet, policy: Policy) -> dt.date:
 
 
 def rule_set_for(choice: str, day: dt.date, policy: Policy) -> RuleSet:
-    """The rule set ``choice`` names, or with ``auto`` the latest one in force on the day."""
+    """The rule set ``choice`` names, or with ``auto`` the latest modification in force on the day."""
     if choice != AUTO_RULES:
         try:
             return RULE_SETS[choice]
         except KeyError:
             raise ValueError(f"unknown rule set {choice!r}: one of {', '.join(RULE_CHOICES)}") from None
-    in_force = [r for r in RULE_SETS.values() if in_force_from(r, policy) <= day]
-    if not in_force:
-        return us_ipledge_2021.RULE_SET
-    return max(in_force, key=lambda r: in_force_from(r, policy))
+    # RULE_SETS lists the modifications in the order they succeed one another: the later one in force wins,
+    # even when a practice dates ``ipledge_2026_effective`` before 2021-12-13 (spec: 2026 rules "on or after
+    # policy.ipledge_2026_effective").
+    found = us_ipledge_2021.RULE_SET
+    for rule_set in RULE_SETS.values():
+        if in_force_from(rule_set, policy) <= day:
+            found = rule_set
+    return found
 
 
 __all__ = ["RULE_CHOICES", "RULE_SETS", "Blocking", "DispenseAssessment", "RuleSet", "Window", "rule_set_for"]
