@@ -1,0 +1,183 @@
+"""The CDS Hooks 2.0 service: `GET /cds-services` (discovery) and `POST /cds-services/{id}` for the hooks
+`patient-view` and `order-sign`, with cards for unmet iPLEDGE requirements and for alerts.
+
+- The patient is `context.patientId`: isotrack's patient UUID (the EHR maps its own id), or else the
+  patient's MRN in the caller's practice. A patient isotrack does not know (or of another practice) gets no
+  cards, as CDS Hooks expects of a service with nothing to say.
+- order-sign looks only at draft orders of isotretinoin (RxNorm 6064 or one of its SCDs, or "isotretinoin"
+  in the text). Every blocking reason of the next fill is a warning card naming the reason, the rule id and
+  the rule set; critical alerts are critical cards; when nothing blocks, one info card says so.
+- Authentication: the same per-user bearer token as the API. (CDS Hooks normally has the EHR sign a JWT; a
+  per-user token is a simplification, see docs/api.md.)
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+from typing import Any
+
+from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.views.decorators.http import require_GET, require_POST
+
+from isotrack.api.auth import token_or_session
+from isotrack.api.fhir.resources import CRITICAL_ALERTS, RXNORM, SCD_BY_STRENGTH
+from isotrack.api.problems import problem, problem_response
+from isotrack.clinic.access import patients_of
+from isotrack.clinic.models import Course, CourseStatus, Patient, StaffUser
+from isotrack.clinic.queries import practice_today
+from isotrack.clinic.records import courses_with_facts, evaluate_course
+
+SUMMARY_MAX = 140  # CDS Hooks: a card's summary is under 140 characters
+SOURCE = {"label": "isotrack", "topic": {"system": "urn:isotrack:cds", "code": "ipledge"}}
+ISOTRETINOIN_CODES = {"6064", *SCD_BY_STRENGTH.values()}
+SERVICES = {
+    "isotrack-patient-view": {
+        "hook": "patient-view",
+        "title": "isotrack: iPLEDGE status",
+        "description": "Unmet iPLEDGE requirements for the next isotretinoin fill, and safety alerts.",
+        "id": "isotrack-patient-view",
+        "prefetch": {},
+    },
+    "isotrack-order-sign": {
+        "hook": "order-sign",
+        "title": "isotrack: iPLEDGE check of an isotretinoin order",
+        "description": "Before an isotretinoin prescription is signed: can the pharmacy fill it today under "
+        "iPLEDGE, and what stands in the way.",
+        "id": "isotrack-order-sign",
+        "prefetch": {},
+    },
+}
+# A short phrase per blocking reason, for the card's summary (the detail gives the full explanation).
+BLOCKING_SUMMARY = {
+    "COURSE_CLOSED": "the course is closed",
+    "NOT_ENROLLED": "the patient is not enrolled in iPLEDGE",
+    "PREGNANCY_TEST_POSITIVE": "a pregnancy test was positive",
+    "PREGNANCY_TEST_MISSING": "no qualifying negative pregnancy test",
+    "WINDOW_EXPIRED": "the 7-day fill window has expired",
+    "PREGNANCY_TEST_SETTING": "the pregnancy test's setting does not qualify",
+    "SCREENING_TEST_MISSING": "no screening pregnancy test",
+    "CONFIRMATION_TOO_EARLY": "confirmation test under 19 days after screening",
+    "CONTRACEPTION_INSUFFICIENT": "two contraception methods (or abstinence) not documented",
+    "CONTRACEPTION_LEAD_IN": "contraception not documented for 30 days before the test",
+    "LOCKOUT_19_DAY": "the 19-day lockout after a missed first window",
+    "PRESCRIBER_CONFIRMATION_MISSING": "the prescriber has not confirmed in iPLEDGE",
+    "PATIENT_ATTESTATION_MISSING": "the patient has not answered the iPLEDGE questions",
+    "COUNSELING_MISSING": "this month's counseling is not documented",
+}
+
+
+def _problem(status: int, code: str, detail: str) -> HttpResponse:
+    return problem_response(problem(status, code, detail))
+
+
+@token_or_session
+@require_GET
+def discovery(request: HttpRequest) -> HttpResponse:
+    return JsonResponse({"services": list(SERVICES.values())})
+
+
+@token_or_session
+@require_POST
+def call_service(request: HttpRequest, service_id: str) -> HttpResponse:
+    service = SERVICES.get(service_id)
+    if service is None:
+        return _problem(404, "not_found", "No such CDS service.")
+    try:
+        body = json.loads(request.body)
+    except ValueError:
+        return _problem(400, "bad_request", "The request body is not JSON.")
+    if not isinstance(body, dict) or not isinstance(body.get("context"), dict):
+        return _problem(400, "bad_request", "A CDS Hooks request has a context object.")
+    if body.get("hook") != service["hook"]:
+        return _problem(400, "bad_request", f"This service answers the {service['hook']} hook.")
+    context = body["context"]
+    if service["hook"] == "order-sign" and not _orders_isotretinoin(context.get("draftOrders")):
+        return JsonResponse({"cards": []})
+    user: StaffUser = request.api_user  # type: ignore[attr-defined]
+    patient = _patient(user, context.get("patientId"))
+    course = _current_course(patient) if patient is not None else None
+    if course is None:
+        return JsonResponse({"cards": []})
+    evaluation = evaluate_course(course, practice_today(user.practice))
+    return JsonResponse({"cards": cards(evaluation, signing=service["hook"] == "order-sign")})
+
+
+def _patient(user: StaffUser, patient_id: Any) -> Patient | None:
+    if not isinstance(patient_id, str) or not patient_id.strip():
+        return None
+    value = patient_id.strip().removeprefix("Patient/")
+    patients = patients_of(user)
+    try:
+        return patients.filter(uuid=uuid.UUID(value)).first()
+    except ValueError:
+        return patients.filter(mrn=value).first()
+
+
+def _current_course(patient: Patient) -> Course | None:
+    """The course a prescription would belong to: the latest qualifying or active one, else the latest."""
+    courses = courses_with_facts(patient.courses.exclude(status=CourseStatus.ENTERED_IN_ERROR)).order_by(
+        "-start", "-id"
+    )
+    open_course = courses.filter(status__in=[CourseStatus.DRAFT, CourseStatus.ACTIVE]).first()
+    return open_course or courses.first()
+
+
+def _orders_isotretinoin(draft_orders: Any) -> bool:
+    if not isinstance(draft_orders, dict):
+        return False
+    for entry in draft_orders.get("entry") or []:
+        resource = entry.get("resource") if isinstance(entry, dict) else None
+        if not isinstance(resource, dict) or resource.get("resourceType") != "MedicationRequest":
+            continue
+        concept = resource.get("medicationCodeableConcept") or {}
+        codings = concept.get("coding") or [] if isinstance(concept, dict) else []
+        if any(
+            isinstance(c, dict) and c.get("system") == RXNORM and c.get("code") in ISOTRETINOIN_CODES
+            for c in codings
+        ):
+            return True
+        if "isotretinoin" in str(concept.get("text", "")).lower():
+            return True
+    return False
+
+
+def _card(summary: str, indicator: str, detail: str) -> dict[str, Any]:
+    if len(summary) > SUMMARY_MAX:
+        summary = summary[: SUMMARY_MAX - 1] + "…"
+    return {
+        "uuid": str(uuid.uuid4()),
+        "summary": summary,
+        "indicator": indicator,
+        "detail": detail,
+        "source": SOURCE,
+    }
+
+
+def cards(evaluation: Any, *, signing: bool) -> list[dict[str, Any]]:
+    rule_set = evaluation.rule_set
+    rules = f"rule set **{rule_set.id}** ({rule_set.title}), evaluated {evaluation.as_of.isoformat()}"
+    found = []
+    window = evaluation.dispense.window
+    for blocking in evaluation.dispense.blocking:
+        why = BLOCKING_SUMMARY.get(blocking.code, blocking.code.replace("_", " ").lower())
+        if blocking.code == "WINDOW_EXPIRED" and window is not None:
+            why = f"the fill window closed on {window.closes.isoformat()}"
+        detail = f"{blocking.explanation}\n\nRule **{blocking.rule_id}** (`{blocking.code}`); {rules}."
+        if window is not None:
+            detail += f" Window: {window.opens.isoformat()} to {window.closes.isoformat()}."
+        found.append(_card(f"iPLEDGE: cannot be filled today: {why}", "warning", detail))
+    for alert in evaluation.alerts:
+        indicator = "critical" if alert.code in CRITICAL_ALERTS else "warning"
+        detail = f"{alert.explanation}\n\nRule **{alert.rule_id}** (`{alert.code}`); {rules}."
+        found.append(_card(f"isotrack alert: {alert.detail}", indicator, detail))
+    if signing and not evaluation.dispense.blocking:
+        closes = f"; the window closes {window.closes.isoformat()}" if window else ""
+        found.append(
+            _card(
+                f"iPLEDGE requirements recorded in isotrack are met today{closes}",
+                "info",
+                f"Confirm in iPLEDGE itself; isotrack is the practice's ledger. {rules}.",
+            )
+        )
+    return found

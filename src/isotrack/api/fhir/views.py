@@ -1,0 +1,268 @@
+"""The read-only FHIR R4 view under /fhir/R4/: metadata, read, search by patient, Patient/{id}/$everything.
+
+Same bearer token (or session) and practice scoping as the JSON API; errors are OperationOutcome resources
+with the API's stable codes; another practice's record answers 404 like a missing one.
+"""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from django.http import HttpRequest, HttpResponse
+from django.urls import path, re_path
+from django.utils import timezone
+from django.views.decorators.http import require_GET
+from fhir.resources.R4B.bundle import Bundle
+from fhir.resources.R4B.capabilitystatement import CapabilityStatement
+from fhir.resources.R4B.operationoutcome import OperationOutcome
+from fhir.resources.R4B.resource import Resource
+
+from isotrack.api.auth import token_or_session
+from isotrack.api.fhir.resources import patient_resource, patient_resources
+from isotrack.clinic.access import access_patient, patients_of
+from isotrack.clinic.errors import ClinicError, RecordNotFound
+from isotrack.clinic.models import (
+    Contraception,
+    Course,
+    Dispense,
+    DoseSegment,
+    LabResult,
+    MoodScreen,
+    Patient,
+    PregnancyTest,
+    StaffUser,
+    Weight,
+)
+from isotrack.clinic.queries import practice_today
+
+FHIR_JSON = "application/fhir+json"
+RESOURCE_TYPES = (
+    "Patient",
+    "CarePlan",
+    "MedicationRequest",
+    "MedicationDispense",
+    "Observation",
+    "DetectedIssue",
+    "Task",
+)
+# Which records a resource type is made from, and the path from the record to its patient.
+SOURCES: dict[str, list[tuple[Any, str]]] = {
+    "Patient": [(Patient, "")],
+    "CarePlan": [(Course, "patient")],
+    "MedicationRequest": [(DoseSegment, "course__patient")],
+    "MedicationDispense": [(Dispense, "course__patient")],
+    "Observation": [
+        (Weight, "patient"),
+        (Contraception, "patient"),
+        (PregnancyTest, "course__patient"),
+        (LabResult, "course__patient"),
+        (MoodScreen, "course__patient"),
+    ],
+}
+ISSUE_CODES = {"not_found": "not-found", "not_permitted": "forbidden", "unauthenticated": "login"}
+
+
+def fhir_response(resource: Resource, status: int = 200) -> HttpResponse:
+    return HttpResponse(resource.model_dump_json(), status=status, content_type=FHIR_JSON)
+
+
+def outcome(status: int, code: str, detail: str) -> HttpResponse:
+    resource = OperationOutcome.model_validate(
+        {
+            "resourceType": "OperationOutcome",
+            "issue": [
+                {
+                    "severity": "error",
+                    "code": ISSUE_CODES.get(code, "invalid"),
+                    "details": {"coding": [{"system": "urn:isotrack:problem", "code": code}], "text": detail},
+                }
+            ],
+        }
+    )
+    response = fhir_response(resource, status)
+    if status == 401:
+        response["WWW-Authenticate"] = 'Bearer realm="isotrack"'
+    return response
+
+
+def fhir_view(view: Any) -> Any:
+    """Token or session, GET only, clinic errors as OperationOutcome."""
+
+    def run(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        try:
+            return view(request, *args, **kwargs)
+        except ClinicError as error:
+            return outcome(error.http_status, error.code, error.message)
+
+    run.__name__ = view.__name__
+    return token_or_session(require_GET(run), unauthenticated=_unauthenticated)
+
+
+def _unauthenticated() -> HttpResponse:
+    return outcome(401, "unauthenticated", "Send Authorization: Bearer <token>.")
+
+
+def _user(request: HttpRequest) -> StaffUser:
+    return request.api_user  # type: ignore[attr-defined, no-any-return]
+
+
+def _today(user: StaffUser) -> Any:
+    return practice_today(user.practice)
+
+
+def searchset(request: HttpRequest, resources: list[Resource]) -> Bundle:
+    base = request.build_absolute_uri("/fhir/R4/")
+    return Bundle.model_validate(
+        {
+            "resourceType": "Bundle",
+            "id": str(uuid.uuid4()),
+            "type": "searchset",
+            "timestamp": timezone.now().isoformat(),
+            "total": len(resources),
+            "link": [{"relation": "self", "url": request.build_absolute_uri()}],
+            "entry": [
+                {
+                    "fullUrl": f"{base}{r.get_resource_type()}/{r.id}",
+                    "resource": r,
+                    "search": {"mode": "match"},
+                }
+                for r in resources
+            ],
+        }
+    )
+
+
+@fhir_view
+def metadata(request: HttpRequest) -> HttpResponse:
+    search_patient = [{"name": "patient", "type": "reference", "documentation": "isotrack patient UUID"}]
+    resources: list[dict[str, Any]] = []
+    for kind in RESOURCE_TYPES:
+        entry: dict[str, Any] = {
+            "type": kind,
+            "interaction": [{"code": "read"}, {"code": "search-type"}],
+            "searchParam": [{"name": "_id", "type": "token"}] if kind == "Patient" else search_patient,
+        }
+        if kind == "Patient":
+            entry["operation"] = [
+                {
+                    "name": "everything",
+                    "definition": "http://hl7.org/fhir/OperationDefinition/Patient-everything",
+                }
+            ]
+        resources.append(entry)
+    statement = CapabilityStatement.model_validate(
+        {
+            "resourceType": "CapabilityStatement",
+            "status": "active",
+            "date": "2026-01-01",
+            "kind": "instance",
+            "software": {"name": "isotrack"},
+            "implementation": {
+                "description": "isotrack FHIR R4 read-only view",
+                "url": request.build_absolute_uri("/fhir/R4"),
+            },
+            "fhirVersion": "4.0.1",
+            "format": ["json"],
+            "rest": [
+                {
+                    "mode": "server",
+                    "documentation": "Read-only. Authorization: Bearer <isotrack API token> (docs/api.md).",
+                    "security": {
+                        "service": [
+                            {
+                                "coding": [
+                                    {
+                                        "system": "http://terminology.hl7.org/CodeSystem/restful-security-service",
+                                        "code": "OAuth",
+                                    }
+                                ],
+                                "text": "Bearer token (isotrack per-user API token)",
+                            }
+                        ]
+                    },
+                    "resource": resources,
+                }
+            ],
+        }
+    )
+    return fhir_response(statement)
+
+
+def _owner(user: StaffUser, kind: str, resource_id: str) -> list[Patient]:
+    """The patient(s) whose resources may hold the id (a computed resource may belong to any of them)."""
+    try:
+        key = uuid.UUID(resource_id)
+    except ValueError:
+        raise RecordNotFound(f"No such {kind}.") from None
+    if kind not in SOURCES:
+        return list(patients_of(user).filter(courses__isnull=False).distinct())
+    for model, to_patient in SOURCES[kind]:
+        found = model.objects.filter(uuid=key)
+        prefix = f"{to_patient}__" if to_patient else ""
+        found = found.filter(**{f"{prefix}practice_id": user.practice_id}).first()
+        if found is not None:
+            return [found if not to_patient else _follow(found, to_patient)]
+    raise RecordNotFound(f"No such {kind}.")
+
+
+def _follow(record: Any, to_patient: str) -> Patient:
+    for step in to_patient.split("__"):
+        record = getattr(record, step)
+    return record  # type: ignore[no-any-return]
+
+
+@fhir_view
+def read(request: HttpRequest, kind: str, resource_id: str) -> HttpResponse:
+    user = _user(request)
+    if kind not in RESOURCE_TYPES:
+        raise RecordNotFound(f"isotrack serves no {kind[:40]} resources.")
+    for patient in _owner(user, kind, resource_id):
+        for resource in patient_resources(patient, _today(user)):
+            if resource.get_resource_type() == kind and resource.id == resource_id:
+                return fhir_response(resource)
+    raise RecordNotFound(f"No such {kind}.")
+
+
+@fhir_view
+def search(request: HttpRequest, kind: str) -> HttpResponse:
+    user = _user(request)
+    if kind not in RESOURCE_TYPES:
+        raise RecordNotFound(f"isotrack serves no {kind[:40]} resources.")
+    reference = request.GET.get("patient") or (request.GET.get("_id") if kind == "Patient" else None)
+    if reference:
+        patients = [access_patient(user, reference.removeprefix("Patient/"))]
+    elif kind == "Patient":
+        patients = list(patients_of(user).order_by("family_name", "given_name", "mrn"))
+        return fhir_response(searchset(request, [_patient_only(p) for p in patients]))
+    else:
+        return outcome(400, "invalid", "Search by patient: ?patient=<patient UUID>.")
+    found = [r for p in patients for r in patient_resources(p, _today(user)) if r.get_resource_type() == kind]
+    return fhir_response(searchset(request, found))
+
+
+def _patient_only(patient: Patient) -> Resource:
+    return patient_resource(patient)
+
+
+@fhir_view
+def everything(request: HttpRequest, resource_id: str) -> HttpResponse:
+    user = _user(request)
+    patient = access_patient(user, resource_id)
+    return fhir_response(searchset(request, patient_resources(patient, _today(user))))
+
+
+@fhir_view
+def unknown(request: HttpRequest, rest: str = "") -> HttpResponse:
+    raise RecordNotFound(
+        "No such FHIR endpoint here (read-only: metadata, read, search, Patient/$everything)."
+    )
+
+
+urlpatterns = [
+    path("metadata", metadata, name="fhir_metadata"),
+    path("Patient/<str:resource_id>/$everything", everything, name="fhir_everything"),
+    path("<str:kind>/<str:resource_id>", read, name="fhir_read"),
+    path("<str:kind>", search, name="fhir_search"),
+    re_path(r"^(?P<rest>.*)$", unknown),
+]

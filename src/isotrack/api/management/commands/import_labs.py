@@ -1,0 +1,37 @@
+"""isotrack import-labs FILE --as USERNAME: a lab file (CSV or FHIR Bundle) onto the right courses, or
+nothing at all."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from django.core.management.base import BaseCommand, CommandError
+
+from isotrack.clinic.errors import ClinicError
+from isotrack.clinic.lab_import import import_lab_file
+from isotrack.clinic.models import StaffUser
+
+
+class Command(BaseCommand):
+    help = "Import lab results from a CSV (mrn, loinc, value, unit, date) or a FHIR Bundle of Observations."
+
+    def add_arguments(self, parser: Any) -> None:
+        parser.add_argument("file", help="the lab file")
+        parser.add_argument("--as", dest="username", required=True, help="the staff member importing it")
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        user = StaffUser.objects.filter(username=options["username"], is_active=True).first()
+        if user is None:
+            raise CommandError(f"--as: no active staff member {options['username']!r}", returncode=2)
+        try:
+            content = Path(options["file"]).read_bytes()
+        except OSError as error:
+            raise CommandError(f"{options['file']}: {error.strerror}", returncode=2) from None
+        try:
+            report = import_lab_file(actor=user, content=content)
+        except ClinicError as error:
+            raise CommandError(f"{options['file']}: {error.message}", returncode=2) from None
+        self.stdout.write(
+            f"{len(report.imported)} lab result(s) imported, {report.duplicates} duplicate(s) ignored."
+        )

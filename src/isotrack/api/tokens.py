@@ -1,0 +1,98 @@
+"""Creating, revoking and checking API tokens: the same pattern as the clinic's actions (one transaction, the
+acting user as a keyword, an audit row). The token value is shown once; only its SHA-256 is kept."""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from typing import Any
+
+from django.db import transaction
+from django.db.models import QuerySet
+from django.utils import timezone
+
+from isotrack.api.models import ApiToken
+from isotrack.audit.trail import record
+from isotrack.clinic.access import Capability, require
+from isotrack.clinic.errors import InvalidInput, RecordNotFound
+from isotrack.clinic.models import StaffUser
+
+MAX_ACTIVE_TOKENS = 20  # per user: more is a sign of tokens being made and forgotten
+LAST_USED_RESOLUTION_SECONDS = 60  # last_used_at is written at most once a minute per token
+
+
+def token_hash(value: str) -> str:
+    return hashlib.sha256(value.encode()).hexdigest()
+
+
+def _audit_values(token: ApiToken) -> dict[str, Any]:
+    return {"name": token.name, "prefix": token.prefix, "role": token.role}
+
+
+def tokens_of(user: StaffUser) -> QuerySet[ApiToken]:
+    return ApiToken.objects.filter(user=user).order_by("-created_at", "-id")
+
+
+def create_token(*, actor: StaffUser, name: str) -> tuple[ApiToken, str]:
+    """A new token for the actor, in their practice and role; returns it with its value (shown once)."""
+    require(actor, Capability.READ)
+    name = name.strip()
+    if not name:
+        raise InvalidInput("Name the token (what will use it).", field="name")
+    if tokens_of(actor).filter(revoked_at__isnull=True).count() >= MAX_ACTIVE_TOKENS:
+        raise InvalidInput(f"Revoke a token first: at most {MAX_ACTIVE_TOKENS} are active.", field="name")
+    value = secrets.token_urlsafe(32)
+    with transaction.atomic():
+        token = ApiToken.objects.create(
+            user=actor,
+            practice_id=actor.practice_id,
+            role=actor.role,
+            name=name[:80],
+            key_hash=token_hash(value),
+            prefix=value[:8],
+        )
+        record(actor=actor, action="api_token.create", instance=token, after=_audit_values(token))
+    return token, value
+
+
+def revoke_token(*, actor: StaffUser, token_uuid: Any) -> ApiToken:
+    """Revokes one of the actor's own tokens (another user's token is reported as missing)."""
+    with transaction.atomic():
+        token = tokens_of(actor).select_for_update().filter(uuid=token_uuid).first()
+        if token is None:
+            raise RecordNotFound("No such token.")
+        if token.revoked_at is None:
+            token.revoked_at = timezone.now()
+            token.save(update_fields=["revoked_at"])
+            record(
+                actor=actor,
+                action="api_token.revoke",
+                instance=token,
+                before={"revoked_at": None},
+                after={"revoked_at": token.revoked_at.isoformat()},
+            )
+    return token
+
+
+def user_for_token(value: str) -> StaffUser | None:
+    """The active user a token value stands for, or None. A token stops working when it is revoked, when its
+    user is deactivated, or when the user's practice or role changed since it was made."""
+    if not value or len(value) > 200:
+        return None
+    token = (
+        ApiToken.objects.select_related("user__practice")
+        .filter(key_hash=token_hash(value), revoked_at__isnull=True)
+        .first()
+    )
+    if token is None:
+        return None
+    user = token.user
+    if not user.is_active or user.practice_id != token.practice_id or user.role != token.role:
+        return None
+    now = timezone.now()
+    if (
+        token.last_used_at is None
+        or (now - token.last_used_at).total_seconds() > LAST_USED_RESOLUTION_SECONDS
+    ):
+        ApiToken.objects.filter(pk=token.pk).update(last_used_at=now)  # bookkeeping, not an audited change
+    return user

@@ -1,0 +1,68 @@
+"""The caller's API tokens, and lab files coming in."""
+
+from typing import Any
+from uuid import UUID
+
+from django.http import HttpRequest
+from ninja import Router
+
+from isotrack.api import tokens
+from isotrack.api.auth import StaffSession
+from isotrack.api.v1.common import READ_PROBLEMS, WRITE_PROBLEMS, actor, public_fields
+from isotrack.api.v1.schemas import LabImportOut, TokenCreatedOut, TokenIn, TokenOut
+from isotrack.clinic.lab_import import import_lab_file
+
+router = Router()
+
+LAB_FILE_BODY = {
+    "required": True,
+    "description": "A FHIR R4 Bundle of Observations (JSON), or a CSV with the columns "
+    "mrn, loinc, value, unit, date (optional uln, reference_low, reference_high). See docs/api.md.",
+    "content": {
+        "application/fhir+json": {"schema": {"type": "object"}},
+        "text/csv": {"schema": {"type": "string"}},
+    },
+}
+
+
+def token_out(token: Any) -> dict[str, Any]:
+    return public_fields(token, TokenOut.model_fields)
+
+
+@router.get("/tokens", response={200: list[TokenOut], **READ_PROBLEMS}, tags=["tokens"])
+def list_tokens(request: HttpRequest) -> list[dict[str, Any]]:
+    return [token_out(t) for t in tokens.tokens_of(actor(request))]
+
+
+@router.post(
+    "/tokens",
+    response={201: TokenCreatedOut, **WRITE_PROBLEMS},
+    auth=[StaffSession()],
+    tags=["tokens"],
+    summary="Create a token (with a logged-in session and its CSRF token; the value is shown once)",
+)
+def create_token(request: HttpRequest, payload: TokenIn) -> tuple[int, dict[str, Any]]:
+    token, value = tokens.create_token(actor=actor(request), name=payload.name)
+    return 201, {**token_out(token), "token": value}
+
+
+@router.delete("/tokens/{uuid:token_uuid}", response={200: TokenOut, **WRITE_PROBLEMS}, tags=["tokens"])
+def revoke_token(request: HttpRequest, token_uuid: UUID) -> dict[str, Any]:
+    return token_out(tokens.revoke_token(actor=actor(request), token_uuid=token_uuid))
+
+
+@router.post(
+    "/lab-imports",
+    response={200: LabImportOut, **WRITE_PROBLEMS},
+    openapi_extra={"requestBody": LAB_FILE_BODY},
+    tags=["labs"],
+    summary="Import a lab file: every result on its course, or nothing (422 names the bad rows)",
+)
+def import_labs(request: HttpRequest) -> dict[str, Any]:
+    report = import_lab_file(actor=actor(request), content=request.body)
+    return {
+        "imported": len(report.imported),
+        "duplicates": report.duplicates,
+        "rejected": [],
+        "results": [result.uuid for result in report.imported],
+    }

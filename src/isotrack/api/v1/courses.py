@@ -1,0 +1,530 @@
+"""Courses, the records of a course (dose segments and every kind of event), evaluations, the worklist and the
+calendar. Each kind of course record has its own explicit input and output schema (table `RECORD_KINDS`)."""
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import date, timedelta
+from typing import Any
+from uuid import UUID
+
+from django.db import transaction
+from django.db.models import Model, QuerySet
+from django.http import HttpRequest, HttpResponse
+from ninja import Field, Query, Router, Schema
+
+from isotrack.api.v1.common import (
+    READ_PROBLEMS,
+    UPDATE_PROBLEMS,
+    WRITE_PROBLEMS,
+    DateRange,
+    PageParams,
+    actor,
+    check_version,
+    decimal,
+    decimal_of,
+    etag_of,
+    page,
+    public_fields,
+)
+from isotrack.api.v1.schemas import (
+    CalendarOut,
+    CourseEndPatch,
+    CourseIn,
+    CourseOut,
+    CoursePage,
+    CourseStatus,
+    Day,
+    DispenseIn,
+    DispenseOut,
+    DoseSegmentIn,
+    DoseSegmentOut,
+    EvaluationOut,
+    InterruptionIn,
+    InterruptionOut,
+    IpledgeEntryIn,
+    IpledgeEntryOut,
+    LabResultIn,
+    LabResultOut,
+    MissedDoseIn,
+    MissedDoseOut,
+    MoodScreenIn,
+    MoodScreenOut,
+    PregnancyTestIn,
+    PregnancyTestOut,
+    SideEffectIn,
+    SideEffectOut,
+    VisitIn,
+    VisitOut,
+    WorklistPage,
+)
+from isotrack.clinic import actions
+from isotrack.clinic.access import access_course, access_patient
+from isotrack.clinic.errors import InvalidInput
+from isotrack.clinic.models import (
+    Course,
+    Dispense,
+    DoseSegment,
+    Interruption,
+    IpledgeEntry,
+    LabResult,
+    MissedDose,
+    MoodScreen,
+    PregnancyTest,
+    SideEffect,
+    StaffUser,
+    Visit,
+)
+from isotrack.clinic.queries import practice_today
+from isotrack.clinic.records import courses_with_facts, evaluate_course
+
+router = Router(tags=["courses"])
+
+
+class DayParam(Schema):
+    on: Day | None = Field(None, description="The day (default: today in the practice's time zone).")
+
+
+CALENDAR_MAX_DAYS = 366
+
+
+def course_out(course: Course) -> dict[str, Any]:
+    values = public_fields(course, [name for name in CourseOut.model_fields if name != "prescriber_name"])
+    values["prescriber_name"] = course.prescriber.display_name
+    return values
+
+
+def _staff(user: StaffUser, staff_uuid: UUID | None, field: str) -> StaffUser | None:
+    if staff_uuid is None:
+        return None
+    found = StaffUser.objects.filter(practice_id=user.practice_id, uuid=staff_uuid, is_active=True).first()
+    if found is None:
+        raise InvalidInput("No such member of the practice's staff.", field=field)
+    return found
+
+
+def _day(request: HttpRequest, on: date | None, course: Course | None = None) -> date:
+    """The evaluation day: the one asked for, else today in the practice's time zone."""
+    if on is not None:
+        return on
+    practice = course.patient.practice if course is not None else actor(request).practice
+    return practice_today(practice)
+
+
+# --------------------------------------------------------------------------------------------------- courses
+
+
+class CourseFilters(Schema):
+    status: CourseStatus | None = None
+    patient: UUID | None = Field(None, description="Only this patient's courses.")
+
+
+@router.get("/courses", response={200: CoursePage, **READ_PROBLEMS}, summary="List courses")
+def list_courses(
+    request: HttpRequest, paging: Query[PageParams], filters: Query[CourseFilters]
+) -> dict[str, Any]:
+    courses = Course.objects.select_related("prescriber").filter(
+        patient__practice_id=actor(request).practice_id
+    )
+    if filters.status is not None:
+        courses = courses.filter(status=filters.status)
+    if filters.patient is not None:
+        courses = courses.filter(patient__uuid=filters.patient)
+    return page(courses.order_by("-start", "-id"), paging, course_out)
+
+
+@router.get(
+    "/patients/{uuid:patient_uuid}/courses",
+    response={200: list[CourseOut], **READ_PROBLEMS},
+    tags=["patients"],
+)
+def list_patient_courses(request: HttpRequest, patient_uuid: UUID) -> list[dict[str, Any]]:
+    patient = access_patient(actor(request), patient_uuid)
+    return [course_out(c) for c in patient.courses.select_related("prescriber").order_by("-start", "-id")]
+
+
+@router.post(
+    "/patients/{uuid:patient_uuid}/courses",
+    response={201: CourseOut, **WRITE_PROBLEMS},
+    summary="Open a course with its first dose (prescribers)",
+)
+def start_course(request: HttpRequest, patient_uuid: UUID, payload: CourseIn) -> tuple[int, dict[str, Any]]:
+    user = actor(request)
+    patient = access_patient(user, patient_uuid)
+    prescriber = _staff(user, payload.prescriber, "prescriber") or user
+    course = actions.start_course(
+        actor=user,
+        patient=patient,
+        prescriber=prescriber,
+        start=payload.start,
+        mg_per_day=decimal_of(payload.mg_per_day),
+        product=payload.product,
+        target_mg_per_kg=decimal_of(payload.target_mg_per_kg),
+        indication=payload.indication,
+        planned_end=payload.planned_end,
+        brand=payload.brand,
+    )
+    return 201, course_out(course)
+
+
+@router.get("/courses/{uuid:course_uuid}", response={200: CourseOut, **READ_PROBLEMS})
+def get_course(request: HttpRequest, course_uuid: UUID, response: HttpResponse) -> dict[str, Any]:
+    course = access_course(actor(request), course_uuid)
+    response["ETag"] = etag_of(course)
+    return course_out(course)
+
+
+@router.patch(
+    "/courses/{uuid:course_uuid}",
+    response={200: CourseOut, **UPDATE_PROBLEMS},
+    summary="End or stop a course (prescribers; If-Match required)",
+)
+def end_course(
+    request: HttpRequest, course_uuid: UUID, payload: CourseEndPatch, response: HttpResponse
+) -> dict[str, Any]:
+    user = actor(request)
+    with transaction.atomic():
+        course = access_course(user, course_uuid)
+        check_version(request, Course.objects.select_for_update().get(pk=course.pk))
+        course = actions.end_course(
+            actor=user, course=course, end=payload.end, reason=payload.reason, stopped=payload.stopped
+        )
+    course = access_course(user, course_uuid)
+    response["ETag"] = etag_of(course)
+    return course_out(course)
+
+
+# ------------------------------------------------------------------------------------------- course records
+
+
+@dataclass(frozen=True)
+class RecordKind:
+    """One kind of course record: its URL segment, model, date field, schemas and its writing action."""
+
+    segment: str
+    name: str
+    model: type[Model]
+    date_field: str
+    schema_in: type[Schema]
+    schema_out: type[Schema]
+    create: Callable[[StaffUser, Course, Any], Model]
+
+
+def _dose_segment(user: StaffUser, course: Course, p: DoseSegmentIn) -> Model:
+    return actions.change_dose(
+        actor=user,
+        course=course,
+        starts_on=p.starts_on,
+        mg_per_day=decimal(p.mg_per_day),
+        product=p.product,
+        reason=p.reason,
+        brand=p.brand,
+    )
+
+
+def _pregnancy_test(user: StaffUser, course: Course, p: PregnancyTestIn) -> Model:
+    return actions.record_pregnancy_test(
+        actor=user,
+        course=course,
+        purpose=p.purpose,
+        setting=p.setting,
+        specimen_date=p.specimen_date,
+        result=p.result,
+        verified_by=_staff(user, p.verified_by, "verified_by"),
+        verification_note=p.verification_note,
+    )
+
+
+def _dispense(user: StaffUser, course: Course, p: DispenseIn) -> Model:
+    return actions.record_dispense(
+        actor=user,
+        course=course,
+        day=p.date,
+        days_supply=p.days_supply,
+        quantity=p.quantity,
+        mg_per_day=decimal_of(p.mg_per_day),
+        product=p.product or "",
+        pharmacy=p.pharmacy,
+        rma=p.rma,
+    )
+
+
+def _lab_result(user: StaffUser, course: Course, p: LabResultIn) -> Model:
+    return actions.record_lab_result(
+        actor=user,
+        course=course,
+        test=p.test,
+        effective_date=p.effective_date,
+        value=decimal(p.value),
+        unit=p.unit,
+        uln=decimal_of(p.uln),
+        reference_low=decimal_of(p.reference_low),
+        reference_high=decimal_of(p.reference_high),
+    )
+
+
+RECORD_KINDS = (
+    RecordKind(
+        "dose-segments",
+        "dose segment",
+        DoseSegment,
+        "starts_on",
+        DoseSegmentIn,
+        DoseSegmentOut,
+        _dose_segment,
+    ),
+    RecordKind(
+        "interruptions",
+        "interruption (hold)",
+        Interruption,
+        "start",
+        InterruptionIn,
+        InterruptionOut,
+        lambda user, course, p: actions.record_interruption(
+            actor=user, course=course, start=p.start, end=p.end, reason=p.reason
+        ),
+    ),
+    RecordKind(
+        "missed-doses",
+        "missed dose",
+        MissedDose,
+        "date",
+        MissedDoseIn,
+        MissedDoseOut,
+        lambda user, course, p: actions.record_missed_dose(actor=user, course=course, day=p.date),
+    ),
+    RecordKind(
+        "pregnancy-tests",
+        "pregnancy test",
+        PregnancyTest,
+        "specimen_date",
+        PregnancyTestIn,
+        PregnancyTestOut,
+        _pregnancy_test,
+    ),
+    RecordKind(
+        "ipledge-entries",
+        "iPLEDGE entry",
+        IpledgeEntry,
+        "date",
+        IpledgeEntryIn,
+        IpledgeEntryOut,
+        lambda user, course, p: actions.record_ipledge_entry(
+            actor=user, course=course, kind=p.kind, day=p.date, confirmation_number=p.confirmation_number
+        ),
+    ),
+    RecordKind("dispenses", "dispense", Dispense, "date", DispenseIn, DispenseOut, _dispense),
+    RecordKind(
+        "lab-results", "lab result", LabResult, "effective_date", LabResultIn, LabResultOut, _lab_result
+    ),
+    RecordKind(
+        "visits",
+        "visit",
+        Visit,
+        "date",
+        VisitIn,
+        VisitOut,
+        lambda user, course, p: actions.record_visit(actor=user, course=course, day=p.date, note=p.note),
+    ),
+    RecordKind(
+        "mood-screens",
+        "mood screen",
+        MoodScreen,
+        "date",
+        MoodScreenIn,
+        MoodScreenOut,
+        lambda user, course, p: actions.record_mood_screen(
+            actor=user, course=course, day=p.date, instrument=p.instrument, score=p.score, item9=p.item9
+        ),
+    ),
+    RecordKind(
+        "side-effects",
+        "side effect",
+        SideEffect,
+        "onset",
+        SideEffectIn,
+        SideEffectOut,
+        lambda user, course, p: actions.record_side_effect(
+            actor=user,
+            course=course,
+            term=p.term,
+            severity=p.severity,
+            onset=p.onset,
+            resolved_on=p.resolved_on,
+            action_taken=p.action,
+        ),
+    ),
+)
+
+
+def record_out(kind: RecordKind, instance: Model) -> dict[str, Any]:
+    values = public_fields(instance, kind.schema_out.model_fields)
+    if values.get("product") == "":  # a dispense whose product was not recorded
+        values["product"] = None
+    return values
+
+
+def _records(kind: RecordKind, course: Course, dates: DateRange) -> QuerySet[Any]:
+    records = kind.model.objects.filter(course=course).order_by(kind.date_field, "id")  # type: ignore[attr-defined]
+    if dates.since:
+        records = records.filter(**{f"{kind.date_field}__gte": dates.since})
+    if dates.until:
+        records = records.filter(**{f"{kind.date_field}__lte": dates.until})
+    return records
+
+
+def _add_record_routes(kind: RecordKind) -> None:
+    """GET (list, with a date range) and POST (create through the kind's action) for one kind of record."""
+    operation = kind.segment.replace("-", "_")
+    path = f"/courses/{{uuid:course_uuid}}/{kind.segment}"
+    schema_in, schema_out = kind.schema_in, kind.schema_out
+
+    def list_records(
+        request: HttpRequest, course_uuid: UUID, dates: Query[DateRange]
+    ) -> list[dict[str, Any]]:
+        course = access_course(actor(request), course_uuid)
+        return [record_out(kind, r) for r in _records(kind, course, dates)]
+
+    def create_record(
+        request: HttpRequest,
+        course_uuid: UUID,
+        payload: schema_in,  # type: ignore[valid-type]
+    ) -> tuple[int, dict[str, Any]]:
+        user = actor(request)
+        return 201, record_out(kind, kind.create(user, access_course(user, course_uuid), payload))
+
+    router.get(
+        path,
+        response={200: list[schema_out], **READ_PROBLEMS},  # type: ignore[valid-type]
+        operation_id=f"list_{operation}",
+        summary=f"List the course's {kind.name} records",
+        tags=["events"],
+    )(list_records)
+    router.post(
+        path,
+        response={201: schema_out, **WRITE_PROBLEMS},
+        operation_id=f"record_{operation}",
+        summary=f"Record a {kind.name}",
+        tags=["events"],
+    )(create_record)
+
+
+for _kind in RECORD_KINDS:
+    _add_record_routes(_kind)
+
+
+# ----------------------------------------------------------------------------------------------- evaluation
+
+
+def evaluation_out(course: Course, evaluation: Any) -> dict[str, Any]:
+    """The spec's answer (`to_dict`) with the rule id and explanation of every decision beside its code."""
+    answer = evaluation.to_dict()
+    answer["course"] = course.uuid
+    answer["rule_set_title"] = evaluation.rule_set.title
+    answer["dispense"]["blocking"] = [
+        {"code": b.code, "rule_id": b.rule_id, "explanation": b.explanation}
+        for b in evaluation.dispense.blocking
+    ]
+    answer["alerts"] = [
+        {
+            "code": a.code,
+            "date": a.date,
+            "detail": a.detail,
+            "rule_id": a.rule_id,
+            "explanation": a.explanation,
+        }
+        for a in evaluation.alerts
+    ]
+    answer["due"] = [{"code": d.code, "date": d.date, "rule_id": d.rule_id} for d in evaluation.due]
+    return answer
+
+
+@router.get(
+    "/courses/{uuid:course_uuid}/evaluation",
+    response={200: EvaluationOut, **READ_PROBLEMS},
+    summary="Where the course stands on a day (default: today in the practice), and what is next",
+)
+def get_evaluation(request: HttpRequest, course_uuid: UUID, day: Query[DayParam]) -> dict[str, Any]:
+    course = access_course(actor(request), course_uuid)
+    course = courses_with_facts(Course.objects.filter(pk=course.pk)).get()
+    return evaluation_out(course, evaluate_course(course, _day(request, day.on, course)))
+
+
+def _open_courses(request: HttpRequest) -> QuerySet[Course]:
+    return courses_with_facts(
+        Course.objects.filter(
+            patient__practice_id=actor(request).practice_id,
+            status__in=[
+                CourseStatus.DRAFT,
+                CourseStatus.ACTIVE,
+                CourseStatus.COMPLETED,
+                CourseStatus.REVOKED,
+            ],
+        ).order_by("patient__family_name", "patient__given_name", "start", "id")
+    )
+
+
+@router.get(
+    "/worklist",
+    response={200: WorklistPage, **READ_PROBLEMS},
+    summary="Qualifying and active courses with their next due item, the soonest first",
+)
+def worklist(request: HttpRequest, paging: Query[PageParams], day: Query[DayParam]) -> dict[str, Any]:
+    on = _day(request, day.on)
+    items = []
+    for course in _open_courses(request).filter(status__in=[CourseStatus.DRAFT, CourseStatus.ACTIVE]):
+        evaluation = evaluate_course(course, on)
+        first = evaluation.due[0] if evaluation.due else None
+        items.append(
+            {
+                "course": course.uuid,
+                "patient": course.patient.uuid,
+                "patient_name": course.patient.full_name,
+                "mrn": course.patient.mrn,
+                "status": course.status,
+                "phase": evaluation.phase,
+                "dispense_allowed": evaluation.dispense.allowed,
+                "blocking": [b.code for b in evaluation.dispense.blocking],
+                "alerts": [a.code for a in evaluation.alerts],
+                "next_due": {"code": first.code, "date": first.date, "rule_id": first.rule_id}
+                if first
+                else None,
+            }
+        )
+    items.sort(key=lambda item: (item["next_due"] is None, item["next_due"] and item["next_due"]["date"]))
+    return {"on": on, **page(items, paging, lambda item: item)}
+
+
+class CalendarParams(Schema):
+    start: Day | None = Field(None, description="First day shown (default: today).")
+    end: Day | None = Field(
+        None, description=f"Last day shown (default: start + 30; at most {CALENDAR_MAX_DAYS})."
+    )
+
+
+@router.get(
+    "/calendar",
+    response={200: CalendarOut, **READ_PROBLEMS},
+    summary="Due items of every course of the practice between two days, as evaluated today",
+)
+def calendar(request: HttpRequest, span: Query[CalendarParams]) -> dict[str, Any]:
+    today = _day(request, None)
+    start = span.start or today
+    end = span.end or start + timedelta(days=30)
+    if end < start or (end - start).days > CALENDAR_MAX_DAYS:
+        raise InvalidInput(f"Choose an end from the start to {CALENDAR_MAX_DAYS} days after it.", field="end")
+    items = []
+    for course in _open_courses(request):
+        for due in evaluate_course(course, today).due:
+            if start <= due.date <= end:
+                items.append(
+                    {
+                        "date": due.date,
+                        "code": due.code,
+                        "rule_id": due.rule_id,
+                        "course": course.uuid,
+                        "patient": course.patient.uuid,
+                        "patient_name": course.patient.full_name,
+                    }
+                )
+    items.sort(key=lambda item: (item["date"], item["patient_name"]))
+    return {"on": today, "start": start, "end": end, "items": items}

@@ -1,0 +1,263 @@
+"""Patients and their patient-level records (weights, contraception)."""
+
+from typing import Any
+from uuid import UUID
+
+from django.db import transaction
+from django.http import HttpRequest, HttpResponse
+from ninja import Field, Query, Router, Schema
+
+from isotrack.api.v1.common import (
+    READ_PROBLEMS,
+    UPDATE_PROBLEMS,
+    WRITE_PROBLEMS,
+    DateRange,
+    PageParams,
+    actor,
+    check_version,
+    decimal,
+    etag_of,
+    page,
+    public_fields,
+)
+from isotrack.api.v1.schemas import (
+    ContraceptionEndPatch,
+    ContraceptionIn,
+    ContraceptionOut,
+    PatientCategory,
+    PatientCategoryIn,
+    PatientContactPatch,
+    PatientIn,
+    PatientOut,
+    PatientPage,
+    WeightIn,
+    WeightOut,
+    WeightPatch,
+)
+from isotrack.clinic import actions, api_actions, queries
+from isotrack.clinic.access import access_patient, access_weight
+from isotrack.clinic.errors import RecordNotFound
+from isotrack.clinic.models import Contraception, Patient, Weight
+
+router = Router(tags=["patients"])
+
+
+def patient_out(patient: Patient) -> dict[str, Any]:
+    return public_fields(patient, PatientOut.model_fields)
+
+
+def weight_out(weight: Weight) -> dict[str, Any]:
+    return public_fields(weight, WeightOut.model_fields)
+
+
+def contraception_out(item: Contraception) -> dict[str, Any]:
+    return public_fields(item, ContraceptionOut.model_fields)
+
+
+def _access_contraception(request: HttpRequest, item_uuid: UUID) -> Contraception:
+    item = (
+        Contraception.objects.select_related("patient")
+        .filter(uuid=item_uuid, patient__practice_id=actor(request).practice_id)
+        .first()
+    )
+    if item is None:
+        raise RecordNotFound("No such contraception record.")
+    return item
+
+
+# -------------------------------------------------------------------------------------------------- patients
+
+
+class PatientFilters(Schema):
+    search: str = Field("", max_length=100, description="Part of a name, or an exact MRN or iPLEDGE ID.")
+    category: PatientCategory | None = None
+
+
+@router.get("/patients", response={200: PatientPage, **READ_PROBLEMS}, summary="List or search patients")
+def list_patients(
+    request: HttpRequest, paging: Query[PageParams], filters: Query[PatientFilters]
+) -> dict[str, Any]:
+    patients = queries.search_patients(actor(request), filters.search.replace("\x00", ""))
+    if filters.category is not None:
+        patients = patients.filter(category=filters.category)
+    return page(patients, paging, patient_out)
+
+
+@router.post("/patients", response={201: PatientOut, **WRITE_PROBLEMS}, summary="Register a patient")
+def register_patient(request: HttpRequest, payload: PatientIn) -> tuple[int, dict[str, Any]]:
+    patient = actions.register_patient(actor=actor(request), **payload.dict())
+    return 201, patient_out(patient)
+
+
+@router.get("/patients/{uuid:patient_uuid}", response={200: PatientOut, **READ_PROBLEMS})
+def get_patient(request: HttpRequest, patient_uuid: UUID, response: HttpResponse) -> dict[str, Any]:
+    patient = access_patient(actor(request), patient_uuid)
+    response["ETag"] = etag_of(patient)
+    return patient_out(patient)
+
+
+@router.patch(
+    "/patients/{uuid:patient_uuid}",
+    response={200: PatientOut, **UPDATE_PROBLEMS},
+    summary="Change the patient's contact details (If-Match required)",
+)
+def update_patient_contact(
+    request: HttpRequest, patient_uuid: UUID, payload: PatientContactPatch, response: HttpResponse
+) -> dict[str, Any]:
+    user = actor(request)
+    with transaction.atomic():
+        patient = access_patient(user, patient_uuid)
+        check_version(request, Patient.objects.select_for_update().get(pk=patient.pk))
+        patient = api_actions.update_patient_contact(actor=user, patient=patient, **payload.dict())
+    response["ETag"] = etag_of(patient)
+    return patient_out(patient)
+
+
+@router.put(
+    "/patients/{uuid:patient_uuid}/category",
+    response={200: PatientOut, **UPDATE_PROBLEMS},
+    summary="Set the patient's iPLEDGE category (prescribers; If-Match required)",
+)
+def set_patient_category(
+    request: HttpRequest, patient_uuid: UUID, payload: PatientCategoryIn, response: HttpResponse
+) -> dict[str, Any]:
+    user = actor(request)
+    with transaction.atomic():
+        patient = access_patient(user, patient_uuid)
+        check_version(request, Patient.objects.select_for_update().get(pk=patient.pk))
+        patient = actions.set_patient_category(
+            actor=user, patient=patient, category=payload.category, reason=payload.reason
+        )
+    response["ETag"] = etag_of(patient)
+    return patient_out(patient)
+
+
+# --------------------------------------------------------------------------------------------------- weights
+
+
+@router.get(
+    "/patients/{uuid:patient_uuid}/weights", response={200: list[WeightOut], **READ_PROBLEMS}, tags=["events"]
+)
+def list_weights(request: HttpRequest, patient_uuid: UUID, dates: Query[DateRange]) -> list[dict[str, Any]]:
+    weights = access_patient(actor(request), patient_uuid).weights.order_by("effective_date", "id")
+    if dates.since:
+        weights = weights.filter(effective_date__gte=dates.since)
+    if dates.until:
+        weights = weights.filter(effective_date__lte=dates.until)
+    return [weight_out(w) for w in weights]
+
+
+@router.post(
+    "/patients/{uuid:patient_uuid}/weights", response={201: WeightOut, **WRITE_PROBLEMS}, tags=["events"]
+)
+def record_weight(request: HttpRequest, patient_uuid: UUID, payload: WeightIn) -> tuple[int, dict[str, Any]]:
+    user = actor(request)
+    weight = actions.record_weight(
+        actor=user,
+        patient=access_patient(user, patient_uuid),
+        effective_date=payload.effective_date,
+        value=decimal(payload.value),
+        unit=payload.unit,
+    )
+    return 201, weight_out(weight)
+
+
+@router.get("/weights/{uuid:weight_uuid}", response={200: WeightOut, **READ_PROBLEMS}, tags=["events"])
+def get_weight(request: HttpRequest, weight_uuid: UUID, response: HttpResponse) -> dict[str, Any]:
+    weight = access_weight(actor(request), weight_uuid)
+    response["ETag"] = etag_of(weight)
+    return weight_out(weight)
+
+
+@router.patch(
+    "/weights/{uuid:weight_uuid}",
+    response={200: WeightOut, **UPDATE_PROBLEMS},
+    tags=["events"],
+    summary="Correct a weight (If-Match required)",
+)
+def change_weight(
+    request: HttpRequest, weight_uuid: UUID, payload: WeightPatch, response: HttpResponse
+) -> dict[str, Any]:
+    user = actor(request)
+    with transaction.atomic():
+        weight = access_weight(user, weight_uuid)
+        check_version(request, Weight.objects.select_for_update().get(pk=weight.pk))
+        weight = actions.change_weight(
+            actor=user,
+            weight=weight,
+            effective_date=payload.effective_date,
+            value=decimal(payload.value),
+            unit=payload.unit,
+            reason=payload.reason,
+        )
+    response["ETag"] = etag_of(weight)
+    return weight_out(weight)
+
+
+# --------------------------------------------------------------------------------------------- contraception
+
+
+@router.get(
+    "/patients/{uuid:patient_uuid}/contraception",
+    response={200: list[ContraceptionOut], **READ_PROBLEMS},
+    tags=["events"],
+)
+def list_contraception(
+    request: HttpRequest, patient_uuid: UUID, dates: Query[DateRange]
+) -> list[dict[str, Any]]:
+    items = access_patient(actor(request), patient_uuid).contraception.order_by("start", "id")
+    if dates.since:
+        items = items.exclude(end__lt=dates.since)
+    if dates.until:
+        items = items.filter(start__lte=dates.until)
+    return [contraception_out(c) for c in items]
+
+
+@router.post(
+    "/patients/{uuid:patient_uuid}/contraception",
+    response={201: ContraceptionOut, **WRITE_PROBLEMS},
+    tags=["events"],
+)
+def record_contraception(
+    request: HttpRequest, patient_uuid: UUID, payload: ContraceptionIn
+) -> tuple[int, dict[str, Any]]:
+    user = actor(request)
+    item = actions.record_contraception(
+        actor=user,
+        patient=access_patient(user, patient_uuid),
+        method=payload.method,
+        start=payload.start,
+        end=payload.end,
+    )
+    return 201, contraception_out(item)
+
+
+@router.get(
+    "/contraception/{uuid:contraception_uuid}",
+    response={200: ContraceptionOut, **READ_PROBLEMS},
+    tags=["events"],
+)
+def get_contraception(
+    request: HttpRequest, contraception_uuid: UUID, response: HttpResponse
+) -> dict[str, Any]:
+    item = _access_contraception(request, contraception_uuid)
+    response["ETag"] = etag_of(item)
+    return contraception_out(item)
+
+
+@router.patch(
+    "/contraception/{uuid:contraception_uuid}",
+    response={200: ContraceptionOut, **UPDATE_PROBLEMS},
+    tags=["events"],
+    summary="Record the last day a method was used (If-Match required)",
+)
+def end_contraception(
+    request: HttpRequest, contraception_uuid: UUID, payload: ContraceptionEndPatch, response: HttpResponse
+) -> dict[str, Any]:
+    user = actor(request)
+    with transaction.atomic():
+        item = _access_contraception(request, contraception_uuid)
+        check_version(request, Contraception.objects.select_for_update().get(pk=item.pk))
+        item = actions.end_contraception(actor=user, contraception=item, end=payload.end)
+    response["ETag"] = etag_of(item)
+    return contraception_out(item)

@@ -1,0 +1,500 @@
+"""Explicit input and output schemas of the JSON API, one pair per record (never "all fields").
+
+Vocabulary fields use the clinic's choices (the course file's values); numbers are JSON numbers; dates are
+ISO dates local to the practice; every record is named by its UUID (`id`), never by a database key.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Annotated
+from uuid import UUID
+
+from ninja import Field, Schema
+from pydantic import AfterValidator, StringConstraints
+
+from isotrack.clinic.models import (
+    ContraceptionMethodCode,
+    CourseStatus,
+    Indication,
+    IpledgeEntryKind,
+    LabTest,
+    LabUnit,
+    MoodInstrument,
+    PatientCategory,
+    Product,
+    Role,
+    Severity,
+    SideEffectAction,
+    TestPurpose,
+    TestResult,
+    TestSetting,
+    WeightUnit,
+)
+
+EARLIEST_DAY, LATEST_DAY = date(1900, 1, 1), date(2100, 12, 31)  # dates outside are typing errors
+
+
+def _sane_day(value: date) -> date:
+    if not EARLIEST_DAY <= value <= LATEST_DAY:
+        raise ValueError(f"a date between {EARLIEST_DAY} and {LATEST_DAY}")
+    return value
+
+
+Day = Annotated[date, AfterValidator(_sane_day)]
+
+
+def text(max_length: int, min_length: int = 0) -> type[str]:
+    """Text that fits its column and that no database refuses (PostgreSQL has no NUL characters)."""
+    return Annotated[  # type: ignore[return-value]
+        str, StringConstraints(min_length=min_length, max_length=max_length, pattern=r"^[^\x00]*$")
+    ]
+
+
+def number(low: float, high: float) -> object:
+    return Field(..., ge=low, le=high, allow_inf_nan=False)
+
+
+def optional_number(low: float, high: float) -> object:
+    return Field(None, ge=low, le=high, allow_inf_nan=False)
+
+
+# --------------------------------------------------------------------------------------------- shared
+
+
+class Problem(Schema):
+    """RFC 9457 problem document."""
+
+    type: str
+    title: str
+    status: int
+    detail: str
+    code: str
+    field: str | None = None
+    errors: list[FieldError] | None = None
+    rejected: list[RejectedRowOut] | None = None
+
+
+class FieldError(Schema):
+    field: str
+    message: str
+
+
+# -------------------------------------------------------------------------------------------- patients
+
+
+class PatientIn(Schema):
+    mrn: text(40, 1)  # type: ignore[valid-type]
+    given_name: text(100, 1)  # type: ignore[valid-type]
+    family_name: text(100, 1)  # type: ignore[valid-type]
+    birth_date: Day
+    category: PatientCategory
+    ipledge_id: text(20) = ""  # type: ignore[valid-type]
+    email: text(254) = ""  # type: ignore[valid-type]
+    phone: text(30) = ""  # type: ignore[valid-type]
+    reminders_consent: bool = False
+
+
+class PatientContactPatch(Schema):
+    """The patient's contact details; fields left out stay as they are."""
+
+    email: text(254) | None = None  # type: ignore[valid-type]
+    phone: text(30) | None = None  # type: ignore[valid-type]
+    reminders_consent: bool | None = None
+
+
+class PatientCategoryIn(Schema):
+    category: PatientCategory
+    reason: text(200, 1)  # type: ignore[valid-type]
+
+
+class PatientOut(Schema):
+    id: UUID
+    mrn: str
+    given_name: str
+    family_name: str
+    birth_date: date
+    ipledge_id: str
+    category: PatientCategory
+    category_set_at: datetime
+    email: str
+    phone: str
+    reminders_consent: bool
+    created_at: datetime
+
+
+class PatientPage(Schema):
+    items: list[PatientOut]
+    count: int
+    limit: int
+    offset: int
+
+
+class WeightIn(Schema):
+    effective_date: Day
+    value: float = number(1, 1000)  # type: ignore[assignment]
+    unit: WeightUnit = Field(WeightUnit.KG)  # type: ignore[assignment]
+
+
+class WeightPatch(WeightIn):
+    reason: text(200) = ""  # type: ignore[valid-type]
+
+
+class WeightOut(Schema):
+    id: UUID
+    patient: UUID
+    effective_date: date
+    kg: float
+    entered_value: float
+    entered_unit: WeightUnit
+    recorded_at: datetime
+
+
+class ContraceptionIn(Schema):
+    method: ContraceptionMethodCode
+    start: Day
+    end: Day | None = None
+
+
+class ContraceptionEndPatch(Schema):
+    end: Day
+
+
+class ContraceptionOut(Schema):
+    id: UUID
+    patient: UUID
+    method: ContraceptionMethodCode
+    start: date
+    end: date | None
+    recorded_at: datetime
+
+
+# ---------------------------------------------------------------------------------------------- courses
+
+
+class CourseIn(Schema):
+    prescriber: UUID | None = Field(None, description="A prescriber of the practice; default: the caller.")
+    start: Day
+    mg_per_day: float | None = optional_number(0.1, 300)  # type: ignore[assignment]
+    product: Product = Field(Product.CONVENTIONAL)  # type: ignore[assignment]
+    brand: text(40) = ""  # type: ignore[valid-type]
+    target_mg_per_kg: float | None = optional_number(50, 300)  # type: ignore[assignment]
+    indication: Indication = Field(Indication.ACNE_VULGARIS)  # type: ignore[assignment]
+    planned_end: Day | None = None
+
+
+class CourseEndPatch(Schema):
+    """The last day of dosing: a completed course, or one stopped early (`stopped`)."""
+
+    end: Day
+    stopped: bool = False
+    reason: text(200) = ""  # type: ignore[valid-type]
+
+
+class CourseOut(Schema):
+    id: UUID
+    patient: UUID
+    prescriber: UUID
+    prescriber_name: str
+    indication: Indication
+    status: CourseStatus
+    start: date
+    planned_end: date | None
+    end: date | None
+    target_mg_per_kg: float
+    created_at: datetime
+
+
+class CoursePage(Schema):
+    items: list[CourseOut]
+    count: int
+    limit: int
+    offset: int
+
+
+# ------------------------------------------------------------------------------------- course records
+
+
+class RecordOut(Schema):
+    id: UUID
+    course: UUID
+    recorded_at: datetime
+
+
+class DoseSegmentIn(Schema):
+    starts_on: Day
+    mg_per_day: float = number(0.1, 300)  # type: ignore[assignment]
+    product: Product = Field(Product.CONVENTIONAL)  # type: ignore[assignment]
+    reason: text(200, 1)  # type: ignore[valid-type]
+    brand: text(40) = ""  # type: ignore[valid-type]
+
+
+class DoseSegmentOut(RecordOut):
+    starts_on: date
+    mg_per_day: float
+    product: Product
+    brand: str
+    strength_mg: int | None
+    reason: str
+
+
+class InterruptionIn(Schema):
+    start: Day
+    end: Day
+    reason: text(200) = ""  # type: ignore[valid-type]
+
+
+class InterruptionOut(RecordOut):
+    start: date
+    end: date
+    reason: str
+
+
+class MissedDoseIn(Schema):
+    date: Day
+
+
+class MissedDoseOut(RecordOut):
+    date: date
+
+
+class PregnancyTestIn(Schema):
+    purpose: TestPurpose
+    setting: TestSetting
+    specimen_date: Day
+    result: TestResult
+    verified_by: UUID | None = Field(None, description="The staff member who verified a home test.")
+    verification_note: text(200) = ""  # type: ignore[valid-type]
+
+
+class PregnancyTestOut(RecordOut):
+    purpose: TestPurpose
+    setting: TestSetting
+    specimen_date: date
+    result: TestResult
+    verified_by: UUID | None
+    verification_note: str
+
+
+class IpledgeEntryIn(Schema):
+    kind: IpledgeEntryKind
+    date: Day
+    confirmation_number: text(40) = ""  # type: ignore[valid-type]
+
+
+class IpledgeEntryOut(RecordOut):
+    kind: IpledgeEntryKind
+    date: date
+    confirmation_number: str
+
+
+class DispenseIn(Schema):
+    date: Day
+    days_supply: int = Field(..., ge=1, le=30, description="IPL-SUPPLY: at most 30 days.")
+    quantity: int | None = Field(None, ge=0, le=32767)
+    mg_per_day: float | None = optional_number(0.1, 300)  # type: ignore[assignment]
+    product: Product | None = None
+    pharmacy: text(120) = ""  # type: ignore[valid-type]
+    rma: text(40) = ""  # type: ignore[valid-type]
+
+
+class DispenseOut(RecordOut):
+    date: date
+    days_supply: int
+    quantity: int | None
+    mg_per_day: float | None
+    product: Product | None
+    pharmacy: str
+    rma: str
+
+
+class LabResultIn(Schema):
+    test: LabTest
+    effective_date: Day
+    value: float = number(0, 999999)  # type: ignore[assignment]
+    unit: LabUnit
+    uln: float | None = optional_number(0.01, 999999)  # type: ignore[assignment]
+    reference_low: float | None = optional_number(0, 999999)  # type: ignore[assignment]
+    reference_high: float | None = optional_number(0, 999999)  # type: ignore[assignment]
+
+
+class LabResultOut(RecordOut):
+    test: LabTest
+    loinc: str
+    effective_date: date
+    value: float
+    unit: LabUnit
+    uln: float | None
+    reference_low: float | None
+    reference_high: float | None
+
+
+class VisitIn(Schema):
+    date: Day
+    note: text(4000) = ""  # type: ignore[valid-type]
+
+
+class VisitOut(RecordOut):
+    date: date
+    note: str
+
+
+class MoodScreenIn(Schema):
+    date: Day
+    instrument: MoodInstrument
+    score: int = Field(..., ge=0, le=27)
+    item9: int | None = Field(None, ge=0, le=3)
+
+
+class MoodScreenOut(RecordOut):
+    date: date
+    instrument: MoodInstrument
+    score: int
+    item9: int | None
+
+
+class SideEffectIn(Schema):
+    term: text(100, 1)  # type: ignore[valid-type]
+    severity: Severity
+    onset: Day
+    resolved_on: Day | None = None
+    action: SideEffectAction = Field(SideEffectAction.NONE)  # type: ignore[assignment]
+
+
+class SideEffectOut(RecordOut):
+    term: str
+    severity: Severity
+    onset: date
+    resolved_on: date | None
+    action: SideEffectAction
+
+
+# ----------------------------------------------------------------------------------------- evaluation
+
+
+class WindowOut(Schema):
+    opens: date
+    closes: date
+
+
+class BlockingOut(Schema):
+    code: str
+    rule_id: str
+    explanation: str
+
+
+class DispenseAssessmentOut(Schema):
+    allowed: bool
+    window: WindowOut | None
+    blocking: list[BlockingOut]
+
+
+class DoseOut(Schema):
+    cumulative_mg: float
+    cumulative_mg_per_kg: float | None
+    conventional_equivalent_mg: float
+    target_mg_per_kg: float
+    remaining_mg: float | None
+    current_mg_per_day: float | None
+    current_mg_per_kg_per_day: float | None
+    projected_completion_date: date | None
+
+
+class AlertOut(Schema):
+    code: str
+    date: date
+    detail: str
+    rule_id: str
+    explanation: str
+
+
+class DueOut(Schema):
+    code: str
+    date: date
+    rule_id: str
+
+
+class EvaluationOut(Schema):
+    course: UUID
+    as_of: date
+    rules: str = Field(..., description="The id of the rule set applied, e.g. us-ipledge-2021.")
+    rule_set_title: str
+    phase: str
+    dispense: DispenseAssessmentOut
+    dose: DoseOut
+    alerts: list[AlertOut]
+    due: list[DueOut]
+    explanations: list[str]
+
+
+class WorklistItemOut(Schema):
+    course: UUID
+    patient: UUID
+    patient_name: str
+    mrn: str
+    status: CourseStatus
+    phase: str
+    dispense_allowed: bool
+    blocking: list[str]
+    alerts: list[str]
+    next_due: DueOut | None
+
+
+class WorklistPage(Schema):
+    on: date
+    items: list[WorklistItemOut]
+    count: int
+    limit: int
+    offset: int
+
+
+class CalendarItemOut(Schema):
+    date: date
+    code: str
+    rule_id: str
+    course: UUID
+    patient: UUID
+    patient_name: str
+
+
+class CalendarOut(Schema):
+    on: date
+    start: date
+    end: date
+    items: list[CalendarItemOut]
+
+
+# --------------------------------------------------------------------------------------- tokens, labs
+
+
+class TokenIn(Schema):
+    name: text(80, 1)  # type: ignore[valid-type]
+
+
+class TokenOut(Schema):
+    id: UUID
+    name: str
+    prefix: str
+    role: Role
+    created_at: datetime
+    last_used_at: datetime | None
+    revoked_at: datetime | None
+
+
+class TokenCreatedOut(TokenOut):
+    token: str = Field(..., description="The token value: shown this once, never again.")
+
+
+class RejectedRowOut(Schema):
+    row: int = Field(..., description="1-based: the CSV line (header = line 1) or the Bundle entry number.")
+    reason: str
+
+
+class LabImportOut(Schema):
+    imported: int
+    duplicates: int
+    rejected: list[RejectedRowOut]
+    results: list[UUID]
+
+
+Problem.model_rebuild()

@@ -1,0 +1,208 @@
+"""The FHIR R4 view of the demo practice, and the CDS Hooks service, through HTTP with a token."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from fhir.resources.R4B.bundle import Bundle
+from fhir.resources.R4B.capabilitystatement import CapabilityStatement
+
+from isotrack.clinic.demo import MAIN_SITUATIONS, build_demo, practice_today
+from isotrack.clinic.models import Patient
+from tests.api.conftest import TokenClient, token_for
+
+FHIR_TYPES = {
+    "Patient",
+    "CarePlan",
+    "MedicationRequest",
+    "MedicationDispense",
+    "Observation",
+    "DetectedIssue",
+    "Task",
+}
+
+
+@pytest.fixture
+def demo(db):
+    return build_demo(patients=len(MAIN_SITUATIONS), today=practice_today())
+
+
+@pytest.fixture
+def doctor_api(demo):
+    return TokenClient(token_for(demo.staff["doctor"]))
+
+
+def test_everything_of_every_demo_patient_is_a_valid_fhir_bundle(demo, doctor_api):
+    lakeside_api = TokenClient(token_for(demo.staff["lakeside.doctor"]))
+    seen_types: set[str] = set()
+    patients = Patient.objects.select_related("practice")
+    assert patients.count() == len(MAIN_SITUATIONS) + 6
+    for patient in patients:
+        api = doctor_api if patient.practice_id == demo.practice.pk else lakeside_api
+        response = api.get(f"/fhir/R4/Patient/{patient.uuid}/$everything")
+        assert response.status_code == 200
+        assert response["Content-Type"] == "application/fhir+json"
+        bundle = Bundle.model_validate_json(response.content)
+        assert bundle.type == "searchset" and bundle.entry[0].resource.id == str(patient.uuid)
+        seen_types |= {entry.resource.get_resource_type() for entry in bundle.entry}
+    assert seen_types == FHIR_TYPES
+
+
+def test_resources_carry_the_reference_codes(demo, doctor_api):
+    course = demo.courses["triglycerides_high"][0]
+    bundle = doctor_api.get(f"/fhir/R4/Patient/{course.patient.uuid}/$everything").json()
+    codes = {
+        (coding["system"], coding["code"])
+        for entry in bundle["entry"]
+        for key in ("code", "medicationCodeableConcept", "valueCodeableConcept")
+        for coding in (entry["resource"].get(key) or {}).get("coding", [])
+    }
+    assert ("http://www.nlm.nih.gov/research/umls/rxnorm", "6064") in codes
+    assert ("http://loinc.org", "2571-8") in codes  # triglycerides
+    assert ("http://loinc.org", "29463-7") in codes  # body weight
+    assert ("http://snomed.info/sct", "260385009") in codes  # negative
+    issues = [e["resource"] for e in bundle["entry"] if e["resource"]["resourceType"] == "DetectedIssue"]
+    assert any(
+        i["code"]["coding"][0]["code"] == "TRIGLYCERIDES_HIGH" and "LAB-TG-HIGH" in i["detail"]
+        for i in issues
+    )
+
+
+def test_search_by_patient_and_read_by_id(demo, doctor_api):
+    patient = demo.courses["treatment_month_3"][0].patient
+    bundle = Bundle.model_validate_json(
+        doctor_api.get("/fhir/R4/Observation", {"patient": str(patient.uuid)}).content
+    )
+    assert bundle.total and all(e.resource.get_resource_type() == "Observation" for e in bundle.entry)
+    first = bundle.entry[0].resource
+    read = doctor_api.get(f"/fhir/R4/Observation/{first.id}")
+    assert read.status_code == 200 and read.json()["id"] == first.id
+    tasks = doctor_api.get("/fhir/R4/Task", {"patient": str(patient.uuid)}).json()["entry"]
+    assert doctor_api.get(f"/fhir/R4/Task/{tasks[0]['resource']['id']}").status_code == 200
+
+
+def test_the_capability_statement_is_valid(doctor_api):
+    statement = CapabilityStatement.model_validate_json(doctor_api.get("/fhir/R4/metadata").content)
+    assert {r.type for r in statement.rest[0].resource} == FHIR_TYPES
+
+
+def test_fhir_is_scoped_to_the_practice_and_needs_a_token(demo, client):
+    patient = demo.courses["qualifying"][0].patient
+    lakeside_api = TokenClient(token_for(demo.staff["lakeside.doctor"]))
+    for url in (f"/fhir/R4/Patient/{patient.uuid}", f"/fhir/R4/Patient/{patient.uuid}/$everything"):
+        response = lakeside_api.get(url)
+        assert response.status_code == 404
+        assert response.json()["resourceType"] == "OperationOutcome"
+    assert lakeside_api.get("/fhir/R4/CarePlan", {"patient": str(patient.uuid)}).status_code == 404
+    anonymous = client.get(f"/fhir/R4/Patient/{patient.uuid}")
+    assert anonymous.status_code == 401 and anonymous.json()["resourceType"] == "OperationOutcome"
+
+
+# ------------------------------------------------------------------------------------------------ CDS Hooks
+
+
+def patient_view_request(patient_id: str) -> dict:
+    """The shape of the CDS Hooks 2.0 specification's patient-view example (HTTP Request section)."""
+    return {
+        "hookInstance": "d1577c69-dfbe-44ad-ba6d-3e05e953b2ea",
+        "fhirServer": "http://fhir.example.org",
+        "hook": "patient-view",
+        "context": {"userId": "Practitioner/example", "patientId": patient_id, "encounterId": "89284"},
+    }
+
+
+def order_sign_request(patient_id: str) -> dict:
+    """The shape of the order-sign hook's example: draftOrders is a Bundle of draft MedicationRequests."""
+    return {
+        "hookInstance": "d1577c69-dfbe-44ad-ba6d-3e05e953b2eb",
+        "fhirServer": "http://fhir.example.org",
+        "hook": "order-sign",
+        "context": {
+            "userId": "PractitionerRole/123",
+            "patientId": patient_id,
+            "encounterId": "89284",
+            "draftOrders": {
+                "resourceType": "Bundle",
+                "entry": [
+                    {
+                        "resource": {
+                            "resourceType": "MedicationRequest",
+                            "id": "smart-MedicationRequest-103",
+                            "status": "draft",
+                            "intent": "order",
+                            "medicationCodeableConcept": {
+                                "coding": [
+                                    {
+                                        "system": "http://www.nlm.nih.gov/research/umls/rxnorm",
+                                        "code": "197845",
+                                        "display": "isotretinoin 40 MG Oral Capsule",
+                                    }
+                                ],
+                                "text": "isotretinoin 40 MG Oral Capsule",
+                            },
+                            "subject": {"reference": f"Patient/{patient_id}"},
+                            "dosageInstruction": [{"text": "40 mg twice daily"}],
+                        }
+                    }
+                ],
+            },
+        },
+    }
+
+
+def call(api, service: str, body: dict):
+    return api.post(f"/cds-services/{service}", json.dumps(body), content_type="application/json")
+
+
+def test_discovery_lists_both_hooks(doctor_api):
+    services = doctor_api.get("/cds-services").json()["services"]
+    assert {s["hook"] for s in services} == {"patient-view", "order-sign"}
+    assert all(s["id"] and s["description"] for s in services)
+
+
+def test_an_order_sign_for_an_expired_window_returns_a_warning_card_naming_why(demo, doctor_api):
+    patient = demo.courses["window_missed"][0].patient
+    response = call(doctor_api, "isotrack-order-sign", order_sign_request(str(patient.uuid)))
+    assert response.status_code == 200
+    cards = response.json()["cards"]
+    expired = [c for c in cards if "WINDOW_EXPIRED" in c["detail"]]
+    assert len(expired) == 1
+    card = expired[0]
+    assert card["indicator"] == "warning"
+    assert "window" in card["summary"] and len(card["summary"]) <= 140
+    assert "IPL-WIN-7" in card["detail"] and "us-ipledge-20" in card["detail"]
+    assert card["source"]["label"] == "isotrack"
+
+
+def test_patient_view_shows_alerts_as_cards(demo, doctor_api):
+    patient = demo.courses["triglycerides_critical"][0].patient
+    cards = call(doctor_api, "isotrack-patient-view", patient_view_request(str(patient.uuid))).json()["cards"]
+    critical = [c for c in cards if c["indicator"] == "critical"]
+    assert critical and "LAB-TG-CRIT" in critical[0]["detail"]
+    assert all(set(c) >= {"uuid", "summary", "indicator", "detail", "source"} for c in cards)
+
+
+def test_an_order_sign_when_all_is_met_returns_one_info_card(demo, doctor_api):
+    patient = demo.courses["window_closing_today"][0].patient
+    cards = call(doctor_api, "isotrack-order-sign", order_sign_request(patient.mrn)).json()["cards"]
+    assert [c["indicator"] for c in cards if "iPLEDGE" in c["summary"]] == ["info"]
+
+
+def test_cds_gives_no_cards_for_other_orders_or_another_practices_patient(demo, doctor_api):
+    lakeside_api = TokenClient(token_for(demo.staff["lakeside.doctor"]))
+    patient = demo.courses["window_missed"][0].patient
+    assert call(lakeside_api, "isotrack-order-sign", order_sign_request(str(patient.uuid))).json() == {
+        "cards": []
+    }
+    other = order_sign_request(str(patient.uuid))
+    other["context"]["draftOrders"]["entry"][0]["resource"]["medicationCodeableConcept"] = {
+        "text": "amoxicillin"
+    }
+    assert call(doctor_api, "isotrack-order-sign", other).json() == {"cards": []}
+
+
+def test_cds_needs_a_token_and_answers_problems(client, doctor_api):
+    assert client.get("/cds-services").status_code == 401
+    assert call(doctor_api, "isotrack-order-sign", {"hook": "order-sign"}).status_code == 400
+    assert call(doctor_api, "nothing", patient_view_request("x")).status_code == 404
