@@ -36,7 +36,8 @@ pytest: $(STAMP)
 test: lint typecheck pytest
 
 bench: $(STAMP)
-	@for script in bench/*.py; do echo "== $$script"; $(BIN)/python $$script || exit 1; done
+	@missed=0; for script in bench/*.py; do echo "== $$script"; $(BIN)/python $$script || missed=1; done; \
+	 test $$missed = 0 || { echo "a benchmark missed its target"; exit 1; }
 
 scenarios: $(STAMP)
 	$(PYTHON) ../shared/scenarios/check.py --cmd '$(BIN)/isotrack evaluate {file}'

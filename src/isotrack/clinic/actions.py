@@ -8,6 +8,7 @@ Pages, the API, the command line and the demo generator all write through these 
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import date
 from decimal import ROUND_HALF_UP, Decimal
 from functools import wraps
@@ -517,3 +518,270 @@ def record_side_effect(
         course=course, term=term, severity=severity, onset=onset, resolved_on=resolved_on, action=action_taken
     )
     return _create(actor, item, patient=course.patient, action_code="side_effect.record")
+
+
+@action
+def end_contraception(*, actor: StaffUser, contraception: Contraception, end: date) -> Contraception:
+    """The last day a method was used (IPL-CON-2); the period stays on record."""
+    require(actor, Capability.RECORD_OBSERVATIONS)
+    _check_practice(actor, contraception.patient)
+    item = Contraception.objects.select_for_update().get(pk=contraception.pk)
+    before = snapshot(item)
+    item.end = end
+    _validated_save(item)
+    record(
+        actor=actor,
+        action="contraception.end",
+        instance=item,
+        patient=item.patient,
+        before=before,
+        after=snapshot(item),
+    )
+    return item
+
+
+# ------------------------------------------------------------------------------------ the monthly visit
+
+
+@dataclass(frozen=True)
+class VisitWeight:
+    value: Decimal
+    unit: str  # kg or lb
+
+
+@dataclass(frozen=True)
+class VisitPregnancyTest:
+    purpose: str
+    setting: str
+    specimen_date: date
+    result: str
+    verified_by: StaffUser | None = None
+    verification_note: str = ""
+
+
+@dataclass(frozen=True)
+class VisitContraception:
+    """IPL-CON-2: the methods in use confirmed as they are, or changed (some stopped, some started)."""
+
+    confirmed: bool
+    stopped: tuple[Contraception, ...] = ()
+    started: tuple[str, ...] = ()
+    start: date | None = None  # the first day of the started methods (default: the visit's day)
+
+
+@dataclass(frozen=True)
+class VisitMoodScreen:
+    instrument: str
+    score: int
+    item9: int | None = None
+
+
+@dataclass(frozen=True)
+class VisitSideEffect:
+    term: str
+    severity: str
+    action_taken: str = "none"
+
+
+@dataclass(frozen=True)
+class VisitLab:
+    test: str
+    value: Decimal
+    unit: str
+
+
+@dataclass(frozen=True)
+class VisitDoseChange:
+    mg_per_day: Decimal
+    product: str
+    reason: str
+    starts_on: date
+    brand: str = ""
+
+
+class _Section:
+    """Names the section of the visit form an error belongs to: `value` of the weight is `weight_value`."""
+
+    def __init__(self, prefix: str) -> None:
+        self.prefix = prefix
+
+    def __enter__(self) -> None:
+        return None
+
+    def __exit__(self, kind: Any, error: Any, traceback: Any) -> None:
+        if isinstance(error, InvalidInput):
+            field = f"{self.prefix}_{error.field}" if error.field else self.prefix
+            raise InvalidInput(error.message, field=field) from error
+
+
+@action
+def record_monthly_visit(
+    *,
+    actor: StaffUser,
+    course: Course,
+    day: date,
+    note: str = "",
+    weight: VisitWeight | None = None,
+    pregnancy_test: VisitPregnancyTest | None = None,
+    contraception: VisitContraception | None = None,
+    mood_screen: VisitMoodScreen | None = None,
+    side_effects: tuple[VisitSideEffect, ...] = (),
+    labs: tuple[VisitLab, ...] = (),
+    prescriber_confirmation: str | None = None,
+    dose_change: VisitDoseChange | None = None,
+    days_supply: int | None = None,
+) -> Visit:
+    """A whole monthly visit on one screen: every record through its own action, in one transaction, so that a
+    problem anywhere saves nothing. ``prescriber_confirmation`` is the iPLEDGE confirmation number ("" when
+    confirmed without one; None when not done). Only a prescriber changes the dose."""
+    _course_record(actor, course, Capability.RECORD_OBSERVATIONS)
+    if dose_change is not None:
+        require(actor, Capability.PRESCRIBE)
+    if days_supply is not None and not 1 <= days_supply <= 30:  # IPL-SUPPLY
+        raise InvalidInput("A prescription is for 1 to 30 days (IPL-SUPPLY).", field="days_supply")
+    patient = course.patient
+    can_get_pregnant = patient.category == PatientCategory.CAN_GET_PREGNANT
+    if not can_get_pregnant and (pregnancy_test is not None or contraception is not None):
+        raise InvalidInput("This patient cannot get pregnant: no pregnancy test or contraception to record.")
+    if can_get_pregnant and contraception is not None and not _contraception_documented(contraception):
+        raise InvalidInput(
+            "Confirm the methods in use, or record which stopped and which started.",
+            field="contraception_confirmed",
+        )
+    confirmed = _methods_confirmed(patient, contraception, day)
+    visit = record_visit(
+        actor=actor, course=course, day=day, note=_visit_note(note, confirmed, dose_change, days_supply)
+    )
+    if weight is not None:
+        with _Section("weight"):
+            record_weight(
+                actor=actor, patient=patient, effective_date=day, value=weight.value, unit=weight.unit
+            )
+    if pregnancy_test is not None:
+        with _Section("pregnancy_test"):
+            record_pregnancy_test(actor=actor, course=course, **vars(pregnancy_test))
+    if contraception is not None:
+        with _Section("contraception"):
+            _change_contraception(actor, patient, contraception, day)
+    if mood_screen is not None:
+        with _Section("mood"):
+            record_mood_screen(actor=actor, course=course, day=day, **vars(mood_screen))
+    for index, effect in enumerate(side_effects):
+        with _Section(f"side_effect_{index}"):
+            record_side_effect(actor=actor, course=course, onset=day, **vars(effect))
+    for index, lab in enumerate(labs):
+        with _Section(f"lab_{index}"):
+            record_lab_result(actor=actor, course=course, effective_date=day, **vars(lab))
+    if prescriber_confirmation is not None:
+        with _Section("ipledge"):
+            record_ipledge_entry(
+                actor=actor,
+                course=course,
+                kind="prescriber_confirmation",
+                day=day,
+                confirmation_number=prescriber_confirmation.strip(),
+            )
+    if dose_change is not None:
+        with _Section("dose"):
+            change_dose(actor=actor, course=course, **vars(dose_change))
+    return visit
+
+
+def _contraception_documented(contraception: VisitContraception) -> bool:
+    return contraception.confirmed or bool(contraception.stopped or contraception.started)
+
+
+def _change_contraception(
+    actor: StaffUser, patient: Patient, contraception: VisitContraception, day: date
+) -> None:
+    for item in contraception.stopped:
+        if item.patient_id != patient.pk:
+            raise RecordNotFound("No such contraception record.")
+        end_contraception(actor=actor, contraception=item, end=day)
+    for method in contraception.started:
+        record_contraception(actor=actor, patient=patient, method=method, start=contraception.start or day)
+
+
+def _methods_confirmed(patient: Patient, contraception: VisitContraception | None, day: date) -> list[str]:
+    """The methods in use on the day that the patient confirmed (IPL-CON-2), in the clinic's words."""
+    if contraception is None or not contraception.confirmed:
+        return []
+    in_use = patient.contraception.filter(start__lte=day).filter(
+        models.Q(end__isnull=True) | models.Q(end__gte=day)
+    )
+    return [item.get_method_display() for item in in_use]
+
+
+def _visit_note(
+    note: str, confirmed: list[str], dose_change: VisitDoseChange | None, days_supply: int | None
+) -> str:
+    """The staff's note, the methods confirmed and the prescription to send (no record of their own)."""
+    lines = [note.strip()] if note.strip() else []
+    if confirmed:
+        lines.append(f"Contraception confirmed in use: {', '.join(confirmed)}.")
+    if days_supply is not None:
+        dose = (
+            f"{dose_change.mg_per_day} mg/day from {dose_change.starts_on}"
+            if dose_change
+            else "the dose in effect"
+        )
+        lines.append(f"Prescription to send: {days_supply}-day supply of {dose}.")
+    return "\n".join(lines)
+
+
+# ------------------------------------------------------------------------------------------- enrollment
+
+
+@action
+def enroll_in_course(
+    *,
+    actor: StaffUser,
+    patient: Patient,
+    prescriber: StaffUser,
+    category: str,
+    start: date,
+    mg_per_day: Decimal,
+    product: str,
+    enrollment_date: date,
+    brand: str = "",
+    target_mg_per_kg: Decimal | None = None,
+    confirmation_number: str = "",
+    weight: VisitWeight | None = None,
+) -> Course:
+    """IPL-CAT and enrollment: the prescriber assigns the category (kept with who and when), opens the course
+    with its first dose and records the iPLEDGE enrollment, with a starting weight: all or nothing."""
+    require(actor, Capability.PRESCRIBE)
+    _check_practice(actor, patient)
+    set_by_prescriber = patient.category_set_by.role == Role.PRESCRIBER
+    if category != patient.category or not set_by_prescriber:
+        set_patient_category(
+            actor=actor, patient=patient, category=category, reason="assigned by the prescriber at enrollment"
+        )
+    if weight is not None:
+        with _Section("weight"):
+            record_weight(
+                actor=actor,
+                patient=patient,
+                effective_date=enrollment_date,
+                value=weight.value,
+                unit=weight.unit,
+            )
+    course = start_course(
+        actor=actor,
+        patient=patient,
+        prescriber=prescriber,
+        start=start,
+        mg_per_day=mg_per_day,
+        product=product,
+        brand=brand,
+        target_mg_per_kg=target_mg_per_kg,
+    )
+    with _Section("enrollment"):
+        record_ipledge_entry(
+            actor=actor,
+            course=course,
+            kind="enrollment",
+            day=enrollment_date,
+            confirmation_number=confirmation_number.strip(),
+        )
+    return course

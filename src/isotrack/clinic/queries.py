@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, timedelta
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from django.db.models import Q, QuerySet
 from django.utils import timezone
 
+from isotrack import core
 from isotrack.audit.models import AuditEvent
 from isotrack.clinic.access import patients_of
-from isotrack.clinic.models import Patient, Practice, StaffUser
+from isotrack.clinic.models import ContraceptionMethodCode, Course, Patient, Practice, StaffUser
+from isotrack.clinic.records import course_facts, courses_with_facts
+from isotrack.core import course as facts
 
 
 def practice_today(practice: Practice) -> date:
@@ -42,3 +46,173 @@ def patient_page(patient: Patient) -> dict[str, object]:
 
 def audit_trail(patient: Patient) -> QuerySet[AuditEvent]:
     return AuditEvent.objects.filter(patient=patient).select_related("actor").order_by("-at", "-id")
+
+
+# --- the course page ---------------------------------------------------------------------------------------
+
+DOSE_CURVE_POINTS = 40  # the chart's resolution: enough for a smooth curve, few evaluations
+
+
+def course_page(course: Course, today: date) -> dict[str, Any]:
+    """Everything the course page (and its print view) shows, as the core decides it on ``today``."""
+    course = (
+        courses_with_facts(Course.objects.filter(pk=course.pk))
+        .select_related("prescriber")
+        .prefetch_related("side_effects", "dispenses__recorded_by", "ipledge_entries__recorded_by")
+        .get()
+    )
+    course_file = course_facts(course)
+    evaluation = core.evaluate(course_file, today)
+    cycle = core.current_cycle(course_file, today, evaluation)
+    policy = course_file.policy
+    return {
+        "course": course,
+        "patient": course.patient,
+        "today": today,
+        "evaluation": evaluation,
+        "cycle": cycle,
+        "phase_label": core.PHASE_LABELS[evaluation.phase],
+        "steps": [_step_view(step, today) for step in cycle.steps],
+        "monitoring": [_step_view(step, today) for step in cycle.monitoring],
+        "next_step": _step_view(cycle.next_step, today) if cycle.next_step else None,
+        "methods": [ContraceptionMethodCode(m).label for m in cycle.methods],
+        "dose": evaluation.dose,
+        "dose_curve": _dose_curve(course_file, today),
+        "capsules": _capsules(course, evaluation),
+        "labs": [
+            (lab, _flag(_lab_fact(lab), policy))
+            for lab in sorted(course.lab_results.all(), key=lambda r: (r.effective_date, r.id), reverse=True)
+        ],
+        "mood_screens": [
+            (
+                screen,
+                _flag(facts.MoodScreen(screen.date, screen.instrument, screen.score, screen.item9), policy),
+            )
+            for screen in reversed(course.mood_screens.all())
+        ],
+        "side_effects": list(reversed(course.side_effects.all())),
+        "alerts": [
+            {"alert": a, "words": core.plain_words(a.explanation, a.rule_id)} for a in evaluation.alerts
+        ],
+        "due": [
+            {"label": core.DUE_LABELS[d.code], "date": d.date, "rule_id": d.rule_id} for d in evaluation.due
+        ],
+        "timeline": _timeline(course),
+        "rule_ids": sorted(
+            {rule for group in evaluation.rule_ids().values() for rule in group.values()}
+            | {s.rule_id for s in (*cycle.steps, *cycle.monitoring) if s.rule_id}
+        ),
+    }
+
+
+def _step_view(step: core.Step, today: date) -> dict[str, Any]:
+    return {
+        "step": step,
+        "status_label": core.STATUS_LABELS[step.status],
+        "actor_label": core.ACTOR_LABELS[step.actor],
+        "countdown": core.countdown(step, today),
+    }
+
+
+def _lab_fact(lab: Any) -> facts.LabResult:
+    uln = float(lab.uln) if lab.uln is not None else None
+    return facts.LabResult(lab.effective_date, lab.test, float(lab.value), lab.unit, uln)
+
+
+def _flag(result: facts.LabResult | facts.MoodScreen, policy: facts.Policy) -> dict[str, str] | None:
+    alert = core.result_flag(result, policy)
+    if alert is None:
+        return None
+    return {
+        "detail": alert.detail,
+        "words": core.plain_words(alert.explanation, alert.rule_id),
+        "rule_id": alert.rule_id,
+    }
+
+
+def _dose_curve(course_file: facts.CourseFile, today: date) -> list[tuple[date, float, float]]:
+    """(day, cumulative mg/kg, cumulative mg) from the course start through today (or its end)."""
+    start = course_file.course.start
+    last = min(today, course_file.course.end or today)
+    if last < start:
+        return []
+    span = (last - start).days
+    every = max(1, -(-span // DOSE_CURVE_POINTS))
+    days = [start + timedelta(days=n) for n in range(0, span, every)] + [last]
+    curve = []
+    for day in days:
+        report = core.dose_report(course_file, day)
+        if report.cumulative_mg_per_kg is not None:
+            curve.append((day, report.cumulative_mg_per_kg, report.cumulative_mg))
+    return curve
+
+
+def _capsules(course: Course, evaluation: core.Evaluation) -> dict[str, Any] | None:
+    """The capsule plan of today's dose (DOSE-LD: the product line's strengths)."""
+    mg = evaluation.dose.current_mg_per_day
+    segment = evaluation.dose.current_segment
+    if not mg or segment is None:
+        return None
+    stored = [s for s in course.dose_segments.all() if s.starts_on == segment.start]
+    brand = stored[0].brand if stored else ""
+    line = (
+        "micronized"
+        if segment.product == "micronized"
+        else "absorica"
+        if brand == "Absorica"
+        else "conventional"
+    )
+    plan = core.capsule_plan(mg, line)
+    return {"plan": plan, "line": brand or segment.product, "fill": plan.fill(30) if plan.possible else None}
+
+
+def _timeline(course: Course) -> list[dict[str, Any]]:
+    """Every record of the course, newest first."""
+    patient = course.patient
+    rows: list[tuple[date, str, str]] = []
+    for entry in course.ipledge_entries.all():
+        number = f" (confirmation {entry.confirmation_number})" if entry.confirmation_number else ""
+        rows.append((entry.date, "iPLEDGE", f"{entry.get_kind_display()}{number}"))
+    for test in course.pregnancy_tests.all():
+        rows.append(
+            (
+                test.specimen_date,
+                "Pregnancy test",
+                f"{test.get_purpose_display()}, {test.get_setting_display().lower()}: "
+                f"{test.get_result_display().lower()}",
+            )
+        )
+    for dispense in course.dispenses.all():
+        mg = f", {dispense.mg_per_day} mg/day" if dispense.mg_per_day is not None else ""
+        rma = f", RMA {dispense.rma}" if dispense.rma else ""
+        rows.append((dispense.date, "Dispense", f"{dispense.days_supply}-day supply{mg}{rma}"))
+    for segment in course.dose_segments.all():
+        reason = f" ({segment.reason})" if segment.reason else ""
+        rows.append(
+            (
+                segment.starts_on,
+                "Dose",
+                f"{segment.mg_per_day} mg/day, {segment.get_product_display()}{reason}",
+            )
+        )
+    for hold in course.interruptions.all():
+        rows.append((hold.start, "Hold", f"no dosing {hold.start} to {hold.end} {hold.reason}".strip()))
+    for missed in course.missed_doses.all():
+        rows.append((missed.date, "Missed dose", "one day not taken"))
+    for visit in course.visits.all():
+        rows.append((visit.date, "Visit", visit.note or "office visit"))
+    for lab in course.lab_results.all():
+        rows.append((lab.effective_date, "Lab", f"{lab.get_test_display()} {lab.value} {lab.unit}"))
+    for screen in course.mood_screens.all():
+        rows.append((screen.date, "Mood screen", f"{screen.get_instrument_display()} score {screen.score}"))
+    for effect in course.side_effects.all():
+        rows.append((effect.onset, "Side effect", f"{effect.term} ({effect.get_severity_display().lower()})"))
+    for weight in patient.weights.all():
+        rows.append((weight.effective_date, "Weight", f"{weight.kg} kg"))
+    for use in patient.contraception.all():
+        until = f" until {use.end}" if use.end else ""
+        rows.append((use.start, "Contraception", f"{use.get_method_display()} from {use.start}{until}"))
+    if course.end:
+        rows.append((course.end, "Course", f"last day of dosing ({course.get_status_display().lower()})"))
+    rows.sort(key=lambda row: row[0], reverse=True)
+    return [{"date": day, "kind": kind, "text": text} for day, kind, text in rows]

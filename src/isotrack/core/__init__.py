@@ -31,10 +31,18 @@ All are frozen dataclasses of dates, numbers, text and tuples; build them direct
   ``.possible``, ``.problem``, ``.nearest_lower_mg``/``.nearest_higher_mg``, ``.capsules_per_day``,
   ``.fill(days)`` (1-30 days, IPL-SUPPLY).
 - ``RULE_SETS`` / ``rule_set_for(choice, day, policy)``: the dated registry of rule sets.
+- ``current_cycle(course_file, day, evaluation=None) -> Cycle``: the checklist of the current iPLEDGE cycle
+  (``.steps``: ``Step`` with code, label, status, actor, rule_id, done_on, deadline, earliest, reasons,
+  notes),
+  the monitoring steps, the next required step with its ``countdown`` in words, and the exact contraception
+  methods to enter (``.methods``); ``STEP_LABELS``, ``STATUS_LABELS``, ``ACTOR_LABELS``, ``DUE_LABELS``,
+  ``PHASE_LABELS`` are the plain words; ``plain_words(explanation, rule_id)`` drops the rule id from a
+  sentence for the screen; ``result_flag(lab_or_mood_screen, policy)`` is the alert one result raises alone.
 """
 
 from __future__ import annotations
 
+from isotrack.core.calendar import KIND_LABELS, PATIENT_WORDS, PlannedEvent, TherapyCalendar, therapy_calendar
 from isotrack.core.course import (
     ContraceptionUse,
     Course,
@@ -55,6 +63,20 @@ from isotrack.core.course import (
     Weight,
 )
 from isotrack.core.coursefile import CourseFileError, check_history, dump_course_file, parse_course_file
+from isotrack.core.cycle import (
+    ACTOR_LABELS,
+    DUE_LABELS,
+    PHASE_LABELS,
+    STATUS_LABELS,
+    STEP_LABELS,
+    Cycle,
+    Step,
+    countdown,
+    current_cycle,
+    methods_in_use,
+    plain_words,
+    result_flag,
+)
 from isotrack.core.dose import (
     CapsulePlan,
     DoseReport,
@@ -69,6 +91,23 @@ from isotrack.core.rules import RULE_SETS, Blocking, RuleSet, Window, rule_set_f
 from isotrack.core.schedule import Due
 
 __all__ = [
+    "KIND_LABELS",
+    "PATIENT_WORDS",
+    "PlannedEvent",
+    "TherapyCalendar",
+    "therapy_calendar",
+    "ACTOR_LABELS",
+    "DUE_LABELS",
+    "PHASE_LABELS",
+    "STATUS_LABELS",
+    "STEP_LABELS",
+    "Cycle",
+    "Step",
+    "countdown",
+    "current_cycle",
+    "methods_in_use",
+    "plain_words",
+    "result_flag",
     "RULE_SETS",
     "Alert",
     "Blocking",

@@ -1,5 +1,17 @@
 """Enrollment, the one-screen monthly visit and dose changes."""
 
-from django.urls import URLPattern
+from django.urls import path
 
-urlpatterns: list[URLPattern] = []
+from isotrack.web import enrollment_views, visit_views
+
+urlpatterns = [
+    path("enroll/", enrollment_views.enroll, name="enroll"),
+    path("patients/<uuid:patient_id>/enroll/", enrollment_views.enroll_course, name="enroll_course"),
+    path("courses/<uuid:course_id>/visit/", visit_views.course_visit, name="course_visit"),
+    path("courses/<uuid:course_id>/dose/", visit_views.course_dose, name="course_dose"),
+    path(
+        "courses/<uuid:course_id>/dose/preview/", visit_views.course_dose_preview, name="course_dose_preview"
+    ),
+    path("courses/<uuid:course_id>/ipledge/", visit_views.course_ipledge_entry, name="course_ipledge_entry"),
+    path("courses/<uuid:course_id>/dispense/", visit_views.course_dispense, name="course_dispense"),
+]

@@ -1,14 +1,12 @@
 """The worklist (the home page after login) and the course page."""
 
-from django.http import HttpRequest, HttpResponse
-from django.shortcuts import redirect
 from django.urls import path
 
-
-def home(request: HttpRequest) -> HttpResponse:
-    return redirect("patients")  # until the worklist exists
-
+from isotrack.web.course_views import course_detail, course_print
+from isotrack.web.worklist_views import worklist
 
 urlpatterns = [
-    path("", home, name="home"),
+    path("", worklist, name="home"),
+    path("courses/<uuid:course_id>/", course_detail, name="course"),
+    path("courses/<uuid:course_id>/print/", course_print, name="course_print"),
 ]

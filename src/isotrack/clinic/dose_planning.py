@@ -1,0 +1,166 @@
+"""What-if dose planning for a stored course: the figures a prescriber sees before saving a dose change.
+
+Every number comes from the core (``completion_date_for_dose``, ``dose_needed_for_completion``,
+``capsule_plan``, ``dose_report``, ``evaluate``); this module only picks the course's facts, the day and the
+product line, and packs the answers for a page. Nothing is written.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import replace
+from datetime import date, timedelta
+from decimal import Decimal
+from typing import cast
+
+from isotrack import core
+from isotrack.clinic.models import Course, DoseSegment, Product
+from isotrack.clinic.records import course_facts
+from isotrack.core import course as core_course
+
+# The capsule lines of reference.md section 2 (the core's capsule_plan names them), with the stored product
+# (DOSE-LD: only Absorica LD is micronized) and the brand kept on the dose segment.
+PRODUCT_LINES: dict[str, tuple[str, str, str]] = {
+    # line: (label for staff, stored product, brand)
+    "conventional": ("Conventional", "conventional", ""),
+    "absorica": ("Absorica", "conventional", "Absorica"),
+    "micronized": ("Absorica LD", "micronized", "Absorica LD"),
+}
+PRODUCT_LINE_CHOICES = [(line, label) for line, (label, _, _) in PRODUCT_LINES.items()]
+DEFAULT_DAYS_SUPPLY = 30  # IPL-SUPPLY: at most 30 days per dispense
+
+
+def product_line_of(segment: DoseSegment | None) -> str:
+    """The capsule line of a stored dose segment."""
+    if segment is None:
+        return "conventional"
+    if segment.product == Product.MICRONIZED:
+        return "micronized"
+    return "absorica" if segment.brand.strip().lower() == "absorica" else "conventional"
+
+
+def stored_product(line: str) -> tuple[str, str]:
+    """(product, brand) to store for a capsule line."""
+    _, product, brand = PRODUCT_LINES[line]
+    return product, brand
+
+
+def current_segment(course: Course, day: date) -> DoseSegment | None:
+    """The prescribed dose on the day (else the first one, for a course that has not started)."""
+    segments = list(course.dose_segments.all())
+    on_or_before = [s for s in segments if s.starts_on <= day]
+    if on_or_before:
+        return on_or_before[-1]
+    return segments[0] if segments else None
+
+
+@dataclasses.dataclass(frozen=True)
+class Capsules:
+    """The capsule plan of a daily dose and the fill it makes (IPL-SUPPLY)."""
+
+    plan: core.CapsulePlan  # .possible False: .problem and the nearest doses say why and what instead
+    days_supply: int
+    fill: dict[int, int] | None  # strength mg -> capsules for the fill (None when impossible)
+
+
+@dataclasses.dataclass(frozen=True)
+class DosePlan:
+    """A proposed dose and what it would do, as of the day before it starts."""
+
+    starts_on: date
+    product_line: str
+    mg_per_day: float | None  # typed, or the dose the target completion date needs
+    needed_for_completion: date | None  # the target completion date that was asked for, if any
+    current_mg_per_day: float | None
+    current_completion_date: date | None
+    projected_completion_date: date | None
+    remaining_mg: float | None
+    cumulative_mg_per_kg: float | None
+    target_mg_per_kg: float
+    mg_per_kg_per_day: float | None
+    latest_weight_kg: float | None
+    capsules: Capsules | None  # None when no dose was given
+    alerts: tuple[core.Alert, ...]  # e.g. DOSE_ABOVE_MAXIMUM for the proposed dose
+    nearest: tuple[tuple[int, date | None], ...]  # capsule doses near an impossible one, with their dates
+    problem: str | None  # why no figure can be shown (plain words)
+
+
+def plan_dose(
+    course: Course,
+    *,
+    starts_on: date,
+    product_line: str,
+    mg_per_day: Decimal | None = None,
+    completion_date: date | None = None,
+    days_supply: int = DEFAULT_DAYS_SUPPLY,
+) -> DosePlan:
+    """The figures for a new dose of ``product_line`` from ``starts_on``: typed (``mg_per_day``), or the dose
+    that reaches the target on ``completion_date``."""
+    if product_line not in PRODUCT_LINES:
+        product_line = "conventional"
+    facts = course_facts(course)
+    day = max(starts_on, course.start) - timedelta(days=1)
+    report = core.dose_report(facts, day)
+    product = cast(core_course.Product, stored_product(product_line)[0])
+    blank = DosePlan(
+        starts_on=day + timedelta(days=1),
+        product_line=product_line,
+        mg_per_day=None,
+        needed_for_completion=completion_date if mg_per_day is None else None,
+        current_mg_per_day=report.current_mg_per_day,
+        current_completion_date=report.projected_completion_date,
+        projected_completion_date=None,
+        remaining_mg=report.remaining_mg,
+        cumulative_mg_per_kg=report.cumulative_mg_per_kg,
+        target_mg_per_kg=report.target_mg_per_kg,
+        mg_per_kg_per_day=None,
+        latest_weight_kg=report.latest_weight.kg if report.latest_weight else None,
+        capsules=None,
+        alerts=(),
+        nearest=(),
+        problem=None,
+    )
+    mg: float | None = float(mg_per_day) if mg_per_day is not None else None
+    if mg is None and completion_date is not None:
+        if completion_date <= day:
+            return replace(blank, problem="Choose a completion date after the new dose starts.")
+        mg = core.dose_needed_for_completion(facts, day, completion_date)
+        if mg is None:
+            return replace(blank, problem="No dose can be computed: record a weight for this course first.")
+    if mg is None or mg <= 0:
+        return replace(blank, problem="Type a daily dose or a target completion date.")
+    try:
+        plan = core.capsule_plan(mg, product_line)
+        capsules = Capsules(plan, days_supply, plan.fill(days_supply) if plan.possible else None)
+    except ValueError as error:  # a dose or a supply outside what the planner takes
+        return replace(blank, mg_per_day=mg, problem=str(error))
+    if report.cumulative_mg_per_kg is None:
+        problem = "Record a weight to see the completion date: the projection divides by it."
+        return replace(blank, mg_per_day=mg, capsules=capsules, problem=problem)
+    planned = _with_dose_from(facts, day + timedelta(days=1), mg, product)
+    planned_report = core.dose_report(planned, day + timedelta(days=1))
+    nearest = tuple(
+        (near, core.completion_date_for_dose(facts, day, near, product))
+        for near in (plan.nearest_lower_mg, plan.nearest_higher_mg)
+        if near is not None
+    )
+    evaluation = core.evaluate(planned, day + timedelta(days=1))
+    return replace(
+        blank,
+        mg_per_day=mg,
+        projected_completion_date=core.completion_date_for_dose(facts, day, mg, product),
+        mg_per_kg_per_day=planned_report.current_mg_per_kg_per_day,
+        capsules=capsules,
+        alerts=tuple(a for a in evaluation.alerts if a.code == "DOSE_ABOVE_MAXIMUM"),
+        nearest=nearest,
+    )
+
+
+def _with_dose_from(
+    facts: core.CourseFile, start: date, mg: float, product: core_course.Product
+) -> core.CourseFile:
+    """The course's facts with the new dose from ``start`` on (later planned segments replaced), as
+    ``completion_date_for_dose`` plans it."""
+    kept = tuple(s for s in facts.doses if s.start < start)
+    segment = core.DoseSegment(start, mg, product)
+    return dataclasses.replace(facts, doses=(*kept, segment))

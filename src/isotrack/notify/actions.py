@@ -1,0 +1,145 @@
+"""Every write of staff to feed tokens: create, revoke, rotate. One transaction each, the acting user as the
+keyword `actor`, an audit row (never the token: only its public id and scope).
+
+The reminder outbox is written by `isotrack.notify.reminders` (the daily command, no acting user); its rows
+are themselves the record of what was sent.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from dataclasses import dataclass
+
+from django.db import transaction
+from django.utils import timezone
+
+from isotrack.audit.trail import record
+from isotrack.clinic.access import Capability, require
+from isotrack.clinic.errors import InvalidInput, RecordNotFound
+from isotrack.clinic.models import Patient, Role, StaffUser
+from isotrack.notify.models import FeedScope, FeedToken
+
+TOKEN_BYTES = 32  # 256 bits from the operating system's generator: unguessable
+
+
+@dataclass(frozen=True)
+class IssuedToken:
+    """A new token and its secret: the secret is in no table, so it can be shown this once only."""
+
+    feed: FeedToken
+    secret: str
+
+
+def token_hash(secret: str) -> str:
+    return hashlib.sha256(secret.encode("utf-8")).hexdigest()
+
+
+def _snapshot(feed: FeedToken) -> dict[str, object]:
+    return {
+        "scope": feed.scope,
+        "patient": str(feed.patient.uuid) if feed.patient_id else None,
+        "prescriber": str(feed.prescriber.uuid) if feed.prescriber_id else None,
+        "revoked_at": feed.revoked_at.isoformat() if feed.revoked_at else None,
+        "replaces": str(feed.replaces.uuid) if feed.replaces_id else None,
+    }
+
+
+def _issue(
+    actor: StaffUser,
+    scope: str,
+    patient: Patient | None,
+    prescriber: StaffUser | None,
+    replaces: FeedToken | None = None,
+) -> IssuedToken:
+    secret = secrets.token_urlsafe(TOKEN_BYTES)
+    feed = FeedToken.objects.create(
+        practice_id=actor.practice_id,
+        scope=scope,
+        patient=patient,
+        prescriber=prescriber,
+        token_sha256=token_hash(secret),
+        created_by=actor,
+        replaces=replaces,
+    )
+    record(
+        actor=actor,
+        action="feed_token.rotate" if replaces else "feed_token.create",
+        instance=feed,
+        patient=patient,
+        after=_snapshot(feed),
+    )
+    return IssuedToken(feed, secret)
+
+
+def _check_subject(
+    actor: StaffUser, scope: str, patient: Patient | None, prescriber: StaffUser | None
+) -> None:
+    if scope not in FeedScope.values:
+        raise InvalidInput(f"{scope!r} is not a kind of feed.", field="scope")
+    if scope == FeedScope.PATIENT and (patient is None or patient.practice_id != actor.practice_id):
+        raise InvalidInput("Choose a patient of this practice.", field="patient")
+    if scope == FeedScope.PRESCRIBER and (
+        prescriber is None
+        or prescriber.practice_id != actor.practice_id
+        or prescriber.role != Role.PRESCRIBER
+    ):
+        raise InvalidInput("Choose a prescriber of this practice.", field="prescriber")
+
+
+@transaction.atomic
+def create_feed_token(
+    *, actor: StaffUser, scope: str, patient: Patient | None = None, prescriber: StaffUser | None = None
+) -> IssuedToken:
+    require(actor, Capability.REGISTER_PATIENTS)
+    _check_subject(actor, scope, patient, prescriber)
+    return _issue(
+        actor,
+        scope,
+        patient if scope == FeedScope.PATIENT else None,
+        prescriber if scope == FeedScope.PRESCRIBER else None,
+    )
+
+
+def _locked_active(actor: StaffUser, feed: FeedToken) -> FeedToken:
+    if feed.practice_id != actor.practice_id:
+        raise RecordNotFound("No such feed.")
+    locked = (
+        FeedToken.objects.select_for_update(of=("self",))
+        .select_related("patient", "prescriber")
+        .get(pk=feed.pk)
+    )
+    if locked.revoked_at is not None:
+        raise InvalidInput("This feed is already revoked.")
+    return locked
+
+
+def _revoke(actor: StaffUser, feed: FeedToken, action_code: str) -> FeedToken:
+    before = _snapshot(feed)
+    feed.revoked_at = timezone.now()
+    feed.revoked_by = actor
+    feed.save(update_fields=["revoked_at", "revoked_by"])
+    record(
+        actor=actor,
+        action=action_code,
+        instance=feed,
+        patient=feed.patient,
+        before=before,
+        after=_snapshot(feed),
+    )
+    return feed
+
+
+@transaction.atomic
+def revoke_feed_token(*, actor: StaffUser, feed: FeedToken) -> FeedToken:
+    """The feed's URL answers 404 from now on."""
+    require(actor, Capability.REGISTER_PATIENTS)
+    return _revoke(actor, _locked_active(actor, feed), "feed_token.revoke")
+
+
+@transaction.atomic
+def rotate_feed_token(*, actor: StaffUser, feed: FeedToken) -> IssuedToken:
+    """A new URL for the same feed; the old one stops working at once."""
+    require(actor, Capability.REGISTER_PATIENTS)
+    old = _revoke(actor, _locked_active(actor, feed), "feed_token.revoke")
+    return _issue(actor, old.scope, old.patient, old.prescriber, replaces=old)

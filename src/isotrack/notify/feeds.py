@@ -1,0 +1,160 @@
+"""iCalendar feeds (RFC 5545, built by the `icalendar` library): one per patient, prescriber or practice.
+
+What a feed says is deliberately little, because a calendar app shows it on a lock screen and syncs it to
+other companies' servers:
+- the patient's feed: "Clinic visit", "Lab visit", "Pick up prescription by" and the like
+  (`core.PATIENT_WORDS`), never the drug, a result or a contraception method, and no name;
+- staff feeds: the patient's initials and MRN with the step's staff label (no full name, no result).
+
+Events are all-day, on the planned day; their UID is derived from the course's public id and the event's
+stable key (`clinic.calendar.event_uid`: opaque, so it says nothing either), the same each time the feed is
+regenerated, so that a moved date (a dose change moves the projected end) updates the event
+instead of adding one. Steps still to do carry a DISPLAY alarm the morning before (VALARM).
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterable
+from datetime import date, datetime, timedelta
+
+from django.db.models import QuerySet
+from django.utils import timezone
+from icalendar import Alarm, Calendar, Event
+from icalendar.enums import STATUS, TRANSP
+
+from isotrack.clinic import calendar as clinic_calendar
+from isotrack.clinic.calendar import CalendarEntry
+from isotrack.clinic.errors import RecordNotFound
+from isotrack.clinic.queries import practice_today
+from isotrack.notify.actions import token_hash
+from isotrack.notify.models import FeedScope, FeedToken
+
+PRODID = "-//isotrack//therapy calendar//EN"
+ALARM_BEFORE = timedelta(hours=-15)  # 9:00 the day before an all-day event
+REFRESH = timedelta(hours=6)
+
+
+def active_feed(secret: str) -> FeedToken | None:
+    """The feed a secret opens, or None (unknown or revoked: the caller answers 404 either way)."""
+    if not secret or len(secret) > 200:
+        return None
+    return (
+        FeedToken.objects.select_related("practice", "patient", "prescriber")
+        .filter(token_sha256=token_hash(secret), revoked_at__isnull=True)
+        .first()
+    )
+
+
+def feed_entries(feed: FeedToken, day: date) -> list[CalendarEntry]:
+    if feed.scope == FeedScope.PATIENT:
+        return clinic_calendar.practice_entries(feed.practice, day, patient=feed.patient)
+    if feed.scope == FeedScope.PRESCRIBER:
+        return clinic_calendar.practice_entries(feed.practice, day, prescriber=feed.prescriber)
+    return clinic_calendar.practice_entries(feed.practice, day)
+
+
+def feed_name(feed: FeedToken) -> str:
+    if feed.scope == FeedScope.PATIENT:
+        return f"{feed.practice.name}: my appointments"
+    if feed.scope == FeedScope.PRESCRIBER:
+        return f"{feed.practice.name}: {feed.prescriber.display_name}'s patients"
+    return f"{feed.practice.name}: all courses"
+
+
+def staff_summary(entry: CalendarEntry) -> str:
+    patient = entry.patient
+    return f"{patient.initials} {patient.mrn}: {entry.event.label}"
+
+
+def _description(entry: CalendarEntry, for_patient: bool) -> str:
+    event = entry.event
+    lines = []
+    if event.earliest != event.latest:
+        lines.append(f"From {event.earliest.isoformat()} to {event.latest.isoformat()}.")
+    if event.projected:
+        lines.append("Planned from the current dose: the date can move.")
+    if event.done_on is not None:
+        lines.append(f"Done on {event.done_on.isoformat()}.")
+    if for_patient:
+        lines.append("Questions: call the clinic.")
+    else:
+        lines.append(f"Rule: {event.rule_id}.")
+    return " ".join(lines)
+
+
+def vevent(entry: CalendarEntry, *, for_patient: bool, stamp: datetime) -> Event:
+    event = entry.event
+    summary = event.patient_words if for_patient else staff_summary(entry)
+    if for_patient and event.kind in ("pick_up", "pick_up_window"):
+        summary = f"{summary} {event.latest.isoformat()}"  # "Pick up prescription by 2026-12-01"
+    component = Event.new(
+        uid=entry.uid,
+        stamp=stamp,
+        start=event.date,
+        end=event.date + timedelta(days=1),
+        summary=summary,
+        description=_description(entry, for_patient),
+        status=STATUS.TENTATIVE if event.projected else STATUS.CONFIRMED,
+        transparency=TRANSP.TRANSPARENT,
+    )
+    if event.is_step and event.done_on is None and entry.status != "past":
+        component.add_component(
+            Alarm.new_display(
+                description=summary, trigger=ALARM_BEFORE, uid=f"{entry.uid.removesuffix('@isotrack')}-alarm"
+            )
+        )
+    return component
+
+
+def build_feed(feed: FeedToken, *, now: datetime | None = None) -> Calendar:
+    now = now or timezone.now()
+    day = practice_today(feed.practice)
+    for_patient = feed.scope == FeedScope.PATIENT
+    stamp = now.replace(microsecond=0)
+    calendar = Calendar.new(
+        prodid=PRODID,
+        name=feed_name(feed),
+        uid=str(feed.uuid),
+        refresh_interval=REFRESH,
+    )
+    calendar.add("X-PUBLISHED-TTL", "PT6H")  # the same, for clients that predate RFC 7986
+    for entry in feed_entries(feed, day):
+        calendar.add_component(vevent(entry, for_patient=for_patient, stamp=stamp))
+    return calendar
+
+
+def feed_bytes(feed: FeedToken) -> bytes:
+    return build_feed(feed).to_ical()
+
+
+def feeds_of(practice_id: int | None) -> QuerySet[FeedToken]:
+    return FeedToken.objects.filter(practice_id=practice_id).select_related(
+        "patient", "prescriber", "created_by", "revoked_by"
+    )
+
+
+def subjects(feeds: Iterable[FeedToken]) -> list[tuple[FeedToken, str]]:
+    """Each feed with what it covers, in staff words (initials and MRN for a patient)."""
+    found = []
+    for feed in feeds:
+        if feed.scope == FeedScope.PATIENT:
+            label = f"Patient {feed.patient.initials} {feed.patient.mrn}"
+        elif feed.scope == FeedScope.PRESCRIBER:
+            label = f"Prescriber {feed.prescriber.display_name}"
+        else:
+            label = "Whole practice"
+        found.append((feed, label))
+    return found
+
+
+def access_feed(practice_id: int | None, feed_uuid: object) -> FeedToken:
+    """A feed of the user's practice by public id; another practice's feed is reported as missing."""
+    try:
+        key = uuid.UUID(str(feed_uuid))
+    except ValueError:
+        key = None
+    feed = feeds_of(practice_id).filter(uuid=key).first() if key and practice_id else None
+    if feed is None:
+        raise RecordNotFound("No such feed.")
+    return feed

@@ -1,0 +1,46 @@
+"""`isotrack send-reminders`: the daily reminder run (see isotrack.notify.reminders).
+
+Safe to run twice, or from several machines: the outbox's unique key means nothing is queued or sent twice.
+Prints counts only (no patient data). Exits 1 when a reminder could not be sent: it stays in the outbox and
+the next run tries again.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any
+
+from django.core.management.base import BaseCommand, CommandError, CommandParser
+
+from isotrack.notify.reminders import send_reminders
+
+
+def _iso_date(text: str) -> date:
+    try:
+        return date.fromisoformat(text)
+    except ValueError as error:
+        raise CommandError(f"--today: {text} is not a valid date (YYYY-MM-DD)", returncode=2) from error
+
+
+class Command(BaseCommand):
+    help = "E-mail patients and staff about tomorrow's steps and windows closing within 2 days."
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument(
+            "--today",
+            type=_iso_date,
+            default=None,
+            help="the day to plan from (default: today in each practice's time zone)",
+        )
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        report = send_reminders(today=options["today"])
+        self.stdout.write(f"queued {report.queued}, sent {report.sent}, failed {report.failed}")
+        if report.skipped_no_smtp:
+            self.stdout.write("EMAIL_HOST is not set: reminders stay in the outbox until it is.")
+        if report.failed:
+            kinds = ", ".join(sorted(set(report.failures)))
+            raise CommandError(
+                f"{report.failed} reminder(s) could not be sent ({kinds}); they stay in the outbox and the "
+                "next run tries again."
+            )

@@ -1,0 +1,210 @@
+"""Calendar pages, feed management, the reminder outbox and the feeds themselves. Thin views: parse, check
+access, call one read or action, render. The plan comes from the core through clinic.calendar."""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+
+from django import forms
+from django.contrib.auth.decorators import login_not_required
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.views.decorators.http import require_GET
+
+from isotrack.clinic import calendar as clinic_calendar
+from isotrack.clinic.access import Capability, access_course, can
+from isotrack.clinic.errors import InvalidInput, RecordNotFound
+from isotrack.clinic.queries import practice_today
+from isotrack.notify import actions as notify_actions
+from isotrack.notify import feeds
+from isotrack.notify.models import FeedScope
+from isotrack.notify.reminders import outbox_of
+from isotrack.web.views import _form_with_error, write_view
+
+MONTH_NAMES = (
+    "January",
+    "February",
+    "March",
+    "April",
+    "May",
+    "June",
+    "July",
+    "August",
+    "September",
+    "October",
+    "November",
+    "December",
+)
+
+
+def _anchor(request: HttpRequest, today: date) -> date:
+    try:
+        return date.fromisoformat(request.GET.get("date", ""))
+    except ValueError:
+        return today
+
+
+def _month_context(anchor: date, found: list, today: date) -> dict[str, object]:
+    first = anchor.replace(day=1)
+    previous = first - timedelta(days=1)
+    following = first + timedelta(days=32)
+    return {
+        "title": f"{MONTH_NAMES[first.month - 1]} {first.year}",
+        "weeks": clinic_calendar.month_weeks(first.year, first.month, found, today),
+        "previous": previous.replace(day=1),
+        "following": following.replace(day=1),
+    }
+
+
+@require_GET
+def practice_calendar(request: HttpRequest) -> HttpResponse:
+    """The practice's (or one prescriber's) month or week: what falls due, overdue steps marked."""
+    practice = request.user.practice
+    today = practice_today(practice)
+    anchor = _anchor(request, today)
+    view = "week" if request.GET.get("view") == "week" else "month"
+    prescriber = None
+    if request.GET.get("prescriber"):
+        prescriber = clinic_calendar.find_prescriber(practice, request.GET["prescriber"])
+        if prescriber is None:
+            raise RecordNotFound("No such prescriber.")
+    found = clinic_calendar.practice_entries(practice, today, prescriber=prescriber)
+    context: dict[str, object] = {
+        "view": view,
+        "today": today,
+        "anchor": anchor,
+        "prescriber": prescriber,
+        "prescribers": clinic_calendar.prescribers_of(practice),
+        "overdue": clinic_calendar.overdue(found),
+    }
+    if view == "week":
+        monday = anchor - timedelta(days=anchor.weekday())
+        context |= {
+            "title": f"Week of {monday.isoformat()}",
+            "days": clinic_calendar.week_days(monday, found, today),
+            "previous": monday - timedelta(days=7),
+            "following": monday + timedelta(days=7),
+        }
+    else:
+        context |= _month_context(anchor, found, today)
+    return render(request, "web/calendar/practice.html", context)
+
+
+@require_GET
+def course_calendar(request: HttpRequest, course_id: str) -> HttpResponse:
+    """One course: every planned event as a list, and the month grid."""
+    course = access_course(request.user, course_id)
+    today = practice_today(course.patient.practice)
+    anchor = _anchor(request, today)
+    found = clinic_calendar.entries([course], today)
+    context = {"course": course, "patient": course.patient, "entries": found, "today": today}
+    context |= _month_context(anchor, found, today)
+    return render(request, "web/calendar/course.html", context)
+
+
+# ------------------------------------------------------------------------------------------ feed tokens
+
+
+class FeedForm(forms.Form):
+    scope = forms.ChoiceField(label="Feed of", choices=FeedScope.choices)
+    mrn = forms.CharField(label="Patient's MRN (for a patient's feed)", required=False, max_length=40)
+    prescriber = forms.ChoiceField(label="Prescriber (for a prescriber's feed)", required=False)
+
+    def __init__(self, *args: object, prescribers: object = (), **kwargs: object) -> None:
+        super().__init__(*args, **kwargs)  # type: ignore[arg-type]
+        self.fields["prescriber"].choices = [("", "—")] + [  # type: ignore[attr-defined]
+            (str(p.uuid), p.display_name)
+            for p in prescribers  # type: ignore[attr-defined]
+        ]
+
+
+def _feed_url(request: HttpRequest, secret: str) -> str:
+    return request.build_absolute_uri(reverse("calendar_feed", kwargs={"token": secret}))
+
+
+def _feed_created(request: HttpRequest, issued: notify_actions.IssuedToken) -> HttpResponse:
+    """The only time the URL is shown: it is in no table."""
+    label = feeds.subjects([issued.feed])[0][1]
+    response = render(
+        request,
+        "web/calendar/feed_created.html",
+        {"feed": issued.feed, "label": label, "url": _feed_url(request, issued.secret)},
+    )
+    response["Cache-Control"] = "no-store"
+    return response
+
+
+@require_GET
+def feed_list(request: HttpRequest) -> HttpResponse:
+    practice = request.user.practice
+    found = feeds.feeds_of(practice.pk)
+    return render(
+        request,
+        "web/calendar/feeds.html",
+        {
+            "active": feeds.subjects(found.filter(revoked_at__isnull=True)),
+            "revoked": feeds.subjects(found.filter(revoked_at__isnull=False)[:50]),
+            "can_manage": can(request.user, Capability.REGISTER_PATIENTS),
+        },
+    )
+
+
+@write_view(Capability.REGISTER_PATIENTS)
+def feed_new(request: HttpRequest) -> HttpResponse:
+    practice = request.user.practice
+    prescribers = clinic_calendar.prescribers_of(practice)
+    form = FeedForm(request.POST or None, prescribers=prescribers)
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        patient = clinic_calendar.patient_by_mrn(practice, data["mrn"])
+        prescriber = (
+            clinic_calendar.find_prescriber(practice, data["prescriber"]) if data["prescriber"] else None
+        )
+        try:
+            issued = notify_actions.create_feed_token(
+                actor=request.user, scope=data["scope"], patient=patient, prescriber=prescriber
+            )
+        except InvalidInput as error:
+            _form_with_error(form, error)
+        else:
+            return _feed_created(request, issued)
+    return render(request, "web/calendar/feed_new.html", {"form": form}, status=422 if form.errors else 200)
+
+
+@write_view(Capability.REGISTER_PATIENTS)
+def feed_revoke(request: HttpRequest) -> HttpResponse:
+    if request.method == "POST":
+        feed = feeds.access_feed(request.user.practice_id, request.POST.get("feed", ""))
+        notify_actions.revoke_feed_token(actor=request.user, feed=feed)
+    return redirect("calendar_feeds")
+
+
+@write_view(Capability.REGISTER_PATIENTS)
+def feed_rotate(request: HttpRequest) -> HttpResponse:
+    if request.method != "POST":
+        return redirect("calendar_feeds")
+    feed = feeds.access_feed(request.user.practice_id, request.POST.get("feed", ""))
+    return _feed_created(request, notify_actions.rotate_feed_token(actor=request.user, feed=feed))
+
+
+@login_not_required
+@require_GET
+def feed(request: HttpRequest, token: str) -> HttpResponse:
+    """The feed itself: the token in the URL is the credential; unknown and revoked tokens are both 404."""
+    found = feeds.active_feed(token)
+    if found is None:
+        raise Http404("No such feed.")
+    response = HttpResponse(feeds.feed_bytes(found), content_type="text/calendar; charset=utf-8")
+    response["Cache-Control"] = "private, no-store"
+    response["Content-Disposition"] = 'inline; filename="isotrack.ics"'
+    return response
+
+
+# ------------------------------------------------------------------------------------------------ outbox
+
+
+@require_GET
+def outbox(request: HttpRequest) -> HttpResponse:
+    rows = outbox_of(request.user.practice_id)[:300]  # type: ignore[index]
+    return render(request, "web/calendar/outbox.html", {"rows": rows})

@@ -1,0 +1,66 @@
+"""Enrollment in two screens, one transaction each: (1) register the patient, (2) the prescriber assigns the
+category, opens the course with its target, product and first dose, and records the iPLEDGE enrollment; then
+the course page shows the qualifying checklist."""
+
+from __future__ import annotations
+
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+
+from isotrack.clinic import actions, visit_queries
+from isotrack.clinic.access import Capability, access_patient, can
+from isotrack.clinic.errors import InvalidInput
+from isotrack.clinic.models import Role
+from isotrack.clinic.queries import practice_today
+from isotrack.web.views import _form_with_error, write_view
+from isotrack.web.visit_forms import EnrollCourseForm, EnrollPatientForm
+from isotrack.web.visit_views import course_page
+
+
+@write_view(Capability.REGISTER_PATIENTS)
+def enroll(request: HttpRequest) -> HttpResponse:
+    form = EnrollPatientForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            patient = actions.register_patient(actor=request.user, **form.cleaned_data)
+        except InvalidInput as error:
+            _form_with_error(form, error)
+        else:
+            if can(request.user, Capability.PRESCRIBE):
+                return redirect("enroll_course", patient_id=patient.uuid)
+            return redirect("patient", patient_id=patient.uuid)
+    return render(request, "web/enroll/patient_step.html", {"form": form}, status=422 if form.errors else 200)
+
+
+@write_view(Capability.PRESCRIBE)
+def enroll_course(request: HttpRequest, patient_id: str) -> HttpResponse:
+    patient = access_patient(request.user, patient_id)
+    practice = patient.practice
+    today = practice_today(practice)
+    needs_weight = not patient.weights.exists()
+    form = EnrollCourseForm(
+        request.POST or None,
+        initial={
+            "category": patient.category,
+            "prescriber": request.user.pk if request.user.role == Role.PRESCRIBER else None,
+            "start": today,
+            "target_mg_per_kg": practice.target_mg_per_kg,
+            "dose_product": "conventional",
+            "enrollment_date": today,
+        },
+        prescribers=visit_queries.prescribers_of(practice),
+        needs_weight=needs_weight,
+    )
+    if request.method == "POST" and form.is_valid():
+        try:
+            course = actions.enroll_in_course(actor=request.user, patient=patient, **form.enrollment())
+        except InvalidInput as error:
+            _form_with_error(form, error)
+        else:
+            return course_page(course)
+    return render(
+        request,
+        "web/enroll/course_step.html",
+        {"form": form, "patient": patient, "needs_weight": needs_weight},
+        status=422 if form.errors else 200,
+    )

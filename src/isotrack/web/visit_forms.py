@@ -1,0 +1,385 @@
+"""Forms of the monthly visit, the dose change and enrollment. They parse and check what staff typed (a row
+half filled, a missing reason); the actions decide and write. Field names are the actions' error fields
+(``weight_value``, ``lab_0_value``...), so an error lands beside the field it is about."""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+from decimal import Decimal
+from typing import Any
+
+from django import forms
+
+from isotrack.clinic import actions
+from isotrack.clinic.dose_planning import DEFAULT_DAYS_SUPPLY, PRODUCT_LINE_CHOICES, stored_product
+from isotrack.clinic.models import (
+    ContraceptionMethodCode,
+    IpledgeEntryKind,
+    LabTest,
+    LabUnit,
+    MoodInstrument,
+    PatientCategory,
+    Severity,
+    SideEffectAction,
+    StaffUser,
+    TestPurpose,
+    TestResult,
+    TestSetting,
+    WeightUnit,
+)
+from isotrack.web.forms import DateInput, PatientForm
+
+SIDE_EFFECT_ROWS = 2
+LAB_ROWS = 3
+NO_TEST = "not_done"
+LAB_TESTS = [c for c in LabTest.choices if c[0] != LabTest.OTHER]
+LAB_UNITS = [c for c in LabUnit.choices if c[0] != LabUnit.OTHER]
+
+
+def _blank(choices: list[tuple[str, str]], label: str = "—") -> list[tuple[str, str]]:
+    return [("", label), *choices]
+
+
+class StaffChoiceField(forms.ModelChoiceField):
+    def label_from_instance(self, obj: Any) -> str:
+        return str(obj.display_name)
+
+
+class WeightFields(forms.Form):
+    weight_value = forms.DecimalField(
+        label="Weight", max_digits=6, decimal_places=2, min_value=Decimal(1), required=False
+    )
+    weight_unit = forms.ChoiceField(label="Unit", choices=WeightUnit.choices, initial=WeightUnit.KG)
+
+    def weight(self) -> actions.VisitWeight | None:
+        value = self.cleaned_data.get("weight_value")
+        return actions.VisitWeight(value, self.cleaned_data["weight_unit"]) if value is not None else None
+
+
+class DoseFields(forms.Form):
+    """The dose a prescriber proposes (also read by the live preview)."""
+
+    dose_mg_per_day = forms.DecimalField(
+        label="New dose (mg/day)",
+        max_digits=5,
+        decimal_places=1,
+        min_value=Decimal(1),
+        max_value=Decimal(300),
+    )
+    dose_product = forms.ChoiceField(label="Product", choices=PRODUCT_LINE_CHOICES)
+    dose_starts_on = forms.DateField(label="Starting on", widget=DateInput)
+    dose_reason = forms.CharField(label="Reason for the change", max_length=200)
+
+    def dose_change(self) -> actions.VisitDoseChange:
+        data = self.cleaned_data
+        product, brand = stored_product(data["dose_product"])
+        return actions.VisitDoseChange(
+            mg_per_day=data["dose_mg_per_day"],
+            product=product,
+            brand=brand,
+            reason=data["dose_reason"],
+            starts_on=data["dose_starts_on"],
+        )
+
+
+class DoseChangeForm(DoseFields):
+    dose_mg_per_day = forms.DecimalField(
+        label="New dose (mg/day)",
+        max_digits=5,
+        decimal_places=1,
+        min_value=Decimal(1),
+        max_value=Decimal(300),
+        required=False,
+    )
+    dose_completion_date = forms.DateField(
+        label="Or: finish by (target completion date)",
+        widget=DateInput,
+        required=False,
+        help_text="Leave the dose empty to see the dose this date needs.",
+    )
+    days_supply = forms.IntegerField(
+        label="Days supply", min_value=1, max_value=30, initial=DEFAULT_DAYS_SUPPLY, required=False
+    )
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean()
+        if data.get("dose_mg_per_day") is None and "dose_mg_per_day" not in self.errors:
+            self.add_error("dose_mg_per_day", "Type the new daily dose.")
+        return data
+
+
+class DosePreviewForm(forms.Form):
+    """What the live preview reads; never saved, so nothing is required."""
+
+    dose_mg_per_day = forms.DecimalField(max_digits=5, decimal_places=1, required=False)
+    dose_product = forms.ChoiceField(choices=PRODUCT_LINE_CHOICES, required=False)
+    dose_starts_on = forms.DateField(required=False)
+    dose_completion_date = forms.DateField(required=False)
+    days_supply = forms.IntegerField(min_value=1, max_value=30, required=False)
+
+
+class MonthlyVisitForm(WeightFields, DoseFields):
+    date = forms.DateField(label="Visit date", widget=DateInput)
+
+    pregnancy_test_purpose = forms.ChoiceField(label="Purpose", choices=TestPurpose.choices)
+    pregnancy_test_setting = forms.ChoiceField(label="Setting", choices=TestSetting.choices)
+    pregnancy_test_specimen_date = forms.DateField(label="Specimen collected on", widget=DateInput)
+    pregnancy_test_result = forms.ChoiceField(
+        label="Result", choices=[*TestResult.choices, (NO_TEST, "No test at this visit")]
+    )
+    pregnancy_test_verified_by = StaffChoiceField(label="Verified by", queryset=StaffUser.objects.none())
+
+    contraception_confirmed = forms.BooleanField(label="Patient confirms these methods", required=False)
+    contraception_stopped = forms.MultipleChoiceField(
+        label="Stopped", required=False, widget=forms.CheckboxSelectMultiple
+    )
+    contraception_new_0 = forms.ChoiceField(
+        label="Started: method", choices=_blank(ContraceptionMethodCode.choices), required=False
+    )
+    contraception_new_1 = forms.ChoiceField(
+        label="Started: second method", choices=_blank(ContraceptionMethodCode.choices), required=False
+    )
+    contraception_start = forms.DateField(label="Started on", widget=DateInput, required=False)
+
+    mood_instrument = forms.ChoiceField(label="Instrument", choices=MoodInstrument.choices)
+    mood_score = forms.IntegerField(label="Score", min_value=0, max_value=27)
+    mood_item9 = forms.IntegerField(
+        label="PHQ-9 item 9 (thoughts of self-harm)", min_value=0, max_value=3, required=False
+    )
+
+    ipledge_confirmed = forms.BooleanField(label="Confirmed in iPLEDGE at this visit", required=False)
+    ipledge_confirmation_number = forms.CharField(label="Confirmation number", max_length=40, required=False)
+
+    dose_decision = forms.ChoiceField(
+        label="Dose decision",
+        choices=[("continue", "Continue the current dose"), ("change", "Change the dose")],
+        initial="continue",
+        widget=forms.RadioSelect,
+    )
+    days_supply = forms.IntegerField(
+        label="Days supply", min_value=1, max_value=30, initial=DEFAULT_DAYS_SUPPLY
+    )  # IPL-SUPPLY
+    note = forms.CharField(label="Note", required=False, widget=forms.Textarea(attrs={"rows": 2}))
+
+    def __init__(
+        self,
+        *args: Any,
+        category: str,
+        staff: Any,
+        methods_in_use: Any,
+        current_product: str,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(*args, **kwargs)
+        self.can_get_pregnant = category == PatientCategory.CAN_GET_PREGNANT
+        self.methods_in_use = list(methods_in_use)
+        self.fields["pregnancy_test_verified_by"].queryset = staff
+        self.fields["contraception_stopped"].choices = [
+            (str(m.uuid), m.get_method_display()) for m in self.methods_in_use
+        ]
+        for index in range(SIDE_EFFECT_ROWS):
+            self.fields[f"side_effect_{index}_term"] = forms.CharField(
+                label=f"Side effect {index + 1}", max_length=100, required=False
+            )
+            self.fields[f"side_effect_{index}_severity"] = forms.ChoiceField(
+                label=f"Severity of side effect {index + 1}", choices=_blank(Severity.choices), required=False
+            )
+            self.fields[f"side_effect_{index}_action_taken"] = forms.ChoiceField(
+                label=f"Action for side effect {index + 1}", choices=SideEffectAction.choices, required=False
+            )
+        for index in range(LAB_ROWS):
+            self.fields[f"lab_{index}_test"] = forms.ChoiceField(
+                label=f"Lab {index + 1} test", choices=_blank(LAB_TESTS), required=False
+            )
+            self.fields[f"lab_{index}_value"] = forms.DecimalField(
+                label=f"Lab {index + 1} value", max_digits=8, decimal_places=2, required=False
+            )
+            self.fields[f"lab_{index}_unit"] = forms.ChoiceField(
+                label=f"Lab {index + 1} unit", choices=_blank(LAB_UNITS), required=False
+            )
+        if not self.can_get_pregnant:
+            for name in [n for n in self.fields if n.startswith(("pregnancy_test_", "contraception_"))]:
+                del self.fields[name]
+        self.fields["dose_product"].initial = current_product
+        # The dose fields matter only when the dose changes (checked in clean).
+        for name in ("dose_mg_per_day", "dose_product", "dose_starts_on", "dose_reason"):
+            self.fields[name].required = False
+
+    def rows(self, prefix: str, count: int, names: tuple[str, ...]) -> list[list[Any]]:
+        return [[self[f"{prefix}_{i}_{name}"] for name in names] for i in range(count)]
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean()
+        if data.get("dose_decision") == "change":
+            for name in ("dose_mg_per_day", "dose_product", "dose_starts_on", "dose_reason"):
+                if data.get(name) in (None, "") and name not in self.errors:
+                    self.add_error(name, "Needed to change the dose.")
+        for index in range(SIDE_EFFECT_ROWS):
+            if data.get(f"side_effect_{index}_term") and not data.get(f"side_effect_{index}_severity"):
+                self.add_error(f"side_effect_{index}_severity", "Choose the severity.")
+        for index in range(LAB_ROWS):
+            parts = [f"lab_{index}_{name}" for name in ("test", "value", "unit")]
+            filled = [name for name in parts if data.get(name) not in (None, "")]
+            if filled and len(filled) < len(parts):
+                for name in parts:
+                    if name not in filled and name not in self.errors:
+                        self.add_error(name, "Needed for this result.")
+        if data.get("mood_instrument") == MoodInstrument.PHQ2 and data.get("mood_item9") is not None:
+            self.add_error("mood_item9", "Item 9 belongs to the PHQ-9 only.")
+        if data.get("ipledge_confirmation_number") and not data.get("ipledge_confirmed"):
+            self.add_error("ipledge_confirmed", "Tick this to record the confirmation.")
+        return data
+
+    # --- the parts of the action ---------------------------------------------------------------------
+
+    def _pregnancy_test(self) -> actions.VisitPregnancyTest | None:
+        data = self.cleaned_data
+        if not self.can_get_pregnant or data["pregnancy_test_result"] == NO_TEST:
+            return None
+        return actions.VisitPregnancyTest(
+            purpose=data["pregnancy_test_purpose"],
+            setting=data["pregnancy_test_setting"],
+            specimen_date=data["pregnancy_test_specimen_date"],
+            result=data["pregnancy_test_result"],
+            verified_by=data["pregnancy_test_verified_by"],
+        )
+
+    def _contraception(self) -> actions.VisitContraception | None:
+        if not self.can_get_pregnant:
+            return None
+        data = self.cleaned_data
+        stopped = set(data["contraception_stopped"])
+        return actions.VisitContraception(
+            confirmed=data["contraception_confirmed"],
+            stopped=tuple(m for m in self.methods_in_use if str(m.uuid) in stopped),
+            started=tuple(m for m in (data["contraception_new_0"], data["contraception_new_1"]) if m),
+            start=data["contraception_start"],
+        )
+
+    def _mood_screen(self) -> actions.VisitMoodScreen:
+        data = self.cleaned_data
+        return actions.VisitMoodScreen(data["mood_instrument"], data["mood_score"], data["mood_item9"])
+
+    def _side_effects(self) -> tuple[actions.VisitSideEffect, ...]:
+        data = self.cleaned_data
+        return tuple(
+            actions.VisitSideEffect(
+                term=data[f"side_effect_{i}_term"],
+                severity=data[f"side_effect_{i}_severity"],
+                action_taken=data[f"side_effect_{i}_action_taken"] or "none",
+            )
+            for i in range(SIDE_EFFECT_ROWS)
+            if data[f"side_effect_{i}_term"]
+        )
+
+    def _labs(self) -> tuple[actions.VisitLab, ...]:
+        data = self.cleaned_data
+        return tuple(
+            actions.VisitLab(data[f"lab_{i}_test"], data[f"lab_{i}_value"], data[f"lab_{i}_unit"])
+            for i in range(LAB_ROWS)
+            if data[f"lab_{i}_test"]
+        )
+
+    def _prescriber_confirmation(self) -> str | None:
+        data = self.cleaned_data
+        return data["ipledge_confirmation_number"] if data["ipledge_confirmed"] else None
+
+    def visit(self) -> dict[str, Any]:
+        """The keyword arguments of actions.record_monthly_visit."""
+        data = self.cleaned_data
+        return {
+            "day": data["date"],
+            "note": data["note"],
+            "weight": self.weight(),
+            "pregnancy_test": self._pregnancy_test(),
+            "contraception": self._contraception(),
+            "mood_screen": self._mood_screen(),
+            "side_effects": self._side_effects(),
+            "labs": self._labs(),
+            "prescriber_confirmation": self._prescriber_confirmation(),
+            "dose_change": self.dose_change() if data["dose_decision"] == "change" else None,
+            "days_supply": data["days_supply"],
+        }
+
+
+def visit_initial(today: date, user: StaffUser, mg_per_day: Any, test_purpose: str) -> dict[str, Any]:
+    """Defaults of a routine monthly visit: today, an office test read negative by the user (monthly once the
+    course is dispensed), PHQ-2, the current dose continued, a 30-day supply."""
+    return {
+        "date": today,
+        "pregnancy_test_purpose": test_purpose,
+        "pregnancy_test_setting": TestSetting.OFFICE,
+        "pregnancy_test_specimen_date": today,
+        "pregnancy_test_result": TestResult.NEGATIVE,
+        "pregnancy_test_verified_by": user.pk,
+        "contraception_start": today,
+        "mood_instrument": MoodInstrument.PHQ2,
+        "dose_decision": "continue",
+        "dose_mg_per_day": mg_per_day,
+        "dose_starts_on": today + timedelta(days=1),
+        "days_supply": DEFAULT_DAYS_SUPPLY,
+    }
+
+
+class EnrollPatientForm(PatientForm):
+    """Step 1 of enrollment: the patient (the registration form)."""
+
+
+class EnrollCourseForm(WeightFields):
+    """Step 2: the prescriber's category, the course and its first dose, the iPLEDGE enrollment."""
+
+    category = forms.ChoiceField(
+        label="iPLEDGE category",
+        choices=PatientCategory.choices,
+        help_text="Assigned by the prescriber from the patient's history; never from sex or gender.",
+    )
+    prescriber = StaffChoiceField(label="Prescriber", queryset=StaffUser.objects.none())
+    start = forms.DateField(label="First dosing day", widget=DateInput, help_text="Planned; it can move.")
+    target_mg_per_kg = forms.DecimalField(
+        label="Target (mg/kg)", max_digits=5, decimal_places=1, min_value=50, max_value=300
+    )
+    dose_product = forms.ChoiceField(label="Product", choices=PRODUCT_LINE_CHOICES)
+    dose_mg_per_day = forms.DecimalField(
+        label="First dose (mg/day)", max_digits=5, decimal_places=1, min_value=Decimal(1), max_value=300
+    )
+    enrollment_date = forms.DateField(label="Enrolled in iPLEDGE on", widget=DateInput)
+    confirmation_number = forms.CharField(label="iPLEDGE confirmation number", max_length=40, required=False)
+
+    def __init__(self, *args: Any, prescribers: Any, needs_weight: bool, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["prescriber"].queryset = prescribers
+        self.fields["weight_value"].label = "Starting weight"
+        self.fields["weight_value"].required = needs_weight
+        if needs_weight:
+            self.fields["weight_value"].help_text = "Needed for mg/kg and the projected completion date."
+
+    def enrollment(self) -> dict[str, Any]:
+        """The keyword arguments of actions.enroll_in_course (but the actor and the patient)."""
+        data = self.cleaned_data
+        product, brand = stored_product(data["dose_product"])
+        return {
+            "prescriber": data["prescriber"],
+            "category": data["category"],
+            "start": data["start"],
+            "mg_per_day": data["dose_mg_per_day"],
+            "product": product,
+            "brand": brand,
+            "target_mg_per_kg": data["target_mg_per_kg"],
+            "enrollment_date": data["enrollment_date"],
+            "confirmation_number": data["confirmation_number"],
+            "weight": self.weight(),
+        }
+
+
+class IpledgeEntryForm(forms.Form):
+    kind = forms.ChoiceField(label="Step done in iPLEDGE", choices=IpledgeEntryKind.choices)
+    date = forms.DateField(label="Date", widget=DateInput)
+    confirmation_number = forms.CharField(label="Confirmation number", max_length=40, required=False)
+
+
+class DispenseForm(forms.Form):
+    date = forms.DateField(label="Picked up on", widget=DateInput)
+    days_supply = forms.IntegerField(label="Days supply", min_value=1, max_value=30)  # IPL-SUPPLY
+    quantity = forms.IntegerField(label="Capsules", min_value=1, required=False)
+    pharmacy = forms.CharField(label="Pharmacy", max_length=120, required=False)
+    rma = forms.CharField(label="RMA (authorization) number", max_length=40, required=False)

@@ -1,0 +1,172 @@
+"""The one-screen monthly visit, the dose change with its live preview, the small iPLEDGE and pick-up forms.
+Each view parses, checks access, calls one action or query, renders. No clinical logic here: the figures of
+the preview come from clinic.dose_planning (which asks the core)."""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+from typing import Any
+
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.views.decorators.http import require_http_methods
+
+from isotrack.clinic import actions, dose_planning, visit_queries
+from isotrack.clinic.access import Capability, access_course, can, require
+from isotrack.clinic.errors import InvalidInput
+from isotrack.clinic.models import Course
+from isotrack.clinic.queries import practice_today
+from isotrack.web.views import _form_with_error, write_view
+from isotrack.web.visit_forms import (
+    LAB_ROWS,
+    SIDE_EFFECT_ROWS,
+    DispenseForm,
+    DoseChangeForm,
+    DosePreviewForm,
+    IpledgeEntryForm,
+    MonthlyVisitForm,
+    visit_initial,
+)
+
+
+def course_page(course: Course) -> HttpResponse:
+    return redirect(reverse("course", args=[course.uuid]))
+
+
+@write_view(Capability.RECORD_OBSERVATIONS)
+def course_visit(request: HttpRequest, course_id: str) -> HttpResponse:
+    course = access_course(request.user, course_id)
+    if (
+        request.POST.get("dose_decision") == "change"
+    ):  # only a prescriber changes a dose, whatever else is sent
+        require(request.user, Capability.PRESCRIBE)
+    context = visit_queries.visit_page(course)
+    segment = context["segment"]
+    form = MonthlyVisitForm(
+        request.POST or None,
+        initial=visit_initial(
+            context["today"],
+            request.user,
+            segment.mg_per_day if segment else None,
+            context["test_purpose"],
+        ),
+        category=course.patient.category,
+        staff=context["staff"],
+        methods_in_use=context["methods_in_use"],
+        current_product=context["product_line"],
+    )
+    if request.method == "POST" and form.is_valid():
+        try:
+            actions.record_monthly_visit(actor=request.user, course=course, **form.visit())
+        except InvalidInput as error:
+            _form_with_error(form, error)
+        else:
+            return course_page(course)
+    tomorrow = context["today"] + timedelta(days=1)
+    context |= {
+        "form": form,
+        "plan": _plan(course, form.data if form.is_bound else form.initial, tomorrow),
+        "can_prescribe": can(request.user, Capability.PRESCRIBE),
+        "side_effect_rows": form.rows("side_effect", SIDE_EFFECT_ROWS, ("term", "severity", "action_taken")),
+        "lab_rows": form.rows("lab", LAB_ROWS, ("test", "value", "unit")),
+    }
+    return render(request, "web/visit/visit_form.html", context, status=422 if form.errors else 200)
+
+
+@write_view(Capability.PRESCRIBE)
+def course_dose(request: HttpRequest, course_id: str) -> HttpResponse:
+    course = access_course(request.user, course_id)
+    context = visit_queries.visit_page(course)
+    tomorrow = context["today"] + timedelta(days=1)
+    form = DoseChangeForm(
+        request.POST or None,
+        initial={"dose_product": context["product_line"], "dose_starts_on": tomorrow, "days_supply": 30},
+    )
+    if request.method == "POST" and form.is_valid():
+        try:
+            actions.change_dose(actor=request.user, course=course, **vars(form.dose_change()))
+        except InvalidInput as error:  # the action's fields are the form's without the section name
+            _form_with_error(form, InvalidInput(error.message, field=f"dose_{error.field}"))
+        else:
+            return course_page(course)
+    plan = _plan(course, form.data if form.is_bound else form.initial, tomorrow)
+    context |= {"form": form, "plan": plan}
+    return render(request, "web/visit/dose_form.html", context, status=422 if form.errors else 200)
+
+
+@require_http_methods(["GET"])
+def course_dose_preview(request: HttpRequest, course_id: str) -> HttpResponse:
+    """The HTMX fragment: what the typed dose (or target date) would do, before anything is saved."""
+    course = access_course(request.user, course_id)
+    tomorrow = practice_today(course.patient.practice) + timedelta(days=1)
+    return render(request, "web/visit/dose_preview.html", {"plan": _plan(course, request.GET, tomorrow)})
+
+
+def _plan(course: Course, data: Any, tomorrow: date) -> dose_planning.DosePlan:
+    preview = DosePreviewForm(data)
+    preview.is_valid()
+    values = preview.cleaned_data
+    return dose_planning.plan_dose(
+        course,
+        starts_on=values.get("dose_starts_on") or tomorrow,
+        product_line=values.get("dose_product") or "conventional",
+        mg_per_day=values.get("dose_mg_per_day"),
+        completion_date=values.get("dose_completion_date"),
+        days_supply=values.get("days_supply") or dose_planning.DEFAULT_DAYS_SUPPLY,
+    )
+
+
+@write_view(Capability.RECORD_OBSERVATIONS)
+def course_ipledge_entry(request: HttpRequest, course_id: str) -> HttpResponse:
+    course = access_course(request.user, course_id)
+    today = practice_today(course.patient.practice)
+    form = IpledgeEntryForm(request.POST or None, initial={"date": today, "kind": "patient_attestation"})
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        try:
+            actions.record_ipledge_entry(
+                actor=request.user,
+                course=course,
+                kind=data["kind"],
+                day=data["date"],
+                confirmation_number=data["confirmation_number"],
+            )
+        except InvalidInput as error:
+            _form_with_error(form, error)
+        else:
+            return course_page(course)
+    return render(
+        request,
+        "web/visit/small_form.html",
+        {"form": form, "course": course, "title": "Record an iPLEDGE step", "button": "Save"},
+        status=422 if form.errors else 200,
+    )
+
+
+@write_view(Capability.RECORD_OBSERVATIONS)
+def course_dispense(request: HttpRequest, course_id: str) -> HttpResponse:
+    course = access_course(request.user, course_id)
+    today = practice_today(course.patient.practice)
+    segment = dose_planning.current_segment(course, today)
+    form = DispenseForm(request.POST or None, initial={"date": today, "days_supply": 30})
+    if request.method == "POST" and form.is_valid():
+        try:
+            actions.record_dispense(
+                actor=request.user,
+                course=course,
+                day=form.cleaned_data.pop("date"),
+                mg_per_day=segment.mg_per_day if segment else None,
+                product=segment.product if segment else "",
+                **form.cleaned_data,
+            )
+        except InvalidInput as error:
+            _form_with_error(form, error)
+        else:
+            return course_page(course)
+    return render(
+        request,
+        "web/visit/small_form.html",
+        {"form": form, "course": course, "title": "Record a pick-up", "button": "Save the pick-up"},
+        status=422 if form.errors else 200,
+    )

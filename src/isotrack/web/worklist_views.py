@@ -1,0 +1,56 @@
+"""The worklist page: parse the filters, read the practice's worklist, render (the lines alone for HTMX)."""
+
+from __future__ import annotations
+
+from urllib.parse import urlencode
+
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import render
+from django.views.decorators.http import require_http_methods
+
+from isotrack.clinic import worklist as clinic_worklist
+from isotrack.clinic.models import PatientCategory
+
+PHASE_CHOICES = (("qualifying", "Qualifying"), ("active", "Active"), ("post_course", "After the last dose"))
+
+
+def _filters(query: dict[str, str]) -> clinic_worklist.WorklistFilters:
+    try:
+        page = int(query.get("page", "1"))
+    except ValueError:
+        page = 1
+    return clinic_worklist.WorklistFilters(
+        prescriber=query.get("prescriber", "").strip(),
+        category=query.get("category", "").strip(),
+        phase=query.get("phase", "").strip(),
+        step=query.get("step", "").strip(),
+        q=query.get("q", "")[:100],
+        page=page,
+    )
+
+
+@require_http_methods(["GET"])
+def worklist(request: HttpRequest) -> HttpResponse:
+    filters = _filters(request.GET.dict())
+    found = clinic_worklist.worklist(request.user, filters)
+    kept = {
+        name: value
+        for name, value in (
+            ("prescriber", filters.prescriber),
+            ("category", filters.category),
+            ("phase", filters.phase),
+            ("step", filters.step),
+            ("q", filters.q),
+        )
+        if value
+    }
+    context = {
+        "worklist": found,
+        "filters": filters,
+        "categories": PatientCategory.choices,
+        "phases": PHASE_CHOICES,
+        "query": urlencode(kept),
+    }
+    partial = request.headers.get("HX-Request") == "true" and request.headers.get("HX-Target") == "worklist"
+    template = "web/worklist/lines.html" if partial else "web/worklist/page.html"
+    return render(request, template, context)

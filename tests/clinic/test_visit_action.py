@@ -1,0 +1,198 @@
+"""The monthly visit is one action: every record through its own action, in one transaction, or nothing."""
+
+from __future__ import annotations
+
+from datetime import date
+from decimal import Decimal
+
+import pytest
+
+from isotrack.audit.models import AuditEvent
+from isotrack.clinic import actions
+from isotrack.clinic.errors import InvalidInput, NotPermitted
+from isotrack.clinic.models import (
+    Contraception,
+    DoseSegment,
+    IpledgeEntry,
+    LabResult,
+    MoodScreen,
+    PregnancyTest,
+    SideEffect,
+    Visit,
+    Weight,
+)
+
+DAY = date(2026, 7, 1)
+
+
+@pytest.fixture
+def methods(nurse, patient):
+    return [
+        actions.record_contraception(actor=nurse, patient=patient, method=m, start=date(2026, 4, 1))
+        for m in ("iud_copper", "male_condom")
+    ]
+
+
+def routine_visit(actor, course, **changes):
+    visit = {
+        "day": DAY,
+        "weight": actions.VisitWeight(Decimal("140"), "lb"),
+        "pregnancy_test": actions.VisitPregnancyTest("monthly", "office", DAY, "negative", verified_by=actor),
+        "contraception": actions.VisitContraception(confirmed=True),
+        "mood_screen": actions.VisitMoodScreen("phq2", 1),
+        "side_effects": (actions.VisitSideEffect("dry lips", "mild"),),
+        "labs": (actions.VisitLab("triglycerides", Decimal("140"), "mg/dL"),),
+        "prescriber_confirmation": "C-123",
+        "days_supply": 30,
+    }
+    return actions.record_monthly_visit(actor=actor, course=course, **(visit | changes))
+
+
+def saved_counts(course):
+    return {
+        "visits": Visit.objects.filter(course=course).count(),
+        "weights": Weight.objects.filter(patient=course.patient).count(),
+        "tests": PregnancyTest.objects.filter(course=course).count(),
+        "moods": MoodScreen.objects.filter(course=course).count(),
+        "side_effects": SideEffect.objects.filter(course=course).count(),
+        "labs": LabResult.objects.filter(course=course).count(),
+        "ipledge": IpledgeEntry.objects.filter(course=course).count(),
+        "doses": DoseSegment.objects.filter(course=course).count(),
+        "contraception": Contraception.objects.filter(patient=course.patient).count(),
+        "audit": AuditEvent.objects.count(),
+    }
+
+
+def test_it_records_a_routine_visit_with_an_audit_row_for_each_record(nurse, course, methods):
+    visit = routine_visit(nurse, course)
+    actions_logged = list(AuditEvent.objects.filter(actor=nurse).values_list("action", flat=True))
+    for code in (
+        "visit.record",
+        "weight.record",
+        "pregnancy_test.record",
+        "mood_screen.record",
+        "side_effect.record",
+        "lab.record",
+        "ipledge.prescriber_confirmation",
+    ):
+        assert actions_logged.count(code) == 1, code
+    assert Weight.objects.get(patient=course.patient).kg == Decimal("63.50")
+    assert IpledgeEntry.objects.get(course=course).confirmation_number == "C-123"
+    assert "30-day supply" in visit.note
+    assert "Contraception confirmed in use: Copper IUD, Male condom." in visit.note
+
+
+def test_a_bad_lab_value_makes_the_whole_visit_save_nothing(nurse, course, methods):
+    before = saved_counts(course)
+    with pytest.raises(InvalidInput) as error:
+        routine_visit(nurse, course, labs=(actions.VisitLab("triglycerides", Decimal("-5"), "mg/dL"),))
+    assert error.value.field == "lab_0_value"
+    assert saved_counts(course) == before
+
+
+def test_an_impossible_weight_names_the_weight_field_and_saves_nothing(nurse, course, methods):
+    before = saved_counts(course)
+    with pytest.raises(InvalidInput) as error:
+        routine_visit(nurse, course, weight=actions.VisitWeight(Decimal("900"), "lb"))
+    assert error.value.field == "weight_value"
+    assert saved_counts(course) == before
+
+
+def test_a_nurse_cannot_change_the_dose_and_the_visit_saves_nothing(nurse, course, methods):
+    before = saved_counts(course)
+    change = actions.VisitDoseChange(Decimal(60), "conventional", "tolerating well", date(2026, 7, 2))
+    with pytest.raises(NotPermitted):
+        routine_visit(nurse, course, dose_change=change)
+    assert saved_counts(course) == before
+
+
+def test_a_prescriber_changes_the_dose_at_the_visit_with_its_reason(prescriber, course, methods):
+    change = actions.VisitDoseChange(Decimal(60), "conventional", "tolerating well", date(2026, 7, 2))
+    routine_visit(prescriber, course, dose_change=change)
+    segment = DoseSegment.objects.get(course=course, starts_on=date(2026, 7, 2))
+    assert (segment.mg_per_day, segment.reason) == (Decimal(60), "tolerating well")
+    assert AuditEvent.objects.get(action="dose.change").reason == "tolerating well"
+
+
+def test_it_refuses_a_visit_without_the_contraception_confirmed_or_changed(nurse, course, methods):
+    with pytest.raises(InvalidInput) as error:
+        routine_visit(nurse, course, contraception=actions.VisitContraception(confirmed=False))
+    assert error.value.field == "contraception_confirmed"
+    assert not Visit.objects.exists()
+
+
+def test_a_change_of_contraception_ends_one_method_and_starts_another(nurse, course, methods):
+    change = actions.VisitContraception(confirmed=False, stopped=(methods[0],), started=("implant",))
+    routine_visit(nurse, course, contraception=change)
+    methods[0].refresh_from_db()
+    assert methods[0].end == DAY
+    assert Contraception.objects.get(method="implant").start == DAY
+    assert AuditEvent.objects.filter(action="contraception.end").count() == 1
+
+
+def test_it_refuses_a_prescription_over_thirty_days(nurse, course, methods):
+    with pytest.raises(InvalidInput) as error:
+        routine_visit(nurse, course, days_supply=31)
+    assert error.value.field == "days_supply"
+    assert not Visit.objects.exists()
+
+
+def test_it_refuses_a_pregnancy_test_for_a_patient_who_cannot_get_pregnant(prescriber, nurse, course):
+    actions.set_patient_category(
+        actor=prescriber, patient=course.patient, category="cannot_get_pregnant", reason="hysterectomy"
+    )
+    with pytest.raises(InvalidInput):
+        routine_visit(nurse, course, contraception=None)
+    routine_visit(nurse, course, contraception=None, pregnancy_test=None)
+    assert Visit.objects.count() == 1
+
+
+def test_enrollment_assigns_the_category_starts_the_course_and_records_the_enrollment(front_desk, prescriber):
+    patient = actions.register_patient(
+        actor=front_desk,
+        mrn="T-0200",
+        given_name="Rowan",
+        family_name="Sample",
+        birth_date=date(2005, 1, 2),
+        category="can_get_pregnant",
+    )
+    course = actions.enroll_in_course(
+        actor=prescriber,
+        patient=patient,
+        prescriber=prescriber,
+        category="can_get_pregnant",
+        start=date(2026, 6, 1),
+        mg_per_day=Decimal(40),
+        product="conventional",
+        enrollment_date=date(2026, 4, 1),
+        confirmation_number="E-1",
+        weight=actions.VisitWeight(Decimal("130"), "lb"),
+    )
+    patient.refresh_from_db()
+    assert patient.category_set_by == prescriber  # IPL-CAT: the prescriber assigns it
+    assert course.target_mg_per_kg == Decimal(150)
+    entry = IpledgeEntry.objects.get(course=course)
+    assert (entry.kind, entry.date, entry.confirmation_number) == ("enrollment", date(2026, 4, 1), "E-1")
+    assert Weight.objects.get(patient=patient).kg == Decimal("58.97")
+    assert {
+        "patient.category",
+        "course.start",
+        "dose.prescribe",
+        "ipledge.enrollment",
+        "weight.record",
+    } <= set(AuditEvent.objects.filter(actor=prescriber).values_list("action", flat=True))
+
+
+def test_a_nurse_cannot_enroll_a_patient_in_a_course(nurse, prescriber, patient):
+    with pytest.raises(NotPermitted):
+        actions.enroll_in_course(
+            actor=nurse,
+            patient=patient,
+            prescriber=prescriber,
+            category="can_get_pregnant",
+            start=date(2026, 6, 1),
+            mg_per_day=Decimal(40),
+            product="conventional",
+            enrollment_date=date(2026, 4, 1),
+        )
+    assert not patient.courses.exists()

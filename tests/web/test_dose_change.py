@@ -1,0 +1,130 @@
+"""The dose change page: the live preview computes before anything is saved; saving records a segment."""
+
+from __future__ import annotations
+
+from datetime import date
+from decimal import Decimal
+
+import pytest
+from django.urls import reverse
+
+from isotrack.clinic import dose_planning
+from isotrack.clinic.models import DoseSegment
+
+
+def dose_url(course):
+    return reverse("course_dose", kwargs={"course_id": course.uuid})
+
+
+def preview_url(course):
+    return reverse("course_dose_preview", kwargs={"course_id": course.uuid})
+
+
+def test_the_preview_shows_the_completion_date_of_a_typed_dose_and_saves_nothing(
+    client, prescriber, course, weight
+):
+    client.force_login(prescriber)
+    plan = dose_planning.plan_dose(
+        course, starts_on=date(2026, 12, 1), product_line="conventional", mg_per_day=Decimal(60)
+    )
+    response = client.get(
+        preview_url(course),
+        {"dose_mg_per_day": "60", "dose_product": "conventional", "dose_starts_on": "2026-12-01"},
+    )
+    page = response.content.decode()
+    assert response.status_code == 200
+    assert plan.projected_completion_date.isoformat() in page
+    assert "30 × 20 mg capsules" in page or "30 × 30 mg capsules" in page or "× " in page
+    assert DoseSegment.objects.filter(course=course).count() == 1
+
+
+def test_a_higher_dose_finishes_earlier_in_the_preview(prescriber, course, weight):
+    plans = [
+        dose_planning.plan_dose(
+            course, starts_on=date(2026, 7, 1), product_line="conventional", mg_per_day=mg
+        )
+        for mg in (Decimal(40), Decimal(80))
+    ]
+    assert plans[1].projected_completion_date < plans[0].projected_completion_date
+    assert plans[1].mg_per_kg_per_day == pytest.approx(80 / 62)
+    assert plans[1].capsules.plan.possible and plans[1].capsules.fill == {40: 60}
+
+
+def test_a_target_date_gives_the_dose_it_needs_and_the_nearest_capsule_doses(
+    client, prescriber, course, weight
+):
+    client.force_login(prescriber)
+    response = client.get(
+        preview_url(course),
+        {
+            "dose_product": "conventional",
+            "dose_starts_on": "2026-07-01",
+            "dose_completion_date": "2026-12-31",
+        },
+    )
+    page = response.content.decode()
+    assert "Dose to finish on 2026-12-31" in page
+    assert "is not a sum of the available capsule strengths" in page
+    assert "mg/day is possible: it would finish on" in page
+
+
+def test_a_dose_above_the_labeled_maximum_is_explained(client, prescriber, course, weight):
+    client.force_login(prescriber)
+    response = client.get(
+        preview_url(course),
+        {"dose_mg_per_day": "200", "dose_product": "conventional", "dose_starts_on": "2026-07-01"},
+    )
+    page = response.content.decode()
+    assert 'class="warning"' in page and "DOSE_ABOVE_MAXIMUM" not in page
+
+
+def test_saving_records_a_new_dose_segment_with_its_reason(client, prescriber, course, weight):
+    client.force_login(prescriber)
+    response = client.post(
+        dose_url(course),
+        {
+            "dose_mg_per_day": "60",
+            "dose_product": "absorica",
+            "dose_starts_on": "2026-12-01",
+            "days_supply": "30",
+            "dose_reason": "tolerating well",
+        },
+    )
+    assert response.status_code == 302
+    segment = DoseSegment.objects.get(course=course, starts_on=date(2026, 12, 1))
+    assert (segment.mg_per_day, segment.product, segment.brand, segment.reason) == (
+        Decimal(60),
+        "conventional",
+        "Absorica",
+        "tolerating well",
+    )
+
+
+@pytest.mark.parametrize(
+    ("data", "field"),
+    [
+        ({"dose_mg_per_day": "", "dose_reason": "x"}, "dose_mg_per_day"),
+        ({"dose_mg_per_day": "60", "dose_reason": ""}, "dose_reason"),
+        ({"dose_mg_per_day": "60", "dose_reason": "x", "dose_starts_on": "2026-05-01"}, "dose_starts_on"),
+    ],
+)
+def test_bad_input_shows_beside_its_field_and_saves_nothing(client, prescriber, course, data, field):
+    client.force_login(prescriber)
+    response = client.post(
+        dose_url(course), {"dose_product": "conventional", "dose_starts_on": "2026-12-01", **data}
+    )
+    assert response.status_code == 422
+    assert f'id="id_{field}-error"' in response.content.decode()
+    assert DoseSegment.objects.filter(course=course).count() == 1
+
+
+def test_a_nurse_gets_403_an_auditor_403_and_an_outsider_404(client, nurse, auditor, outsider, course):
+    for user, status in ((nurse, 403), (auditor, 403), (outsider, 404)):
+        client.force_login(user)
+        assert client.get(dose_url(course)).status_code == status
+        assert (
+            client.post(dose_url(course), {"dose_mg_per_day": "60", "dose_reason": "x"}).status_code == status
+        )
+    client.force_login(outsider)
+    assert client.get(preview_url(course), {"dose_mg_per_day": "60"}).status_code == 404
+    assert DoseSegment.objects.filter(course=course).count() == 1

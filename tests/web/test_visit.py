@@ -1,0 +1,215 @@
+"""The one-screen monthly visit through its page: defaults, errors beside their fields, all or nothing."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import pytest
+from django.urls import reverse
+
+from isotrack.clinic import actions
+from isotrack.clinic.models import DoseSegment, LabResult, MoodScreen, PregnancyTest, Visit, Weight
+
+
+@pytest.fixture
+def methods(nurse, patient):
+    return [
+        actions.record_contraception(actor=nurse, patient=patient, method=m, start=date(2026, 4, 1))
+        for m in ("iud_copper", "male_condom")
+    ]
+
+
+def visit_url(course):
+    return reverse("course_visit", kwargs={"course_id": course.uuid})
+
+
+def routine_post(client, course, **changes):
+    """What the browser posts for a routine visit: the page's defaults plus the few fields staff fill."""
+    form = client.get(visit_url(course)).context["form"]
+    data = {}
+    for name, field in form.fields.items():
+        value = form.get_initial_for_field(field, name)
+        if value is None or value is False:
+            continue
+        data[name] = value.isoformat() if isinstance(value, date) else value
+    data |= {
+        "weight_value": "62",
+        "contraception_confirmed": "on",
+        "mood_score": "0",
+        "ipledge_confirmed": "on",
+        "ipledge_confirmation_number": "C-1",
+    }
+    data |= changes
+    return client.post(visit_url(course), {k: v for k, v in data.items() if v is not None})
+
+
+def test_the_visit_page_starts_from_a_routine_visit(client, nurse, course, methods):
+    actions.record_dispense(actor=nurse, course=course, day=date(2026, 6, 1), days_supply=30)
+    client.force_login(nurse)
+    response = client.get(visit_url(course))
+    assert response.status_code == 200
+    form = response.context["form"]
+    defaults = {name: form[name].value() for name in form.fields}
+    assert defaults["pregnancy_test_purpose"] == "monthly"
+    assert (defaults["pregnancy_test_setting"], defaults["pregnancy_test_result"]) == ("office", "negative")
+    assert defaults["pregnancy_test_verified_by"] == nurse.pk
+    assert defaults["date"] == defaults["pregnancy_test_specimen_date"] == response.context["today"]
+    assert (defaults["days_supply"], defaults["dose_decision"]) == (30, "continue")
+    page = response.content.decode()
+    assert "Copper IUD" in page and "Male condom" in page
+    assert "Prescription to send" in page and "30 × 40 mg capsules" in page
+
+
+def test_before_the_first_fill_the_test_is_the_screening_then_the_confirmation(
+    client, nurse, course, methods
+):
+    client.force_login(nurse)
+    assert client.get(visit_url(course)).context["form"]["pregnancy_test_purpose"].value() == "screening"
+    actions.record_pregnancy_test(
+        actor=nurse,
+        course=course,
+        purpose="screening",
+        setting="office",
+        specimen_date=date(2026, 5, 1),
+        result="negative",
+    )
+    assert client.get(visit_url(course)).context["form"]["pregnancy_test_purpose"].value() == "confirmation"
+
+
+def test_a_routine_visit_saves_every_record_and_lands_on_the_course(client, nurse, course, methods):
+    client.force_login(nurse)
+    response = routine_post(client, course)
+    assert response.status_code == 302
+    assert response["Location"] == reverse("course", args=[course.uuid])
+    assert Visit.objects.filter(course=course).count() == 1
+    assert PregnancyTest.objects.get(course=course).verified_by == nurse
+    assert MoodScreen.objects.filter(course=course).count() == 1
+    assert Weight.objects.filter(patient=course.patient).count() == 1
+
+
+def test_a_bad_lab_value_shows_beside_its_field_and_saves_nothing(client, nurse, course, methods):
+    client.force_login(nurse)
+    response = routine_post(client, course, lab_0_test="triglycerides", lab_0_value="-3", lab_0_unit="mg/dL")
+    assert response.status_code == 422
+    assert 'id="id_lab_0_value-error"' in response.content.decode()
+    assert not Visit.objects.exists() and not LabResult.objects.exists() and not Weight.objects.exists()
+
+
+def test_a_half_filled_lab_row_shows_what_is_missing(client, nurse, course, methods):
+    client.force_login(nurse)
+    response = routine_post(client, course, lab_1_test="alt")
+    assert response.status_code == 422
+    page = response.content.decode()
+    assert 'id="id_lab_1_value-error"' in page and 'id="id_lab_1_unit-error"' in page
+    assert not Visit.objects.exists()
+
+
+def test_an_impossible_weight_in_pounds_shows_beside_the_weight(client, nurse, course, methods):
+    client.force_login(nurse)
+    response = routine_post(client, course, weight_value="900", weight_unit="lb")
+    assert response.status_code == 422
+    assert 'id="id_weight_value-error"' in response.content.decode()
+    assert not Visit.objects.exists()
+
+
+def test_unconfirmed_contraception_is_refused_and_nothing_saved(client, nurse, course, methods):
+    client.force_login(nurse)
+    data = {"contraception_confirmed": ""}
+    response = routine_post(client, course, **data)
+    assert response.status_code == 422
+    assert not Visit.objects.exists()
+
+
+def test_a_nurse_sees_the_dose_read_only(client, nurse, course, methods):
+    client.force_login(nurse)
+    page = client.get(visit_url(course)).content.decode()
+    assert "Only a prescriber changes the dose" in page
+    assert 'name="dose_decision"' not in page and 'name="dose_reason"' not in page
+
+
+def test_a_crafted_dose_change_by_a_nurse_is_refused_with_403_and_saves_nothing(
+    client, nurse, course, methods
+):
+    client.force_login(nurse)
+    response = routine_post(
+        client,
+        course,
+        dose_decision="change",
+        dose_mg_per_day="60",
+        dose_product="conventional",
+        dose_starts_on="2026-07-02",
+        dose_reason="crafted",
+    )
+    assert response.status_code == 403
+    assert not Visit.objects.exists()
+    assert DoseSegment.objects.filter(course=course).count() == 1
+
+
+def test_a_prescriber_changes_the_dose_at_the_visit(client, prescriber, course, methods):
+    client.force_login(prescriber)
+    response = routine_post(
+        client,
+        course,
+        dose_decision="change",
+        dose_mg_per_day="60",
+        dose_product="conventional",
+        dose_starts_on="2026-12-01",
+        dose_reason="tolerating well",
+    )
+    assert response.status_code == 302
+    assert DoseSegment.objects.get(course=course, starts_on=date(2026, 12, 1)).reason == "tolerating well"
+
+
+def test_a_dose_change_without_a_reason_is_refused_beside_the_reason(client, prescriber, course, methods):
+    client.force_login(prescriber)
+    response = routine_post(client, course, dose_decision="change", dose_mg_per_day="60", dose_reason="")
+    assert response.status_code == 422
+    assert 'id="id_dose_reason-error"' in response.content.decode()
+    assert not Visit.objects.exists()
+
+
+def test_a_patient_who_cannot_get_pregnant_sees_no_pregnancy_test_or_contraception(
+    client, prescriber, nurse, course
+):
+    actions.set_patient_category(
+        actor=prescriber, patient=course.patient, category="cannot_get_pregnant", reason="documented"
+    )
+    client.force_login(nurse)
+    page = client.get(visit_url(course)).content.decode()
+    assert "Pregnancy test" not in page and "pregnancy_test_result" not in page
+    assert "contraception_confirmed" not in page
+    response = routine_post(client, course)
+    assert response.status_code == 302
+    assert not PregnancyTest.objects.exists()
+
+
+def test_an_outsider_gets_404_and_an_auditor_403(client, outsider, auditor, course):
+    client.force_login(outsider)
+    assert client.get(visit_url(course)).status_code == 404
+    client.force_login(auditor)
+    assert client.get(visit_url(course)).status_code == 403
+    assert client.post(visit_url(course), {"mood_score": "1"}).status_code == 403
+    assert not Visit.objects.exists()
+
+
+def test_a_pick_up_over_thirty_days_is_refused_beside_the_days_supply(client, nurse, course):
+    client.force_login(nurse)
+    url = reverse("course_dispense", kwargs={"course_id": course.uuid})
+    response = client.post(url, {"date": "2026-06-01", "days_supply": "31"})
+    assert response.status_code == 422
+    assert 'id="id_days_supply-error"' in response.content.decode()
+    assert not course.dispenses.exists()
+    response = client.post(url, {"date": "2026-06-01", "days_supply": "30", "rma": "RMA-9"})
+    assert response.status_code == 302
+    dispense = course.dispenses.get()
+    assert (dispense.rma, dispense.mg_per_day, dispense.product) == ("RMA-9", 40, "conventional")
+
+
+def test_the_patients_answers_are_recorded_as_an_ipledge_step(client, nurse, course):
+    client.force_login(nurse)
+    url = reverse("course_ipledge_entry", kwargs={"course_id": course.uuid})
+    response = client.post(url, {"kind": "patient_attestation", "date": "2026-06-01"})
+    assert response.status_code == 302
+    assert course.ipledge_entries.get().kind == "patient_attestation"
+    response = client.post(url, {"kind": "something_else", "date": "2026-06-01"})
+    assert response.status_code == 422 and 'id="id_kind-error"' in response.content.decode()
