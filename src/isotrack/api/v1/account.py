@@ -5,6 +5,7 @@ from uuid import UUID
 
 from django.http import HttpRequest
 from ninja import Router
+from ninja.responses import Status
 
 from isotrack.api import tokens
 from isotrack.api.auth import StaffSession
@@ -41,9 +42,9 @@ def list_tokens(request: HttpRequest) -> list[dict[str, Any]]:
     tags=["tokens"],
     summary="Create a token (with a logged-in session and its CSRF token; the value is shown once)",
 )
-def create_token(request: HttpRequest, payload: TokenIn) -> tuple[int, dict[str, Any]]:
+def create_token(request: HttpRequest, payload: TokenIn) -> Status[dict[str, Any]]:
     token, value = tokens.create_token(actor=actor(request), name=payload.name)
-    return 201, {**token_out(token), "token": value}
+    return Status(201, {**token_out(token), "token": value})
 
 
 @router.delete("/tokens/{uuid:token_uuid}", response={200: TokenOut, **WRITE_PROBLEMS}, tags=["tokens"])

@@ -11,6 +11,7 @@ from django.db import transaction
 from django.db.models import Model, QuerySet
 from django.http import HttpRequest, HttpResponse
 from ninja import Field, Query, Router, Schema
+from ninja.responses import Status
 
 from isotrack.api.v1.common import (
     READ_PROBLEMS,
@@ -147,7 +148,7 @@ def list_patient_courses(request: HttpRequest, patient_uuid: UUID) -> list[dict[
     response={201: CourseOut, **WRITE_PROBLEMS},
     summary="Open a course with its first dose (prescribers)",
 )
-def start_course(request: HttpRequest, patient_uuid: UUID, payload: CourseIn) -> tuple[int, dict[str, Any]]:
+def start_course(request: HttpRequest, patient_uuid: UUID, payload: CourseIn) -> Status[dict[str, Any]]:
     user = actor(request)
     patient = access_patient(user, patient_uuid)
     prescriber = _staff(user, payload.prescriber, "prescriber") or user
@@ -163,7 +164,7 @@ def start_course(request: HttpRequest, patient_uuid: UUID, payload: CourseIn) ->
         planned_end=payload.planned_end,
         brand=payload.brand,
     )
-    return 201, course_out(course)
+    return Status(201, course_out(course))
 
 
 @router.get("/courses/{uuid:course_uuid}", response={200: CourseOut, **READ_PROBLEMS})
@@ -388,9 +389,9 @@ def _add_record_routes(kind: RecordKind) -> None:
         request: HttpRequest,
         course_uuid: UUID,
         payload: schema_in,  # type: ignore[valid-type]
-    ) -> tuple[int, dict[str, Any]]:
+    ) -> Status[dict[str, Any]]:
         user = actor(request)
-        return 201, record_out(kind, kind.create(user, access_course(user, course_uuid), payload))
+        return Status(201, record_out(kind, kind.create(user, access_course(user, course_uuid), payload)))
 
     router.get(
         path,

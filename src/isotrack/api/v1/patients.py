@@ -6,6 +6,7 @@ from uuid import UUID
 from django.db import transaction
 from django.http import HttpRequest, HttpResponse
 from ninja import Field, Query, Router, Schema
+from ninja.responses import Status
 
 from isotrack.api.v1.common import (
     READ_PROBLEMS,
@@ -84,9 +85,9 @@ def list_patients(
 
 
 @router.post("/patients", response={201: PatientOut, **WRITE_PROBLEMS}, summary="Register a patient")
-def register_patient(request: HttpRequest, payload: PatientIn) -> tuple[int, dict[str, Any]]:
+def register_patient(request: HttpRequest, payload: PatientIn) -> Status[dict[str, Any]]:
     patient = actions.register_patient(actor=actor(request), **payload.dict())
-    return 201, patient_out(patient)
+    return Status(201, patient_out(patient))
 
 
 @router.get("/patients/{uuid:patient_uuid}", response={200: PatientOut, **READ_PROBLEMS})
@@ -150,7 +151,7 @@ def list_weights(request: HttpRequest, patient_uuid: UUID, dates: Query[DateRang
 @router.post(
     "/patients/{uuid:patient_uuid}/weights", response={201: WeightOut, **WRITE_PROBLEMS}, tags=["events"]
 )
-def record_weight(request: HttpRequest, patient_uuid: UUID, payload: WeightIn) -> tuple[int, dict[str, Any]]:
+def record_weight(request: HttpRequest, patient_uuid: UUID, payload: WeightIn) -> Status[dict[str, Any]]:
     user = actor(request)
     weight = actions.record_weight(
         actor=user,
@@ -159,7 +160,7 @@ def record_weight(request: HttpRequest, patient_uuid: UUID, payload: WeightIn) -
         value=decimal(payload.value),
         unit=payload.unit,
     )
-    return 201, weight_out(weight)
+    return Status(201, weight_out(weight))
 
 
 @router.get("/weights/{uuid:weight_uuid}", response={200: WeightOut, **READ_PROBLEMS}, tags=["events"])
@@ -220,7 +221,7 @@ def list_contraception(
 )
 def record_contraception(
     request: HttpRequest, patient_uuid: UUID, payload: ContraceptionIn
-) -> tuple[int, dict[str, Any]]:
+) -> Status[dict[str, Any]]:
     user = actor(request)
     item = actions.record_contraception(
         actor=user,
@@ -229,7 +230,7 @@ def record_contraception(
         start=payload.start,
         end=payload.end,
     )
-    return 201, contraception_out(item)
+    return Status(201, contraception_out(item))
 
 
 @router.get(
