@@ -30,7 +30,15 @@ lint: $(STAMP)
 typecheck: $(STAMP)
 	$(BIN)/mypy
 
-pytest: $(STAMP)
+# The browser tests drive Debian's Chromium (Playwright cannot download its own browsers here).
+browsers:
+	@test -x /usr/bin/chromium || { \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	    echo "installing Debian's chromium for the browser tests"; \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; \
+	  else echo "the browser tests need /usr/bin/chromium: sudo apt-get install chromium"; exit 1; fi; }
+
+pytest: $(STAMP) browsers
 	$(BIN)/pytest $(PYTEST_ARGS)
 
 test: lint typecheck pytest
