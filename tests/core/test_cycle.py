@@ -24,10 +24,13 @@ from isotrack.core import (
     current_cycle,
     evaluate,
     methods_in_use,
+    next_step,
     parse_course_file,
     plain_words,
+    standing,
 )
 from isotrack.core.cycle import ACTORS, STEP_STATUSES, Step
+from isotrack.core.history import history_until
 from tests.core.builders import START, days, simple_course
 
 COURSES = Path(__file__).resolve().parent / "courses"
@@ -350,3 +353,45 @@ def test_the_checklist_agrees_with_the_evaluation(case):
     # Monitoring steps are the evaluation's due items that are steps, with their dates.
     due = {d.code: d.date for d in evaluation.due}
     assert all(due[s.code] == s.deadline for s in cycle.monitoring)
+
+
+@settings(max_examples=300, deadline=None)
+@given(cycles())
+def test_the_standing_is_the_evaluation_without_its_dose_figures_and_alerts(case):
+    cf, day = case
+    evaluation, found = evaluate(cf, day), standing(cf, day)
+    assert (found.as_of, found.rule_set, found.phase, found.dispense, found.due) == (
+        evaluation.as_of,
+        evaluation.rule_set,
+        evaluation.phase,
+        evaluation.dispense,
+        evaluation.due,
+    )
+    assert found.history == history_until(cf, day)
+    # The checklist judged on the standing alone is the one judged on the whole evaluation.
+    cycle = current_cycle(cf, day)
+    assert cycle == current_cycle(cf, day, evaluation)
+    # The worklist's entry point gives the checklist's next step, countdown and days left.
+    found_step = next_step(cf, day)
+    assert (found_step.step, found_step.countdown, found_step.days_left) == (
+        cycle.next_step,
+        cycle.countdown,
+        cycle.days_left,
+    )
+    assert (found_step.phase, found_step.rule_set_id, found_step.rule_set_title) == (
+        cycle.phase,
+        cycle.rule_set_id,
+        cycle.rule_set_title,
+    )
+
+
+@pytest.mark.parametrize("name", sorted(TABLE))
+def test_the_next_step_alone_is_the_checklist_next_step(name):
+    cf = course_file(name)
+    assert cf.as_of is not None
+    cycle, found = current_cycle(cf, cf.as_of), next_step(cf, cf.as_of)
+    assert (found.step, found.countdown, found.days_left) == (
+        cycle.next_step,
+        cycle.countdown,
+        cycle.days_left,
+    )

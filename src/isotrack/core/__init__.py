@@ -21,6 +21,9 @@ All are frozen dataclasses of dates, numbers, text and tuples; build them direct
   rule_id, explanation)``), ``.dose`` (``DoseReport``, unrounded), ``.alerts`` (``Alert(code, date, detail,
   rule_id, explanation)``), ``.due`` (``Due(code, date)``, ``.rule_id``), ``.explanations`` and
   ``.rule_ids()`` (code -> reference rule id of every decision).
+- ``standing(course_file, day) -> Standing``: the iPLEDGE part of ``evaluate`` alone (``.rule_set``,
+  ``.phase``, ``.dispense``, ``.due``, and the ``.history`` they were judged on), by the same functions; no
+  dose figures nor alerts. What the checklist and the worklist need.
 - ``dose_report(course_file, day) -> DoseReport``: the dose figures alone.
 - ``dose_needed_for_completion(course_file, day, completion_date) -> float | None``: the labeled mg/day from
   the day after ``day`` that reaches the target on ``completion_date``.
@@ -36,8 +39,12 @@ All are frozen dataclasses of dates, numbers, text and tuples; build them direct
   notes),
   the monitoring steps, the next required step with its ``countdown`` in words, and the exact contraception
   methods to enter (``.methods``); ``STEP_LABELS``, ``STATUS_LABELS``, ``ACTOR_LABELS``, ``DUE_LABELS``,
-  ``PHASE_LABELS`` are the plain words; ``plain_words(explanation, rule_id)`` drops the rule id from a
-  sentence for the screen; ``result_flag(lab_or_mood_screen, policy)`` is the alert one result raises alone.
+  ``PHASE_LABELS`` are the plain words;
+  ``next_step(course_file, day) -> NextStep`` is that next step alone (``.step``, ``.countdown``,
+  ``.days_left``, ``.phase``, ``.rule_set_id``, ``.rule_set_title``), judged by the same functions without
+  the rest of the checklist, the dose figures nor the alerts (the worklist's entry point);
+  ``plain_words(explanation, rule_id)`` drops the rule id from a sentence for the screen;
+  ``result_flag(lab_or_mood_screen, policy)`` is the alert one result raises alone.
 """
 
 from __future__ import annotations
@@ -70,10 +77,12 @@ from isotrack.core.cycle import (
     STATUS_LABELS,
     STEP_LABELS,
     Cycle,
+    NextStep,
     Step,
     countdown,
     current_cycle,
     methods_in_use,
+    next_step,
     plain_words,
     result_flag,
 )
@@ -85,7 +94,7 @@ from isotrack.core.dose import (
     dose_needed_for_completion,
     dose_report,
 )
-from isotrack.core.evaluate import Evaluation, evaluate
+from isotrack.core.evaluate import Evaluation, Standing, evaluate, standing
 from isotrack.core.monitoring import Alert
 from isotrack.core.rules import RULE_SETS, Blocking, RuleSet, Window, rule_set_for
 from isotrack.core.schedule import Due
@@ -102,10 +111,12 @@ __all__ = [
     "STATUS_LABELS",
     "STEP_LABELS",
     "Cycle",
+    "NextStep",
     "Step",
     "countdown",
     "current_cycle",
     "methods_in_use",
+    "next_step",
     "plain_words",
     "result_flag",
     "RULE_SETS",
@@ -122,6 +133,7 @@ __all__ = [
     "Due",
     "Enrollment",
     "Evaluation",
+    "Standing",
     "Event",
     "Interruption",
     "LabResult",
@@ -142,6 +154,7 @@ __all__ = [
     "dose_report",
     "dump_course_file",
     "evaluate",
+    "standing",
     "parse_course_file",
     "rule_set_for",
 ]

@@ -32,6 +32,7 @@ Decisions where the spec is silent:
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Iterator
 from dataclasses import dataclass, replace
 from typing import Literal, TypeAlias
 
@@ -45,7 +46,7 @@ from isotrack.core.course import (
     Policy,
     PregnancyTest,
 )
-from isotrack.core.evaluate import Evaluation, evaluate
+from isotrack.core.evaluate import Evaluation, Standing, standing
 from isotrack.core.history import History, history_until
 from isotrack.core.monitoring import Alert, liver_alert, mood_alerts, triglycerides_alert
 from isotrack.core.rules import ipledge
@@ -256,22 +257,71 @@ def plain_words(explanation: str, rule_id: str) -> str:
     return explanation[: -len(suffix)] + "." if rule_id and explanation.endswith(suffix) else explanation
 
 
+# What the checklist reads of the evaluation: ``evaluate``'s answer, or its iPLEDGE part alone (``standing``).
+Judged: TypeAlias = Evaluation | Standing
+
+
 def current_cycle(course_file: CourseFile, day: dt.date, evaluation: Evaluation | None = None) -> Cycle:
     """The checklist of the course's current iPLEDGE cycle on ``day`` and its next required step."""
-    evaluation = evaluation or evaluate(course_file, day)
-    history = history_until(course_file, day)
-    category = course_file.patient.category
-    open_course = evaluation.phase in ("qualifying", "active") and not any(
-        b.code == "COURSE_CLOSED"
-        for b in evaluation.dispense.blocking  # a course that ended before a fill
+    if evaluation is None:  # the checklist needs no dose figure nor alert: judge the iPLEDGE part alone
+        found = standing(course_file, day)
+        return _cycle(course_file, day, found, found.history)
+    return _cycle(course_file, day, evaluation, history_until(course_file, day))
+
+
+@dataclass(frozen=True, slots=True)
+class NextStep:
+    """The course's next required step alone, with what the worklist shows beside it: the fields of the same
+    names of ``current_cycle``'s ``Cycle`` (``step`` is its ``next_step``)."""
+
+    day: dt.date
+    rule_set_id: str
+    rule_set_title: str
+    phase: str
+    step: Step | None
+    countdown: str
+    days_left: int | None
+
+
+def next_step(course_file: CourseFile, day: dt.date) -> NextStep:
+    """The next required step on ``day``, exactly as ``current_cycle(course_file, day).next_step`` (the same
+    functions judge it), without building the checklist past the first step not done, the contraception
+    methods nor the dose figures and alerts: what a worklist of thousands of courses needs."""
+    found = standing(course_file, day)
+    first = next((step for step in _steps(course_file, found, found.history) if step.pending), None)
+    step = _next_step([first] if first else [], tuple(_monitoring(found)))
+    return NextStep(
+        day=day,
+        rule_set_id=found.rule_set.id,
+        rule_set_title=found.rule_set.title,
+        phase=found.phase,
+        step=step,
+        countdown=countdown(step, day) if step else "nothing to do",
+        days_left=_days_left(step, day) if step else None,
     )
-    steps: list[Step] = []
-    if open_course:
-        found = _Found(evaluation.dispense.blocking)
-        if category == "can_get_pregnant":
-            steps = _pregnant_steps(course_file, evaluation, history, found)
-        else:
-            steps = _not_pregnant_steps(evaluation, history, found)
+
+
+def _open(evaluation: Judged) -> bool:
+    """A cycle runs: qualifying or active, and not a course that ended before a fill."""
+    return evaluation.phase in ("qualifying", "active") and not any(
+        b.code == "COURSE_CLOSED" for b in evaluation.dispense.blocking
+    )
+
+
+def _steps(course_file: CourseFile, evaluation: Judged, history: History) -> Iterator[Step]:
+    """The current cycle's steps in iPLEDGE's order, each built only when asked for (none once closed)."""
+    if not _open(evaluation):
+        return iter(())
+    found = _Found(evaluation.dispense.blocking)
+    if course_file.patient.category == "can_get_pregnant":
+        return _pregnant_steps(course_file, evaluation, history, found)
+    return iter(_not_pregnant_steps(evaluation, history, found))
+
+
+def _cycle(course_file: CourseFile, day: dt.date, evaluation: Judged, history: History) -> Cycle:
+    category = course_file.patient.category
+    open_course = _open(evaluation)
+    steps = list(_steps(course_file, evaluation, history))
     monitoring = tuple(_monitoring(evaluation))
     next_step = _next_step(steps, monitoring)
     days_left = _days_left(next_step, day) if next_step else None
@@ -361,7 +411,7 @@ def _not_needed(kind: StepKind, note: str) -> Step:
     )
 
 
-def _due(evaluation: Evaluation, code: str) -> dt.date | None:
+def _due(evaluation: Judged, code: str) -> dt.date | None:
     return next((d.date for d in evaluation.due if d.code == code), None)
 
 
@@ -375,8 +425,9 @@ def _enrollment(history: History, found: _Found) -> Step:
 
 
 def _pregnant_steps(
-    course_file: CourseFile, evaluation: Evaluation, history: History, found: _Found
-) -> list[Step]:
+    course_file: CourseFile, evaluation: Judged, history: History, found: _Found
+) -> Iterator[Step]:
+    """Lazily: each group of steps is built only once the earlier ones have been looked at."""
     day = history.day
     first_fill = history.last_dispense is None
     test = ipledge.qualifying_test(history)  # the test the rule set judged
@@ -406,6 +457,7 @@ def _pregnant_steps(
             day=day,
         )
         steps.append(test_step)
+    yield from steps
     confirmation = ipledge.prescriber_confirmation(history, test)
     in_window = window.closes if window and window.contains(day) and test_step.status == "done" else None
     entry = _step(
@@ -416,6 +468,7 @@ def _pregnant_steps(
         waiting=bool(found.of("PRESCRIBER_CONFIRMATION_MISSING")) and test_step.pending,
         day=day,
     )
+    yield entry
     attestation = next(
         (a for a in history.attestations if confirmation and a.date >= confirmation.date), None
     )
@@ -427,14 +480,14 @@ def _pregnant_steps(
         waiting=bool(found.of("PATIENT_ATTESTATION_MISSING")) and entry.pending,
         day=day,
     )
+    yield questions
     steps += [entry, questions]
-    steps += _pharmacy_steps((PHARMACY_AUTHORIZATION, PICK_UP), evaluation, steps, in_window, day)
-    return steps
+    yield from _pharmacy_steps((PHARMACY_AUTHORIZATION, PICK_UP), evaluation, steps, in_window, day)
 
 
 def _qualifying_steps(
     course_file: CourseFile,
-    evaluation: Evaluation,
+    evaluation: Judged,
     history: History,
     found: _Found,
     test: PregnancyTest | None,
@@ -490,7 +543,7 @@ def _qualifying_steps(
 
 
 def _earliest_confirmation(
-    evaluation: Evaluation,
+    evaluation: Judged,
     history: History,
     screening: PregnancyTest | None,
     lead_in_done_on: dt.date | None,
@@ -512,7 +565,7 @@ def _earliest_confirmation(
 
 def _pharmacy_steps(
     kinds: tuple[StepKind, ...],
-    evaluation: Evaluation,
+    evaluation: Judged,
     before: list[Step],
     deadline: dt.date | None,
     day: dt.date,
@@ -543,7 +596,7 @@ def _pharmacy_steps(
     return steps
 
 
-def _not_pregnant_steps(evaluation: Evaluation, history: History, found: _Found) -> list[Step]:
+def _not_pregnant_steps(evaluation: Judged, history: History, found: _Found) -> list[Step]:
     day = history.day
     steps: list[Step] = []
     if history.last_dispense is None or found.of("NOT_ENROLLED"):
@@ -568,7 +621,7 @@ def _not_pregnant_steps(evaluation: Evaluation, history: History, found: _Found)
     return steps
 
 
-def _monitoring(evaluation: Evaluation) -> list[Step]:
+def _monitoring(evaluation: Judged) -> list[Step]:
     found = []
     for due in evaluation.due:
         kind = MONITORING_STEPS.get(due.code)

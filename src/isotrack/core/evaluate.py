@@ -101,6 +101,37 @@ def phase_of(course_file: CourseFile, history: History) -> Phase:
     return "post_course"
 
 
+@dataclass(frozen=True, slots=True)
+class Standing:
+    """Where the course stands in iPLEDGE on the day: the evaluation without its dose figures and alerts,
+    plus the history it was judged on. What the checklist (``cycle.current_cycle``) and the worklist need."""
+
+    as_of: dt.date
+    rule_set: RuleSet
+    history: History
+    phase: Phase
+    dispense: DispenseAssessment
+    due: tuple[Due, ...]
+
+
+def standing(course_file: CourseFile, day: dt.date, rule_set: RuleSet | None = None) -> Standing:
+    """The iPLEDGE part of ``evaluate``: the same rule set, phase, dispense assessment and due items, by the
+    same functions (``evaluate`` is this plus the dose figures and the alerts). ``rule_set`` is the one
+    ``rule_set_for`` gives for the file on the day, when the caller already has it."""
+    if rule_set is None:
+        rule_set = rule_set_for(course_file.rules, day, course_file.policy)
+    history = history_until(course_file, day)
+    phase = phase_of(course_file, history)
+    return Standing(
+        as_of=day,
+        rule_set=rule_set,
+        history=history,
+        phase=phase,
+        dispense=rule_set.assess_dispense(course_file, history),
+        due=due_items(course_file, history, phase),
+    )
+
+
 def evaluate(
     course_file: CourseFile, day: dt.date, policy: Policy | None = None, rules: str | None = None
 ) -> Evaluation:
@@ -108,16 +139,14 @@ def evaluate(
     no I/O; ``day`` is the practice's local date."""
     if policy is not None:
         course_file = replace(course_file, policy=policy)
-    rule_set = rule_set_for(rules or course_file.rules, day, course_file.policy)
-    history = history_until(course_file, day)
-    phase = phase_of(course_file, history)
+    found = standing(course_file, day, rule_set_for(rules or course_file.rules, day, course_file.policy))
     dose = dose_report(course_file, day)
     return Evaluation(
         as_of=day,
-        rule_set=rule_set,
-        phase=phase,
-        dispense=rule_set.assess_dispense(course_file, history),
+        rule_set=found.rule_set,
+        phase=found.phase,
+        dispense=found.dispense,
         dose=dose,
-        alerts=alerts(course_file, history, dose),
-        due=due_items(course_file, history, phase),
+        alerts=alerts(course_file, found.history, dose),
+        due=found.due,
     )
