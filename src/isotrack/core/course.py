@@ -6,15 +6,15 @@ build them straight from database rows; ``isotrack.core.coursefile`` builds them
 that the history is possible (``check_history``). Field names follow the file, except that the file's
 ``from``/``to`` (``from`` is a Python keyword) are ``start``/``end`` here.
 
-The vocabularies are ``Literal`` types with a tuple of their values beside them, so that the parser, mypy and
-the pages all use one list.
+The vocabularies are ``Literal`` types with the tuple of their values (``get_args``) beside them, so that the
+parser, mypy and the pages all use one list.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass, field
-from typing import ClassVar, Literal, TypeAlias
+from typing import ClassVar, Literal, TypeAlias, get_args
 
 # --- vocabularies (spec "Course file") ----------------------------------------------------------------------
 
@@ -22,13 +22,13 @@ RulesChoice: TypeAlias = str  # "auto" or a rule-set id of isotrack.core.rules.R
 AUTO_RULES = "auto"
 
 WeightBasis: TypeAlias = Literal["baseline", "daily"]
-WEIGHT_BASES: tuple[WeightBasis, ...] = ("baseline", "daily")
+WEIGHT_BASES: tuple[WeightBasis, ...] = get_args(WeightBasis)
 
 Category: TypeAlias = Literal["can_get_pregnant", "cannot_get_pregnant"]  # IPL-CAT
-CATEGORIES: tuple[Category, ...] = ("can_get_pregnant", "cannot_get_pregnant")
+CATEGORIES: tuple[Category, ...] = get_args(Category)
 
 Product: TypeAlias = Literal["conventional", "micronized"]  # DOSE-LD: micronized is Absorica LD
-PRODUCTS: tuple[Product, ...] = ("conventional", "micronized")
+PRODUCTS: tuple[Product, ...] = get_args(Product)
 
 Method: TypeAlias = Literal[
     "tubal_sterilization",
@@ -66,39 +66,17 @@ SECONDARY_METHODS: frozenset[str] = frozenset(
 )
 ABSTINENCE = "abstinence"
 # A progestin-only "mini-pill" is not a primary method: it counts toward nothing (IPL-CON-2).
-METHODS: tuple[Method, ...] = (
-    "tubal_sterilization",
-    "partner_vasectomy",
-    "iud_copper",
-    "iud_hormonal",
-    "combined_pill",
-    "patch",
-    "implant",
-    "injection",
-    "vaginal_ring",
-    "male_condom",
-    "diaphragm_spermicide",
-    "cervical_cap_spermicide",
-    "sponge_spermicide",
-    "abstinence",
-    "progestin_only_pill",
-)
+METHODS: tuple[Method, ...] = get_args(Method)
 
 TestPurpose: TypeAlias = Literal["screening", "confirmation", "monthly", "end_of_course", "post_course"]
-TEST_PURPOSES: tuple[TestPurpose, ...] = (
-    "screening",
-    "confirmation",
-    "monthly",
-    "end_of_course",
-    "post_course",
-)
+TEST_PURPOSES: tuple[TestPurpose, ...] = get_args(TestPurpose)
 TestSetting: TypeAlias = Literal["lab", "office", "home"]
-TEST_SETTINGS: tuple[TestSetting, ...] = ("lab", "office", "home")
+TEST_SETTINGS: tuple[TestSetting, ...] = get_args(TestSetting)
 TestResult: TypeAlias = Literal["negative", "positive"]
-TEST_RESULTS: tuple[TestResult, ...] = ("negative", "positive")
+TEST_RESULTS: tuple[TestResult, ...] = get_args(TestResult)
 
 Instrument: TypeAlias = Literal["phq2", "phq9"]
-INSTRUMENTS: tuple[Instrument, ...] = ("phq2", "phq9")
+INSTRUMENTS: tuple[Instrument, ...] = get_args(Instrument)
 # The score ranges of the instruments (PHQ-2: two items of 0-3; PHQ-9: nine items of 0-3).
 MAXIMUM_SCORE: dict[str, int] = {"phq2": 6, "phq9": 27}
 
