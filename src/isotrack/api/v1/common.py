@@ -79,12 +79,16 @@ def etag_of(instance: Model) -> str:
 
 
 def check_version(request: HttpRequest, instance: Model) -> None:
-    """The update goes ahead only against the version the client read: If-Match must name its ETag."""
+    """The update goes ahead only against the version the client read: If-Match must name its ETag.
+
+    Call inside the update's transaction: the row is locked here, so no other writer slips in between this
+    check and the change."""
     header = request.headers.get("If-Match", "").strip()
     if not header:
         raise precondition_required()
+    current = type(instance)._default_manager.select_for_update().get(pk=instance.pk)
     tags = [tag.strip().removeprefix("W/") for tag in header.split(",")]
-    if etag_of(instance) not in tags:
+    if etag_of(current) not in tags:
         raise precondition_failed(
             "The record changed since you read it (or If-Match names another version): GET it again."
         )

@@ -185,7 +185,7 @@ def end_course(
     user = actor(request)
     with transaction.atomic():
         course = access_course(user, course_uuid)
-        check_version(request, Course.objects.select_for_update().get(pk=course.pk))
+        check_version(request, course)
         course = actions.end_course(
             actor=user, course=course, end=payload.end, reason=payload.reason, stopped=payload.stopped
         )

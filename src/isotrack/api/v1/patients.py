@@ -108,7 +108,7 @@ def update_patient_contact(
     user = actor(request)
     with transaction.atomic():
         patient = access_patient(user, patient_uuid)
-        check_version(request, Patient.objects.select_for_update().get(pk=patient.pk))
+        check_version(request, patient)
         patient = api_actions.update_patient_contact(actor=user, patient=patient, **payload.dict())
     response["ETag"] = etag_of(patient)
     return patient_out(patient)
@@ -125,7 +125,7 @@ def set_patient_category(
     user = actor(request)
     with transaction.atomic():
         patient = access_patient(user, patient_uuid)
-        check_version(request, Patient.objects.select_for_update().get(pk=patient.pk))
+        check_version(request, patient)
         patient = actions.set_patient_category(
             actor=user, patient=patient, category=payload.category, reason=payload.reason
         )
@@ -182,7 +182,7 @@ def change_weight(
     user = actor(request)
     with transaction.atomic():
         weight = access_weight(user, weight_uuid)
-        check_version(request, Weight.objects.select_for_update().get(pk=weight.pk))
+        check_version(request, weight)
         weight = actions.change_weight(
             actor=user,
             weight=weight,
@@ -258,7 +258,7 @@ def end_contraception(
     user = actor(request)
     with transaction.atomic():
         item = _access_contraception(request, contraception_uuid)
-        check_version(request, Contraception.objects.select_for_update().get(pk=item.pk))
+        check_version(request, item)
         item = actions.end_contraception(actor=user, contraception=item, end=payload.end)
     response["ETag"] = etag_of(item)
     return contraception_out(item)
