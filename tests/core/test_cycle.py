@@ -22,6 +22,7 @@ from isotrack.core import (
     PrescriberConfirmation,
     countdown,
     current_cycle,
+    days_left,
     evaluate,
     methods_in_use,
     next_step,
@@ -378,6 +379,9 @@ def test_the_standing_is_the_evaluation_without_its_dose_figures_and_alerts(case
         cycle.countdown,
         cycle.days_left,
     )
+    if found_step.step is not None:  # what the worklist stores is the step: the rest follows from the day
+        assert countdown(found_step.step, day) == found_step.countdown
+        assert days_left(found_step.step, day) == found_step.days_left
     assert (found_step.phase, found_step.rule_set_id, found_step.rule_set_title) == (
         cycle.phase,
         cycle.rule_set_id,

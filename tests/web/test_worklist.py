@@ -145,10 +145,25 @@ def test_the_worklist_takes_the_same_number_of_queries_for_2_or_20_courses(
     with_courses(prescriber, nurse, count)
     client.force_login(prescriber)
     client.get(reverse("home"))  # the session and the user are loaded once; count the page's own reads
-    # session, user, practice, courses, 5 tables of facts, prescribers; saving the session (in a savepoint)
-    with django_assert_num_queries(13):
+    # session, user, practice, the out-of-date lines (none), count, page, prescribers; saving the session
+    # (in a savepoint)
+    with django_assert_num_queries(10):
         response = client.get(reverse("home"))
     assert response.content.count(b'href="/courses/') == count
+
+
+@pytest.mark.parametrize("count", [2, 20])
+def test_judging_every_line_again_takes_the_same_number_of_queries_for_2_or_20_courses(
+    prescriber, nurse, count, django_assert_num_queries
+):
+    with_courses(prescriber, nurse, count)
+    worklist(prescriber, WorklistFilters(), today=TODAY)
+    # A month later every line is out of date: the out-of-date lines, the courses, 4 tables of events and the
+    # contraception, the judged lines written (one statement), the out-of-date lines again (none), count,
+    # page, prescribers.
+    with django_assert_num_queries(12):
+        found = worklist(prescriber, WorklistFilters(), today=TODAY + 30 * DAY)
+    assert found.total == count
 
 
 @pytest.mark.django_db

@@ -18,7 +18,10 @@ from django.core.exceptions import ValidationError
 from django.db import IntegrityError, models, transaction
 from django.utils import timezone
 
-from isotrack.audit.trail import record, snapshot
+from isotrack.audit import trail
+from isotrack.audit.models import AuditEvent
+from isotrack.audit.trail import snapshot
+from isotrack.clinic import worklist_entries
 from isotrack.clinic.access import Capability, require
 from isotrack.clinic.errors import InvalidInput, RecordNotFound
 from isotrack.clinic.models import (
@@ -64,6 +67,15 @@ def action(func: Callable[P, R]) -> Callable[P, R]:
             raise InvalidInput(_integrity_message(error)) from error
 
     return run
+
+
+def record(*, patient: Patient, **event: Any) -> AuditEvent:
+    """The audit row of a write to the patient's records (``audit.trail.record``, inside the action's
+    transaction); the stored worklist lines of the patient's courses go out of date with it, in the same
+    transaction (``worklist_entries.mark_stale``). Every clinical write records through here."""
+    row = trail.record(patient=patient, **event)
+    worklist_entries.mark_stale(patient.pk)
+    return row
 
 
 def _integrity_message(error: IntegrityError) -> str:
@@ -282,6 +294,7 @@ def start_course(
         target_mg_per_kg=target_mg_per_kg if target_mg_per_kg is not None else practice.target_mg_per_kg,
     )
     _validated_save(course)
+    worklist_entries.add_line(course.pk)
     record(actor=actor, action="course.start", instance=course, patient=patient, after=snapshot(course))
     if mg_per_day is not None:
         segment = DoseSegment(

@@ -3,9 +3,9 @@ keyword, the role and practice checked first, one transaction, an audit row with
 
 from __future__ import annotations
 
-from isotrack.audit.trail import record, snapshot
+from isotrack.audit.trail import snapshot
 from isotrack.clinic.access import Capability, require
-from isotrack.clinic.actions import _check_practice, _validated_save, action
+from isotrack.clinic.actions import _check_practice, _validated_save, action, record
 from isotrack.clinic.models import Patient, StaffUser
 
 

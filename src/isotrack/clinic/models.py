@@ -529,3 +529,36 @@ class SideEffect(RecordedModel):
     class Meta:
         constraints = [_date_order("side_effect_resolved_after_onset", "onset", "resolved_on")]
         ordering = ["onset", "id"]
+
+
+# ------------------------------------------------------------------------------------------- derived, stored
+
+
+class WorklistEntry(models.Model):
+    """The worklist's line of one course as the core judged it (``core.next_step``) on one day. Derived, never
+    a record: stored so that thousands of courses list without judging each on every page load, and judged
+    again whenever it may be out of date (isotrack.clinic.worklist_entries says when)."""
+
+    course = models.OneToOneField(
+        Course, on_delete=models.CASCADE, primary_key=True, related_name="worklist_entry"
+    )
+    generation = models.PositiveIntegerField(default=0)  # +1 with every write to the patient's records
+    judged_generation = models.PositiveIntegerField(null=True)  # the generation the line was judged at
+    judged_on = models.DateField(null=True)  # the day judged for (None: never judged)
+    basis = models.CharField(max_length=64, blank=True)  # the engine and the practice's policy judged with
+    listed = models.BooleanField(default=True)  # a step to do, or qualifying or active
+    phase = models.CharField(max_length=20, blank=True)
+    rule_set_id = models.CharField(max_length=40, blank=True)
+    rule_set_title = models.TextField(blank=True)
+    step_code = models.CharField(max_length=40, blank=True)
+    step_label = models.TextField(blank=True)
+    step_status = models.CharField(max_length=20, blank=True)
+    actor = models.CharField(max_length=20, blank=True)
+    rule_id = models.CharField(max_length=40, blank=True)
+    noun = models.TextField(blank=True)
+    window_bound = models.BooleanField(default=False)
+    until_word = models.CharField(max_length=40, blank=True)
+    done_on = models.DateField(null=True)
+    deadline = models.DateField(null=True)
+    earliest = models.DateField(null=True)
+    reasons = models.TextField(blank=True)  # the step's blocking codes, space-separated

@@ -2,56 +2,44 @@
 first. The core decides each line (``core.next_step``: the next step of ``core.current_cycle``, judged by the
 same functions); this module only reads.
 
-Speed (bench/worklist.py: 5,000 active courses, in a constant number of queries): the lines need only where
-each course stands in iPLEDGE (phase, dispense, due items), and those depend on the iPLEDGE entries,
-pregnancy tests, dispenses, labs and contraception alone, never on doses or weights. So the worklist reads
-those five tables as the driver's plain tuples (no model instances, no per-value converters), each in one
-query, builds the core's facts from them and asks the core for the next step alone (no dose figures, no
-alerts, the checklist only up to its first step not done). Every course is judged and ranked; the lines are
-built for the page shown only. A test checks that every line agrees with the evaluation of the full exported
-course file, and tests/core that ``next_step`` is ``current_cycle``'s next step.
+Speed (bench/worklist.py: 5,000 active courses, in a constant number of queries): each course's line is stored
+(``WorklistEntry``) and judged again only when it may be out of date (``worklist_entries``: the patient's
+records changed, it was judged for another day, the engine or the practice's policy changed). A page load
+judges the out-of-date lines of the courses it lists (none, usually), then filters, ranks and pages the stored
+lines in the database and builds the lines of the page shown. The countdown in words follows from the stored
+step and the day (``core.countdown``). Tests check that every line agrees with the evaluation of the full
+exported course file, and with the core's judgment of every course after each kind of write and as days pass.
 
 Decisions:
 - Courses listed: qualifying (draft) and active ones, and completed ones that ended less than
   ``RECENTLY_ENDED_DAYS`` ago and still have a step to do (the end-of-course and post-course tests).
-- The order: overdue first, then by days to the deadline (or to the earliest day a step is possible), then the
-  lines without a date; ties by family name.
+- The order: overdue first, then by the deadline (or the earliest day a step is possible), then the lines
+  without a date; ties by family name, given name, then the course's age.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import gc
 import uuid
-from collections import defaultdict
-from collections.abc import Iterator
-from contextlib import contextmanager
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from typing import Any
 
-from django.db import connections
-from django.db.models import Q, QuerySet
+from django.db.models import Case, DateField, F, Q, QuerySet, Value, When
 
 from isotrack import core
+from isotrack.clinic import worklist_entries
 from isotrack.clinic.models import (
-    Contraception,
     Course,
     CourseStatus,
-    Dispense,
-    IpledgeEntry,
-    LabResult,
     PatientCategory,
-    PregnancyTest,
+    Practice,
     Role,
     StaffUser,
 )
 from isotrack.clinic.queries import practice_today
-from isotrack.clinic.records import policy_of
-from isotrack.core import course as facts
 
 PAGE_SIZE = 100
 RECENTLY_ENDED_DAYS = 120  # reference.md 1.7: the post-course test is due 30 days after the last dose
-_NO_DATE = 10**6
 
 
 @dataclass(frozen=True, slots=True)
@@ -115,18 +103,27 @@ def worklist(user: StaffUser, filters: WorklistFilters, today: dt.date | None = 
     practice = user.practice
     today = today or practice_today(practice)
     courses = _courses(user, filters, today)
-    with _collector_paused():
-        judged = [found for found in _judged(courses, practice, today) if _kept(found[1], filters)]
-    judged.sort(key=_urgency)  # every course ranked; the lines built for the page shown only
-    pages = max(1, -(-len(judged) // PAGE_SIZE))
+    worklist_entries.refresh(courses, practice, today)
+    listed = courses.filter(worklist_entry__listed=True)
+    if filters.phase:
+        listed = listed.filter(worklist_entry__phase=filters.phase)
+    if filters.step:
+        listed = listed.filter(worklist_entry__step_code=filters.step)
+    total = listed.count()
+    pages = max(1, -(-total // PAGE_SIZE))
     page = min(max(1, filters.page), pages)
+    shown = (
+        listed.annotate(urgency=_urgency(today))
+        .order_by(F("urgency").asc(nulls_last=True), "patient__family_name", "patient__given_name", "id")
+        .values_list(*_COLUMNS)[(page - 1) * PAGE_SIZE : page * PAGE_SIZE]
+    )
     prescribers = StaffUser.objects.filter(practice_id=practice.pk, role=Role.PRESCRIBER).order_by(
         "last_name", "first_name"
     )
     return Worklist(
         today=today,
-        lines=[_line(*found) for found in judged[(page - 1) * PAGE_SIZE : page * PAGE_SIZE]],
-        total=len(judged),
+        lines=[_line(row, today) for row in shown],
+        total=total,
         page=page,
         pages=pages,
         prescribers=[(str(p.uuid), p.display_name) for p in prescribers],
@@ -134,28 +131,38 @@ def worklist(user: StaffUser, filters: WorklistFilters, today: dt.date | None = 
     )
 
 
-@contextmanager
-def _collector_paused() -> Iterator[None]:
-    """Python's cyclic garbage collector paused while the lines are built: the ~100,000 facts of 5,000 courses
-    are plain acyclic values (freed by reference counting as usual), yet their allocation triggers repeated
-    collections that scan them all (~100 ms of a 5,000-course worklist). Only pauses a collector that is on,
-    and turns it back on even if building the lines fails."""
-    if not gc.isenabled():
-        yield
-        return
-    gc.disable()
-    try:
-        yield
-    finally:
-        gc.enable()
+def _urgency(today: dt.date) -> Case:
+    """The day a line ranks by: its deadline, else the earliest day its step is possible while still ahead
+    (``core.days_left``'s day); a line never judged (concurrent writes kept it from being judged) comes
+    first."""
+    return Case(
+        When(worklist_entry__judged_on__isnull=True, then=Value(dt.date.min)),
+        When(worklist_entry__deadline__isnull=False, then=F("worklist_entry__deadline")),
+        When(worklist_entry__earliest__gt=today, then=F("worklist_entry__earliest")),
+        default=None,
+        output_field=DateField(),
+    )
 
 
-def _courses(user: StaffUser, filters: WorklistFilters, today: dt.date) -> QuerySet[Course]:
+def refresh(practice: Practice, today: dt.date | None = None) -> int:
+    """Judge every out-of-date line of the practice's worklist for ``today`` (by default the practice's
+    today), so that the day's first page load need not: ``isotrack refresh-worklist``. Returns how many lines
+    were judged."""
+    today = today or practice_today(practice)
+    return worklist_entries.refresh(_candidates(practice.pk, today), practice, today)
+
+
+def _candidates(practice_id: int, today: dt.date) -> QuerySet[Course]:
+    """The courses the worklist may list on ``today``: qualifying, active or recently completed."""
     recently = today - dt.timedelta(days=RECENTLY_ENDED_DAYS)
-    courses = Course.objects.filter(patient__practice_id=user.practice_id).filter(
+    return Course.objects.filter(patient__practice_id=practice_id).filter(
         Q(status__in=(CourseStatus.DRAFT, CourseStatus.ACTIVE))
         | Q(status=CourseStatus.COMPLETED, end__gte=recently)
     )
+
+
+def _courses(user: StaffUser, filters: WorklistFilters, today: dt.date) -> QuerySet[Course]:
+    courses = _candidates(user.practice_id, today)
     if filters.prescriber:
         courses = courses.filter(prescriber__uuid=_uuid_or_none(filters.prescriber))
     if filters.category in PatientCategory.values:
@@ -178,162 +185,74 @@ def _uuid_or_none(text: str) -> str | None:
         return None
 
 
-def _kept(found: core.NextStep, filters: WorklistFilters) -> bool:
-    return (not filters.phase or found.phase == filters.phase) and (
-        not filters.step or (found.step.code if found.step else "") == filters.step
-    )
-
-
-def _urgency(judged: tuple[tuple[Any, ...], core.NextStep]) -> tuple[int, str]:
-    """Overdue first, then by days left; ties by the line's patient name (``WorklistLine.patient_name``)."""
-    row, found = judged
-    return (found.days_left if found.days_left is not None else _NO_DATE, f"{row[_FAMILY]}, {row[_GIVEN]}")
-
-
 # --- the lines ----------------------------------------------------------------------------------------------
 
 
+_STEP_COLUMNS = tuple(
+    f"worklist_entry__{name}"
+    for name in (
+        "step_code",
+        "step_label",
+        "step_status",
+        "actor",
+        "rule_id",
+        "noun",
+        "window_bound",
+        "until_word",
+        "done_on",
+        "deadline",
+        "earliest",
+        "reasons",
+    )
+)
 _COLUMNS = (
-    "id",
     "uuid",
-    "start",
-    "end",
-    "target_mg_per_kg",
-    "patient_id",
     "patient__given_name",
     "patient__family_name",
     "patient__mrn",
     "patient__ipledge_id",
     "patient__category",
-    "patient__birth_date",
     "prescriber__first_name",
     "prescriber__last_name",
     "prescriber__credentials",
     "prescriber__username",
+    "worklist_entry__judged_on",
+    "worklist_entry__phase",
+    "worklist_entry__rule_set_id",
+    "worklist_entry__rule_set_title",
+    *_STEP_COLUMNS,
 )
-_GIVEN, _FAMILY = _COLUMNS.index("patient__given_name"), _COLUMNS.index("patient__family_name")
 _CATEGORY_LABELS: dict[str, str] = dict(PatientCategory.choices)
+NOT_JUDGED = "Not worked out yet: open the course"
 
 
-def worklist_lines(courses: QuerySet[Course], practice: Any, today: dt.date) -> list[WorklistLine]:
-    """One line per course that has a step to do (or is qualifying or active). Six queries in all."""
-    return [_line(row, found) for row, found in _judged(courses, practice, today)]
-
-
-def _judged(
-    courses: QuerySet[Course], practice: Any, today: dt.date
-) -> list[tuple[tuple[Any, ...], core.NextStep]]:
-    """Each course's row and next step, for the courses that have a step to do (or are qualifying or
-    active), in the rows' order. Six queries in all."""
-    rows = _rows(courses.values_list(*_COLUMNS))  # the uuid converted for the lines shown only
-    ids = courses.values("id")
-    events = _events(ids)
-    contraception = _contraception(courses.values("patient_id"))
-    policies: dict[Any, facts.Policy] = {}
-    base_policy = policy_of(practice)
-    next_step = core.next_step
-    judged = []
-    for row in rows:
-        course_id, _, start, end, target, patient_id = row[:6]
-        category, birth = row[10:12]
-        policy = policies.get(target)
-        if policy is None:
-            policy = policies[target] = replace(base_policy, target_mg_per_kg=float(target))
-        course_file = facts.CourseFile(
-            rules=practice.rules,
-            policy=policy,
-            patient=facts.Patient(category=category, birth_date=birth),
-            course=facts.Course(start=start, end=end),
-            contraception=contraception.get(patient_id, ()),
-            events=events.get(course_id, ()),
-        )
-        found = next_step(course_file, today)
-        if found.step is None and found.phase not in ("qualifying", "active"):
-            continue
-        judged.append((row, found))
-    return judged
-
-
-def _line(row: tuple[Any, ...], found: core.NextStep) -> WorklistLine:
-    public_id = row[1] if isinstance(row[1], uuid.UUID) else uuid.UUID(row[1])  # SQLite: text
-    given, family, mrn, ipledge_id, category = row[6:11]
-    step = found.step
+def _line(row: tuple[Any, ...], today: dt.date) -> WorklistLine:
+    public_id, given, family, mrn, ipledge_id, category = row[:6]
+    judged_on, phase, rule_set_id, rule_set_title = row[10:14]
+    step = worklist_entries.stored_step(*row[14:])
     return WorklistLine(
         course_uuid=public_id,
         patient_name=f"{family}, {given}",
         mrn=mrn,
         ipledge_id=ipledge_id,
-        prescriber=_prescriber_name(*row[12:]),
+        prescriber=_prescriber_name(*row[6:10]),
         category=category,
         category_label=_CATEGORY_LABELS[category],
-        phase=found.phase,
-        phase_label=core.PHASE_LABELS[found.phase],
+        phase=phase,
+        phase_label=core.PHASE_LABELS.get(phase, ""),
         step_code=step.code if step else "",
-        step_label=step.label if step else "Nothing to do",
+        step_label=step.label if step else ("Nothing to do" if judged_on else NOT_JUDGED),
         step_status=step.status if step else "done",
         actor_label=core.ACTOR_LABELS[step.actor] if step else "",
         deadline=step.deadline if step else None,
-        countdown=found.countdown,
-        days_left=found.days_left,
+        countdown=core.countdown(step, today) if step else ("nothing to do" if judged_on else ""),
+        days_left=core.days_left(step, today) if step else None,
         rule_id=step.rule_id if step else "",
-        rule_set_id=found.rule_set_id,
-        rule_set_title=found.rule_set_title,
+        rule_set_id=rule_set_id,
+        rule_set_title=rule_set_title,
     )
 
 
 def _prescriber_name(first: str, last: str, credentials: str, username: str) -> str:
     name = f"{first} {last}".strip() or username
     return f"{name}, {credentials}" if credentials else name
-
-
-def _events(course_ids: QuerySet[Course]) -> dict[int, tuple[facts.Event, ...]]:
-    """The events the iPLEDGE standing depends on, per course: each type in date order (then id), as
-    ``records.course_facts`` gives them (the core splits the events by type, so that is the order it sees)."""
-    found: dict[int, list[facts.Event]] = defaultdict(list)
-    kinds: dict[str, Any] = {
-        "enrollment": facts.Enrollment,
-        "prescriber_confirmation": facts.PrescriberConfirmation,
-        "patient_attestation": facts.PatientAttestation,
-    }
-    entries = IpledgeEntry.objects.filter(course_id__in=course_ids).order_by("date", "id")
-    for course_id, kind, day in _rows(entries.values_list("course_id", "kind", "date")):
-        found[course_id].append(kinds[kind](day))
-    tests = PregnancyTest.objects.filter(course_id__in=course_ids).order_by("specimen_date", "id")
-    test = facts.PregnancyTest
-    for course_id, day, purpose, setting, result, verifier in _rows(
-        tests.values_list(
-            "course_id", "specimen_date", "purpose", "setting", "result", "verified_by__username"
-        )
-    ):
-        found[course_id].append(test(day, purpose, setting, result, verifier))
-    dispenses = Dispense.objects.filter(course_id__in=course_ids).order_by("date", "id")
-    dispense = facts.Dispense
-    for course_id, day, days_supply in _rows(dispenses.values_list("course_id", "date", "days_supply")):
-        found[course_id].append(dispense(day, days_supply))
-    labs = LabResult.objects.filter(course_id__in=course_ids).order_by("effective_date", "id")
-    lab = facts.LabResult
-    for course_id, day, name, value, unit, uln in _rows(
-        labs.values_list("course_id", "effective_date", "test", "value", "unit", "uln")
-    ):
-        found[course_id].append(lab(day, name, float(value), unit, float(uln) if uln is not None else None))
-    return {course_id: tuple(events) for course_id, events in found.items()}
-
-
-def _rows(query: QuerySet[Any, Any]) -> list[tuple[Any, ...]]:
-    """The rows of a ``values_list`` query as the database driver gives them: dates, numbers and text, without
-    Django's per-value converters (a third of the read time for ~90,000 rows). Only for columns whose driver
-    value is already what the caller wants (dates, integers, text) or that it converts itself (decimals with
-    ``float``, the course's uuid in ``_line``)."""
-    sql, params = query.query.sql_with_params()
-    with connections[query.db].cursor() as cursor:
-        cursor.execute(sql, params)
-        return cursor.fetchall()
-
-
-def _contraception(patient_ids: QuerySet[Course]) -> dict[int, tuple[facts.ContraceptionUse, ...]]:
-    found: dict[int, list[facts.ContraceptionUse]] = defaultdict(list)
-    uses = Contraception.objects.filter(patient_id__in=patient_ids).order_by("start", "id")
-    use = facts.ContraceptionUse
-    for patient_id, method, start, end in _rows(uses.values_list("patient_id", "method", "start", "end")):
-        found[patient_id].append(use(method, start, end))
-    return {patient_id: tuple(uses) for patient_id, uses in found.items()}

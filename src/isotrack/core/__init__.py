@@ -42,7 +42,8 @@ All are frozen dataclasses of dates, numbers, text and tuples; build them direct
   ``PHASE_LABELS`` are the plain words;
   ``next_step(course_file, day) -> NextStep`` is that next step alone (``.step``, ``.countdown``,
   ``.days_left``, ``.phase``, ``.rule_set_id``, ``.rule_set_title``), judged by the same functions without
-  the rest of the checklist, the dose figures nor the alerts (the worklist's entry point);
+  the rest of the checklist, the dose figures nor the alerts (the worklist's entry point; ``countdown(step,
+  day)`` and ``days_left(step, day)`` give its countdown and days left from the step alone);
   ``plain_words(explanation, rule_id)`` drops the rule id from a sentence for the screen;
   ``result_flag(lab_or_mood_screen, policy)`` is the alert one result raises alone.
 """
@@ -81,6 +82,7 @@ from isotrack.core.cycle import (
     Step,
     countdown,
     current_cycle,
+    days_left,
     methods_in_use,
     next_step,
     plain_words,
@@ -115,6 +117,7 @@ __all__ = [
     "Step",
     "countdown",
     "current_cycle",
+    "days_left",
     "methods_in_use",
     "next_step",
     "plain_words",

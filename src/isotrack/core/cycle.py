@@ -297,7 +297,7 @@ def next_step(course_file: CourseFile, day: dt.date) -> NextStep:
         phase=found.phase,
         step=step,
         countdown=countdown(step, day) if step else "nothing to do",
-        days_left=_days_left(step, day) if step else None,
+        days_left=days_left(step, day) if step else None,
     )
 
 
@@ -324,7 +324,7 @@ def _cycle(course_file: CourseFile, day: dt.date, evaluation: Judged, history: H
     steps = list(_steps(course_file, evaluation, history))
     monitoring = tuple(_monitoring(evaluation))
     next_step = _next_step(steps, monitoring)
-    days_left = _days_left(next_step, day) if next_step else None
+    left = days_left(next_step, day) if next_step else None
     can_get_pregnant = category == "can_get_pregnant"
     return Cycle(
         day=day,
@@ -338,7 +338,7 @@ def _cycle(course_file: CourseFile, day: dt.date, evaluation: Judged, history: H
         monitoring=monitoring,
         next_step=next_step,
         countdown=countdown(next_step, day) if next_step else "nothing to do",
-        days_left=days_left,
+        days_left=left,
         methods=methods_in_use(course_file, day) if can_get_pregnant else (),
         methods_complete=can_get_pregnant
         and not any(b.code == "CONTRACEPTION_INSUFFICIENT" for b in evaluation.dispense.blocking),
@@ -683,7 +683,8 @@ def _days(n: int) -> str:
     return "1 day" if n == 1 else f"{n} days"
 
 
-def _days_left(step: Step, day: dt.date) -> int | None:
+def days_left(step: Step, day: dt.date) -> int | None:
+    """Days to the step's deadline (negative: overdue), else to its earliest day if that is still ahead."""
     if step.deadline is not None:
         return (step.deadline - day).days
     if step.earliest is not None and step.earliest > day:

@@ -1,0 +1,225 @@
+"""The worklist's stored lines stay right: after every kind of write, as days pass, when the practice's policy
+or the engine changes, when lines are missing, and when a write lands while a line is being judged. Each time
+every line of the worklist is compared with the core's judgment of the course's full records on that day."""
+
+from __future__ import annotations
+
+import datetime as dt
+import io
+from decimal import Decimal
+
+import pytest
+from django.core.management import call_command
+from django.core.management.base import CommandError
+
+from isotrack import core
+from isotrack.clinic import actions, worklist_entries
+from isotrack.clinic.demo import DemoPractice, build_demo
+from isotrack.clinic.models import Course, CourseStatus, WorklistEntry
+from isotrack.clinic.records import course_facts, courses_with_facts
+from isotrack.clinic.worklist import RECENTLY_ENDED_DAYS, WorklistFilters, worklist
+
+TODAY = dt.date(2026, 11, 25)
+DAY = dt.timedelta(days=1)
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def demo() -> DemoPractice:
+    return build_demo(patients=25, today=TODAY)
+
+
+def shown(demo: DemoPractice, today: dt.date) -> dict[object, tuple[object, ...]]:
+    """Every line of the worklist on ``today``, as staff see it."""
+    found = worklist(demo.staff["nurse"], WorklistFilters(), today=today)
+    assert found.pages == 1
+    return {
+        line.course_uuid: (
+            line.phase,
+            line.rule_set_id,
+            line.step_code,
+            line.step_status,
+            line.deadline,
+            line.countdown,
+            line.days_left,
+            line.actor_label,
+            line.rule_id,
+        )  # fmt: skip
+        for line in found.lines
+    }
+
+
+def judged_afresh(demo: DemoPractice, today: dt.date) -> dict[object, tuple[object, ...]]:
+    """What the core says of every course listed on ``today``, judged from the course's full records."""
+    recently = today - RECENTLY_ENDED_DAYS * DAY
+    courses = courses_with_facts(Course.objects.filter(patient__practice=demo.practice))
+    lines = {}
+    for course in courses:
+        listed = course.status in (CourseStatus.DRAFT, CourseStatus.ACTIVE) or (
+            course.status == CourseStatus.COMPLETED and course.end is not None and course.end >= recently
+        )
+        found = core.next_step(course_facts(course), today)
+        if not listed or (found.step is None and found.phase not in ("qualifying", "active")):
+            continue
+        step = found.step
+        lines[course.uuid] = (
+            found.phase,
+            found.rule_set_id,
+            step.code if step else "",
+            step.status if step else "done",
+            step.deadline if step else None,
+            found.countdown,
+            found.days_left,
+            core.ACTOR_LABELS[step.actor] if step else "",
+            step.rule_id if step else "",
+        )
+    return lines
+
+
+def test_the_lines_stay_right_as_the_days_pass(demo):
+    for offset in range(0, 70, 3):  # windows close, tests fall due, the post-course test comes and goes
+        day = TODAY + offset * DAY
+        assert shown(demo, day) == judged_afresh(demo, day), day
+
+
+def test_a_read_judges_only_the_lines_out_of_date(demo):
+    courses = Course.objects.filter(patient__practice=demo.practice, status__in=("draft", "active"))
+    assert worklist_entries.refresh(courses, demo.practice, TODAY) == courses.count()
+    assert worklist_entries.refresh(courses, demo.practice, TODAY) == 0  # the same day, nothing written
+    course = first(demo, "treatment_month_2")
+    actions.record_visit(actor=demo.staff["nurse"], course=course, day=TODAY)
+    assert worklist_entries.refresh(courses, demo.practice, TODAY) == course.patient.courses.count()
+    assert worklist_entries.refresh(courses, demo.practice, TODAY + DAY) == courses.count()  # a new day
+
+
+def first(demo: DemoPractice, situation: str) -> Course:
+    return demo.courses[situation][0]
+
+
+WRITES = {
+    "a new monthly test": lambda demo, nurse: actions.record_pregnancy_test(
+        actor=nurse, course=first(demo, "window_missed"), purpose="monthly", setting="lab",
+        specimen_date=TODAY, result="negative",
+    ),
+    "the prescriber's entry": lambda demo, nurse: actions.record_ipledge_entry(
+        actor=demo.staff["doctor"], course=first(demo, "awaiting_prescriber_confirmation"),
+        kind="prescriber_confirmation", day=TODAY,
+    ),
+    "the patient's answers": lambda demo, nurse: actions.record_ipledge_entry(
+        actor=nurse, course=first(demo, "awaiting_patient_attestation"), kind="patient_attestation", day=TODAY
+    ),
+    "a fill": lambda demo, nurse: actions.record_dispense(
+        actor=nurse, course=first(demo, "window_closing_today"), day=TODAY, days_supply=30
+    ),
+    "a lab result": lambda demo, nurse: actions.record_lab_result(
+        actor=nurse, course=first(demo, "baseline_labs_missing"), test="triglycerides", effective_date=TODAY,
+        value=Decimal(120), unit="mg/dL",
+    ),
+    "a method stopped": lambda demo, nurse: actions.end_contraception(
+        actor=nurse, contraception=first(demo, "treatment_month_3").patient.contraception.first(), end=TODAY
+    ),
+    "a category changed": lambda demo, nurse: actions.set_patient_category(
+        actor=demo.staff["doctor"], patient=first(demo, "awaiting_prescriber_confirmation").patient,
+        category="cannot_get_pregnant", reason="Entered wrongly at registration.",
+    ),
+    "a course ended": lambda demo, nurse: actions.end_course(
+        actor=demo.staff["doctor"], course=first(demo, "treatment_month_4"), end=TODAY
+    ),
+    "a positive test": lambda demo, nurse: actions.record_pregnancy_test(
+        actor=nurse, course=first(demo, "treatment_month_5"), purpose="monthly", setting="lab",
+        specimen_date=TODAY, result="positive",
+    ),
+}  # fmt: skip
+
+
+@pytest.mark.parametrize("write", sorted(WRITES))
+def test_every_kind_of_write_brings_the_line_up_to_date(demo, write):
+    shown(demo, TODAY)  # every line judged and stored
+    generations = dict(WorklistEntry.objects.values_list("course_id", "generation"))
+    written = WRITES[write](demo, demo.staff["nurse"])
+    patient = written if not hasattr(written, "patient") else written.patient
+    if isinstance(written, Course) or hasattr(written, "course"):
+        patient = (written if isinstance(written, Course) else written.course).patient
+    # The write made the lines of the patient's courses out of date, and only those.
+    after = dict(WorklistEntry.objects.values_list("course_id", "generation"))
+    bumped = {course_id for course_id in after if after[course_id] != generations.get(course_id)}
+    assert bumped == set(Course.objects.filter(patient=patient).values_list("id", flat=True))
+    assert shown(demo, TODAY) == judged_afresh(demo, TODAY)
+
+
+def test_a_new_course_gets_its_line(demo):
+    shown(demo, TODAY)
+    patient = first(demo, "completed").patient
+    course = actions.start_course(
+        actor=demo.staff["doctor"], patient=patient, prescriber=demo.staff["doctor"], start=TODAY + 40 * DAY,
+        mg_per_day=Decimal(40), product="conventional",
+    )  # fmt: skip
+    lines = shown(demo, TODAY)
+    assert course.uuid in lines and lines == judged_afresh(demo, TODAY)
+
+
+def test_a_database_without_stored_lines_gets_them_on_the_first_read(demo):
+    shown(demo, TODAY)
+    WorklistEntry.objects.all().delete()
+    assert shown(demo, TODAY) == judged_afresh(demo, TODAY)
+
+
+def test_a_change_of_the_practice_rules_or_of_the_engine_judges_every_line_again(demo, monkeypatch):
+    courses = Course.objects.filter(patient__practice=demo.practice)
+    worklist_entries.refresh(courses, demo.practice, TODAY)
+    practice = demo.practice
+    practice.rules = "us-ipledge-2021"  # no page changes it yet: an administrator's change in the database
+    practice.save(update_fields=["rules"])
+    lines = shown(demo, TODAY)
+    assert lines == judged_afresh(demo, TODAY)
+    assert {line[1] for line in lines.values()} == {"us-ipledge-2021"}
+    monkeypatch.setattr(worklist_entries, "_engine_digest", lambda: "an upgraded engine")
+    assert worklist_entries.refresh(courses, practice, TODAY) == courses.count()
+
+
+def test_a_write_that_lands_while_a_line_is_judged_is_never_missed(demo, monkeypatch):
+    """A line judged from facts read before a concurrent write must not count as current: the write's
+    generation bump makes it out of date, and it is judged again."""
+    course = first(demo, "window_missed")
+    shown(demo, TODAY)
+    actions.record_visit(actor=demo.staff["nurse"], course=course, day=TODAY)  # the line is out of date
+    judge = worklist_entries.judge_courses
+    calls = []
+
+    def judge_then_a_write_lands(course_ids, practice, today):
+        lines = list(judge(course_ids, practice, today))  # judged from the facts read now
+        if not calls:  # another process records the new test before these lines are stored
+            WRITES["a new monthly test"](demo, demo.staff["nurse"])
+        calls.append(course_ids)
+        return lines
+
+    monkeypatch.setattr(worklist_entries, "judge_courses", judge_then_a_write_lands)
+    lines = shown(demo, TODAY)
+    assert len(calls) == 2  # judged again in the same read
+    assert lines == judged_afresh(demo, TODAY)
+    assert lines[course.uuid][2] != "MONTHLY_TEST"
+
+
+def test_the_nightly_command_judges_the_day_so_the_first_page_load_need_not(demo):
+    out = io.StringIO()
+    call_command("refresh_worklist", "--today", TODAY.isoformat(), stdout=out)
+    listed = sum(
+        Course.objects.filter(patient__practice=practice, status__in=("draft", "active")).count()
+        for practice in (demo.practice, demo.pinned_practice)
+    )
+    judged = int(out.getvalue().split()[1])
+    assert judged >= listed and out.getvalue().endswith("in 2 practice(s)\n")
+    assert "Sam" not in out.getvalue() and "@" not in out.getvalue()  # counts only, no patient data
+    courses = Course.objects.filter(patient__practice=demo.practice)
+    assert worklist_entries.refresh(courses.filter(status__in=("draft", "active")), demo.practice, TODAY) == 0
+    again = io.StringIO()
+    call_command("refresh_worklist", "--today", TODAY.isoformat(), stdout=again)
+    assert again.getvalue().startswith("judged 0 ")
+    assert shown(demo, TODAY) == judged_afresh(demo, TODAY)
+
+
+def test_the_nightly_command_refuses_a_bad_day_with_exit_2():
+    with pytest.raises(CommandError) as error:
+        call_command("refresh_worklist", "--today", "2026-13-01")
+    assert error.value.returncode == 2 and "--today" in str(error.value)
