@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from datetime import date
 
 import pytest
 from django.test import Client
@@ -10,6 +11,7 @@ from django.test import Client
 from isotrack.api.models import ApiToken
 from isotrack.api.tokens import token_hash
 from isotrack.audit.models import AuditEvent
+from isotrack.clinic import actions
 from tests.api.conftest import TokenClient, token_for
 
 PROBLEM = "application/problem+json"
@@ -269,3 +271,20 @@ def test_the_openapi_document_and_the_docs_page_are_served(client):
 def test_an_unknown_url_under_the_api_is_a_404_problem(nurse_api, url):
     response = nurse_api.get(url)
     assert response.status_code == 404 and response["Content-Type"] == PROBLEM
+
+
+def test_a_visit_shows_the_methods_confirmed_and_the_prescription_to_send(nurse_api, nurse, course):
+    for method in ("iud_copper", "male_condom"):
+        actions.record_contraception(
+            actor=nurse, patient=course.patient, method=method, start=date(2026, 1, 1)
+        )
+    actions.record_monthly_visit(
+        actor=nurse,
+        course=course,
+        day=date(2026, 6, 1),
+        contraception=actions.VisitContraception(confirmed=True),
+        days_supply=30,
+    )
+    visit = nurse_api.get(f"/api/v1/courses/{course.uuid}/visits").json()[0]
+    assert visit["confirmed_methods"] == ["iud_copper", "male_condom"]
+    assert visit["prescription"] == {"days_supply": 30, "mg_per_day": 40.0, "product": "conventional"}

@@ -21,6 +21,7 @@ from isotrack.clinic.models import (
     Visit,
     Weight,
 )
+from isotrack.clinic.queries import visit_summary
 
 DAY = date(2026, 7, 1)
 
@@ -78,8 +79,16 @@ def test_it_records_a_routine_visit_with_an_audit_row_for_each_record(nurse, cou
         assert actions_logged.count(code) == 1, code
     assert Weight.objects.get(patient=course.patient).kg == Decimal("63.50")
     assert IpledgeEntry.objects.get(course=course).confirmation_number == "C-123"
-    assert "30-day supply" in visit.note
-    assert "Contraception confirmed in use: Copper IUD, Male condom." in visit.note
+    assert (visit.prescription_days_supply, visit.prescription_mg_per_day, visit.prescription_product) == (
+        30,
+        Decimal(40),
+        "conventional",
+    )
+    assert visit.methods_confirmed.split() == ["iud_copper", "male_condom"]
+    assert visit_summary(visit).endswith(
+        "Contraception confirmed in use: Copper IUD, Male condom. "
+        "Prescription to send: 30-day supply of 40.0 mg/day, Conventional (incl. Absorica)."
+    )
 
 
 def test_a_bad_lab_value_makes_the_whole_visit_save_nothing(nurse, course, methods):
@@ -196,3 +205,15 @@ def test_a_nurse_cannot_enroll_a_patient_in_a_course(nurse, prescriber, patient)
             enrollment_date=date(2026, 4, 1),
         )
     assert not patient.courses.exists()
+
+
+def test_a_dose_change_at_the_visit_is_the_prescription_to_send(prescriber, course, methods):
+    change = actions.VisitDoseChange(Decimal(60), "conventional", "Tolerating well", date(2026, 6, 2))
+    visit = routine_visit(prescriber, course, dose_change=change, days_supply=28)
+    assert (visit.prescription_days_supply, visit.prescription_mg_per_day) == (28, Decimal(60))
+
+
+def test_a_visit_without_a_prescription_records_none(nurse, course, methods):
+    visit = routine_visit(nurse, course, days_supply=None, contraception=None)
+    assert visit.prescription_days_supply is None and visit.methods_confirmed == ""
+    assert "Prescription to send" not in visit_summary(visit)

@@ -498,12 +498,29 @@ def record_lab_result(
 
 
 @action
-def record_visit(*, actor: StaffUser, course: Course, day: date, note: str = "") -> Visit:
+def record_visit(
+    *,
+    actor: StaffUser,
+    course: Course,
+    day: date,
+    note: str = "",
+    methods_confirmed: tuple[str, ...] = (),
+    prescription: tuple[int, Decimal, str] | None = None,
+) -> Visit:
+    """A visit; ``prescription`` is the one to send: (days supply, mg/day, product)."""
     require(actor, Capability.REGISTER_PATIENTS)
     _check_practice(actor, course.patient)
-    return _create(
-        actor, Visit(course=course, date=day, note=note), patient=course.patient, action_code="visit.record"
+    days_supply, mg_per_day, product = prescription if prescription else (None, None, "")
+    visit = Visit(
+        course=course,
+        date=day,
+        note=note.strip(),
+        methods_confirmed=" ".join(methods_confirmed),
+        prescription_days_supply=days_supply,
+        prescription_mg_per_day=mg_per_day,
+        prescription_product=product,
     )
+    return _create(actor, visit, patient=course.patient, action_code="visit.record")
 
 
 @action
@@ -661,9 +678,13 @@ def record_monthly_visit(
             "Confirm the methods in use, or record which stopped and which started.",
             field="contraception_confirmed",
         )
-    confirmed = _methods_confirmed(patient, contraception, day)
     visit = record_visit(
-        actor=actor, course=course, day=day, note=_visit_note(note, confirmed, dose_change, days_supply)
+        actor=actor,
+        course=course,
+        day=day,
+        note=note,
+        methods_confirmed=_methods_confirmed(patient, contraception, day),
+        prescription=_prescription(course, day, dose_change, days_supply),
     )
     if weight is not None:
         with _Section("weight"):
@@ -715,31 +736,32 @@ def _change_contraception(
         record_contraception(actor=actor, patient=patient, method=method, start=contraception.start or day)
 
 
-def _methods_confirmed(patient: Patient, contraception: VisitContraception | None, day: date) -> list[str]:
-    """The methods in use on the day that the patient confirmed (IPL-CON-2), in the clinic's words."""
+def _methods_confirmed(
+    patient: Patient, contraception: VisitContraception | None, day: date
+) -> tuple[str, ...]:
+    """The methods in use on the day that the patient confirmed (IPL-CON-2), as method codes."""
     if contraception is None or not contraception.confirmed:
-        return []
+        return ()
     in_use = patient.contraception.filter(start__lte=day).filter(
         models.Q(end__isnull=True) | models.Q(end__gte=day)
     )
-    return [item.get_method_display() for item in in_use]
+    return tuple(item.method for item in in_use.order_by("start", "id"))
 
 
-def _visit_note(
-    note: str, confirmed: list[str], dose_change: VisitDoseChange | None, days_supply: int | None
-) -> str:
-    """The staff's note, the methods confirmed and the prescription to send (no record of their own)."""
-    lines = [note.strip()] if note.strip() else []
-    if confirmed:
-        lines.append(f"Contraception confirmed in use: {', '.join(confirmed)}.")
-    if days_supply is not None:
-        dose = (
-            f"{dose_change.mg_per_day} mg/day from {dose_change.starts_on}"
-            if dose_change
-            else "the dose in effect"
-        )
-        lines.append(f"Prescription to send: {days_supply}-day supply of {dose}.")
-    return "\n".join(lines)
+def _prescription(
+    course: Course, day: date, dose_change: VisitDoseChange | None, days_supply: int | None
+) -> tuple[int, Decimal, str] | None:
+    """The prescription to send: the new dose if the visit changes it, else the dose in effect on the day (the
+    first planned dose while the course has not started)."""
+    if days_supply is None:
+        return None
+    if dose_change is not None:
+        return days_supply, dose_change.mg_per_day, dose_change.product
+    segments = DoseSegment.objects.filter(course=course).order_by("starts_on")
+    segment = segments.filter(starts_on__lte=day).last() or segments.first()
+    if segment is None:
+        raise InvalidInput("The course has no dose to prescribe yet.", field="days_supply")
+    return days_supply, segment.mg_per_day, segment.product
 
 
 # ------------------------------------------------------------------------------------------- enrollment

@@ -480,14 +480,55 @@ class LabResult(RecordedModel):
 
 
 class Visit(RecordedModel):
-    """An office or telehealth visit (FHIR Encounter)."""
+    """An office or telehealth visit (FHIR Encounter): the staff's note, the contraception methods the
+    patient confirmed in use (IPL-CON-2), and the prescription the prescriber is to send (IPL-SUPPLY: 1 to 30
+    days)."""
 
     course = models.ForeignKey(Course, on_delete=models.PROTECT, related_name="visits")
     date = models.DateField()
     note = models.TextField(blank=True)
+    methods_confirmed = models.CharField(max_length=300, blank=True)  # method codes, space-separated
+    prescription_days_supply = models.PositiveSmallIntegerField(null=True, blank=True)
+    prescription_mg_per_day = models.DecimalField(max_digits=5, decimal_places=1, null=True, blank=True)
+    prescription_product = models.CharField(max_length=12, choices=Product.choices, blank=True)
 
     class Meta:
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(prescription_days_supply__isnull=True)
+                | Q(prescription_days_supply__gte=1, prescription_days_supply__lte=30),
+                name="visit_prescription_supply_range",
+                violation_error_code="prescription_days_supply",
+                violation_error_message="A prescription is for 1 to 30 days (IPL-SUPPLY).",
+            ),
+            models.CheckConstraint(
+                condition=Q(prescription_days_supply__isnull=True)
+                | Q(prescription_mg_per_day__gt=0, prescription_product__in=Product.values),
+                name="visit_prescription_complete",
+                violation_error_code="prescription_mg_per_day",
+                violation_error_message="A prescription names its daily dose and product.",
+            ),
+        ]
         ordering = ["date", "id"]
+
+    @property
+    def confirmed_methods(self) -> list[str]:
+        return self.methods_confirmed.split()
+
+    @property
+    def methods_confirmed_labels(self) -> list[str]:
+        labels = dict(ContraceptionMethodCode.choices)
+        return [labels.get(code, code) for code in self.confirmed_methods]
+
+    @property
+    def prescription(self) -> dict[str, object] | None:
+        if self.prescription_days_supply is None or self.prescription_mg_per_day is None:
+            return None
+        return {
+            "days_supply": self.prescription_days_supply,
+            "mg_per_day": float(self.prescription_mg_per_day),
+            "product": self.prescription_product,
+        }
 
 
 class MoodScreen(RecordedModel):

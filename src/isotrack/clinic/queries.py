@@ -12,7 +12,7 @@ from django.utils import timezone
 from isotrack import core
 from isotrack.audit.models import AuditEvent
 from isotrack.clinic.access import patients_of
-from isotrack.clinic.models import ContraceptionMethodCode, Course, Patient, Practice, StaffUser
+from isotrack.clinic.models import ContraceptionMethodCode, Course, Patient, Practice, StaffUser, Visit
 from isotrack.clinic.records import course_facts, courses_with_facts
 from isotrack.core import course as facts
 
@@ -200,7 +200,7 @@ def _timeline(course: Course) -> list[dict[str, Any]]:
     for missed in course.missed_doses.all():
         rows.append((missed.date, "Missed dose", "one day not taken"))
     for visit in course.visits.all():
-        rows.append((visit.date, "Visit", visit.note or "office visit"))
+        rows.append((visit.date, "Visit", visit_summary(visit)))
     for lab in course.lab_results.all():
         rows.append((lab.effective_date, "Lab", f"{lab.get_test_display()} {lab.value} {lab.unit}"))
     for screen in course.mood_screens.all():
@@ -216,3 +216,16 @@ def _timeline(course: Course) -> list[dict[str, Any]]:
         rows.append((course.end, "Course", f"last day of dosing ({course.get_status_display().lower()})"))
     rows.sort(key=lambda row: row[0], reverse=True)
     return [{"date": day, "kind": kind, "text": text} for day, kind, text in rows]
+
+
+def visit_summary(visit: Visit) -> str:
+    """A visit in words: the staff's note, the methods confirmed in use and the prescription to send."""
+    parts = [visit.note] if visit.note else []
+    if visit.methods_confirmed:
+        parts.append(f"Contraception confirmed in use: {', '.join(visit.methods_confirmed_labels)}.")
+    if visit.prescription_days_supply is not None:
+        parts.append(
+            f"Prescription to send: {visit.prescription_days_supply}-day supply of "
+            f"{visit.prescription_mg_per_day} mg/day, {visit.get_prescription_product_display()}."
+        )
+    return " ".join(parts) or "office visit"

@@ -334,9 +334,22 @@ class VisitIn(Schema):
     note: text(4000) = ""  # type: ignore[valid-type]
 
 
+class PrescriptionOut(Schema):
+    """The prescription the prescriber is to send after a visit (IPL-SUPPLY: 1 to 30 days)."""
+
+    days_supply: int
+    mg_per_day: float
+    product: Product
+
+
 class VisitOut(RecordOut):
     date: date
     note: str
+    confirmed_methods: list[str] = Field(
+        ...,
+        description="The contraception methods the patient confirmed in use (IPL-CON-2), as method codes.",
+    )
+    prescription: PrescriptionOut | None = Field(None, description="The prescription to send, if any.")
 
 
 class MoodScreenIn(Schema):
