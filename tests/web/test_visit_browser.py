@@ -185,6 +185,11 @@ def test_a_prescriber_enrolls_qualifies_fills_and_documents_a_routine_visit(page
     assert monthly.verified_by == prescriber
     assert Visit.objects.filter(course=course).count() == 3
     assert IpledgeEntry.objects.filter(course=course, kind="prescriber_confirmation").count() == 2
+    visit = Visit.objects.filter(course=course).latest("id")
+    assert visit.prescription_days_supply == 30 and len(visit.confirmed_methods) == 2
+    timeline = page.locator("body").inner_text()  # the course page the visit returned to
+    assert "Contraception confirmed in use:" in timeline
+    assert f"Prescription to send: 30-day supply of {visit.prescription_mg_per_day} mg/day" in timeline
 
 
 def test_a_dose_change_shows_the_recalculated_date_before_saving(
