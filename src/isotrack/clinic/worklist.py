@@ -188,23 +188,7 @@ def _uuid_or_none(text: str) -> str | None:
 # --- the lines ----------------------------------------------------------------------------------------------
 
 
-_STEP_COLUMNS = tuple(
-    f"worklist_entry__{name}"
-    for name in (
-        "step_code",
-        "step_label",
-        "step_status",
-        "actor",
-        "rule_id",
-        "noun",
-        "window_bound",
-        "until_word",
-        "done_on",
-        "deadline",
-        "earliest",
-        "reasons",
-    )
-)
+_STEP_COLUMNS = tuple(f"worklist_entry__{name}" for name in worklist_entries.STEP_FIELDS)
 _COLUMNS = (
     "uuid",
     "patient__given_name",

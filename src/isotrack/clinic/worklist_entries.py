@@ -58,14 +58,8 @@ from isotrack.core import course as facts
 CHUNK = 500  # courses judged per round of queries (keeps each IN list well inside every database's limits)
 ROUNDS = 3  # attempts at judging lines that a concurrent write made stale again while they were judged
 
-_JUDGED_FIELDS = [
-    "judged_generation",
-    "judged_on",
-    "basis",
-    "listed",
-    "phase",
-    "rule_set_id",
-    "rule_set_title",
+# The stored fields of the step, in ``stored_step``'s order.
+STEP_FIELDS = (
     "step_code",
     "step_label",
     "step_status",
@@ -78,7 +72,17 @@ _JUDGED_FIELDS = [
     "deadline",
     "earliest",
     "reasons",
-]
+)
+_JUDGED_FIELDS = (
+    "judged_generation",
+    "judged_on",
+    "basis",
+    "listed",
+    "phase",
+    "rule_set_id",
+    "rule_set_title",
+    *STEP_FIELDS,
+)
 
 
 def add_line(course_id: int) -> None:

@@ -6,21 +6,14 @@ It prints counts and the staff logins, never a patient's name.
 from __future__ import annotations
 
 import time
-from datetime import date
 from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from isotrack.clinic.demo import DEMO_PASSWORD, DEMO_URL, build_demo, demo_logins
 from isotrack.clinic.errors import ClinicError
+from isotrack.clinic.management.arguments import today_option
 from isotrack.clinic.models import Practice
-
-
-def _iso_date(text: str) -> date:
-    try:
-        return date.fromisoformat(text)
-    except ValueError as error:
-        raise CommandError(f"--today: {text} is not a valid date (YYYY-MM-DD)", returncode=2) from error
 
 
 class Command(BaseCommand):
@@ -33,7 +26,7 @@ class Command(BaseCommand):
         parser.add_argument("--seed", type=int, default=1, help="the same seed and day give the same data")
         parser.add_argument(
             "--today",
-            type=_iso_date,
+            type=today_option,
             default=None,
             help="date the demo around this day (default: today in America/New_York)",
         )

@@ -7,20 +7,13 @@ machines: a line already current is left alone. Prints counts only (no patient d
 
 from __future__ import annotations
 
-from datetime import date
 from typing import Any
 
-from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.core.management.base import BaseCommand, CommandParser
 
+from isotrack.clinic.management.arguments import today_option
 from isotrack.clinic.models import Practice
 from isotrack.clinic.worklist import refresh
-
-
-def _iso_date(text: str) -> date:
-    try:
-        return date.fromisoformat(text)
-    except ValueError as error:
-        raise CommandError(f"--today: {text} is not a valid date (YYYY-MM-DD)", returncode=2) from error
 
 
 class Command(BaseCommand):
@@ -29,7 +22,7 @@ class Command(BaseCommand):
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument(
             "--today",
-            type=_iso_date,
+            type=today_option,
             default=None,
             help="the day to judge for (default: today in each practice's time zone)",
         )

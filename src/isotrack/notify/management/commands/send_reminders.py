@@ -7,19 +7,12 @@ the next run tries again.
 
 from __future__ import annotations
 
-from datetime import date
 from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
+from isotrack.clinic.management.arguments import today_option
 from isotrack.notify.reminders import send_reminders
-
-
-def _iso_date(text: str) -> date:
-    try:
-        return date.fromisoformat(text)
-    except ValueError as error:
-        raise CommandError(f"--today: {text} is not a valid date (YYYY-MM-DD)", returncode=2) from error
 
 
 class Command(BaseCommand):
@@ -28,7 +21,7 @@ class Command(BaseCommand):
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument(
             "--today",
-            type=_iso_date,
+            type=today_option,
             default=None,
             help="the day to plan from (default: today in each practice's time zone)",
         )
