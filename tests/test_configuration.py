@@ -18,9 +18,12 @@ def run_isotrack(*args: str, **env: str) -> subprocess.CompletedProcess[str]:
 
 
 def test_a_production_start_without_a_secret_key_refuses_to_run():
-    result = run_isotrack("check")
-    assert result.returncode != 0
-    assert "SECRET_KEY must be set" in result.stderr
+    for command in ("check", "refresh-worklist"):
+        result = run_isotrack(command)
+        assert result.returncode == 2
+        assert result.stderr.strip().splitlines() == [
+            "isotrack: SECRET_KEY must be set when DEBUG is off (production)."
+        ]
 
 
 def test_the_deployment_check_is_clean_under_production_settings():
@@ -66,3 +69,12 @@ def test_a_postgres_url_switches_the_database():
         [sys.executable, "-c", code], capture_output=True, text=True, timeout=60, env={**base, "DEBUG": "1"}
     )
     assert result.stdout.strip() == "django.db.backends.sqlite3"
+
+
+def test_a_bad_day_given_to_a_command_exits_2_with_one_line():
+    for command in ("refresh-worklist", "send-reminders", "demo"):
+        result = run_isotrack(command, "--today", "2026-02-30", DEBUG="1")
+        assert result.returncode == 2, command
+        assert result.stderr.strip().splitlines() == [
+            "CommandError: --today: 2026-02-30 is not a valid date (YYYY-MM-DD)"
+        ], command

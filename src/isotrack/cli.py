@@ -22,8 +22,15 @@ def main(argv: list[str] | None = None) -> None:
             *args[1:],
         ]  # `isotrack export-course` runs the export_course command
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "isotrack.settings")
+    from django.conf import settings
+    from django.core.exceptions import ImproperlyConfigured
     from django.core.management import execute_from_command_line
 
+    try:
+        settings.INSTALLED_APPS  # noqa: B018 -- reads the configuration now, to refuse it in one line
+    except ImproperlyConfigured as error:
+        print(f"isotrack: {error}", file=sys.stderr)  # noqa: T201
+        sys.exit(2)
     execute_from_command_line(["isotrack", *args])
 
 

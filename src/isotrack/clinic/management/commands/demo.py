@@ -26,7 +26,6 @@ class Command(BaseCommand):
         parser.add_argument("--seed", type=int, default=1, help="the same seed and day give the same data")
         parser.add_argument(
             "--today",
-            type=today_option,
             default=None,
             help="date the demo around this day (default: today in America/New_York)",
         )
@@ -42,7 +41,9 @@ class Command(BaseCommand):
     def _build(self, options: dict[str, Any]) -> None:
         began = time.monotonic()
         try:
-            demo = build_demo(patients=options["patients"], seed=options["seed"], today=options["today"])
+            demo = build_demo(
+                patients=options["patients"], seed=options["seed"], today=today_option(options["today"])
+            )
         except ClinicError as error:
             raise CommandError(error.message, returncode=2) from error
         seconds = time.monotonic() - began

@@ -22,14 +22,14 @@ class Command(BaseCommand):
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument(
             "--today",
-            type=today_option,
             default=None,
             help="the day to judge for (default: today in each practice's time zone)",
         )
 
     def handle(self, *args: Any, **options: Any) -> None:
+        today = today_option(options["today"])
         total = 0
         practices = Practice.objects.order_by("id")
         for practice in practices:
-            total += refresh(practice, options["today"])
+            total += refresh(practice, today)
         self.stdout.write(f"judged {total} worklist line(s) in {len(practices)} practice(s)")

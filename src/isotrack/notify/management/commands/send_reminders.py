@@ -21,13 +21,12 @@ class Command(BaseCommand):
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument(
             "--today",
-            type=today_option,
             default=None,
             help="the day to plan from (default: today in each practice's time zone)",
         )
 
     def handle(self, *args: Any, **options: Any) -> None:
-        report = send_reminders(today=options["today"])
+        report = send_reminders(today=today_option(options["today"]))
         self.stdout.write(f"queued {report.queued}, sent {report.sent}, failed {report.failed}")
         if report.skipped_no_smtp:
             self.stdout.write("EMAIL_HOST is not set: reminders stay in the outbox until it is.")
