@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import date
+from decimal import Decimal
 
 import pytest
 from django.urls import reverse
@@ -213,3 +214,16 @@ def test_the_patients_answers_are_recorded_as_an_ipledge_step(client, nurse, cou
     assert course.ipledge_entries.get().kind == "patient_attestation"
     response = client.post(url, {"kind": "something_else", "date": "2026-06-01"})
     assert response.status_code == 422 and 'id="id_kind-error"' in response.content.decode()
+
+
+def test_a_nurse_saves_a_routine_visit_from_the_page_without_the_prescriber_dose_choice(
+    client, nurse, course, methods
+):
+    """A nurse's page has no dose decision (only a prescriber changes a dose): what it posts must save."""
+    client.force_login(nurse)
+    page = client.get(visit_url(course)).content.decode()
+    assert 'name="dose_decision"' not in page
+    response = routine_post(client, course, dose_decision=None)
+    assert response.status_code == 302
+    visit = Visit.objects.get(course=course)
+    assert visit.prescription_days_supply == 30 and visit.prescription_mg_per_day == Decimal(40)

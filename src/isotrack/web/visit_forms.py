@@ -154,6 +154,7 @@ class MonthlyVisitForm(WeightFields, DoseFields):
         label="Dose decision",
         choices=[("continue", "Continue the current dose"), ("change", "Change the dose")],
         initial="continue",
+        required=False,  # only a prescriber's page shows it; left out, the visit continues the current dose
         widget=forms.RadioSelect,
     )
     days_supply = forms.IntegerField(
