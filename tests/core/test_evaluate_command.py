@@ -73,12 +73,21 @@ def bad_inputs(tmp_path: Path) -> list[tuple[list[str], str]]:
     invalid.write_text(COURSE.read_text().replace('"2025-09-02"', '"2025-09-31"', 1))
     deep = tmp_path / "deep.json"
     deep.write_text("[" * 100_000)
+    huge = tmp_path / "huge.json"  # spec clarification "numbers": finite for Python, not for a double
+    huge.write_text(COURSE.read_text().replace('"kg": 58.0', '"kg": 1' + "0" * 400))
+    huge_float = tmp_path / "huge_float.json"
+    huge_float.write_text(COURSE.read_text().replace('"value": 98', '"value": 1e400'))
+    too_many_digits = tmp_path / "digits.json"  # beyond Python's 4,300-digit limit for int()
+    too_many_digits.write_text(COURSE.read_text().replace('"kg": 58.0', '"kg": 1' + "0" * 5000))
     return [
         ([str(tmp_path / "missing.json")], "missing.json: cannot read the file: No such file or directory"),
         ([str(broken)], "broken.json: invalid JSON at line 1 column"),
         ([str(nan)], "nan.json: invalid JSON"),
         ([str(invalid)], "events[4].date: 2025-09-31 is not a valid date"),
         ([str(deep)], "deep.json: invalid JSON: nested too deeply"),
+        ([str(huge)], "weights[0].kg: this whole number is too large"),
+        ([str(huge_float)], "not a finite number"),
+        ([str(too_many_digits)], "digits.json: invalid JSON"),
         ([str(COURSE), "--as-of", "2025-02-29"], "--as-of: 2025-02-29 is not a valid date"),
         (
             [str(COURSE), "--as-of", "9999-12-31"],

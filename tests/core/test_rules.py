@@ -5,10 +5,21 @@ from __future__ import annotations
 import datetime as dt
 import re
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from isotrack.core import RULE_SETS, Dispense, Policy, PregnancyTest, evaluate, rule_set_for
+from isotrack.core import (
+    RULE_SETS,
+    ContraceptionUse,
+    Dispense,
+    Policy,
+    PregnancyTest,
+    evaluate,
+    rule_set_for,
+)
+from isotrack.core.course import ABSTINENCE, PRIMARY_METHODS, SECONDARY_METHODS
+from isotrack.core.rules import ipledge
 from tests.core.builders import START, days, simple_course
 
 
@@ -67,3 +78,65 @@ def test_the_allowed_flag_is_exactly_no_blocking() -> None:
     assert ready.dispense.allowed and ready.dispense.blocking == ()
     late = evaluate(simple_course(), START + days(1))
     assert not late.dispense.allowed and late.dispense.blocking
+
+
+# --- IPL-CON-2: the contraception cover, against a day-by-day reference -------------------------------------
+
+COUNTED_PRIMARY = ("iud_copper", "combined_pill", "implant", "partner_vasectomy")
+OTHER_METHODS = ("male_condom", "diaphragm_spermicide", "abstinence", "progestin_only_pill")
+ORIGIN = dt.date(2026, 1, 1)
+
+
+def covered_on(uses: list[ContraceptionUse], day: dt.date) -> bool:
+    """IPL-CON-2 read literally for one day: abstinence, or two different counted methods of which at least
+    one is primary."""
+    in_use = {u.method for u in uses if u.start <= day and (u.end is None or u.end >= day)}
+    if ABSTINENCE in in_use:
+        return True
+    counted = in_use & (PRIMARY_METHODS | SECONDARY_METHODS)
+    return len(counted) >= 2 and bool(counted & PRIMARY_METHODS)
+
+
+uses_strategy = st.lists(
+    st.builds(
+        lambda method, start, length: ContraceptionUse(
+            method,
+            ORIGIN + dt.timedelta(days=start),
+            None if length is None else ORIGIN + dt.timedelta(days=start + length),
+        ),
+        st.sampled_from(COUNTED_PRIMARY + OTHER_METHODS),
+        st.integers(0, 40),
+        st.one_of(st.none(), st.integers(0, 30)),
+    ),
+    max_size=5,
+)
+
+
+@given(uses_strategy)
+@settings(max_examples=300)
+def test_the_cover_is_exactly_the_days_with_two_methods_one_of_them_primary(
+    uses: list[ContraceptionUse],
+) -> None:
+    covered = ipledge.covered_ranges(uses)
+    for offset in range(-2, 80):
+        day = ORIGIN + dt.timedelta(days=offset)
+        inside = any(start <= day.toordinal() <= end for start, end in covered)
+        assert inside == covered_on(uses, day), (day, uses)
+
+
+@pytest.mark.parametrize(
+    ("methods", "covered"),
+    [
+        (("partner_vasectomy", "combined_pill"), True),  # spec clarification: two primary methods
+        (("iud_hormonal", "implant"), True),
+        (("iud_copper", "male_condom"), True),
+        (("male_condom", "diaphragm_spermicide"), False),  # two secondary methods
+        (("combined_pill", "combined_pill"), False),  # one method entered twice
+        (("iud_copper", "progestin_only_pill"), False),  # the mini-pill counts for nothing
+        (("abstinence",), True),
+        (("implant",), False),
+    ],
+)
+def test_two_methods_at_least_one_primary_or_abstinence(methods: tuple[str, ...], covered: bool) -> None:
+    uses = [ContraceptionUse(m, ORIGIN) for m in methods]  # type: ignore[arg-type]
+    assert (ipledge.first_uncovered_day(uses, ORIGIN, ORIGIN) is None) is covered

@@ -47,7 +47,7 @@ from isotrack.core.rules.ipledge import IPL_COURSE_END, TEST_WINDOW_DAYS
 from isotrack.core.schedule import (
     AFTER_LAST_DOSE_DAYS,
     END_OF_COURSE_TEST_LEAD_DAYS,
-    PEAK_LABS_COUNT_FROM_DAYS,
+    peak_labs_count_from_days,
 )
 
 DAY = dt.timedelta(days=1)
@@ -401,7 +401,7 @@ def _peak_labs(history: History, policy: Policy, due: dict[str, dt.date]) -> Pla
     """LAB-PEAK: results dated from first dispense + 30 count; due at first dispense + the practice's days."""
     first = history.first_dispense
     assert first is not None
-    counts_from = first.date + PEAK_LABS_COUNT_FROM_DAYS * DAY
+    counts_from = first.date + peak_labs_count_from_days(policy) * DAY
     planned = due.get("LABS_PEAK_DOSE", first.date + policy.labs_peak_days * DAY)
     done_on = _both_labs(history, counts_from, history.day)
     code = "LABS_PEAK_DOSE" if "LABS_PEAK_DOSE" in due else None

@@ -165,8 +165,15 @@ def date_out_of_range(day: dt.date) -> str | None:
 def _number(value: object, path: str) -> float:
     if isinstance(value, bool) or not isinstance(value, int | float):
         raise CourseFileError(path, f"expected a number, got {_shown(value)}")
-    if not math.isfinite(value):
-        raise CourseFileError(path, f"{value} is not a finite number")
+    # Spec clarification "numbers": a value that is not finite in double precision is invalid. An integer with
+    # hundreds of digits is finite for Python but overflows a double, so it is tested as a double.
+    try:
+        finite = math.isfinite(float(value))
+    except OverflowError:
+        finite = False
+    if not finite:
+        shown = "this whole number" if isinstance(value, int) else str(value)
+        raise CourseFileError(path, f"{shown} is too large: not a finite number in double precision")
     return value
 
 

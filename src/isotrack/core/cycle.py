@@ -248,7 +248,7 @@ class Cycle:
     countdown: str  # the next step's deadline in plain words
     days_left: int | None  # to the next step's deadline (negative: overdue), else to its earliest day
     methods: tuple[str, ...]  # IPL-PATIENT-QUIZ: the exact methods to enter, primary first
-    methods_complete: bool  # IPL-CON-2: a primary and a secondary method (or abstinence) on the day
+    methods_complete: bool  # IPL-CON-2: two methods, at least one primary (or abstinence), on the day
 
 
 def plain_words(explanation: str, rule_id: str) -> str:

@@ -4,9 +4,10 @@ Policy.
 
 Decisions where the spec is silent:
 
-- "The latest result": the results of the latest date; when a date has several results of one test (or several
-  mood screens), the worst of them is judged, so a second, reassuring entry the same day cannot hide an
-  alarming one.
+- "The latest result" (spec clarification "several results on one day"): the results of the latest date;
+  when a date has several results of one test, the worst of them is judged (highest triglycerides, highest
+  ALT, highest AST), whatever their order. Mood screens: a PHQ-9 of that date decides over a PHQ-2 (the
+  PHQ-2 called for it); of several of one instrument, the highest score.
 - LIVER_ENZYMES_HIGH is one alert even when both ALT and AST are high; it is dated the later of the high
   results and its detail names each of them. A result's own ``uln`` wins over the policy default.
 - Lab values in mmol/L are converted to mg/dL for thresholds: triglycerides x 88.57 (LAB-TG-HIGH); the other
@@ -146,44 +147,48 @@ def liver_alert(labs: Sequence[LabResult], policy: Policy) -> Alert | None:
     )
 
 
-def mood_alerts(screens: Sequence[MoodScreen]) -> list[Alert]:
-    """MOOD: the latest mood screen positive (PHQ-2 >= 3, PHQ-9 >= 10); a PHQ-9 item 9 above 0."""
+def deciding_screen(screens: Sequence[MoodScreen]) -> MoodScreen | None:
+    """The mood screen that decides (spec clarification "several results on one day"): of the screens of the
+    latest date, a PHQ-9 decides over a PHQ-2 (the PHQ-2 was the screen that called for it); of several of
+    one instrument, the highest score (on a tie, the highest item 9)."""
     if not screens:
-        return []
-    last = screens[-1].date
+        return None
+    last = max(s.date for s in screens)
     latest = [s for s in screens if s.date == last]
+    pool = [s for s in latest if s.instrument == "phq9"] or latest
+    return max(pool, key=lambda s: (s.score, s.item9 or 0))
+
+
+def mood_alerts(screens: Sequence[MoodScreen]) -> list[Alert]:
+    """MOOD on the deciding screen of the latest date: positive (PHQ-2 >= 3, PHQ-9 >= 10); a PHQ-9 item 9
+    above 0 (thoughts of self-harm)."""
+    screen = deciding_screen(screens)
+    if screen is None:
+        return []
     found = []
-    positive = [
-        s
-        for s in latest
-        if (s.instrument == "phq2" and s.score >= PHQ2_POSITIVE)
-        or (s.instrument == "phq9" and s.score >= PHQ9_POSITIVE)
-    ]
-    if positive:
-        screen = max(positive, key=lambda s: s.instrument == "phq9")
-        name = "PHQ-9" if screen.instrument == "phq9" else "PHQ-2"
+    name = "PHQ-9" if screen.instrument == "phq9" else "PHQ-2"
+    threshold = PHQ9_POSITIVE if screen.instrument == "phq9" else PHQ2_POSITIVE
+    if screen.score >= threshold:
         next_step = "assess depression and mood" if screen.instrument == "phq9" else "do a PHQ-9"
         found.append(
             Alert(
                 "MOOD_SCREEN_POSITIVE",
-                last,
+                screen.date,
                 f"{name} score {screen.score}",
                 "MOOD",
-                f"The {name} mood screen of {last} is positive (score {screen.score}): {next_step} (MOOD).",
+                f"The {name} mood screen of {screen.date} is positive (score {screen.score}): {next_step} "
+                "(MOOD).",
             )
         )
-    self_harm = [s for s in latest if s.instrument == "phq9" and (s.item9 or 0) > 0]
-    if self_harm:
-        item9 = max(s.item9 or 0 for s in self_harm)
+    if screen.instrument == "phq9" and (screen.item9 or 0) > 0:
         found.append(
             Alert(
                 "SELF_HARM_RISK",
-                last,
-                f"PHQ-9 item 9 = {item9}",
+                screen.date,
+                f"PHQ-9 item 9 = {screen.item9}",
                 "MOOD",
-                f"The PHQ-9 of {last} reports thoughts of self-harm (item 9 = {item9}): assess the patient "
-                "the "
-                "same day (MOOD).",
+                f"The PHQ-9 of {screen.date} reports thoughts of self-harm (item 9 = {screen.item9}): assess "
+                "the patient the same day (MOOD).",
             )
         )
     return found

@@ -12,16 +12,24 @@ Decisions where the spec is silent:
 from __future__ import annotations
 
 import datetime as dt
+import math
 from dataclasses import dataclass
 
-from isotrack.core.course import CourseFile
+from isotrack.core.course import CourseFile, Policy
 from isotrack.core.history import History
 from isotrack.core.rules.ipledge import IPL_COURSE_END
 
 DAY = dt.timedelta(days=1)
-PEAK_LABS_COUNT_FROM_DAYS = 30  # spec LABS_PEAK_DOSE: results dated >= first dispense + 30 count as peak labs
 END_OF_COURSE_TEST_LEAD_DAYS = 7  # spec PREGNANCY_TEST_END_OF_COURSE: a test dated >= end - 7 counts
 AFTER_LAST_DOSE_DAYS = 30  # reference.md 1.7: test, contraception and no blood donation 30 days after
+
+
+def peak_labs_count_from_days(policy: Policy) -> int:
+    """Spec LABS_PEAK_DOSE (LAB-PEAK ⚙): results dated on or after first dispense + half of
+    ``labs_peak_days`` count as the peak-dose labs (30 with the default 60). Dates are whole days, so a half
+    day rounds up: a result must be dated on or after that instant."""
+    return math.ceil(policy.labs_peak_days / 2)
+
 
 DUE_CODES: tuple[str, ...] = (
     "NEXT_DISPENSE",
@@ -62,7 +70,8 @@ def due_items(course_file: CourseFile, history: History, phase: str) -> tuple[Du
         found.append(Due("NEXT_DISPENSE", next_fill))
         if can_get_pregnant:
             found.append(Due("PREGNANCY_TEST_MONTHLY", next_fill))  # IPL-PT-MONTH: collect by then
-        if not _peak_labs_done(history, first.date + PEAK_LABS_COUNT_FROM_DAYS * DAY):
+        counts_from = first.date + peak_labs_count_from_days(course_file.policy) * DAY
+        if not _peak_labs_done(history, counts_from):
             found.append(
                 Due("LABS_PEAK_DOSE", first.date + course_file.policy.labs_peak_days * DAY)
             )  # LAB-PEAK

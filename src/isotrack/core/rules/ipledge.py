@@ -10,10 +10,12 @@ Decisions where the spec is silent (a compliance officer's reading):
 - A *qualifying test* is chosen by purpose and result only (spec definition); its setting is judged separately
   (PREGNANCY_TEST_SETTING), so a home test that is not acceptable still counts as "the" test of the month and
   the answer names the setting as the one thing to fix.
-- PREGNANCY_TEST_SETTING judges the tests the dispense relies on: the qualifying test, and for a first
-  dispense the screening tests that satisfy the 19-day rule (else all screening tests before the confirmation
-  test); it blocks when every one of those screening tests is a home test. An old home test that a proper test
-  has superseded does not block for ever.
+- PREGNANCY_TEST_SETTING (spec clarification "home screening") judges the tests the dispense relies on: the
+  qualifying test, and for a first dispense the screening tests that satisfy the 19-day rule; it blocks when
+  every one of those is a home test. An extra home test besides a valid office or lab screening does not
+  block; with no confirmation test yet, it blocks when every negative screening test was at home.
+- An expired window leaves only WINDOW_EXPIRED (spec clarification): once the qualifying test's window has
+  ended, the test is judged for nothing else (``judged_on_test``); a new test is needed and will be judged.
 - CONFIRMATION_TOO_EARLY needs a confirmation test to judge; with none, PREGNANCY_TEST_MISSING says what is
   missing. With a confirmation test and no screening test before it, both SCREENING_TEST_MISSING and
   CONFIRMATION_TOO_EARLY are unmet (the table's conditions read literally).
@@ -257,7 +259,7 @@ def pre_treatment_setting(
 ) -> Blocking | None:
     """IPL-PT-SETTING: pre-treatment tests are never home tests; the confirmation test's settings
     depend on the rule set."""
-    relied_on = (screening_in_time(screens, test) if test else []) or list(screens)
+    relied_on = screening_in_time(screens, test) if test else list(screens)
     if relied_on and all(s.setting == "home" for s in relied_on):
         return Blocking(
             "PREGNANCY_TEST_SETTING",
@@ -302,7 +304,11 @@ def _setting_words(setting: str) -> str:
     return {"home": "home", "office": "the office", "lab": "a laboratory"}.get(setting, setting)
 
 
-# Contraception cover (IPL-CON-2): primary + secondary together, or abstinence.
+# Contraception cover (IPL-CON-2): two different methods used together, at least one of them primary (the
+# other primary or secondary), or abstinence. The spec corrected the earlier reading "one primary and one
+# secondary" (clarification "two methods, at least one primary"; iPLEDGE patient consent: "At least one of my
+# two forms of birth control must be a primary method"): a misreading of the rule, not a change of the rules,
+# so the released rule sets use the corrected cover through this one function.
 _ONGOING = dt.date.max.toordinal()
 _Range = tuple[int, int]
 
@@ -318,33 +324,39 @@ def _merged(ranges: Iterable[_Range]) -> list[_Range]:
     return merged
 
 
-def _intersection(left: Sequence[_Range], right: Sequence[_Range]) -> list[_Range]:
-    found = []
-    i = j = 0
-    while i < len(left) and j < len(right):
-        start, end = max(left[i][0], right[j][0]), min(left[i][1], right[j][1])
-        if start <= end:
-            found.append((start, end))
-        if left[i][1] < right[j][1]:
-            i += 1
-        else:
-            j += 1
-    return found
-
-
 def covered_ranges(uses: Iterable[ContraceptionUse]) -> list[_Range]:
-    """The ordinal ranges of days with a primary and a secondary method in use together, or abstinence."""
-    primary, secondary, abstinence = [], [], []
+    """The ordinal ranges of days covered (IPL-CON-2): two different counted methods in use, at least one
+    primary; or abstinence. The same method entered twice counts once; a progestin-only pill counts for
+    nothing."""
+    by_method: dict[str, list[_Range]] = {}
+    abstinence: list[_Range] = []
     for use in uses:
         span = (use.start.toordinal(), use.end.toordinal() if use.end else _ONGOING)
-        if use.method in PRIMARY_METHODS:
-            primary.append(span)
-        elif use.method in SECONDARY_METHODS:
-            secondary.append(span)
-        elif use.method == ABSTINENCE:
+        if use.method == ABSTINENCE:
             abstinence.append(span)
-    both = _intersection(_merged(primary), _merged(secondary))
-    return _merged([*both, *abstinence])
+        elif use.method in PRIMARY_METHODS or use.method in SECONDARY_METHODS:
+            by_method.setdefault(use.method, []).append(span)
+    # A sweep over the days where the number of primary and secondary methods in use changes.
+    changes: dict[int, list[int]] = {}
+    for method, spans in by_method.items():
+        primary = method in PRIMARY_METHODS
+        for start, end in _merged(spans):
+            for at, step in ((start, 1), (end + 1, -1)):
+                counts = changes.setdefault(at, [0, 0])
+                counts[0 if primary else 1] += step
+    covered: list[_Range] = []
+    primaries = secondaries = 0
+    opened: int | None = None
+    for at in sorted(changes):
+        primaries += changes[at][0]
+        secondaries += changes[at][1]
+        now = primaries >= 1 and primaries + secondaries >= 2
+        if now and opened is None:
+            opened = at
+        elif not now and opened is not None:
+            covered.append((opened, at - 1))
+            opened = None
+    return _merged([*covered, *abstinence])
 
 
 def first_uncovered_day(uses: Iterable[ContraceptionUse], first: dt.date, last: dt.date) -> dt.date | None:
@@ -364,8 +376,8 @@ def contraception_insufficient(course_file: CourseFile, history: History) -> Blo
     return Blocking(
         "CONTRACEPTION_INSUFFICIENT",
         "IPL-CON-2",
-        f"On {day} the patient does not use a primary and a secondary contraception method together, nor "
-        "abstinence (IPL-CON-2).",
+        f"On {day} the patient does not use two contraception methods together, at least one of them "
+        "primary, nor abstinence (IPL-CON-2).",
     )
 
 
@@ -499,6 +511,12 @@ def counseling_window_expired(history: History, visit: PrescriberConfirmation | 
         "counseling "
         "visit is needed (IPL-WIN-30).",
     )
+
+
+def judged_on_test(expired: Blocking | None, *found: Blocking | None) -> tuple[Blocking, ...]:
+    """The requirements judged on the qualifying test, unless its window has ended (spec clarification "an
+    expired window leaves only WINDOW_EXPIRED"): then none of them, since a new test is needed."""
+    return () if expired is not None else present(*found)
 
 
 def present(*found: Blocking | None) -> tuple[Blocking, ...]:

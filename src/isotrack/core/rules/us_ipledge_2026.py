@@ -34,19 +34,21 @@ def assess_dispense(course_file: CourseFile, history: History) -> DispenseAssess
     test = ipledge.qualifying_test(history)
     window = ipledge.test_window(test) if test else ipledge.window_used_by_last_dispense(history)
     confirmation = ipledge.prescriber_confirmation(history, test)
+    expired = ipledge.test_window_expired(history, test)
     if history.last_dispense is None:
         screens = ipledge.screening_tests(history, test)
-        first_dispense = ipledge.present(
+        first_dispense = ipledge.judged_on_test(
+            expired,
             ipledge.pre_treatment_setting(screens, test, CONFIRMATION_SETTINGS),
             ipledge.screening_test_missing(screens, test),
             ipledge.confirmation_too_early(screens, test),
             ipledge.contraception_lead_in(course_file, test),
         )
     else:
-        first_dispense = ipledge.present(ipledge.monthly_test_setting(course_file, test))
+        first_dispense = ipledge.judged_on_test(expired, ipledge.monthly_test_setting(course_file, test))
     found = ipledge.present(
         ipledge.pregnancy_test_missing(history, test),
-        ipledge.test_window_expired(history, test),
+        expired,
         ipledge.contraception_insufficient(course_file, history),
         ipledge.prescriber_confirmation_missing(confirmation),
         ipledge.patient_attestation_missing(history, confirmation),
