@@ -13,10 +13,15 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from isotrack.core import (
+    Acknowledgment,
     ContraceptionUse,
     CourseFile,
     Dispense,
     Enrollment,
+    FollowUp,
+    Interruption,
+    LabResult,
+    MoodScreen,
     PatientAttestation,
     PregnancyTest,
     PrescriberConfirmation,
@@ -98,7 +103,11 @@ TABLE = {
     "030-monthly-ready": ({"CONTRACEPTION": "done", "MONTHLY_TEST": "done", "PICK_UP": "to_do"}, None, None),
     "031-monthly-test-missing": ({"MONTHLY_TEST": "to_do"}, "MONTHLY_TEST", "test due tomorrow"),
     "034-monthly-home-test-unverified": ({"MONTHLY_TEST": "to_do", "PRESCRIBER_ENTRY": "done"}, None, None),
-    "038-positive-monthly-test": None,
+    "038-positive-monthly-test": (
+        {"PREGNANCY_STOP": "overdue", "PREGNANCY_REFER": "overdue", "PREGNANCY_REPORT": "overdue"},
+        "PREGNANCY_STOP",
+        "stop overdue 2 days",
+    ),
     "040-cngp-2021-first-fill": ({"COUNSELING_VISIT": "done", "PICK_UP": "to_do"}, "PICK_UP", None),
     "042-cngp-2021-counseling-missing": (
         {"COUNSELING_VISIT": "overdue", "PICK_UP": "blocked"},
@@ -302,10 +311,39 @@ def cycles(draw: st.DrawFn) -> tuple[CourseFile, dt.date]:
             extra.append(PrescriberConfirmation(when + days(draw(st.integers(0, 8)))))
         if draw(st.booleans()):
             extra.append(PatientAttestation(when + days(draw(st.integers(0, 8)))))
+    follow_ups = []
     if draw(st.integers(0, 9)) == 0:
-        extra.append(PregnancyTest(START + days(draw(st.integers(0, 90))), "monthly", "office", "positive"))
+        positive = START + days(draw(st.integers(0, 90)))
+        extra.append(PregnancyTest(positive, "monthly", "office", "positive"))
+        for kind in draw(st.lists(st.sampled_from(["stop", "refer", "report"]), max_size=3)):
+            follow_ups.append(FollowUp(kind, positive + days(draw(st.integers(0, 10)))))
+    acknowledgments = []
+    for _ in range(draw(st.integers(0, 2))):  # alerts that hold the drug, some acknowledged
+        when = START + days(draw(st.integers(0, 90)))
+        code, found = draw(
+            st.sampled_from(
+                [
+                    ("TRIGLYCERIDES_CRITICAL", LabResult(when, "triglycerides", 900, "mg/dL")),
+                    ("LIVER_ENZYMES_HIGH", LabResult(when, "alt", 200, "U/L")),
+                    ("SELF_HARM_RISK", MoodScreen(when, "phq9", 12, 1)),
+                    ("TRIGLYCERIDES_HIGH", LabResult(when, "triglycerides", 600, "mg/dL")),
+                ]
+            )
+        )
+        extra.append(found)
+        if draw(st.booleans()):
+            acknowledgments.append(
+                Acknowledgment(code, when, when + days(draw(st.integers(0, 5))), "dr", "seen")
+            )
+    holds = []
+    if draw(st.booleans()):
+        first = START + days(draw(st.integers(0, 90)))
+        holds.append(Interruption(first, first + days(draw(st.integers(0, 20))), "held"))
     end = START + days(draw(st.integers(0, 120))) if draw(st.booleans()) else None
     cf = simple_course(
+        interruptions=tuple(holds),
+        acknowledgments=tuple(acknowledgments),
+        follow_ups=tuple(follow_ups),
         rules=draw(st.sampled_from(["auto", "us-ipledge-2021", "us-ipledge-2026"])),
         patient=type(base.patient)(draw(st.sampled_from(["can_get_pregnant", "cannot_get_pregnant"]))),
         course=type(base.course)(START, end),
@@ -328,7 +366,12 @@ def test_the_checklist_agrees_with_the_evaluation(case):
         assert step.done_on is None or step.status == "done"
         assert not (step.status == "done" and step.reasons)
     closed = any(b.code == "COURSE_CLOSED" for b in evaluation.dispense.blocking)
-    if evaluation.phase not in ("qualifying", "active") or closed:
+    if evaluation.phase == "stopped":  # IPL-PT-POSITIVE: the follow-up steps instead of a cycle
+        assert [s.code for s in cycle.steps] == ["PREGNANCY_STOP", "PREGNANCY_REFER", "PREGNANCY_REPORT"]
+        assert all(s.actor == "prescriber" for s in cycle.steps)
+        positive = next(f for f in evaluation.findings if f.alert.code == "PREGNANCY_TEST_POSITIVE")
+        assert positive.open == any(s.pending for s in cycle.steps)
+    elif evaluation.phase not in ("qualifying", "active") or closed:
         assert cycle.steps == ()
     else:
         # Every blocking reason of the evaluation is named by a step that is not done.
@@ -344,13 +387,31 @@ def test_the_checklist_agrees_with_the_evaluation(case):
     for index, step in enumerate(cycle.steps):
         if step.status == "blocked":
             assert any(s.pending for s in cycle.steps[:index])
-    # The next step is pending, and is the cycle's first pending step or a monitoring step due earlier.
-    if cycle.next_step is None:
+    # The next step, most urgent first: a self-harm risk, a stopped course's follow-up, a hold, another open
+    # alert that holds the drug, then the cycle's first pending step or a monitoring step due earlier.
+    urgent = [f for f in evaluation.findings if f.withholds_prescription]
+    first = next((s for s in cycle.steps if s.pending), None)
+    if urgent and urgent[0].alert.code == "SELF_HARM_RISK":
+        assert cycle.next_step is not None and cycle.next_step.code == "ALERT_SELF_HARM_RISK"
+        assert cycle.next_step.deadline == urgent[0].alert.date
+    elif evaluation.phase == "stopped":
+        assert cycle.next_step == first
+    elif evaluation.hold is not None:
+        assert cycle.next_step is not None and cycle.next_step.code == "ON_HOLD"
+        assert cycle.next_step.label.startswith(f"On hold until {evaluation.hold.end}")
+        assert cycle.next_step.earliest == evaluation.hold.end + days(1)
+    elif urgent and urgent[0].alert.code != "PREGNANCY_TEST_POSITIVE":
+        assert cycle.next_step is not None and cycle.next_step.code == f"ALERT_{urgent[0].alert.code}"
+    elif cycle.next_step is None:
         assert not any(s.pending for s in (*cycle.steps, *cycle.monitoring))
     else:
         assert cycle.next_step.pending
-        first = next((s for s in cycle.steps if s.pending), None)
         assert cycle.next_step == first or cycle.next_step in cycle.monitoring
+    # A hold is known only while the course runs, and covers the day.
+    if evaluation.hold is not None:
+        assert evaluation.phase == "active" and evaluation.hold.start <= day <= evaluation.hold.end
+    # The tier ranks the line before its deadline (ALERT-URGENCY).
+    assert cycle.tier == min([f.action.tier for f in urgent] + [4 if evaluation.hold is not None else 5])
     # Monitoring steps are the evaluation's due items that are steps, with their dates.
     due = {d.code: d.date for d in evaluation.due}
     assert all(due[s.code] == s.deadline for s in cycle.monitoring)

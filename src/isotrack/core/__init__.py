@@ -52,6 +52,8 @@ from __future__ import annotations
 
 from isotrack.core.calendar import KIND_LABELS, PATIENT_WORDS, PlannedEvent, TherapyCalendar, therapy_calendar
 from isotrack.core.course import (
+    FOLLOW_UP_KINDS,
+    Acknowledgment,
     ContraceptionUse,
     Course,
     CourseFile,
@@ -59,6 +61,7 @@ from isotrack.core.course import (
     DoseSegment,
     Enrollment,
     Event,
+    FollowUp,
     Interruption,
     LabResult,
     MoodScreen,
@@ -74,6 +77,7 @@ from isotrack.core.coursefile import CourseFileError, check_history, dump_course
 from isotrack.core.cycle import (
     ACTOR_LABELS,
     DUE_LABELS,
+    FOLLOW_UP_STEPS,
     PHASE_LABELS,
     STATUS_LABELS,
     STEP_LABELS,
@@ -98,10 +102,32 @@ from isotrack.core.dose import (
 )
 from isotrack.core.evaluate import Evaluation, Standing, evaluate, standing
 from isotrack.core.monitoring import Alert
+from isotrack.core.prescription import Prescription, PrescriptionProposal, proposed_prescription
 from isotrack.core.rules import RULE_SETS, Blocking, RuleSet, Window, rule_set_for
 from isotrack.core.schedule import Due
+from isotrack.core.urgency import (
+    ACKNOWLEDGEABLE,
+    ALERT_ACTIONS,
+    ALERT_ORDER,
+    TIER_LABELS,
+    AlertAction,
+    Finding,
+)
 
 __all__ = [
+    "ACKNOWLEDGEABLE",
+    "ALERT_ACTIONS",
+    "ALERT_ORDER",
+    "FOLLOW_UP_KINDS",
+    "FOLLOW_UP_STEPS",
+    "TIER_LABELS",
+    "Acknowledgment",
+    "AlertAction",
+    "Finding",
+    "FollowUp",
+    "Prescription",
+    "PrescriptionProposal",
+    "proposed_prescription",
     "KIND_LABELS",
     "PATIENT_WORDS",
     "PlannedEvent",

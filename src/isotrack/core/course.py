@@ -88,6 +88,11 @@ ENZYME_UNITS: tuple[str, ...] = ("U/L",)
 # IPL-SUPPLY: at most a 30-day supply per dispense.
 MAXIMUM_DAYS_SUPPLY = 30
 
+# IPL-PT-POSITIVE: the follow-up of a positive pregnancy test, each a step a prescriber records as done:
+# stop the drug and tell the patient (IPL-PREG-STOP), refer (IPL-PREG-REFER), report (IPL-PREG-REPORT).
+FollowUpKind: TypeAlias = Literal["stop", "refer", "report"]
+FOLLOW_UP_KINDS: tuple[FollowUpKind, ...] = get_args(FollowUpKind)
+
 
 # --- the facts ----------------------------------------------------------------------------------------------
 
@@ -234,6 +239,29 @@ class MoodScreen:
     item9: int | None = None
 
 
+@dataclass(frozen=True, slots=True)
+class Acknowledgment:
+    """A prescriber acknowledged an alert, with a reason (reference.md ALERT-URGENCY: an alert stays open
+    until a newer result clears it or it is acknowledged). An alert is known by its code and its date: a newer
+    finding has another date, so it is a new alert, open again. Not part of the spec's course file: an
+    isotrack extension (``acknowledgments``), which other programs ignore like any unknown key."""
+
+    code: str  # the alert's code
+    alert_date: dt.date  # the alert's date
+    date: dt.date  # the day it was acknowledged
+    by: str | None = None
+    reason: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class FollowUp:
+    """One follow-up step of a positive pregnancy test recorded as done on ``date`` (IPL-PT-POSITIVE). An
+    isotrack extension of the course file (``pregnancy_follow_up``)."""
+
+    kind: FollowUpKind
+    date: dt.date
+
+
 Event: TypeAlias = (
     Enrollment
     | PregnancyTest
@@ -277,3 +305,5 @@ class CourseFile:
     missed_doses: tuple[dt.date, ...] = ()
     contraception: tuple[ContraceptionUse, ...] = ()
     events: tuple[Event, ...] = ()
+    acknowledgments: tuple[Acknowledgment, ...] = ()  # isotrack extension: alerts a prescriber acknowledged
+    follow_ups: tuple[FollowUp, ...] = ()  # isotrack extension: a positive test's follow-up steps done

@@ -41,6 +41,7 @@ from isotrack.core.course import (
     ENZYME_TESTS,
     ENZYME_UNITS,
     EVENT_TYPES,
+    FOLLOW_UP_KINDS,
     INSTRUMENTS,
     LIPID_TESTS,
     LIPID_UNITS,
@@ -52,6 +53,7 @@ from isotrack.core.course import (
     TEST_RESULTS,
     TEST_SETTINGS,
     WEIGHT_BASES,
+    Acknowledgment,
     ContraceptionUse,
     Course,
     CourseFile,
@@ -59,6 +61,7 @@ from isotrack.core.course import (
     DoseSegment,
     Enrollment,
     Event,
+    FollowUp,
     Interruption,
     LabResult,
     MoodScreen,
@@ -71,6 +74,7 @@ from isotrack.core.course import (
     Weight,
 )
 from isotrack.core.rules import RULE_CHOICES
+from isotrack.core.urgency import ALERT_ORDER
 
 T = TypeVar("T")
 _ISO_DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
@@ -244,6 +248,14 @@ def parse_course_file(data: object) -> CourseFile:
             for i, v in enumerate(_list(top.get("contraception"), "contraception"))
         ),
         events=tuple(_event(v, f"events[{i}]") for i, v in enumerate(_list(top.get("events"), "events"))),
+        acknowledgments=tuple(
+            _acknowledgment(v, f"acknowledgments[{i}]")
+            for i, v in enumerate(_list(top.get("acknowledgments"), "acknowledgments"))
+        ),
+        follow_ups=tuple(
+            _follow_up(v, f"pregnancy_follow_up[{i}]")
+            for i, v in enumerate(_list(top.get("pregnancy_follow_up"), "pregnancy_follow_up"))
+        ),
     )
     check_history(course_file)
     return course_file
@@ -316,6 +328,24 @@ def _contraception(value: object, path: str) -> ContraceptionUse:
         method=_get(obj, "method", path, _one_of(METHODS)),
         start=_get(obj, "from", path, _date),
         end=_optional(obj, "to", path, _date, None),
+    )
+
+
+def _acknowledgment(value: object, path: str) -> Acknowledgment:
+    obj = _object(value, path)
+    return Acknowledgment(
+        code=_get(obj, "code", path, _one_of(ALERT_ORDER)),
+        alert_date=_get(obj, "alert_date", path, _date),
+        date=_get(obj, "date", path, _date),
+        by=_optional(obj, "by", path, _text, None),
+        reason=_optional(obj, "reason", path, _text, None),
+    )
+
+
+def _follow_up(value: object, path: str) -> FollowUp:
+    obj = _object(value, path)
+    return FollowUp(
+        kind=_get(obj, "step", path, _one_of(FOLLOW_UP_KINDS)), date=_get(obj, "date", path, _date)
     )
 
 
@@ -412,6 +442,12 @@ def check_history(course_file: CourseFile) -> None:
             raise CourseFileError(f"contraception[{i}].to", f"{use.end} is before its from date {use.start}")
     for i, event in enumerate(course_file.events):
         _check_event(event, f"events[{i}]")
+    for i, acknowledgment in enumerate(course_file.acknowledgments):
+        if acknowledgment.date < acknowledgment.alert_date:
+            raise CourseFileError(
+                f"acknowledgments[{i}].date",
+                f"{acknowledgment.date} is before the alert it acknowledges ({acknowledgment.alert_date})",
+            )
 
 
 def _dates(course_file: CourseFile) -> Iterator[tuple[str, dt.date]]:
@@ -439,6 +475,11 @@ def _dates(course_file: CourseFile) -> Iterator[tuple[str, dt.date]]:
             yield f"contraception[{i}].to", use.end
     for i, event in enumerate(course_file.events):
         yield f"events[{i}].date", event.date
+    for i, acknowledgment in enumerate(course_file.acknowledgments):
+        yield f"acknowledgments[{i}].alert_date", acknowledgment.alert_date
+        yield f"acknowledgments[{i}].date", acknowledgment.date
+    for i, follow_up in enumerate(course_file.follow_ups):
+        yield f"pregnancy_follow_up[{i}].date", follow_up.date
 
 
 def _check_positive(path: str, value: float, at_most: float) -> None:
@@ -557,6 +598,15 @@ def dump_course_file(course_file: CourseFile) -> dict[str, Any]:
         for c in course_file.contraception
     ]
     found["events"] = [_dump_event(e) for e in course_file.events]
+    if course_file.acknowledgments:
+        found["acknowledgments"] = [
+            _without_none({f.name: _json(getattr(a, f.name)) for f in fields(a)})
+            for a in course_file.acknowledgments
+        ]
+    if course_file.follow_ups:
+        found["pregnancy_follow_up"] = [
+            {"step": f.kind, "date": f.date.isoformat()} for f in course_file.follow_ups
+        ]
     return found
 
 

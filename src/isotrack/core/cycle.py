@@ -41,12 +41,13 @@ from isotrack.core.course import (
     PRIMARY_METHODS,
     SECONDARY_METHODS,
     CourseFile,
+    Interruption,
     LabResult,
     MoodScreen,
     Policy,
     PregnancyTest,
 )
-from isotrack.core.evaluate import Evaluation, Standing, standing
+from isotrack.core.evaluate import Evaluation, evaluate
 from isotrack.core.history import History, history_until
 from isotrack.core.monitoring import Alert, liver_alert, mood_alerts, triglycerides_alert
 from isotrack.core.rules import ipledge
@@ -58,6 +59,7 @@ from isotrack.core.rules.ipledge import (
     Blocking,
     Window,
 )
+from isotrack.core.urgency import ALERT_ACTIONS, NO_OPEN_ALERT, Finding, most_urgent_open, tier
 
 DAY = dt.timedelta(days=1)
 
@@ -179,6 +181,45 @@ POST_COURSE_TEST = StepKind(
     "staff",
     "",
 )
+# IPL-PT-POSITIVE: the follow-up of a positive test, each recorded as done by a prescriber (a stopped course's
+# steps, in place of a cycle).
+PREGNANCY_STOP = StepKind(
+    "PREGNANCY_STOP", "Stop the drug at once and tell the patient", "stop", "prescriber", "IPL-PREG-STOP"
+)
+PREGNANCY_REFER = StepKind(
+    "PREGNANCY_REFER",
+    "Refer to an obstetrician-gynecologist experienced in reproductive toxicity",
+    "referral",
+    "prescriber",
+    "IPL-PREG-REFER",
+)
+PREGNANCY_REPORT = StepKind(
+    "PREGNANCY_REPORT",
+    "Report to the iPLEDGE pregnancy registry and FDA MedWatch",
+    "report",
+    "prescriber",
+    "IPL-PREG-REPORT",
+)
+FOLLOW_UP_STEPS: dict[str, StepKind] = {
+    "stop": PREGNANCY_STOP,
+    "refer": PREGNANCY_REFER,
+    "report": PREGNANCY_REPORT,
+}
+# A course on hold (DOSE-CUM interruption): its next step says until when and what for.
+ON_HOLD = StepKind("ON_HOLD", "On hold", "dosing", "prescriber", "DOSE-CUM", until_word="resumes")
+# An open alert that calls for holding or stopping the drug is the next step until a prescriber acknowledges
+# it (ALERT-URGENCY); a positive pregnancy test's steps are its follow-up steps above.
+ALERT_STEPS: dict[str, StepKind] = {
+    action.code: StepKind(
+        f"ALERT_{action.code}",
+        action.asks_for[:1].upper() + action.asks_for[1:],
+        "safety assessment" if action.code == "SELF_HARM_RISK" else "prescriber review",
+        "prescriber" if action.actor == "prescriber" else "staff",
+        "",
+    )
+    for action in ALERT_ACTIONS.values()
+    if action.holds_drug and action.code != "PREGNANCY_TEST_POSITIVE"
+}
 # Due items that are steps to do (the others are dates to respect: contraception and no blood donation until).
 MONITORING_STEPS: dict[str, StepKind] = {
     kind.code: kind for kind in (LABS_PEAK_DOSE, END_OF_COURSE_TEST, POST_COURSE_TEST)
@@ -198,6 +239,9 @@ STEP_LABELS: dict[str, str] = {
         PICK_UP,
         COUNSELING_VISIT,
         *MONITORING_STEPS.values(),
+        *FOLLOW_UP_STEPS.values(),
+        ON_HOLD,
+        *ALERT_STEPS.values(),
     )
 }
 # Plain words for every due item of the evaluation (spec "Due vocabulary").
@@ -241,14 +285,22 @@ class Cycle:
     phase: str
     category: str
     first_fill: bool
-    window: Window | None
-    steps: tuple[Step, ...]  # the current cycle, in iPLEDGE's order (empty once the course is closed)
+    window: Window | None  # the current cycle's window (open, or closed: a new test is needed), else None
+    steps: tuple[Step, ...]  # the current cycle in iPLEDGE's order; a stopped course's follow-up steps
     monitoring: tuple[Step, ...]  # peak labs, end-of-course and post-course tests still to do
     next_step: Step | None
     countdown: str  # the next step's deadline in plain words
     days_left: int | None  # to the next step's deadline (negative: overdue), else to its earliest day
     methods: tuple[str, ...]  # IPL-PATIENT-QUIZ: the exact methods to enter, primary first
     methods_complete: bool  # IPL-CON-2: two methods, at least one primary (or abstinence), on the day
+    findings: tuple[Finding, ...] = ()  # the alerts, most urgent first, open or acknowledged (ALERT-URGENCY)
+    hold: Interruption | None = None  # the hold the course is in on the day
+    tier: int = 5  # the worklist's rank before deadlines (``urgency.tier``)
+
+    @property
+    def window_closed(self) -> bool:
+        """The current cycle's window has ended: a new test (or counseling visit) is needed."""
+        return self.window is not None and self.window.closes < self.day
 
 
 def plain_words(explanation: str, rule_id: str) -> str:
@@ -257,22 +309,18 @@ def plain_words(explanation: str, rule_id: str) -> str:
     return explanation[: -len(suffix)] + "." if rule_id and explanation.endswith(suffix) else explanation
 
 
-# What the checklist reads of the evaluation: ``evaluate``'s answer, or its iPLEDGE part alone (``standing``).
-Judged: TypeAlias = Evaluation | Standing
-
-
 def current_cycle(course_file: CourseFile, day: dt.date, evaluation: Evaluation | None = None) -> Cycle:
     """The checklist of the course's current iPLEDGE cycle on ``day`` and its next required step."""
-    if evaluation is None:  # the checklist needs no dose figure nor alert: judge the iPLEDGE part alone
-        found = standing(course_file, day)
-        return _cycle(course_file, day, found, found.history)
+    if evaluation is None:
+        evaluation = evaluate(course_file, day)
     return _cycle(course_file, day, evaluation, history_until(course_file, day))
 
 
 @dataclass(frozen=True, slots=True)
 class NextStep:
     """The course's next required step alone, with what the worklist shows beside it: the fields of the same
-    names of ``current_cycle``'s ``Cycle`` (``step`` is its ``next_step``)."""
+    names of ``current_cycle``'s ``Cycle`` (``step`` is its ``next_step``), and the evaluation's dispense
+    decision."""
 
     day: dt.date
     rule_set_id: str
@@ -281,35 +329,54 @@ class NextStep:
     step: Step | None
     countdown: str
     days_left: int | None
+    findings: tuple[Finding, ...] = ()
+    tier: int = 5
+    alert_urgency: int = NO_OPEN_ALERT  # the most urgent open alert (ties within a tier)
+    dispense_allowed: bool = False
+    blocking: tuple[str, ...] = ()
+
+    @property
+    def open_findings(self) -> tuple[Finding, ...]:
+        return tuple(f for f in self.findings if f.open)
 
 
-def next_step(course_file: CourseFile, day: dt.date) -> NextStep:
+def next_step(course_file: CourseFile, day: dt.date, evaluation: Evaluation | None = None) -> NextStep:
     """The next required step on ``day``, exactly as ``current_cycle(course_file, day).next_step`` (the same
-    functions judge it), without building the checklist past the first step not done, the contraception
-    methods nor the dose figures and alerts: what a worklist of thousands of courses needs."""
-    found = standing(course_file, day)
-    first = next((step for step in _steps(course_file, found, found.history) if step.pending), None)
-    step = _next_step([first] if first else [], tuple(_monitoring(found)))
+    functions judge it), without building the checklist past the first step not done nor the contraception
+    methods: what a worklist of thousands of courses needs."""
+    if evaluation is None:
+        evaluation = evaluate(course_file, day)
+    history = history_until(course_file, day)
+    first = next((step for step in _steps(course_file, evaluation, history) if step.pending), None)
+    step = _next_step(evaluation, [first] if first else [], tuple(_monitoring(evaluation)))
     return NextStep(
         day=day,
-        rule_set_id=found.rule_set.id,
-        rule_set_title=found.rule_set.title,
-        phase=found.phase,
+        rule_set_id=evaluation.rule_set.id,
+        rule_set_title=evaluation.rule_set.title,
+        phase=evaluation.phase,
         step=step,
         countdown=countdown(step, day) if step else "nothing to do",
         days_left=days_left(step, day) if step else None,
+        findings=evaluation.findings,
+        tier=tier(evaluation.findings, evaluation.hold),
+        alert_urgency=most_urgent_open(evaluation.findings),
+        dispense_allowed=evaluation.dispense.allowed,
+        blocking=tuple(b.code for b in evaluation.dispense.blocking),
     )
 
 
-def _open(evaluation: Judged) -> bool:
+def _open(evaluation: Evaluation) -> bool:
     """A cycle runs: qualifying or active, and not a course that ended before a fill."""
     return evaluation.phase in ("qualifying", "active") and not any(
         b.code == "COURSE_CLOSED" for b in evaluation.dispense.blocking
     )
 
 
-def _steps(course_file: CourseFile, evaluation: Judged, history: History) -> Iterator[Step]:
-    """The current cycle's steps in iPLEDGE's order, each built only when asked for (none once closed)."""
+def _steps(course_file: CourseFile, evaluation: Evaluation, history: History) -> Iterator[Step]:
+    """The current cycle's steps in iPLEDGE's order, each built only when asked for (none once closed); a
+    stopped course's follow-up steps."""
+    if evaluation.phase == "stopped":
+        return iter(_follow_up_steps(course_file, history))
     if not _open(evaluation):
         return iter(())
     found = _Found(evaluation.dispense.blocking)
@@ -318,12 +385,11 @@ def _steps(course_file: CourseFile, evaluation: Judged, history: History) -> Ite
     return iter(_not_pregnant_steps(evaluation, history, found))
 
 
-def _cycle(course_file: CourseFile, day: dt.date, evaluation: Judged, history: History) -> Cycle:
+def _cycle(course_file: CourseFile, day: dt.date, evaluation: Evaluation, history: History) -> Cycle:
     category = course_file.patient.category
-    open_course = _open(evaluation)
     steps = list(_steps(course_file, evaluation, history))
     monitoring = tuple(_monitoring(evaluation))
-    next_step = _next_step(steps, monitoring)
+    next_step = _next_step(evaluation, steps, monitoring)
     left = days_left(next_step, day) if next_step else None
     can_get_pregnant = category == "can_get_pregnant"
     return Cycle(
@@ -333,7 +399,7 @@ def _cycle(course_file: CourseFile, day: dt.date, evaluation: Judged, history: H
         phase=evaluation.phase,
         category=category,
         first_fill=history.last_dispense is None,
-        window=evaluation.dispense.window if open_course else None,
+        window=_current_window(evaluation, history),
         steps=tuple(steps),
         monitoring=monitoring,
         next_step=next_step,
@@ -342,7 +408,21 @@ def _cycle(course_file: CourseFile, day: dt.date, evaluation: Judged, history: H
         methods=methods_in_use(course_file, day) if can_get_pregnant else (),
         methods_complete=can_get_pregnant
         and not any(b.code == "CONTRACEPTION_INSUFFICIENT" for b in evaluation.dispense.blocking),
+        findings=evaluation.findings,
+        hold=evaluation.hold,
+        tier=tier(evaluation.findings, evaluation.hold),
     )
+
+
+def _current_window(evaluation: Evaluation, history: History) -> Window | None:
+    """The window of the current cycle: opened by a qualifying test (or 2021 counseling visit) after the last
+    fill. The spec's ``dispense.window`` falls back to the window the last fill used, which is spent: the
+    checklist never shows it as the current one."""
+    window = evaluation.dispense.window
+    last = history.last_dispense
+    if not _open(evaluation) or window is None or (last is not None and window.opens <= last.date):
+        return None
+    return window
 
 
 # --- steps --------------------------------------------------------------------------------------------------
@@ -411,7 +491,7 @@ def _not_needed(kind: StepKind, note: str) -> Step:
     )
 
 
-def _due(evaluation: Judged, code: str) -> dt.date | None:
+def _due(evaluation: Evaluation, code: str) -> dt.date | None:
     return next((d.date for d in evaluation.due if d.code == code), None)
 
 
@@ -425,7 +505,7 @@ def _enrollment(history: History, found: _Found) -> Step:
 
 
 def _pregnant_steps(
-    course_file: CourseFile, evaluation: Judged, history: History, found: _Found
+    course_file: CourseFile, evaluation: Evaluation, history: History, found: _Found
 ) -> Iterator[Step]:
     """Lazily: each group of steps is built only once the earlier ones have been looked at."""
     day = history.day
@@ -487,7 +567,7 @@ def _pregnant_steps(
 
 def _qualifying_steps(
     course_file: CourseFile,
-    evaluation: Judged,
+    evaluation: Evaluation,
     history: History,
     found: _Found,
     test: PregnancyTest | None,
@@ -543,7 +623,7 @@ def _qualifying_steps(
 
 
 def _earliest_confirmation(
-    evaluation: Judged,
+    evaluation: Evaluation,
     history: History,
     screening: PregnancyTest | None,
     lead_in_done_on: dt.date | None,
@@ -565,7 +645,7 @@ def _earliest_confirmation(
 
 def _pharmacy_steps(
     kinds: tuple[StepKind, ...],
-    evaluation: Judged,
+    evaluation: Evaluation,
     before: list[Step],
     deadline: dt.date | None,
     day: dt.date,
@@ -596,7 +676,7 @@ def _pharmacy_steps(
     return steps
 
 
-def _not_pregnant_steps(evaluation: Judged, history: History, found: _Found) -> list[Step]:
+def _not_pregnant_steps(evaluation: Evaluation, history: History, found: _Found) -> list[Step]:
     day = history.day
     steps: list[Step] = []
     if history.last_dispense is None or found.of("NOT_ENROLLED"):
@@ -621,7 +701,7 @@ def _not_pregnant_steps(evaluation: Judged, history: History, found: _Found) -> 
     return steps
 
 
-def _monitoring(evaluation: Judged) -> list[Step]:
+def _monitoring(evaluation: Evaluation) -> list[Step]:
     found = []
     for due in evaluation.due:
         kind = MONITORING_STEPS.get(due.code)
@@ -641,13 +721,92 @@ def _monitoring(evaluation: Judged) -> list[Step]:
     return found
 
 
-def _next_step(steps: list[Step], monitoring: tuple[Step, ...]) -> Step | None:
+def _next_step(evaluation: Evaluation, steps: list[Step], monitoring: tuple[Step, ...]) -> Step | None:
+    """The next required step, most urgent first (ALERT-URGENCY): a self-harm risk; a stopped course's
+    follow-up; a hold; another open alert that holds or stops the drug; then the cycle's first step not done,
+    unless a monitoring step has an earlier deadline (overdue steps first; on a tie the cycle's step wins)."""
+    day = evaluation.as_of
+    urgent = [
+        _alert_step(f, day)
+        for f in evaluation.findings
+        if f.withholds_prescription and f.action.code in ALERT_STEPS
+    ]
+    if urgent and urgent[0].code == ALERT_STEPS["SELF_HARM_RISK"].code:
+        return urgent[0]
+    if evaluation.phase == "stopped":
+        return next((s for s in steps if s.pending), None)
+    if evaluation.hold is not None:
+        return _hold_step(evaluation)
+    if urgent:
+        return urgent[0]
     first = next((s for s in steps if s.pending), None)
     candidates = ([first] if first else []) + [s for s in monitoring if s.pending]
     if not candidates:
         return None
     far = dt.date.max
     return min(candidates, key=lambda s: s.deadline or far)  # min keeps the first of equals: the cycle's step
+
+
+def _kind_step(kind: StepKind, **values: object) -> Step:
+    return replace(
+        Step(
+            kind.code,
+            kind.label,
+            "to_do",
+            kind.actor,
+            kind.rule_id,
+            kind.noun,
+            kind.window_bound,
+            kind.until_word,
+        ),
+        **values,  # type: ignore[arg-type]
+    )
+
+
+def _alert_step(finding: Finding, day: dt.date) -> Step:
+    """An open alert that holds or stops the drug, as a step due the alert's day (ALERT-URGENCY)."""
+    alert = finding.alert
+    return _kind_step(
+        ALERT_STEPS[alert.code],
+        status="overdue" if alert.date < day else "to_do",
+        rule_id=alert.rule_id,
+        deadline=alert.date,
+        reasons=(alert.code,),
+        notes=(plain_words(alert.explanation, alert.rule_id),),
+    )
+
+
+def _hold_step(evaluation: Evaluation) -> Step:
+    """DOSE-CUM: on hold until the hold's last day, waiting for what the alert that holds the drug asks (a
+    recheck), else for the reason the hold was entered with."""
+    hold = evaluation.hold
+    assert hold is not None
+    held_for = next((f for f in evaluation.findings if f.action.holds_drug and f.action.follow_up), None)
+    waiting_for = held_for.action.follow_up if held_for else (hold.reason or "dosing resumes as planned")
+    return _kind_step(
+        ON_HOLD,
+        label=f"On hold until {hold.end}: {waiting_for}",
+        rule_id=held_for.alert.rule_id if held_for else ON_HOLD.rule_id,
+        earliest=hold.end + DAY,
+        reasons=(held_for.alert.code,) if held_for else (),
+        notes=(f"Held from {hold.start} to {hold.end}" + (f": {hold.reason}." if hold.reason else "."),),
+    )
+
+
+def _follow_up_steps(course_file: CourseFile, history: History) -> list[Step]:
+    """IPL-PT-POSITIVE: stop, refer, report, each done once a prescriber records it; due the day of the first
+    positive test (stop the drug at once; reference.md gives the others no later day)."""
+    day = history.day
+    positive = history.positive_tests[0]
+    steps = []
+    for kind, step_kind in FOLLOW_UP_STEPS.items():
+        done = [f.date for f in course_file.follow_ups if f.kind == kind and positive.date <= f.date <= day]
+        if done:
+            steps.append(_kind_step(step_kind, status="done", done_on=min(done)))
+        else:
+            status: StepStatus = "overdue" if positive.date < day else "to_do"
+            steps.append(_kind_step(step_kind, status=status, deadline=positive.date))
+    return steps
 
 
 # --- contraception ------------------------------------------------------------------------------------------

@@ -11,7 +11,7 @@ import datetime as dt
 from dataclasses import dataclass, replace
 from typing import Any, Literal, TypeAlias
 
-from isotrack.core.course import CourseFile, Policy
+from isotrack.core.course import CourseFile, Interruption, Policy
 from isotrack.core.dose import DoseReport, dose_report
 from isotrack.core.history import History, history_until
 from isotrack.core.monitoring import Alert, alerts
@@ -19,6 +19,7 @@ from isotrack.core.quantities import plain_number, round_mg, round_mg_per_kg
 from isotrack.core.rules import RuleSet, rule_set_for
 from isotrack.core.rules.ipledge import DispenseAssessment
 from isotrack.core.schedule import AFTER_LAST_DOSE_DAYS, Due, due_items, end_of_course_tests_done
+from isotrack.core.urgency import Finding, findings, hold_on
 
 Phase: TypeAlias = Literal["stopped", "qualifying", "active", "completed", "post_course"]
 PHASES: tuple[Phase, ...] = ("qualifying", "active", "post_course", "completed", "stopped")
@@ -33,6 +34,14 @@ class Evaluation:
     dose: DoseReport
     alerts: tuple[Alert, ...]
     due: tuple[Due, ...]
+    # Beyond the spec's answer (not in ``to_dict``): each alert with its urgency, what it asks for and whether
+    # a prescriber acknowledged it (``urgency``), most urgent first; the hold the course is in on the day.
+    findings: tuple[Finding, ...] = ()
+    hold: Interruption | None = None
+
+    @property
+    def open_findings(self) -> tuple[Finding, ...]:
+        return tuple(f for f in self.findings if f.open)
 
     @property
     def explanations(self) -> tuple[str, ...]:
@@ -141,12 +150,15 @@ def evaluate(
         course_file = replace(course_file, policy=policy)
     found = standing(course_file, day, rule_set_for(rules or course_file.rules, day, course_file.policy))
     dose = dose_report(course_file, day)
+    raised = alerts(course_file, found.history, dose)
     return Evaluation(
         as_of=day,
         rule_set=found.rule_set,
         phase=found.phase,
         dispense=found.dispense,
         dose=dose,
-        alerts=alerts(course_file, found.history, dose),
+        alerts=raised,
         due=found.due,
+        findings=findings(course_file, raised, day),
+        hold=hold_on(course_file, day) if found.phase == "active" else None,
     )
