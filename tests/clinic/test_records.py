@@ -18,9 +18,10 @@ from django.db import transaction
 from isotrack import core
 from isotrack.audit.models import AuditEvent
 from isotrack.clinic import actions
+from isotrack.clinic.course_import import import_course
 from isotrack.clinic.demo import build_demo
 from isotrack.clinic.models import Course, StaffUser
-from isotrack.clinic.records import courses_with_facts, evaluate_course, import_course
+from isotrack.clinic.records import courses_with_facts, evaluate_course
 
 TODAY = date(2026, 11, 25)
 ISOTRACK = str(Path(sys.executable).with_name("isotrack"))

@@ -16,7 +16,7 @@ from isotrack import core
 from isotrack.clinic import actions, worklist_entries
 from isotrack.clinic.demo import DemoPractice, build_demo
 from isotrack.clinic.models import Course, CourseStatus, WorklistEntry
-from isotrack.clinic.records import course_facts, courses_with_facts
+from isotrack.clinic.records import course_facts
 from isotrack.clinic.worklist import RECENTLY_ENDED_DAYS, WorklistFilters, worklist
 
 TODAY = dt.date(2026, 11, 25)
@@ -45,6 +45,9 @@ def shown(demo: DemoPractice, today: dt.date) -> dict[object, tuple[object, ...]
             line.days_left,
             line.actor_label,
             line.rule_id,
+            line.tier,
+            tuple((a.code, a.date, a.open) for a in line.alerts),
+            line.dispense_allowed,
         )  # fmt: skip
         for line in found.lines
     }
@@ -53,12 +56,13 @@ def shown(demo: DemoPractice, today: dt.date) -> dict[object, tuple[object, ...]
 def judged_afresh(demo: DemoPractice, today: dt.date) -> dict[object, tuple[object, ...]]:
     """What the core says of every course listed on ``today``, judged from the course's full records."""
     recently = today - RECENTLY_ENDED_DAYS * DAY
-    courses = courses_with_facts(Course.objects.filter(patient__practice=demo.practice))
+    courses = Course.objects.filter(patient__practice=demo.practice)
     lines = {}
     for course in courses:
-        listed = course.status in (CourseStatus.DRAFT, CourseStatus.ACTIVE) or (
+        listed = course.status in (CourseStatus.DRAFT, CourseStatus.ACTIVE, CourseStatus.REVOKED) or (
             course.status == CourseStatus.COMPLETED and course.end is not None and course.end >= recently
         )
+        evaluation = core.evaluate(course_facts(course), today)
         found = core.next_step(course_facts(course), today)
         if not listed or (found.step is None and found.phase not in ("qualifying", "active")):
             continue
@@ -73,6 +77,9 @@ def judged_afresh(demo: DemoPractice, today: dt.date) -> dict[object, tuple[obje
             found.days_left,
             core.ACTOR_LABELS[step.actor] if step else "",
             step.rule_id if step else "",
+            found.tier,
+            tuple((f.alert.code, f.alert.date, f.open) for f in evaluation.findings),
+            evaluation.dispense.allowed,
         )
     return lines
 

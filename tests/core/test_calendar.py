@@ -12,11 +12,17 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from isotrack.core import (
+    Acknowledgment,
+    ContraceptionUse,
     Course,
     CourseFile,
     Dispense,
     DoseSegment,
+    Enrollment,
+    FollowUp,
+    Interruption,
     LabResult,
+    PatientAttestation,
     PregnancyTest,
     PrescriberConfirmation,
     Visit,
@@ -113,17 +119,25 @@ def test_a_done_monthly_test_is_marked_done_and_opens_the_pick_up_window():
     course = with_events(treated(1), PregnancyTest(FIRST_FILL + days(27), "monthly", "office", "negative"))
     calendar = therapy_calendar(course, FIRST_FILL + days(28))
     assert event(calendar, "pregnancy-test-2").done_on == FIRST_FILL + days(27)
-    window = event(calendar, "pick-up-window-2")
-    assert (window.earliest, window.latest) == (FIRST_FILL + days(27), FIRST_FILL + days(33))
+    pick_up = event(calendar, "pick-up-2")  # within the test's window (IPL-WIN-7), not the supply's last day
+    assert (pick_up.earliest, pick_up.latest, pick_up.date) == (
+        FIRST_FILL + days(27),
+        FIRST_FILL + days(33),
+        FIRST_FILL + days(33),
+    )
+    assert pick_up.due_code == "NEXT_DISPENSE" and pick_up.due_date == FIRST_FILL + days(30)
+    # The prescriber's entry and the patient's answers are missing: the pick-up waits for them.
+    assert pick_up.status == "waiting"
+    assert "pick-up-window-2" not in calendar.by_key()  # one pick-up, one date: never two
 
 
 def test_a_missed_step_is_overdue_and_a_step_of_a_past_fill_is_only_past():
     course = treated(2)
     calendar = therapy_calendar(course, FIRST_FILL + days(62))
-    assert event(calendar, "pregnancy-test-3").status(calendar.day) == "overdue"
+    assert event(calendar, "pregnancy-test-3").status == "overdue"
     stripped = replace(course, events=tuple(e for e in course.events if not isinstance(e, Visit)))
     calendar = therapy_calendar(stripped, FIRST_FILL + days(40))
-    assert event(calendar, "visit-2").status(calendar.day) == "past"
+    assert event(calendar, "visit-2").status == "past"
 
 
 def test_fills_after_the_next_are_projected_until_the_projected_end():
@@ -178,11 +192,92 @@ def test_a_patient_who_cannot_get_pregnant_has_no_pregnancy_tests_and_no_contrac
     assert {"visit", "pick_up", "no_blood_donation_until"} <= kinds
 
 
-def test_a_stopped_course_plans_nothing_further():
-    course = with_events(treated(1), PregnancyTest(FIRST_FILL + days(10), "monthly", "office", "positive"))
+def test_a_stopped_course_plans_only_its_follow_up_for_staff():
+    positive = FIRST_FILL + days(10)
+    course = with_events(treated(1), PregnancyTest(positive, "monthly", "office", "positive"))
     calendar = therapy_calendar(course, FIRST_FILL + days(12))
     assert all(e.date <= FIRST_FILL + days(12) or e.kind.startswith("labs") for e in calendar.events)
     assert not any(e.kind == "projected_end" for e in calendar.events)
+    follow_up = [e for e in calendar.events if e.kind.startswith("pregnancy_") and e.for_staff_only]
+    assert [(e.kind, e.date, e.status) for e in follow_up] == [
+        ("pregnancy_stop", positive, "overdue"),
+        ("pregnancy_refer", positive, "overdue"),
+        ("pregnancy_report", positive, "overdue"),
+    ]
+    done = replace(course, follow_ups=(FollowUp("stop", positive), FollowUp("refer", positive + days(1))))
+    statuses = {e.kind: (e.status, e.done_on) for e in therapy_calendar(done, FIRST_FILL + days(12)).events}
+    assert statuses["pregnancy_stop"] == ("done", positive)
+    assert statuses["pregnancy_refer"] == ("done", positive + days(1))
+    assert statuses["pregnancy_report"] == ("overdue", None)
+
+
+def test_a_missed_window_asks_for_a_new_test_instead_of_showing_the_old_one_done():
+    course = with_events(treated(1), PregnancyTest(FIRST_FILL + days(20), "monthly", "office", "negative"))
+    calendar = therapy_calendar(course, FIRST_FILL + days(28))  # the window closed on + 26
+    test = event(calendar, "pregnancy-test-2")
+    assert test.status == "overdue" and test.done_on is None and test.date == FIRST_FILL + days(26)
+    assert event(calendar, "pick-up-2").status == "waiting"
+
+
+def test_the_confirmation_test_is_planned_from_the_day_the_lead_in_allows_it():
+    day = dt.date(2026, 12, 1)
+    cf = simple_course(
+        course=Course(day + days(20)),
+        contraception=(
+            ContraceptionUse("iud_copper", day - days(5)),
+            ContraceptionUse("male_condom", day - days(5)),
+        ),
+        events=(Enrollment(day - days(10)), PregnancyTest(day - days(10), "screening", "office", "negative")),
+    )
+    calendar = therapy_calendar(cf, day)
+    test = event(calendar, "pregnancy-test-1")
+    assert test.earliest == day + days(25)  # IPL-CON-LEAD: 30 days of cover from day - 5
+    assert test.date == test.latest == day + days(25)  # the planned start (day + 19) cannot be met
+    assert event(calendar, "pick-up-1").status == "waiting"
+
+
+def test_the_baseline_labs_are_overdue_only_when_the_engine_says_so():
+    no_labs = replace(simple_course(), events=tuple(e for e in simple_course().events if e.kind != "lab"))
+    late = START + days(10)  # the planned start has passed, still no fill
+    assert event(therapy_calendar(no_labs, late), "labs-baseline-1").status == "open"
+    filled = with_events(no_labs, Dispense(FIRST_FILL, 30))
+    calendar = therapy_calendar(filled, late)
+    assert event(calendar, "labs-baseline-1").status == "overdue"
+    assert "BASELINE_LABS_MISSING" in {a.code for a in calendar.evaluation.alerts}
+
+
+def test_projected_events_are_never_overdue():
+    course = treated(1)
+    for offset in range(0, 200, 11):
+        calendar = therapy_calendar(course, FIRST_FILL + days(offset))
+        assert not [e for e in calendar.events if e.projected and e.status == "overdue"]
+
+
+def test_an_open_alert_that_holds_the_drug_asks_staff_for_a_review_and_the_pick_up_waits():
+    day = FIRST_FILL + days(27)
+    course = with_events(
+        treated(1),
+        PregnancyTest(day - days(1), "monthly", "office", "negative"),
+        PrescriberConfirmation(day - days(1)),
+        PatientAttestation(day),
+        LabResult(day - days(1), "triglycerides", 870, "mg/dL"),
+    )
+    calendar = therapy_calendar(course, day)
+    review = [e for e in calendar.events if e.kind == "alert_review"]
+    assert len(review) == 1 and review[0].status == "overdue" and review[0].for_staff_only
+    assert review[0].rule_id == "LAB-TG-CRIT" and "870 mg/dL" in review[0].label
+    assert event(calendar, "pick-up-2").status == "waiting"
+    seen = Acknowledgment("TRIGLYCERIDES_CRITICAL", day - days(1), day, "doctor", "dose lowered")
+    calmer = therapy_calendar(replace(course, acknowledgments=(seen,)), day)
+    assert not [e for e in calmer.events if e.kind == "alert_review"]
+    assert event(calmer, "pick-up-2").status == "open"
+
+
+def test_a_hold_plans_the_day_dosing_resumes_for_staff():
+    day = FIRST_FILL + days(10)
+    course = replace(treated(1), interruptions=(Interruption(day - days(2), day + days(5), "nosebleeds"),))
+    resumes = event(therapy_calendar(course, day), "dosing-resumes-1")
+    assert resumes.date == day + days(6) and resumes.for_staff_only and "nosebleeds" in resumes.label
 
 
 def test_done_peak_labs_are_marked_done_on_the_day_both_results_exist():
@@ -218,7 +313,23 @@ def test_every_due_item_of_every_course_file_has_its_planned_event(name, course_
         day = first + days(offset)
         calendar = therapy_calendar(course_file, day)
         for due in calendar.evaluation.due:
-            assert any(e.due_code == due.code and e.date == due.date for e in calendar.events), (day, due)
+            assert_answers(calendar, due)
+
+
+def assert_answers(calendar, due) -> None:
+    """Every due item has exactly one event of its code with its date; the event is dated the due item's day,
+    unless it is done, overdue (its window closed) or dated by the current window (a pick-up and its test:
+    within the window, IPL-WIN-7)."""
+    matching = [e for e in calendar.events if e.due_code == due.code]
+    assert [e.due_date for e in matching] == [due.date], (calendar.day, due, matching)
+    found = matching[0]
+    window = calendar.evaluation.dispense.window
+    assert (
+        found.date == due.date
+        or found.done_on is not None
+        or found.status == "overdue"
+        or (window is not None and found.latest == window.closes)
+    ), (calendar.day, due, found)
 
 
 # --- properties ---------------------------------------------------------------------------------------------
@@ -233,10 +344,14 @@ def check_calendar(course_file: CourseFile, day: dt.date) -> None:
     for planned in calendar.events:
         assert planned.earliest <= planned.latest
     for due in calendar.evaluation.due:
-        matching = [e for e in calendar.events if e.due_code == due.code]
-        assert [e.date for e in matching] == [due.date]
+        assert_answers(calendar, due)
     dates = [e.date for e in calendar.events]
     assert dates == sorted(dates)
+    for planned in calendar.events:
+        assert not (planned.projected and planned.status == "overdue")
+        assert (planned.status == "done") == (planned.done_on is not None) or planned.kind == "visit"
+        if planned.for_staff_only:
+            assert planned.patient_words == ""
 
 
 @settings(max_examples=150, deadline=None)

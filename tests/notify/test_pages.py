@@ -22,7 +22,8 @@ def test_the_course_calendar_lists_the_plan_and_draws_the_month(client, nurse, a
     response = client.get(reverse("course_calendar", kwargs={"course_id": active_course.uuid}))
     assert response.status_code == 200
     body = response.content.decode()
-    assert "Next fill" in body and "Pregnancy test for the next fill" in body and "cal-month" in body
+    assert "Pick-up of the next fill" in body and "Pregnancy test for the next fill" in body
+    assert "cal-month" in body
     assert "Last day of dosing" in body
 
 

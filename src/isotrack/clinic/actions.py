@@ -18,6 +18,7 @@ from django.core.exceptions import ValidationError
 from django.db import IntegrityError, models, transaction
 from django.utils import timezone
 
+from isotrack import core
 from isotrack.audit import trail
 from isotrack.audit.models import AuditEvent
 from isotrack.audit.trail import snapshot
@@ -26,6 +27,7 @@ from isotrack.clinic.access import Capability, require
 from isotrack.clinic.errors import InvalidInput, RecordNotFound
 from isotrack.clinic.models import (
     LOINC_BY_LAB_TEST,
+    AlertAcknowledgment,
     Contraception,
     Course,
     CourseStatus,
@@ -39,6 +41,8 @@ from isotrack.clinic.models import (
     Patient,
     PatientCategory,
     Practice,
+    PregnancyFollowUp,
+    PregnancyFollowUpStep,
     PregnancyTest,
     Role,
     SideEffect,
@@ -47,6 +51,7 @@ from isotrack.clinic.models import (
     Weight,
     WeightUnit,
 )
+from isotrack.clinic.records import course_facts
 
 P = ParamSpec("P")
 R = TypeVar("R")
@@ -570,6 +575,87 @@ def end_contraception(*, actor: StaffUser, contraception: Contraception, end: da
     return item
 
 
+# ------------------------------------------------------------------------------ alerts and their follow-up
+
+
+@action
+def acknowledge_alert(
+    *, actor: StaffUser, course: Course, code: str, alert_date: date, reason: str, day: date
+) -> AlertAcknowledgment:
+    """A prescriber acknowledges an alert the core raises on ``day`` (reference.md ALERT-URGENCY), saying why;
+    an alert that calls for holding the drug lets a prescription be proposed again. A positive pregnancy test
+    is closed by its follow-up steps instead (``record_pregnancy_follow_up``)."""
+    _course_record(actor, course, Capability.PRESCRIBE)
+    if code not in core.ACKNOWLEDGEABLE:
+        raise InvalidInput(
+            "A positive pregnancy test is closed by recording its follow-up steps, not acknowledged."
+            if code == "PREGNANCY_TEST_POSITIVE"
+            else f"{code!r} is not an alert.",
+            field="code",
+        )
+    if not reason.strip():
+        raise InvalidInput("Say why the alert is acknowledged (what was decided).", field="reason")
+    raised = core.evaluate(course_facts(course), day).alerts
+    if not any(alert.code == code and alert.date == alert_date for alert in raised):
+        raise InvalidInput(f"There is no such alert on {day}: it may have been cleared by a newer result.")
+    if AlertAcknowledgment.objects.filter(course=course, alert_code=code, alert_date=alert_date).exists():
+        raise InvalidInput("This alert is already acknowledged.", field="code")
+    item = AlertAcknowledgment(
+        course=course, alert_code=code, alert_date=alert_date, date=day, reason=reason.strip()
+    )
+    return _create(
+        actor, item, patient=course.patient, action_code="alert.acknowledge", reason=reason.strip()
+    )
+
+
+@action
+def record_pregnancy_follow_up(
+    *, actor: StaffUser, course: Course, step: str, day: date, note: str = ""
+) -> PregnancyFollowUp:
+    """One follow-up step of a positive pregnancy test done (IPL-PT-POSITIVE), recorded by a prescriber.
+    Recording that the drug was stopped also ends the course that day (IPL-PREG-STOP), if it has not ended."""
+    _course_record(actor, course, Capability.PRESCRIBE)
+    if step not in PregnancyFollowUpStep.values:
+        raise InvalidInput(f"{step!r} is not a follow-up step.", field="step")
+    positive = course.pregnancy_tests.filter(result="positive").order_by("specimen_date", "id").first()
+    if positive is None:
+        raise InvalidInput("This course has no positive pregnancy test to follow up.", field="step")
+    if day < positive.specimen_date:
+        raise InvalidInput(
+            f"The follow-up cannot be before the positive test of {positive.specimen_date}.", field="date"
+        )
+    if PregnancyFollowUp.objects.filter(course=course, step=step).exists():
+        raise InvalidInput("This follow-up step is already recorded.", field="step")
+    item = PregnancyFollowUp(course=course, step=step, date=day, note=note.strip())
+    done = _create(actor, item, patient=course.patient, action_code="pregnancy_follow_up.record")
+    if step == PregnancyFollowUpStep.STOP:
+        _stop_course(actor, course, day)
+    return done
+
+
+def _stop_course(actor: StaffUser, course: Course, day: date) -> None:
+    """IPL-PREG-STOP: the last day of dosing is the day the drug was stopped; a course that never started is
+    stopped without one."""
+    course = Course.objects.select_for_update().get(pk=course.pk)
+    if course.end is not None or course.status == CourseStatus.REVOKED:
+        return
+    if day >= course.start:
+        end_course(actor=actor, course=course, end=day, reason="positive pregnancy test", stopped=True)
+        return
+    before = snapshot(course)
+    course.status = CourseStatus.REVOKED
+    course.save(update_fields=["status"])
+    record(
+        actor=actor,
+        action="course.stop",
+        instance=course,
+        patient=course.patient,
+        before=before,
+        after=snapshot(course),
+        reason="positive pregnancy test before the first dose",
+    )
+
+
 # ------------------------------------------------------------------------------------ the monthly visit
 
 
@@ -621,6 +707,15 @@ class VisitLab:
 
 
 @dataclass(frozen=True)
+class VisitAcknowledgment:
+    """A prescriber acknowledges an open alert at the visit (``acknowledge_alert``)."""
+
+    code: str
+    alert_date: date
+    reason: str
+
+
+@dataclass(frozen=True)
 class VisitDoseChange:
     mg_per_day: Decimal
     product: str
@@ -660,12 +755,17 @@ def record_monthly_visit(
     prescriber_confirmation: str | None = None,
     dose_change: VisitDoseChange | None = None,
     days_supply: int | None = None,
+    acknowledgments: tuple[VisitAcknowledgment, ...] = (),
 ) -> Visit:
     """A whole monthly visit on one screen: every record through its own action, in one transaction, so that a
     problem anywhere saves nothing. ``prescriber_confirmation`` is the iPLEDGE confirmation number ("" when
-    confirmed without one; None when not done). Only a prescriber changes the dose."""
+    confirmed without one; None when not done). Only a prescriber changes the dose or acknowledges an alert.
+
+    The prescription to send (``days_supply`` asked) is the one the core proposes once the visit's own
+    records are in (``core.proposed_prescription``): a positive test, a critical lab or an alert left open at
+    this visit means none is saved, whatever the form showed before."""
     _course_record(actor, course, Capability.RECORD_OBSERVATIONS)
-    if dose_change is not None:
+    if dose_change is not None or acknowledgments:
         require(actor, Capability.PRESCRIBE)
     if days_supply is not None and not 1 <= days_supply <= 30:  # IPL-SUPPLY
         raise InvalidInput("A prescription is for 1 to 30 days (IPL-SUPPLY).", field="days_supply")
@@ -678,14 +778,6 @@ def record_monthly_visit(
             "Confirm the methods in use, or record which stopped and which started.",
             field="contraception_confirmed",
         )
-    visit = record_visit(
-        actor=actor,
-        course=course,
-        day=day,
-        note=note,
-        methods_confirmed=_methods_confirmed(patient, contraception, day),
-        prescription=_prescription(course, day, dose_change, days_supply),
-    )
     if weight is not None:
         with _Section("weight"):
             record_weight(
@@ -718,7 +810,17 @@ def record_monthly_visit(
     if dose_change is not None:
         with _Section("dose"):
             change_dose(actor=actor, course=course, **vars(dose_change))
-    return visit
+    for index, seen in enumerate(acknowledgments):
+        with _Section(f"acknowledge_{index}"):
+            acknowledge_alert(actor=actor, course=course, day=day, **vars(seen))
+    return record_visit(
+        actor=actor,
+        course=course,
+        day=day,
+        note=note,
+        methods_confirmed=_methods_confirmed(patient, contraception, day),
+        prescription=_prescription(course, day, days_supply),
+    )
 
 
 def _contraception_documented(contraception: VisitContraception) -> bool:
@@ -748,20 +850,14 @@ def _methods_confirmed(
     return tuple(item.method for item in in_use.order_by("start", "id"))
 
 
-def _prescription(
-    course: Course, day: date, dose_change: VisitDoseChange | None, days_supply: int | None
-) -> tuple[int, Decimal, str] | None:
-    """The prescription to send: the new dose if the visit changes it, else the dose in effect on the day (the
-    first planned dose while the course has not started)."""
+def _prescription(course: Course, day: date, days_supply: int | None) -> tuple[int, Decimal, str] | None:
+    """The prescription the core proposes after the visit's records (see ``record_monthly_visit``)."""
     if days_supply is None:
         return None
-    if dose_change is not None:
-        return days_supply, dose_change.mg_per_day, dose_change.product
-    segments = DoseSegment.objects.filter(course=course).order_by("starts_on")
-    segment = segments.filter(starts_on__lte=day).last() or segments.first()
-    if segment is None:
-        raise InvalidInput("The course has no dose to prescribe yet.", field="days_supply")
-    return days_supply, segment.mg_per_day, segment.product
+    found = core.proposed_prescription(course_facts(course), day, days_supply).prescription
+    if found is None:
+        return None
+    return found.days_supply, Decimal(str(found.mg_per_day)).quantize(Decimal("0.1")), found.product
 
 
 # ------------------------------------------------------------------------------------------- enrollment

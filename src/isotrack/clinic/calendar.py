@@ -1,7 +1,7 @@
 """Calendar reads: the planned events of courses (computed by the core from the stored facts, never stored),
 for the calendar pages, the iCalendar feeds and the reminders.
 
-Reading many courses costs a constant number of queries (`courses_with_facts`); every page passes the
+Reading many courses costs a constant number of queries (`records.facts_of`); every page passes the
 practice's today (`practice_today`), the core never reads a clock.
 """
 
@@ -17,7 +17,7 @@ from django.db.models import Q, QuerySet
 
 from isotrack import core
 from isotrack.clinic.models import Course, CourseStatus, Patient, Practice, StaffUser
-from isotrack.clinic.records import course_facts, courses_with_facts
+from isotrack.clinic.records import course_facts, facts_of
 
 # Courses that ended longer ago than this have nothing left to plan (the last step is end + 30 days).
 KEEP_ENDED_COURSES_DAYS = 90
@@ -29,7 +29,7 @@ class CalendarEntry:
 
     course: Course
     event: core.PlannedEvent
-    status: str  # done, overdue, open, upcoming, past
+    status: str  # the core's: done, overdue, open, upcoming, waiting, past
 
     @property
     def patient(self) -> Patient:
@@ -66,11 +66,13 @@ def course_calendar(course: Course, day: date) -> core.TherapyCalendar:
 
 
 def entries(courses: Iterable[Course], day: date) -> list[CalendarEntry]:
-    """Every planned event of the courses (fetch them with `courses_with_facts`), soonest first."""
+    """Every planned event of the courses, soonest first; the facts of all of them in one batch."""
+    courses = list(courses)
+    by_course = facts_of(courses)
     found = []
     for course in courses:
-        for event in course_calendar(course, day).events:
-            found.append(CalendarEntry(course, event, event.status(day)))
+        for event in core.therapy_calendar(by_course[course.pk], day).events:
+            found.append(CalendarEntry(course, event, event.status))
     # Stable: within a course and a day, the core's order (the order steps happen in) is kept.
     found.sort(key=lambda entry: (entry.event.date, entry.patient.family_name, entry.course.pk))
     return found
@@ -84,7 +86,7 @@ def practice_entries(
         courses = courses.filter(prescriber=prescriber)
     if patient is not None:
         courses = courses.filter(patient=patient)
-    return entries(courses_with_facts(courses), day)
+    return entries(courses.select_related("patient", "prescriber"), day)
 
 
 def prescribers_of(practice: Practice) -> QuerySet[StaffUser]:
@@ -141,6 +143,7 @@ def in_range(found: list[CalendarEntry], first: date, last: date) -> list[Calend
 
 
 def overdue(found: list[CalendarEntry]) -> list[CalendarEntry]:
+    """What the engine calls overdue (never a projected event: the core gives those no such status)."""
     return [entry for entry in found if entry.status == "overdue"]
 
 

@@ -154,6 +154,12 @@ class SideEffectAction(models.TextChoices):
     STOPPED = "stopped", "Stopped"
 
 
+class PregnancyFollowUpStep(models.TextChoices):  # IPL-PT-POSITIVE, reference.md 1.5
+    STOP = "stop", "Drug stopped and the patient told (IPL-PREG-STOP)"
+    REFER = "refer", "Referred to an obstetrician-gynecologist (IPL-PREG-REFER)"
+    REPORT = "report", "Reported to the iPLEDGE pregnancy registry and FDA MedWatch (IPL-PREG-REPORT)"
+
+
 class WeightUnit(models.TextChoices):
     KG = "kg", "kg"
     LB = "lb", "lb"
@@ -572,6 +578,40 @@ class SideEffect(RecordedModel):
         ordering = ["onset", "id"]
 
 
+class AlertAcknowledgment(RecordedModel):
+    """A prescriber acknowledged an alert, with a reason (reference.md ALERT-URGENCY). The alert is known by
+    its code and date: a newer result raises a new alert, open again. Which alerts exist is the core's
+    answer."""
+
+    course = models.ForeignKey(Course, on_delete=models.PROTECT, related_name="acknowledgments")
+    alert_code = models.CharField(max_length=40)
+    alert_date = models.DateField()
+    date = models.DateField()  # the practice's day it was acknowledged
+    reason = models.CharField(max_length=300)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["course", "alert_code", "alert_date"], name="acknowledgment_once_per_alert"
+            ),
+            _date_order("acknowledgment_after_alert", "alert_date", "date"),
+        ]
+        ordering = ["date", "id"]
+
+
+class PregnancyFollowUp(RecordedModel):
+    """One follow-up step of a positive pregnancy test, recorded as done by a prescriber (IPL-PT-POSITIVE)."""
+
+    course = models.ForeignKey(Course, on_delete=models.PROTECT, related_name="pregnancy_follow_ups")
+    step = models.CharField(max_length=10, choices=PregnancyFollowUpStep.choices)
+    date = models.DateField()
+    note = models.CharField(max_length=300, blank=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["course", "step"], name="pregnancy_follow_up_once")]
+        ordering = ["date", "id"]
+
+
 # ------------------------------------------------------------------------------------------- derived, stored
 
 
@@ -603,3 +643,10 @@ class WorklistEntry(models.Model):
     deadline = models.DateField(null=True)
     earliest = models.DateField(null=True)
     reasons = models.TextField(blank=True)  # the step's blocking codes, space-separated
+    # ALERT-URGENCY as the core judged it: the rank before deadlines, the most urgent open alert (ties), the
+    # alerts as JSON ([{code, date, detail, rule_id, open}], most urgent first), and the dispense decision.
+    tier = models.PositiveSmallIntegerField(default=5)
+    alert_urgency = models.PositiveSmallIntegerField(default=99)
+    alerts = models.TextField(blank=True)
+    dispense_allowed = models.BooleanField(default=False)
+    blocking = models.TextField(blank=True)  # the evaluation's blocking codes, space-separated

@@ -1,24 +1,49 @@
-"""Between the database and the core: a stored course becomes the core's facts (the content of a course file),
-and a course file becomes stored records (through the actions, in one transaction, or nothing).
+"""Between the database and the core: stored courses become the core's facts (the content of a course file),
+(``course_import`` does the other way: a course file becomes stored records).
 
-Exporting a course, evaluating the export, and evaluating the stored course give the same answer, because all
-three go through `course_facts`.
+``facts_by_course(course_ids)`` is the one mapping from rows to facts: every page, the worklist, the API,
+FHIR, CDS Hooks, the calendar, the feeds, the reminders and the export ask it, for one course
+(``course_facts``) or thousands (a fixed number of queries per ``CHUNK`` of courses, each table read as the
+driver's plain tuples). Exporting a course, evaluating the export and evaluating the stored course give the
+same answer because all three go through it.
 """
 
 from __future__ import annotations
 
+import dataclasses
+from collections import defaultdict
+from collections.abc import Iterable
 from datetime import date
 from decimal import Decimal
 from typing import Any
 
+from django.db import connections
+from django.db.models import QuerySet
+
 from isotrack import core
-from isotrack.clinic import actions
-from isotrack.clinic.errors import InvalidInput
-from isotrack.clinic.models import Course, Patient, Practice, Role, StaffUser
+from isotrack.clinic.models import (
+    AlertAcknowledgment,
+    Contraception,
+    Course,
+    Dispense,
+    DoseSegment,
+    Interruption,
+    IpledgeEntry,
+    LabResult,
+    MissedDose,
+    MoodScreen,
+    Practice,
+    PregnancyFollowUp,
+    PregnancyTest,
+    Visit,
+    Weight,
+)
 from isotrack.clinic.policy import policy_of
 from isotrack.core import course as facts
 
-_RELATED = (
+CHUNK = 500  # courses per round of queries (keeps each IN list well inside every database's limits)
+
+_DISPLAYED = (
     "dose_segments",
     "interruptions",
     "missed_doses",
@@ -28,245 +53,241 @@ _RELATED = (
     "lab_results",
     "visits",
     "mood_screens",
+    "acknowledgments__recorded_by",
+    "pregnancy_follow_ups__recorded_by",
     "patient__weights",
     "patient__contraception",
 )
 
 
-_IPLEDGE_EVENTS: dict[
-    str, type[facts.Enrollment | facts.PrescriberConfirmation | facts.PatientAttestation]
-] = {
+def courses_with_facts(queryset: Any) -> Any:
+    """The queryset with the records a course page lists, in a constant number of queries (the facts the
+    core judges are read by ``facts_by_course``)."""
+    return queryset.select_related("patient__practice").prefetch_related(*_DISPLAYED)
+
+
+def _number(value: Decimal | float | int | str) -> float | int:
+    """Whole numbers stay integers in exports (40, not 40.0), as a person would write the file. Decimal
+    columns come from the driver as Decimal (PostgreSQL) or as int, float or text (SQLite)."""
+    number = Decimal(str(value))
+    return int(number) if number == number.to_integral_value() else float(number)
+
+
+def _date(value: date | str) -> date:
+    """A date column as the driver gives it: a date (PostgreSQL) or ISO text (SQLite)."""
+    return value if isinstance(value, date) else date.fromisoformat(value)
+
+
+def _maybe_date(value: date | str | None) -> date | None:
+    return None if value is None else _date(value)
+
+
+def _rows(query: QuerySet[Any, Any]) -> list[tuple[Any, ...]]:
+    """The rows of a ``values_list`` query as the database driver gives them, without Django's per-value
+    converters: for columns converted here (``_date``, ``_number``) or needing none."""
+    sql, params = query.query.sql_with_params()
+    with connections[query.db].cursor() as cursor:
+        cursor.execute(sql, params)
+        return cursor.fetchall()
+
+
+_COURSE_COLUMNS = (
+    "id",
+    "start",
+    "end",
+    "target_mg_per_kg",
+    "patient_id",
+    "patient__category",
+    "patient__birth_date",
+    "patient__practice_id",
+)
+_IPLEDGE_EVENTS: dict[str, Any] = {
     "enrollment": facts.Enrollment,
     "prescriber_confirmation": facts.PrescriberConfirmation,
     "patient_attestation": facts.PatientAttestation,
 }
 
 
-def courses_with_facts(queryset: Any) -> Any:
-    """The queryset with everything `course_facts` reads, in a constant number of queries."""
-    return queryset.select_related("patient__practice").prefetch_related(*_RELATED)
-
-
-def _number(value: Decimal) -> float | int:
-    """Whole numbers stay integers in exports (40, not 40.0), as a person would write the file."""
-    return int(value) if value == value.to_integral_value() else float(value)
-
-
 def course_facts(course: Course, *, as_of: date | None = None) -> facts.CourseFile:
-    """The core's view of one stored course (prefetch with `courses_with_facts` when reading many)."""
-    patient = course.patient
-    practice = patient.practice
-    events: list[facts.Event] = []
-    for entry in course.ipledge_entries.all():
-        events.append(_IPLEDGE_EVENTS[entry.kind](date=entry.date))
-    for test in course.pregnancy_tests.all():
-        events.append(
-            facts.PregnancyTest(
-                date=test.specimen_date,
-                purpose=test.purpose,
-                setting=test.setting,
-                result=test.result,
-                verified_by=test.verified_by.username if test.verified_by else None,
-            )
+    """The core's view of one stored course."""
+    found = facts_by_course([course.pk])[course.pk]
+    return dataclasses.replace(found, as_of=as_of) if as_of is not None else found
+
+
+def facts_of(courses: Iterable[Course]) -> dict[int, facts.CourseFile]:
+    """``facts_by_course`` of the given courses (by their database keys)."""
+    return facts_by_course([course.pk for course in courses])
+
+
+def facts_by_course(course_ids: list[int]) -> dict[int, facts.CourseFile]:
+    """The core's facts of each course (ids of any practices), a fixed number of queries per ``CHUNK``."""
+    found: dict[int, facts.CourseFile] = {}
+    for first in range(0, len(course_ids), CHUNK):
+        found.update(_chunk(course_ids[first : first + CHUNK]))
+    return found
+
+
+def _chunk(course_ids: list[int]) -> dict[int, facts.CourseFile]:
+    rows = _rows(Course.objects.filter(id__in=course_ids).values_list(*_COURSE_COLUMNS))
+    patient_ids = sorted({row[4] for row in rows})
+    practices = {p.pk: p for p in Practice.objects.filter(id__in={row[7] for row in rows})}
+    events = _events(course_ids)
+    doses, holds, missed = _dosing(course_ids)
+    acknowledgments, follow_ups = _handled(course_ids)
+    weights, contraception = _patient_facts(patient_ids)
+    policies: dict[tuple[int, Any], facts.Policy] = {}
+    found = {}
+    for course_id, start, end, target, patient_id, category, birth, practice_id in rows:
+        practice = practices[practice_id]
+        policy = policies.get((practice_id, target))
+        if policy is None:
+            policy = dataclasses.replace(policy_of(practice), target_mg_per_kg=float(_number(target)))
+            policies[(practice_id, target)] = policy
+        found[course_id] = facts.CourseFile(
+            rules=practice.rules,
+            policy=policy,
+            patient=facts.Patient(category=category, birth_date=_maybe_date(birth)),
+            course=facts.Course(start=_date(start), end=_maybe_date(end)),
+            weights=weights.get(patient_id, ()),
+            doses=doses.get(course_id, ()),
+            interruptions=holds.get(course_id, ()),
+            missed_doses=missed.get(course_id, ()),
+            contraception=contraception.get(patient_id, ()),
+            events=tuple(sorted(events.get(course_id, ()), key=lambda event: event.date)),
+            acknowledgments=acknowledgments.get(course_id, ()),
+            follow_ups=follow_ups.get(course_id, ()),
         )
-    for dispense in course.dispenses.all():
-        events.append(
-            facts.Dispense(
-                date=dispense.date,
-                days_supply=dispense.days_supply,
-                mg_per_day=_number(dispense.mg_per_day) if dispense.mg_per_day is not None else None,
-                product=dispense.product or None,
-                rma=dispense.rma or None,
-            )
-        )
-    for visit in course.visits.all():
-        events.append(facts.Visit(date=visit.date))
-    for lab in course.lab_results.all():
-        events.append(
-            facts.LabResult(
-                date=lab.effective_date,
-                test=lab.test,
-                value=_number(lab.value),
-                unit=lab.unit,
-                uln=_number(lab.uln) if lab.uln is not None else None,
-            )
-        )
-    for screen in course.mood_screens.all():
-        events.append(
-            facts.MoodScreen(
-                date=screen.date, instrument=screen.instrument, score=screen.score, item9=screen.item9
-            )
-        )
-    events.sort(key=lambda event: event.date)
-    return facts.CourseFile(
-        as_of=as_of,
-        rules=practice.rules,
-        policy=policy_of(practice, course),
-        patient=facts.Patient(category=patient.category, birth_date=patient.birth_date),
-        course=facts.Course(start=course.start, end=course.end),
-        weights=tuple(facts.Weight(date=w.effective_date, kg=_number(w.kg)) for w in patient.weights.all()),
-        doses=tuple(
-            facts.DoseSegment(start=s.starts_on, mg_per_day=_number(s.mg_per_day), product=s.product)
-            for s in course.dose_segments.all()
+    return found
+
+
+def _grouped(query: QuerySet[Any, Any], make: Any) -> dict[int, tuple[Any, ...]]:
+    """Rows (the key first) turned into facts by ``make(*rest)``, grouped by the key, in the query's order."""
+    found: dict[int, list[Any]] = defaultdict(list)
+    for key, *rest in _rows(query):
+        found[key].append(make(*rest))
+    return {key: tuple(items) for key, items in found.items()}
+
+
+def _events(course_ids: list[int]) -> dict[int, list[facts.Event]]:
+    """Every event of each course: each type in date order (then id)."""
+    found: dict[int, list[facts.Event]] = defaultdict(list)
+    tables: list[tuple[QuerySet[Any, Any], Any]] = [
+        (
+            IpledgeEntry.objects.filter(course_id__in=course_ids)
+            .order_by("date", "id")
+            .values_list("course_id", "kind", "date"),
+            lambda kind, day: _IPLEDGE_EVENTS[kind](_date(day)),
         ),
-        interruptions=tuple(
-            facts.Interruption(start=i.start, end=i.end, reason=i.reason or None)
-            for i in course.interruptions.all()
+        (
+            PregnancyTest.objects.filter(course_id__in=course_ids)
+            .order_by("specimen_date", "id")
+            .values_list(
+                "course_id", "specimen_date", "purpose", "setting", "result", "verified_by__username"
+            ),
+            lambda day, purpose, setting, result, verifier: facts.PregnancyTest(
+                _date(day), purpose, setting, result, verifier
+            ),
         ),
-        missed_doses=tuple(m.date for m in course.missed_doses.all()),
-        contraception=tuple(
-            facts.ContraceptionUse(method=c.method, start=c.start, end=c.end)
-            for c in patient.contraception.all()
+        (
+            Dispense.objects.filter(course_id__in=course_ids)
+            .order_by("date", "id")
+            .values_list("course_id", "date", "days_supply", "mg_per_day", "product", "rma"),
+            lambda day, supply, mg, product, rma: facts.Dispense(
+                _date(day), supply, _number(mg) if mg is not None else None, product or None, rma or None
+            ),
         ),
-        events=tuple(events),
+        (
+            Visit.objects.filter(course_id__in=course_ids)
+            .order_by("date", "id")
+            .values_list("course_id", "date"),
+            lambda day: facts.Visit(_date(day)),
+        ),
+        (
+            LabResult.objects.filter(course_id__in=course_ids)
+            .order_by("effective_date", "id")
+            .values_list("course_id", "effective_date", "test", "value", "unit", "uln"),
+            lambda day, test, value, unit, uln: facts.LabResult(
+                _date(day), test, _number(value), unit, _number(uln) if uln is not None else None
+            ),
+        ),
+        (
+            MoodScreen.objects.filter(course_id__in=course_ids)
+            .order_by("date", "id")
+            .values_list("course_id", "date", "instrument", "score", "item9"),
+            lambda day, instrument, score, item9: facts.MoodScreen(_date(day), instrument, score, item9),
+        ),
+    ]
+    for query, make in tables:
+        for course_id, items in _grouped(query, make).items():
+            found[course_id].extend(items)
+    return found
+
+
+def _dosing(
+    course_ids: list[int],
+) -> tuple[
+    dict[int, tuple[facts.DoseSegment, ...]],
+    dict[int, tuple[facts.Interruption, ...]],
+    dict[int, tuple[date, ...]],
+]:
+    doses = _grouped(
+        DoseSegment.objects.filter(course_id__in=course_ids)
+        .order_by("starts_on", "id")
+        .values_list("course_id", "starts_on", "mg_per_day", "product"),
+        lambda day, mg, product: facts.DoseSegment(_date(day), _number(mg), product),
     )
+    holds = _grouped(
+        Interruption.objects.filter(course_id__in=course_ids)
+        .order_by("start", "id")
+        .values_list("course_id", "start", "end", "reason"),
+        lambda start, end, reason: facts.Interruption(_date(start), _date(end), reason or None),
+    )
+    missed = _grouped(
+        MissedDose.objects.filter(course_id__in=course_ids)
+        .order_by("date", "id")
+        .values_list("course_id", "date"),
+        _date,
+    )
+    return doses, holds, missed
 
 
-def evaluate_course(course: Course, day: date) -> Any:
+def _handled(
+    course_ids: list[int],
+) -> tuple[dict[int, tuple[facts.Acknowledgment, ...]], dict[int, tuple[facts.FollowUp, ...]]]:
+    acknowledgments = _grouped(
+        AlertAcknowledgment.objects.filter(course_id__in=course_ids)
+        .order_by("date", "id")
+        .values_list("course_id", "alert_code", "alert_date", "date", "recorded_by__username", "reason"),
+        lambda code, alert_date, day, by, reason: facts.Acknowledgment(
+            code, _date(alert_date), _date(day), by, reason or None
+        ),
+    )
+    follow_ups = _grouped(
+        PregnancyFollowUp.objects.filter(course_id__in=course_ids)
+        .order_by("date", "id")
+        .values_list("course_id", "step", "date"),
+        lambda step, day: facts.FollowUp(step, _date(day)),
+    )
+    return acknowledgments, follow_ups
+
+
+def _patient_facts(
+    patient_ids: list[int],
+) -> tuple[dict[int, tuple[facts.Weight, ...]], dict[int, tuple[facts.ContraceptionUse, ...]]]:
+    weights = _grouped(
+        Weight.objects.filter(patient_id__in=patient_ids)
+        .order_by("effective_date", "id")
+        .values_list("patient_id", "effective_date", "kg"),
+        lambda day, kg: facts.Weight(_date(day), _number(kg)),
+    )
+    contraception = _grouped(
+        Contraception.objects.filter(patient_id__in=patient_ids)
+        .order_by("start", "id")
+        .values_list("patient_id", "method", "start", "end"),
+        lambda method, start, end: facts.ContraceptionUse(method, _date(start), _maybe_date(end)),
+    )
+    return weights, contraception
+
+
+def evaluate_course(course: Course, day: date) -> core.Evaluation:
     return core.evaluate(course_facts(course), day)
-
-
-# -------------------------------------------------------------------------------------------------- import
-
-
-def _policy_must_match(practice: Practice, policy: facts.Policy) -> None:
-    practice_policy = policy_of(practice)
-    for name in ("weight_basis", "home_testing_permitted", "ld_equivalence_factor", "ipledge_2026_effective"):
-        if getattr(policy, name) != getattr(practice_policy, name):
-            raise InvalidInput(
-                f"policy.{name}: the file says {getattr(policy, name)}, the practice uses "
-                f"{getattr(practice_policy, name)}; change the practice's policy or the file",
-                field=f"policy.{name}",
-            )
-
-
-def _staff(practice: Practice, username: str, where: str) -> StaffUser:
-    user = StaffUser.objects.filter(practice=practice, username=username).first()
-    if user is None:
-        raise InvalidInput(f"{where}: no staff member {username!r} in this practice", field=where)
-    return user
-
-
-def import_course(
-    *, actor: StaffUser, patient: Patient, course_file: facts.CourseFile, prescriber: StaffUser | None = None
-) -> Course:
-    """Create a course (and the patient's weights and contraception it needs) from a course file: every record
-    through its action, all in one transaction, or nothing."""
-    from django.db import transaction
-
-    practice = patient.practice
-    prescriber = prescriber or (actor if actor.role == Role.PRESCRIBER else None)
-    if prescriber is None:
-        raise InvalidInput("--prescriber: name the course's prescriber", field="prescriber")
-    if course_file.patient.category != patient.category:
-        raise InvalidInput(
-            f"patient.category: the file says {course_file.patient.category}, the patient is "
-            f"{patient.category}",
-            field="patient.category",
-        )
-    if course_file.rules not in ("auto", practice.rules) or (
-        practice.rules != "auto" and course_file.rules == "auto"
-    ):
-        raise InvalidInput(
-            f"rules: the file says {course_file.rules}, the practice uses {practice.rules}", field="rules"
-        )
-    _policy_must_match(practice, course_file.policy)
-    doses = sorted(course_file.doses, key=lambda s: s.start)
-    if doses and doses[0].start != course_file.course.start:
-        raise InvalidInput("doses[0].from: the first dose must start on course.start", field="doses")
-    with transaction.atomic():
-        course = actions.start_course(
-            actor=actor,
-            patient=patient,
-            prescriber=prescriber,
-            start=course_file.course.start,
-            mg_per_day=Decimal(str(doses[0].mg_per_day)) if doses else None,
-            product=doses[0].product if doses else "conventional",
-            target_mg_per_kg=Decimal(str(course_file.policy.target_mg_per_kg)),
-        )
-        for segment in doses[1:]:
-            actions.change_dose(
-                actor=actor,
-                course=course,
-                starts_on=segment.start,
-                mg_per_day=Decimal(str(segment.mg_per_day)),
-                product=segment.product,
-                reason="imported from a course file",
-            )
-        known_weights = {(w.effective_date, w.kg) for w in patient.weights.all()}
-        for weight in course_file.weights:
-            kg = Decimal(str(weight.kg)).quantize(Decimal("0.01"))
-            if (weight.date, kg) not in known_weights:
-                actions.record_weight(actor=actor, patient=patient, effective_date=weight.date, value=kg)
-        known_methods = {(c.method, c.start, c.end) for c in patient.contraception.all()}
-        for use in course_file.contraception:
-            if (use.method, use.start, use.end) not in known_methods:
-                actions.record_contraception(
-                    actor=actor, patient=patient, method=use.method, start=use.start, end=use.end
-                )
-        for hold in course_file.interruptions:
-            actions.record_interruption(
-                actor=actor, course=course, start=hold.start, end=hold.end, reason=hold.reason or ""
-            )
-        for day in course_file.missed_doses:
-            actions.record_missed_dose(actor=actor, course=course, day=day)
-        for index, event in enumerate(course_file.events):
-            _import_event(actor, course, event, f"events[{index}]")
-        if course_file.course.end is not None:
-            actions.end_course(
-                actor=actor, course=course, end=course_file.course.end, reason="imported from a course file"
-            )
-        return course
-
-
-def _import_event(actor: StaffUser, course: Course, event: facts.Event, where: str) -> None:
-    practice = course.patient.practice
-    if isinstance(event, facts.Enrollment | facts.PrescriberConfirmation | facts.PatientAttestation):
-        actions.record_ipledge_entry(actor=actor, course=course, kind=event.kind, day=event.date)
-    elif isinstance(event, facts.PregnancyTest):
-        verifier = _staff(practice, event.verified_by, f"{where}.verified_by") if event.verified_by else None
-        actions.record_pregnancy_test(
-            actor=actor,
-            course=course,
-            purpose=event.purpose,
-            setting=event.setting,
-            specimen_date=event.date,
-            result=event.result,
-            verified_by=verifier,
-        )
-    elif isinstance(event, facts.Dispense):
-        actions.record_dispense(
-            actor=actor,
-            course=course,
-            day=event.date,
-            days_supply=event.days_supply,
-            mg_per_day=Decimal(str(event.mg_per_day)) if event.mg_per_day is not None else None,
-            product=event.product or "",
-            rma=event.rma or "",
-        )
-    elif isinstance(event, facts.Visit):
-        actions.record_visit(actor=actor, course=course, day=event.date)
-    elif isinstance(event, facts.LabResult):
-        test = (
-            event.test if event.test in {"triglycerides", "cholesterol", "hdl", "ldl", "alt", "ast"} else None
-        )
-        if test is None:
-            return  # the spec keeps and ignores other tests; the clinic stores only the evaluated ones
-        actions.record_lab_result(
-            actor=actor,
-            course=course,
-            test=test,
-            effective_date=event.date,
-            value=Decimal(str(event.value)),
-            unit=event.unit,
-            uln=Decimal(str(event.uln)) if event.uln is not None else None,
-        )
-    elif isinstance(event, facts.MoodScreen):
-        actions.record_mood_screen(
-            actor=actor,
-            course=course,
-            day=event.date,
-            instrument=event.instrument,
-            score=event.score,
-            item9=event.item9,
-        )

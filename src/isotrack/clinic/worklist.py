@@ -11,10 +11,13 @@ step and the day (``core.countdown``). Tests check that every line agrees with t
 exported course file, and with the core's judgment of every course after each kind of write and as days pass.
 
 Decisions:
-- Courses listed: qualifying (draft) and active ones, and completed ones that ended less than
-  ``RECENTLY_ENDED_DAYS`` ago and still have a step to do (the end-of-course and post-course tests).
-- The order: overdue first, then by the deadline (or the earliest day a step is possible), then the lines
-  without a date; ties by family name, given name, then the course's age.
+- Courses listed: qualifying (draft) and active ones, completed ones that ended less than
+  ``RECENTLY_ENDED_DAYS`` ago and still have a step to do (the end-of-course and post-course tests), and
+  stopped ones while a follow-up step of a positive pregnancy test is not recorded (IPL-PT-POSITIVE).
+- The order (the core's ``tier``, ALERT-URGENCY): a self-harm risk, a positive pregnancy test, a critical lab,
+  another drug to stop, a course on hold, then the rest; within a tier overdue first, then by the deadline
+  (or the earliest day a step is possible), then the lines without a date; then the most urgent open alert;
+  ties by family name, given name, then the course's age.
 """
 
 from __future__ import annotations
@@ -37,6 +40,7 @@ from isotrack.clinic.models import (
     StaffUser,
 )
 from isotrack.clinic.queries import practice_today
+from isotrack.core import urgency as core_urgency
 
 PAGE_SIZE = 100
 RECENTLY_ENDED_DAYS = 120  # reference.md 1.7: the post-course test is due 30 days after the last dose
@@ -54,6 +58,18 @@ class WorklistFilters:
     @property
     def active(self) -> bool:
         return any((self.prescriber, self.category, self.phase, self.step, self.q))
+
+
+@dataclass(frozen=True, slots=True)
+class WorklistAlert:
+    """An alert of a line, as a badge: open, or acknowledged by a prescriber (ALERT-URGENCY)."""
+
+    code: str
+    label: str
+    date: dt.date
+    detail: str
+    rule_id: str
+    open: bool
 
 
 @dataclass(frozen=True, slots=True)
@@ -77,10 +93,18 @@ class WorklistLine:
     rule_id: str
     rule_set_id: str
     rule_set_title: str
+    tier: int = 5
+    alerts: tuple[WorklistAlert, ...] = ()
+    dispense_allowed: bool = False
+    blocking: tuple[str, ...] = ()
+
+    @property
+    def open_alerts(self) -> tuple[WorklistAlert, ...]:
+        return tuple(a for a in self.alerts if a.open)
 
     @property
     def urgent(self) -> bool:
-        return self.days_left is not None and self.days_left <= 2
+        return self.tier < core_urgency.TIER_OTHER or (self.days_left is not None and self.days_left <= 2)
 
     @property
     def overdue(self) -> bool:
@@ -114,7 +138,14 @@ def worklist(user: StaffUser, filters: WorklistFilters, today: dt.date | None = 
     page = min(max(1, filters.page), pages)
     shown = (
         listed.annotate(urgency=_urgency(today))
-        .order_by(F("urgency").asc(nulls_last=True), "patient__family_name", "patient__given_name", "id")
+        .order_by(
+            "worklist_entry__tier",
+            F("urgency").asc(nulls_last=True),
+            "worklist_entry__alert_urgency",
+            "patient__family_name",
+            "patient__given_name",
+            "id",
+        )
         .values_list(*_COLUMNS)[(page - 1) * PAGE_SIZE : page * PAGE_SIZE]
     )
     prescribers = StaffUser.objects.filter(practice_id=practice.pk, role=Role.PRESCRIBER).order_by(
@@ -153,10 +184,11 @@ def refresh(practice: Practice, today: dt.date | None = None) -> int:
 
 
 def _candidates(practice_id: int, today: dt.date) -> QuerySet[Course]:
-    """The courses the worklist may list on ``today``: qualifying, active or recently completed."""
+    """The courses the worklist may list on ``today``: qualifying, active, recently completed, or stopped
+    (their follow-up stays listed until it is recorded)."""
     recently = today - dt.timedelta(days=RECENTLY_ENDED_DAYS)
     return Course.objects.filter(patient__practice_id=practice_id).filter(
-        Q(status__in=(CourseStatus.DRAFT, CourseStatus.ACTIVE))
+        Q(status__in=(CourseStatus.DRAFT, CourseStatus.ACTIVE, CourseStatus.REVOKED))
         | Q(status=CourseStatus.COMPLETED, end__gte=recently)
     )
 
@@ -204,6 +236,10 @@ _COLUMNS = (
     "worklist_entry__phase",
     "worklist_entry__rule_set_id",
     "worklist_entry__rule_set_title",
+    "worklist_entry__tier",
+    "worklist_entry__alerts",
+    "worklist_entry__dispense_allowed",
+    "worklist_entry__blocking",
     *_STEP_COLUMNS,
 )
 _CATEGORY_LABELS: dict[str, str] = dict(PatientCategory.choices)
@@ -212,8 +248,8 @@ NOT_JUDGED = "Not worked out yet: open the course"
 
 def _line(row: tuple[Any, ...], today: dt.date) -> WorklistLine:
     public_id, given, family, mrn, ipledge_id, category = row[:6]
-    judged_on, phase, rule_set_id, rule_set_title = row[10:14]
-    step = worklist_entries.stored_step(*row[14:])
+    judged_on, phase, rule_set_id, rule_set_title, tier, alerts, dispense_allowed, blocking = row[10:18]
+    step = worklist_entries.stored_step(*row[18:])
     return WorklistLine(
         course_uuid=public_id,
         patient_name=f"{family}, {given}",
@@ -234,6 +270,20 @@ def _line(row: tuple[Any, ...], today: dt.date) -> WorklistLine:
         rule_id=step.rule_id if step else "",
         rule_set_id=rule_set_id,
         rule_set_title=rule_set_title,
+        tier=tier,
+        alerts=tuple(
+            WorklistAlert(
+                code=a["code"],
+                label=core.ALERT_ACTIONS[a["code"]].label,
+                date=dt.date.fromisoformat(a["date"]),
+                detail=a["detail"],
+                rule_id=a["rule_id"],
+                open=a["open"],
+            )
+            for a in worklist_entries.stored_alerts(alerts)
+        ),
+        dispense_allowed=dispense_allowed,
+        blocking=tuple(blocking.split()),
     )
 
 

@@ -22,18 +22,17 @@ a line judged from facts that were already old never counts as current and is ju
 read, up to ``ROUNDS`` times, then on the next read). Two processes judging the same line write the same
 values. Stale lines cost time, never a wrong line.
 
-The facts are read as in ``records.course_facts`` but only what the iPLEDGE standing depends on (iPLEDGE
-entries, pregnancy tests, dispenses, labs and contraception, never doses or weights), each table in one query
-per chunk of courses, as the database driver's plain tuples.
+The facts are read by ``records.facts_by_course``, the one mapping from rows to facts, for a chunk of
+courses at a time; the line keeps the core's whole judgment of the worklist: the step, the alerts (open or
+acknowledged, ALERT-URGENCY), the tier it ranks in, and the dispense decision.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import hashlib
-from collections import defaultdict
+import json
 from collections.abc import Iterable
-from dataclasses import replace
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -42,20 +41,11 @@ from django.db import connections, transaction
 from django.db.models import F, QuerySet
 
 from isotrack import core
-from isotrack.clinic.models import (
-    Contraception,
-    Course,
-    Dispense,
-    IpledgeEntry,
-    LabResult,
-    Practice,
-    PregnancyTest,
-    WorklistEntry,
-)
+from isotrack.clinic.models import Course, Practice, WorklistEntry
 from isotrack.clinic.policy import policy_of
-from isotrack.core import course as facts
+from isotrack.clinic.records import facts_by_course
 
-CHUNK = 500  # courses judged per round of queries (keeps each IN list well inside every database's limits)
+CHUNK = 500  # courses judged and stored per round
 ROUNDS = 3  # attempts at judging lines that a concurrent write made stale again while they were judged
 
 # The stored fields of the step, in ``stored_step``'s order.
@@ -81,6 +71,11 @@ _JUDGED_FIELDS = (
     "phase",
     "rule_set_id",
     "rule_set_title",
+    "tier",
+    "alert_urgency",
+    "alerts",
+    "dispense_allowed",
+    "blocking",
     *STEP_FIELDS,
 )
 
@@ -196,6 +191,11 @@ def _values(found: core.NextStep, generation: int, today: dt.date, current: str)
         found.phase,
         found.rule_set_id,
         found.rule_set_title,
+        found.tier,
+        found.alert_urgency,
+        alerts_text(found.findings),
+        found.dispense_allowed,
+        " ".join(found.blocking),
         step.code if step else "",
         step.label if step else "",
         step.status if step else "",
@@ -209,6 +209,27 @@ def _values(found: core.NextStep, generation: int, today: dt.date, current: str)
         step.earliest if step else None,
         " ".join(step.reasons) if step else "",
     )
+
+
+def alerts_text(findings: Iterable[core.Finding]) -> str:
+    """The line's alerts as stored: JSON, most urgent first."""
+    return json.dumps(
+        [
+            {
+                "code": f.alert.code,
+                "date": f.alert.date.isoformat(),
+                "detail": f.alert.detail,
+                "rule_id": f.alert.rule_id,
+                "open": f.open,
+            }
+            for f in findings
+        ]
+    )
+
+
+def stored_alerts(text: str) -> list[dict[str, Any]]:
+    """The stored alerts back (see ``alerts_text``); a line never judged has none."""
+    return list(json.loads(text)) if text else []
 
 
 def stored_step(
@@ -244,97 +265,13 @@ def stored_step(
     )
 
 
-# --- judging: the facts the standing depends on, read for many courses at once ------------------------------
-
-
-_COLUMNS = (
-    "id",
-    "start",
-    "end",
-    "target_mg_per_kg",
-    "patient_id",
-    "patient__category",
-    "patient__birth_date",
-)
+# --- judging: the facts of many courses at once -------------------------------------------------------------
 
 
 def judge_courses(
     course_ids: list[int], practice: Practice, today: dt.date
 ) -> Iterable[tuple[int, core.NextStep]]:
-    """``core.next_step`` of each course on ``today`` (ids of ``practice``'s courses), six queries in all."""
-    rows = _rows(Course.objects.filter(id__in=course_ids).values_list(*_COLUMNS))
-    events = _events(course_ids)
-    contraception = _contraception([row[4] for row in rows])
-    policies: dict[Any, facts.Policy] = {}
-    base_policy = policy_of(practice)
-    for course_id, start, end, target, patient_id, category, birth in rows:
-        policy = policies.get(target)
-        if policy is None:
-            policy = policies[target] = replace(base_policy, target_mg_per_kg=float(target))
-        course_file = facts.CourseFile(
-            rules=practice.rules,
-            policy=policy,
-            patient=facts.Patient(category=category, birth_date=_date(birth)),
-            course=facts.Course(start=_date(start), end=_date(end) if end is not None else None),
-            contraception=contraception.get(patient_id, ()),
-            events=events.get(course_id, ()),
-        )
+    """``core.next_step`` of each course on ``today`` (ids of ``practice``'s courses), from the facts
+    ``records.facts_by_course`` reads (a fixed number of queries)."""
+    for course_id, course_file in facts_by_course(course_ids).items():
         yield course_id, core.next_step(course_file, today)
-
-
-def _events(course_ids: list[int]) -> dict[int, tuple[facts.Event, ...]]:
-    """The events the iPLEDGE standing depends on, per course: each type in date order (then id), as
-    ``records.course_facts`` gives them (the core splits the events by type, so that is the order it sees)."""
-    found: dict[int, list[facts.Event]] = defaultdict(list)
-    kinds: dict[str, Any] = {
-        "enrollment": facts.Enrollment,
-        "prescriber_confirmation": facts.PrescriberConfirmation,
-        "patient_attestation": facts.PatientAttestation,
-    }
-    entries = IpledgeEntry.objects.filter(course_id__in=course_ids).order_by("date", "id")
-    for course_id, kind, day in _rows(entries.values_list("course_id", "kind", "date")):
-        found[course_id].append(kinds[kind](_date(day)))
-    tests = PregnancyTest.objects.filter(course_id__in=course_ids).order_by("specimen_date", "id")
-    test = facts.PregnancyTest
-    for course_id, day, purpose, setting, result, verifier in _rows(
-        tests.values_list(
-            "course_id", "specimen_date", "purpose", "setting", "result", "verified_by__username"
-        )
-    ):
-        found[course_id].append(test(_date(day), purpose, setting, result, verifier))
-    dispenses = Dispense.objects.filter(course_id__in=course_ids).order_by("date", "id")
-    dispense = facts.Dispense
-    for course_id, day, days_supply in _rows(dispenses.values_list("course_id", "date", "days_supply")):
-        found[course_id].append(dispense(_date(day), days_supply))
-    labs = LabResult.objects.filter(course_id__in=course_ids).order_by("effective_date", "id")
-    lab = facts.LabResult
-    for course_id, day, name, value, unit, uln in _rows(
-        labs.values_list("course_id", "effective_date", "test", "value", "unit", "uln")
-    ):
-        found[course_id].append(
-            lab(_date(day), name, float(value), unit, float(uln) if uln is not None else None)
-        )
-    return {course_id: tuple(events) for course_id, events in found.items()}
-
-
-def _contraception(patient_ids: list[int]) -> dict[int, tuple[facts.ContraceptionUse, ...]]:
-    found: dict[int, list[facts.ContraceptionUse]] = defaultdict(list)
-    uses = Contraception.objects.filter(patient_id__in=set(patient_ids)).order_by("start", "id")
-    use = facts.ContraceptionUse
-    for patient_id, method, start, end in _rows(uses.values_list("patient_id", "method", "start", "end")):
-        found[patient_id].append(use(method, _date(start), _date(end) if end is not None else None))
-    return {patient_id: tuple(uses) for patient_id, uses in found.items()}
-
-
-def _rows(query: QuerySet[Any, Any]) -> list[tuple[Any, ...]]:
-    """The rows of a ``values_list`` query as the database driver gives them, without Django's per-value
-    converters: only for columns the caller converts itself (``_date``, ``float``) or that need none."""
-    sql, params = query.query.sql_with_params()
-    with connections[query.db].cursor() as cursor:
-        cursor.execute(sql, params)
-        return cursor.fetchall()
-
-
-def _date(value: dt.date | str) -> dt.date:
-    """A date column as the driver gives it: a date (PostgreSQL) or ISO text (SQLite)."""
-    return value if isinstance(value, dt.date) else dt.date.fromisoformat(value)

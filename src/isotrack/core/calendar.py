@@ -1,36 +1,41 @@
-"""The therapy calendar of one course: every planned event with its earliest and latest acceptable day.
+"""The therapy calendar of one course: every planned event with its earliest and latest day and its status,
+read off the engine's answer (the checklist of the current cycle, the due items, the windows, the alerts),
+never planned by rules of its own. Nothing is stored: it is recomputed from the facts each time.
 
-``therapy_calendar(course_file, day, policy=None, rules=None, evaluation=None) -> TherapyCalendar`` lists,
-recomputed from the facts each time (nothing is stored, so nothing goes stale):
+``therapy_calendar(course_file, day, policy=None, rules=None, evaluation=None) -> TherapyCalendar`` lists:
 
-- ``labs_baseline``: fasting lipids and liver tests before the first dose (LAB-BASE);
-- for each fill n (1 = the first): ``visit``, ``pregnancy_test`` (can get pregnant: the confirmation test for
-  n = 1, the monthly test later) and ``pick_up``; the test's 7-day window must cover the fill, so it is placed
-  between the supply's last 6 days and its last day (IPL-WIN-7, IPL-PT-MONTH); once a qualifying test (or a
-  2021 counseling visit) has opened the window, ``pick_up_window`` is that window (IPL-WIN-7, IPL-WIN-30);
-- ``labs_peak``: the peak-dose labs, counted from first dispense + 30, due at first dispense + the practice's
-  days (LAB-PEAK);
-- ``projected_end``: the course end, or while it is not set the evaluation's projected completion date, so
-  the events after it move with the dose; from it ``pregnancy_test_end_of_course``,
-  ``pregnancy_test_post_course``, ``contraception_until`` (can get pregnant) and ``no_blood_donation_until``
-  (reference.md 1.7).
+- ``labs_baseline``: fasting lipids and liver tests before the first fill (LAB-BASE); overdue exactly when the
+  engine raises BASELINE_LABS_MISSING (a fill without them), never before a fill;
+- the fills already picked up (``visit``, ``pregnancy_test``, ``pick_up`` of each, done or past);
+- the current cycle, from its checklist (``current_cycle``): the ``screening_test`` and the confirmation
+  ``pregnancy_test`` before the first fill (from the earliest day the engine allows it: IPL-PT-CONFIRM,
+  IPL-CON-LEAD, IPL-LOCK-19), the monthly ``pregnancy_test`` and ``visit`` (due the day the supply runs out,
+  IPL-PT-MONTH; overdue once its window has closed, IPL-WIN-7: a new test is needed), the 2021 counseling
+  ``visit`` (IPL-COUNSEL-MONTH), and the ``pick_up``: within the open window (IPL-WIN-7, IPL-WIN-30), else on
+  the day the supply runs out; *waiting* while an earlier step is not done, while the course is on hold or
+  while an alert that holds the drug is open;
+- fills after the next, projected 30 days apart (IPL-SUPPLY) until the end (set or projected), at most
+  ``MAX_PROJECTED_FILLS``; projected events are never overdue;
+- ``labs_peak`` (LAB-PEAK) and the tests after the end (``pregnancy_test_end_of_course``,
+  ``pregnancy_test_post_course``) from the evaluation's due items and monitoring steps; ``projected_end``,
+  ``contraception_until`` and ``no_blood_donation_until`` (reference.md 1.7);
+- for staff only (``STAFF_ONLY_KINDS``): a stopped course's follow-up steps (``pregnancy_stop``,
+  ``pregnancy_refer``, ``pregnancy_report``: IPL-PT-POSITIVE), the review an open alert that holds the drug
+  asks for (``alert_review``: ALERT-URGENCY) and the day dosing resumes after a hold (``dosing_resumes``).
 
-Every due item of the evaluation has the event of its code (``PlannedEvent.due_code``) with the same date.
-Each event has a stable ``key`` (``kind`` and ``number``: the fill number, else 1), so that a calendar app
-that receives the plan again updates its events instead of duplicating them.
+Every due item of the evaluation has one event of its code (``due_code``, ``due_date``) dated the due item's
+date, except a fill whose open window closes before the supply runs out: its pick-up and test are dated the
+window's last day. Each event has a stable ``key`` (``kind`` and ``number``: the fill number, else 1), so that
+a calendar app that receives the plan again updates its events instead of duplicating them.
 
 Decisions where the spec and reference are silent:
 
-- Fill n + 1 is planned on fill n's day + its days of supply (spec NEXT_DISPENSE); fills after the next are
-  projected 30 days apart (IPL-SUPPLY) while they fall on or before the end (set or projected), at most
-  ``MAX_PROJECTED_FILLS`` of them.
-- The monthly visit is where the test is collected: it has the test's range (for either category).
-- The pick-up of an on-time fill is in the same range as its test; a past fill's planned day is the day its
-  supply was planned to run out, and its done day the dispense.
-- Baseline labs are acceptable from enrollment (else 30 days before the first fill) through the first fill
-  (or the day before the course start while there is none).
-- The end-of-course test counts from end - 7 (spec); the post-course test from end + 30.
-- A stopped course (positive test) plans nothing further: the next steps are clinical, not scheduled.
+- Before the first fill the fill is planned the day before the course starts, or the earliest day the
+  confirmation test allows if that is later; a screening test still to do is planned today.
+- An event the engine gives no deadline (a confirmation test, the baseline labs before the first fill) is
+  never overdue; only the engine's steps are.
+- The monthly visit is where the test is collected: it has the test's range (patients who can get pregnant);
+  patients who cannot get pregnant have a visit only while the rules ask for monthly counseling.
 """
 
 from __future__ import annotations
@@ -41,6 +46,7 @@ from dataclasses import dataclass, field, replace
 from typing import Literal, TypeAlias
 
 from isotrack.core.course import CourseFile, Dispense, Policy, PregnancyTest, Visit
+from isotrack.core.cycle import FOLLOW_UP_STEPS, MONTHLY_COUNSELING, Cycle, Step, current_cycle
 from isotrack.core.evaluate import Evaluation, evaluate
 from isotrack.core.history import History, history_until
 from isotrack.core.rules.ipledge import IPL_COURSE_END, TEST_WINDOW_DAYS
@@ -49,6 +55,7 @@ from isotrack.core.schedule import (
     END_OF_COURSE_TEST_LEAD_DAYS,
     peak_labs_count_from_days,
 )
+from isotrack.core.urgency import ALERT_ORDER
 
 DAY = dt.timedelta(days=1)
 WINDOW_LEAD_DAYS = TEST_WINDOW_DAYS - 1  # IPL-WIN-7: a test up to 6 days before the fill still covers it
@@ -58,9 +65,9 @@ BASELINE_LABS_LOOKBACK_DAYS = 30  # LAB-BASE: without an enrollment date, labs o
 
 Kind: TypeAlias = Literal[
     "labs_baseline",
+    "screening_test",
     "visit",
     "pregnancy_test",
-    "pick_up_window",
     "pick_up",
     "labs_peak",
     "projected_end",
@@ -68,14 +75,24 @@ Kind: TypeAlias = Literal[
     "pregnancy_test_post_course",
     "contraception_until",
     "no_blood_donation_until",
+    "pregnancy_stop",
+    "pregnancy_refer",
+    "pregnancy_report",
+    "alert_review",
+    "dosing_resumes",
 ]
 KINDS: tuple[Kind, ...] = (
+    "alert_review",
+    "pregnancy_stop",
+    "pregnancy_refer",
+    "pregnancy_report",
     "labs_baseline",
+    "screening_test",
     "visit",
     "pregnancy_test",
-    "pick_up_window",
     "pick_up",
     "labs_peak",
+    "dosing_resumes",
     "projected_end",
     "pregnancy_test_end_of_course",
     "pregnancy_test_post_course",
@@ -84,50 +101,69 @@ KINDS: tuple[Kind, ...] = (
 )
 KIND_RULE_IDS: dict[str, str] = {
     "labs_baseline": "LAB-BASE",
+    "screening_test": "IPL-PT-SCREEN",
     "visit": "IPL-PT-MONTH",
     "pregnancy_test": "IPL-WIN-7",
-    "pick_up_window": "IPL-WIN-7",
-    "pick_up": "IPL-SUPPLY",
+    "pick_up": "IPL-WIN-7",
     "labs_peak": "LAB-PEAK",
     "projected_end": "DOSE-TARGET",
     "pregnancy_test_end_of_course": IPL_COURSE_END,
     "pregnancy_test_post_course": IPL_COURSE_END,
     "contraception_until": "IPL-CON-2",
     "no_blood_donation_until": IPL_COURSE_END,
+    "pregnancy_stop": "IPL-PREG-STOP",
+    "pregnancy_refer": "IPL-PREG-REFER",
+    "pregnancy_report": "IPL-PREG-REPORT",
+    "alert_review": "ALERT-URGENCY",
+    "dosing_resumes": "DOSE-CUM",
 }
 # Events that ask someone to do something (reminders and alarms); the others are dates to know.
 STEP_KINDS: frozenset[str] = frozenset(
     {
         "labs_baseline",
+        "screening_test",
         "visit",
         "pregnancy_test",
-        "pick_up_window",
         "pick_up",
         "labs_peak",
         "pregnancy_test_end_of_course",
         "pregnancy_test_post_course",
+        "pregnancy_stop",
+        "pregnancy_refer",
+        "pregnancy_report",
+        "alert_review",
     }
+)
+# Events for staff only: a patient's own calendar never shows them (they would say what the patient's feed
+# must not: a positive test, an alert, the drug being held).
+STAFF_ONLY_KINDS: frozenset[str] = frozenset(
+    {"pregnancy_stop", "pregnancy_refer", "pregnancy_report", "alert_review", "dosing_resumes"}
 )
 # Plain words for staff (patients get the fewer words of ``PATIENT_WORDS``).
 KIND_LABELS: dict[str, str] = {
     "labs_baseline": "Baseline labs (lipids, liver tests)",
+    "screening_test": "Screening pregnancy test",
     "visit": "Monthly visit",
     "pregnancy_test": "Pregnancy test for the next fill",
-    "pick_up_window": "Pick-up window closes",
-    "pick_up": "Next fill",
+    "pick_up": "Pick-up of the next fill",
     "labs_peak": "Peak-dose labs",
     "projected_end": "Last day of dosing",
     "pregnancy_test_end_of_course": "End-of-course pregnancy test",
     "pregnancy_test_post_course": "Pregnancy test 30 days after the last dose",
     "contraception_until": "Two contraception methods until",
     "no_blood_donation_until": "No blood donation until",
+    "pregnancy_stop": FOLLOW_UP_STEPS["stop"].label,
+    "pregnancy_refer": FOLLOW_UP_STEPS["refer"].label,
+    "pregnancy_report": FOLLOW_UP_STEPS["report"].label,
+    "alert_review": "Alert to review",
+    "dosing_resumes": "Dosing resumes after the hold",
 }
 # What a patient's own calendar and e-mail say: never the drug, a result or a contraception method.
 PATIENT_WORDS: dict[str, str] = {
     "labs_baseline": "Lab visit",
+    "screening_test": "Lab visit",
     "visit": "Clinic visit",
     "pregnancy_test": "Lab visit",
-    "pick_up_window": "Pick up prescription by",
     "pick_up": "Pick up prescription by",
     "labs_peak": "Lab visit",
     "projected_end": "Last planned treatment day",
@@ -136,33 +172,29 @@ PATIENT_WORDS: dict[str, str] = {
     "contraception_until": "Keep using birth control through today",
     "no_blood_donation_until": "No blood donation through today",
 }
-DUE_KINDS: dict[str, Kind] = {
-    "NEXT_DISPENSE": "pick_up",
-    "PREGNANCY_TEST_MONTHLY": "pregnancy_test",
-    "LABS_PEAK_DOSE": "labs_peak",
-    "PREGNANCY_TEST_END_OF_COURSE": "pregnancy_test_end_of_course",
-    "PREGNANCY_TEST_POST_COURSE": "pregnancy_test_post_course",
-    "CONTRACEPTION_UNTIL": "contraception_until",
-    "NO_BLOOD_DONATION_UNTIL": "no_blood_donation_until",
-}
 
-Status: TypeAlias = Literal["done", "overdue", "open", "upcoming", "past"]
+# done: done on ``done_on``; overdue: the engine's step is overdue; open: to do now; upcoming: not yet
+# possible; waiting: waits for an earlier step (or a hold, or an open alert); past: a date gone by.
+Status: TypeAlias = Literal["done", "overdue", "open", "upcoming", "waiting", "past"]
 
 
 @dataclass(frozen=True, slots=True)
 class PlannedEvent:
-    """One planned event. ``date`` is the planned day (the due item's date where there is one);
-    ``earliest``/``latest`` the acceptable days, both inclusive."""
+    """One planned event. ``date`` is the planned day; ``earliest``/``latest`` the acceptable days, both
+    inclusive; ``status`` what it is on the calendar's day."""
 
     kind: Kind
     number: int
     date: dt.date
     earliest: dt.date
     latest: dt.date
+    status: Status
     done_on: dt.date | None = None
     projected: bool = False  # depends on a projection (the projected end, fills beyond the next)
-    due_code: str | None = None
-    superseded: bool = False  # a step of a fill already picked up: no longer to do, done or not
+    due_code: str | None = None  # the due item of the evaluation it answers
+    due_date: dt.date | None = None
+    detail: str = ""  # for staff: what an alert asks, what a hold waits for
+    rule: str = ""  # the rule applied, when it is not the kind's
 
     @property
     def key(self) -> str:
@@ -171,30 +203,23 @@ class PlannedEvent:
 
     @property
     def rule_id(self) -> str:
-        return KIND_RULE_IDS[self.kind]
+        return self.rule or KIND_RULE_IDS[self.kind]
 
     @property
     def is_step(self) -> bool:
         return self.kind in STEP_KINDS
 
     @property
+    def for_staff_only(self) -> bool:
+        return self.kind in STAFF_ONLY_KINDS
+
+    @property
     def label(self) -> str:
-        return KIND_LABELS[self.kind]
+        return f"{KIND_LABELS[self.kind]}: {self.detail}" if self.detail else KIND_LABELS[self.kind]
 
     @property
     def patient_words(self) -> str:
-        return PATIENT_WORDS[self.kind]
-
-    def status(self, day: dt.date) -> Status:
-        if self.done_on is not None:
-            return "done"
-        if self.superseded or not self.is_step:
-            return "past" if self.date < day else "upcoming"
-        if self.latest < day:
-            return "overdue"
-        if self.earliest <= day:
-            return "open"
-        return "upcoming"
+        return PATIENT_WORDS.get(self.kind, "")
 
 
 @dataclass(frozen=True, slots=True)
@@ -223,23 +248,24 @@ def therapy_calendar(
     evaluation: Evaluation | None = None,
 ) -> TherapyCalendar:
     """The course's planned events as known on ``day`` (the practice's local date), soonest first."""
+    if policy is not None:
+        course_file = replace(course_file, policy=policy)
     if evaluation is None:
-        evaluation = evaluate(course_file, day, policy, rules)
-    policy = policy or course_file.policy
+        evaluation = evaluate(course_file, day, rules=rules)
     history = history_until(course_file, day)
-    can_get_pregnant = course_file.patient.category == "can_get_pregnant"
-    due = {d.code: d.date for d in evaluation.due}
-    end, end_projected = _end(course_file, evaluation)
-    found: list[PlannedEvent] = [_baseline_labs(course_file, history)]
-    found += _past_fills(course_file, history, can_get_pregnant)
-    if evaluation.phase in ("qualifying", "active"):
-        found += _next_fills(course_file, history, evaluation, due, end, can_get_pregnant)
-    if history.first_dispense is not None:
-        peak = _peak_labs(history, policy, due)
-        if evaluation.phase == "active" or peak.done_on is not None:
-            found.append(peak)
-    if end is not None and evaluation.phase != "stopped":
-        found += _after_the_end(history, end, end_projected, due, can_get_pregnant)
+    cycle = current_cycle(course_file, day, evaluation)
+    plan = _Plan(course_file, day, evaluation, history, cycle)
+    found = [plan.baseline_labs()]
+    found += plan.past_fills()
+    if cycle.steps and evaluation.phase in ("qualifying", "active"):
+        found += plan.current_fill()
+        found += plan.projected_fills()
+    found += plan.peak_labs()
+    if evaluation.phase != "stopped":
+        found += plan.after_the_end()
+    found += plan.follow_up()
+    found += plan.alert_reviews()
+    found += plan.hold()
     order = {kind: index for index, kind in enumerate(KINDS)}
     return TherapyCalendar(
         day=day,
@@ -248,10 +274,365 @@ def therapy_calendar(
     )
 
 
-def _end(course_file: CourseFile, evaluation: Evaluation) -> tuple[dt.date | None, bool]:
-    if course_file.course.end is not None:
-        return course_file.course.end, False
-    return evaluation.dose.projected_completion_date, True
+def _status(step: Step, earliest: dt.date, day: dt.date) -> Status:
+    """An event's status from the engine's step: done, overdue and waiting as the step says; else open from
+    its earliest day on."""
+    if step.status == "done":
+        return "done"
+    if step.status == "overdue":
+        return "overdue"
+    if step.status == "blocked":
+        return "waiting"
+    return "open" if earliest <= day else "upcoming"
+
+
+def _date_status(date: dt.date, day: dt.date) -> Status:
+    return "past" if date < day else "upcoming"
+
+
+class _Plan:
+    """The events of one course on one day, read off its evaluation and checklist."""
+
+    def __init__(
+        self, course_file: CourseFile, day: dt.date, evaluation: Evaluation, history: History, cycle: Cycle
+    ) -> None:
+        self.course_file = course_file
+        self.day = day
+        self.evaluation = evaluation
+        self.history = history
+        self.cycle = cycle
+        self.can_get_pregnant = course_file.patient.category == "can_get_pregnant"
+        self.due = {d.code: d.date for d in evaluation.due}
+        self.steps = {s.code: s for s in cycle.steps}
+        self.monitoring = {s.code: s for s in cycle.monitoring}
+        self.number = len(history.dispenses) + 1  # the fill the current cycle leads to
+        self.visits = sorted({e.date for e in course_file.events if isinstance(e, Visit) and e.date <= day})
+        end = course_file.course.end
+        self.end, self.end_projected = (
+            (end, False) if end is not None else (evaluation.dose.projected_completion_date, True)
+        )
+
+    # --- what the current cycle leads to ---------------------------------------------------------------
+
+    def next_fill(self) -> dt.date:
+        """The day the next fill is due: when the supply runs out (NEXT_DISPENSE), or before the first fill
+        the day before the course starts, unless the confirmation test cannot be collected by then."""
+        if "NEXT_DISPENSE" in self.due:
+            return self.due["NEXT_DISPENSE"]
+        planned = self.course_file.course.start - DAY
+        test = self.steps.get("CONFIRMATION_TEST")
+        if test is not None and test.earliest is not None and test.earliest > planned:
+            return test.earliest
+        return planned
+
+    def held(self) -> bool:
+        """No pick-up is asked for while the course is on hold or an alert that holds the drug is open."""
+        return self.evaluation.hold is not None or any(
+            f.withholds_prescription for f in self.evaluation.findings
+        )
+
+    # --- events ------------------------------------------------------------------------------------------
+
+    def baseline_labs(self) -> PlannedEvent:
+        """LAB-BASE: triglycerides and ALT on or before the first fill (the spec's BASELINE_LABS_MISSING)."""
+        history = self.history
+        first = history.first_dispense
+        latest = first.date if first is not None else self.next_fill()
+        enrolled = history.enrollments[0].date if history.enrollments else None
+        earliest = min(enrolled, latest) if enrolled else latest - BASELINE_LABS_LOOKBACK_DAYS * DAY
+        done_on = _both_labs(history, dt.date.min, latest)
+        if done_on is not None:
+            status: Status = "done"
+        elif any(a.code == "BASELINE_LABS_MISSING" for a in self.evaluation.alerts):
+            status = "overdue"
+        else:
+            status = "open" if earliest <= self.day else "upcoming"
+        return PlannedEvent("labs_baseline", 1, latest, earliest, latest, status, done_on)
+
+    def past_fills(self) -> list[PlannedEvent]:
+        """Fills already picked up: done, with the day each was planned for."""
+        found: list[PlannedEvent] = []
+        previous: Dispense | None = None
+        for number, dispense in enumerate(self.history.dispenses, start=1):
+            planned = previous.date + previous.days_supply * DAY if previous else dispense.date
+            earliest = min(planned - WINDOW_LEAD_DAYS * DAY, dispense.date)
+            latest = max(planned, dispense.date)
+            after = previous.date if previous else None
+            if previous is not None:
+                visit = _first(d for d in self.visits if d > previous.date and d <= dispense.date)
+                found.append(_done_or_past("visit", number, planned, earliest, latest, visit))
+            if self.can_get_pregnant:
+                purpose = "monthly" if previous else "confirmation"
+                test = _test_for(self.history, after, dispense.date, purpose)
+                done_on = test.date if test else None
+                found.append(_done_or_past("pregnancy_test", number, planned, earliest, latest, done_on))
+            found.append(_done_or_past("pick_up", number, planned, earliest, latest, dispense.date))
+            previous = dispense
+        return found
+
+    def current_fill(self) -> list[PlannedEvent]:
+        """The steps of the current cycle that are events: tests, visit, pick-up."""
+        day, number = self.day, self.number
+        fill = self.next_fill()
+        found: list[PlannedEvent] = []
+        test_step = self.steps.get("CONFIRMATION_TEST") or self.steps.get("MONTHLY_TEST")
+        screening = self.steps.get("SCREENING_TEST")
+        if screening is not None and screening.pending:
+            found.append(PlannedEvent("screening_test", 1, day, day, day, "open"))
+        test: PlannedEvent | None = None
+        if test_step is not None:
+            test = self._test_event(test_step, fill)
+            found.append(test)
+            if number > 1:  # the monthly visit, where the test is collected: the test's range and status
+                visit = _first(d for d in self.visits if self._after_last_fill(d))
+                found.append(
+                    replace(
+                        test,
+                        kind="visit",
+                        done_on=visit or test.done_on,
+                        status="done" if visit else test.status,
+                        due_code=None,
+                        due_date=None,
+                    )
+                )
+        counseling = self.steps.get("COUNSELING_VISIT")
+        if counseling is not None and counseling.status != "not_needed":
+            found.append(self._counseling_event(counseling, fill))
+        pick_up = self.steps.get("PICK_UP")
+        if pick_up is not None:
+            found.append(self._pick_up_event(pick_up, fill))
+        return found
+
+    def _after_last_fill(self, when: dt.date) -> bool:
+        last = self.history.last_dispense
+        return last is None or when > last.date
+
+    def _due(self, event: PlannedEvent, code: str) -> PlannedEvent:
+        if code not in self.due:
+            return event
+        return replace(event, due_code=code, due_date=self.due[code])
+
+    def _test_event(self, step: Step, fill: dt.date) -> PlannedEvent:
+        """The qualifying test of the next fill (IPL-PT-CONFIRM, IPL-PT-MONTH, IPL-WIN-7)."""
+        code = "PREGNANCY_TEST_MONTHLY"
+        if step.status == "done" and step.done_on is not None:
+            found = PlannedEvent(
+                "pregnancy_test", self.number, step.done_on, step.done_on, step.done_on, "done"
+            )
+            return self._due(replace(found, done_on=step.done_on), code)
+        if step.status == "overdue" and step.deadline is not None:  # its window closed: a new test is needed
+            found = PlannedEvent(
+                "pregnancy_test", self.number, step.deadline, step.deadline, step.deadline, "overdue"
+            )
+            return self._due(replace(found, detail="the window closed: a new test is needed"), code)
+        latest = step.deadline or fill
+        earliest = latest - WINDOW_LEAD_DAYS * DAY
+        if step.earliest is not None:
+            earliest = max(earliest, step.earliest)
+            latest = max(latest, earliest)
+        found = PlannedEvent(
+            "pregnancy_test", self.number, latest, earliest, latest, _status(step, earliest, self.day)
+        )
+        return self._due(found, code)
+
+    def _counseling_event(self, step: Step, fill: dt.date) -> PlannedEvent:
+        """IPL-COUNSEL-MONTH (2021 rules, cannot get pregnant): the monthly counseling visit."""
+        if step.status == "done" and step.done_on is not None:
+            when = step.done_on
+            return PlannedEvent("visit", self.number, when, when, when, "done", done_on=when)
+        latest = step.deadline or fill
+        earliest = latest - WINDOW_LEAD_DAYS * DAY
+        return PlannedEvent(
+            "visit",
+            self.number,
+            latest,
+            earliest,
+            latest,
+            _status(step, earliest, self.day),
+            rule=step.rule_id,
+        )
+
+    def _pick_up_event(self, step: Step, fill: dt.date) -> PlannedEvent:
+        """The pick-up: within the current window while it is open (IPL-WIN-7, IPL-WIN-30), else on the day
+        the supply runs out; waiting while a step before it is not done, or while the drug is held."""
+        window = self.cycle.window
+        if window is not None and not self.cycle.window_closed:
+            earliest, latest = window.opens, window.closes
+        else:
+            latest = step.deadline or fill
+            earliest = latest - WINDOW_LEAD_DAYS * DAY
+        status = _status(step, earliest, self.day)
+        if self.held() and status in ("open", "upcoming"):
+            status = "waiting"
+        found = PlannedEvent("pick_up", self.number, latest, earliest, latest, status, rule=step.rule_id)
+        return self._due(found, "NEXT_DISPENSE")
+
+    def projected_fills(self) -> list[PlannedEvent]:
+        """Fills after the next, 30 days apart while they fall on or before the end (IPL-SUPPLY)."""
+        if self.end is None:
+            return []
+        counseling = not self.can_get_pregnant and MONTHLY_COUNSELING.get(self.evaluation.rule_set.id, False)
+        found: list[PlannedEvent] = []
+        fill = max(self.next_fill(), self.day)
+        for extra in range(1, MAX_PROJECTED_FILLS + 1):
+            fill = fill + PROJECTED_DAYS_SUPPLY * DAY
+            if fill > self.end:
+                break
+            number, earliest = self.number + extra, fill - WINDOW_LEAD_DAYS * DAY
+            kinds: list[Kind] = ["visit"] if self.can_get_pregnant or counseling else []
+            kinds += ["pregnancy_test"] if self.can_get_pregnant else []
+            kinds.append("pick_up")
+            found += [
+                PlannedEvent(kind, number, fill, earliest, fill, "upcoming", projected=True) for kind in kinds
+            ]
+        return found
+
+    def peak_labs(self) -> list[PlannedEvent]:
+        """LAB-PEAK: results dated from first fill + half the practice's days count; due at first fill + its
+        days while the engine lists LABS_PEAK_DOSE."""
+        first = self.history.first_dispense
+        if first is None:
+            return []
+        policy = self.course_file.policy
+        counts_from = first.date + peak_labs_count_from_days(policy) * DAY
+        done_on = _both_labs(self.history, counts_from, self.day)
+        step = self.monitoring.get("LABS_PEAK_DOSE")
+        if step is not None and step.deadline is not None:
+            planned = step.deadline
+            earliest = min(counts_from, planned)
+            found = PlannedEvent(
+                "labs_peak", 1, planned, earliest, planned, _status(step, earliest, self.day)
+            )
+            return [self._due(found, "LABS_PEAK_DOSE")]
+        if done_on is None:
+            return []
+        planned = first.date + policy.labs_peak_days * DAY
+        return [PlannedEvent("labs_peak", 1, planned, min(counts_from, planned), planned, "done", done_on)]
+
+    def after_the_end(self) -> list[PlannedEvent]:
+        """reference.md 1.7: the tests at the end and 30 days after, contraception and no blood donation."""
+        end = self.end
+        if end is None:
+            return []
+        day, projected = self.day, self.end_projected
+        after = end + AFTER_LAST_DOSE_DAYS * DAY
+        found = [PlannedEvent("projected_end", 1, end, end, end, _date_status(end, day), projected=projected)]
+        if self.can_get_pregnant:
+            counts_from = end - END_OF_COURSE_TEST_LEAD_DAYS * DAY
+            found.append(
+                self._after_test("pregnancy_test_end_of_course", "end_of_course", end, counts_from, end)
+            )
+            found.append(self._after_test("pregnancy_test_post_course", "post_course", after, after, after))
+            found.append(
+                self._due(
+                    PlannedEvent(
+                        "contraception_until",
+                        1,
+                        after,
+                        end,
+                        after,
+                        _date_status(after, day),
+                        projected=projected,
+                    ),
+                    "CONTRACEPTION_UNTIL",
+                )
+            )
+        found.append(
+            self._due(
+                PlannedEvent(
+                    "no_blood_donation_until",
+                    1,
+                    after,
+                    end,
+                    after,
+                    _date_status(after, day),
+                    projected=projected,
+                ),
+                "NO_BLOOD_DONATION_UNTIL",
+            )
+        )
+        return found
+
+    def _after_test(
+        self, kind: Kind, purpose: str, planned: dt.date, earliest: dt.date, latest: dt.date
+    ) -> PlannedEvent:
+        code = "PREGNANCY_TEST_END_OF_COURSE" if purpose == "end_of_course" else "PREGNANCY_TEST_POST_COURSE"
+        test = _test_for(self.history, earliest - DAY, self.day, purpose)
+        step = self.monitoring.get(code)
+        if test is not None:
+            status: Status = "done"
+        elif step is not None:
+            status = _status(step, earliest, self.day)
+        else:  # not due (yet): the end is projected, or nothing was dispensed
+            status = "open" if earliest <= self.day <= latest else _date_status(latest, self.day)
+        found = PlannedEvent(
+            kind,
+            1,
+            planned,
+            earliest,
+            latest,
+            status,
+            done_on=test.date if test else None,
+            projected=self.end_projected,
+        )
+        return self._due(found, code)
+
+    def follow_up(self) -> list[PlannedEvent]:
+        """IPL-PT-POSITIVE: a stopped course's follow-up steps (staff only), as its checklist has them."""
+        if self.evaluation.phase != "stopped":
+            return []
+        kinds: dict[str, Kind] = {
+            "stop": "pregnancy_stop",
+            "refer": "pregnancy_refer",
+            "report": "pregnancy_report",
+        }
+        found = []
+        for key, step_kind in FOLLOW_UP_STEPS.items():
+            step = self.steps[step_kind.code]
+            when = step.done_on or step.deadline or self.day
+            found.append(
+                PlannedEvent(kinds[key], 1, when, when, when, _status(step, when, self.day), step.done_on)
+            )
+        return found
+
+    def alert_reviews(self) -> list[PlannedEvent]:
+        """ALERT-URGENCY: the review each open alert that holds the drug asks for, due the alert's day (staff
+        only; a positive test's review is its follow-up)."""
+        found = []
+        for finding in self.evaluation.findings:
+            if not finding.withholds_prescription or finding.alert.code == "PREGNANCY_TEST_POSITIVE":
+                continue
+            alert = finding.alert
+            status: Status = "overdue" if alert.date < self.day else "open"
+            found.append(
+                PlannedEvent(
+                    "alert_review",
+                    ALERT_ORDER.index(alert.code) + 1,
+                    alert.date,
+                    alert.date,
+                    alert.date,
+                    status,
+                    detail=f"{alert.detail}: {finding.action.asks_for}",
+                    rule=alert.rule_id,
+                )
+            )
+        return found
+
+    def hold(self) -> list[PlannedEvent]:
+        """DOSE-CUM: the day dosing resumes after the hold the course is in (staff only)."""
+        hold = self.evaluation.hold
+        if hold is None:
+            return []
+        resumes = hold.end + DAY
+        detail = hold.reason or ""
+        return [PlannedEvent("dosing_resumes", 1, resumes, resumes, resumes, "upcoming", detail=detail)]
+
+
+def _done_or_past(
+    kind: Kind, number: int, planned: dt.date, earliest: dt.date, latest: dt.date, done_on: dt.date | None
+) -> PlannedEvent:
+    """A step of a fill already picked up: done, or only past (no longer to do)."""
+    return PlannedEvent(kind, number, planned, earliest, latest, "done" if done_on else "past", done_on)
 
 
 def _first(dates: Iterable[dt.date]) -> dt.date | None:
@@ -269,16 +650,6 @@ def _both_labs(history: History, first: dt.date, last: dt.date) -> dt.date | Non
     return max(found)
 
 
-def _baseline_labs(course_file: CourseFile, history: History) -> PlannedEvent:
-    """LAB-BASE: triglycerides and ALT on or before the first fill (the spec's BASELINE_LABS_MISSING)."""
-    first = history.first_dispense
-    latest = first.date if first is not None else course_file.course.start - DAY
-    enrolled = history.enrollments[0].date if history.enrollments else None
-    earliest = min(enrolled, latest) if enrolled else latest - BASELINE_LABS_LOOKBACK_DAYS * DAY
-    done_on = _both_labs(history, dt.date.min, latest)
-    return PlannedEvent("labs_baseline", 1, latest, earliest, latest, done_on)
-
-
 def _test_for(history: History, after: dt.date | None, until: dt.date, purpose: str) -> PregnancyTest | None:
     """The first negative test of the purpose dated after ``after`` (None: any) through ``until``."""
     return next(
@@ -289,184 +660,3 @@ def _test_for(history: History, after: dt.date | None, until: dt.date, purpose: 
         ),
         None,
     )
-
-
-def _visit_between(
-    history_visits: Iterable[dt.date], after: dt.date | None, until: dt.date
-) -> dt.date | None:
-    return _first(d for d in history_visits if (after is None or d > after) and d <= until)
-
-
-def _past_fills(course_file: CourseFile, history: History, can_get_pregnant: bool) -> list[PlannedEvent]:
-    """Fills already picked up: done, with the day each was planned for."""
-    found: list[PlannedEvent] = []
-    previous: Dispense | None = None
-    visits = _visit_days(course_file, history.day)
-    for number, dispense in enumerate(history.dispenses, start=1):
-        planned = previous.date + previous.days_supply * DAY if previous else dispense.date
-        earliest = min(planned - WINDOW_LEAD_DAYS * DAY, dispense.date)
-        latest = max(planned, dispense.date)
-        after = previous.date if previous else None
-        if previous is not None:
-            visit = _visit_between(visits, after, dispense.date)
-            found.append(PlannedEvent("visit", number, planned, earliest, latest, visit, superseded=True))
-        if can_get_pregnant:
-            purpose = "monthly" if previous else "confirmation"
-            test = _test_for(history, after, dispense.date, purpose)
-            done_on = test.date if test else None
-            found.append(
-                PlannedEvent("pregnancy_test", number, planned, earliest, latest, done_on, superseded=True)
-            )
-        found.append(
-            PlannedEvent("pick_up", number, planned, earliest, latest, dispense.date, superseded=True)
-        )
-        previous = dispense
-    return found
-
-
-def _visit_days(course_file: CourseFile, day: dt.date) -> list[dt.date]:
-    """Visits decide nothing in an evaluation, so History leaves them out; the calendar reads them here."""
-    return sorted({e.date for e in course_file.events if isinstance(e, Visit) and e.date <= day})
-
-
-def _next_fills(
-    course_file: CourseFile,
-    history: History,
-    evaluation: Evaluation,
-    due: dict[str, dt.date],
-    end: dt.date | None,
-    can_get_pregnant: bool,
-) -> list[PlannedEvent]:
-    """The next fill (its date is the due item's) and the ones projected after it, while the course runs."""
-    last = history.last_dispense
-    number = len(history.dispenses) + 1
-    if last is None:
-        next_fill = course_file.course.start - DAY  # the first fill: by the day before the first dose
-        supply = PROJECTED_DAYS_SUPPLY
-    else:
-        next_fill = last.date + last.days_supply * DAY  # spec NEXT_DISPENSE
-        supply = last.days_supply
-    visits = _visit_days(course_file, history.day)
-    found = [
-        _with_due(event, code, due)
-        for event, code in _fill(history, visits, number, next_fill, can_get_pregnant, projected=False)
-    ]
-    window = evaluation.dispense.window
-    if window is not None and (last is None or window.opens > last.date):
-        found.append(PlannedEvent("pick_up_window", number, window.closes, window.opens, window.closes))
-    fill = next_fill
-    for extra in range(1, MAX_PROJECTED_FILLS + 1):
-        fill = fill + supply * DAY
-        supply = PROJECTED_DAYS_SUPPLY
-        if end is None or fill > end:
-            break
-        found += [
-            e for e, _ in _fill(history, visits, number + extra, fill, can_get_pregnant, projected=True)
-        ]
-    return found
-
-
-def _fill(
-    history: History,
-    visits: list[dt.date],
-    number: int,
-    fill: dt.date,
-    can_get_pregnant: bool,
-    *,
-    projected: bool,
-) -> list[tuple[PlannedEvent, str]]:
-    """The visit, the test and the pick-up of fill ``number``, each with the due code it answers."""
-    earliest = fill - WINDOW_LEAD_DAYS * DAY  # IPL-WIN-7: a test from here on covers the fill
-    last = history.last_dispense
-    after = last.date if last is not None else None
-    found: list[tuple[PlannedEvent, str]] = []
-    if number > 1:
-        visit = None if projected else _visit_between(visits, after, history.day)
-        found.append((PlannedEvent("visit", number, fill, earliest, fill, visit, projected), ""))
-    if can_get_pregnant:
-        purpose = "confirmation" if number == 1 else "monthly"
-        test = None if projected else _test_for(history, after, history.day, purpose)
-        done_on = test.date if test else None
-        found.append(
-            (
-                PlannedEvent("pregnancy_test", number, fill, earliest, fill, done_on, projected),
-                "PREGNANCY_TEST_MONTHLY",
-            )
-        )
-    found.append((PlannedEvent("pick_up", number, fill, earliest, fill, None, projected), "NEXT_DISPENSE"))
-    return found
-
-
-def _peak_labs(history: History, policy: Policy, due: dict[str, dt.date]) -> PlannedEvent:
-    """LAB-PEAK: results dated from first dispense + 30 count; due at first dispense + the practice's days."""
-    first = history.first_dispense
-    assert first is not None
-    counts_from = first.date + peak_labs_count_from_days(policy) * DAY
-    planned = due.get("LABS_PEAK_DOSE", first.date + policy.labs_peak_days * DAY)
-    done_on = _both_labs(history, counts_from, history.day)
-    code = "LABS_PEAK_DOSE" if "LABS_PEAK_DOSE" in due else None
-    return PlannedEvent("labs_peak", 1, planned, min(counts_from, planned), planned, done_on, due_code=code)
-
-
-def _after_the_end(
-    history: History, end: dt.date, projected: bool, due: dict[str, dt.date], can_get_pregnant: bool
-) -> list[PlannedEvent]:
-    """reference.md 1.7: the tests at the end and 30 days after, contraception and no blood donation."""
-    after = end + AFTER_LAST_DOSE_DAYS * DAY
-    found = [PlannedEvent("projected_end", 1, end, end, end, None, projected)]
-    if can_get_pregnant:
-        counts_from = end - END_OF_COURSE_TEST_LEAD_DAYS * DAY
-        test = _test_for(history, counts_from - DAY, history.day, "end_of_course")
-        found.append(
-            _with_due(
-                PlannedEvent(
-                    "pregnancy_test_end_of_course",
-                    1,
-                    end,
-                    counts_from,
-                    end,
-                    test.date if test else None,
-                    projected,
-                ),
-                "PREGNANCY_TEST_END_OF_COURSE",
-                due,
-            )
-        )
-        test = _test_for(history, after - DAY, history.day, "post_course")
-        found.append(
-            _with_due(
-                PlannedEvent(
-                    "pregnancy_test_post_course",
-                    1,
-                    after,
-                    after,
-                    after,
-                    test.date if test else None,
-                    projected,
-                ),
-                "PREGNANCY_TEST_POST_COURSE",
-                due,
-            )
-        )
-        found.append(
-            _with_due(
-                PlannedEvent("contraception_until", 1, after, end, after, None, projected),
-                "CONTRACEPTION_UNTIL",
-                due,
-            )
-        )
-    found.append(
-        _with_due(
-            PlannedEvent("no_blood_donation_until", 1, after, end, after, None, projected),
-            "NO_BLOOD_DONATION_UNTIL",
-            due,
-        )
-    )
-    return found
-
-
-def _with_due(event: PlannedEvent, code: str, due: dict[str, dt.date]) -> PlannedEvent:
-    """Marks the event that answers an evaluation's due item (same code, same date)."""
-    if not code or due.get(code) != event.date:
-        return event
-    return replace(event, due_code=code)

@@ -1,0 +1,156 @@
+"""A course file becomes stored records: every record through its action, all in one transaction, or nothing
+(``isotrack import-course``). Exporting, evaluating the export and re-importing it give the same answer
+(tests/clinic/test_records.py)."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+from django.db import transaction
+
+from isotrack.clinic import actions
+from isotrack.clinic.errors import InvalidInput
+from isotrack.clinic.models import Course, Patient, Practice, Role, StaffUser
+from isotrack.clinic.policy import policy_of
+from isotrack.core import course as facts
+
+
+def _policy_must_match(practice: Practice, policy: facts.Policy) -> None:
+    practice_policy = policy_of(practice)
+    for name in ("weight_basis", "home_testing_permitted", "ld_equivalence_factor", "ipledge_2026_effective"):
+        if getattr(policy, name) != getattr(practice_policy, name):
+            raise InvalidInput(
+                f"policy.{name}: the file says {getattr(policy, name)}, the practice uses "
+                f"{getattr(practice_policy, name)}; change the practice's policy or the file",
+                field=f"policy.{name}",
+            )
+
+
+def _staff(practice: Practice, username: str, where: str) -> StaffUser:
+    user = StaffUser.objects.filter(practice=practice, username=username).first()
+    if user is None:
+        raise InvalidInput(f"{where}: no staff member {username!r} in this practice", field=where)
+    return user
+
+
+def import_course(
+    *, actor: StaffUser, patient: Patient, course_file: facts.CourseFile, prescriber: StaffUser | None = None
+) -> Course:
+    """Create a course (and the patient's weights and contraception it needs) from a course file: every record
+    through its action, all in one transaction, or nothing."""
+    practice = patient.practice
+    prescriber = prescriber or (actor if actor.role == Role.PRESCRIBER else None)
+    if prescriber is None:
+        raise InvalidInput("--prescriber: name the course's prescriber", field="prescriber")
+    if course_file.patient.category != patient.category:
+        raise InvalidInput(
+            f"patient.category: the file says {course_file.patient.category}, the patient is "
+            f"{patient.category}",
+            field="patient.category",
+        )
+    if course_file.rules not in ("auto", practice.rules) or (
+        practice.rules != "auto" and course_file.rules == "auto"
+    ):
+        raise InvalidInput(
+            f"rules: the file says {course_file.rules}, the practice uses {practice.rules}", field="rules"
+        )
+    _policy_must_match(practice, course_file.policy)
+    doses = sorted(course_file.doses, key=lambda s: s.start)
+    if doses and doses[0].start != course_file.course.start:
+        raise InvalidInput("doses[0].from: the first dose must start on course.start", field="doses")
+    with transaction.atomic():
+        course = actions.start_course(
+            actor=actor,
+            patient=patient,
+            prescriber=prescriber,
+            start=course_file.course.start,
+            mg_per_day=Decimal(str(doses[0].mg_per_day)) if doses else None,
+            product=doses[0].product if doses else "conventional",
+            target_mg_per_kg=Decimal(str(course_file.policy.target_mg_per_kg)),
+        )
+        for segment in doses[1:]:
+            actions.change_dose(
+                actor=actor,
+                course=course,
+                starts_on=segment.start,
+                mg_per_day=Decimal(str(segment.mg_per_day)),
+                product=segment.product,
+                reason="imported from a course file",
+            )
+        known_weights = {(w.effective_date, w.kg) for w in patient.weights.all()}
+        for weight in course_file.weights:
+            kg = Decimal(str(weight.kg)).quantize(Decimal("0.01"))
+            if (weight.date, kg) not in known_weights:
+                actions.record_weight(actor=actor, patient=patient, effective_date=weight.date, value=kg)
+        known_methods = {(c.method, c.start, c.end) for c in patient.contraception.all()}
+        for use in course_file.contraception:
+            if (use.method, use.start, use.end) not in known_methods:
+                actions.record_contraception(
+                    actor=actor, patient=patient, method=use.method, start=use.start, end=use.end
+                )
+        for hold in course_file.interruptions:
+            actions.record_interruption(
+                actor=actor, course=course, start=hold.start, end=hold.end, reason=hold.reason or ""
+            )
+        for day in course_file.missed_doses:
+            actions.record_missed_dose(actor=actor, course=course, day=day)
+        for index, event in enumerate(course_file.events):
+            _import_event(actor, course, event, f"events[{index}]")
+        if course_file.course.end is not None:
+            actions.end_course(
+                actor=actor, course=course, end=course_file.course.end, reason="imported from a course file"
+            )
+        return course
+
+
+def _import_event(actor: StaffUser, course: Course, event: facts.Event, where: str) -> None:
+    practice = course.patient.practice
+    if isinstance(event, facts.Enrollment | facts.PrescriberConfirmation | facts.PatientAttestation):
+        actions.record_ipledge_entry(actor=actor, course=course, kind=event.kind, day=event.date)
+    elif isinstance(event, facts.PregnancyTest):
+        verifier = _staff(practice, event.verified_by, f"{where}.verified_by") if event.verified_by else None
+        actions.record_pregnancy_test(
+            actor=actor,
+            course=course,
+            purpose=event.purpose,
+            setting=event.setting,
+            specimen_date=event.date,
+            result=event.result,
+            verified_by=verifier,
+        )
+    elif isinstance(event, facts.Dispense):
+        actions.record_dispense(
+            actor=actor,
+            course=course,
+            day=event.date,
+            days_supply=event.days_supply,
+            mg_per_day=Decimal(str(event.mg_per_day)) if event.mg_per_day is not None else None,
+            product=event.product or "",
+            rma=event.rma or "",
+        )
+    elif isinstance(event, facts.Visit):
+        actions.record_visit(actor=actor, course=course, day=event.date)
+    elif isinstance(event, facts.LabResult):
+        test = (
+            event.test if event.test in {"triglycerides", "cholesterol", "hdl", "ldl", "alt", "ast"} else None
+        )
+        if test is None:
+            return  # the spec keeps and ignores other tests; the clinic stores only the evaluated ones
+        actions.record_lab_result(
+            actor=actor,
+            course=course,
+            test=test,
+            effective_date=event.date,
+            value=Decimal(str(event.value)),
+            unit=event.unit,
+            uln=Decimal(str(event.uln)) if event.uln is not None else None,
+        )
+    elif isinstance(event, facts.MoodScreen):
+        actions.record_mood_screen(
+            actor=actor,
+            course=course,
+            day=event.date,
+            instrument=event.instrument,
+            score=event.score,
+            item9=event.item9,
+        )
