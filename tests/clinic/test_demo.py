@@ -446,11 +446,12 @@ def test_it_creates_cycles_waiting_for_the_patient_and_for_the_prescriber(built)
 
 
 @pytest.mark.django_db
-def test_it_creates_a_positive_pregnancy_test_that_stops_the_course(built):
+def test_it_creates_a_positive_pregnancy_test_that_stops_the_course_with_its_report_pending(built):
     for course in courses(built, "pregnancy_test_positive"):
         positive = course.pregnancy_tests.get(result="positive")
         assert course.end == positive.specimen_date
         assert not course.dispenses.filter(date__gte=positive.specimen_date).exists()
+        assert set(course.pregnancy_follow_ups.values_list("step", flat=True)) == {"stop", "refer"}
 
 
 @pytest.mark.django_db
@@ -559,11 +560,13 @@ def test_it_creates_a_liver_enzyme_above_three_times_the_upper_limit(built):
 
 
 @pytest.mark.django_db
-def test_it_creates_a_positive_mood_screen_with_item_9_above_0_at_most_once(built):
+def test_it_creates_positive_mood_screens_and_self_harm_only_where_the_situation_says(built):
     for course in courses(built, "mood_screen_positive"):
         latest = course.mood_screens.filter(instrument="phq9").latest("date")
-        assert latest.score >= 10
-    assert MoodScreen.objects.filter(item9__gt=0).count() <= 1
+        assert latest.score >= 10 and latest.item9 == 0
+    self_harm = courses(built, "self_harm_risk")
+    assert self_harm
+    assert MoodScreen.objects.filter(item9__gt=0).count() == len(self_harm)
 
 
 @pytest.mark.django_db
@@ -650,6 +653,7 @@ def test_the_core_engine_sees_the_situations_it_was_built_for(built):
             "triglycerides_critical",
             "liver_enzymes_high",
             "mood_screen_positive",
+            "self_harm_risk",
             "weight_changed",
             "baseline_labs_missing",
         )
@@ -659,6 +663,7 @@ def test_the_core_engine_sees_the_situations_it_was_built_for(built):
         "triglycerides_critical": {"TRIGLYCERIDES_CRITICAL"},
         "liver_enzymes_high": {"LIVER_ENZYMES_HIGH"},
         "mood_screen_positive": {"MOOD_SCREEN_POSITIVE"},
+        "self_harm_risk": {"MOOD_SCREEN_POSITIVE", "SELF_HARM_RISK"},
         "weight_changed": {"WEIGHT_CHANGED"},
         "baseline_labs_missing": {"BASELINE_LABS_MISSING"},
     }

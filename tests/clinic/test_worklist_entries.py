@@ -14,7 +14,7 @@ from django.core.management.base import CommandError
 
 from isotrack import core
 from isotrack.clinic import actions, worklist_entries
-from isotrack.clinic.demo import DemoPractice, build_demo
+from isotrack.clinic.demo import MAIN_SITUATIONS, DemoPractice, build_demo
 from isotrack.clinic.models import Course, CourseStatus, WorklistEntry
 from isotrack.clinic.records import course_facts
 from isotrack.clinic.worklist import RECENTLY_ENDED_DAYS, WorklistFilters, worklist
@@ -27,7 +27,7 @@ pytestmark = pytest.mark.django_db
 
 @pytest.fixture
 def demo() -> DemoPractice:
-    return build_demo(patients=25, today=TODAY)
+    return build_demo(patients=len(MAIN_SITUATIONS), today=TODAY)
 
 
 def shown(demo: DemoPractice, today: dt.date) -> dict[object, tuple[object, ...]]:

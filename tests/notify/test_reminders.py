@@ -9,7 +9,7 @@ from datetime import date
 import pytest
 from django.core.management import CommandError, call_command
 
-from isotrack.clinic.demo import build_demo
+from isotrack.clinic.demo import MAIN_SITUATIONS, build_demo
 from isotrack.clinic.models import ContraceptionMethodCode, Patient
 from isotrack.notify.models import Audience, OutboxStatus, ReminderOutbox
 from isotrack.notify.reminders import send_reminders
@@ -44,7 +44,7 @@ def text_of(message) -> str:
 
 @pytest.fixture
 def demo(db):
-    return build_demo(patients=25, today=TODAY)
+    return build_demo(patients=len(MAIN_SITUATIONS), today=TODAY)
 
 
 def test_running_twice_against_the_demo_sends_each_reminder_once(demo, smtp_server):

@@ -10,7 +10,7 @@ import pytest
 from django.urls import reverse
 from playwright.sync_api import expect
 
-from isotrack.clinic.demo import DEMO_PASSWORD, build_demo
+from isotrack.clinic.demo import DEMO_PASSWORD, MAIN_SITUATIONS, build_demo
 from tests.web.conftest import screenshot
 from tests.web.test_worklist import TODAY, ready_course
 
@@ -87,7 +87,7 @@ def log_in(page, live_server, username: str) -> None:
 
 @pytest.mark.django_db(transaction=True)
 def test_a_nurse_opens_a_course_from_the_worklist_and_prints_it(page, live_server):
-    demo = build_demo(patients=25)
+    demo = build_demo(patients=len(MAIN_SITUATIONS))
     course = demo.courses["awaiting_patient_attestation"][0]
     log_in(page, live_server, "nurse")
     page.get_by_role("link", name=f"{course.patient.family_name}, {course.patient.given_name}").click()
@@ -115,7 +115,7 @@ def test_a_nurse_opens_a_course_from_the_worklist_and_prints_it(page, live_serve
 
 @pytest.mark.django_db(transaction=True)
 def test_a_course_whose_window_closed_shows_it_on_the_course_page(page, live_server):
-    demo = build_demo(patients=25)
+    demo = build_demo(patients=len(MAIN_SITUATIONS))
     course = demo.courses["window_missed"][0]
     log_in(page, live_server, "nurse")
     page.goto(f"{live_server.url}{reverse('course', args=[course.uuid])}")

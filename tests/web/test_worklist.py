@@ -14,7 +14,7 @@ from playwright.sync_api import expect
 
 from isotrack import core
 from isotrack.clinic import actions
-from isotrack.clinic.demo import DEMO_PASSWORD, build_demo
+from isotrack.clinic.demo import DEMO_PASSWORD, MAIN_SITUATIONS, build_demo
 from isotrack.clinic.models import Course
 from isotrack.clinic.worklist import WorklistFilters, worklist
 from tests.conftest import make_staff
@@ -170,7 +170,7 @@ def test_judging_every_line_again_takes_the_same_number_of_queries_for_2_or_20_c
 @pytest.mark.django_db
 @pytest.mark.parametrize("username", ["nurse", "lakeside.nurse"])  # rules in force by date; pinned to 2021
 def test_every_worklist_line_of_the_demo_agrees_with_evaluate_on_the_exported_course(username):
-    demo = build_demo(patients=25, today=TODAY)
+    demo = build_demo(patients=len(MAIN_SITUATIONS), today=TODAY)
     nurse = demo.staff[username]
     lines = {line.course_uuid: line for line in worklist(nurse, WorklistFilters(), today=TODAY).lines}
     courses = Course.objects.filter(patient__practice=nurse.practice)
@@ -213,7 +213,7 @@ def log_in(page, live_server, username: str, password: str = DEMO_PASSWORD) -> N
 
 @pytest.mark.django_db(transaction=True)
 def test_a_nurse_sees_the_worklist_with_countdowns_and_filters_it(page, live_server):
-    demo = build_demo(patients=25)  # dated on the practice's today, as the page is
+    demo = build_demo(patients=len(MAIN_SITUATIONS))  # dated on the practice's today, as the page is
     log_in(page, live_server, "nurse")
     rows = page.locator("table.worklist tbody tr")
     assert rows.count() >= 15

@@ -532,16 +532,15 @@ def _awaiting_prescriber_confirmation(c: _Chart, n: int) -> None:
 
 
 def _pregnancy_positive(c: _Chart, n: int) -> None:
-    """A positive monthly test: the drug is stopped that day."""
+    """A positive monthly test five days ago: the drug was stopped that day and the patient referred; the
+    report to the iPLEDGE pregnancy registry is still to be recorded (IPL-PT-POSITIVE)."""
     t = c.today
     c.treat(t - _days(63), 2)
     positive = t - _days(5)
     c.monthly_cycle(positive, t, result="positive")
-    c.end(
-        positive,
-        "Positive pregnancy test: stopped; referred to obstetrics; reported to the iPLEDGE registry",
-        stopped=True,
-    )
+    for step, day in (("stop", positive), ("refer", positive + _days(1))):
+        actions.record_pregnancy_follow_up(actor=c.prescriber, course=c.course, step=step, day=day)
+    c.course.refresh_from_db(fields=["status", "end"])
 
 
 def _dry_lips_dose_reduced(c: _Chart, n: int) -> None:
@@ -576,7 +575,16 @@ def _triglycerides_high(c: _Chart, n: int) -> None:
         (58, c.reduced_dose(increased), f"triglycerides {value} mg/dL: dose reduced, recheck in 2-4 weeks"),
     ]
     c.treat(first_fill, 3, dose_changes=changes, peak_labs=False)
-    c.labs(first_fill + _days(57), triglycerides=value)
+    drawn = first_fill + _days(57)
+    c.labs(drawn, triglycerides=value)
+    actions.acknowledge_alert(  # ALERT-URGENCY: the prescriber has seen it and acted (the dose is lowered)
+        actor=c.prescriber,
+        course=c.course,
+        code="TRIGLYCERIDES_HIGH",
+        alert_date=drawn,
+        reason="dose reduced; recheck lipids in 2-4 weeks",
+        day=drawn + _days(1),
+    )
 
 
 def _triglycerides_critical(c: _Chart, n: int) -> None:
@@ -603,20 +611,24 @@ def _liver_enzymes_high(c: _Chart, n: int) -> None:
 
 
 def _mood_screen_positive(c: _Chart, n: int) -> None:
-    """A PHQ-2 of 4 followed by a PHQ-9 of 10 or more (MOOD). Item 9 is above 0 for the second such patient
-    only, so the demo has exactly one self-harm alert once it has two of these patients."""
+    """A PHQ-2 of 4 followed by a PHQ-9 of 10 or more (MOOD), no thoughts of self-harm (item 9 = 0)."""
+    _phq9_after_phq2(c, item9=0)
+
+
+def _self_harm_risk(c: _Chart, n: int) -> None:
+    """A PHQ-9 at yesterday's visit reports thoughts of self-harm (item 9 = 1): a safety assessment the same
+    day (MOOD), not yet recorded as done."""
+    _phq9_after_phq2(c, item9=1)
+
+
+def _phq9_after_phq2(c: _Chart, *, item9: int) -> None:
     t = c.today
     fills = c.rng.randint(2, 4)
     c.treat(t - _days(c.rng.randint(3, 20) + 30 * (fills - 1)), fills)
     day = t - _days(1)
     c.visit(day, phq2=4)
     actions.record_mood_screen(
-        actor=c.nurse,
-        course=c.course,
-        day=day,
-        instrument="phq9",
-        score=c.rng.randint(10, 14),
-        item9=1 if n == 1 else 0,
+        actor=c.nurse, course=c.course, day=day, instrument="phq9", score=c.rng.randint(10, 14), item9=item9
     )
 
 
@@ -746,6 +758,7 @@ MAIN_SITUATIONS = (
     Situation("triglycerides_critical", CNGP, _triglycerides_critical),
     Situation("liver_enzymes_high", CGP, _liver_enzymes_high),
     Situation("mood_screen_positive", CNGP, _mood_screen_positive),
+    Situation("self_harm_risk", CGP, _self_harm_risk),
     Situation("hold_and_missed_doses", CGP, _hold_and_missed_doses),
     Situation("weight_changed", CNGP, _weight_changed, weight_unit="lb"),
     Situation("post_course", CGP, _post_course),
