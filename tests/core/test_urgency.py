@@ -23,6 +23,7 @@ from isotrack.core import (
     current_cycle,
     dump_course_file,
     evaluate,
+    expected_test_purpose,
     next_step,
     parse_course_file,
     proposed_prescription,
@@ -317,3 +318,31 @@ def test_the_spec_answer_ignores_acknowledgments() -> None:
         evaluate(active(lab), DAY).to_dict() == evaluate(active(lab, acknowledgments=(seen,)), DAY).to_dict()
     )
     assert dt.date.fromisoformat(evaluate(active(lab), DAY).to_dict()["alerts"][0]["date"]) == DAY
+
+
+# --- which pregnancy test a visit collects -----------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("course_file", "day", "purpose"),
+    [
+        (simple_course(events=()), START - days(50), "screening"),
+        (simple_course(), START - days(3), "confirmation"),
+        (ACTIVE, DAY, "monthly"),
+        (simple_course(events=ACTIVE.events, course=Course(START, DAY + days(10))), DAY, "monthly"),
+        (simple_course(events=ACTIVE.events, course=Course(START, DAY + days(5))), DAY, "end_of_course"),
+        (simple_course(events=ACTIVE.events, course=Course(START, DAY - days(3))), DAY, "end_of_course"),
+        (
+            simple_course(
+                events=(*ACTIVE.events, PregnancyTest(DAY - days(4), "end_of_course", "office", "negative")),
+                course=Course(START, DAY - days(3)),
+            ),
+            DAY,
+            "post_course",
+        ),
+        (active(PregnancyTest(DAY, "monthly", "office", "positive")), DAY, None),
+        (simple_course(events=ACTIVE.events, patient=type(ACTIVE.patient)("cannot_get_pregnant")), DAY, None),
+    ],
+)
+def test_the_visit_collects_the_test_the_course_is_at(course_file, day, purpose) -> None:
+    assert expected_test_purpose(course_file, day) == purpose

@@ -19,7 +19,13 @@ def all_patterns(patterns=None):
 @pytest.fixture
 def records(patient, weight, course):
     """A record of the first practice for every kind of id a page URL can name."""
-    return {"patient_id": patient.uuid, "weight_id": weight.uuid, "course_id": course.uuid}
+    return {
+        "patient_id": patient.uuid,
+        "weight_id": weight.uuid,
+        "course_id": course.uuid,
+        "code": "TRIGLYCERIDES_CRITICAL",  # an alert of the course, by its code and date
+        "alert_date": date(2026, 6, 1),
+    }
 
 
 def page_patterns():

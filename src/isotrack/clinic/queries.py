@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import date, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -12,7 +13,15 @@ from django.utils import timezone
 from isotrack import core
 from isotrack.audit.models import AuditEvent
 from isotrack.clinic.access import patients_of
-from isotrack.clinic.models import ContraceptionMethodCode, Course, Patient, Practice, StaffUser, Visit
+from isotrack.clinic.models import (
+    AlertAcknowledgment,
+    ContraceptionMethodCode,
+    Course,
+    Patient,
+    Practice,
+    StaffUser,
+    Visit,
+)
 from isotrack.clinic.records import course_facts, courses_with_facts
 from isotrack.core import course as facts
 
@@ -71,6 +80,9 @@ def course_page(course: Course, today: date) -> dict[str, Any]:
         "today": today,
         "evaluation": evaluation,
         "cycle": cycle,
+        "banner": alert_banner(evaluation, course.acknowledgments.all()),
+        "tier_label": core.TIER_LABELS.get(cycle.tier, ""),
+        "follow_up_pending": [s for s in cycle.steps if s.code in FOLLOW_UP_CODES and s.pending],
         "phase_label": core.PHASE_LABELS[evaluation.phase],
         "steps": [_step_view(step, today) for step in cycle.steps],
         "monitoring": [_step_view(step, today) for step in cycle.monitoring],
@@ -95,7 +107,8 @@ def course_page(course: Course, today: date) -> dict[str, Any]:
             {"alert": a, "words": core.plain_words(a.explanation, a.rule_id)} for a in evaluation.alerts
         ],
         "due": [
-            {"label": core.DUE_LABELS[d.code], "date": d.date, "rule_id": d.rule_id} for d in evaluation.due
+            {"code": d.code, "label": core.DUE_LABELS[d.code], "date": d.date, "rule_id": d.rule_id}
+            for d in evaluation.due
         ],
         "timeline": _timeline(course),
         "rule_ids": sorted(
@@ -103,6 +116,43 @@ def course_page(course: Course, today: date) -> dict[str, Any]:
             | {s.rule_id for s in (*cycle.steps, *cycle.monitoring) if s.rule_id}
         ),
     }
+
+
+FOLLOW_UP_CODES = frozenset(kind.code for kind in core.FOLLOW_UP_STEPS.values())
+
+
+def alert_banner(
+    evaluation: core.Evaluation, acknowledgments: Iterable[AlertAcknowledgment]
+) -> list[dict[str, Any]]:
+    """The alerts the core raises on the day, most urgent first, as the banner shows them: what each is, what
+    it asks for and of whom, its rule, and who acknowledged it when (ALERT-URGENCY). Nothing is decided
+    here."""
+    by_alert = {(a.alert_code, a.alert_date): a for a in acknowledgments}
+    banner = []
+    for finding in evaluation.findings:
+        alert, action = finding.alert, finding.action
+        stored = by_alert.get((alert.code, alert.date))
+        acknowledgment = finding.acknowledgment
+        banner.append(
+            {
+                "finding": finding,
+                "code": alert.code,
+                "date": alert.date,
+                "label": action.label,
+                "detail": alert.detail,
+                "words": core.plain_words(alert.explanation, alert.rule_id),
+                "asks_for": action.asks_for,
+                "by": core.ACTOR_LABELS.get(action.actor, action.actor),
+                "rule_id": alert.rule_id,
+                "open": finding.open,
+                "holds_drug": action.holds_drug,
+                "acknowledgeable": finding.open and alert.code in core.ACKNOWLEDGEABLE,
+                "acknowledged_by": stored.recorded_by.display_name if stored else None,
+                "acknowledged_on": acknowledgment.date if acknowledgment else None,
+                "acknowledged_reason": acknowledgment.reason if acknowledgment else None,
+            }
+        )
+    return banner
 
 
 def _step_view(step: core.Step, today: date) -> dict[str, Any]:
@@ -207,6 +257,22 @@ def _timeline(course: Course) -> list[dict[str, Any]]:
         rows.append((screen.date, "Mood screen", f"{screen.get_instrument_display()} score {screen.score}"))
     for effect in course.side_effects.all():
         rows.append((effect.onset, "Side effect", f"{effect.term} ({effect.get_severity_display().lower()})"))
+    for seen in course.acknowledgments.all():
+        label = (
+            core.ALERT_ACTIONS[seen.alert_code].label
+            if seen.alert_code in core.ALERT_ACTIONS
+            else seen.alert_code
+        )
+        rows.append(
+            (
+                seen.date,
+                "Alert acknowledged",
+                f"{label} of {seen.alert_date} by {seen.recorded_by.display_name}: {seen.reason}",
+            )
+        )
+    for done in course.pregnancy_follow_ups.all():
+        note = f" ({done.note})" if done.note else ""
+        rows.append((done.date, "Pregnancy follow-up", f"{done.get_step_display()}{note}"))
     for weight in patient.weights.all():
         rows.append((weight.effective_date, "Weight", f"{weight.kg} kg"))
     for use in patient.contraception.all():
@@ -224,8 +290,12 @@ def visit_summary(visit: Visit) -> str:
     if visit.methods_confirmed:
         parts.append(f"Contraception confirmed in use: {', '.join(visit.methods_confirmed_labels)}.")
     if visit.prescription_days_supply is not None:
-        parts.append(
-            f"Prescription to send: {visit.prescription_days_supply}-day supply of "
-            f"{visit.prescription_mg_per_day} mg/day, {visit.get_prescription_product_display()}."
-        )
+        parts.append(prescription_words(visit))
     return " ".join(parts) or "office visit"
+
+
+def prescription_words(visit: Visit) -> str:
+    return (
+        f"Prescription to send: {visit.prescription_days_supply}-day supply of "
+        f"{visit.prescription_mg_per_day} mg/day, {visit.get_prescription_product_display()}."
+    )

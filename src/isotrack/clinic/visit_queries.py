@@ -8,16 +8,19 @@ from typing import Any
 
 from django.db.models import Q, QuerySet
 
+from isotrack import core
 from isotrack.clinic import dose_planning
 from isotrack.clinic.models import (
     Contraception,
     Course,
+    DoseSegment,
     Patient,
     Practice,
     Role,
     StaffUser,
 )
-from isotrack.clinic.queries import practice_today
+from isotrack.clinic.queries import alert_banner, practice_today
+from isotrack.clinic.records import course_facts
 
 
 def staff_of(practice: Practice) -> QuerySet[StaffUser]:
@@ -38,29 +41,42 @@ def methods_in_use(patient: Patient, day: date) -> QuerySet[Contraception]:
     return patient.contraception.filter(start__lte=day).filter(Q(end__isnull=True) | Q(end__gte=day))
 
 
-def default_test_purpose(course: Course) -> str:
-    """Before the first fill a test qualifies for it: the screening test first (IPL-PT-SCREEN), then the
-    confirmation test (IPL-PT-CONFIRM); afterwards the monthly test (IPL-PT-MONTH)."""
-    if course.dispenses.exists():
-        return "monthly"
-    screened = course.pregnancy_tests.filter(purpose="screening", result="negative")
-    return "confirmation" if screened.exists() else "screening"
-
-
-def visit_page(course: Course) -> dict[str, Any]:
-    """What the visit form shows beside its fields: the day, the dose in effect, the methods in use."""
+def visit_page(course: Course, days_supply: int = dose_planning.DEFAULT_DAYS_SUPPLY) -> dict[str, Any]:
+    """What the visit form shows beside its fields, as the core decides it today: the alerts (the banner), the
+    prescription it proposes or why none, the test the visit collects, the dose in effect, the methods in
+    use."""
     practice = course.patient.practice
     today = practice_today(practice)
+    course_file = course_facts(course)
+    evaluation = core.evaluate(course_file, today)
     segment = dose_planning.current_segment(course, today)
     line = dose_planning.product_line_of(segment)
+    banner = alert_banner(evaluation, course.acknowledgments.select_related("recorded_by"))
+    proposal = core.proposed_prescription(course_file, today, days_supply, evaluation)
     return {
         "course": course,
         "patient": course.patient,
         "today": today,
+        "evaluation": evaluation,
+        "banner": banner,
+        "to_acknowledge": [item for item in banner if item["acknowledgeable"] and item["holds_drug"]],
+        "proposal": proposal,
+        "prescription_words": _prescription_words(proposal.prescription, segment),
         "segment": segment,
         "product_line": line,
         "product_label": dose_planning.PRODUCT_LINES[line][0],
         "methods_in_use": list(methods_in_use(course.patient, today)),
         "staff": staff_of(practice),
-        "test_purpose": default_test_purpose(course),
+        "test_purpose": core.expected_test_purpose(course_file, today, evaluation),
     }
+
+
+def _prescription_words(prescription: core.Prescription | None, segment: DoseSegment | None) -> str:
+    """The proposed prescription in words, with the product line staff know (Absorica LD, Absorica...)."""
+    if prescription is None:
+        return ""
+    same_product = segment is not None and segment.product == prescription.product
+    line = dose_planning.product_line_of(segment) if same_product else prescription.product
+    label = dose_planning.PRODUCT_LINES[line][0] if line in dose_planning.PRODUCT_LINES else line
+    mg = f"{prescription.mg_per_day:g}"
+    return f"{prescription.days_supply}-day supply of {mg} mg/day, {label}"

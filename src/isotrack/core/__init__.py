@@ -87,6 +87,7 @@ from isotrack.core.cycle import (
     countdown,
     current_cycle,
     days_left,
+    expected_test_purpose,
     methods_in_use,
     next_step,
     plain_words,
@@ -115,6 +116,7 @@ from isotrack.core.urgency import (
 )
 
 __all__ = [
+    "expected_test_purpose",
     "ACKNOWLEDGEABLE",
     "ALERT_ACTIONS",
     "ALERT_ORDER",

@@ -59,6 +59,7 @@ from isotrack.core.rules.ipledge import (
     Blocking,
     Window,
 )
+from isotrack.core.schedule import END_OF_COURSE_TEST_LEAD_DAYS
 from isotrack.core.urgency import ALERT_ACTIONS, NO_OPEN_ALERT, Finding, most_urgent_open, tier
 
 DAY = dt.timedelta(days=1)
@@ -212,7 +213,7 @@ ON_HOLD = StepKind("ON_HOLD", "On hold", "dosing", "prescriber", "DOSE-CUM", unt
 ALERT_STEPS: dict[str, StepKind] = {
     action.code: StepKind(
         f"ALERT_{action.code}",
-        action.asks_for[:1].upper() + action.asks_for[1:],
+        action.asks_for.removeprefix("a ")[:1].upper() + action.asks_for.removeprefix("a ")[1:],
         "safety assessment" if action.code == "SELF_HARM_RISK" else "prescriber review",
         "prescriber" if action.actor == "prescriber" else "staff",
         "",
@@ -807,6 +808,33 @@ def _follow_up_steps(course_file: CourseFile, history: History) -> list[Step]:
             status: StepStatus = "overdue" if positive.date < day else "to_do"
             steps.append(_kind_step(step_kind, status=status, deadline=positive.date))
     return steps
+
+
+def expected_test_purpose(
+    course_file: CourseFile, day: dt.date, evaluation: Evaluation | None = None
+) -> str | None:
+    """The pregnancy test a visit on ``day`` collects, for a patient who can get pregnant (None otherwise, or
+    once the course is stopped): before the first fill the screening test until a negative one exists
+    (IPL-PT-SCREEN), then the confirmation test (IPL-PT-CONFIRM); while the course runs the monthly test
+    (IPL-PT-MONTH), or from 7 days before a set end the end-of-course test; after the last dose the
+    end-of-course test until it is done, then the test 30 days after (IPL-COURSE-END)."""
+    if course_file.patient.category != "can_get_pregnant":
+        return None
+    if evaluation is None:
+        evaluation = evaluate(course_file, day)
+    history = history_until(course_file, day)
+    end = course_file.course.end
+    due = {d.code for d in evaluation.due}
+    if evaluation.phase == "stopped":
+        return None
+    if evaluation.phase == "qualifying":
+        screened = any(t.purpose == "screening" and t.negative for t in history.pregnancy_tests)
+        return "confirmation" if screened else "screening"
+    end_test_due = "PREGNANCY_TEST_END_OF_COURSE" in due
+    if evaluation.phase == "active":
+        near_end = end is not None and day >= end - END_OF_COURSE_TEST_LEAD_DAYS * DAY
+        return "end_of_course" if near_end and end_test_due else "monthly"
+    return "end_of_course" if end_test_due else "post_course"
 
 
 # --- contraception ------------------------------------------------------------------------------------------

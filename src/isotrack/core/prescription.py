@@ -83,10 +83,10 @@ def _withheld(course_file: CourseFile, evaluation: Evaluation) -> list[str]:
     if phase in ("post_course", "completed") or (end is not None and end <= evaluation.as_of):
         return [f"The course's last day of dosing is {end}: nothing more is prescribed (IPL-COURSE-END)."]
     reasons = [
-        f"Open alert: {f.alert.detail}. It asks for {f.action.asks_for}; a prescriber acknowledges it "
-        f"before a prescription is proposed ({f.alert.rule_id})."
+        f"Open alert, {f.action.label.lower()} ({f.alert.detail}): {f.action.asks_for}. A prescription is "
+        f"proposed once a prescriber acknowledges it ({f.alert.rule_id})."
         for f in evaluation.findings
-        if f.withholds_prescription
+        if f.withholds_prescription and f.alert.code != "PREGNANCY_TEST_POSITIVE"
     ]
     hold = evaluation.hold
     if hold is not None:

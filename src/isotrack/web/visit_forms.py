@@ -169,10 +169,21 @@ class MonthlyVisitForm(WeightFields, DoseFields):
         staff: Any,
         methods_in_use: Any,
         current_product: str,
+        to_acknowledge: list[dict[str, Any]] | None = None,
         **kwargs: Any,
     ) -> None:
         super().__init__(*args, **kwargs)
         self.can_get_pregnant = category == PatientCategory.CAN_GET_PREGNANT
+        # A prescriber acknowledges, at the visit, the open alerts that keep a prescription from being
+        # proposed (ALERT-URGENCY); the core's banner says which.
+        self.to_acknowledge = list(to_acknowledge or [])
+        for index, item in enumerate(self.to_acknowledge):
+            self.fields[f"acknowledge_{index}"] = forms.BooleanField(
+                label=f"I have reviewed it: {item['label']} ({item['detail']})", required=False
+            )
+            self.fields[f"acknowledge_{index}_reason"] = forms.CharField(
+                label="What was decided", max_length=300, required=False
+            )
         self.methods_in_use = list(methods_in_use)
         self.fields["pregnancy_test_verified_by"].queryset = staff
         self.fields["contraception_stopped"].choices = [
@@ -229,6 +240,12 @@ class MonthlyVisitForm(WeightFields, DoseFields):
             self.add_error("mood_item9", "Item 9 belongs to the PHQ-9 only.")
         if data.get("ipledge_confirmation_number") and not data.get("ipledge_confirmed"):
             self.add_error("ipledge_confirmed", "Tick this to record the confirmation.")
+        for index in range(len(self.to_acknowledge)):
+            ticked, reason = data.get(f"acknowledge_{index}"), (data.get(f"acknowledge_{index}_reason") or "")
+            if ticked and not reason.strip():
+                self.add_error(f"acknowledge_{index}_reason", "Say what was decided about this alert.")
+            elif reason.strip() and not ticked:
+                self.add_error(f"acknowledge_{index}", "Tick this to acknowledge the alert.")
         return data
 
     # --- the parts of the action ---------------------------------------------------------------------
@@ -281,6 +298,23 @@ class MonthlyVisitForm(WeightFields, DoseFields):
             if data[f"lab_{i}_test"]
         )
 
+    def _acknowledgments(self) -> tuple[actions.VisitAcknowledgment, ...]:
+        data = self.cleaned_data
+        return tuple(
+            actions.VisitAcknowledgment(
+                code=item["code"], alert_date=item["date"], reason=data[f"acknowledge_{index}_reason"]
+            )
+            for index, item in enumerate(self.to_acknowledge)
+            if data.get(f"acknowledge_{index}")
+        )
+
+    def acknowledgment_rows(self) -> list[tuple[Any, Any, dict[str, Any]]]:
+        """(tick box, reason, banner item) of each alert to acknowledge."""
+        return [
+            (self[f"acknowledge_{i}"], self[f"acknowledge_{i}_reason"], item)
+            for i, item in enumerate(self.to_acknowledge)
+        ]
+
     def _prescriber_confirmation(self) -> str | None:
         data = self.cleaned_data
         return data["ipledge_confirmation_number"] if data["ipledge_confirmed"] else None
@@ -300,15 +334,19 @@ class MonthlyVisitForm(WeightFields, DoseFields):
             "prescriber_confirmation": self._prescriber_confirmation(),
             "dose_change": self.dose_change() if data["dose_decision"] == "change" else None,
             "days_supply": data["days_supply"],
+            "acknowledgments": self._acknowledgments(),
         }
 
 
-def visit_initial(today: date, user: StaffUser, mg_per_day: Any, test_purpose: str) -> dict[str, Any]:
-    """Defaults of a routine monthly visit: today, an office test read negative by the user (monthly once the
-    course is dispensed), PHQ-2, the current dose continued, a 30-day supply."""
+def visit_initial(
+    today: date, user: StaffUser, mg_per_day: Any, test_purpose: str | None, product_line: str
+) -> dict[str, Any]:
+    """Defaults of a routine monthly visit: today, an office test read negative by the user (the test the core
+    says the course is at), PHQ-2, the current dose and product continued, a 30-day supply."""
     return {
         "date": today,
-        "pregnancy_test_purpose": test_purpose,
+        "pregnancy_test_purpose": test_purpose or "",
+        "dose_product": product_line,
         "pregnancy_test_setting": TestSetting.OFFICE,
         "pregnancy_test_specimen_date": today,
         "pregnancy_test_result": TestResult.NEGATIVE,
@@ -384,3 +422,26 @@ class DispenseForm(forms.Form):
     quantity = forms.IntegerField(label="Capsules", min_value=1, required=False)
     pharmacy = forms.CharField(label="Pharmacy", max_length=120, required=False)
     rma = forms.CharField(label="RMA (authorization) number", max_length=40, required=False)
+
+
+class AcknowledgeForm(forms.Form):
+    """A prescriber acknowledges an alert (ALERT-URGENCY), saying what was decided."""
+
+    reason = forms.CharField(
+        label="What was decided",
+        max_length=300,
+        widget=forms.Textarea(attrs={"rows": 2}),
+        help_text="For example: held for two weeks, recheck ordered; or: assessed, safe to continue.",
+    )
+
+
+class FollowUpForm(forms.Form):
+    """A follow-up step of a positive pregnancy test done (IPL-PT-POSITIVE)."""
+
+    step = forms.ChoiceField(label="Step done")
+    date = forms.DateField(label="Done on", widget=DateInput)
+    note = forms.CharField(label="Note", max_length=300, required=False)
+
+    def __init__(self, *args: Any, pending: list[tuple[str, str]], **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["step"].choices = _blank(pending, "Choose the step")

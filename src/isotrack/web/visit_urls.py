@@ -1,8 +1,11 @@
 """Enrollment, the one-screen monthly visit and dose changes."""
 
-from django.urls import path
+from django.urls import path, register_converter
 
 from isotrack.web import enrollment_views, visit_views
+from isotrack.web.converters import IsoDateConverter
+
+register_converter(IsoDateConverter, "isodate")
 
 urlpatterns = [
     path("enroll/", enrollment_views.enroll, name="enroll"),
@@ -14,4 +17,12 @@ urlpatterns = [
     ),
     path("courses/<uuid:course_id>/ipledge/", visit_views.course_ipledge_entry, name="course_ipledge_entry"),
     path("courses/<uuid:course_id>/dispense/", visit_views.course_dispense, name="course_dispense"),
+    path(
+        "courses/<uuid:course_id>/alerts/<str:code>/<isodate:alert_date>/acknowledge/",
+        visit_views.course_acknowledge,
+        name="course_acknowledge",
+    ),
+    path(
+        "courses/<uuid:course_id>/pregnancy-follow-up/", visit_views.course_follow_up, name="course_follow_up"
+    ),
 ]

@@ -7,6 +7,7 @@ from __future__ import annotations
 from datetime import date, timedelta
 from typing import Any
 
+from django.contrib import messages
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -14,16 +15,19 @@ from django.views.decorators.http import require_http_methods
 
 from isotrack.clinic import actions, dose_planning, visit_queries
 from isotrack.clinic.access import Capability, access_course, can, require
-from isotrack.clinic.errors import InvalidInput
-from isotrack.clinic.models import Course
+from isotrack.clinic.errors import InvalidInput, RecordNotFound
+from isotrack.clinic.models import Course, PregnancyFollowUpStep, Visit
 from isotrack.clinic.queries import practice_today
+from isotrack.clinic.queries import prescription_words as visit_summary_prescription
 from isotrack.web.views import _form_with_error, write_view
 from isotrack.web.visit_forms import (
     LAB_ROWS,
     SIDE_EFFECT_ROWS,
+    AcknowledgeForm,
     DispenseForm,
     DoseChangeForm,
     DosePreviewForm,
+    FollowUpForm,
     IpledgeEntryForm,
     MonthlyVisitForm,
     visit_initial,
@@ -32,6 +36,13 @@ from isotrack.web.visit_forms import (
 
 def course_page(course: Course) -> HttpResponse:
     return redirect(reverse("course", args=[course.uuid]))
+
+
+def saved_visit_message(visit: Visit) -> str:
+    """What the visit saved, said once on the course page: the prescription to send, or that none was."""
+    if visit.prescription is None:
+        return "Visit saved. No prescription was proposed: see the alerts and the next step below."
+    return f"Visit saved. {visit_summary_prescription(visit)}"
 
 
 @write_view(Capability.RECORD_OBSERVATIONS)
@@ -43,6 +54,7 @@ def course_visit(request: HttpRequest, course_id: str) -> HttpResponse:
         require(request.user, Capability.PRESCRIBE)
     context = visit_queries.visit_page(course)
     segment = context["segment"]
+    can_prescribe = can(request.user, Capability.PRESCRIBE)
     form = MonthlyVisitForm(
         request.POST or None,
         initial=visit_initial(
@@ -50,24 +62,27 @@ def course_visit(request: HttpRequest, course_id: str) -> HttpResponse:
             request.user,
             segment.mg_per_day if segment else None,
             context["test_purpose"],
+            context["product_line"],
         ),
         category=course.patient.category,
         staff=context["staff"],
         methods_in_use=context["methods_in_use"],
         current_product=context["product_line"],
+        to_acknowledge=context["to_acknowledge"] if can_prescribe else [],
     )
     if request.method == "POST" and form.is_valid():
         try:
-            actions.record_monthly_visit(actor=request.user, course=course, **form.visit())
+            visit = actions.record_monthly_visit(actor=request.user, course=course, **form.visit())
         except InvalidInput as error:
             _form_with_error(form, error)
         else:
+            messages.success(request, saved_visit_message(visit))
             return course_page(course)
     tomorrow = context["today"] + timedelta(days=1)
     context |= {
         "form": form,
         "plan": _plan(course, form.data if form.is_bound else form.initial, tomorrow),
-        "can_prescribe": can(request.user, Capability.PRESCRIBE),
+        "can_prescribe": can_prescribe,
         "side_effect_rows": form.rows("side_effect", SIDE_EFFECT_ROWS, ("term", "severity", "action_taken")),
         "lab_rows": form.rows("lab", LAB_ROWS, ("test", "value", "unit")),
     }
@@ -168,5 +183,68 @@ def course_dispense(request: HttpRequest, course_id: str) -> HttpResponse:
         request,
         "web/visit/small_form.html",
         {"form": form, "course": course, "title": "Record a pick-up", "button": "Save the pick-up"},
+        status=422 if form.errors else 200,
+    )
+
+
+@write_view(Capability.PRESCRIBE)
+def course_acknowledge(request: HttpRequest, course_id: str, code: str, alert_date: date) -> HttpResponse:
+    """Acknowledge one of the course's open alerts (the core's banner links here)."""
+    course = access_course(request.user, course_id)
+    today = practice_today(course.patient.practice)
+    banner = visit_queries.visit_page(course)["banner"]
+    item = next((i for i in banner if i["code"] == code and i["date"] == alert_date and i["open"]), None)
+    if item is None or not item["acknowledgeable"]:
+        raise RecordNotFound("No such open alert.")
+    form = AcknowledgeForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            actions.acknowledge_alert(
+                actor=request.user,
+                course=course,
+                code=code,
+                alert_date=alert_date,
+                reason=form.cleaned_data["reason"],
+                day=today,
+            )
+        except InvalidInput as error:
+            _form_with_error(form, error)
+        else:
+            messages.success(request, f"Alert acknowledged: {item['label']} ({item['detail']}).")
+            return course_page(course)
+    return render(
+        request,
+        "web/visit/acknowledge_form.html",
+        {"form": form, "course": course, "item": item},
+        status=422 if form.errors else 200,
+    )
+
+
+@write_view(Capability.PRESCRIBE)
+def course_follow_up(request: HttpRequest, course_id: str) -> HttpResponse:
+    """Record a follow-up step of a positive pregnancy test as done (IPL-PT-POSITIVE)."""
+    course = access_course(request.user, course_id)
+    today = practice_today(course.patient.practice)
+    pending = [
+        (step, label)
+        for step, label in PregnancyFollowUpStep.choices
+        if not course.pregnancy_follow_ups.filter(step=step).exists()
+    ]
+    form = FollowUpForm(request.POST or None, pending=pending, initial={"date": today})
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        try:
+            actions.record_pregnancy_follow_up(
+                actor=request.user, course=course, step=data["step"], day=data["date"], note=data["note"]
+            )
+        except InvalidInput as error:
+            _form_with_error(form, error)
+        else:
+            messages.success(request, f"Recorded: {dict(PregnancyFollowUpStep.choices)[data['step']]}.")
+            return course_page(course)
+    return render(
+        request,
+        "web/visit/small_form.html",
+        {"form": form, "course": course, "title": "Positive pregnancy test: follow-up", "button": "Record"},
         status=422 if form.errors else 200,
     )
