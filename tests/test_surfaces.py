@@ -1,8 +1,8 @@
-"""Every surface says what the engine says: for every course of both demo practices, on the demo's today and
-on the day after the course's next deadline, each page (the course page, its print view, the monthly visit form,
-the worklist), the calendar, the JSON API, the FHIR view and CDS Hooks state the next step and its deadline,
-whether a fill may be dispensed, the alerts (open or acknowledged), the due dates, the dose figures and the
-phase exactly as the core's evaluation of the course's facts does."""
+"""Every surface says what the engine says: for every course of both demo practices, on the demo's today
+and on the day after the course's next deadline, each page (the course page, its print view, the monthly
+visit form, the worklist), the calendar, the JSON API, the FHIR view and CDS Hooks state the next step and
+its deadline, whether a fill may be dispensed, the alerts (open or acknowledged), the due dates, the dose
+figures and the phase exactly as the core's evaluation of the course's facts does."""
 
 from __future__ import annotations
 
