@@ -157,3 +157,128 @@ def test_it_refuses_a_dispense_of_more_than_thirty_days(nurse, course):
     with pytest.raises(InvalidInput) as error:
         actions.record_dispense(actor=nurse, course=course, day=date(2026, 6, 1), days_supply=31)
     assert error.value.field == "days_supply"
+
+
+# --- alerts and a positive test's follow-up -----------------------------------------------------------------
+
+ALERT_DAY = date(2026, 7, 1)
+
+
+@pytest.fixture
+def high_alt(nurse, course):
+    return actions.record_lab_result(
+        actor=nurse, course=course, test="alt", effective_date=ALERT_DAY, value=Decimal(200), unit="U/L"
+    )
+
+
+def acknowledge(actor, course, **changes):
+    values = {
+        "code": "LIVER_ENZYMES_HIGH",
+        "alert_date": ALERT_DAY,
+        "reason": "dose reduced",
+        "day": ALERT_DAY,
+    }
+    return actions.acknowledge_alert(actor=actor, course=course, **(values | changes))
+
+
+def test_a_prescriber_acknowledges_an_alert_with_a_reason_and_it_is_audited(prescriber, course, high_alt):
+    seen = acknowledge(prescriber, course)
+    assert (seen.alert_code, seen.alert_date, seen.date, seen.recorded_by) == (
+        "LIVER_ENZYMES_HIGH",
+        ALERT_DAY,
+        ALERT_DAY,
+        prescriber,
+    )
+    event = AuditEvent.objects.get(action="alert.acknowledge")
+    assert event.actor == prescriber and event.reason == "dose reduced"
+    assert event.after["alert_code"] == "LIVER_ENZYMES_HIGH"
+
+
+@pytest.mark.parametrize(
+    ("changes", "message"),
+    [
+        ({"reason": "  "}, "Say why"),
+        ({"alert_date": date(2026, 6, 30)}, "no such alert"),
+        ({"code": "TRIGLYCERIDES_CRITICAL"}, "no such alert"),
+        ({"code": "PREGNANCY_TEST_POSITIVE"}, "follow-up steps"),
+        ({"code": "NOT_AN_ALERT"}, "not an alert"),
+    ],
+)
+def test_it_refuses_to_acknowledge_what_the_engine_does_not_raise(
+    prescriber, course, high_alt, changes, message
+):
+    with pytest.raises(InvalidInput, match=message):
+        acknowledge(prescriber, course, **changes)
+    assert not course.acknowledgments.exists()
+
+
+def test_an_alert_is_acknowledged_once_and_only_by_a_prescriber(prescriber, nurse, course, high_alt):
+    with pytest.raises(NotPermitted):
+        acknowledge(nurse, course)
+    acknowledge(prescriber, course)
+    with pytest.raises(InvalidInput, match="already acknowledged"):
+        acknowledge(prescriber, course, reason="again")
+
+
+@pytest.fixture
+def positive(nurse, course):
+    return actions.record_pregnancy_test(
+        actor=nurse,
+        course=course,
+        purpose="monthly",
+        setting="office",
+        specimen_date=ALERT_DAY,
+        result="positive",
+    )
+
+
+def test_recording_that_the_drug_was_stopped_ends_the_course_that_day(prescriber, course, positive):
+    actions.record_pregnancy_follow_up(actor=prescriber, course=course, step="stop", day=ALERT_DAY)
+    course.refresh_from_db()
+    assert (course.status, course.end) == ("revoked", ALERT_DAY)
+    assert AuditEvent.objects.filter(action="pregnancy_follow_up.record").count() == 1
+    assert AuditEvent.objects.filter(action="course.stop").count() == 1
+    actions.record_pregnancy_follow_up(
+        actor=prescriber, course=course, step="report", day=ALERT_DAY, note="phone"
+    )
+    assert set(course.pregnancy_follow_ups.values_list("step", flat=True)) == {"stop", "report"}
+
+
+def test_a_course_stopped_before_its_first_dose_is_stopped_without_a_last_dose(prescriber, nurse, course):
+    actions.record_pregnancy_test(
+        actor=nurse, course=course, purpose="screening", setting="office", specimen_date=date(2026, 5, 1),
+        result="positive",
+    )  # fmt: skip
+    actions.record_pregnancy_follow_up(actor=prescriber, course=course, step="stop", day=date(2026, 5, 1))
+    course.refresh_from_db()
+    assert (course.status, course.end) == ("revoked", None)
+
+
+@pytest.mark.parametrize(
+    ("step", "day", "message"),
+    [
+        ("celebrate", ALERT_DAY, "not a follow-up step"),
+        ("refer", date(2026, 6, 30), "before the positive test"),
+    ],
+)
+def test_it_refuses_a_follow_up_that_cannot_be(prescriber, course, positive, step, day, message):
+    with pytest.raises(InvalidInput, match=message):
+        actions.record_pregnancy_follow_up(actor=prescriber, course=course, step=step, day=day)
+
+
+def test_a_follow_up_needs_a_positive_test_a_prescriber_and_is_recorded_once(prescriber, nurse, course):
+    with pytest.raises(InvalidInput, match="no positive pregnancy test"):
+        actions.record_pregnancy_follow_up(actor=prescriber, course=course, step="refer", day=ALERT_DAY)
+    actions.record_pregnancy_test(
+        actor=nurse,
+        course=course,
+        purpose="monthly",
+        setting="office",
+        specimen_date=ALERT_DAY,
+        result="positive",
+    )
+    with pytest.raises(NotPermitted):
+        actions.record_pregnancy_follow_up(actor=nurse, course=course, step="refer", day=ALERT_DAY)
+    actions.record_pregnancy_follow_up(actor=prescriber, course=course, step="refer", day=ALERT_DAY)
+    with pytest.raises(InvalidInput, match="already recorded"):
+        actions.record_pregnancy_follow_up(actor=prescriber, course=course, step="refer", day=ALERT_DAY)

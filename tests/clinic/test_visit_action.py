@@ -217,3 +217,45 @@ def test_a_visit_without_a_prescription_records_none(nurse, course, methods):
     visit = routine_visit(nurse, course, days_supply=None, contraception=None)
     assert visit.prescription_days_supply is None and visit.methods_confirmed == ""
     assert "Prescription to send" not in visit_summary(visit)
+
+
+@pytest.mark.parametrize(
+    ("what", "changes"),
+    [
+        (
+            "a positive pregnancy test",
+            {"pregnancy_test": actions.VisitPregnancyTest("monthly", "office", DAY, "positive")},
+        ),
+        ("critical triglycerides", {"labs": (actions.VisitLab("triglycerides", Decimal("870"), "mg/dL"),)}),
+        ("thoughts of self-harm", {"mood_screen": actions.VisitMoodScreen("phq9", 12, 1)}),
+    ],
+)
+def test_a_visit_that_records_a_finding_which_stops_the_drug_saves_no_prescription(
+    nurse, course, methods, what, changes
+):
+    visit = routine_visit(nurse, course, **changes)
+    assert visit.prescription is None, what
+    assert "Prescription to send" not in visit_summary(visit)
+
+
+def test_a_prescriber_acknowledging_the_alert_at_the_visit_gets_the_prescription(
+    prescriber, nurse, course, methods
+):
+    actions.record_lab_result(
+        actor=nurse, course=course, test="alt", effective_date=DAY, value=Decimal(200), unit="U/L"
+    )
+    withheld = routine_visit(prescriber, course, day=DAY)
+    assert withheld.prescription is None
+    seen = actions.VisitAcknowledgment("LIVER_ENZYMES_HIGH", DAY, "dose reduced, recheck in 2 weeks")
+    visit = routine_visit(prescriber, course, day=DAY, labs=(), acknowledgments=(seen,))
+    assert visit.prescription == {"days_supply": 30, "mg_per_day": 40.0, "product": "conventional"}
+    assert AuditEvent.objects.filter(action="alert.acknowledge", actor=prescriber).count() == 1
+
+
+def test_only_a_prescriber_acknowledges_an_alert_at_the_visit(nurse, course, methods):
+    actions.record_lab_result(
+        actor=nurse, course=course, test="alt", effective_date=DAY, value=Decimal(200), unit="U/L"
+    )
+    seen = actions.VisitAcknowledgment("LIVER_ENZYMES_HIGH", DAY, "looked at it")
+    with pytest.raises(NotPermitted):
+        routine_visit(nurse, course, acknowledgments=(seen,))
