@@ -1,7 +1,7 @@
-"""In a real browser, on the demo practice: the self-harm and critical-lab patients lead the worklist with their
-alert; a visit for a critical-lab patient proposes no prescription until a prescriber acknowledges the alert;
-a course stopped by a positive pregnancy test stays on the worklist until its follow-up is recorded; the visit
-panel of an Absorica LD course plans micronized capsules and the engine's completion date."""
+"""In a real browser, on the demo practice: the self-harm and critical-lab patients lead the worklist with
+their alert; a visit for a critical-lab patient proposes no prescription until a prescriber acknowledges the
+alert; a course stopped by a positive pregnancy test stays on the worklist until its follow-up is recorded;
+the visit panel of an Absorica LD course plans micronized capsules and the engine's completion date."""
 
 from __future__ import annotations
 
