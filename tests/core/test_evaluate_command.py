@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
+import io
 import json
 import subprocess
 import sys
@@ -10,6 +12,8 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from isotrack.evaluate_command import run
 
@@ -125,3 +129,56 @@ def test_the_isotrack_command_runs_it_end_to_end() -> None:
 def test_python_m_isotrack_core_prints_a_usage_line() -> None:
     done = subprocess.run([sys.executable, "-m", "isotrack.core"], capture_output=True, text=True, check=True)
     assert "isotrack evaluate COURSE.json" in done.stdout
+
+
+# --- whatever the file: an answer, or exit 2 with one line, never a traceback -------------------------------
+
+json_values = st.recursive(
+    st.none()
+    | st.booleans()
+    | st.integers(min_value=-(10**500), max_value=10**500)
+    | st.floats(allow_nan=False)
+    | st.text(max_size=12)
+    | st.sampled_from(
+        ["2026-02-30", "2026-06-01", "auto", "micronized", "positive", "abstinence", "9999-12-31"]
+    ),
+    lambda children: (
+        st.lists(children, max_size=3) | st.dictionaries(st.text(max_size=8), children, max_size=3)
+    ),
+    max_leaves=8,
+)
+
+
+def paths(node: object, prefix: tuple[object, ...] = ()) -> list[tuple[object, ...]]:
+    found = [prefix]
+    if isinstance(node, dict):
+        for key, value in node.items():
+            found += paths(value, (*prefix, key))
+    elif isinstance(node, list):
+        for index, value in enumerate(node):
+            found += paths(value, (*prefix, index))
+    return found
+
+
+@settings(max_examples=300, deadline=None)
+@given(data=st.data())
+def test_any_file_gives_an_answer_or_one_line_and_exit_2_never_a_traceback(
+    data: st.DataObject, tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    content = json.loads(COURSE.read_text())
+    for _ in range(data.draw(st.integers(1, 3))):
+        where = data.draw(st.sampled_from(paths(content)[1:]))
+        node: object = content
+        for key in where[:-1]:
+            node = node[key]  # type: ignore[index]
+        node[where[-1]] = data.draw(json_values)  # type: ignore[index]
+    path = tmp_path_factory.mktemp("fuzz") / "course.json"
+    path.write_text(json.dumps(content))
+    out, err = io.StringIO(), io.StringIO()
+    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+        status = run([str(path), "--as-of", "2025-09-05"])
+    assert status in (0, 2), err.getvalue()
+    if status == 0:
+        assert json.loads(out.getvalue())["as_of"] == "2025-09-05"
+    else:
+        assert out.getvalue() == "" and len(err.getvalue().strip().splitlines()) == 1, err.getvalue()
