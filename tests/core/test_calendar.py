@@ -381,3 +381,13 @@ def test_keys_are_stable_when_the_day_moves_on_within_a_month(course_file, offse
         assert first[key].kind == later[key].kind and first[key].number == later[key].number
     if "pick-up-2" in first and "pick-up-2" in later:
         assert first["pick-up-2"].date == later["pick-up-2"].date
+
+
+def test_a_visit_before_the_tests_range_is_not_the_monthly_visit_of_the_next_fill():
+    early = with_events(treated(1), Visit(FIRST_FILL + days(5)))  # e.g. a mood screen at an extra visit
+    calendar = therapy_calendar(early, FIRST_FILL + days(6))
+    visit = event(calendar, "visit-2")
+    assert visit.status == "upcoming" and visit.done_on is None and visit.detail == ""
+    missed = with_events(treated(1), PregnancyTest(FIRST_FILL + days(20), "monthly", "office", "negative"))
+    overdue = event(therapy_calendar(missed, FIRST_FILL + days(28)), "visit-2")
+    assert overdue.status == "overdue" and overdue.label == "Monthly visit"

@@ -384,7 +384,7 @@ class _Plan:
             test = self._test_event(test_step, fill)
             found.append(test)
             if number > 1:  # the monthly visit, where the test is collected: the test's range and status
-                visit = _first(d for d in self.visits if self._after_last_fill(d))
+                visit = _first(d for d in self.visits if self._after_last_fill(d) and d >= test.earliest)
                 found.append(
                     replace(
                         test,
@@ -393,6 +393,7 @@ class _Plan:
                         status="done" if visit else test.status,
                         due_code=None,
                         due_date=None,
+                        detail="",
                     )
                 )
         counseling = self.steps.get("COUNSELING_VISIT")
