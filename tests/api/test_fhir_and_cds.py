@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 
 import pytest
+from django.db import transaction
 from fhir.resources.R4B.bundle import Bundle
 from fhir.resources.R4B.capabilitystatement import CapabilityStatement
 
@@ -23,9 +24,15 @@ FHIR_TYPES = {
 }
 
 
-@pytest.fixture
-def demo(db):
-    return build_demo(patients=len(MAIN_SITUATIONS), today=practice_today())
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture(scope="module")
+def demo(django_db_setup, django_db_blocker):
+    """One demo for the module's read-only tests, rolled back at the end."""
+    with django_db_blocker.unblock(), transaction.atomic():
+        yield build_demo(patients=len(MAIN_SITUATIONS), today=practice_today())
+        transaction.set_rollback(True)
 
 
 @pytest.fixture

@@ -5,8 +5,14 @@
   patient's MRN in the caller's practice. A patient isotrack does not know (or of another practice) gets no
   cards, as CDS Hooks expects of a service with nothing to say.
 - order-sign looks only at draft orders of isotretinoin (RxNorm 6064 or one of its SCDs, or "isotretinoin"
-  in the text). Every blocking reason of the next fill is a warning card naming the reason, the rule id and
-  the rule set; critical alerts are critical cards; when nothing blocks, one info card says so.
+  in the text).
+- The cards say what the engine says (read through the clinic: ``api.answers``), most urgent first:
+  a stopped course's follow-up steps not yet recorded (IPL-PT-POSITIVE) are critical cards; an open alert
+  that calls for holding or stopping the drug is a critical card saying what it asks for (ALERT-URGENCY),
+  another open alert a warning, an acknowledged one an info card naming who acknowledged it; every blocking
+  reason of the next fill is a warning card naming the reason, the rule id and the rule set. At order-sign,
+  when the core would propose no prescription today, a critical card gives its reasons; when nothing blocks
+  and a prescription would be proposed, one info card says so.
 - Authentication: the same per-user bearer token as the API. (CDS Hooks normally has the EHR sign a JWT; a
   per-user token is a simplification, see docs/api.md.)
 """
@@ -20,15 +26,16 @@ from typing import Any
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.views.decorators.http import require_GET, require_POST
 
+from isotrack.api import answers
 from isotrack.api.auth import token_or_session
-from isotrack.api.fhir.resources import CRITICAL_ALERTS, RXNORM, SCD_BY_STRENGTH
+from isotrack.api.fhir.resources import RXNORM, SCD_BY_STRENGTH
 from isotrack.api.problems import problem, problem_response
 from isotrack.clinic.access import patients_of
 from isotrack.clinic.models import Course, CourseStatus, Patient, StaffUser
-from isotrack.clinic.queries import practice_today
-from isotrack.clinic.records import courses_with_facts, evaluate_course
+from isotrack.clinic.queries import judge, practice_today
 
 SUMMARY_MAX = 140  # CDS Hooks: a card's summary is under 140 characters
+INDICATOR_ORDER = ("critical", "warning", "info")  # the most urgent cards first
 SOURCE = {"label": "isotrack", "topic": {"system": "urn:isotrack:cds", "code": "ipledge"}}
 ISOTRETINOIN_CODES = {"6064", *SCD_BY_STRENGTH.values()}
 SERVICES = {
@@ -99,8 +106,16 @@ def call_service(request: HttpRequest, service_id: str) -> HttpResponse:
     course = _current_course(patient) if patient is not None else None
     if course is None:
         return JsonResponse({"cards": []})
-    evaluation = evaluate_course(course, practice_today(user.practice))
-    return JsonResponse({"cards": cards(evaluation, signing=service["hook"] == "order-sign")})
+    signing = service["hook"] == "order-sign"
+    judged = judge(course, practice_today(user.practice))  # the prescription a visit today would propose
+    found = cards(
+        judged.evaluation,
+        signing=signing,
+        names=judged.acknowledged_by,
+        follow_up=answers.follow_up_events(judged.calendar.events),
+        proposal=judged.proposal if signing else None,
+    )
+    return JsonResponse({"cards": found})
 
 
 def _patient(user: StaffUser, patient_id: Any) -> Patient | None:
@@ -116,9 +131,10 @@ def _patient(user: StaffUser, patient_id: Any) -> Patient | None:
 
 def _current_course(patient: Patient) -> Course | None:
     """The course a prescription would belong to: the latest qualifying or active one, else the latest."""
-    courses = courses_with_facts(patient.courses.exclude(status=CourseStatus.ENTERED_IN_ERROR)).order_by(
-        "-start", "-id"
+    courses = patient.courses.select_related("patient__practice").exclude(
+        status=CourseStatus.ENTERED_IN_ERROR
     )
+    courses = courses.order_by("-start", "-id")
     open_course = courses.filter(status__in=[CourseStatus.DRAFT, CourseStatus.ACTIVE]).first()
     return open_course or courses.first()
 
@@ -154,10 +170,29 @@ def _card(summary: str, indicator: str, detail: str) -> dict[str, Any]:
     }
 
 
-def cards(evaluation: Any, *, signing: bool) -> list[dict[str, Any]]:
+def cards(
+    evaluation: Any,
+    *,
+    signing: bool,
+    names: dict[Any, str] | None = None,
+    follow_up: list[Any] | None = None,
+    proposal: Any | None = None,
+) -> list[dict[str, Any]]:
+    """The cards of the engine's answer on the evaluation's day (module docstring), the most urgent first.
+    ``follow_up``: the calendar's follow-up events of a stopped course; ``proposal``: the core's prescription
+    proposal for today (order-sign)."""
     rule_set = evaluation.rule_set
     rules = f"rule set **{rule_set.id}** ({rule_set.title}), evaluated {evaluation.as_of.isoformat()}"
     found = []
+    for event in follow_up or []:
+        if event.status == "done":
+            continue
+        detail = (
+            f"After the positive pregnancy test: **{event.label}**. Not recorded as done in isotrack "
+            f"(due {event.latest.isoformat()}); record it when done.\n\nRule **{event.rule_id}** "
+            f"(IPL-PT-POSITIVE); {rules}."
+        )
+        found.append(_card(f"Positive pregnancy test: {event.label}", "critical", detail))
     window = evaluation.dispense.window
     for blocking in evaluation.dispense.blocking:
         why = BLOCKING_SUMMARY.get(blocking.code, blocking.code.replace("_", " ").lower())
@@ -167,11 +202,18 @@ def cards(evaluation: Any, *, signing: bool) -> list[dict[str, Any]]:
         if window is not None:
             detail += f" Window: {window.opens.isoformat()} to {window.closes.isoformat()}."
         found.append(_card(f"iPLEDGE: cannot be filled today: {why}", "warning", detail))
-    for alert in evaluation.alerts:
-        indicator = "critical" if alert.code in CRITICAL_ALERTS else "warning"
-        detail = f"{alert.explanation}\n\nRule **{alert.rule_id}** (`{alert.code}`); {rules}."
-        found.append(_card(f"isotrack alert: {alert.detail}", indicator, detail))
-    if signing and not evaluation.dispense.blocking:
+    for finding in evaluation.findings:
+        found.append(_finding_card(finding, answers.acknowledged_by(finding, names or {}), rules))
+    if signing and proposal is not None and proposal.prescription is None:
+        reasons = "\n".join(f"- {reason}" for reason in proposal.reasons)
+        found.append(
+            _card(
+                "isotrack proposes no isotretinoin prescription today",
+                "critical",
+                f"The engine would not propose this prescription today:\n\n{reasons}\n\n{rules}.",
+            )
+        )
+    elif signing and not evaluation.dispense.blocking:
         closes = f"; the window closes {window.closes.isoformat()}" if window else ""
         found.append(
             _card(
@@ -180,4 +222,22 @@ def cards(evaluation: Any, *, signing: bool) -> list[dict[str, Any]]:
                 f"Confirm in iPLEDGE itself; isotrack is the practice's ledger. {rules}.",
             )
         )
-    return found
+    return sorted(found, key=lambda card: INDICATOR_ORDER.index(card["indicator"]))
+
+
+def _finding_card(finding: Any, acknowledged_by: str | None, rules: str) -> dict[str, Any]:
+    """An alert (ALERT-URGENCY): critical while open when it calls for holding or stopping the drug, a
+    warning while another is open, info once acknowledged."""
+    alert, action, acknowledgment = finding.alert, finding.action, finding.acknowledgment
+    source = f"Rule **{alert.rule_id}** (`{alert.code}`); {rules}."
+    asks = f"It asks the {action.actor} for: {action.asks_for}."
+    if acknowledgment is None:
+        indicator = "critical" if action.holds_drug else "warning"
+        detail = f"{alert.explanation}\n\n{asks}\n\n{source}"
+        return _card(f"{action.label}: {action.asks_for}", indicator, detail)
+    who = f" by {acknowledged_by}" if acknowledged_by else ""
+    why = f": {acknowledgment.reason}" if acknowledgment.reason else ""
+    detail = (
+        f"{alert.explanation}\n\nAcknowledged{who} on {acknowledgment.date.isoformat()}{why}.\n\n{source}"
+    )
+    return _card(f"{action.label} acknowledged{who} on {acknowledgment.date.isoformat()}", "info", detail)

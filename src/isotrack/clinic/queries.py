@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
+from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -55,6 +56,38 @@ def patient_page(patient: Patient) -> dict[str, object]:
 
 def audit_trail(patient: Patient) -> QuerySet[AuditEvent]:
     return AuditEvent.objects.filter(patient=patient).select_related("actor").order_by("-at", "-id")
+
+
+# --- one course judged on one day: what the API, FHIR and CDS Hooks show ----------------------------------
+
+
+@dataclass(frozen=True)
+class Judgment:
+    """Everything the core says of one course on one day, from one read of its facts."""
+
+    day: date
+    evaluation: core.Evaluation
+    next_step: core.NextStep
+    proposal: core.PrescriptionProposal  # the prescription a visit on the day would propose, or why none
+    calendar: core.TherapyCalendar
+    acknowledged_by: dict[tuple[str, date], str]  # (alert code, alert date) -> who acknowledged it
+
+
+def judge(course: Course, day: date, days_supply: int = 30) -> Judgment:
+    course_file = course_facts(course)
+    evaluation = core.evaluate(course_file, day)
+    names = {
+        (a.alert_code, a.alert_date): a.recorded_by.display_name
+        for a in course.acknowledgments.select_related("recorded_by")
+    }
+    return Judgment(
+        day=day,
+        evaluation=evaluation,
+        next_step=core.next_step(course_file, day, evaluation),
+        proposal=core.proposed_prescription(course_file, day, days_supply, evaluation),
+        calendar=core.therapy_calendar(course_file, day, evaluation=evaluation),
+        acknowledged_by=names,
+    )
 
 
 # --- the course page ---------------------------------------------------------------------------------------

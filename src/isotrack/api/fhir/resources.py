@@ -5,6 +5,11 @@ Codes: reference.md section 4 (RxNorm, LOINC, SNOMED CT, ICD-10-CM). What that t
 (contraception methods, iPLEDGE blocking reasons, due items) uses isotrack's own systems, `urn:isotrack:*`.
 Resource ids are the records' UUIDs; the resources computed from an evaluation (DetectedIssue, Task) get a
 UUID derived from the course, the day and the code, so the same finding keeps its id during the day.
+
+What the engine decides is shown, never decided again here (read through the clinic: ``api.answers``): the
+CarePlan's status follows the course's phase, a DetectedIssue's severity whether its alert holds the drug
+(ALERT-URGENCY), its mitigation the prescriber's acknowledgment, and a Task's status the therapy calendar's
+event that answers its due item (or the follow-up step of a positive test).
 """
 
 from __future__ import annotations
@@ -23,6 +28,7 @@ from fhir.resources.R4B.patient import Patient as FhirPatient
 from fhir.resources.R4B.resource import Resource
 from fhir.resources.R4B.task import Task
 
+from isotrack.api import answers
 from isotrack.clinic.models import (
     Contraception,
     Course,
@@ -34,7 +40,7 @@ from isotrack.clinic.models import (
     PregnancyTest,
     Weight,
 )
-from isotrack.clinic.records import courses_with_facts, evaluate_course
+from isotrack.clinic.records import courses_with_facts
 
 RXNORM = "http://www.nlm.nih.gov/research/umls/rxnorm"
 LOINC = "http://loinc.org"
@@ -51,6 +57,8 @@ ISOTRACK_OBSERVATION_SYSTEM = "urn:isotrack:observation"
 BLOCKING_SYSTEM = "urn:isotrack:ipledge-blocking"
 ALERT_SYSTEM = "urn:isotrack:alert"
 DUE_SYSTEM = "urn:isotrack:due"
+FOLLOW_UP_SYSTEM = "urn:isotrack:pregnancy-follow-up"  # stop, refer, report (IPL-PT-POSITIVE)
+MITIGATION_SYSTEM = "urn:isotrack:mitigation"
 DERIVED_ID_NAMESPACE = uuid.UUID("5d1f0e1e-6c53-4a57-9d55-3a4f1b7d0c11")  # isotrack's namespace for uuid5 ids
 
 ISOTRETINOIN = {"system": RXNORM, "code": "6064", "display": "isotretinoin"}  # RxNorm ingredient
@@ -95,11 +103,14 @@ LAB_DISPLAY = {
     "ast": "Aspartate aminotransferase [Enzymatic activity/volume] in Serum or Plasma",
 }
 UCUM_CODE = {"mg/dL": "mg/dL", "mmol/L": "mmol/L", "U/L": "U/L"}
-CRITICAL_ALERTS = {
-    "TRIGLYCERIDES_CRITICAL",
-    "SELF_HARM_RISK",
-    "PREGNANCY_TEST_POSITIVE",
-    "LIVER_ENZYMES_HIGH",
+# The course's phase (the engine's) as a CarePlan status: a course after its last dose stays active while its
+# post-course steps remain; a course stopped by a positive pregnancy test is revoked.
+CARE_PLAN_STATUS = {
+    "qualifying": "draft",
+    "active": "active",
+    "post_course": "active",
+    "completed": "completed",
+    "stopped": "revoked",
 }
 MEDICATION_STATUS = {
     "draft": "draft",
@@ -164,7 +175,19 @@ def patient_resource(patient: Patient) -> FhirPatient:
     )
 
 
-def care_plan(course: Course) -> CarePlan:
+def care_plan_status(course: Course, evaluation: Any | None) -> str:
+    """From the engine's phase; a course entered in error (never evaluated) keeps that status, and one that
+    closed before its first fill (the engine's COURSE_CLOSED) is revoked rather than a draft."""
+    if evaluation is None:
+        return "entered-in-error"
+    if evaluation.phase == "qualifying" and any(
+        b.code == "COURSE_CLOSED" for b in evaluation.dispense.blocking
+    ):
+        return "revoked"
+    return CARE_PLAN_STATUS[evaluation.phase]
+
+
+def care_plan(course: Course, evaluation: Any | None) -> CarePlan:
     period = {"start": course.start.isoformat()}
     if course.end or course.planned_end:
         period["end"] = (course.end or course.planned_end).isoformat()  # type: ignore[union-attr]
@@ -172,7 +195,7 @@ def care_plan(course: Course) -> CarePlan:
         {
             "resourceType": "CarePlan",
             "id": str(course.uuid),
-            "status": course.status,
+            "status": care_plan_status(course, evaluation),
             "intent": "plan",
             "title": "Isotretinoin course",
             "description": f"Isotretinoin course, target {course.target_mg_per_kg} mg/kg (cumulative)",
@@ -368,10 +391,13 @@ def mood_observation(course: Course, screen: MoodScreen) -> Observation:
 # ------------------------------------------------------------------------------------- from the evaluation
 
 
-def evaluation_resources(course: Course, evaluation: Any) -> list[Resource]:
-    """DetectedIssue for every blocking reason and alert, Task for every due item, on the evaluation's day."""
+def evaluation_resources(course: Course, plan: Any) -> list[Resource]:
+    """From the therapy calendar and the evaluation it was read off, on its day: a DetectedIssue for every
+    blocking reason and alert, a Task for every due item and for every follow-up step of a stopped course."""
+    evaluation = plan.evaluation
     day = evaluation.as_of
     rule_set = evaluation.rule_set
+    names = answers.acknowledgers(course.acknowledgments.all())
     found: list[Resource] = []
     for blocking in evaluation.dispense.blocking:
         found.append(
@@ -386,34 +412,93 @@ def evaluation_resources(course: Course, evaluation: Any) -> list[Resource]:
                 rule_set,
             )
         )
-    for alert in evaluation.alerts:
-        severity = "high" if alert.code in CRITICAL_ALERTS else "moderate"
+    for finding in evaluation.findings:
+        alert, acknowledgment = finding.alert, finding.acknowledgment
+        issue = _issue(
+            course,
+            day,
+            ALERT_SYSTEM,
+            alert.code,
+            "high" if finding.action.holds_drug else "moderate",
+            f"{alert.explanation} It asks the {finding.action.actor} for: {finding.action.asks_for}.",
+            alert.rule_id,
+            rule_set,
+            mitigation=_mitigation(acknowledgment, answers.acknowledged_by(finding, names))
+            if acknowledgment is not None
+            else None,
+        )
+        found.append(issue)
+    answering = {event.due_code: event for event in plan.events if event.due_code}
+    for due in evaluation.due:
+        text = due.code.replace("_", " ").lower()
         found.append(
-            _issue(
-                course, day, ALERT_SYSTEM, alert.code, severity, alert.explanation, alert.rule_id, rule_set
+            _task(
+                course,
+                day,
+                ("due", due.code),
+                {"coding": [{"system": DUE_SYSTEM, "code": due.code}], "text": text},
+                f"{due.code} by {due.date.isoformat()} ({due.rule_id}; {rule_set.id})",
+                due.date,
+                answering.get(due.code),
             )
         )
-    for due in evaluation.due:
+    for event in answers.follow_up_events(plan.events):
+        step = answers.FOLLOW_UP_EVENTS[event.kind]
         found.append(
-            Task.model_validate(
-                {
-                    "resourceType": "Task",
-                    "id": derived_id(course.uuid, day, "due", due.code),
-                    "status": "requested",
-                    "intent": "plan",
-                    "code": {
-                        "coding": [{"system": DUE_SYSTEM, "code": due.code}],
-                        "text": due.code.replace("_", " ").lower(),
-                    },
-                    "description": f"{due.code} by {due.date.isoformat()} ({due.rule_id}; {rule_set.id})",
-                    "for": _ref("Patient", course.patient.uuid),
-                    "focus": _ref("CarePlan", course.uuid),
-                    "authoredOn": day.isoformat(),
-                    "restriction": {"period": {"end": due.date.isoformat()}},
-                }
+            _task(
+                course,
+                day,
+                ("follow-up", step),
+                {"coding": [{"system": FOLLOW_UP_SYSTEM, "code": step}], "text": event.label},
+                f"{event.label} ({event.rule_id}; after a positive pregnancy test, IPL-PT-POSITIVE)",
+                None if event.status == "done" else event.latest,
+                event,
             )
         )
     return found
+
+
+def _task(
+    course: Course,
+    day: date,
+    key: tuple[str, str],
+    code: dict[str, Any],
+    description: str,
+    by: date | None,
+    event: Any | None,
+) -> Task:
+    """A Task: completed when the calendar's event that answers it is done, else requested."""
+    done = event is not None and event.status == "done"
+    resource: dict[str, Any] = {
+        "resourceType": "Task",
+        "id": derived_id(course.uuid, day, *key),
+        "status": "completed" if done else "requested",
+        "intent": "plan",
+        "code": code,
+        "description": description,
+        "for": _ref("Patient", course.patient.uuid),
+        "focus": _ref("CarePlan", course.uuid),
+        "authoredOn": day.isoformat(),
+    }
+    if by is not None:
+        resource["restriction"] = {"period": {"end": by.isoformat()}}
+    if done and event is not None and event.done_on is not None:
+        resource["executionPeriod"] = {"end": event.done_on.isoformat()}
+    return Task.model_validate(resource)
+
+
+def _mitigation(acknowledgment: Any, by: str | None) -> dict[str, Any]:
+    """A prescriber's acknowledgment of an alert (ALERT-URGENCY), as a DetectedIssue's mitigation."""
+    mitigation: dict[str, Any] = {
+        "action": {
+            "coding": [{"system": MITIGATION_SYSTEM, "code": "acknowledged"}],
+            "text": "acknowledged" + (f": {acknowledgment.reason}" if acknowledgment.reason else ""),
+        },
+        "date": acknowledgment.date.isoformat(),
+    }
+    if by:
+        mitigation["author"] = {"display": by}
+    return mitigation
 
 
 def _issue(
@@ -425,6 +510,8 @@ def _issue(
     explanation: str,
     rule_id: str,
     rule_set: Any,
+    *,
+    mitigation: dict[str, Any] | None = None,
 ) -> DetectedIssue:
     return DetectedIssue.model_validate(
         {
@@ -438,6 +525,7 @@ def _issue(
             "implicated": [_ref("CarePlan", course.uuid)],
             "detail": f"{explanation} Rule {rule_id}; rule set {rule_set.id} ({rule_set.title}).",
             "reference": f"urn:isotrack:rule:{rule_id}",
+            **({"mitigation": [mitigation]} if mitigation else {}),
         }
     )
 
@@ -452,12 +540,13 @@ def patient_resources(patient: Patient, today: date) -> list[Resource]:
     found += [contraception_observation(c) for c in patient.contraception.all()]
     courses = courses_with_facts(patient.courses.select_related("prescriber").order_by("start", "id"))
     for course in courses:
-        found.append(care_plan(course))
+        plan = answers.plan(course, today) if course.status != "entered-in-error" else None
+        found.append(care_plan(course, plan.evaluation if plan is not None else None))
         found += [medication_request(course, s) for s in course.dose_segments.all()]
         found += [medication_dispense(course, d) for d in course.dispenses.all()]
         found += [pregnancy_test_observation(course, t) for t in course.pregnancy_tests.all()]
         found += [lab_observation(course, lab) for lab in course.lab_results.all()]
         found += [mood_observation(course, m) for m in course.mood_screens.all()]
-        if course.status in ("draft", "active", "completed", "revoked"):
-            found += evaluation_resources(course, evaluate_course(course, today))
+        if plan is not None:
+            found += evaluation_resources(course, plan)
     return found

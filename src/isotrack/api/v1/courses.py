@@ -1,5 +1,10 @@
 """Courses, the records of a course (dose segments and every kind of event), evaluations, the worklist and the
-calendar. Each kind of course record has its own explicit input and output schema (table `RECORD_KINDS`)."""
+calendar. Each kind of course record has its own explicit input and output schema (table `RECORD_KINDS`).
+
+Every decision shown is the engine's, read through the clinic: the evaluation with the next step and the
+prescription the core proposes (`isotrack.api.answers`), the worklist's stored lines (`clinic.worklist`, the
+home page's, in its order), the practice's calendar (`clinic.calendar`, the calendar page's). Nothing here
+ranks, filters or judges on its own."""
 
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -13,6 +18,7 @@ from django.http import HttpRequest, HttpResponse
 from ninja import Field, Query, Router, Schema
 from ninja.responses import Status
 
+from isotrack.api import answers
 from isotrack.api.v1.common import (
     READ_PROBLEMS,
     UPDATE_PROBLEMS,
@@ -28,6 +34,8 @@ from isotrack.api.v1.common import (
     public_fields,
 )
 from isotrack.api.v1.schemas import (
+    AcknowledgmentIn,
+    AcknowledgmentOut,
     CalendarOut,
     CourseEndPatch,
     CourseIn,
@@ -50,6 +58,8 @@ from isotrack.api.v1.schemas import (
     MissedDoseOut,
     MoodScreenIn,
     MoodScreenOut,
+    PregnancyFollowUpIn,
+    PregnancyFollowUpOut,
     PregnancyTestIn,
     PregnancyTestOut,
     SideEffectIn,
@@ -57,11 +67,15 @@ from isotrack.api.v1.schemas import (
     VisitIn,
     VisitOut,
     WorklistPage,
+    text,
 )
 from isotrack.clinic import actions
+from isotrack.clinic import calendar as clinic_calendar
+from isotrack.clinic import worklist as clinic_worklist
 from isotrack.clinic.access import access_course, access_patient
 from isotrack.clinic.errors import InvalidInput
 from isotrack.clinic.models import (
+    AlertAcknowledgment,
     Course,
     Dispense,
     DoseSegment,
@@ -70,13 +84,14 @@ from isotrack.clinic.models import (
     LabResult,
     MissedDose,
     MoodScreen,
+    PatientCategory,
+    PregnancyFollowUp,
     PregnancyTest,
     SideEffect,
     StaffUser,
     Visit,
 )
-from isotrack.clinic.queries import practice_today
-from isotrack.clinic.records import courses_with_facts, evaluate_course
+from isotrack.clinic.queries import judge, practice_today
 
 router = Router(tags=["courses"])
 
@@ -416,8 +431,17 @@ for _kind in RECORD_KINDS:
 # ----------------------------------------------------------------------------------------------- evaluation
 
 
-def evaluation_out(course: Course, evaluation: Any) -> dict[str, Any]:
-    """The spec's answer (`to_dict`) with the rule id and explanation of every decision beside its code."""
+def evaluation_out(
+    course: Course,
+    evaluation: Any,
+    *,
+    next_step: Any,
+    names: dict[tuple[str, date], str],
+    proposal: Any,
+) -> dict[str, Any]:
+    """The spec's answer (`to_dict`) with the rule id and explanation of every decision beside its code, and
+    what the engine decides beyond the spec: the alerts with their urgency and acknowledgments, the hold, the
+    next step with the worklist's tier, and the prescription a visit on the day would propose."""
     answer = evaluation.to_dict()
     answer["course"] = course.uuid
     answer["rule_set_title"] = evaluation.rule_set.title
@@ -436,6 +460,23 @@ def evaluation_out(course: Course, evaluation: Any) -> dict[str, Any]:
         for a in evaluation.alerts
     ]
     answer["due"] = [{"code": d.code, "date": d.date, "rule_id": d.rule_id} for d in evaluation.due]
+    answer["findings"] = answers.findings_out(evaluation, names)
+    hold = evaluation.hold
+    answer["hold"] = {"from": hold.start, "to": hold.end, "reason": hold.reason} if hold else None
+    step = next_step.step
+    answer["next_step"] = answers.step_out(step, next_step.countdown, next_step.days_left) if step else None
+    answer["tier"] = next_step.tier
+    prescription = proposal.prescription
+    answer["prescription"] = (
+        {
+            "days_supply": prescription.days_supply,
+            "mg_per_day": prescription.mg_per_day,
+            "product": prescription.product,
+        }
+        if prescription is not None
+        else None
+    )
+    answer["prescription_reasons"] = list(proposal.reasons)
     return answer
 
 
@@ -443,56 +484,131 @@ def evaluation_out(course: Course, evaluation: Any) -> dict[str, Any]:
     "/courses/{uuid:course_uuid}/evaluation",
     response={200: EvaluationOut, **READ_PROBLEMS},
     summary="Where the course stands on a day (default: today in the practice), and what is next",
+    by_alias=True,
 )
 def get_evaluation(request: HttpRequest, course_uuid: UUID, day: Query[DayParam]) -> dict[str, Any]:
     course = access_course(actor(request), course_uuid)
-    course = courses_with_facts(Course.objects.filter(pk=course.pk)).get()
-    return evaluation_out(course, evaluate_course(course, _day(request, day.on, course)))
-
-
-def _open_courses(request: HttpRequest) -> QuerySet[Course]:
-    return courses_with_facts(
-        Course.objects.filter(
-            patient__practice_id=actor(request).practice_id,
-            status__in=[
-                CourseStatus.DRAFT,
-                CourseStatus.ACTIVE,
-                CourseStatus.COMPLETED,
-                CourseStatus.REVOKED,
-            ],
-        ).order_by("patient__family_name", "patient__given_name", "start", "id")
+    judged = judge(course, day.on or practice_today(course.patient.practice))
+    return evaluation_out(
+        course,
+        judged.evaluation,
+        next_step=judged.next_step,
+        names=judged.acknowledged_by,
+        proposal=judged.proposal,
     )
+
+
+# ------------------------------------------------------------------------------------------------- worklist
+
+
+class WorklistParams(Schema):
+    """The worklist page's filters."""
+
+    prescriber: UUID | None = Field(None, description="Only this prescriber's courses.")
+    category: PatientCategory | None = None
+    phase: text(20) = Field("", description="qualifying, active, post_course, completed or stopped.")  # type: ignore[valid-type]
+    step: text(40) = Field("", description="Only lines whose next step has this code.")  # type: ignore[valid-type]
+    q: text(100) = Field("", description="Name, MRN or iPLEDGE ID.")  # type: ignore[valid-type]
+
+
+def _worklist_lines(
+    user: StaffUser, filters: WorklistParams, paging: PageParams, on: date | None
+) -> tuple[date, int, list[Any]]:
+    """The worklist's lines [offset, offset + limit), read off the worklist's own pages of PAGE_SIZE lines."""
+    size = clinic_worklist.PAGE_SIZE
+    first = paging.offset // size + 1
+    last = (paging.offset + paging.limit - 1) // size + 1
+    lines: list[Any] = []
+    today, total = None, 0
+    for number in range(first, last + 1):
+        found = clinic_worklist.worklist(
+            user,
+            clinic_worklist.WorklistFilters(
+                prescriber=str(filters.prescriber or ""),
+                category=filters.category or "",
+                phase=filters.phase,
+                step=filters.step,
+                q=filters.q,
+                page=number,
+            ),
+            today=on,
+        )
+        today, total = found.today, found.total
+        if found.page != number:  # past the last page: the worklist shows its last one instead
+            break
+        lines.extend(found.lines)
+    assert today is not None  # at least one page was read (limit >= 1)
+    skip = paging.offset - (first - 1) * size
+    return today, total, lines[skip : skip + paging.limit]
 
 
 @router.get(
     "/worklist",
     response={200: WorklistPage, **READ_PROBLEMS},
-    summary="Qualifying and active courses with their next due item, the soonest first",
+    summary="The worklist of the home page: its lines, in its order (the most urgent first)",
 )
-def worklist(request: HttpRequest, paging: Query[PageParams], day: Query[DayParam]) -> dict[str, Any]:
-    on = _day(request, day.on)
+def worklist(
+    request: HttpRequest,
+    paging: Query[PageParams],
+    day: Query[DayParam],
+    filters: Query[WorklistParams],
+) -> dict[str, Any]:
+    user = actor(request)
+    on, total, lines = _worklist_lines(user, filters, paging, day.on)
+    stored = {
+        found[0]: found[1:]
+        for found in Course.objects.filter(
+            patient__practice_id=user.practice_id, uuid__in=[line.course_uuid for line in lines]
+        ).values_list("uuid", "patient__uuid", "status", "worklist_entry__actor", "worklist_entry__earliest")
+    }
     items = []
-    for course in _open_courses(request).filter(status__in=[CourseStatus.DRAFT, CourseStatus.ACTIVE]):
-        evaluation = evaluate_course(course, on)
-        first = evaluation.due[0] if evaluation.due else None
+    for line in lines:
+        patient, status, step_actor, earliest = stored[line.course_uuid]
         items.append(
             {
-                "course": course.uuid,
-                "patient": course.patient.uuid,
-                "patient_name": course.patient.full_name,
-                "mrn": course.patient.mrn,
-                "status": course.status,
-                "phase": evaluation.phase,
-                "dispense_allowed": evaluation.dispense.allowed,
-                "blocking": [b.code for b in evaluation.dispense.blocking],
-                "alerts": [a.code for a in evaluation.alerts],
-                "next_due": {"code": first.code, "date": first.date, "rule_id": first.rule_id}
-                if first
+                "course": line.course_uuid,
+                "patient": patient,
+                "patient_name": line.patient_name,
+                "mrn": line.mrn,
+                "ipledge_id": line.ipledge_id,
+                "prescriber_name": line.prescriber,
+                "category": line.category,
+                "status": status,
+                "phase": line.phase,
+                "rules": line.rule_set_id,
+                "tier": line.tier,
+                "next_step": {
+                    "code": line.step_code,
+                    "label": line.step_label,
+                    "actor": step_actor,
+                    "status": line.step_status,
+                    "deadline": line.deadline,
+                    "earliest": earliest,
+                    "countdown": line.countdown,
+                    "days_left": line.days_left,
+                    "rule_id": line.rule_id,
+                }
+                if line.step_code
                 else None,
+                "dispense_allowed": line.dispense_allowed,
+                "blocking": list(line.blocking),
+                "alerts": [
+                    {
+                        "code": a.code,
+                        "label": a.label,
+                        "date": a.date,
+                        "detail": a.detail,
+                        "rule_id": a.rule_id,
+                        "open": a.open,
+                    }
+                    for a in line.alerts
+                ],
             }
         )
-    items.sort(key=lambda item: (item["next_due"] is None, item["next_due"] and item["next_due"]["date"]))
-    return {"on": on, **page(items, paging, lambda item: item)}
+    return {"on": on, "items": items, "count": total, **paging.dict()}
+
+
+# ------------------------------------------------------------------------------------------------- calendar
 
 
 class CalendarParams(Schema):
@@ -505,27 +621,121 @@ class CalendarParams(Schema):
 @router.get(
     "/calendar",
     response={200: CalendarOut, **READ_PROBLEMS},
-    summary="Due items of every course of the practice between two days, as evaluated today",
+    summary="The practice's calendar between two days (the calendar page's events), as planned today",
 )
 def calendar(request: HttpRequest, span: Query[CalendarParams]) -> dict[str, Any]:
+    user = actor(request)
     today = _day(request, None)
     start = span.start or today
     end = span.end or start + timedelta(days=30)
     if end < start or (end - start).days > CALENDAR_MAX_DAYS:
         raise InvalidInput(f"Choose an end from the start to {CALENDAR_MAX_DAYS} days after it.", field="end")
+    found = clinic_calendar.in_range(clinic_calendar.practice_entries(user.practice, today), start, end)
     items = []
-    for course in _open_courses(request):
-        for due in evaluate_course(course, today).due:
-            if start <= due.date <= end:
-                items.append(
-                    {
-                        "date": due.date,
-                        "code": due.code,
-                        "rule_id": due.rule_id,
-                        "course": course.uuid,
-                        "patient": course.patient.uuid,
-                        "patient_name": course.patient.full_name,
-                    }
-                )
-    items.sort(key=lambda item: (item["date"], item["patient_name"]))
+    for entry in found:
+        event = entry.event
+        items.append(
+            {
+                "date": event.date,
+                "kind": event.kind,
+                "label": event.label,
+                "status": entry.status,
+                "earliest": event.earliest,
+                "latest": event.latest,
+                "done_on": event.done_on,
+                "projected": event.projected,
+                "for_staff_only": event.for_staff_only,
+                "rule_id": event.rule_id,
+                "due_code": event.due_code,
+                "due_date": event.due_date,
+                "course": entry.course.uuid,
+                "patient": entry.patient.uuid,
+                "patient_name": entry.patient.full_name,
+            }
+        )
     return {"on": today, "start": start, "end": end, "items": items}
+
+
+# ------------------------------------------------------------------------- acknowledgments, follow-up steps
+
+
+def acknowledgment_out(item: AlertAcknowledgment) -> dict[str, Any]:
+    return {
+        "id": item.uuid,
+        "course": item.course.uuid,
+        "recorded_at": item.recorded_at,
+        "code": item.alert_code,
+        "alert_date": item.alert_date,
+        "date": item.date,
+        "reason": item.reason,
+    }
+
+
+def follow_up_out(item: PregnancyFollowUp) -> dict[str, Any]:
+    return public_fields(item, PregnancyFollowUpOut.model_fields)
+
+
+@router.get(
+    "/courses/{uuid:course_uuid}/acknowledgments",
+    response={200: list[AcknowledgmentOut], **READ_PROBLEMS},
+    summary="The course's acknowledged alerts",
+    tags=["events"],
+)
+def list_acknowledgments(request: HttpRequest, course_uuid: UUID) -> list[dict[str, Any]]:
+    course = access_course(actor(request), course_uuid)
+    found = course.acknowledgments.select_related("course").order_by("date", "id")
+    return [acknowledgment_out(a) for a in found]
+
+
+@router.post(
+    "/courses/{uuid:course_uuid}/acknowledgments",
+    response={201: AcknowledgmentOut, **WRITE_PROBLEMS},
+    summary="Acknowledge an alert of today's evaluation, saying why (prescribers)",
+    tags=["events"],
+)
+def acknowledge_alert(
+    request: HttpRequest, course_uuid: UUID, payload: AcknowledgmentIn
+) -> Status[dict[str, Any]]:
+    user = actor(request)
+    course = access_course(user, course_uuid)
+    acknowledged = actions.acknowledge_alert(
+        actor=user,
+        course=course,
+        code=payload.code,
+        alert_date=payload.alert_date,
+        reason=payload.reason,
+        day=practice_today(course.patient.practice),
+    )
+    return Status(201, acknowledgment_out(acknowledged))
+
+
+@router.get(
+    "/courses/{uuid:course_uuid}/pregnancy-follow-up",
+    response={200: list[PregnancyFollowUpOut], **READ_PROBLEMS},
+    summary="The follow-up steps recorded after a positive pregnancy test",
+    tags=["events"],
+)
+def list_pregnancy_follow_up(request: HttpRequest, course_uuid: UUID) -> list[dict[str, Any]]:
+    course = access_course(actor(request), course_uuid)
+    found = course.pregnancy_follow_ups.select_related("course").order_by("date", "id")
+    return [follow_up_out(f) for f in found]
+
+
+@router.post(
+    "/courses/{uuid:course_uuid}/pregnancy-follow-up",
+    response={201: PregnancyFollowUpOut, **WRITE_PROBLEMS},
+    summary="Record a follow-up step of a positive pregnancy test: stop, refer or report (prescribers)",
+    tags=["events"],
+)
+def record_pregnancy_follow_up(
+    request: HttpRequest, course_uuid: UUID, payload: PregnancyFollowUpIn
+) -> Status[dict[str, Any]]:
+    user = actor(request)
+    recorded = actions.record_pregnancy_follow_up(
+        actor=user,
+        course=access_course(user, course_uuid),
+        step=payload.step,
+        day=payload.date,
+        note=payload.note,
+    )
+    return Status(201, follow_up_out(recorded))

@@ -6,6 +6,7 @@ ISO dates local to the practice; every record is named by its UUID (`id`), never
 
 from __future__ import annotations
 
+import datetime as dt
 from datetime import date, datetime
 from typing import Annotated
 from uuid import UUID
@@ -22,6 +23,7 @@ from isotrack.clinic.models import (
     LabUnit,
     MoodInstrument,
     PatientCategory,
+    PregnancyFollowUpStep,
     Product,
     Role,
     Severity,
@@ -427,6 +429,52 @@ class DueOut(Schema):
     rule_id: str
 
 
+class AcknowledgedOut(Schema):
+    """Who acknowledged an alert, when and why (a positive pregnancy test: once its follow-up is recorded)."""
+
+    date: date
+    by: str | None = Field(..., description="The staff member who acknowledged it (display name).")
+    reason: str | None
+
+
+class FindingOut(Schema):
+    """An alert with what it asks for, of whom, and whether it is open (ALERT-URGENCY), most urgent first."""
+
+    code: str
+    date: date
+    detail: str
+    rule_id: str
+    urgency: int = Field(..., description="0 for the most urgent kind of alert (reference.md ALERT-URGENCY).")
+    label: str
+    asks_for: str
+    by: str = Field(..., description="Who acts on it: prescriber or staff.")
+    holds_drug: bool = Field(..., description="It calls for holding or stopping a drug.")
+    open: bool
+    acknowledged: AcknowledgedOut | None
+
+
+class HoldOut(Schema):
+    """The hold (interruption) the course is in on the day (DOSE-CUM)."""
+
+    start: date = Field(..., alias="from")
+    end: date = Field(..., alias="to")
+    reason: str | None
+
+
+class NextStepOut(Schema):
+    """The course's next required step, as the worklist and the course page show it."""
+
+    code: str
+    label: str
+    actor: str = Field(..., description="prescriber, staff, patient or pharmacy.")
+    status: str = Field(..., description="to_do, overdue or blocked.")
+    deadline: date | None
+    earliest: date | None = Field(..., description="Not possible before this day.")
+    countdown: str = Field(..., description="The deadline in plain words.")
+    days_left: int | None = Field(..., description="To the deadline (negative: overdue), else to `earliest`.")
+    rule_id: str
+
+
 class EvaluationOut(Schema):
     course: UUID
     as_of: date
@@ -438,6 +486,23 @@ class EvaluationOut(Schema):
     alerts: list[AlertOut]
     due: list[DueOut]
     explanations: list[str]
+    findings: list[FindingOut] = Field(..., description="Every alert, most urgent first (ALERT-URGENCY).")
+    hold: HoldOut | None
+    next_step: NextStepOut | None
+    tier: int = Field(..., description="The worklist's rank before deadlines: 0 (self-harm risk) to 5.")
+    prescription: PrescriptionOut | None = Field(
+        ..., description="The prescription isotrack proposes for a visit today (null: none; see the reasons)."
+    )
+    prescription_reasons: list[str] = Field(..., description="Why no prescription is proposed.")
+
+
+class WorklistAlertOut(Schema):
+    code: str
+    label: str
+    date: date
+    detail: str
+    rule_id: str
+    open: bool = Field(..., description="False once a prescriber acknowledged it.")
 
 
 class WorklistItemOut(Schema):
@@ -445,12 +510,17 @@ class WorklistItemOut(Schema):
     patient: UUID
     patient_name: str
     mrn: str
+    ipledge_id: str
+    prescriber_name: str
+    category: PatientCategory
     status: CourseStatus
     phase: str
+    rules: str
+    tier: int
+    next_step: NextStepOut | None
     dispense_allowed: bool
     blocking: list[str]
-    alerts: list[str]
-    next_due: DueOut | None
+    alerts: list[WorklistAlertOut]
 
 
 class WorklistPage(Schema):
@@ -463,8 +533,17 @@ class WorklistPage(Schema):
 
 class CalendarItemOut(Schema):
     date: date
-    code: str
+    kind: str
+    label: str
+    status: str = Field(..., description="done, overdue, open, upcoming, waiting or past.")
+    earliest: dt.date
+    latest: dt.date
+    done_on: dt.date | None
+    projected: bool
+    for_staff_only: bool
     rule_id: str
+    due_code: str | None = Field(..., description="The due item of the evaluation the event answers.")
+    due_date: dt.date | None
     course: UUID
     patient: UUID
     patient_name: str
@@ -475,6 +554,31 @@ class CalendarOut(Schema):
     start: date
     end: date
     items: list[CalendarItemOut]
+
+
+class AcknowledgmentIn(Schema):
+    code: text(40, 1)  # type: ignore[valid-type]
+    alert_date: Day
+    reason: text(300, 1)  # type: ignore[valid-type]
+
+
+class AcknowledgmentOut(RecordOut):
+    code: str
+    alert_date: date
+    date: date
+    reason: str
+
+
+class PregnancyFollowUpIn(Schema):
+    step: PregnancyFollowUpStep
+    date: Day
+    note: text(300) = ""  # type: ignore[valid-type]
+
+
+class PregnancyFollowUpOut(RecordOut):
+    step: PregnancyFollowUpStep
+    date: date
+    note: str
 
 
 # --------------------------------------------------------------------------------------- tokens, labs
