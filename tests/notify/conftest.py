@@ -1,19 +1,24 @@
-"""Fixtures of the calendar and reminder tests: a real SMTP server on loopback (aiosmtpd) and an active
-course dated around the practice's today."""
+"""Fixtures of the calendar and reminder tests: a real SMTP server on loopback (aiosmtpd), an active course
+dated around the practice's today, and the application's clock set to the day a demo was built for."""
 
 from __future__ import annotations
 
 import socket
-from datetime import timedelta
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from email import message_from_bytes
 from email.message import Message
+from zoneinfo import ZoneInfo
 
 import pytest
 from aiosmtpd.controller import Controller
+from django.utils import timezone
 
 from isotrack.clinic import actions
+from isotrack.clinic.demo import DEMO_TIME_ZONE
 from isotrack.clinic.queries import practice_today
+
+DEMO_TODAY = date(2026, 11, 25)  # the day the demo of the calendar tests is built for
 
 
 class Inbox:
@@ -96,3 +101,12 @@ def active_course(prescriber, nurse, patient, weight, course):
     )
     course.refresh_from_db()
     return course
+
+
+@pytest.fixture
+def demo_clock(monkeypatch):
+    """The application's clock at noon of DEMO_TODAY where the demo practices are, so that pages and feeds
+    (which read `practice_today`) plan from the day the demo was built for. Returns that day."""
+    noon = datetime(DEMO_TODAY.year, DEMO_TODAY.month, DEMO_TODAY.day, 12, tzinfo=ZoneInfo(DEMO_TIME_ZONE))
+    monkeypatch.setattr(timezone, "now", lambda: noon.astimezone(UTC))
+    return DEMO_TODAY

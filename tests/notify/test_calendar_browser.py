@@ -1,11 +1,14 @@
-"""End to end in a real browser: from the nav to the practice's month, the week, and one course's calendar."""
+"""End to end in a real browser: from the nav to the practice's month, the week, and one course's calendar;
+every status drawn distinctly, with a legend, and every text readable (WCAG AA contrast)."""
 
 from __future__ import annotations
 
 from datetime import timedelta
+from pathlib import Path
 
 import pytest
 
+from isotrack.clinic.demo import DEMO_PASSWORD, MAIN_SITUATIONS, build_demo
 from tests.conftest import PASSWORD
 from tests.web.conftest import screenshot
 
@@ -38,3 +41,49 @@ def test_a_nurse_finds_the_next_fill_on_the_calendar_and_opens_the_courses_plan(
     assert rows.count() >= 6
     assert page.locator("table.cal-list").get_by_text("Last day of dosing").is_visible()
     screenshot(page, "calendar-course")
+
+
+CONTRAST_CHECK = (Path(__file__).with_name("contrast.js")).read_text(encoding="utf-8")
+
+
+def low_contrast(page) -> list[str]:
+    """Texts of the page's main part below WCAG AA (4.5:1, 3:1 for large text), as the browser draws them."""
+    return page.evaluate(CONTRAST_CHECK)
+
+
+def entry_look(page, status: str) -> tuple[str, ...]:
+    entry = page.locator(f"table.cal-month li.cal-entry.cal-{status}").first
+    return tuple(
+        entry.evaluate(f"e => getComputedStyle(e).{name}")
+        for name in ("borderLeftColor", "borderLeftStyle", "backgroundColor")
+    )
+
+
+@pytest.mark.django_db(transaction=True)
+def test_it_draws_every_status_distinctly_with_a_legend_and_readable_contrast(page, live_server, demo_clock):
+    demo = build_demo(patients=len(MAIN_SITUATIONS), today=demo_clock)
+    page.goto(f"{live_server.url}/login/")
+    page.get_by_label("Username").fill("nurse")
+    page.get_by_label("Password").fill(DEMO_PASSWORD)
+    page.locator("main").get_by_role("button", name="Log in").click()
+
+    page.goto(f"{live_server.url}/calendar/?date={demo_clock.isoformat()}")
+    legend = page.locator("section.cal-legend")
+    for words in ("Overdue", "Open", "Waiting", "Upcoming", "Done", "Past", "staff only"):
+        assert legend.get_by_text(words, exact=True).is_visible(), words
+    looks = {status: entry_look(page, status) for status in ("overdue", "open", "waiting")}
+    assert len(set(looks.values())) == 3, looks  # waiting is neither open nor overdue at a glance
+    assert page.locator("table.cal-month li.cal-staff-only").count() >= 1
+    screenshot(page, "calendar-statuses-month")
+    for view in ("month", "week"):  # this month and the next two: overdue, waiting, projected, other months
+        for months in (0, 1, 2):
+            anchor = (demo_clock + timedelta(days=30 * months)).isoformat()
+            page.goto(f"{live_server.url}/calendar/?view={view}&date={anchor}")
+            assert low_contrast(page) == [], (view, anchor)
+    held = demo.courses["triglycerides_critical"][0]
+    page.goto(f"{live_server.url}/calendar/courses/{held.uuid}/?date={demo_clock.isoformat()}")
+    rows = page.locator("table.cal-list tbody tr")
+    assert rows.filter(has_text="Alert to review").first.locator(".cal-status").inner_text() == "Overdue"
+    assert rows.filter(has_text="Pick-up of the next fill").filter(has_text="Waiting").count() == 1
+    assert low_contrast(page) == []
+    screenshot(page, "calendar-statuses-course")

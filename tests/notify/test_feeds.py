@@ -60,12 +60,17 @@ def test_a_patient_feed_parses_back_validates_and_says_only_minimal_words(
     assert event_uid(active_course, "pick-up-2") in uids
 
 
-def test_deadlines_still_to_do_carry_a_display_alarm(client, nurse, patient, active_course):
+def test_steps_still_to_do_carry_a_display_alarm_and_a_pick_up_waiting_for_its_test_none(
+    client, nurse, patient, active_course
+):
     issued = notify_actions.create_feed_token(actor=nurse, scope="patient", patient=patient)
     events = events_by_uid(parsed(fetch(client, issued.secret)))
-    pick_up = events[event_uid(active_course, "pick-up-2")]
-    alarms = pick_up.walk("VALARM")
+    visit = events[event_uid(active_course, "visit-2")]  # the monthly visit: upcoming
+    alarms = visit.walk("VALARM")
     assert len(alarms) == 1 and str(alarms[0]["ACTION"]) == "DISPLAY"
+    pick_up = events[event_uid(active_course, "pick-up-2")]  # waits for the monthly test
+    assert not pick_up.walk("VALARM")
+    assert str(pick_up["SUMMARY"]) == "Pick up prescription: not yet possible"
     first_fill = events[event_uid(active_course, "pick-up-1")]
     assert not first_fill.walk("VALARM")  # done: nothing to remind
 

@@ -3,13 +3,17 @@
 What a feed says is deliberately little, because a calendar app shows it on a lock screen and syncs it to
 other companies' servers:
 - the patient's feed: "Clinic visit", "Lab visit", "Pick up prescription by" and the like
-  (`core.PATIENT_WORDS`), never the drug, a result or a contraception method, and no name;
-- staff feeds: the patient's initials and MRN with the step's staff label (no full name, no result).
+  (`core.PATIENT_WORDS`), never the drug, a result or a contraception method, and no name; never a staff-only
+  event (a stopped course's follow-up, an alert review, the end of a hold: `PlannedEvent.for_staff_only`);
+  a step that cannot happen yet (status "waiting") says "not yet possible" instead of a date to meet;
+- staff feeds: every event, the patient's initials and MRN with the step's staff label, without the
+  label's detail (an alert's value, a hold's reason: `staff_words`), and the core's status.
 
 Events are all-day, on the planned day; their UID is derived from the course's public id and the event's
 stable key (`clinic.calendar.event_uid`: opaque, so it says nothing either), the same each time the feed is
 regenerated, so that a moved date (a dose change moves the projected end) updates the event
-instead of adding one. Steps still to do carry a DISPLAY alarm the morning before (VALARM).
+instead of adding one. Only steps still to do (the core's status "open" or "upcoming") carry a DISPLAY alarm
+the morning before (VALARM); a waiting, overdue, done or past one has none.
 """
 
 from __future__ import annotations
@@ -23,6 +27,7 @@ from django.utils import timezone
 from icalendar import Alarm, Calendar, Event
 from icalendar.enums import STATUS, TRANSP
 
+from isotrack import core
 from isotrack.clinic import calendar as clinic_calendar
 from isotrack.clinic.calendar import CalendarEntry
 from isotrack.clinic.errors import RecordNotFound
@@ -48,7 +53,8 @@ def active_feed(secret: str) -> FeedToken | None:
 
 def feed_entries(feed: FeedToken, day: date) -> list[CalendarEntry]:
     if feed.scope == FeedScope.PATIENT:
-        return clinic_calendar.practice_entries(feed.practice, day, patient=feed.patient)
+        found = clinic_calendar.practice_entries(feed.practice, day, patient=feed.patient)
+        return [entry for entry in found if not entry.for_staff_only]
     if feed.scope == FeedScope.PRESCRIBER:
         return clinic_calendar.practice_entries(feed.practice, day, prescriber=feed.prescriber)
     return clinic_calendar.practice_entries(feed.practice, day)
@@ -62,9 +68,28 @@ def feed_name(feed: FeedToken) -> str:
     return f"{feed.practice.name}: all courses"
 
 
+def staff_words(entry: CalendarEntry) -> str:
+    """What a staff feed or e-mail calls an event: the core's staff label without its detail (the detail can
+    carry a result or a hold's reason, and both leave the practice); an alert review names its rule."""
+    event = entry.event
+    words = core.KIND_LABELS[event.kind]
+    return f"{words} ({event.rule_id})" if event.kind == "alert_review" else words
+
+
 def staff_summary(entry: CalendarEntry) -> str:
     patient = entry.patient
-    return f"{patient.initials} {patient.mrn}: {entry.event.label}"
+    return f"{patient.initials} {patient.mrn}: {staff_words(entry)}"
+
+
+def patient_summary(entry: CalendarEntry) -> str:
+    """A patient's words for an event: "Pick up prescription by 2026-12-01" (the date is the event's own:
+    for a pick-up the window's last day), or for a step that cannot happen yet "...: not yet possible"."""
+    words = entry.event.patient_words
+    if entry.status == "waiting":
+        return f"{words.removesuffix(' by')}: not yet possible"
+    if words.endswith(" by"):
+        return f"{words} {entry.event.date.isoformat()}"
+    return words
 
 
 def _description(entry: CalendarEntry, for_patient: bool) -> str:
@@ -77,17 +102,17 @@ def _description(entry: CalendarEntry, for_patient: bool) -> str:
     if event.done_on is not None:
         lines.append(f"Done on {event.done_on.isoformat()}.")
     if for_patient:
+        if entry.status == "waiting":
+            lines.append("An earlier step is not done yet: the clinic will tell you when.")
         lines.append("Questions: call the clinic.")
     else:
-        lines.append(f"Rule: {event.rule_id}.")
+        lines.append(f"Status: {entry.status_label}. Rule: {event.rule_id}.")
     return " ".join(lines)
 
 
 def vevent(entry: CalendarEntry, *, for_patient: bool, stamp: datetime) -> Event:
     event = entry.event
-    summary = event.patient_words if for_patient else staff_summary(entry)
-    if for_patient and event.kind in ("pick_up", "pick_up_window"):
-        summary = f"{summary} {event.latest.isoformat()}"  # "Pick up prescription by 2026-12-01"
+    summary = patient_summary(entry) if for_patient else staff_summary(entry)
     component = Event.new(
         uid=entry.uid,
         stamp=stamp,
@@ -95,10 +120,10 @@ def vevent(entry: CalendarEntry, *, for_patient: bool, stamp: datetime) -> Event
         end=event.date + timedelta(days=1),
         summary=summary,
         description=_description(entry, for_patient),
-        status=STATUS.TENTATIVE if event.projected else STATUS.CONFIRMED,
+        status=STATUS.TENTATIVE if event.projected or entry.status == "waiting" else STATUS.CONFIRMED,
         transparency=TRANSP.TRANSPARENT,
     )
-    if event.is_step and event.done_on is None and entry.status != "past":
+    if entry.to_do:  # open or upcoming: never a waiting, overdue, done or past step
         component.add_component(
             Alarm.new_display(
                 description=summary, trigger=ALARM_BEFORE, uid=f"{entry.uid.removesuffix('@isotrack')}-alarm"

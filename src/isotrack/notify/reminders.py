@@ -2,11 +2,21 @@
 
 Two phases, each through the database only (no state in the process):
 
-1. Queue. For each practice, on the practice's today, every step still to do that falls due tomorrow, or
-   whose acceptable range closes within 2 days, becomes one outbox row per recipient: the patient (only with
-   `reminders_consent` and an e-mail address) and the course's prescriber. The row's UNIQUE key is
-   (recipient, event uid, event date), and rows are inserted with "ignore conflicts": a second run, or a
-   second process, queues nothing new. A date that moves (a dose change) is a new reminder.
+1. Queue. For each practice, on the practice's today, the calendar's events (the core's, with the core's
+   status: nothing is planned here) become one outbox row per recipient (`worth_a_reminder`):
+   - a step that can be done (status "open" or "upcoming") that falls due tomorrow or whose acceptable range
+     closes within 2 days: to the patient (only with `reminders_consent` and an e-mail address) and to the
+     course's prescriber; never a step that is "waiting" (an earlier iPLEDGE step is not done, a lockout, a
+     hold, an open alert that holds the drug: no pick-up reminder for a fill that cannot be dispensed),
+     "done" or "past", and never an "overdue" one (it is on the calendar's Overdue list);
+   - a staff-only step (`PlannedEvent.for_staff_only`: a stopped course's follow-up, IPL-PT-POSITIVE; the
+     review an open alert that holds the drug asks for, ALERT-URGENCY) still pending ("open", "overdue", or
+     "upcoming" and due within the same days): to the prescriber only, once (the event's date is the
+     positive test's or the alert's day, so the outbox key below admits one message per event). A patient
+     never gets a staff-only event.
+   The row's UNIQUE key is (recipient, event uid, event date), and rows are inserted with "ignore
+   conflicts": a second run, or a second process, queues nothing new. A date that moves (a dose change) is a
+   new reminder.
 2. Deliver. Rows pending or failed are claimed with a lease (a compare-and-set UPDATE, after
    `select_for_update(skip_locked=True)` on PostgreSQL), sent over SMTP, then marked sent. A failure marks the
    row failed with the error's kind and it is tried again on the next run; nothing is ever deleted.
@@ -17,7 +27,8 @@ sends the message again, with the same Message-ID so that a mail system can drop
 lose a reminder in that case, which is worse for a patient than a rare duplicate.
 
 No message names the drug, a result or a contraception method (patients get `core.PATIENT_WORDS`, staff the
-patient's initials and MRN with the step's label); logs carry counts only.
+patient's initials and MRN with the step's label without its detail: `feeds.staff_words`); logs carry counts
+only.
 """
 
 from __future__ import annotations
@@ -43,6 +54,8 @@ from isotrack.notify.models import Audience, OutboxStatus, ReminderOutbox
 log = logging.getLogger(__name__)
 
 CLOSING_WITHIN_DAYS = 2  # issue 5: windows that close within 2 days
+CAN_BE_DONE = ("open", "upcoming")  # the core's statuses of a step someone can still do
+STAFF_PENDING = ("open", "upcoming", "overdue")  # a staff-only step not recorded yet
 LEASE = timedelta(minutes=10)  # a sender that died releases its rows after this long
 BATCH = 50
 
@@ -60,32 +73,37 @@ class RunReport:
 
 
 def worth_a_reminder(entry: CalendarEntry, day: date) -> bool:
+    """Whether the event gets a reminder on ``day`` (see the module's docstring); who gets it: `_rows_for`."""
     event = entry.event
-    if not event.is_step or event.done_on is not None or entry.status in ("past", "overdue", "done"):
+    if not event.is_step:
         return False
     tomorrow = day + timedelta(days=1)
+    if event.for_staff_only:  # due the positive test's or the alert's day: pending from then on
+        return entry.status in STAFF_PENDING and (
+            event.date <= tomorrow or event.latest <= day + timedelta(days=CLOSING_WITHIN_DAYS)
+        )
+    if entry.status not in CAN_BE_DONE:
+        return False
     return event.date == tomorrow or day <= event.latest <= day + timedelta(days=CLOSING_WITHIN_DAYS)
 
 
 def _without_repeats(found: list[CalendarEntry]) -> list[CalendarEntry]:
-    """One message per thing to do: the test is collected at the visit, and an open pick-up window says the
-    pick-up date better than the planned fill."""
+    """One message per thing to do: the test is collected at the visit (same dates, same status)."""
     keys = {(e.course.pk, e.event.kind, e.event.number) for e in found}
-    kept = []
-    for entry in found:
-        course, kind, number = entry.course.pk, entry.event.kind, entry.event.number
-        if kind == "pregnancy_test" and (course, "visit", number) in keys:
-            continue
-        if kind == "pick_up" and (course, "pick_up_window", number) in keys:
-            continue
-        kept.append(entry)
-    return kept
+    return [
+        entry
+        for entry in found
+        if not (
+            entry.event.kind == "pregnancy_test" and (entry.course.pk, "visit", entry.event.number) in keys
+        )
+    ]
 
 
 def patient_message(entry: CalendarEntry, practice: Practice) -> tuple[str, str]:
     event = entry.event
     words = event.patient_words
-    when = event.latest.isoformat() if words.endswith(" by") else f"on {event.date.isoformat()}"
+    # "Pick up prescription by 2026-12-01": a pick-up's date is its window's last day (one event per fill)
+    when = event.date.isoformat() if words.endswith(" by") else f"on {event.date.isoformat()}"
     subject = f"Reminder: {words} {when}"
     body = (
         f"Hello,\n\nA reminder from {practice.name}: {words} {when}.\n\n"
@@ -98,9 +116,10 @@ def patient_message(entry: CalendarEntry, practice: Practice) -> tuple[str, str]
 def staff_message(entry: CalendarEntry, practice: Practice) -> tuple[str, str]:
     event = entry.event
     closes = f", acceptable until {event.latest.isoformat()}" if event.latest != event.date else ""
+    overdue = " (overdue: not recorded yet)" if entry.status == "overdue" else ""
     subject = f"isotrack: {staff_summary(entry)} {event.date.isoformat()}"
     body = (
-        f"{practice.name}\n\n{staff_summary(entry)}: due {event.date.isoformat()}{closes} "
+        f"{practice.name}\n\n{staff_summary(entry)}: due {event.date.isoformat()}{closes}{overdue} "
         f"({event.rule_id}).\n\nOpen isotrack's calendar for the course.\n"
     )
     return subject, body
@@ -118,7 +137,7 @@ def _rows_for(entry: CalendarEntry, practice: Practice, day: date) -> list[Remin
         "event_date": entry.event.date,
         "queued_on": day,
     }
-    if patient.reminders_consent and patient.email:
+    if patient.reminders_consent and patient.email and not entry.for_staff_only and entry.event.patient_words:
         subject, body = patient_message(entry, practice)
         rows.append(
             ReminderOutbox(

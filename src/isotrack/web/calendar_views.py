@@ -59,7 +59,8 @@ def _month_context(anchor: date, found: list, today: date) -> dict[str, object]:
 
 @require_GET
 def practice_calendar(request: HttpRequest) -> HttpResponse:
-    """The practice's (or one prescriber's) month or week: what falls due, overdue steps marked."""
+    """The practice's (or one prescriber's) month or week: every event with the core's status (staff-only
+    events included), and the Overdue box: exactly the events the core calls overdue."""
     practice = request.user.practice
     today = practice_today(practice)
     anchor = _anchor(request, today)
@@ -77,6 +78,7 @@ def practice_calendar(request: HttpRequest) -> HttpResponse:
         "prescriber": prescriber,
         "prescribers": clinic_calendar.prescribers_of(practice),
         "overdue": clinic_calendar.overdue(found),
+        "legend": clinic_calendar.legend(),
     }
     if view == "week":
         monday = anchor - timedelta(days=anchor.weekday())
@@ -98,7 +100,13 @@ def course_calendar(request: HttpRequest, course_id: str) -> HttpResponse:
     today = practice_today(course.patient.practice)
     anchor = _anchor(request, today)
     found = clinic_calendar.entries([course], today)
-    context = {"course": course, "patient": course.patient, "entries": found, "today": today}
+    context = {
+        "course": course,
+        "patient": course.patient,
+        "entries": found,
+        "today": today,
+        "legend": clinic_calendar.legend(),
+    }
     context |= _month_context(anchor, found, today)
     return render(request, "web/calendar/course.html", context)
 

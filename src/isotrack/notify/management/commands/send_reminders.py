@@ -16,7 +16,10 @@ from isotrack.notify.reminders import send_reminders
 
 
 class Command(BaseCommand):
-    help = "E-mail patients and staff about tomorrow's steps and windows closing within 2 days."
+    help = (
+        "E-mail patients and prescribers about steps that can be done tomorrow or close within 2 days, and "
+        "prescribers about a stopped course's follow-up and alerts to review."
+    )
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument(
