@@ -24,6 +24,7 @@ from isotrack.clinic.models import Course
 from isotrack.clinic.records import facts_of
 from isotrack.clinic.worklist import WorklistFilters, worklist
 from isotrack.core.quantities import round_mg, round_mg_per_kg
+from tests.api.conftest import TokenClient, token_for
 
 TODAY = dt.date(2026, 12, 1)
 DAY = dt.timedelta(days=1)
@@ -263,3 +264,66 @@ def test_the_calendar_plans_from_the_engine_for_every_demo_course(demo, courses,
             ):
                 tests = [e for e in calendar.events if e.kind == "pregnancy_test" and not e.projected]
                 assert tests and tests[-1].done_on is None, (course.pk, day)
+
+
+def test_the_api_fhir_and_cds_hooks_state_what_the_engine_says_for_every_demo_course(demo, courses, facts):
+    tokens: dict[int, str] = {}
+    for course in courses:
+        user = prescriber_of(demo, course)
+        if user.pk not in tokens:
+            tokens[user.pk] = token_for(user)
+        token = tokens[user.pk]
+        for day in days_of(facts[course.pk]):
+            want = engine(facts[course.pk], day)
+            evaluation = want["evaluation"]
+            with on(day, course.patient.practice):
+                client = TokenClient(token)
+                answer = client.get(f"/api/v1/courses/{course.uuid}/evaluation").json()
+                bundle = client.get(f"/fhir/R4/Patient/{course.patient.uuid}/$everything").json()
+                hook = {
+                    "hook": "patient-view",
+                    "hookInstance": "x",
+                    "context": {"patientId": str(course.patient.uuid)},
+                }
+                cards = client.post(
+                    "/cds-services/isotrack-patient-view", hook, content_type="application/json"
+                )
+            where = (course.pk, day)
+            # The JSON API: the spec's answer and what the engine decides beyond it.
+            assert answer["as_of"] == day.isoformat() and answer["phase"] == want["phase"], where
+            assert answer["dispense"]["allowed"] is evaluation.dispense.allowed
+            assert [b["code"] for b in answer["dispense"]["blocking"]] == [
+                b.code for b in evaluation.dispense.blocking
+            ]
+            findings = [(f["code"], f["date"], "true" if f["open"] else "false") for f in answer["findings"]]
+            assert findings == want["alerts"], where
+            step = answer["next_step"]
+            assert ((step or {}).get("code", ""), (step or {}).get("deadline") or "") == (
+                want["step"],
+                want["deadline"],
+            ), where
+            assert sorted((d["code"], d["date"]) for d in answer["due"]) == want["due"]
+            assert answer["dose"] == evaluation.to_dict()["dose"]
+            proposal = core.proposed_prescription(facts[course.pk], day, evaluation=evaluation)
+            assert (answer["prescription"] is not None) is proposal.proposed, where
+            # FHIR: a DetectedIssue for every blocking reason and alert, severity from ALERT-URGENCY.
+            resources = [entry["resource"] for entry in bundle["entry"]]
+            issues = [
+                (r["code"]["coding"][0]["code"], r["severity"])
+                for r in resources
+                if r["resourceType"] == "DetectedIssue"
+                and r["implicated"][0]["reference"].endswith(str(course.uuid))
+            ]
+            assert issues == [(b.code, "high") for b in evaluation.dispense.blocking] + [
+                (f.alert.code, "high" if f.action.holds_drug else "moderate") for f in evaluation.findings
+            ], where
+            # CDS Hooks: critical cards exactly for the open alerts that hold the drug and a stopped course's
+            # pending follow-up steps; an acknowledged alert is information.
+            indicators = [card["indicator"] for card in cards.json()["cards"]]
+            holding = [f for f in evaluation.findings if f.withholds_prescription]
+            pending = [s for s in want["cycle"].steps if s.code.startswith("PREGNANCY_") and s.pending]
+            assert indicators.count("critical") == len(holding) + len(pending), where
+            acknowledged = [
+                f for f in evaluation.findings if not f.open and f.alert.code != "PREGNANCY_TEST_POSITIVE"
+            ]
+            assert indicators.count("info") >= len(acknowledged), where
