@@ -382,11 +382,15 @@ def test_the_checklist_agrees_with_the_evaluation(case):
         ready = all(s.status in ("done", "not_needed") for s in before)
         assert ready == evaluation.dispense.allowed
         pick_up = cycle.steps[-1]
-        assert pick_up.code == "PICK_UP" and (pick_up.status in ("to_do", "overdue")) == ready
-    # A step waits only behind an earlier step that is not done.
+        held = evaluation.hold is not None or any(f.withholds_prescription for f in evaluation.findings)
+        assert pick_up.code == "PICK_UP" and (pick_up.status in ("to_do", "overdue")) == (ready and not held)
+        if ready and held:  # the rules would allow it; the hold or the open alert says why it waits
+            assert pick_up.status == "blocked" and pick_up.notes
+    # A step waits only behind an earlier step that is not done, or while the drug is held.
+    held = evaluation.hold is not None or any(f.withholds_prescription for f in evaluation.findings)
     for index, step in enumerate(cycle.steps):
         if step.status == "blocked":
-            assert any(s.pending for s in cycle.steps[:index])
+            assert any(s.pending for s in cycle.steps[:index]) or held
     # The next step, most urgent first: a self-harm risk, a stopped course's follow-up, a hold, another open
     # alert that holds the drug, then the cycle's first pending step or a monitoring step due earlier.
     urgent = [f for f in evaluation.findings if f.withholds_prescription]

@@ -325,12 +325,6 @@ class _Plan:
             return test.earliest
         return planned
 
-    def held(self) -> bool:
-        """No pick-up is asked for while the course is on hold or an alert that holds the drug is open."""
-        return self.evaluation.hold is not None or any(
-            f.withholds_prescription for f in self.evaluation.findings
-        )
-
     # --- events ------------------------------------------------------------------------------------------
 
     def baseline_labs(self) -> PlannedEvent:
@@ -462,9 +456,7 @@ class _Plan:
         else:
             latest = step.deadline or fill
             earliest = latest - WINDOW_LEAD_DAYS * DAY
-        status = _status(step, earliest, self.day)
-        if self.held() and status in ("open", "upcoming"):
-            status = "waiting"
+        status = _status(step, earliest, self.day)  # the checklist's pick-up waits while the drug is held
         found = PlannedEvent("pick_up", self.number, latest, earliest, latest, status, rule=step.rule_id)
         return self._due(found, "NEXT_DISPENSE")
 

@@ -70,7 +70,7 @@ STATUS_LABELS: dict[str, str] = {
     "done": "Done",
     "to_do": "To do",
     "overdue": "Overdue",
-    "blocked": "Waiting for an earlier step",
+    "blocked": "Waiting",
     "not_needed": "Not needed",
 }
 PHASE_LABELS: dict[str, str] = {
@@ -651,13 +651,18 @@ def _pharmacy_steps(
     deadline: dt.date | None,
     day: dt.date,
 ) -> list[Step]:
-    """Authorization and pick-up: possible exactly when the evaluation allows the dispense."""
+    """Authorization and pick-up: possible exactly when the evaluation allows the dispense, and waiting while
+    the drug is held (a hold, or an open alert that holds or stops it: ALERT-URGENCY), so that no page asks
+    for a pick-up the clinician must not let happen."""
     # Anything blocking that no earlier step names still shows (it should not happen: a test checks it).
     named = {code for step in before for code in step.reasons}
     unnamed = [b for b in evaluation.dispense.blocking if b.code not in named]
+    held = _held_notes(evaluation)
     steps = []
     for kind in kinds:
-        if evaluation.dispense.allowed:
+        if evaluation.dispense.allowed and held:
+            steps.append(_step(kind, [], deadline=deadline, waiting=True, day=day, notes=held))
+        elif evaluation.dispense.allowed:
             status: StepStatus = "overdue" if deadline is not None and deadline < day else "to_do"
             steps.append(
                 Step(
@@ -675,6 +680,19 @@ def _pharmacy_steps(
         else:
             steps.append(_step(kind, unnamed, deadline=deadline, waiting=True, day=day))
     return steps
+
+
+def _held_notes(evaluation: Evaluation) -> tuple[str, ...]:
+    """Why a fill the rules would allow must wait: the hold, the open alerts that hold the drug."""
+    notes = [
+        f"Not while this alert is open: {f.action.label.lower()} ({f.alert.detail}); a prescriber acknowledges "
+        "it first."
+        for f in evaluation.findings
+        if f.withholds_prescription
+    ]
+    if evaluation.hold is not None:
+        notes.append(f"Not while the drug is on hold (until {evaluation.hold.end}).")
+    return tuple(notes)
 
 
 def _not_pregnant_steps(evaluation: Evaluation, history: History, found: _Found) -> list[Step]:
