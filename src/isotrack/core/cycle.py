@@ -685,8 +685,8 @@ def _pharmacy_steps(
 def _held_notes(evaluation: Evaluation) -> tuple[str, ...]:
     """Why a fill the rules would allow must wait: the hold, the open alerts that hold the drug."""
     notes = [
-        f"Not while this alert is open: {f.action.label.lower()} ({f.alert.detail}); a prescriber acknowledges "
-        "it first."
+        f"Not while this alert is open: {f.action.label.lower()} ({f.alert.detail}); a prescriber "
+        "acknowledges it first."
         for f in evaluation.findings
         if f.withholds_prescription
     ]
