@@ -35,26 +35,41 @@ def routine_post(client, course, **changes):
         data[name] = value.isoformat() if isinstance(value, date) else value
     data |= {
         "weight_value": "62",
+        "pregnancy_test_result": "negative",
+        "pregnancy_test_setting": "office",
+        "mood_instrument": "phq2",
         "contraception_confirmed": "on",
         "mood_score": "0",
         "ipledge_confirmed": "on",
         "ipledge_confirmation_number": "C-1",
     }
+    data["pregnancy_test_specimen_date"] = data["date"]
     data |= changes
     return client.post(visit_url(course), {k: v for k, v in data.items() if v is not None})
 
 
-def test_the_visit_page_starts_from_a_routine_visit(client, nurse, course, methods):
+def test_the_visit_page_pre_selects_bookkeeping_only_never_a_result_or_a_confirmation(
+    client, nurse, course, methods
+):
     actions.record_dispense(actor=nurse, course=course, day=date(2026, 6, 1), days_supply=30)
     client.force_login(nurse)
     response = client.get(visit_url(course))
     assert response.status_code == 200
     form = response.context["form"]
     defaults = {name: form[name].value() for name in form.fields}
-    assert defaults["pregnancy_test_purpose"] == "monthly"
-    assert (defaults["pregnancy_test_setting"], defaults["pregnancy_test_result"]) == ("office", "negative")
-    assert defaults["pregnancy_test_verified_by"] == nurse.pk
-    assert defaults["date"] == defaults["pregnancy_test_specimen_date"] == response.context["today"]
+    assert defaults["pregnancy_test_purpose"] == "monthly"  # the test the course is at (the core's)
+    for decided_by_a_person in (
+        "pregnancy_test_result",
+        "pregnancy_test_setting",
+        "pregnancy_test_specimen_date",
+        "pregnancy_test_verified_by",
+        "contraception_confirmed",
+        "mood_instrument",
+        "mood_score",
+        "ipledge_confirmed",
+    ):
+        assert defaults[decided_by_a_person] in (None, "", False), decided_by_a_person
+    assert defaults["date"] == response.context["today"]
     assert (defaults["days_supply"], defaults["dose_decision"]) == (30, "continue")
     page = response.content.decode()
     assert "Copper IUD" in page and "Male condom" in page
@@ -83,7 +98,8 @@ def test_a_routine_visit_saves_every_record_and_lands_on_the_course(client, nurs
     assert response.status_code == 302
     assert response["Location"] == reverse("course", args=[course.uuid])
     assert Visit.objects.filter(course=course).count() == 1
-    assert PregnancyTest.objects.get(course=course).verified_by == nurse
+    test = PregnancyTest.objects.get(course=course)
+    assert (test.result, test.setting, test.verified_by) == ("negative", "office", None)
     assert MoodScreen.objects.filter(course=course).count() == 1
     assert Weight.objects.filter(patient=course.patient).count() == 1
 
@@ -227,3 +243,48 @@ def test_a_nurse_saves_a_routine_visit_from_the_page_without_the_prescriber_dose
     assert response.status_code == 302
     visit = Visit.objects.get(course=course)
     assert visit.prescription_days_supply == 30 and visit.prescription_mg_per_day == Decimal(40)
+
+
+def test_a_visit_without_a_chosen_test_result_is_refused_with_every_error_beside_its_field(
+    client, nurse, course, methods
+):
+    client.force_login(nurse)
+    response = routine_post(
+        client, course, pregnancy_test_result="", mood_instrument="", pregnancy_test_setting=""
+    )
+    assert response.status_code == 422
+    page = response.content.decode()
+    for field in ("pregnancy_test_result", "mood_instrument"):
+        assert f'id="id_{field}-error"' in page, field
+    assert "Nothing was saved: 2 fields to correct" in page
+    assert not Visit.objects.exists() and not PregnancyTest.objects.exists()
+
+
+def test_a_result_needs_its_setting_and_specimen_date_and_a_home_test_its_verifier(
+    client, nurse, course, methods
+):
+    client.force_login(nurse)
+    response = routine_post(client, course, pregnancy_test_setting="", pregnancy_test_specimen_date="")
+    page = response.content.decode()
+    assert response.status_code == 422
+    assert (
+        'id="id_pregnancy_test_setting-error"' in page
+        and 'id="id_pregnancy_test_specimen_date-error"' in page
+    )
+    response = routine_post(client, course, pregnancy_test_setting="home")
+    assert response.status_code == 422
+    assert "Who verified the home test" in response.content.decode()
+    assert not PregnancyTest.objects.exists()
+    assert (
+        routine_post(client, course, pregnancy_test_result="not_done", pregnancy_test_setting="").status_code
+        == 302
+    )
+    assert not PregnancyTest.objects.exists() and Visit.objects.count() == 1
+
+
+def test_the_small_forms_pre_select_no_step_and_no_supply(client, nurse, course):
+    client.force_login(nurse)
+    ipledge = client.get(reverse("course_ipledge_entry", kwargs={"course_id": course.uuid})).context["form"]
+    assert ipledge["kind"].value() in (None, "") and ipledge["date"].value() is not None
+    dispense = client.get(reverse("course_dispense", kwargs={"course_id": course.uuid})).context["form"]
+    assert dispense["days_supply"].value() is None and dispense["date"].value() is not None

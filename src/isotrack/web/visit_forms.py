@@ -121,13 +121,28 @@ class DosePreviewForm(forms.Form):
 class MonthlyVisitForm(WeightFields, DoseFields):
     date = forms.DateField(label="Visit date", widget=DateInput)
 
+    # Nothing here is pre-selected but the test the course is at (the core's): the result, the setting, the
+    # specimen date and who verified a home test are what a person saw and chooses.
     pregnancy_test_purpose = forms.ChoiceField(label="Purpose", choices=TestPurpose.choices)
-    pregnancy_test_setting = forms.ChoiceField(label="Setting", choices=TestSetting.choices)
-    pregnancy_test_specimen_date = forms.DateField(label="Specimen collected on", widget=DateInput)
     pregnancy_test_result = forms.ChoiceField(
-        label="Result", choices=[*TestResult.choices, (NO_TEST, "No test at this visit")]
+        label="Result",
+        choices=[("", "Choose the result"), *TestResult.choices, (NO_TEST, "No test at this visit")],
     )
-    pregnancy_test_verified_by = StaffChoiceField(label="Verified by", queryset=StaffUser.objects.none())
+    pregnancy_test_setting = forms.ChoiceField(
+        label="Setting",
+        choices=_blank(TestSetting.choices),
+        required=False,
+        help_text="Needed with a result.",
+    )
+    pregnancy_test_specimen_date = forms.DateField(
+        label="Specimen collected on", widget=DateInput, required=False, help_text="Needed with a result."
+    )
+    pregnancy_test_verified_by = StaffChoiceField(
+        label="Verified by",
+        queryset=StaffUser.objects.none(),
+        required=False,
+        help_text="Who verified a home test (IPL-PT-MONTH).",
+    )
 
     contraception_confirmed = forms.BooleanField(label="Patient confirms these methods", required=False)
     contraception_stopped = forms.MultipleChoiceField(
@@ -141,7 +156,7 @@ class MonthlyVisitForm(WeightFields, DoseFields):
     )
     contraception_start = forms.DateField(label="Started on", widget=DateInput, required=False)
 
-    mood_instrument = forms.ChoiceField(label="Instrument", choices=MoodInstrument.choices)
+    mood_instrument = forms.ChoiceField(label="Instrument", choices=_blank(MoodInstrument.choices))
     mood_score = forms.IntegerField(label="Score", min_value=0, max_value=27)
     mood_item9 = forms.IntegerField(
         label="PHQ-9 item 9 (thoughts of self-harm)", min_value=0, max_value=3, required=False
@@ -236,6 +251,13 @@ class MonthlyVisitForm(WeightFields, DoseFields):
                 for name in parts:
                     if name not in filled and name not in self.errors:
                         self.add_error(name, "Needed for this result.")
+        if self.can_get_pregnant and data.get("pregnancy_test_result") in TestResult.values:
+            for name in ("pregnancy_test_setting", "pregnancy_test_specimen_date"):
+                if not data.get(name) and name not in self.errors:
+                    self.add_error(name, "Needed for the test result.")
+            home = data.get("pregnancy_test_setting") == TestSetting.HOME
+            if home and not data.get("pregnancy_test_verified_by"):
+                self.add_error("pregnancy_test_verified_by", "Who verified the home test (IPL-PT-MONTH)?")
         if data.get("mood_instrument") == MoodInstrument.PHQ2 and data.get("mood_item9") is not None:
             self.add_error("mood_item9", "Item 9 belongs to the PHQ-9 only.")
         if data.get("ipledge_confirmation_number") and not data.get("ipledge_confirmed"):
@@ -339,20 +361,16 @@ class MonthlyVisitForm(WeightFields, DoseFields):
 
 
 def visit_initial(
-    today: date, user: StaffUser, mg_per_day: Any, test_purpose: str | None, product_line: str
+    today: date, mg_per_day: Any, test_purpose: str | None, product_line: str
 ) -> dict[str, Any]:
-    """Defaults of a routine monthly visit: today, an office test read negative by the user (the test the core
-    says the course is at), PHQ-2, the current dose and product continued, a 30-day supply."""
+    """Defaults of a monthly visit, bookkeeping only: today's date, the test the core says the course is at,
+    the current dose and product continued, a 30-day supply. No result, setting, specimen date, verifier,
+    instrument or confirmation: a person chooses each."""
     return {
         "date": today,
         "pregnancy_test_purpose": test_purpose or "",
         "dose_product": product_line,
-        "pregnancy_test_setting": TestSetting.OFFICE,
-        "pregnancy_test_specimen_date": today,
-        "pregnancy_test_result": TestResult.NEGATIVE,
-        "pregnancy_test_verified_by": user.pk,
         "contraception_start": today,
-        "mood_instrument": MoodInstrument.PHQ2,
         "dose_decision": "continue",
         "dose_mg_per_day": mg_per_day,
         "dose_starts_on": today + timedelta(days=1),
@@ -411,7 +429,7 @@ class EnrollCourseForm(WeightFields):
 
 
 class IpledgeEntryForm(forms.Form):
-    kind = forms.ChoiceField(label="Step done in iPLEDGE", choices=IpledgeEntryKind.choices)
+    kind = forms.ChoiceField(label="Step done in iPLEDGE", choices=_blank(IpledgeEntryKind.choices, "Choose"))
     date = forms.DateField(label="Date", widget=DateInput)
     confirmation_number = forms.CharField(label="Confirmation number", max_length=40, required=False)
 

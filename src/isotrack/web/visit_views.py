@@ -59,7 +59,6 @@ def course_visit(request: HttpRequest, course_id: str) -> HttpResponse:
         request.POST or None,
         initial=visit_initial(
             context["today"],
-            request.user,
             segment.mg_per_day if segment else None,
             context["test_purpose"],
             context["product_line"],
@@ -136,7 +135,7 @@ def _plan(course: Course, data: Any, tomorrow: date) -> dose_planning.DosePlan:
 def course_ipledge_entry(request: HttpRequest, course_id: str) -> HttpResponse:
     course = access_course(request.user, course_id)
     today = practice_today(course.patient.practice)
-    form = IpledgeEntryForm(request.POST or None, initial={"date": today, "kind": "patient_attestation"})
+    form = IpledgeEntryForm(request.POST or None, initial={"date": today})  # which step: staff choose
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
         try:
@@ -164,7 +163,7 @@ def course_dispense(request: HttpRequest, course_id: str) -> HttpResponse:
     course = access_course(request.user, course_id)
     today = practice_today(course.patient.practice)
     segment = dose_planning.current_segment(course, today)
-    form = DispenseForm(request.POST or None, initial={"date": today, "days_supply": 30})
+    form = DispenseForm(request.POST or None, initial={"date": today})  # the supply dispensed: as typed
     if request.method == "POST" and form.is_valid():
         try:
             actions.record_dispense(
