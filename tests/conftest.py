@@ -1,12 +1,19 @@
 """Named personas shared by the Django tests: a prescriber and a nurse of one practice, its auditor and front
-desk, and an outsider (a prescriber of another practice) who must never see the first practice's records."""
+desk, and an outsider (a prescriber of another practice) who must never see the first practice's records.
+
+The clock: every test runs on ``TODAY`` (noon in New York, ``NOW``), whatever the real date, so that records
+dated in 2026 stay plausible (nothing after today, a course start at most two years back) for as long as the
+suite lives. The seam is the clinic's clock (``isotrack.clinic.queries.now``: the practices' days); a test
+that needs another day sets it itself (``clinic_clock``).
+"""
 
 from __future__ import annotations
 
 import os
-from datetime import date
+from datetime import UTC, date, datetime
 from decimal import Decimal
 from pathlib import Path
+from unittest import mock
 
 import pytest
 
@@ -14,6 +21,20 @@ from isotrack.clinic import actions
 from isotrack.clinic.models import Practice, Role, StaffUser
 
 PASSWORD = "correct-horse-battery-staple"
+TODAY = date(2026, 12, 1)
+NOW = datetime(2026, 12, 1, 17, 0, tzinfo=UTC)  # noon in the practices' time zone (America/New_York)
+
+
+def clinic_clock(instant: datetime) -> mock._patch:  # type: ignore[type-arg]
+    """A context manager that sets the clinic's clock to ``instant``."""
+    return mock.patch("isotrack.clinic.queries.now", return_value=instant)
+
+
+@pytest.fixture(scope="session", autouse=True)
+def clock():
+    """The clinic's clock, for the whole session (module fixtures and the live server's thread too)."""
+    with clinic_clock(NOW):
+        yield NOW
 
 
 def make_staff(practice: Practice, username: str, role: str) -> StaffUser:

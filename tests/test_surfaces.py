@@ -10,7 +10,6 @@ import datetime as dt
 from collections import defaultdict
 from html.parser import HTMLParser
 from typing import Any
-from unittest import mock
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -25,6 +24,7 @@ from isotrack.clinic.records import facts_of
 from isotrack.clinic.worklist import WorklistFilters, worklist
 from isotrack.core.quantities import round_mg, round_mg_per_kg
 from tests.api.conftest import TokenClient, token_for
+from tests.conftest import clinic_clock
 
 TODAY = dt.date(2026, 12, 1)
 DAY = dt.timedelta(days=1)
@@ -58,7 +58,7 @@ def facts(courses):
 def on(day: dt.date, practice: Any) -> Any:
     """The clock at noon of ``day`` where the practice is: every surface asks ``practice_today``."""
     noon = dt.datetime.combine(day, dt.time(12), tzinfo=ZoneInfo(practice.time_zone))
-    return mock.patch("django.utils.timezone.now", return_value=noon)
+    return clinic_clock(noon)
 
 
 class Marked(HTMLParser):

@@ -15,13 +15,14 @@ from fhir.resources.R4B.bundle import Bundle
 from isotrack import core
 from isotrack.audit.models import AuditEvent
 from isotrack.clinic import worklist as clinic_worklist
-from isotrack.clinic.demo import MAIN_SITUATIONS, build_demo, practice_today
+from isotrack.clinic.demo import MAIN_SITUATIONS, build_demo
 from isotrack.clinic.models import Course, Patient
 from isotrack.clinic.records import course_facts
 from tests.api.conftest import TokenClient, token_for
+from tests.conftest import TODAY as SUITE_TODAY
 
 PROBLEM = "application/problem+json"
-TODAY = practice_today()  # the demo practices' today: the API's default day, the day writes are dated
+TODAY = SUITE_TODAY  # the suite's clock: the API's default day, the day writes are dated
 PHASE_STATUS = {
     "qualifying": "draft",
     "active": "active",

@@ -12,9 +12,8 @@ from zoneinfo import ZoneInfo
 
 import pytest
 from aiosmtpd.controller import Controller
-from django.utils import timezone
 
-from isotrack.clinic import actions
+from isotrack.clinic import actions, queries
 from isotrack.clinic.demo import DEMO_TIME_ZONE
 from isotrack.clinic.queries import practice_today
 
@@ -108,5 +107,5 @@ def demo_clock(monkeypatch):
     """The application's clock at noon of DEMO_TODAY where the demo practices are, so that pages and feeds
     (which read `practice_today`) plan from the day the demo was built for. Returns that day."""
     noon = datetime(DEMO_TODAY.year, DEMO_TODAY.month, DEMO_TODAY.day, 12, tzinfo=ZoneInfo(DEMO_TIME_ZONE))
-    monkeypatch.setattr(timezone, "now", lambda: noon.astimezone(UTC))
+    monkeypatch.setattr(queries, "now", lambda: noon.astimezone(UTC))
     return DEMO_TODAY

@@ -37,9 +37,8 @@ from decimal import Decimal
 from zoneinfo import ZoneInfo
 
 from django.db import transaction
-from django.utils import timezone
 
-from isotrack.clinic import actions
+from isotrack.clinic import actions, queries
 from isotrack.clinic.actions import KG_PER_LB
 from isotrack.clinic.errors import InvalidInput
 from isotrack.clinic.models import Course, Patient, Practice, StaffUser
@@ -131,7 +130,7 @@ def _days(n: int) -> timedelta:
 
 def practice_today() -> date:
     """Today where the demo practices are."""
-    return timezone.now().astimezone(ZoneInfo(DEMO_TIME_ZONE)).date()
+    return queries.now().astimezone(ZoneInfo(DEMO_TIME_ZONE)).date()
 
 
 # ---------------------------------------------------------------------------------------------- the result

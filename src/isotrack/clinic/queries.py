@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -27,9 +27,15 @@ from isotrack.clinic.records import course_facts, courses_with_facts
 from isotrack.core import course as facts
 
 
+def now() -> datetime:
+    """The clock the clinic's days are read from: the one seam a test sets (tests/conftest.py) to run on a
+    fixed day; sessions, audit timestamps and login throttling keep the real time."""
+    return timezone.now()
+
+
 def practice_today(practice: Practice) -> date:
     """Today in the practice's time zone: the one place the clinic decides what "today" is."""
-    return timezone.now().astimezone(ZoneInfo(practice.time_zone)).date()
+    return now().astimezone(ZoneInfo(practice.time_zone)).date()
 
 
 def search_patients(user: StaffUser, text: str = "") -> QuerySet[Patient]:
