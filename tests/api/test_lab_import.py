@@ -48,7 +48,8 @@ def test_unknown_patients_codes_and_units_are_rejected_with_their_reason(nurse, 
     with pytest.raises(LabFileRejected) as rejected:
         import_lab_file(actor=nurse, content=content)
     reasons = {r.row: r.reason for r in rejected.value.rejected}
-    assert "no patient" in reasons[2] and "LOINC" in reasons[3] and "not a unit of alt" in reasons[4]
+    assert "no patient" in reasons[2] and "LOINC" in reasons[3]
+    assert reasons[4] == "mg/dL is not a unit of ALT: use U/L."  # the words of the page and the API too
 
 
 def test_duplicates_on_record_or_in_the_file_are_ignored(nurse, patient, course):

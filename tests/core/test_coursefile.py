@@ -120,7 +120,7 @@ EVENT_ERRORS = [
     ),
     (
         {"type": "lab", "date": "2025-09-04", "test": "alt", "value": 20, "unit": "mg/dL"},
-        "events[7].unit: 'mg/dL' is not a",
+        "events[7].unit: mg/dL is not a unit of ALT: use U/L.",
     ),
     (
         {"type": "lab", "date": "2025-09-04", "test": "alt", "value": float("nan"), "unit": "U/L"},

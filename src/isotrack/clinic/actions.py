@@ -51,13 +51,14 @@ from isotrack.clinic.models import (
     Weight,
     WeightUnit,
 )
+from isotrack.clinic.queries import practice_today
 from isotrack.clinic.records import course_facts
+from isotrack.core import plausibility
 
 P = ParamSpec("P")
 R = TypeVar("R")
 
 KG_PER_LB = Decimal("0.45359237")  # exact, by definition of the international pound
-WEIGHT_KG_MIN, WEIGHT_KG_MAX = Decimal(20), Decimal(300)  # as the weight_kg_range constraint
 
 
 def action(func: Callable[P, R]) -> Callable[P, R]:
@@ -122,6 +123,22 @@ def _create(actor: StaffUser, instance: Any, *, patient: Patient, action_code: s
     return instance
 
 
+def _plausible(problem: str | None, field: str | None) -> None:
+    """core.plausibility's answer: a problem is refused beside the field it is about."""
+    if problem is not None:
+        raise InvalidInput(problem, field=field)
+
+
+def _today(patient: Patient) -> date:
+    return practice_today(Practice.objects.get(pk=patient.practice_id))
+
+
+def _dated(patient: Patient, day: date, field: str, what: str) -> None:
+    """A clinical fact: on or before the practice's today, on or after the patient's birth."""
+    _plausible(plausibility.not_after_today(day, _today(patient), what), field)
+    _plausible(plausibility.not_before_birth(day, patient.birth_date, what), field)
+
+
 def _course_record(actor: StaffUser, course: Course, capability: Capability) -> None:
     require(actor, capability)
     _check_practice(actor, course.patient)
@@ -147,6 +164,8 @@ def register_patient(
     require(actor, Capability.REGISTER_PATIENTS)
     if category not in PatientCategory.values:
         raise InvalidInput(f"{category!r} is not a patient category.", field="category")
+    today = practice_today(Practice.objects.get(pk=actor.practice_id))
+    _plausible(plausibility.birth_date(birth_date, today), "birth_date")
     patient = Patient(
         practice_id=actor.practice_id,
         mrn=mrn.strip(),
@@ -208,11 +227,7 @@ def weight_in_kg(value: Decimal, unit: str) -> Decimal:
     elif unit != WeightUnit.KG:
         raise InvalidInput(f"{unit!r} is not a weight unit (kg or lb).", field="unit")
     kg = value.quantize(Decimal("0.01"), rounding=ROUND_HALF_UP)
-    if not WEIGHT_KG_MIN <= kg <= WEIGHT_KG_MAX:
-        raise InvalidInput(
-            f"A weight must be between {WEIGHT_KG_MIN} and {WEIGHT_KG_MAX} kg ({kg} kg entered).",
-            field="value",
-        )
+    _plausible(plausibility.weight_kg(float(kg)), "value")
     return kg
 
 
@@ -222,6 +237,7 @@ def record_weight(
 ) -> Weight:
     require(actor, Capability.RECORD_OBSERVATIONS)
     _check_practice(actor, patient)
+    _dated(patient, effective_date, "effective_date", "A weight")
     weight = Weight(
         patient=patient,
         effective_date=effective_date,
@@ -239,6 +255,7 @@ def change_weight(
     require(actor, Capability.RECORD_OBSERVATIONS)
     _check_practice(actor, weight.patient)
     weight = Weight.objects.select_for_update().get(pk=weight.pk)
+    _dated(weight.patient, effective_date, "effective_date", "A weight")
     before = snapshot(weight)
     weight.effective_date = effective_date
     weight.kg = weight_in_kg(value, unit)
@@ -263,6 +280,9 @@ def record_contraception(
 ) -> Contraception:
     require(actor, Capability.RECORD_OBSERVATIONS)
     _check_practice(actor, patient)
+    _dated(patient, start, "start", "A method's first day")
+    if end is not None:
+        _dated(patient, end, "end", "A method's last day")
     item = Contraception(patient=patient, method=method, start=start, end=end)
     return _create(actor, item, patient=patient, action_code="contraception.record")
 
@@ -290,6 +310,10 @@ def start_course(
     if prescriber.practice_id != patient.practice_id or prescriber.role != Role.PRESCRIBER:
         raise InvalidInput("Choose a prescriber of this practice.", field="prescriber")
     practice = Practice.objects.get(pk=patient.practice_id)
+    _plausible(plausibility.course_start(start, practice_today(practice)), "start")
+    _plausible(plausibility.not_before_birth(start, patient.birth_date, "The first dosing day"), "start")
+    if mg_per_day is not None:
+        _plausible(plausibility.mg_per_day(float(mg_per_day)), "mg_per_day")
     course = Course(
         patient=patient,
         prescriber=prescriber,
@@ -333,6 +357,10 @@ def change_dose(
         raise InvalidInput("A dose cannot start before the course starts.", field="starts_on")
     if DoseSegment.objects.filter(course=course, starts_on=starts_on).exists():
         raise InvalidInput("A dose already starts on that day.", field="starts_on")
+    _plausible(plausibility.mg_per_day(float(mg_per_day)), "mg_per_day")
+    _plausible(
+        plausibility.planned_within_a_year(starts_on, _today(course.patient), "A new dose"), "starts_on"
+    )
     segment = DoseSegment(
         course=course,
         starts_on=starts_on,
@@ -352,6 +380,9 @@ def end_course(
     pregnancy test), which FHIR calls a revoked CarePlan."""
     _course_record(actor, course, Capability.PRESCRIBE)
     course = Course.objects.select_for_update().get(pk=course.pk)
+    _plausible(
+        plausibility.planned_within_a_year(end, _today(course.patient), "The last day of dosing"), "end"
+    )
     before = snapshot(course)
     course.end = end
     course.status = CourseStatus.REVOKED if stopped else CourseStatus.COMPLETED
@@ -392,6 +423,9 @@ def record_interruption(
     *, actor: StaffUser, course: Course, start: date, end: date, reason: str
 ) -> Interruption:
     _course_record(actor, course, Capability.PRESCRIBE)
+    if start < course.start:
+        raise InvalidInput(f"A hold cannot start before the course ({course.start}).", field="start")
+    _plausible(plausibility.planned_within_a_year(end, _today(course.patient), "A hold"), "end")
     item = Interruption(course=course, start=start, end=end, reason=reason)
     return _create(actor, item, patient=course.patient, action_code="interruption.record", reason=reason)
 
@@ -399,6 +433,9 @@ def record_interruption(
 @action
 def record_missed_dose(*, actor: StaffUser, course: Course, day: date) -> MissedDose:
     _course_record(actor, course, Capability.RECORD_OBSERVATIONS)
+    _plausible(plausibility.not_after_today(day, _today(course.patient), "A missed dose"), "date")
+    if day < course.start:
+        raise InvalidInput(f"A missed dose cannot be before the course ({course.start}).", field="date")
     if MissedDose.objects.filter(course=course, date=day).exists():
         raise InvalidInput("That missed dose is already recorded.", field="date")
     return _create(
@@ -424,6 +461,7 @@ def record_pregnancy_test(
     _course_record(actor, course, Capability.RECORD_OBSERVATIONS)
     if verified_by is not None and verified_by.practice_id != course.patient.practice_id:
         raise InvalidInput("The verifier must be on the practice's staff.", field="verified_by")
+    _dated(course.patient, specimen_date, "specimen_date", "A specimen")
     item = PregnancyTest(
         course=course,
         purpose=purpose,
@@ -441,6 +479,7 @@ def record_ipledge_entry(
     *, actor: StaffUser, course: Course, kind: str, day: date, confirmation_number: str = ""
 ) -> IpledgeEntry:
     _course_record(actor, course, Capability.RECORD_OBSERVATIONS)
+    _dated(course.patient, day, "date", "An iPLEDGE entry")
     item = IpledgeEntry(course=course, kind=kind, date=day, confirmation_number=confirmation_number)
     return _create(actor, item, patient=course.patient, action_code=f"ipledge.{kind}")
 
@@ -459,6 +498,7 @@ def record_dispense(
     rma: str = "",
 ) -> Dispense:
     _course_record(actor, course, Capability.RECORD_OBSERVATIONS)
+    _dated(course.patient, day, "date", "A pick-up")
     item = Dispense(
         course=course,
         date=day,
@@ -488,6 +528,9 @@ def record_lab_result(
     reference_high: Decimal | None = None,
 ) -> LabResult:
     _course_record(actor, course, Capability.RECORD_OBSERVATIONS)
+    _dated(course.patient, effective_date, "effective_date", "A lab result")
+    problem = plausibility.lab_result(test, float(value), unit)
+    _plausible(problem, "unit" if problem and "not a unit" in problem else "value")
     item = LabResult(
         course=course,
         test=test,
@@ -515,6 +558,7 @@ def record_visit(
     """A visit; ``prescription`` is the one to send: (days supply, mg/day, product)."""
     require(actor, Capability.REGISTER_PATIENTS)
     _check_practice(actor, course.patient)
+    _dated(course.patient, day, "date", "A visit")
     days_supply, mg_per_day, product = prescription if prescription else (None, None, "")
     visit = Visit(
         course=course,
@@ -533,6 +577,7 @@ def record_mood_screen(
     *, actor: StaffUser, course: Course, day: date, instrument: str, score: int, item9: int | None = None
 ) -> MoodScreen:
     _course_record(actor, course, Capability.RECORD_OBSERVATIONS)
+    _dated(course.patient, day, "date", "A mood screen")
     item = MoodScreen(course=course, date=day, instrument=instrument, score=score, item9=item9)
     return _create(actor, item, patient=course.patient, action_code="mood_screen.record")
 
@@ -549,6 +594,9 @@ def record_side_effect(
     action_taken: str = "none",
 ) -> SideEffect:
     _course_record(actor, course, Capability.RECORD_OBSERVATIONS)
+    _dated(course.patient, onset, "onset", "A side effect's onset")
+    if resolved_on is not None:
+        _dated(course.patient, resolved_on, "resolved_on", "A side effect's end")
     item = SideEffect(
         course=course, term=term, severity=severity, onset=onset, resolved_on=resolved_on, action=action_taken
     )
@@ -561,6 +609,7 @@ def end_contraception(*, actor: StaffUser, contraception: Contraception, end: da
     require(actor, Capability.RECORD_OBSERVATIONS)
     _check_practice(actor, contraception.patient)
     item = Contraception.objects.select_for_update().get(pk=contraception.pk)
+    _dated(item.patient, end, "end", "A method's last day")
     before = snapshot(item)
     item.end = end
     _validated_save(item)
@@ -595,6 +644,7 @@ def acknowledge_alert(
         )
     if not reason.strip():
         raise InvalidInput("Say why the alert is acknowledged (what was decided).", field="reason")
+    _plausible(plausibility.not_after_today(day, _today(course.patient), "An acknowledgment"), "date")
     raised = core.evaluate(course_facts(course), day).alerts
     if not any(alert.code == code and alert.date == alert_date for alert in raised):
         raise InvalidInput(f"There is no such alert on {day}: it may have been cleared by a newer result.")
@@ -620,6 +670,7 @@ def record_pregnancy_follow_up(
     positive = course.pregnancy_tests.filter(result="positive").order_by("specimen_date", "id").first()
     if positive is None:
         raise InvalidInput("This course has no positive pregnancy test to follow up.", field="step")
+    _plausible(plausibility.not_after_today(day, _today(course.patient), "A follow-up step"), "date")
     if day < positive.specimen_date:
         raise InvalidInput(
             f"The follow-up cannot be before the positive test of {positive.specimen_date}.", field="date"
@@ -765,6 +816,7 @@ def record_monthly_visit(
     records are in (``core.proposed_prescription``): a positive test, a critical lab or an alert left open at
     this visit means none is saved, whatever the form showed before."""
     _course_record(actor, course, Capability.RECORD_OBSERVATIONS)
+    _dated(course.patient, day, "date", "A visit")  # before any of its records: they are all of this day
     if dose_change is not None or acknowledgments:
         require(actor, Capability.PRESCRIBE)
     if days_supply is not None and not 1 <= days_supply <= 30:  # IPL-SUPPLY

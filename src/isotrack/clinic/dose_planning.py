@@ -17,6 +17,7 @@ from isotrack import core
 from isotrack.clinic.models import Course, DoseSegment, Product
 from isotrack.clinic.records import course_facts
 from isotrack.core import course as core_course
+from isotrack.core import plausibility
 
 # The capsule lines of reference.md section 2 (the core's capsule_plan names them), with the stored product
 # (DOSE-LD: only Absorica LD is micronized) and the brand kept on the dose segment.
@@ -126,9 +127,24 @@ def plan_dose(
             return replace(blank, problem="Choose a completion date after the new dose starts.")
         mg = core.dose_needed_for_completion(facts, day, completion_date)
         if mg is None:
-            return replace(blank, problem="No dose can be computed: record a weight for this course first.")
-    if mg is None or mg <= 0:
+            problem = (
+                "No dose can be computed: record a weight for this course first."
+                if report.cumulative_mg_per_kg is None
+                else "No dose can reach the target on that date: the course has ended or has no dosing day "
+                "left before it."
+            )
+            return replace(blank, problem=problem)
+        if mg <= 0:
+            return replace(blank, problem="The target is already reached: no further dose is needed.")
+    if mg is None:
         return replace(blank, problem="Type a daily dose or a target completion date.")
+    # The limits of saving a dose, word for word (core.plausibility): the preview never shows what saving
+    # would refuse.
+    too_much = plausibility.mg_per_day(mg)
+    if too_much is not None:
+        if completion_date is not None and mg_per_day is None:
+            too_much = f"Finishing on {completion_date} would need {mg:.1f} mg a day. {too_much}"
+        return replace(blank, problem=too_much)
     try:
         plan = core.capsule_plan(mg, product_line)
         capsules = Capsules(plan, days_supply, plan.fill(days_supply) if plan.possible else None)

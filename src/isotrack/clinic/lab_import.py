@@ -40,6 +40,7 @@ from isotrack.clinic.models import (
     Patient,
     StaffUser,
 )
+from isotrack.core import plausibility
 
 TRIGLYCERIDES_MG_DL_PER_MMOL_L = Decimal("88.57")  # LAB-TG-HIGH units: 1 mmol/L = 88.57 mg/dL
 CENT = Decimal("0.01")
@@ -281,8 +282,9 @@ def _converted(test: str, value: Decimal, unit_text: str) -> tuple[Decimal, str]
     unit = UNITS.get(unit_text.lower())
     if unit is None:
         raise ValueError(f"unit {unit_text[:20]!r} is not one isotrack reads (mg/dL, mmol/L, U/L)")
-    if test in LIPIDS and unit == LabUnit.U_L or test in ENZYMES and unit != LabUnit.U_L:
-        raise ValueError(f"{unit} is not a unit of {test}")
+    wrong_unit = plausibility.lab_result(test, 0, str(unit))
+    if wrong_unit is not None and "not a unit" in wrong_unit:
+        raise ValueError(wrong_unit)  # the words of every other way a result comes in (core.plausibility)
     if test == LabTest.TRIGLYCERIDES and unit == LabUnit.MMOL_L:
         value, unit = value * TRIGLYCERIDES_MG_DL_PER_MMOL_L, LabUnit.MG_DL  # LAB-TG-HIGH
     return value.quantize(CENT, rounding=ROUND_HALF_UP), str(unit)

@@ -36,15 +36,12 @@ from collections.abc import Callable, Iterator, Sequence
 from dataclasses import fields
 from typing import Any, TypeVar
 
+from isotrack.core import plausibility
 from isotrack.core.course import (
     CATEGORIES,
-    ENZYME_TESTS,
-    ENZYME_UNITS,
     EVENT_TYPES,
     FOLLOW_UP_KINDS,
     INSTRUMENTS,
-    LIPID_TESTS,
-    LIPID_UNITS,
     MAXIMUM_DAYS_SUPPLY,
     MAXIMUM_SCORE,
     METHODS,
@@ -542,13 +539,9 @@ def _check_lab(result: LabResult, path: str) -> None:
         )
     if result.uln is not None:
         _check_positive(f"{path}.uln", result.uln, MAXIMUM_LAB_VALUE)
-    units = (
-        LIPID_UNITS if result.test in LIPID_TESTS else ENZYME_UNITS if result.test in ENZYME_TESTS else None
-    )
-    if units is not None and result.unit not in units:
-        raise CourseFileError(
-            f"{path}.unit", f"{result.unit!r} is not a unit of {result.test}: one of {', '.join(units)}"
-        )
+    units = plausibility.UNITS_OF.get(result.test)
+    if units is not None and result.unit not in units:  # the words of every other way a result comes in
+        raise CourseFileError(f"{path}.unit", str(plausibility.lab_result(result.test, 0, result.unit)))
 
 
 def _check_mood(screen: MoodScreen, path: str) -> None:

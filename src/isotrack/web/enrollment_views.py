@@ -32,6 +32,9 @@ def enroll(request: HttpRequest) -> HttpResponse:
     return render(request, "web/enroll/patient_step.html", {"form": form}, status=422 if form.errors else 200)
 
 
+DOSE_FIELDS = {"mg_per_day": "dose_mg_per_day", "product": "dose_product"}
+
+
 @write_view(Capability.PRESCRIBE)
 def enroll_course(request: HttpRequest, patient_id: str) -> HttpResponse:
     patient = access_patient(request.user, patient_id)
@@ -54,8 +57,11 @@ def enroll_course(request: HttpRequest, patient_id: str) -> HttpResponse:
     if request.method == "POST" and form.is_valid():
         try:
             course = actions.enroll_in_course(actor=request.user, patient=patient, **form.enrollment())
-        except InvalidInput as error:
-            _form_with_error(form, error)
+        except (
+            InvalidInput
+        ) as error:  # the action names its own arguments; the form's dose fields are prefixed
+            field = DOSE_FIELDS.get(error.field or "", error.field)
+            _form_with_error(form, InvalidInput(error.message, field=field))
         else:
             return course_page(course)
     return render(

@@ -59,13 +59,8 @@ class WeightFields(forms.Form):
 class DoseFields(forms.Form):
     """The dose a prescriber proposes (also read by the live preview)."""
 
-    dose_mg_per_day = forms.DecimalField(
-        label="New dose (mg/day)",
-        max_digits=5,
-        decimal_places=1,
-        min_value=Decimal(1),
-        max_value=Decimal(300),
-    )
+    # Its limits are the core's (core.plausibility, checked by the action): one message wherever it comes in.
+    dose_mg_per_day = forms.DecimalField(label="New dose (mg/day)", max_digits=5, decimal_places=1)
     dose_product = forms.ChoiceField(label="Product", choices=PRODUCT_LINE_CHOICES)
     dose_starts_on = forms.DateField(label="Starting on", widget=DateInput)
     dose_reason = forms.CharField(label="Reason for the change", max_length=200)
@@ -84,12 +79,7 @@ class DoseFields(forms.Form):
 
 class DoseChangeForm(DoseFields):
     dose_mg_per_day = forms.DecimalField(
-        label="New dose (mg/day)",
-        max_digits=5,
-        decimal_places=1,
-        min_value=Decimal(1),
-        max_value=Decimal(300),
-        required=False,
+        label="New dose (mg/day)", max_digits=5, decimal_places=1, required=False
     )
     dose_completion_date = forms.DateField(
         label="Or: finish by (target completion date)",
@@ -396,9 +386,7 @@ class EnrollCourseForm(WeightFields):
         label="Target (mg/kg)", max_digits=5, decimal_places=1, min_value=50, max_value=300
     )
     dose_product = forms.ChoiceField(label="Product", choices=PRODUCT_LINE_CHOICES)
-    dose_mg_per_day = forms.DecimalField(
-        label="First dose (mg/day)", max_digits=5, decimal_places=1, min_value=Decimal(1), max_value=300
-    )
+    dose_mg_per_day = forms.DecimalField(label="First dose (mg/day)", max_digits=5, decimal_places=1)
     enrollment_date = forms.DateField(label="Enrolled in iPLEDGE on", widget=DateInput)
     confirmation_number = forms.CharField(label="iPLEDGE confirmation number", max_length=40, required=False)
 

@@ -1,0 +1,130 @@
+"""What isotrack accepts as a clinic's record: one set of plausibility rules, in the clinic's words, for every
+way a record comes in (the pages, the JSON API, the course-file import and the lab import all write through
+the clinic's actions, which ask here). Each function returns the problem in one sentence, or None.
+
+The limits are wide enough for any real patient and narrow enough to catch a slip of the keyboard (a year
+typed wrong, a unit chosen wrong, a value with a digit too many):
+
+- nothing clinical is dated after the practice's today (a result, a visit, a pick-up, a weight, an iPLEDGE
+  entry, a method started): a planned dose change, a planned hold and a planned course start may be later;
+- nothing is dated before the patient's birth;
+- a course starts at most ``COURSE_START_REFUSED_DAYS`` before today (a practice enters its current courses,
+  not history); ``COURSE_START_WARNED_DAYS`` before today is unusual enough to say so;
+- a lab result in a unit its test has, within the test's range (LAB-TG-HIGH units: triglycerides in mg/dL
+  or mmol/L; ALT and AST in U/L);
+- a daily dose of 1 to 300 mg (reference.md section 2: 2 mg/kg/day for 150 kg), the same limits for saving
+  a dose and for the live preview of one;
+- a body weight of 20 to 300 kg.
+
+Decisions where reference.md is silent: the limits above (conventions of this program, not clinical
+thresholds; they refuse what cannot be a patient's record, they decide nothing clinical).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from isotrack.core.course import ENZYME_TESTS, LIPID_TESTS
+
+COURSE_START_REFUSED_DAYS = 730  # two years: a course is 4-6 months; a practice enters its current courses
+COURSE_START_WARNED_DAYS = 183  # half a year: possible (a long low-dose course), worth a second look
+PLANNED_AHEAD_DAYS = 366  # a planned course start, dose change or hold: within a year
+MG_PER_DAY = (1, 300)  # DOSE-MAX: 2 mg/kg/day x 150 kg = 300 mg; below 1 mg/day no capsule exists
+KG = (20, 300)  # a body weight
+# A result's range by test and unit: what a laboratory can report for a living patient.
+LAB_RANGES: dict[tuple[str, str], tuple[float, float]] = {
+    **{(test, "mg/dL"): (1.0, 20_000.0) for test in LIPID_TESTS},
+    **{(test, "mmol/L"): (0.03, 230.0) for test in LIPID_TESTS},
+    **{(test, "U/L"): (1.0, 20_000.0) for test in ENZYME_TESTS},
+}
+LAB_NAMES = {
+    "triglycerides": "Triglycerides",
+    "cholesterol": "Total cholesterol",
+    "hdl": "HDL cholesterol",
+    "ldl": "LDL cholesterol",
+    "alt": "ALT",
+    "ast": "AST",
+}
+UNITS_OF: dict[str, tuple[str, ...]] = {
+    **{test: ("mg/dL", "mmol/L") for test in LIPID_TESTS},
+    **{test: ("U/L",) for test in ENZYME_TESTS},
+}
+
+
+def _number(value: float) -> str:
+    return f"{value:g}"
+
+
+def not_after_today(day: dt.date, today: dt.date, what: str) -> str | None:
+    """Nothing clinical is dated after the practice's today."""
+    if day <= today:
+        return None
+    return f"{what} cannot be after today ({today}): {day} was entered."
+
+
+def not_before_birth(day: dt.date, birth: dt.date | None, what: str) -> str | None:
+    if birth is None or day >= birth:
+        return None
+    return f"{what} cannot be before the patient's birth ({birth}): {day} was entered."
+
+
+def planned_within_a_year(day: dt.date, today: dt.date, what: str) -> str | None:
+    """A planned date (a course start, a dose change, a hold) may be later than today, but not by years."""
+    if day <= today + dt.timedelta(days=PLANNED_AHEAD_DAYS):
+        return None
+    return f"{what} is planned more than a year ahead ({day}): check the year."
+
+
+def course_start(start: dt.date, today: dt.date) -> str | None:
+    """A course starts at most two years before today, and at most a year after it."""
+    if start < today - dt.timedelta(days=COURSE_START_REFUSED_DAYS):
+        return (
+            f"A course cannot start more than two years before today ({today}): {start} was entered. "
+            "Enter the patient's current course."
+        )
+    return planned_within_a_year(start, today, "The first dosing day")
+
+
+def course_start_warning(start: dt.date, today: dt.date) -> str | None:
+    """Not refused, but worth a second look: a course that started more than half a year ago."""
+    if start < today - dt.timedelta(days=COURSE_START_WARNED_DAYS):
+        return f"This course started more than six months ago ({start}): check the date."
+    return None
+
+
+def birth_date(birth: dt.date, today: dt.date) -> str | None:
+    if birth > today:
+        return f"A birth date cannot be after today ({today}): {birth} was entered."
+    if birth.year < 1900:
+        return f"A birth date before 1900 cannot be right: {birth} was entered."
+    return None
+
+
+def mg_per_day(mg: float) -> str | None:
+    low, high = MG_PER_DAY
+    if low <= mg <= high:
+        return None
+    return f"A daily dose is {low} to {high} mg (the labeled maximum for 150 kg, DOSE-MAX): {_number(mg)} mg."
+
+
+def weight_kg(kg: float) -> str | None:
+    low, high = KG
+    if low <= kg <= high:
+        return None
+    return f"A weight must be between {low} and {high} kg ({_number(kg)} kg entered)."
+
+
+def lab_result(test: str, value: float, unit: str) -> str | None:
+    """A unit its test has, and a value in the test's range (LAB-TG-HIGH: triglycerides in mg/dL or mmol/L;
+    ALT and AST in U/L)."""
+    units = UNITS_OF.get(test)
+    if units is None:
+        return None  # other tests are kept and not judged
+    if unit not in units:
+        return f"{unit} is not a unit of {LAB_NAMES.get(test, test)}: use {' or '.join(units)}."
+    low, high = LAB_RANGES[(test, unit)]
+    if low <= value <= high:
+        return None
+    name = LAB_NAMES.get(test, test)
+    limits = f"{_number(low)} to {_number(high)}"
+    return f"{name} of {_number(value)} {unit} cannot be right: a result is {limits}."

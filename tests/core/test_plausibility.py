@@ -1,0 +1,62 @@
+"""core.plausibility: the limits of a clinic's records, as a table."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from isotrack.core import plausibility
+
+TODAY = dt.date(2026, 12, 1)
+DAY = dt.timedelta(days=1)
+
+
+@pytest.mark.parametrize(
+    ("problem", "refused"),
+    [
+        (plausibility.not_after_today(TODAY, TODAY, "A visit"), False),
+        (plausibility.not_after_today(TODAY + DAY, TODAY, "A visit"), True),
+        (plausibility.not_before_birth(dt.date(2004, 3, 1), dt.date(2004, 3, 1), "A weight"), False),
+        (plausibility.not_before_birth(dt.date(2004, 2, 29), dt.date(2004, 3, 1), "A weight"), True),
+        (plausibility.not_before_birth(dt.date(1990, 1, 1), None, "A weight"), False),
+        (plausibility.course_start(TODAY - 730 * DAY, TODAY), False),
+        (plausibility.course_start(TODAY - 731 * DAY, TODAY), True),
+        (plausibility.course_start(TODAY + 366 * DAY, TODAY), False),
+        (plausibility.course_start(TODAY + 367 * DAY, TODAY), True),
+        (plausibility.course_start_warning(TODAY - 183 * DAY, TODAY), False),
+        (plausibility.course_start_warning(TODAY - 184 * DAY, TODAY), True),
+        (plausibility.birth_date(TODAY, TODAY), False),
+        (plausibility.birth_date(TODAY + DAY, TODAY), True),
+        (plausibility.birth_date(dt.date(1899, 12, 31), TODAY), True),
+        (plausibility.mg_per_day(1), False),
+        (plausibility.mg_per_day(300), False),
+        (plausibility.mg_per_day(0.5), True),
+        (plausibility.mg_per_day(300.1), True),
+        (plausibility.weight_kg(20), False),
+        (plausibility.weight_kg(19.99), True),
+        (plausibility.weight_kg(300.01), True),
+        (plausibility.lab_result("triglycerides", 6.0, "mmol/L"), False),
+        (plausibility.lab_result("triglycerides", 99999, "mg/dL"), True),
+        (plausibility.lab_result("triglycerides", 140, "U/L"), True),
+        (plausibility.lab_result("alt", 20, "mg/dL"), True),
+        (plausibility.lab_result("alt", 0, "U/L"), True),
+        (plausibility.lab_result("ferritin", 99999, "ng/mL"), False),  # kept, not judged
+    ],
+)
+def test_each_limit_refuses_exactly_past_it(problem, refused) -> None:
+    assert (problem is not None) is refused
+    if problem is not None:
+        assert problem.endswith(".")  # one sentence
+
+
+@given(st.floats(min_value=-1e6, max_value=1e6, allow_nan=False))
+def test_a_dose_is_refused_exactly_outside_1_to_300_mg(mg: float) -> None:
+    assert (plausibility.mg_per_day(mg) is None) == (1 <= mg <= 300)
+
+
+@given(st.dates(min_value=dt.date(1900, 1, 1), max_value=dt.date(2199, 12, 31)))
+def test_a_clinical_date_is_refused_exactly_after_today(day: dt.date) -> None:
+    assert (plausibility.not_after_today(day, TODAY, "A result") is None) == (day <= TODAY)
