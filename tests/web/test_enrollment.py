@@ -90,3 +90,22 @@ def test_an_outsider_gets_404_and_an_auditor_403(client, outsider, auditor, pres
     assert client.get(reverse("enroll")).status_code == 403
     assert client.post(course_step(patient), course_data(prescriber)).status_code == 403
     assert not Course.objects.exists()
+
+
+def test_a_course_that_started_over_six_months_ago_is_saved_with_a_warning(client, prescriber, patient):
+    client.force_login(prescriber)
+    data = {
+        "category": "can_get_pregnant",
+        "prescriber": prescriber.pk,
+        "start": "2026-03-02",
+        "target_mg_per_kg": "150",
+        "dose_product": "conventional",
+        "dose_mg_per_day": "40",
+        "enrollment_date": "2026-02-20",
+        "weight_value": "62",
+        "weight_unit": "kg",
+    }
+    response = client.post(course_step(patient), data, follow=True)
+    page = response.content.decode()
+    assert "Enrolled: the course and its first dose are saved." in page
+    assert "This course started more than six months ago (2026-03-02): check the date." in page

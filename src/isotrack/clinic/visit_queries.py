@@ -21,6 +21,7 @@ from isotrack.clinic.models import (
 )
 from isotrack.clinic.queries import alert_banner, practice_today
 from isotrack.clinic.records import course_facts
+from isotrack.core import plausibility
 
 
 def staff_of(practice: Practice) -> QuerySet[StaffUser]:
@@ -80,3 +81,8 @@ def _prescription_words(prescription: core.Prescription | None, segment: DoseSeg
     label = dose_planning.PRODUCT_LINES[line][0] if line in dose_planning.PRODUCT_LINES else line
     mg = f"{prescription.mg_per_day:g}"
     return f"{prescription.days_supply}-day supply of {mg} mg/day, {label}"
+
+
+def start_warning(course: Course) -> str | None:
+    """A course that started long ago is allowed but worth a second look (core.plausibility)."""
+    return plausibility.course_start_warning(course.start, practice_today(course.patient.practice))

@@ -4,6 +4,7 @@ the course page shows the qualifying checklist."""
 
 from __future__ import annotations
 
+from django.contrib import messages
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 
@@ -63,6 +64,10 @@ def enroll_course(request: HttpRequest, patient_id: str) -> HttpResponse:
             field = DOSE_FIELDS.get(error.field or "", error.field)
             _form_with_error(form, InvalidInput(error.message, field=field))
         else:
+            messages.success(request, "Enrolled: the course and its first dose are saved.")
+            warning = visit_queries.start_warning(course)
+            if warning:
+                messages.warning(request, warning)
             return course_page(course)
     return render(
         request,
