@@ -8,3 +8,13 @@ os.environ.setdefault("SECURE_SSL_REDIRECT", "0")
 os.environ.setdefault("DEBUG", "0")
 
 from isotrack.settings import *  # noqa: E402, F403
+
+# On SQLite the test database is a file, not the default shared in-memory one: concurrent requests (the live
+# server's threads, the tests of two submissions at once) then wait for the write lock as in production,
+# instead of failing with "database table is locked".
+if DATABASES["default"]["ENGINE"].endswith("sqlite3"):  # noqa: F405
+    import tempfile as _tempfile
+
+    DATABASES["default"]["TEST"] = {  # noqa: F405
+        "NAME": os.path.join(_tempfile.gettempdir(), f"isotrack-test-{os.getpid()}.sqlite3")
+    }

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.contrib.auth.decorators import login_not_required
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
@@ -9,6 +11,7 @@ from django.views.decorators.http import require_http_methods
 
 from isotrack.api import tokens
 from isotrack.api.problems import problem, problem_response
+from isotrack.clinic import submissions
 from isotrack.clinic.errors import ClinicError
 
 
@@ -16,12 +19,22 @@ from isotrack.clinic.errors import ClinicError
 def token_page(request: HttpRequest) -> HttpResponse:
     created = None
     error = None
+    repeated = False
     if request.method == "POST":
         try:
             if "revoke" in request.POST:
                 tokens.revoke_token(actor=request.user, token_uuid=request.POST["revoke"])
                 return redirect("api_tokens")
-            created = tokens.create_token(actor=request.user, name=request.POST.get("name", ""))
+            made: list[Any] = []
+
+            def create() -> tuple[int, str]:
+                made.append(tokens.create_token(actor=request.user, name=request.POST.get("name", "")))
+                return 200, ""
+
+            # Once per form (clinic.submissions): a reload of this page must not create a second token.
+            key = request.POST.get("submission_key") or submissions.new_key()
+            repeated = submissions.once(request.user, key, create).replayed
+            created = made[0] if made else None
         except ClinicError as failure:
             error = failure.message
     return render(
@@ -32,6 +45,7 @@ def token_page(request: HttpRequest) -> HttpResponse:
             "created": created[0] if created else None,
             "value": created[1] if created else None,
             "error": error,
+            "repeated": repeated,
         },
         status=422 if error else 200,
     )

@@ -612,6 +612,18 @@ class PregnancyFollowUp(RecordedModel):
         ordering = ["date", "id"]
 
 
+class Submission(models.Model):
+    """A form or API write carried out once: its one-time key, who sent it, and where its result is (the page
+    to go to, or the API's answer). A second submission with the same key (the back button, a reload, a double
+    click, two tabs, a client's retry) finds the first one's result instead of saving again."""
+
+    key = models.CharField(max_length=200, unique=True)  # scoped by who sent it (see clinic.submissions)
+    user = models.ForeignKey(StaffUser, on_delete=models.CASCADE, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+    status = models.PositiveSmallIntegerField(default=302)
+    result = models.TextField(blank=True)  # a URL for a page, the JSON body for the API
+
+
 # ------------------------------------------------------------------------------------------- derived, stored
 
 

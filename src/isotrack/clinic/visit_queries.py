@@ -86,3 +86,8 @@ def _prescription_words(prescription: core.Prescription | None, segment: DoseSeg
 def start_warning(course: Course) -> str | None:
     """A course that started long ago is allowed but worth a second look (core.plausibility)."""
     return plausibility.course_start_warning(course.start, practice_today(course.patient.practice))
+
+
+def visit_on(course: Course, day: date) -> bool:
+    """Whether a visit of the course is already recorded on the day."""
+    return course.visits.filter(date=day).exists()

@@ -20,7 +20,7 @@ from isotrack.notify import actions as notify_actions
 from isotrack.notify import feeds
 from isotrack.notify.models import FeedScope
 from isotrack.notify.reminders import outbox_of
-from isotrack.web.views import _form_with_error, write_view
+from isotrack.web.views import _form_with_error, save_once, write_view
 
 MONTH_NAMES = (
     "January",
@@ -169,14 +169,17 @@ def feed_new(request: HttpRequest) -> HttpResponse:
         prescriber = (
             clinic_calendar.find_prescriber(practice, data["prescriber"]) if data["prescriber"] else None
         )
-        try:
+
+        def save() -> HttpResponse:
             issued = notify_actions.create_feed_token(
                 actor=request.user, scope=data["scope"], patient=patient, prescriber=prescriber
             )
+            return _feed_created(request, issued)
+
+        try:  # once per form: a reload of the page that shows the URL must not create a second feed
+            return save_once(request, save, replay=lambda: redirect("calendar_feeds"))
         except InvalidInput as error:
             _form_with_error(form, error)
-        else:
-            return _feed_created(request, issued)
     return render(request, "web/calendar/feed_new.html", {"form": form}, status=422 if form.errors else 200)
 
 

@@ -13,7 +13,7 @@ from isotrack.clinic.access import Capability, access_patient, can
 from isotrack.clinic.errors import InvalidInput
 from isotrack.clinic.models import Role
 from isotrack.clinic.queries import practice_today
-from isotrack.web.views import _form_with_error, write_view
+from isotrack.web.views import _form_with_error, save_once, write_view
 from isotrack.web.visit_forms import EnrollCourseForm, EnrollPatientForm
 from isotrack.web.visit_views import course_page
 
@@ -22,14 +22,18 @@ from isotrack.web.visit_views import course_page
 def enroll(request: HttpRequest) -> HttpResponse:
     form = EnrollPatientForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
-        try:
+
+        def save() -> HttpResponse:
             patient = actions.register_patient(actor=request.user, **form.cleaned_data)
-        except InvalidInput as error:
-            _form_with_error(form, error)
-        else:
+            messages.success(request, f"Patient registered: MRN {patient.mrn}.")
             if can(request.user, Capability.PRESCRIBE):
                 return redirect("enroll_course", patient_id=patient.uuid)
             return redirect("patient", patient_id=patient.uuid)
+
+        try:
+            return save_once(request, save)
+        except InvalidInput as error:
+            _form_with_error(form, error)
     return render(request, "web/enroll/patient_step.html", {"form": form}, status=422 if form.errors else 200)
 
 
@@ -56,19 +60,21 @@ def enroll_course(request: HttpRequest, patient_id: str) -> HttpResponse:
         needs_weight=needs_weight,
     )
     if request.method == "POST" and form.is_valid():
-        try:
+
+        def save() -> HttpResponse:
             course = actions.enroll_in_course(actor=request.user, patient=patient, **form.enrollment())
-        except (
-            InvalidInput
-        ) as error:  # the action names its own arguments; the form's dose fields are prefixed
-            field = DOSE_FIELDS.get(error.field or "", error.field)
-            _form_with_error(form, InvalidInput(error.message, field=field))
-        else:
             messages.success(request, "Enrolled: the course and its first dose are saved.")
             warning = visit_queries.start_warning(course)
             if warning:
                 messages.warning(request, warning)
             return course_page(course)
+
+        try:
+            return save_once(request, save)
+        except InvalidInput as error:
+            # the action names its own arguments; the form's dose fields are prefixed
+            field = DOSE_FIELDS.get(error.field or "", error.field)
+            _form_with_error(form, InvalidInput(error.message, field=field))
     return render(
         request,
         "web/enroll/course_step.html",

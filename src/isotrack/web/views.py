@@ -6,12 +6,13 @@ from collections.abc import Callable
 from functools import wraps
 from typing import Any
 
+from django.contrib import messages
 from django.contrib.auth.decorators import login_not_required
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_http_methods
 
-from isotrack.clinic import actions, queries
+from isotrack.clinic import actions, queries, submissions
 from isotrack.clinic.access import Capability, access_patient, access_weight, can, require
 from isotrack.clinic.errors import InvalidInput, RecordNotFound
 from isotrack.web.forms import CategoryForm, PatientForm, WeightForm
@@ -33,6 +34,36 @@ def write_view(capability: Capability) -> Callable[[View], View]:
         return checked
 
     return wrap
+
+
+SUBMISSION_FIELD = "submission_key"  # every form's one-time key (web/form_errors.html renders it)
+ALREADY_SAVED = "This form was already saved: nothing was saved twice."
+
+
+def save_once(
+    request: HttpRequest,
+    save: Callable[[], HttpResponse],
+    replay: Callable[[], HttpResponse] | None = None,
+) -> HttpResponse:
+    """The write of a valid form, at most once per form key (``clinic.submissions``), then post-redirect-get.
+    A repeat (the back button then Save, a reload, a double click, two tabs) saves nothing and goes to the
+    first one's page; ``replay`` answers a repeat of a page that showed a secret once (it is not kept)."""
+    key = request.POST.get(SUBMISSION_FIELD) or submissions.new_key()
+    answered: list[HttpResponse] = []
+
+    def write() -> tuple[int, str]:
+        response = save()
+        answered.append(response)
+        return (302, response["Location"]) if response.status_code == 302 else (200, "")
+
+    done = submissions.once(request.user, key, write)
+    if not done.replayed:
+        return answered[0]
+    messages.info(request, ALREADY_SAVED)
+    if done.result:
+        return redirect(done.result)
+    assert replay is not None, "a page answered without a redirect must say how to answer a repeat"
+    return replay()
 
 
 def _form_with_error(form: Any, error: InvalidInput) -> None:
@@ -66,7 +97,7 @@ def form_page(
     field); anything invalid renders again with status 422 and nothing saved."""
     if request.method == "POST" and form.is_valid():
         try:
-            return save(form.cleaned_data)
+            return save_once(request, lambda: save(form.cleaned_data))
         except InvalidInput as error:
             _form_with_error(form, error)
     return render(request, template, {"form": form, **context}, status=422 if form.errors else 200)
@@ -76,6 +107,7 @@ def form_page(
 def patient_new(request: HttpRequest) -> HttpResponse:
     def save(data: dict[str, Any]) -> HttpResponse:
         patient = actions.register_patient(actor=request.user, **data)
+        messages.success(request, f"Patient registered: MRN {patient.mrn}.")
         return redirect("patient", patient_id=patient.uuid)
 
     return form_page(request, PatientForm(request.POST or None), "web/patient_form.html", {}, save)
@@ -95,7 +127,8 @@ def patient_category(request: HttpRequest, patient_id: str) -> HttpResponse:
     patient = access_patient(request.user, patient_id)
 
     def save(data: dict[str, Any]) -> HttpResponse:
-        actions.set_patient_category(actor=request.user, patient=patient, **data)
+        changed = actions.set_patient_category(actor=request.user, patient=patient, **data)
+        messages.success(request, f"iPLEDGE category saved: {changed.get_category_display()}.")
         return redirect("patient", patient_id=patient.uuid)
 
     form = CategoryForm(request.POST or None, initial={"category": patient.category})
@@ -107,13 +140,14 @@ def weight_new(request: HttpRequest, patient_id: str) -> HttpResponse:
     patient = access_patient(request.user, patient_id)
 
     def save(data: dict[str, Any]) -> HttpResponse:
-        actions.record_weight(
+        saved = actions.record_weight(
             actor=request.user,
             patient=patient,
             effective_date=data["effective_date"],
             value=data["value"],
             unit=data["unit"],
         )
+        messages.success(request, f"Weight saved: {saved.kg} kg on {saved.effective_date}.")
         return redirect("patient", patient_id=patient.uuid)
 
     form = WeightForm(
@@ -130,7 +164,8 @@ def weight_edit(request: HttpRequest, patient_id: str, weight_id: str) -> HttpRe
         raise RecordNotFound("No such weight.")
 
     def save(data: dict[str, Any]) -> HttpResponse:
-        actions.change_weight(actor=request.user, weight=weight, **data)
+        saved = actions.change_weight(actor=request.user, weight=weight, **data)
+        messages.success(request, f"Weight corrected: {saved.kg} kg on {saved.effective_date}.")
         return redirect("patient", patient_id=patient.uuid)
 
     initial = {

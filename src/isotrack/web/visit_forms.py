@@ -166,6 +166,9 @@ class MonthlyVisitForm(WeightFields, DoseFields):
         label="Days supply", min_value=1, max_value=30, initial=DEFAULT_DAYS_SUPPLY
     )  # IPL-SUPPLY
     note = forms.CharField(label="Note", required=False, widget=forms.Textarea(attrs={"rows": 2}))
+    # Asked only when a visit of the same day is already on record: a second one is saved on purpose, not by a
+    # resubmitted form (those are caught by the form's one-time key anyway).
+    confirm_second_visit = forms.BooleanField(label="Record a second visit on this day", required=False)
 
     def __init__(
         self,

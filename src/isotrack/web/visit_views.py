@@ -13,13 +13,13 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_http_methods
 
-from isotrack.clinic import actions, dose_planning, visit_queries
+from isotrack.clinic import actions, dose_planning, submissions, visit_queries
 from isotrack.clinic.access import Capability, access_course, can, require
 from isotrack.clinic.errors import InvalidInput, RecordNotFound
 from isotrack.clinic.models import Course, PregnancyFollowUpStep, Visit
 from isotrack.clinic.queries import practice_today
 from isotrack.clinic.queries import prescription_words as visit_summary_prescription
-from isotrack.web.views import _form_with_error, write_view
+from isotrack.web.views import SUBMISSION_FIELD, _form_with_error, save_once, write_view
 from isotrack.web.visit_forms import (
     LAB_ROWS,
     SIDE_EFFECT_ROWS,
@@ -69,14 +69,29 @@ def course_visit(request: HttpRequest, course_id: str) -> HttpResponse:
         current_product=context["product_line"],
         to_acknowledge=context["to_acknowledge"] if can_prescribe else [],
     )
+    second_visit = (
+        request.method == "POST"
+        and form.is_valid()
+        and not form.cleaned_data["confirm_second_visit"]
+        and not submissions.seen(request.user, request.POST.get(SUBMISSION_FIELD, ""))  # a repeat: answered
+        and visit_queries.visit_on(course, form.cleaned_data["date"])
+    )
+    if second_visit:
+        form.add_error(
+            "confirm_second_visit",
+            f"A visit is already recorded on {form.cleaned_data['date']}: tick this to record a second one.",
+        )
     if request.method == "POST" and form.is_valid():
-        try:
+
+        def save() -> HttpResponse:
             visit = actions.record_monthly_visit(actor=request.user, course=course, **form.visit())
-        except InvalidInput as error:
-            _form_with_error(form, error)
-        else:
             messages.success(request, saved_visit_message(visit))
             return course_page(course)
+
+        try:
+            return save_once(request, save)
+        except InvalidInput as error:
+            _form_with_error(form, error)
     tomorrow = context["today"] + timedelta(days=1)
     context |= {
         "form": form,
@@ -98,12 +113,17 @@ def course_dose(request: HttpRequest, course_id: str) -> HttpResponse:
         initial={"dose_product": context["product_line"], "dose_starts_on": tomorrow, "days_supply": 30},
     )
     if request.method == "POST" and form.is_valid():
+
+        def save() -> HttpResponse:
+            change = form.dose_change()
+            actions.change_dose(actor=request.user, course=course, **vars(change))
+            messages.success(request, f"Dose changed: {change.mg_per_day} mg/day from {change.starts_on}.")
+            return course_page(course)
+
         try:
-            actions.change_dose(actor=request.user, course=course, **vars(form.dose_change()))
+            return save_once(request, save)
         except InvalidInput as error:  # the action's fields are the form's without the section name
             _form_with_error(form, InvalidInput(error.message, field=f"dose_{error.field}"))
-        else:
-            return course_page(course)
     plan = _plan(course, form.data if form.is_bound else form.initial, tomorrow)
     context |= {"form": form, "plan": plan}
     return render(request, "web/visit/dose_form.html", context, status=422 if form.errors else 200)
@@ -138,18 +158,22 @@ def course_ipledge_entry(request: HttpRequest, course_id: str) -> HttpResponse:
     form = IpledgeEntryForm(request.POST or None, initial={"date": today})  # which step: staff choose
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
-        try:
-            actions.record_ipledge_entry(
+
+        def save() -> HttpResponse:
+            entry = actions.record_ipledge_entry(
                 actor=request.user,
                 course=course,
                 kind=data["kind"],
                 day=data["date"],
                 confirmation_number=data["confirmation_number"],
             )
+            messages.success(request, f"Recorded: {entry.get_kind_display()} on {entry.date}.")
+            return course_page(course)
+
+        try:
+            return save_once(request, save)
         except InvalidInput as error:
             _form_with_error(form, error)
-        else:
-            return course_page(course)
     return render(
         request,
         "web/visit/small_form.html",
@@ -165,19 +189,26 @@ def course_dispense(request: HttpRequest, course_id: str) -> HttpResponse:
     segment = dose_planning.current_segment(course, today)
     form = DispenseForm(request.POST or None, initial={"date": today})  # the supply dispensed: as typed
     if request.method == "POST" and form.is_valid():
-        try:
-            actions.record_dispense(
+        data = dict(form.cleaned_data)
+
+        def save() -> HttpResponse:
+            dispense = actions.record_dispense(
                 actor=request.user,
                 course=course,
-                day=form.cleaned_data.pop("date"),
+                day=data.pop("date"),
                 mg_per_day=segment.mg_per_day if segment else None,
                 product=segment.product if segment else "",
-                **form.cleaned_data,
+                **data,
             )
+            messages.success(
+                request, f"Pick-up recorded: {dispense.days_supply}-day supply on {dispense.date}."
+            )
+            return course_page(course)
+
+        try:
+            return save_once(request, save)
         except InvalidInput as error:
             _form_with_error(form, error)
-        else:
-            return course_page(course)
     return render(
         request,
         "web/visit/small_form.html",
@@ -197,7 +228,8 @@ def course_acknowledge(request: HttpRequest, course_id: str, code: str, alert_da
         raise RecordNotFound("No such open alert.")
     form = AcknowledgeForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
-        try:
+
+        def save() -> HttpResponse:
             actions.acknowledge_alert(
                 actor=request.user,
                 course=course,
@@ -206,11 +238,13 @@ def course_acknowledge(request: HttpRequest, course_id: str, code: str, alert_da
                 reason=form.cleaned_data["reason"],
                 day=today,
             )
-        except InvalidInput as error:
-            _form_with_error(form, error)
-        else:
             messages.success(request, f"Alert acknowledged: {item['label']} ({item['detail']}).")
             return course_page(course)
+
+        try:
+            return save_once(request, save)
+        except InvalidInput as error:
+            _form_with_error(form, error)
     return render(
         request,
         "web/visit/acknowledge_form.html",
@@ -232,15 +266,18 @@ def course_follow_up(request: HttpRequest, course_id: str) -> HttpResponse:
     form = FollowUpForm(request.POST or None, pending=pending, initial={"date": today})
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
-        try:
+
+        def save() -> HttpResponse:
             actions.record_pregnancy_follow_up(
                 actor=request.user, course=course, step=data["step"], day=data["date"], note=data["note"]
             )
-        except InvalidInput as error:
-            _form_with_error(form, error)
-        else:
             messages.success(request, f"Recorded: {dict(PregnancyFollowUpStep.choices)[data['step']]}.")
             return course_page(course)
+
+        try:
+            return save_once(request, save)
+        except InvalidInput as error:
+            _form_with_error(form, error)
     return render(
         request,
         "web/visit/small_form.html",
