@@ -102,6 +102,15 @@ def weight(nurse, patient):
 
 
 @pytest.fixture
+def methods(nurse, patient):
+    """The patient's two contraception methods in use since 2026-04-01 (IPL-CON-2)."""
+    return [
+        actions.record_contraception(actor=nurse, patient=patient, method=m, start=date(2026, 4, 1))
+        for m in ("iud_copper", "male_condom")
+    ]
+
+
+@pytest.fixture
 def course(prescriber, patient):
     return actions.start_course(
         actor=prescriber,

@@ -26,14 +26,6 @@ from isotrack.clinic.queries import visit_summary
 DAY = date(2026, 7, 1)
 
 
-@pytest.fixture
-def methods(nurse, patient):
-    return [
-        actions.record_contraception(actor=nurse, patient=patient, method=m, start=date(2026, 4, 1))
-        for m in ("iud_copper", "male_condom")
-    ]
-
-
 def routine_visit(actor, course, **changes):
     visit = {
         "day": DAY,

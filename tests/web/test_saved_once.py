@@ -13,22 +13,10 @@ from django.test import Client
 from django.urls import reverse
 
 from isotrack.api.models import ApiToken
-from isotrack.clinic import actions
 from isotrack.clinic.models import LabResult, Submission, Visit
 from tests.api.conftest import TokenClient, token_for
 from tests.conftest import TODAY
-
-
-@pytest.fixture
-def methods(nurse, patient):
-    return [
-        actions.record_contraception(actor=nurse, patient=patient, method=m, start=date(2026, 4, 1))
-        for m in ("iud_copper", "male_condom")
-    ]
-
-
-def visit_url(course):
-    return reverse("course_visit", kwargs={"course_id": course.uuid})
+from tests.web.test_visit import visit_url
 
 
 def visit_form(client, course, **changes):

@@ -5,19 +5,10 @@ from __future__ import annotations
 from datetime import date
 from decimal import Decimal
 
-import pytest
 from django.urls import reverse
 
 from isotrack.clinic import actions
 from isotrack.clinic.models import DoseSegment, LabResult, MoodScreen, PregnancyTest, Visit, Weight
-
-
-@pytest.fixture
-def methods(nurse, patient):
-    return [
-        actions.record_contraception(actor=nurse, patient=patient, method=m, start=date(2026, 4, 1))
-        for m in ("iud_copper", "male_condom")
-    ]
 
 
 def visit_url(course):
