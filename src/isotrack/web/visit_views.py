@@ -19,7 +19,7 @@ from isotrack.clinic.errors import InvalidInput, RecordNotFound
 from isotrack.clinic.models import Course, PregnancyFollowUpStep, Visit
 from isotrack.clinic.queries import practice_today
 from isotrack.clinic.queries import prescription_words as visit_summary_prescription
-from isotrack.web.views import SUBMISSION_FIELD, _form_with_error, save_once, write_view
+from isotrack.web.views import SUBMISSION_FIELD, _form_with_error, form_page, save_once, write_view
 from isotrack.web.visit_forms import (
     LAB_ROWS,
     SIDE_EFFECT_ROWS,
@@ -156,30 +156,20 @@ def course_ipledge_entry(request: HttpRequest, course_id: str) -> HttpResponse:
     course = access_course(request.user, course_id)
     today = practice_today(course.patient.practice)
     form = IpledgeEntryForm(request.POST or None, initial={"date": today})  # which step: staff choose
-    if request.method == "POST" and form.is_valid():
-        data = form.cleaned_data
 
-        def save() -> HttpResponse:
-            entry = actions.record_ipledge_entry(
-                actor=request.user,
-                course=course,
-                kind=data["kind"],
-                day=data["date"],
-                confirmation_number=data["confirmation_number"],
-            )
-            messages.success(request, f"Recorded: {entry.get_kind_display()} on {entry.date}.")
-            return course_page(course)
+    def save(data: dict[str, Any]) -> HttpResponse:
+        entry = actions.record_ipledge_entry(
+            actor=request.user,
+            course=course,
+            kind=data["kind"],
+            day=data["date"],
+            confirmation_number=data["confirmation_number"],
+        )
+        messages.success(request, f"Recorded: {entry.get_kind_display()} on {entry.date}.")
+        return course_page(course)
 
-        try:
-            return save_once(request, save)
-        except InvalidInput as error:
-            _form_with_error(form, error)
-    return render(
-        request,
-        "web/visit/small_form.html",
-        {"form": form, "course": course, "title": "Record an iPLEDGE step", "button": "Save"},
-        status=422 if form.errors else 200,
-    )
+    context = {"course": course, "title": "Record an iPLEDGE step", "button": "Save"}
+    return form_page(request, form, "web/visit/small_form.html", context, save)
 
 
 @write_view(Capability.RECORD_OBSERVATIONS)
@@ -188,33 +178,22 @@ def course_dispense(request: HttpRequest, course_id: str) -> HttpResponse:
     today = practice_today(course.patient.practice)
     segment = dose_planning.current_segment(course, today)
     form = DispenseForm(request.POST or None, initial={"date": today})  # the supply dispensed: as typed
-    if request.method == "POST" and form.is_valid():
-        data = dict(form.cleaned_data)
 
-        def save() -> HttpResponse:
-            dispense = actions.record_dispense(
-                actor=request.user,
-                course=course,
-                day=data.pop("date"),
-                mg_per_day=segment.mg_per_day if segment else None,
-                product=segment.product if segment else "",
-                **data,
-            )
-            messages.success(
-                request, f"Pick-up recorded: {dispense.days_supply}-day supply on {dispense.date}."
-            )
-            return course_page(course)
+    def save(data: dict[str, Any]) -> HttpResponse:
+        fields = dict(data)
+        dispense = actions.record_dispense(
+            actor=request.user,
+            course=course,
+            day=fields.pop("date"),
+            mg_per_day=segment.mg_per_day if segment else None,
+            product=segment.product if segment else "",
+            **fields,
+        )
+        messages.success(request, f"Pick-up recorded: {dispense.days_supply}-day supply on {dispense.date}.")
+        return course_page(course)
 
-        try:
-            return save_once(request, save)
-        except InvalidInput as error:
-            _form_with_error(form, error)
-    return render(
-        request,
-        "web/visit/small_form.html",
-        {"form": form, "course": course, "title": "Record a pick-up", "button": "Save the pick-up"},
-        status=422 if form.errors else 200,
-    )
+    context = {"course": course, "title": "Record a pick-up", "button": "Save the pick-up"}
+    return form_page(request, form, "web/visit/small_form.html", context, save)
 
 
 @write_view(Capability.PRESCRIBE)
@@ -227,30 +206,21 @@ def course_acknowledge(request: HttpRequest, course_id: str, code: str, alert_da
     if item is None or not item["acknowledgeable"]:
         raise RecordNotFound("No such open alert.")
     form = AcknowledgeForm(request.POST or None)
-    if request.method == "POST" and form.is_valid():
 
-        def save() -> HttpResponse:
-            actions.acknowledge_alert(
-                actor=request.user,
-                course=course,
-                code=code,
-                alert_date=alert_date,
-                reason=form.cleaned_data["reason"],
-                day=today,
-            )
-            messages.success(request, f"Alert acknowledged: {item['label']} ({item['detail']}).")
-            return course_page(course)
+    def save(data: dict[str, Any]) -> HttpResponse:
+        actions.acknowledge_alert(
+            actor=request.user,
+            course=course,
+            code=code,
+            alert_date=alert_date,
+            reason=data["reason"],
+            day=today,
+        )
+        messages.success(request, f"Alert acknowledged: {item['label']} ({item['detail']}).")
+        return course_page(course)
 
-        try:
-            return save_once(request, save)
-        except InvalidInput as error:
-            _form_with_error(form, error)
-    return render(
-        request,
-        "web/visit/acknowledge_form.html",
-        {"form": form, "course": course, "item": item},
-        status=422 if form.errors else 200,
-    )
+    context = {"course": course, "item": item}
+    return form_page(request, form, "web/visit/acknowledge_form.html", context, save)
 
 
 @write_view(Capability.PRESCRIBE)
@@ -264,23 +234,13 @@ def course_follow_up(request: HttpRequest, course_id: str) -> HttpResponse:
         if not course.pregnancy_follow_ups.filter(step=step).exists()
     ]
     form = FollowUpForm(request.POST or None, pending=pending, initial={"date": today})
-    if request.method == "POST" and form.is_valid():
-        data = form.cleaned_data
 
-        def save() -> HttpResponse:
-            actions.record_pregnancy_follow_up(
-                actor=request.user, course=course, step=data["step"], day=data["date"], note=data["note"]
-            )
-            messages.success(request, f"Recorded: {dict(PregnancyFollowUpStep.choices)[data['step']]}.")
-            return course_page(course)
+    def save(data: dict[str, Any]) -> HttpResponse:
+        actions.record_pregnancy_follow_up(
+            actor=request.user, course=course, step=data["step"], day=data["date"], note=data["note"]
+        )
+        messages.success(request, f"Recorded: {dict(PregnancyFollowUpStep.choices)[data['step']]}.")
+        return course_page(course)
 
-        try:
-            return save_once(request, save)
-        except InvalidInput as error:
-            _form_with_error(form, error)
-    return render(
-        request,
-        "web/visit/small_form.html",
-        {"form": form, "course": course, "title": "Positive pregnancy test: follow-up", "button": "Record"},
-        status=422 if form.errors else 200,
-    )
+    context = {"course": course, "title": "Positive pregnancy test: follow-up", "button": "Record"}
+    return form_page(request, form, "web/visit/small_form.html", context, save)
