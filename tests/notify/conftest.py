@@ -109,3 +109,22 @@ def demo_clock(monkeypatch):
     noon = datetime(DEMO_TODAY.year, DEMO_TODAY.month, DEMO_TODAY.day, 12, tzinfo=ZoneInfo(DEMO_TIME_ZONE))
     monkeypatch.setattr(queries, "now", lambda: noon.astimezone(UTC))
     return DEMO_TODAY
+
+
+@pytest.fixture(scope="module")
+def built(django_db_setup, django_db_blocker):
+    """One demo per test module, built for DEMO_TODAY, rolled back at the module's end."""
+    from django.db import transaction
+
+    from isotrack.clinic.demo import MAIN_SITUATIONS, build_demo
+
+    with django_db_blocker.unblock(), transaction.atomic():
+        demo = build_demo(patients=len(MAIN_SITUATIONS), today=DEMO_TODAY)
+        yield demo
+        transaction.set_rollback(True)
+
+
+@pytest.fixture
+def demo(built, db):
+    """The module's demo; what a test writes is rolled back after it."""
+    return built

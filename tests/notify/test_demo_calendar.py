@@ -8,7 +8,6 @@ from datetime import timedelta
 from html.parser import HTMLParser
 
 import pytest
-from django.db import transaction
 from django.urls import reverse
 from icalendar import Calendar
 
@@ -16,7 +15,6 @@ from isotrack import core
 from isotrack.clinic import actions
 from isotrack.clinic import calendar as clinic_calendar
 from isotrack.clinic.calendar import STATUS_LABELS, event_uid
-from isotrack.clinic.demo import MAIN_SITUATIONS, build_demo
 from isotrack.clinic.models import Course, Patient
 from isotrack.clinic.records import course_facts
 from isotrack.core.calendar import STAFF_ONLY_KINDS
@@ -27,21 +25,6 @@ from tests.notify.conftest import DEMO_TODAY
 
 TODAY = DEMO_TODAY
 FOLLOW_UP_KEYS = ("pregnancy-stop-1", "pregnancy-refer-1", "pregnancy-report-1")
-
-
-@pytest.fixture(scope="module")
-def built(django_db_setup, django_db_blocker):
-    """One demo for the module, rolled back at its end."""
-    with django_db_blocker.unblock(), transaction.atomic():
-        demo = build_demo(patients=len(MAIN_SITUATIONS), today=TODAY)
-        yield demo
-        transaction.set_rollback(True)
-
-
-@pytest.fixture
-def demo(built, db):
-    """The module's demo; what a test writes is rolled back after it."""
-    return built
 
 
 @pytest.fixture

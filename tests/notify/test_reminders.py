@@ -8,9 +8,7 @@ from datetime import date
 
 import pytest
 from django.core.management import CommandError, call_command
-from django.db import transaction
 
-from isotrack.clinic.demo import MAIN_SITUATIONS, build_demo
 from isotrack.clinic.models import ContraceptionMethodCode, Patient
 from isotrack.notify.models import Audience, OutboxStatus, ReminderOutbox
 from isotrack.notify.reminders import send_reminders
@@ -41,21 +39,6 @@ def run(today: date = TODAY) -> str:
 def text_of(message) -> str:
     body = message.get_payload(decode=True).decode()
     return f"{message['Subject']}\n{body}".lower()
-
-
-@pytest.fixture(scope="module")
-def built(django_db_setup, django_db_blocker):
-    """One demo for the module, rolled back at its end."""
-    with django_db_blocker.unblock(), transaction.atomic():
-        demo = build_demo(patients=len(MAIN_SITUATIONS), today=TODAY)
-        yield demo
-        transaction.set_rollback(True)
-
-
-@pytest.fixture
-def demo(built, db):
-    """The module's demo; what a test writes is rolled back after it."""
-    return built
 
 
 def test_running_twice_against_the_demo_sends_each_reminder_once(demo, smtp_server):

@@ -404,18 +404,24 @@ def activate_course(*, actor: StaffUser, course: Course) -> Course:
     _course_record(actor, course, Capability.RECORD_OBSERVATIONS)
     course = Course.objects.select_for_update().get(pk=course.pk)
     if course.status == CourseStatus.DRAFT:
-        before = snapshot(course)
-        course.status = CourseStatus.ACTIVE
-        course.save(update_fields=["status"])
-        record(
-            actor=actor,
-            action="course.activate",
-            instance=course,
-            patient=course.patient,
-            before=before,
-            after=snapshot(course),
-        )
+        _set_status(actor, course, CourseStatus.ACTIVE, "course.activate")
     return course
+
+
+def _set_status(actor: StaffUser, course: Course, status: Any, action_code: str, reason: str = "") -> None:
+    """A course's status changed (the caller holds the row locked), with its audit row."""
+    before = snapshot(course)
+    course.status = status
+    course.save(update_fields=["status"])
+    record(
+        actor=actor,
+        action=action_code,
+        instance=course,
+        patient=course.patient,
+        before=before,
+        after=snapshot(course),
+        reason=reason,
+    )
 
 
 @action
@@ -693,17 +699,8 @@ def _stop_course(actor: StaffUser, course: Course, day: date) -> None:
     if day >= course.start:
         end_course(actor=actor, course=course, end=day, reason="positive pregnancy test", stopped=True)
         return
-    before = snapshot(course)
-    course.status = CourseStatus.REVOKED
-    course.save(update_fields=["status"])
-    record(
-        actor=actor,
-        action="course.stop",
-        instance=course,
-        patient=course.patient,
-        before=before,
-        after=snapshot(course),
-        reason="positive pregnancy test before the first dose",
+    _set_status(
+        actor, course, CourseStatus.REVOKED, "course.stop", "positive pregnancy test before the first dose"
     )
 
 
