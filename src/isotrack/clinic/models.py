@@ -177,14 +177,43 @@ class PublicIdModel(models.Model):
         abstract = True
 
 
+class InForce(models.Manager["RecordedModel"]):
+    """The records in force. A voided record stays in the database, in the timeline and in the audit trail
+    (``RecordedModel.all_objects``), but this default manager, and so every query, prefetch and related
+    manager of the clinic, leaves it out: the engine never sees it."""
+
+    def get_queryset(self) -> models.QuerySet[RecordedModel]:
+        return super().get_queryset().filter(voided_at__isnull=True)
+
+
 class RecordedModel(PublicIdModel):
-    """A clinical record: who entered it and when (the audit trail keeps every change)."""
+    """A clinical record: who entered it and when (the audit trail keeps every change). A mistaken record is
+    voided, never deleted: who voided it, when and why stay on the row, and a correction points to the record
+    that replaced it (``clinic.corrections``)."""
 
     recorded_by = models.ForeignKey("clinic.StaffUser", on_delete=models.PROTECT, related_name="+")
     recorded_at = models.DateTimeField(auto_now_add=True)
+    voided_at = models.DateTimeField(null=True, blank=True, editable=False)
+    voided_by = models.ForeignKey(
+        "clinic.StaffUser", on_delete=models.PROTECT, null=True, blank=True, editable=False, related_name="+"
+    )
+    void_reason = models.CharField(max_length=200, blank=True, editable=False)
+    replaced_by = models.ForeignKey(
+        "self", on_delete=models.PROTECT, null=True, blank=True, editable=False, related_name="+"
+    )
+
+    objects = InForce()
+    all_objects = models.Manager()
 
     class Meta:
         abstract = True
+
+    @property
+    def voided(self) -> bool:
+        return self.voided_at is not None
+
+
+IN_FORCE = Q(voided_at__isnull=True)  # a unique constraint holds among the records in force only
 
 
 def _date_order(name: str, start: str, end: str) -> models.CheckConstraint:
@@ -385,7 +414,9 @@ class DoseSegment(RecordedModel):
 
     class Meta:
         constraints = [
-            models.UniqueConstraint(fields=["course", "starts_on"], name="dose_segment_one_per_day"),
+            models.UniqueConstraint(
+                fields=["course", "starts_on"], name="dose_segment_one_per_day", condition=IN_FORCE
+            ),
             _range("dose_mg_range", "mg_per_day", Decimal("0.1"), 300),
         ]
         ordering = ["starts_on"]
@@ -409,7 +440,11 @@ class MissedDose(RecordedModel):
     date = models.DateField()
 
     class Meta:
-        constraints = [models.UniqueConstraint(fields=["course", "date"], name="missed_dose_once_per_day")]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["course", "date"], name="missed_dose_once_per_day", condition=IN_FORCE
+            )
+        ]
         ordering = ["date"]
 
 
@@ -592,7 +627,9 @@ class AlertAcknowledgment(RecordedModel):
     class Meta:
         constraints = [
             models.UniqueConstraint(
-                fields=["course", "alert_code", "alert_date"], name="acknowledgment_once_per_alert"
+                fields=["course", "alert_code", "alert_date"],
+                name="acknowledgment_once_per_alert",
+                condition=IN_FORCE,
             ),
             _date_order("acknowledgment_after_alert", "alert_date", "date"),
         ]
@@ -608,7 +645,11 @@ class PregnancyFollowUp(RecordedModel):
     note = models.CharField(max_length=300, blank=True)
 
     class Meta:
-        constraints = [models.UniqueConstraint(fields=["course", "step"], name="pregnancy_follow_up_once")]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["course", "step"], name="pregnancy_follow_up_once", condition=IN_FORCE
+            )
+        ]
         ordering = ["date", "id"]
 
 
