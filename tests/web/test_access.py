@@ -23,6 +23,8 @@ def records(patient, weight, course):
         "patient_id": patient.uuid,
         "weight_id": weight.uuid,
         "course_id": course.uuid,
+        "kind": "weight",  # a kind of record to correct or void, and one of them
+        "record_id": weight.uuid,
         "code": "TRIGLYCERIDES_CRITICAL",  # an alert of the course, by its code and date
         "alert_date": date(2026, 6, 1),
     }

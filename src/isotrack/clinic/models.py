@@ -203,7 +203,7 @@ class RecordedModel(PublicIdModel):
     )
 
     objects = InForce()
-    all_objects = models.Manager()
+    all_objects = models.Manager()  # noqa: DJ012 (a manager: the first one declared is the default)
 
     class Meta:
         abstract = True

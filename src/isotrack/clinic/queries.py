@@ -149,7 +149,6 @@ def course_page(course: Course, today: date) -> dict[str, Any]:
             {"code": d.code, "label": core.DUE_LABELS[d.code], "date": d.date, "rule_id": d.rule_id}
             for d in evaluation.due
         ],
-        "timeline": _timeline(course),
         "rule_ids": sorted(
             {rule for group in evaluation.rule_ids().values() for rule in group.values()}
             | {s.rule_id for s in (*cycle.steps, *cycle.monitoring) if s.rule_id}
@@ -253,74 +252,6 @@ def _capsules(course: Course, evaluation: core.Evaluation) -> dict[str, Any] | N
     )
     plan = core.capsule_plan(mg, line)
     return {"plan": plan, "line": brand or segment.product, "fill": plan.fill(30) if plan.possible else None}
-
-
-def _timeline(course: Course) -> list[dict[str, Any]]:
-    """Every record of the course, newest first."""
-    patient = course.patient
-    rows: list[tuple[date, str, str]] = []
-    for entry in course.ipledge_entries.all():
-        number = f" (confirmation {entry.confirmation_number})" if entry.confirmation_number else ""
-        rows.append((entry.date, "iPLEDGE", f"{entry.get_kind_display()}{number}"))
-    for test in course.pregnancy_tests.all():
-        rows.append(
-            (
-                test.specimen_date,
-                "Pregnancy test",
-                f"{test.get_purpose_display()}, {test.get_setting_display().lower()}: "
-                f"{test.get_result_display().lower()}",
-            )
-        )
-    for dispense in course.dispenses.all():
-        mg = f", {dispense.mg_per_day} mg/day" if dispense.mg_per_day is not None else ""
-        rma = f", RMA {dispense.rma}" if dispense.rma else ""
-        rows.append((dispense.date, "Dispense", f"{dispense.days_supply}-day supply{mg}{rma}"))
-    for segment in course.dose_segments.all():
-        reason = f" ({segment.reason})" if segment.reason else ""
-        rows.append(
-            (
-                segment.starts_on,
-                "Dose",
-                f"{segment.mg_per_day} mg/day, {segment.get_product_display()}{reason}",
-            )
-        )
-    for hold in course.interruptions.all():
-        rows.append((hold.start, "Hold", f"no dosing {hold.start} to {hold.end} {hold.reason}".strip()))
-    for missed in course.missed_doses.all():
-        rows.append((missed.date, "Missed dose", "one day not taken"))
-    for visit in course.visits.all():
-        rows.append((visit.date, "Visit", visit_summary(visit)))
-    for lab in course.lab_results.all():
-        rows.append((lab.effective_date, "Lab", f"{lab.get_test_display()} {lab.value} {lab.unit}"))
-    for screen in course.mood_screens.all():
-        rows.append((screen.date, "Mood screen", f"{screen.get_instrument_display()} score {screen.score}"))
-    for effect in course.side_effects.all():
-        rows.append((effect.onset, "Side effect", f"{effect.term} ({effect.get_severity_display().lower()})"))
-    for seen in course.acknowledgments.all():
-        label = (
-            core.ALERT_ACTIONS[seen.alert_code].label
-            if seen.alert_code in core.ALERT_ACTIONS
-            else seen.alert_code
-        )
-        rows.append(
-            (
-                seen.date,
-                "Alert acknowledged",
-                f"{label} of {seen.alert_date} by {seen.recorded_by.display_name}: {seen.reason}",
-            )
-        )
-    for done in course.pregnancy_follow_ups.all():
-        note = f" ({done.note})" if done.note else ""
-        rows.append((done.date, "Pregnancy follow-up", f"{done.get_step_display()}{note}"))
-    for weight in patient.weights.all():
-        rows.append((weight.effective_date, "Weight", f"{weight.kg} kg"))
-    for use in patient.contraception.all():
-        until = f" until {use.end}" if use.end else ""
-        rows.append((use.start, "Contraception", f"{use.get_method_display()} from {use.start}{until}"))
-    if course.end:
-        rows.append((course.end, "Course", f"last day of dosing ({course.get_status_display().lower()})"))
-    rows.sort(key=lambda row: row[0], reverse=True)
-    return [{"date": day, "kind": kind, "text": text} for day, kind, text in rows]
 
 
 def visit_summary(visit: Visit) -> str:

@@ -13,7 +13,7 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.views.decorators.http import require_http_methods
 
-from isotrack.clinic import queries
+from isotrack.clinic import queries, timeline
 from isotrack.clinic.access import Capability, access_course, can
 
 CHART_WIDTH, CHART_HEIGHT = 640, 260
@@ -36,6 +36,7 @@ def _course(request: HttpRequest, course_id: str, template: str) -> HttpResponse
     dose = context["dose"]
     context["can_record"] = can(request.user, Capability.RECORD_OBSERVATIONS)
     context["can_prescribe"] = can(request.user, Capability.PRESCRIBE)
+    context["timeline"] = timeline.course_timeline(context["course"], request.user)
     context["chart"] = dose_chart(
         context["dose_curve"], dose.target_mg_per_kg, context["today"], dose.projected_completion_date
     )

@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import copy
 from decimal import Decimal
+from typing import Any
 
 from django import forms
+from django.db import models
 
-from isotrack.clinic.models import PatientCategory, WeightUnit
+from isotrack.clinic.corrections import Kind
+from isotrack.clinic.models import PatientCategory, StaffUser, WeightUnit
 
 
 class DateInput(forms.DateInput):
@@ -39,3 +43,33 @@ class WeightForm(forms.Form):
     value = forms.DecimalField(label="Weight", max_digits=6, decimal_places=2, min_value=Decimal("1"))
     unit = forms.ChoiceField(label="Unit", choices=WeightUnit.choices, initial=WeightUnit.KG)
     reason = forms.CharField(label="Reason for the correction", max_length=200, required=False)
+
+
+REASON_LABEL = {"correct": "Why is it corrected?", "void": "Why is it voided?"}
+
+
+class VoidForm(forms.Form):
+    correction_reason = forms.CharField(
+        label=REASON_LABEL["void"],
+        max_length=200,
+        help_text="Kept with the record and in the audit trail, e.g. “entered on the wrong patient”.",
+    )
+
+
+def correction_form(kind: Kind, item: Any, user: StaffUser, data: Any = None) -> forms.ModelForm[Any]:
+    """The fields a correction of ``kind`` may change, showing the record as it was entered, and the reason.
+    The model's own checks (ranges, date order) run on the form; the action runs every other rule."""
+
+    def field_for(db_field: models.Field[Any, Any], **kwargs: Any) -> forms.Field | None:
+        if isinstance(db_field, models.DateField):
+            kwargs["widget"] = DateInput
+        return db_field.formfield(**kwargs)
+
+    base = forms.models.modelform_factory(kind.model, fields=kind.fields, formfield_callback=field_for)
+    reason = forms.CharField(label=REASON_LABEL["correct"], max_length=200)
+    form_class = type(f"{kind.model.__name__}Correction", (base,), {"correction_reason": reason})
+    form = form_class(data, instance=copy.copy(item))  # the form's checks must not touch the record itself
+    if "verified_by" in form.fields:
+        staff = StaffUser.objects.filter(practice_id=user.practice_id, is_active=True).order_by("last_name")
+        form.fields["verified_by"].queryset = staff
+    return form

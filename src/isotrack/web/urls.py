@@ -1,7 +1,10 @@
 from django.contrib.auth import views as auth_views
-from django.urls import include, path
+from django.urls import include, path, register_converter
 
-from isotrack.web import views
+from isotrack.web import record_views, views
+from isotrack.web.converters import RecordKindConverter
+
+register_converter(RecordKindConverter, "recordkind")
 
 urlpatterns = [
     path("healthz", views.healthz, name="healthz"),
@@ -18,6 +21,12 @@ urlpatterns = [
     path("patients/<uuid:patient_id>/weights/new/", views.weight_new, name="weight_new"),
     path("patients/<uuid:patient_id>/weights/<uuid:weight_id>/", views.weight_edit, name="weight_edit"),
     path("patients/<uuid:patient_id>/audit/", views.patient_audit, name="patient_audit"),
+    path(
+        "records/<recordkind:kind>/<uuid:record_id>/correct/",
+        record_views.record_correct,
+        name="record_correct",
+    ),
+    path("records/<recordkind:kind>/<uuid:record_id>/void/", record_views.record_void, name="record_void"),
     path("", include("isotrack.web.worklist_urls")),  # the worklist (home) and the course page
     path("", include("isotrack.web.visit_urls")),  # enrollment, the monthly visit, dose changes
 ]
