@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import date
+from decimal import Decimal
 
 import pytest
 from django.urls import URLPattern, get_resolver, reverse
@@ -149,24 +150,26 @@ def test_an_impossible_weight_is_refused_beside_the_field(client, nurse, patient
     assert patient.weights.count() == 0
 
 
-def test_a_changed_weight_shows_in_the_audit_page_with_old_and_new_values(client, nurse, patient, weight):
+def test_a_corrected_weight_shows_in_the_audit_page_with_old_and_new_values(client, nurse, patient, weight):
     client.force_login(nurse)
-    url = reverse("weight_edit", kwargs={"patient_id": patient.uuid, "weight_id": weight.uuid})
     response = client.post(
-        url,
+        reverse("record_correct", args=["weight", weight.uuid]),
         {
             "effective_date": date(2026, 5, 20).isoformat(),
-            "value": "140",
-            "unit": "lb",
-            "reason": "re-weighed",
+            "entered_value": "140",
+            "entered_unit": "lb",
+            "correction_reason": "re-weighed",
         },
     )
     assert response.status_code == 302
+    assert response["Location"] == reverse("patient", kwargs={"patient_id": patient.uuid})
     page = client.get(reverse("patient_audit", kwargs={"patient_id": patient.uuid})).content.decode()
-    assert "weight.change" in page
-    assert "62.00" in page and "63.50" in page
+    assert "weight.correct" in page
+    assert "62.00" in page and "140.00" in page
     assert nurse.display_name in page
     assert "re-weighed" in page
+    assert '<tr class="voided" data-voided="true">' in page  # where the first weight was recorded
+    assert [w.kg for w in patient.weights.all()] == [Decimal("63.50")]
 
 
 def test_a_front_desk_user_registers_a_patient(client, front_desk):

@@ -22,20 +22,21 @@ def test_a_nurse_corrects_a_weight_and_the_audit_page_shows_old_and_new(page, li
     page.get_by_role("link", name="Testperson, Avery").click()
     page.get_by_role("link", name="Correct").click()
     page.get_by_label("Weight").fill("900")
-    page.locator("main").get_by_role("button", name="Save").click()
-    assert page.locator("#id_value-error").inner_text().startswith("A weight must be between 20 and 300 kg")
+    page.get_by_label("Why is it corrected?").fill("re-weighed on the clinic scale")
+    page.locator("main").get_by_role("button", name="Save the correction").click()
+    error = page.locator("#id_entered_value-error").inner_text()
+    assert error.startswith("A weight must be between 20 and 300 kg")
     screenshot(page, "weight-form-error")
 
     page.get_by_label("Weight").fill("140")
     page.get_by_label("Unit").select_option("lb")
-    page.get_by_label("Reason for the correction").fill("re-weighed on the clinic scale")
-    page.locator("main").get_by_role("button", name="Save").click()
+    page.locator("main").get_by_role("button", name="Save the correction").click()
     assert "63.50 kg" in page.locator("main").inner_text()
 
     page.get_by_role("link", name="Audit trail").click()
     row = page.locator("table.audit tbody tr").first
     text = row.inner_text()
-    assert "weight.change" in text and "62.00" in text and "63.50" in text
+    assert "weight.correct" in text and "62.00" in text and "140.00" in text
     assert "Nurse Synthetic" in text and "re-weighed on the clinic scale" in text
     screenshot(page, "audit-trail")
 

@@ -429,9 +429,9 @@ def record_interruption(
     *, actor: StaffUser, course: Course, start: date, end: date, reason: str
 ) -> Interruption:
     _course_record(actor, course, Capability.PRESCRIBE)
-    if start < course.start:
-        raise InvalidInput(f"A hold cannot start before the course ({course.start}).", field="start")
-    _plausible(plausibility.planned_within_a_year(end, _today(course.patient), "A hold"), "end")
+    problem = plausibility.days_off(start, end, course.start, _today(course.patient))
+    if problem is not None:
+        raise InvalidInput(problem[1], field=problem[0])
     item = Interruption(course=course, start=start, end=end, reason=reason)
     return _create(actor, item, patient=course.patient, action_code="interruption.record", reason=reason)
 
@@ -439,9 +439,8 @@ def record_interruption(
 @action
 def record_missed_dose(*, actor: StaffUser, course: Course, day: date) -> MissedDose:
     _course_record(actor, course, Capability.RECORD_OBSERVATIONS)
-    _plausible(plausibility.not_after_today(day, _today(course.patient), "A missed dose"), "date")
-    if day < course.start:
-        raise InvalidInput(f"A missed dose cannot be before the course ({course.start}).", field="date")
+    if (problem := plausibility.days_off(day, day, course.start, _today(course.patient))) is not None:
+        raise InvalidInput(problem[1], field="date")
     if MissedDose.objects.filter(course=course, date=day).exists():
         raise InvalidInput("That missed dose is already recorded.", field="date")
     return _create(

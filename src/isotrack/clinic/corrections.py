@@ -55,6 +55,7 @@ class Kind:
     fields: tuple[str, ...]
     replace: Callable[[StaffUser, Any, Values], RecordedModel]
     on_patient: bool = False  # weights and contraception belong to the patient, the rest to a course
+    renamed: tuple[tuple[str, str], ...] = ()  # (the action's field, the model's) where they differ
 
     def patient_of(self, item: Any) -> Patient:
         return item.patient if self.on_patient else item.course.patient
@@ -200,7 +201,8 @@ KINDS: dict[str, Kind] = {
             RECORD,
             ("effective_date", "entered_value", "entered_unit"),
             _weight,
-            True,
+            on_patient=True,
+            renamed=(("value", "entered_value"), ("unit", "entered_unit")),
         ),
         Kind(
             "contraception",
@@ -209,7 +211,7 @@ KINDS: dict[str, Kind] = {
             RECORD,
             ("method", "start", "end"),
             _contraception,
-            True,
+            on_patient=True,
         ),
         Kind(
             "lab", "Lab result", LabResult, RECORD, ("test", "effective_date", "value", "unit", "uln"), _lab
@@ -237,6 +239,7 @@ KINDS: dict[str, Kind] = {
             RECORD,
             ("term", "severity", "onset", "resolved_on", "action"),
             _side_effect,
+            renamed=(("action_taken", "action"),),
         ),
         Kind("visit", "Visit", Visit, Capability.REGISTER_PATIENTS, ("date", "note"), _visit),
         Kind(
@@ -349,7 +352,11 @@ def correct_record(*, actor: StaffUser, kind: Kind, item: Any, values: Values, r
     if all(_same(getattr(item, name), wanted[name]) for name in kind.fields):
         raise InvalidInput("Nothing was changed: change a value, or void the record instead.")
     _void(actor, item, reason)
-    replacement = kind.replace(actor, item, wanted)
+    try:
+        replacement = kind.replace(actor, item, wanted)
+    except InvalidInput as error:  # refused beside the field as the record names it
+        field = dict(kind.renamed).get(error.field or "", error.field)
+        raise InvalidInput(error.message, field=field) from error
     item.replaced_by = replacement
     item.save(update_fields=["replaced_by"])
     actions.record(
@@ -375,3 +382,13 @@ def _same(old: Any, new: Any) -> bool:
     if isinstance(old, date) or isinstance(new, date):
         return old == new
     return (old if old is not None else "") == (new if new is not None else "")
+
+
+def voided_of(patient: Patient) -> set[Any]:
+    """The public ids of the patient's voided records (one query per kind, by the patient's key)."""
+    found: set[Any] = set()
+    for kind in KINDS.values():
+        owner = "patient" if kind.on_patient else "course__patient"
+        voided = kind.model.all_objects.filter(**{owner: patient}, voided_at__isnull=False)
+        found.update(voided.values_list("uuid", flat=True))
+    return found

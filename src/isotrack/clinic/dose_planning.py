@@ -180,3 +180,52 @@ def _with_dose_from(
     kept = tuple(s for s in facts.doses if s.start < start)
     segment = core.DoseSegment(start, mg, product)
     return dataclasses.replace(facts, doses=(*kept, segment))
+
+
+@dataclasses.dataclass(frozen=True)
+class DaysOffPlan:
+    """What a hold or a missed dose would do to the course, before it is saved."""
+
+    start: date | None
+    end: date | None
+    days: int  # days without dosing it adds
+    current_completion_date: date | None
+    projected_completion_date: date | None
+    cumulative_mg: float | None  # through today, with the days off
+    current_cumulative_mg: float | None
+    problem: str | None  # why it would be refused, in the words saving uses (core.plausibility)
+
+
+def plan_days_off(course: Course, *, start: date | None, end: date | None, today: date) -> DaysOffPlan:
+    """The course's figures on ``today`` with no dosing from ``start`` to ``end`` (a missed dose: one day),
+    next to the figures without: the projected completion moves by the dosing days lost."""
+    facts = course_facts(course)
+    now = core.dose_report(facts, today)
+    blank = DaysOffPlan(
+        start,
+        end,
+        0,
+        now.projected_completion_date,
+        None,
+        None,
+        now.cumulative_mg,
+        None,
+    )
+    if start is None or end is None:
+        return replace(blank, problem="Type the first and last day without dosing.")
+    refused = plausibility.days_off(start, end, course.start, today)
+    if refused is not None:
+        return replace(blank, problem=refused[1])
+    if start == end:
+        planned = dataclasses.replace(facts, missed_doses=(*facts.missed_doses, start))
+    else:
+        planned = dataclasses.replace(
+            facts, interruptions=(*facts.interruptions, core_course.Interruption(start, end))
+        )
+    then = core.dose_report(planned, today)
+    return replace(
+        blank,
+        days=(end - start).days + 1,
+        projected_completion_date=then.projected_completion_date,
+        cumulative_mg=then.cumulative_mg,
+    )

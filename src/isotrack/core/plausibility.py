@@ -128,3 +128,19 @@ def lab_result(test: str, value: float, unit: str) -> str | None:
     name = LAB_NAMES.get(test, test)
     limits = f"{_number(low)} to {_number(high)}"
     return f"{name} of {_number(value)} {unit} cannot be right: a result is {limits}."
+
+
+def days_off(start: dt.date, end: dt.date, course_start: dt.date, today: dt.date) -> tuple[str, str] | None:
+    """A hold (``start`` to ``end``) or a missed dose (``start`` == ``end``): within the course, in order,
+    planned at most a year ahead; a missed dose is a fact, so not after today. (field, problem) or None."""
+    missed = start == end
+    what = "A missed dose" if missed else "A hold"
+    if start < course_start:
+        return "start", f"{what} cannot be before the course's first dosing day ({course_start})."
+    if end < start:
+        return "end", f"A hold's last day cannot be before its first day ({start})."
+    if missed:
+        problem = not_after_today(start, today, what)
+        return ("start", problem) if problem else None
+    problem = planned_within_a_year(end, today, what)
+    return ("end", problem) if problem else None

@@ -42,10 +42,33 @@ class WeightForm(forms.Form):
     effective_date = forms.DateField(label="Date weighed", widget=DateInput)
     value = forms.DecimalField(label="Weight", max_digits=6, decimal_places=2, min_value=Decimal("1"))
     unit = forms.ChoiceField(label="Unit", choices=WeightUnit.choices, initial=WeightUnit.KG)
-    reason = forms.CharField(label="Reason for the correction", max_length=200, required=False)
 
 
 REASON_LABEL = {"correct": "Why is it corrected?", "void": "Why is it voided?"}
+
+# The corrections' fields in the words of the forms that record them (the models' names are for the database).
+CORRECTION_LABELS = {
+    "effective_date": "Date",
+    "entered_value": "Weight",
+    "entered_unit": "Unit",
+    "start": "First day",
+    "end": "Last day",
+    "uln": "Upper limit of normal (ALT, AST)",
+    "specimen_date": "Specimen date",
+    "verified_by": "Verified by (home test)",
+    "verification_note": "How the home test was verified",
+    "item9": "Item 9 score (PHQ-9)",
+    "resolved_on": "Resolved on",
+    "action": "Action taken",
+    "starts_on": "First day of this dose",
+    "mg_per_day": "Dose (mg/day)",
+    "reason": "Reason",
+    "days_supply": "Days supply",
+    "quantity": "Capsules",
+    "rma": "RMA number",
+    "kind": "iPLEDGE step",
+    "confirmation_number": "Confirmation number",
+}
 
 
 class VoidForm(forms.Form):
@@ -65,7 +88,10 @@ def correction_form(kind: Kind, item: Any, user: StaffUser, data: Any = None) ->
             kwargs["widget"] = DateInput
         return db_field.formfield(**kwargs)
 
-    base = forms.models.modelform_factory(kind.model, fields=kind.fields, formfield_callback=field_for)
+    labels = {name: CORRECTION_LABELS[name] for name in kind.fields if name in CORRECTION_LABELS}
+    base = forms.models.modelform_factory(
+        kind.model, fields=kind.fields, formfield_callback=field_for, labels=labels
+    )
     reason = forms.CharField(label=REASON_LABEL["correct"], max_length=200)
     form_class = type(f"{kind.model.__name__}Correction", (base,), {"correction_reason": reason})
     form = form_class(data, instance=copy.copy(item))  # the form's checks must not touch the record itself

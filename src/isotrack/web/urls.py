@@ -19,7 +19,6 @@ urlpatterns = [
     path("patients/<uuid:patient_id>/", views.patient_detail, name="patient"),
     path("patients/<uuid:patient_id>/category/", views.patient_category, name="patient_category"),
     path("patients/<uuid:patient_id>/weights/new/", views.weight_new, name="weight_new"),
-    path("patients/<uuid:patient_id>/weights/<uuid:weight_id>/", views.weight_edit, name="weight_edit"),
     path("patients/<uuid:patient_id>/audit/", views.patient_audit, name="patient_audit"),
     path(
         "records/<recordkind:kind>/<uuid:record_id>/correct/",

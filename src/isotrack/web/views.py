@@ -12,9 +12,9 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_http_methods
 
-from isotrack.clinic import actions, queries, submissions
-from isotrack.clinic.access import Capability, access_patient, access_weight, can, require
-from isotrack.clinic.errors import InvalidInput, RecordNotFound
+from isotrack.clinic import actions, corrections, queries, submissions
+from isotrack.clinic.access import Capability, access_patient, can, require
+from isotrack.clinic.errors import InvalidInput
 from isotrack.web.forms import CategoryForm, PatientForm, WeightForm
 
 View = Callable[..., HttpResponse]
@@ -156,28 +156,12 @@ def weight_new(request: HttpRequest, patient_id: str) -> HttpResponse:
     return form_page(request, form, "web/weight_form.html", {"patient": patient}, save)
 
 
-@write_view(Capability.RECORD_OBSERVATIONS)
-def weight_edit(request: HttpRequest, patient_id: str, weight_id: str) -> HttpResponse:
-    patient = access_patient(request.user, patient_id)
-    weight = access_weight(request.user, weight_id)
-    if weight.patient_id != patient.pk:
-        raise RecordNotFound("No such weight.")
-
-    def save(data: dict[str, Any]) -> HttpResponse:
-        saved = actions.change_weight(actor=request.user, weight=weight, **data)
-        messages.success(request, f"Weight corrected: {saved.kg} kg on {saved.effective_date}.")
-        return redirect("patient", patient_id=patient.uuid)
-
-    initial = {
-        "effective_date": weight.effective_date,
-        "value": weight.entered_value,
-        "unit": weight.entered_unit,
-    }
-    form = WeightForm(request.POST or None, initial=initial)
-    return form_page(request, form, "web/weight_form.html", {"patient": patient, "weight": weight}, save)
-
-
 @require_http_methods(["GET"])
 def patient_audit(request: HttpRequest, patient_id: str) -> HttpResponse:
     patient = access_patient(request.user, patient_id)
-    return render(request, "web/audit.html", {"patient": patient, "events": queries.audit_trail(patient)})
+    events = [
+        (event, event.object_uuid in voided and not event.action.endswith((".void", ".correct")))
+        for voided in [corrections.voided_of(patient)]
+        for event in queries.audit_trail(patient)
+    ]
+    return render(request, "web/audit.html", {"patient": patient, "events": events})

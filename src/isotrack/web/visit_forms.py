@@ -454,3 +454,25 @@ class FollowUpForm(forms.Form):
     def __init__(self, *args: Any, pending: list[tuple[str, str]], **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.fields["step"].choices = _blank(pending, "Choose the step")
+
+
+class HoldForm(forms.Form):
+    """A hold: the prescriber's days without dosing (the preview reads the same fields)."""
+
+    start = forms.DateField(label="First day without dosing", widget=DateInput)
+    end = forms.DateField(label="Last day without dosing", widget=DateInput)
+    reason = forms.CharField(label="Why the drug is held", max_length=200)
+
+
+class MissedDoseForm(forms.Form):
+    date = forms.DateField(
+        label="Day the dose was not taken", widget=DateInput, help_text="One form per day missed."
+    )
+
+
+class DaysOffPreviewForm(forms.Form):
+    """What the live preview reads; never saved, so nothing is required."""
+
+    start = forms.DateField(required=False)
+    end = forms.DateField(required=False)
+    date = forms.DateField(required=False)

@@ -15,6 +15,13 @@ urlpatterns = [
     path(
         "courses/<uuid:course_id>/dose/preview/", visit_views.course_dose_preview, name="course_dose_preview"
     ),
+    path("courses/<uuid:course_id>/hold/", visit_views.course_hold, name="course_hold"),
+    path("courses/<uuid:course_id>/missed-dose/", visit_views.course_missed_dose, name="course_missed_dose"),
+    path(
+        "courses/<uuid:course_id>/days-off/preview/",
+        visit_views.course_days_off_preview,
+        name="course_days_off_preview",
+    ),
     path("courses/<uuid:course_id>/ipledge/", visit_views.course_ipledge_entry, name="course_ipledge_entry"),
     path("courses/<uuid:course_id>/dispense/", visit_views.course_dispense, name="course_dispense"),
     path(

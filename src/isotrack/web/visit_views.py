@@ -24,11 +24,14 @@ from isotrack.web.visit_forms import (
     LAB_ROWS,
     SIDE_EFFECT_ROWS,
     AcknowledgeForm,
+    DaysOffPreviewForm,
     DispenseForm,
     DoseChangeForm,
     DosePreviewForm,
     FollowUpForm,
+    HoldForm,
     IpledgeEntryForm,
+    MissedDoseForm,
     MonthlyVisitForm,
     visit_initial,
 )
@@ -244,3 +247,67 @@ def course_follow_up(request: HttpRequest, course_id: str) -> HttpResponse:
 
     context = {"course": course, "title": "Positive pregnancy test: follow-up", "button": "Record"}
     return form_page(request, form, "web/visit/small_form.html", context, save)
+
+
+# ------------------------------------------------------------------------- holds and missed doses, previewed
+
+
+@write_view(Capability.PRESCRIBE)
+def course_hold(request: HttpRequest, course_id: str) -> HttpResponse:
+    """A hold entered on the page, with the projected completion recalculated live before saving."""
+    course = access_course(request.user, course_id)
+    today = practice_today(course.patient.practice)
+    form = HoldForm(request.POST or None, initial={"start": today})  # the last day and why: the prescriber's
+
+    def save(data: dict[str, Any]) -> HttpResponse:
+        hold = actions.record_interruption(actor=request.user, course=course, **data)
+        messages.success(request, f"Hold recorded: no dosing from {hold.start} to {hold.end}.")
+        return course_page(course)
+
+    return _days_off_page(request, course, today, form, save, "Record a hold", "Save the hold")
+
+
+@write_view(Capability.RECORD_OBSERVATIONS)
+def course_missed_dose(request: HttpRequest, course_id: str) -> HttpResponse:
+    course = access_course(request.user, course_id)
+    today = practice_today(course.patient.practice)
+    form = MissedDoseForm(request.POST or None)  # which day was missed: the person says
+
+    def save(data: dict[str, Any]) -> HttpResponse:
+        missed = actions.record_missed_dose(actor=request.user, course=course, day=data["date"])
+        messages.success(request, f"Missed dose recorded: {missed.date}.")
+        return course_page(course)
+
+    return _days_off_page(request, course, today, form, save, "Record a missed dose", "Save the missed dose")
+
+
+def _days_off_page(
+    request: HttpRequest, course: Course, today: date, form: Any, save: Any, title: str, button: str
+) -> HttpResponse:
+    data = form.data if form.is_bound else form.initial
+    context = {
+        "course": course,
+        "title": title,
+        "button": button,
+        "preview_url": reverse("course_days_off_preview", args=[course.uuid]),
+        "plan": _days_off_plan(course, data, today),
+    }
+    return form_page(request, form, "web/visit/days_off_form.html", context, save)
+
+
+@require_http_methods(["GET"])
+def course_days_off_preview(request: HttpRequest, course_id: str) -> HttpResponse:
+    """The HTMX fragment: the projected completion with the typed hold or missed dose, nothing saved."""
+    course = access_course(request.user, course_id)
+    today = practice_today(course.patient.practice)
+    plan = _days_off_plan(course, request.GET, today)
+    return render(request, "web/visit/days_off_preview.html", {"plan": plan})
+
+
+def _days_off_plan(course: Course, data: Any, today: date) -> dose_planning.DaysOffPlan:
+    preview = DaysOffPreviewForm(data)
+    preview.is_valid()
+    values = preview.cleaned_data
+    start = values.get("date") or values.get("start")
+    end = values.get("date") or values.get("end")
+    return dose_planning.plan_days_off(course, start=start, end=end, today=today)
