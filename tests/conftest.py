@@ -112,7 +112,8 @@ def methods(nurse, patient):
 
 @pytest.fixture
 def course(prescriber, patient):
-    return actions.start_course(
+    """A course from 2026-06-01, 40 mg/day, its patient enrolled in iPLEDGE on 2026-05-01."""
+    course = actions.start_course(
         actor=prescriber,
         patient=patient,
         prescriber=prescriber,
@@ -120,6 +121,8 @@ def course(prescriber, patient):
         mg_per_day=Decimal(40),
         product="conventional",
     )
+    actions.record_ipledge_entry(actor=prescriber, course=course, kind="enrollment", day=date(2026, 5, 1))
+    return course
 
 
 # A real browser for the page tests: Playwright driving Debian's Chromium (installed by .ci/run). One per test

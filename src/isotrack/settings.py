@@ -136,6 +136,7 @@ SESSION_COOKIE_SAMESITE = "Lax"
 LANGUAGE_CODE = "en-us"
 TIME_ZONE = os.environ.get("ISOTRACK_TIME_ZONE", "America/New_York")
 USE_I18N = False
+FORMAT_MODULE_PATH = "isotrack.formats"  # dates as ISO 8601 everywhere (formats/en/formats.py)
 USE_TZ = True
 
 STATIC_URL = "static/"

@@ -248,7 +248,7 @@ def test_it_creates_both_practices_with_their_rules(built):
         False,
     )
     assert pinned.rules == RulesChoice.US_IPLEDGE_2021
-    assert main.patients.count() == 60
+    assert main.patients.count() == 60 + 1  # and one awaiting its category (IPL-CAT)
     assert pinned.patients.count() == len(PINNED_SITUATIONS)
 
 

@@ -213,12 +213,17 @@ def test_a_pick_up_over_thirty_days_is_refused_beside_the_days_supply(client, nu
     assert (dispense.rma, dispense.mg_per_day, dispense.product) == ("RMA-9", 40, "conventional")
 
 
-def test_the_patients_answers_are_recorded_as_an_ipledge_step(client, nurse, course):
+def test_an_ipledge_step_is_recorded_in_its_order_and_refused_before_the_step_it_rests_on(
+    client, nurse, course
+):
     client.force_login(nurse)
     url = reverse("course_ipledge_entry", kwargs={"course_id": course.uuid})
     response = client.post(url, {"kind": "patient_attestation", "date": "2026-06-01"})
+    assert response.status_code == 422  # IPL-PATIENT-QUIZ: the prescriber's confirmation comes first
+    assert response.context["form"].errors["kind"][0].startswith("“Prescriber confirms the test")
+    response = client.post(url, {"kind": "prescriber_confirmation", "date": "2026-06-01"})
     assert response.status_code == 302
-    assert course.ipledge_entries.get().kind == "patient_attestation"
+    assert [e.kind for e in course.ipledge_entries.all()] == ["enrollment", "prescriber_confirmation"]
     response = client.post(url, {"kind": "something_else", "date": "2026-06-01"})
     assert response.status_code == 422 and 'id="id_kind-error"' in response.content.decode()
 

@@ -23,7 +23,7 @@ from isotrack.audit import trail
 from isotrack.audit.models import AuditEvent
 from isotrack.audit.trail import snapshot
 from isotrack.clinic import worklist_entries
-from isotrack.clinic.access import Capability, require
+from isotrack.clinic.access import Capability, can, require
 from isotrack.clinic.errors import InvalidInput, RecordNotFound
 from isotrack.clinic.models import (
     LOINC_BY_LAB_TEST,
@@ -155,15 +155,22 @@ def register_patient(
     given_name: str,
     family_name: str,
     birth_date: date,
-    category: str,
+    category: str = "",
     ipledge_id: str = "",
     email: str = "",
     phone: str = "",
     reminders_consent: bool = False,
 ) -> Patient:
+    """A new patient. The iPLEDGE category is a prescriber's decision (IPL-CAT): registered by anyone else,
+    the patient waits on the worklist for a prescriber to assign it."""
     require(actor, Capability.REGISTER_PATIENTS)
-    if category not in PatientCategory.values:
+    if category and category not in PatientCategory.values:
         raise InvalidInput(f"{category!r} is not a patient category.", field="category")
+    if category and not can(actor, Capability.PRESCRIBE):
+        raise InvalidInput(
+            "Only a prescriber assigns the iPLEDGE category (IPL-CAT): leave it to be assigned.",
+            field="category",
+        )
     today = practice_today(Practice.objects.get(pk=actor.practice_id))
     _plausible(plausibility.birth_date(birth_date, today), "birth_date")
     patient = Patient(
@@ -174,8 +181,8 @@ def register_patient(
         birth_date=birth_date,
         category=category,
         ipledge_id=ipledge_id.strip(),
-        category_set_by=actor,
-        category_set_at=timezone.now(),
+        category_set_by=actor if category else None,
+        category_set_at=timezone.now() if category else None,
         email=email,
         phone=phone,
         reminders_consent=reminders_consent,
@@ -199,6 +206,8 @@ def set_patient_category(*, actor: StaffUser, patient: Patient, category: str, r
     _check_practice(actor, patient)
     if category not in PatientCategory.values:
         raise InvalidInput(f"{category!r} is not a patient category.", field="category")
+    if not reason.strip() and not patient.category:
+        reason = "assigned by the prescriber"
     if not reason.strip():
         raise InvalidInput("Say why the category changes.", field="reason")
     before = snapshot(patient)
@@ -309,6 +318,8 @@ def start_course(
     _check_practice(actor, patient)
     if prescriber.practice_id != patient.practice_id or prescriber.role != Role.PRESCRIBER:
         raise InvalidInput("Choose a prescriber of this practice.", field="prescriber")
+    if not patient.category:
+        raise InvalidInput("Assign the patient's iPLEDGE category first (IPL-CAT).", field="category")
     practice = Practice.objects.get(pk=patient.practice_id)
     _plausible(plausibility.course_start(start, practice_today(practice)), "start")
     _plausible(plausibility.not_before_birth(start, patient.birth_date, "The first dosing day"), "start")
@@ -481,10 +492,20 @@ def record_pregnancy_test(
 
 @action
 def record_ipledge_entry(
-    *, actor: StaffUser, course: Course, kind: str, day: date, confirmation_number: str = ""
+    *,
+    actor: StaffUser,
+    course: Course,
+    kind: str,
+    day: date,
+    confirmation_number: str = "",
+    in_order: bool = True,
 ) -> IpledgeEntry:
+    """An iPLEDGE step done. Out of order (``core.entry_out_of_order``) it is refused, naming the step that
+    comes first; ``in_order=False`` is for importing a course's history, whose order the engine judges."""
     _course_record(actor, course, Capability.RECORD_OBSERVATIONS)
     _dated(course.patient, day, "date", "An iPLEDGE entry")
+    if in_order:
+        _plausible(core.entry_out_of_order(course_facts(course), kind, day), "kind")
     item = IpledgeEntry(course=course, kind=kind, date=day, confirmation_number=confirmation_number)
     return _create(actor, item, patient=course.patient, action_code=f"ipledge.{kind}")
 
@@ -931,7 +952,8 @@ def enroll_in_course(
     with its first dose and records the iPLEDGE enrollment, with a starting weight: all or nothing."""
     require(actor, Capability.PRESCRIBE)
     _check_practice(actor, patient)
-    set_by_prescriber = patient.category_set_by.role == Role.PRESCRIBER
+    set_by = patient.category_set_by
+    set_by_prescriber = set_by is not None and set_by.role == Role.PRESCRIBER
     if category != patient.category or not set_by_prescriber:
         set_patient_category(
             actor=actor, patient=patient, category=category, reason="assigned by the prescriber at enrollment"

@@ -106,7 +106,9 @@ def import_course(
 def _import_event(actor: StaffUser, course: Course, event: facts.Event, where: str) -> None:
     practice = course.patient.practice
     if isinstance(event, facts.Enrollment | facts.PrescriberConfirmation | facts.PatientAttestation):
-        actions.record_ipledge_entry(actor=actor, course=course, kind=event.kind, day=event.date)
+        actions.record_ipledge_entry(
+            actor=actor, course=course, kind=event.kind, day=event.date, in_order=False
+        )  # a course file's history as it happened: the engine judges its order
     elif isinstance(event, facts.PregnancyTest):
         verifier = _staff(practice, event.verified_by, f"{where}.verified_by") if event.verified_by else None
         actions.record_pregnancy_test(

@@ -144,6 +144,7 @@ class DemoPractice:
     pinned_practice: Practice
     staff: dict[str, StaffUser]
     courses: dict[str, list[Course]] = field(default_factory=dict)  # situation key -> courses
+    awaiting_category: Patient | None = None  # registered at the desk, no category yet (IPL-CAT)
 
     @property
     def situations(self) -> Counter[str]:
@@ -736,6 +737,13 @@ class Situation:
         return (self.build.__doc__ or self.key).split("\n")[0]
 
 
+def _no_course(c: _Chart, n: int) -> None:
+    """Registered at the front desk today; a prescriber has yet to assign the iPLEDGE category."""
+
+
+# A patient outside the situations (no course): the worklist asks a prescriber for the category.
+AWAITING_CATEGORY = Situation("awaiting_category", "", _no_course)
+
 # About a third cannot get pregnant (IPL-CAT).
 MAIN_SITUATIONS = (
     Situation("qualifying", CGP, _qualifying),
@@ -802,6 +810,16 @@ def build_demo(*, patients: int = 60, seed: int = 1, today: date | None = None) 
         main_team = _team(main, staff)
         situations = [MAIN_SITUATIONS[i % len(MAIN_SITUATIONS)] for i in range(patients)]
         _populate(demo, main_team, situations, seed=seed, today=today, first_number=1)
+        demo.awaiting_category = (
+            _register(  # registered at the desk today: the worklist asks for its category
+                main_team,
+                random.Random(f"isotrack-demo:{seed}:awaiting"),
+                AWAITING_CATEGORY,
+                number=patients + 1,
+                today=today,
+                names={(p.given_name, p.family_name) for p in Patient.objects.filter(practice=main)},
+            )
+        )
         _populate(
             demo, _team(pinned, staff), list(PINNED_SITUATIONS), seed=seed, today=today, first_number=900_001
         )
@@ -877,18 +895,23 @@ def _register(
     age = rng.choice((15, 16, 17, 18, 19, 20, 21, 22, 23, 24, 25, 27, 29, 31, 34, 38, 42, 45))
     youngest_birth = _years_before(today, age)  # the latest birth date that makes the patient `age` today
     birth_date = youngest_birth - _days(rng.randint(0, 364))
-    return actions.register_patient(
+    # IPL-CAT: the front desk registers the patient, a prescriber assigns the category
+    patient = actions.register_patient(
         actor=team.registrar,
         mrn=f"DEMO-{number:06d}",
         given_name=given,
         family_name=family,
         birth_date=birth_date,
-        category=situation.category,
         ipledge_id=f"99{number:06d}{rng.randrange(100):02d}",  # 10 digits, obviously not an iPLEDGE number
         email=f"{given}.{family}.{number}@example.org".lower(),
         phone=f"555-01{number % 100:02d}",
         reminders_consent=rng.random() < 0.6,
     )
+    if situation.category:
+        actions.set_patient_category(
+            actor=team.prescribers[0], patient=patient, category=situation.category, reason=""
+        )
+    return patient
 
 
 def _years_before(day: date, years: int) -> date:

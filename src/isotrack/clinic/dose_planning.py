@@ -31,6 +31,13 @@ PRODUCT_LINE_CHOICES = [(line, label) for line, (label, _, _) in PRODUCT_LINES.i
 DEFAULT_DAYS_SUPPLY = 30  # IPL-SUPPLY: at most 30 days per dispense
 
 
+def product_words(product: str, brand: str = "") -> str:
+    """A product in the one way staff read it everywhere: Conventional, Absorica or Absorica LD."""
+    if product == Product.MICRONIZED:
+        return PRODUCT_LINES["micronized"][0]
+    return PRODUCT_LINES["absorica" if brand.strip().lower() == "absorica" else "conventional"][0]
+
+
 def product_line_of(segment: DoseSegment | None) -> str:
     """The capsule line of a stored dose segment."""
     if segment is None:

@@ -48,8 +48,9 @@ class WeightBasis(models.TextChoices):  # DOSE-WEIGHT
 
 
 class Product(models.TextChoices):  # DOSE-LD
-    CONVENTIONAL = "conventional", "Conventional (incl. Absorica)"
-    MICRONIZED = "micronized", "Micronized (Absorica LD)"
+    # The words staff read everywhere (clinic.dose_planning.product_words adds the Absorica brand).
+    CONVENTIONAL = "conventional", "Conventional"
+    MICRONIZED = "micronized", "Absorica LD"
 
 
 class CourseStatus(models.TextChoices):  # FHIR CarePlan.status
@@ -311,9 +312,12 @@ class Patient(PublicIdModel):
     family_name = models.CharField(max_length=100)
     birth_date = models.DateField()
     ipledge_id = models.CharField("iPLEDGE ID", max_length=20, blank=True)
-    category = models.CharField(max_length=20, choices=PatientCategory.choices)  # IPL-CAT
-    category_set_by = models.ForeignKey(StaffUser, on_delete=models.PROTECT, related_name="+")
-    category_set_at = models.DateTimeField()
+    # IPL-CAT: assigned by a prescriber only; empty until then ("to be assigned": the worklist asks for it)
+    category = models.CharField(max_length=20, choices=PatientCategory.choices, blank=True)
+    category_set_by = models.ForeignKey(
+        StaffUser, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    category_set_at = models.DateTimeField(null=True, blank=True)
     email = models.EmailField(blank=True)
     phone = models.CharField(max_length=30, blank=True)
     reminders_consent = models.BooleanField(default=False)
@@ -331,7 +335,12 @@ class Patient(PublicIdModel):
                 condition=Q(birth_date__gte=date(1900, 1, 1)), name="patient_birth_date_sane"
             ),
         ]
-        indexes = [models.Index(fields=["practice", "family_name", "given_name"])]
+        indexes = [
+            models.Index(fields=["practice", "family_name", "given_name"]),
+            models.Index(  # the worklist's "category to be assigned" (IPL-CAT)
+                fields=["practice", "created_at"], condition=Q(category=""), name="patient_awaiting_category"
+            ),
+        ]
 
     def __str__(self) -> str:
         return f"patient {self.uuid}"  # never the name: a str can end up in a log, and logs hold no PHI

@@ -14,6 +14,7 @@ from django.utils import timezone
 from isotrack import core
 from isotrack.audit.models import AuditEvent
 from isotrack.clinic.access import patients_of
+from isotrack.clinic.dose_planning import product_words
 from isotrack.clinic.models import (
     AlertAcknowledgment,
     ContraceptionMethodCode,
@@ -58,6 +59,18 @@ def patient_page(patient: Patient) -> dict[str, object]:
         "weights": patient.weights.order_by("-effective_date", "-id"),
         "contraception": patient.contraception.order_by("-start"),
     }
+
+
+AWAITING_CATEGORY_SHOWN = 20  # the worklist lists the first ones and counts the rest
+
+
+def awaiting_category(user: StaffUser) -> tuple[list[Patient], int]:
+    """IPL-CAT: the practice's patients whose category a prescriber has yet to assign, longest waiting first
+    (the first ``AWAITING_CATEGORY_SHOWN``, and how many in all), by the practice's key."""
+    waiting = patients_of(user).filter(category="").order_by("created_at", "id")
+    shown = list(waiting[: AWAITING_CATEGORY_SHOWN + 1])  # one query when they all fit (the usual case)
+    count = len(shown) if len(shown) <= AWAITING_CATEGORY_SHOWN else waiting.count()
+    return shown[:AWAITING_CATEGORY_SHOWN], count
 
 
 def audit_trail(patient: Patient) -> QuerySet[AuditEvent]:
@@ -251,7 +264,8 @@ def _capsules(course: Course, evaluation: core.Evaluation) -> dict[str, Any] | N
         else "conventional"
     )
     plan = core.capsule_plan(mg, line)
-    return {"plan": plan, "line": brand or segment.product, "fill": plan.fill(30) if plan.possible else None}
+    words = product_words(segment.product, brand)
+    return {"plan": plan, "line": words, "fill": plan.fill(30) if plan.possible else None}
 
 
 def visit_summary(visit: Visit) -> str:

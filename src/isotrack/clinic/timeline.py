@@ -11,6 +11,7 @@ from typing import Any
 from isotrack import core
 from isotrack.clinic import corrections
 from isotrack.clinic.access import can
+from isotrack.clinic.dose_planning import product_words
 from isotrack.clinic.models import (
     AlertAcknowledgment,
     Contraception,
@@ -50,11 +51,12 @@ def words(item: Any) -> str:
             )
         case Dispense():
             mg = f", {item.mg_per_day} mg/day" if item.mg_per_day is not None else ""
+            mg += f", {product_words(item.product)}" if item.product else ""
             rma = f", RMA {item.rma}" if item.rma else ""
             return f"{item.days_supply}-day supply{mg}{rma}"
         case DoseSegment():
             reason = f" ({item.reason})" if item.reason else ""
-            return f"{item.mg_per_day} mg/day, {item.get_product_display()}{reason}"
+            return f"{item.mg_per_day} mg/day, {product_words(item.product, item.brand)}{reason}"
         case Interruption():
             return f"no dosing {_day(item.start)} to {_day(item.end)} {item.reason}".strip()
         case MissedDose():

@@ -945,3 +945,30 @@ def result_flag(result: LabResult | MoodScreen, policy: Policy) -> Alert | None:
     if result.test in ("alt", "ast"):
         return liver_alert((result,), policy)
     return None
+
+
+# IPL-PRESCRIBER-CONFIRM counts a prescriber confirmation only from the qualifying test on; IPL-PATIENT-QUIZ
+# counts the patient's answers only from the confirmation on: an entry before what it rests on is ignored.
+# (The prescriber's confirmation before the cycle's test is not refused yet: the checklist shows the test
+# first and PRESCRIBER_CONFIRMATION_MISSING stays until a confirmation follows it.)
+_ENTRY_STEP = {"patient_attestation": PATIENT_QUESTIONS}
+_COMES_FIRST = {PATIENT_QUESTIONS.code: (PRESCRIBER_ENTRY.code,)}
+
+
+def entry_out_of_order(course_file: CourseFile, kind: str, day: dt.date) -> str | None:
+    """Why an iPLEDGE entry of ``kind`` on ``day`` is out of order, naming the step that comes first, or None:
+    enrollment before any other entry (IPL-ENROLL); the prescriber's confirmation before the patient's
+    comprehension questions (IPL-PATIENT-QUIZ). Only a step not recorded at
+    all comes first: one recorded but not counted (a test inside a lockout, say) is the evaluation's to
+    explain with its own alert."""
+    enrolled = any(e.kind == "enrollment" and e.date <= day for e in course_file.events)
+    if kind != "enrollment" and not enrolled:
+        return f"Enrollment in iPLEDGE comes first: record it before this step ({ENROLLMENT.rule_id})."
+    step_kind = _ENTRY_STEP.get(kind)
+    if step_kind is None:
+        return None
+    for step in current_cycle(course_file, day).steps:
+        missing = step.pending and all(reason.endswith("_MISSING") for reason in step.reasons)
+        if step.code in _COMES_FIRST[step_kind.code] and missing:
+            return f"“{step.label}” comes first: record it, then “{step_kind.label}” ({step_kind.rule_id})."
+    return None

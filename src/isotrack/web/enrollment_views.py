@@ -20,7 +20,7 @@ from isotrack.web.visit_views import course_page
 
 @write_view(Capability.REGISTER_PATIENTS)
 def enroll(request: HttpRequest) -> HttpResponse:
-    form = EnrollPatientForm(request.POST or None)
+    form = EnrollPatientForm(request.POST or None, assigns_category=can(request.user, Capability.PRESCRIBE))
     if request.method == "POST" and form.is_valid():
 
         def save() -> HttpResponse:

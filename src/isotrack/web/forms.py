@@ -24,18 +24,32 @@ class PatientForm(forms.Form):
     birth_date = forms.DateField(label="Birth date", widget=DateInput)
     category = forms.ChoiceField(
         label="iPLEDGE category",
-        choices=PatientCategory.choices,
-        help_text="Set by the prescriber from the patient's history; never from sex or gender.",
+        choices=[("", "To be assigned by a prescriber"), *PatientCategory.choices],
+        required=False,
+        help_text="Assigned by the prescriber from the patient's history; never from sex or gender.",
     )
     ipledge_id = forms.CharField(label="iPLEDGE ID", max_length=20, required=False)
     email = forms.EmailField(label="Email for reminders", required=False)
     phone = forms.CharField(label="Phone", max_length=30, required=False)
     reminders_consent = forms.BooleanField(label="Patient agrees to reminders", required=False)
 
+    def __init__(self, *args: Any, assigns_category: bool = False, **kwargs: Any) -> None:
+        """Only a prescriber sees the category (IPL-CAT); anyone else registers the patient without it."""
+        super().__init__(*args, **kwargs)
+        if not assigns_category:
+            del self.fields["category"]
+
 
 class CategoryForm(forms.Form):
-    category = forms.ChoiceField(label="iPLEDGE category", choices=PatientCategory.choices)
-    reason = forms.CharField(label="Reason for the change", max_length=200)
+    category = forms.ChoiceField(
+        label="iPLEDGE category", choices=[("", "Choose the category"), *PatientCategory.choices]
+    )
+    reason = forms.CharField(
+        label="Reason for the change",
+        max_length=200,
+        required=False,
+        help_text="Needed when the category changes; not for the first assignment.",
+    )
 
 
 class WeightForm(forms.Form):

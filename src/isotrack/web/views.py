@@ -110,7 +110,8 @@ def patient_new(request: HttpRequest) -> HttpResponse:
         messages.success(request, f"Patient registered: MRN {patient.mrn}.")
         return redirect("patient", patient_id=patient.uuid)
 
-    return form_page(request, PatientForm(request.POST or None), "web/patient_form.html", {}, save)
+    form = PatientForm(request.POST or None, assigns_category=can(request.user, Capability.PRESCRIBE))
+    return form_page(request, form, "web/patient_form.html", {}, save)
 
 
 @require_http_methods(["GET"])

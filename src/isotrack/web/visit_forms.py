@@ -380,7 +380,7 @@ class EnrollCourseForm(WeightFields):
 
     category = forms.ChoiceField(
         label="iPLEDGE category",
-        choices=PatientCategory.choices,
+        choices=[("", "Choose the category"), *PatientCategory.choices],
         help_text="Assigned by the prescriber from the patient's history; never from sex or gender.",
     )
     prescriber = StaffChoiceField(label="Prescriber", queryset=StaffUser.objects.none())

@@ -8,7 +8,9 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.views.decorators.http import require_http_methods
 
+from isotrack.clinic import queries
 from isotrack.clinic import worklist as clinic_worklist
+from isotrack.clinic.access import Capability, can
 from isotrack.clinic.models import PatientCategory
 
 PHASE_CHOICES = (("qualifying", "Qualifying"), ("active", "Active"), ("post_course", "After the last dose"))
@@ -53,4 +55,7 @@ def worklist(request: HttpRequest) -> HttpResponse:
     }
     partial = request.headers.get("HX-Request") == "true" and request.headers.get("HX-Target") == "worklist"
     template = "web/worklist/lines.html" if partial else "web/worklist/page.html"
+    if not partial:
+        context["awaiting"], context["awaiting_count"] = queries.awaiting_category(request.user)
+        context["can_prescribe"] = can(request.user, Capability.PRESCRIBE)
     return render(request, template, context)

@@ -44,7 +44,7 @@ router = Router(tags=["patients"])
 
 
 def patient_out(patient: Patient) -> dict[str, Any]:
-    return public_fields(patient, PatientOut.model_fields)
+    return public_fields(patient, PatientOut.model_fields) | {"category": patient.category or None}
 
 
 def weight_out(weight: Weight) -> dict[str, Any]:

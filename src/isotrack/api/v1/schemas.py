@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 from datetime import date, datetime
-from typing import Annotated
+from typing import Annotated, Literal
 from uuid import UUID
 
 from ninja import Field, Schema
@@ -90,7 +90,9 @@ class PatientIn(Schema):
     given_name: text(100, 1)  # type: ignore[valid-type]
     family_name: text(100, 1)  # type: ignore[valid-type]
     birth_date: Day
-    category: PatientCategory
+    category: PatientCategory | Literal[""] = Field(
+        "", description="IPL-CAT: a prescriber's to assign; left out, the patient waits for one."
+    )
     ipledge_id: text(20) = ""  # type: ignore[valid-type]
     email: text(254) = ""  # type: ignore[valid-type]
     phone: text(30) = ""  # type: ignore[valid-type]
@@ -117,8 +119,8 @@ class PatientOut(Schema):
     family_name: str
     birth_date: date
     ipledge_id: str
-    category: PatientCategory
-    category_set_at: datetime
+    category: PatientCategory | None = Field(..., description="None until a prescriber assigns it.")
+    category_set_at: datetime | None
     email: str
     phone: str
     reminders_consent: bool
