@@ -20,7 +20,11 @@ from isotrack.web.visit_views import course_page
 
 @write_view(Capability.REGISTER_PATIENTS)
 def enroll(request: HttpRequest) -> HttpResponse:
-    form = EnrollPatientForm(request.POST or None, assigns_category=can(request.user, Capability.PRESCRIBE))
+    form = EnrollPatientForm(
+        request.POST or None,
+        assigns_category=can(request.user, Capability.PRESCRIBE),
+        today=practice_today(request.user.practice),
+    )
     if request.method == "POST" and form.is_valid():
 
         def save() -> HttpResponse:
@@ -58,6 +62,8 @@ def enroll_course(request: HttpRequest, patient_id: str) -> HttpResponse:
         },
         prescribers=visit_queries.prescribers_of(practice),
         needs_weight=needs_weight,
+        today=today,
+        birth=patient.birth_date,
     )
     if request.method == "POST" and form.is_valid():
 

@@ -3,18 +3,55 @@
 from __future__ import annotations
 
 import copy
+from collections.abc import Mapping
+from datetime import date
 from decimal import Decimal
 from typing import Any
 
 from django import forms
 from django.db import models
 
+from isotrack.clinic import actions
+from isotrack.clinic import plausible as plausibility
 from isotrack.clinic.corrections import Kind
+from isotrack.clinic.errors import InvalidInput
 from isotrack.clinic.models import PatientCategory, StaffUser, WeightUnit
 
 
 class DateInput(forms.DateInput):
     input_type = "date"
+
+
+def report_implausible(
+    form: forms.Form,
+    data: dict[str, Any],
+    today: date | None,
+    dated: Mapping[str, str],
+    birth: date | None = None,
+) -> None:
+    """The core's plausibility problems of what was typed (core.plausibility), beside their fields and in the
+    same round as the form's other errors. The action checks them again, word for word: the API and the
+    imports meet the same rules. ``dated``: field -> what it is ("A visit")."""
+    if today is None:
+        return
+    for name, what in dated.items():
+        day = data.get(name)
+        if isinstance(day, date) and name not in form.errors:
+            problem = plausibility.not_after_today(day, today, what) or (
+                plausibility.not_before_birth(day, birth, what) if birth else None
+            )
+            if problem:
+                form.add_error(name, problem)
+    value, unit = data.get("weight_value"), data.get("weight_unit")
+    if value is not None and unit and "weight_value" not in form.errors:
+        try:
+            actions.weight_in_kg(value, unit)
+        except InvalidInput as error:
+            form.add_error("weight_value", error.message)
+    mg = data.get("dose_mg_per_day")
+    too_much = plausibility.mg_per_day(float(mg)) if mg is not None else None
+    if too_much and "dose_mg_per_day" not in form.errors:
+        form.add_error("dose_mg_per_day", too_much)
 
 
 class PatientForm(forms.Form):
@@ -33,11 +70,22 @@ class PatientForm(forms.Form):
     phone = forms.CharField(label="Phone", max_length=30, required=False)
     reminders_consent = forms.BooleanField(label="Patient agrees to reminders", required=False)
 
-    def __init__(self, *args: Any, assigns_category: bool = False, **kwargs: Any) -> None:
+    def __init__(
+        self, *args: Any, assigns_category: bool = False, today: date | None = None, **kwargs: Any
+    ) -> None:
         """Only a prescriber sees the category (IPL-CAT); anyone else registers the patient without it."""
         super().__init__(*args, **kwargs)
+        self.today = today
         if not assigns_category:
             del self.fields["category"]
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean()
+        birth = data.get("birth_date")
+        problem = plausibility.birth_date(birth, self.today) if self.today and birth else None
+        if problem and "birth_date" not in self.errors:
+            self.add_error("birth_date", problem)
+        return data
 
 
 class CategoryForm(forms.Form):

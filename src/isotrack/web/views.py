@@ -110,7 +110,11 @@ def patient_new(request: HttpRequest) -> HttpResponse:
         messages.success(request, f"Patient registered: MRN {patient.mrn}.")
         return redirect("patient", patient_id=patient.uuid)
 
-    form = PatientForm(request.POST or None, assigns_category=can(request.user, Capability.PRESCRIBE))
+    form = PatientForm(
+        request.POST or None,
+        assigns_category=can(request.user, Capability.PRESCRIBE),
+        today=queries.practice_today(request.user.practice),
+    )
     return form_page(request, form, "web/patient_form.html", {}, save)
 
 

@@ -4,6 +4,7 @@ half filled, a missing reason); the actions decide and write. Field names are th
 
 from __future__ import annotations
 
+import datetime as dt
 from datetime import date, timedelta
 from decimal import Decimal
 from typing import Any
@@ -11,6 +12,7 @@ from typing import Any
 from django import forms
 
 from isotrack.clinic import actions
+from isotrack.clinic import plausible as plausibility
 from isotrack.clinic.dose_planning import DEFAULT_DAYS_SUPPLY, PRODUCT_LINE_CHOICES, stored_product
 from isotrack.clinic.models import (
     ContraceptionMethodCode,
@@ -27,7 +29,7 @@ from isotrack.clinic.models import (
     TestSetting,
     WeightUnit,
 )
-from isotrack.web.forms import DateInput, PatientForm
+from isotrack.web.forms import DateInput, PatientForm, report_implausible
 
 SIDE_EFFECT_ROWS = 2
 LAB_ROWS = 3
@@ -178,9 +180,12 @@ class MonthlyVisitForm(WeightFields, DoseFields):
         methods_in_use: Any,
         current_product: str,
         to_acknowledge: list[dict[str, Any]] | None = None,
+        today: dt.date | None = None,  # (``date`` is a field of this form)
+        birth: dt.date | None = None,
         **kwargs: Any,
     ) -> None:
         super().__init__(*args, **kwargs)
+        self.today, self.birth = today, birth
         self.can_get_pregnant = category == PatientCategory.CAN_GET_PREGNANT
         # A prescriber acknowledges, at the visit, the open alerts that keep a prescription from being
         # proposed (ALERT-URGENCY); the core's banner says which.
@@ -261,6 +266,14 @@ class MonthlyVisitForm(WeightFields, DoseFields):
                 self.add_error(f"acknowledge_{index}_reason", "Say what was decided about this alert.")
             elif reason.strip() and not ticked:
                 self.add_error(f"acknowledge_{index}", "Tick this to acknowledge the alert.")
+        dated = {"date": "A visit", "pregnancy_test_specimen_date": "A specimen"}
+        report_implausible(self, data, self.today, dated, self.birth)
+        for index in range(LAB_ROWS):
+            test, value, unit = (data.get(f"lab_{index}_{name}") for name in ("test", "value", "unit"))
+            problem = plausibility.lab_result(test, float(value), unit) if test and unit and value else None
+            field = f"lab_{index}_unit" if problem and "not a unit" in problem else f"lab_{index}_value"
+            if problem and field not in self.errors:
+                self.add_error(field, problem)
         return data
 
     # --- the parts of the action ---------------------------------------------------------------------
@@ -393,13 +406,36 @@ class EnrollCourseForm(WeightFields):
     enrollment_date = forms.DateField(label="Enrolled in iPLEDGE on", widget=DateInput)
     confirmation_number = forms.CharField(label="iPLEDGE confirmation number", max_length=40, required=False)
 
-    def __init__(self, *args: Any, prescribers: Any, needs_weight: bool, **kwargs: Any) -> None:
+    def __init__(
+        self,
+        *args: Any,
+        prescribers: Any,
+        needs_weight: bool,
+        today: date | None = None,
+        birth: date | None = None,
+        **kwargs: Any,
+    ) -> None:
         super().__init__(*args, **kwargs)
+        self.today, self.birth = today, birth
         self.fields["prescriber"].queryset = prescribers
         self.fields["weight_value"].label = "Starting weight"
         self.fields["weight_value"].required = needs_weight
         if needs_weight:
             self.fields["weight_value"].help_text = "Needed for mg/kg and the projected completion date."
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean()
+        report_implausible(self, data, self.today, {"enrollment_date": "The iPLEDGE enrollment"}, self.birth)
+        start = data.get("start")
+        if self.today is not None and start is not None and "start" not in self.errors:
+            problem = plausibility.course_start(start, self.today) or (
+                plausibility.not_before_birth(start, self.birth, "The first dosing day")
+                if self.birth
+                else None
+            )
+            if problem:
+                self.add_error("start", problem)
+        return data
 
     def enrollment(self) -> dict[str, Any]:
         """The keyword arguments of actions.enroll_in_course (but the actor and the patient)."""

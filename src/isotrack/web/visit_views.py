@@ -71,6 +71,8 @@ def course_visit(request: HttpRequest, course_id: str) -> HttpResponse:
         methods_in_use=context["methods_in_use"],
         current_product=context["product_line"],
         to_acknowledge=context["to_acknowledge"] if can_prescribe else [],
+        today=context["today"],
+        birth=course.patient.birth_date,
     )
     second_visit = (
         request.method == "POST"

@@ -1,0 +1,15 @@
+"""The core's plausibility rules (``core.plausibility``) as the pages ask them, to report every problem of a
+form in one round; the actions check the same rules again for the API and the imports."""
+
+from __future__ import annotations
+
+from isotrack.core.plausibility import (
+    birth_date,
+    course_start,
+    lab_result,
+    mg_per_day,
+    not_after_today,
+    not_before_birth,
+)
+
+__all__ = ["birth_date", "course_start", "lab_result", "mg_per_day", "not_after_today", "not_before_birth"]
