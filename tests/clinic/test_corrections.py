@@ -15,6 +15,7 @@ from isotrack.clinic import actions, corrections, timeline
 from isotrack.clinic.errors import InvalidInput, NotPermitted, RecordNotFound
 from isotrack.clinic.records import course_facts
 from isotrack.core import course as facts
+from tests.api.conftest import TokenClient, token_for
 
 DAY = date(2026, 7, 1)
 
@@ -242,3 +243,30 @@ def test_a_voided_dose_day_or_missed_dose_can_be_entered_again(course, nurse, pr
     )
     actions.record_missed_dose(actor=nurse, course=course, day=date(2026, 7, 10))
     assert course_facts(course).missed_doses == (date(2026, 7, 10),)
+
+
+def test_the_api_voids_a_record_like_the_page_and_answers_problems_like_every_write(
+    course, nurse, prescriber, outsider
+):
+    records = one_of_each(course, nurse, prescriber)
+    lab = records["lab"]
+    api = TokenClient(token_for(nurse))
+    url = f"/api/v1/records/lab/{lab.uuid}/void"
+    refused = api.post(url, {"reason": ""}, content_type="application/json")
+    assert refused.status_code == 422 and refused["Content-Type"] == "application/problem+json"
+    done = api.post(url, {"reason": "wrong patient"}, content_type="application/json")
+    assert done.status_code == 200 and done.json()["reason"] == "wrong patient"
+    assert not course.lab_results.exists() and _in_facts(course, "lab") == 0
+    again = api.post(url, {"reason": "again"}, content_type="application/json")
+    assert again.status_code == 422 and "already voided" in again.json()["detail"]
+    dose = api.post(
+        f"/api/v1/records/dose/{records['dose'].uuid}/void", {"reason": "x"}, content_type="application/json"
+    )
+    assert dose.status_code == 403  # a nurse does not write doses
+    unknown = api.post(
+        f"/api/v1/records/allergy/{lab.uuid}/void", {"reason": "x"}, content_type="application/json"
+    )
+    assert unknown.status_code == 404
+    stranger = TokenClient(token_for(outsider))
+    visit = f"/api/v1/records/visit/{records['visit'].uuid}/void"
+    assert stranger.post(visit, {"reason": "x"}, content_type="application/json").status_code == 404

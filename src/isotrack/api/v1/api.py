@@ -21,7 +21,7 @@ from isotrack.api.problems import (
     unauthenticated_response,
     validation_errors,
 )
-from isotrack.api.v1 import account, courses, patients
+from isotrack.api.v1 import account, courses, patients, records
 from isotrack.clinic.errors import ClinicError
 from isotrack.clinic.lab_import import LabFileRejected
 
@@ -74,6 +74,7 @@ api = IsotrackApi(
 api.add_router("", patients.router)
 api.add_router("", courses.router)
 api.add_router("", account.router)
+api.add_router("", records.router)
 
 
 @api.exception_handler(LabFileRejected)

@@ -109,7 +109,7 @@ class PatientContactPatch(Schema):
 
 class PatientCategoryIn(Schema):
     category: PatientCategory
-    reason: text(200, 1)  # type: ignore[valid-type]
+    reason: text(200) = ""  # type: ignore[valid-type]  # needed when the category changes
 
 
 class PatientOut(Schema):
