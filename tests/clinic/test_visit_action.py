@@ -217,7 +217,10 @@ def test_a_visit_without_a_prescription_records_none(nurse, course, methods):
     [
         (
             "a positive pregnancy test",
-            {"pregnancy_test": actions.VisitPregnancyTest("monthly", "office", DAY, "positive")},
+            {  # and no confirmation: a prescriber confirms only a negative test (IPL-PRESCRIBER-CONFIRM)
+                "pregnancy_test": actions.VisitPregnancyTest("monthly", "office", DAY, "positive"),
+                "prescriber_confirmation": None,
+            },
         ),
         ("critical triglycerides", {"labs": (actions.VisitLab("triglycerides", Decimal("870"), "mg/dL"),)}),
         ("thoughts of self-harm", {"mood_screen": actions.VisitMoodScreen("phq9", 12, 1)}),

@@ -1,5 +1,6 @@
 """iPLEDGE entries in the order iPLEDGE counts them (core.entry_out_of_order): enrollment before anything
-(IPL-ENROLL), the prescriber's confirmation before the patient's comprehension questions (IPL-PATIENT-QUIZ).
+(IPL-ENROLL), a negative pregnancy test of the cycle before the prescriber's confirmation
+(IPL-PRESCRIBER-CONFIRM), the confirmation before the patient's comprehension questions (IPL-PATIENT-QUIZ).
 An entry out of order is refused naming the step that comes first; in order, it is accepted."""
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from isotrack.core import (
+    Dispense,
     Enrollment,
     PatientAttestation,
     PregnancyTest,
@@ -26,6 +28,19 @@ def without(*kinds: str, **changes: object):
 
 
 FIRST_FILL_DAY = START - days(3)
+
+
+def untested():
+    """Enrolled, no pregnancy test at all."""
+    return simple_course(events=tuple(e for e in simple_course().events if e.kind == "enrollment"))
+
+
+def filled(*, tested: bool = False):
+    """The first fill on START - 3; a month later, a new monthly test or not."""
+    events = (*simple_course().events, Dispense(START - days(3), 30))
+    if tested:
+        events += (PregnancyTest(START + days(26), "monthly", "office", "negative"),)
+    return simple_course(events=events, as_of=None)
 
 
 def no_confirmation_test():
@@ -50,6 +65,15 @@ CASES = [
     ),
     ("nothing in iPLEDGE yet", without("enrollment"), "patient_attestation", FIRST_FILL_DAY, "Enrollment"),
     ("nothing in iPLEDGE yet", without("enrollment"), "enrollment", FIRST_FILL_DAY, None),
+    ("no test at all", untested(), "prescriber_confirmation", FIRST_FILL_DAY, "“Screening pregnancy test"),
+    (
+        "a fill since the last test",
+        filled(),
+        "prescriber_confirmation",
+        START + days(27),
+        "“Monthly pregnancy test",
+    ),
+    ("a test since the fill", filled(tested=True), "prescriber_confirmation", START + days(27), None),
     (
         "no confirmation test",
         no_confirmation_test(),

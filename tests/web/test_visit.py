@@ -222,6 +222,17 @@ def test_an_ipledge_step_is_recorded_in_its_order_and_refused_before_the_step_it
     assert response.status_code == 422  # IPL-PATIENT-QUIZ: the prescriber's confirmation comes first
     assert response.context["form"].errors["kind"][0].startswith("“Prescriber confirms the test")
     response = client.post(url, {"kind": "prescriber_confirmation", "date": "2026-06-01"})
+    assert response.status_code == 422  # IPL-PRESCRIBER-CONFIRM: the cycle's negative test comes first
+    assert response.context["form"].errors["kind"][0].startswith("“Screening pregnancy test")
+    actions.record_pregnancy_test(
+        actor=nurse,
+        course=course,
+        purpose="screening",
+        setting="office",
+        specimen_date=date(2026, 6, 1),
+        result="negative",
+    )
+    response = client.post(url, {"kind": "prescriber_confirmation", "date": "2026-06-01"})
     assert response.status_code == 302
     assert [e.kind for e in course.ipledge_entries.all()] == ["enrollment", "prescriber_confirmation"]
     response = client.post(url, {"kind": "something_else", "date": "2026-06-01"})
@@ -272,7 +283,14 @@ def test_a_result_needs_its_setting_and_specimen_date_and_a_home_test_its_verifi
     assert "Who verified the home test" in response.content.decode()
     assert not PregnancyTest.objects.exists()
     assert (
-        routine_post(client, course, pregnancy_test_result="not_done", pregnancy_test_setting="").status_code
+        routine_post(  # no test, so no prescriber confirmation either (IPL-PRESCRIBER-CONFIRM)
+            client,
+            course,
+            pregnancy_test_result="not_done",
+            pregnancy_test_setting="",
+            ipledge_confirmed="",
+            ipledge_confirmation_number="",
+        ).status_code
         == 302
     )
     assert not PregnancyTest.objects.exists() and Visit.objects.count() == 1

@@ -949,21 +949,23 @@ def result_flag(result: LabResult | MoodScreen, policy: Policy) -> Alert | None:
 
 # IPL-PRESCRIBER-CONFIRM counts a prescriber confirmation only from the qualifying test on; IPL-PATIENT-QUIZ
 # counts the patient's answers only from the confirmation on: an entry before what it rests on is ignored.
-# (The prescriber's confirmation before the cycle's test is not refused yet: the checklist shows the test
-# first and PRESCRIBER_CONFIRMATION_MISSING stays until a confirmation follows it.)
 _ENTRY_STEP = {"patient_attestation": PATIENT_QUESTIONS}
 _COMES_FIRST = {PATIENT_QUESTIONS.code: (PRESCRIBER_ENTRY.code,)}
+_TEST_STEPS = (SCREENING_TEST.code, CONFIRMATION_TEST.code, MONTHLY_TEST.code)
 
 
 def entry_out_of_order(course_file: CourseFile, kind: str, day: dt.date) -> str | None:
     """Why an iPLEDGE entry of ``kind`` on ``day`` is out of order, naming the step that comes first, or None:
-    enrollment before any other entry (IPL-ENROLL); the prescriber's confirmation before the patient's
+    enrollment before any other entry (IPL-ENROLL); a negative pregnancy test of the cycle before the
+    prescriber's confirmation (IPL-PRESCRIBER-CONFIRM); the prescriber's confirmation before the patient's
     comprehension questions (IPL-PATIENT-QUIZ). Only a step not recorded at
     all comes first: one recorded but not counted (a test inside a lockout, say) is the evaluation's to
     explain with its own alert."""
     enrolled = any(e.kind == "enrollment" and e.date <= day for e in course_file.events)
     if kind != "enrollment" and not enrolled:
         return f"Enrollment in iPLEDGE comes first: record it before this step ({ENROLLMENT.rule_id})."
+    if kind == "prescriber_confirmation":
+        return _untested(course_file, day)
     step_kind = _ENTRY_STEP.get(kind)
     if step_kind is None:
         return None
@@ -972,3 +974,23 @@ def entry_out_of_order(course_file: CourseFile, kind: str, day: dt.date) -> str 
         if step.code in _COMES_FIRST[step_kind.code] and missing:
             return f"“{step.label}” comes first: record it, then “{step_kind.label}” ({step_kind.rule_id})."
     return None
+
+
+def _untested(course_file: CourseFile, day: dt.date) -> str | None:
+    """IPL-PRESCRIBER-CONFIRM: the prescriber confirms a negative pregnancy test of the cycle (since the last
+    pick-up) of a patient who can get pregnant; without one, the cycle's test comes first."""
+    if course_file.patient.category != "can_get_pregnant":
+        return None
+    events = [e for e in course_file.events if e.date <= day]
+    last_fill = max((e.date for e in events if e.kind == "dispense"), default=None)
+    if any(
+        isinstance(e, PregnancyTest) and e.result == "negative" and (last_fill is None or e.date >= last_fill)
+        for e in events
+    ):
+        return None
+    steps = current_cycle(course_file, day).steps
+    label = next((s.label for s in steps if s.code in _TEST_STEPS and s.pending), MONTHLY_TEST.label)
+    return (
+        f"“{label}” comes first: record its negative result, then “{PRESCRIBER_ENTRY.label}” "
+        f"({PRESCRIBER_ENTRY.rule_id})."
+    )
