@@ -119,6 +119,7 @@ class MonthlyVisitForm(WeightFields, DoseFields):
     pregnancy_test_result = forms.ChoiceField(
         label="Result",
         choices=[("", "Choose the result"), *TestResult.choices, (NO_TEST, "No test at this visit")],
+        error_messages={"required": "Choose the result, or “No test at this visit”."},
     )
     pregnancy_test_setting = forms.ChoiceField(
         label="Setting",
