@@ -33,3 +33,27 @@ class PracticeTimeZoneMiddleware:
             with timezone.override(ZoneInfo(practice.time_zone)):
                 return self.get_response(request)
         return self.get_response(request)
+
+
+SESSION_TOUCHED = "_touched"  # when the session's expiry was last pushed back (epoch seconds)
+SESSION_TOUCH_EVERY = 60  # seconds: an idle session still ends SESSION_COOKIE_AGE after the last request,
+# give or take a minute, without a database write on every request
+
+
+class SessionTouchMiddleware:
+    """Pushes a logged-in session's expiry back at most once a minute (instead of Django's
+    SESSION_SAVE_EVERY_REQUEST, which writes the session row on every request). Place it after
+    SessionMiddleware."""
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        response = self.get_response(request)
+        session = getattr(request, "session", None)
+        user = getattr(request, "user", None)
+        if session is not None and user is not None and user.is_authenticated:
+            now = int(timezone.now().timestamp())
+            if now - int(session.get(SESSION_TOUCHED, 0)) >= SESSION_TOUCH_EVERY:
+                session[SESSION_TOUCHED] = now  # marks the session modified: saved with a new expiry
+        return response
