@@ -86,6 +86,14 @@ class CalendarEntry:
         return self.event.is_step and self.status in ("open", "upcoming")
 
 
+def staff_words(entry: CalendarEntry) -> str:
+    """What a staff feed or e-mail calls an event: the core's staff label without its detail (the detail can
+    carry a result or a hold's reason, and both leave the practice); an alert review names its rule."""
+    event = entry.event
+    words = core.KIND_LABELS[event.kind]
+    return f"{words} ({event.rule_id})" if event.kind == "alert_review" else words
+
+
 def event_uid(course: Course, key: str) -> str:
     """RFC 5545 UID, stable across regenerations: a name-based UUID of the course's public id and the
     event's stable key (`pregnancy-test-3`). Opaque on purpose: a UID is visible to the calendar app and its

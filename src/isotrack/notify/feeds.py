@@ -27,9 +27,8 @@ from django.utils import timezone
 from icalendar import Alarm, Calendar, Event
 from icalendar.enums import STATUS, TRANSP
 
-from isotrack import core
 from isotrack.clinic import calendar as clinic_calendar
-from isotrack.clinic.calendar import CalendarEntry
+from isotrack.clinic.calendar import CalendarEntry, staff_words
 from isotrack.clinic.errors import RecordNotFound
 from isotrack.clinic.queries import practice_today
 from isotrack.notify.actions import token_hash
@@ -66,14 +65,6 @@ def feed_name(feed: FeedToken) -> str:
     if feed.scope == FeedScope.PRESCRIBER:
         return f"{feed.practice.name}: {feed.prescriber.display_name}'s patients"
     return f"{feed.practice.name}: all courses"
-
-
-def staff_words(entry: CalendarEntry) -> str:
-    """What a staff feed or e-mail calls an event: the core's staff label without its detail (the detail can
-    carry a result or a hold's reason, and both leave the practice); an alert review names its rule."""
-    event = entry.event
-    words = core.KIND_LABELS[event.kind]
-    return f"{words} ({event.rule_id})" if event.kind == "alert_review" else words
 
 
 def staff_summary(entry: CalendarEntry) -> str:
