@@ -24,7 +24,7 @@ from isotrack.clinic.models import (
     StaffUser,
     Visit,
 )
-from isotrack.clinic.records import course_facts, courses_with_facts
+from isotrack.clinic.records import course_facts, courses_with_facts, lab_fact, mood_fact
 from isotrack.core import course as facts
 
 
@@ -144,13 +144,13 @@ def course_page(course: Course, today: date) -> dict[str, Any]:
         "dose_curve": _dose_curve(course_file, today),
         "capsules": _capsules(course, evaluation),
         "labs": [
-            (lab, _flag(_lab_fact(lab), policy))
+            (lab, _flag(lab_fact(lab), policy))
             for lab in sorted(course.lab_results.all(), key=lambda r: (r.effective_date, r.id), reverse=True)
         ],
         "mood_screens": [
             (
                 screen,
-                _flag(facts.MoodScreen(screen.date, screen.instrument, screen.score, screen.item9), policy),
+                _flag(mood_fact(screen), policy),
             )
             for screen in reversed(course.mood_screens.all())
         ],
@@ -213,11 +213,6 @@ def _step_view(step: core.Step, today: date) -> dict[str, Any]:
         "actor_label": core.ACTOR_LABELS[step.actor],
         "countdown": core.countdown(step, today),
     }
-
-
-def _lab_fact(lab: Any) -> facts.LabResult:
-    uln = float(lab.uln) if lab.uln is not None else None
-    return facts.LabResult(lab.effective_date, lab.test, float(lab.value), lab.unit, uln)
 
 
 def _flag(result: facts.LabResult | facts.MoodScreen, policy: facts.Policy) -> dict[str, str] | None:

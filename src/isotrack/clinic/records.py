@@ -168,6 +168,23 @@ def _grouped(query: QuerySet[Any, Any], make: Any) -> dict[int, tuple[Any, ...]]
     return {key: tuple(items) for key, items in found.items()}
 
 
+def _lab(day: Any, test: str, value: Any, unit: str, uln: Any) -> facts.LabResult:
+    return facts.LabResult(_date(day), test, _number(value), unit, _number(uln) if uln is not None else None)
+
+
+def _mood(day: Any, instrument: str, score: int, item9: int | None) -> facts.MoodScreen:
+    return facts.MoodScreen(_date(day), instrument, score, item9)  # type: ignore[arg-type]
+
+
+def lab_fact(lab: LabResult) -> facts.LabResult:
+    """One stored lab result as the core's fact (the course page flags each row it lists)."""
+    return _lab(lab.effective_date, lab.test, lab.value, lab.unit, lab.uln)
+
+
+def mood_fact(screen: MoodScreen) -> facts.MoodScreen:
+    return _mood(screen.date, screen.instrument, screen.score, screen.item9)
+
+
 def _events(course_ids: list[int]) -> dict[int, list[facts.Event]]:
     """Every event of each course: each type in date order (then id)."""
     found: dict[int, list[facts.Event]] = defaultdict(list)
@@ -206,15 +223,13 @@ def _events(course_ids: list[int]) -> dict[int, list[facts.Event]]:
             LabResult.objects.filter(course_id__in=course_ids)
             .order_by("effective_date", "id")
             .values_list("course_id", "effective_date", "test", "value", "unit", "uln"),
-            lambda day, test, value, unit, uln: facts.LabResult(
-                _date(day), test, _number(value), unit, _number(uln) if uln is not None else None
-            ),
+            _lab,
         ),
         (
             MoodScreen.objects.filter(course_id__in=course_ids)
             .order_by("date", "id")
             .values_list("course_id", "date", "instrument", "score", "item9"),
-            lambda day, instrument, score, item9: facts.MoodScreen(_date(day), instrument, score, item9),
+            _mood,
         ),
     ]
     for query, make in tables:
