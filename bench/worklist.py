@@ -1,8 +1,11 @@
-"""Benchmark of the worklist: `make bench` (or `.venv/bin/python bench/worklist.py [COURSES]`).
+"""Benchmark of the worklist: `make bench` (or `.venv/bin/python bench/worklist.py [COURSES]`; or the
+environment: `COURSES=50000 DATABASE_URL=postgres://postgres@127.0.0.1:5432/postgres make bench`).
 
-Builds COURSES (default 5,000) synthetic active courses in a throwaway SQLite database (bulk-created rows: a
-patient who can get pregnant or not, up to three monthly cycles of iPLEDGE entries, tests and fills, baseline
-and peak labs, doses, weights and contraception, spread over a month so that the next steps vary), then times:
+Builds COURSES (default 5,000) synthetic active courses in a throwaway database: SQLite by default, or, when
+DATABASE_URL names a PostgreSQL server, a database of its own created there and dropped after. Bulk-created
+rows (a patient who can get pregnant or not, up to three monthly cycles of iPLEDGE entries, tests and fills,
+baseline and peak labs, doses, weights and contraception, spread over a month so that the next steps vary),
+then times:
 
 - the page (a logged-in GET of /, middleware and template included) once the day's lines are stored: the
   target, under 300 ms server time;
@@ -15,24 +18,27 @@ Prints plain figures; exits 1 if the target is missed.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import os
 import statistics
 import sys
 import tempfile
 import time
+from collections.abc import Iterator
 from decimal import Decimal
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
 TARGET_MS = 300.0
-COURSES = int(sys.argv[1]) if len(sys.argv) > 1 else 5000
+COURSES = int(sys.argv[1]) if len(sys.argv) > 1 else int(os.environ.get("COURSES", "5000"))
+SERVER = os.environ.get("DATABASE_URL", "")  # a PostgreSQL server to bench on (its own throwaway database)
 TODAY = dt.datetime.now(ZoneInfo("America/New_York")).date()  # the bench practice's today, as the page's
 DAY = dt.timedelta(days=1)
 
 
-def setup_django(database: Path) -> None:
-    os.environ["DATABASE_URL"] = f"sqlite:///{database}"
+def setup_django(database: str) -> None:
+    os.environ["DATABASE_URL"] = database
     os.environ.setdefault("SECRET_KEY", "bench-only-secret-key")
     os.environ.setdefault("DEBUG", "0")
     os.environ.setdefault("SECURE_SSL_REDIRECT", "0")
@@ -152,9 +158,34 @@ def timed(call, repeat: int = 7) -> tuple[float, object]:
     return statistics.median(times), result
 
 
+@contextlib.contextmanager
+def throwaway_database() -> Iterator[str]:
+    """The database URL to bench on: a temporary SQLite file, or a new database on the PostgreSQL server of
+    DATABASE_URL (created here, dropped after)."""
+    if not SERVER.startswith("postgres"):
+        with tempfile.TemporaryDirectory() as folder:
+            yield f"sqlite:///{Path(folder) / 'bench.sqlite3'}"
+        return
+    import psycopg
+
+    name = f"isotrack_bench_{os.getpid()}"
+    base = SERVER.rsplit("/", 1)[0]
+    with psycopg.connect(SERVER, autocommit=True) as admin:
+        admin.execute(f'CREATE DATABASE "{name}"')
+    try:
+        yield f"{base}/{name}"
+    finally:
+        from django.db import connections
+
+        connections.close_all()
+        with psycopg.connect(SERVER, autocommit=True) as admin:
+            admin.execute(f'DROP DATABASE IF EXISTS "{name}"')
+
+
 def main() -> int:
-    with tempfile.TemporaryDirectory() as folder:
-        setup_django(Path(folder) / "bench.sqlite3")
+    with throwaway_database() as database:
+        setup_django(database)
+        print(f"database: {database.split('://')[0]}")
         from django.db import connection
         from django.test import Client
         from django.test.utils import CaptureQueriesContext
