@@ -9,7 +9,7 @@ from decimal import Decimal
 import pytest
 from django.urls import reverse
 
-from isotrack.clinic import corrections
+from isotrack.clinic import actions, corrections
 from isotrack.web.forms import correction_form
 from tests.clinic.test_corrections import CHANGES, one_of_each
 
@@ -101,3 +101,18 @@ def test_an_unknown_kind_of_record_is_not_found(client, course, nurse, prescribe
     client.force_login(prescriber)
     assert client.get(f"/records/allergy/{records['lab'].uuid}/void/").status_code == 404
     assert client.get(reverse("record_void", args=["dose", records["lab"].uuid])).status_code == 404
+
+
+def test_the_hold_missed_dose_and_dose_pages_show_the_open_alerts(client, course, nurse, prescriber):
+    actions.record_lab_result(
+        actor=nurse,
+        course=course,
+        test="triglycerides",
+        effective_date=date(2026, 11, 30),
+        value=900,
+        unit="mg/dL",
+    )
+    client.force_login(prescriber)
+    for name in ("course_hold", "course_missed_dose", "course_dose"):
+        page = client.get(reverse(name, args=[course.uuid])).content.decode()
+        assert 'data-alert="TRIGLYCERIDES_CRITICAL"' in page, name

@@ -206,6 +206,13 @@ def alert_banner(
     return banner
 
 
+def course_banner(course: Course, day: date) -> list[dict[str, Any]]:
+    """The alert banner alone, for the pages that change a course without the whole course page (a hold, a
+    missed dose, a dose change): what the core raises on ``day``."""
+    evaluation = core.evaluate(course_facts(course), day)
+    return alert_banner(evaluation, course.acknowledgments.select_related("recorded_by"))
+
+
 def _step_view(step: core.Step, today: date) -> dict[str, Any]:
     return {
         "step": step,

@@ -17,7 +17,7 @@ from isotrack.clinic import actions, dose_planning, submissions, visit_queries
 from isotrack.clinic.access import Capability, access_course, can, require
 from isotrack.clinic.errors import InvalidInput, RecordNotFound
 from isotrack.clinic.models import Course, PregnancyFollowUpStep, Visit
-from isotrack.clinic.queries import practice_today
+from isotrack.clinic.queries import course_banner, practice_today
 from isotrack.clinic.queries import prescription_words as visit_summary_prescription
 from isotrack.web.views import SUBMISSION_FIELD, _form_with_error, form_page, save_once, write_view
 from isotrack.web.visit_forms import (
@@ -292,6 +292,7 @@ def _days_off_page(
         "title": title,
         "button": button,
         "preview_url": reverse("course_days_off_preview", args=[course.uuid]),
+        "banner": course_banner(course, today),
         "plan": _days_off_plan(course, data, today),
     }
     return form_page(request, form, "web/visit/days_off_form.html", context, save)
