@@ -60,3 +60,19 @@ def test_a_dose_is_refused_exactly_outside_1_to_300_mg(mg: float) -> None:
 @given(st.dates(min_value=dt.date(1900, 1, 1), max_value=dt.date(2199, 12, 31)))
 def test_a_clinical_date_is_refused_exactly_after_today(day: dt.date) -> None:
     assert (plausibility.not_after_today(day, TODAY, "A result") is None) == (day <= TODAY)
+
+
+@given(
+    st.sampled_from(["triglycerides", "alt", "ast", "total_cholesterol"]),
+    st.floats(min_value=-10, max_value=100_000, allow_nan=False),
+    st.sampled_from(["mg/dL", "mmol/L", "U/L"]),
+)
+def test_a_lab_result_is_refused_for_its_unit_first_then_for_its_value(
+    test: str, value: float, unit: str
+) -> None:
+    unit_problem = plausibility.lab_unit(test, unit)
+    assert plausibility.lab_result(test, value, unit) == (
+        unit_problem or plausibility.lab_value(test, value, unit)
+    )
+    if unit_problem is not None:
+        assert plausibility.lab_value(test, value, unit) is None and "is not a unit of" in unit_problem

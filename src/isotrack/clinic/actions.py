@@ -555,8 +555,8 @@ def record_lab_result(
 ) -> LabResult:
     _course_record(actor, course, Capability.RECORD_OBSERVATIONS)
     _dated(course.patient, effective_date, "effective_date", "A lab result")
-    problem = plausibility.lab_result(test, float(value), unit)
-    _plausible(problem, "unit" if problem and "not a unit" in problem else "value")
+    _plausible(plausibility.lab_unit(test, unit), "unit")
+    _plausible(plausibility.lab_value(test, float(value), unit), "value")
     item = LabResult(
         course=course,
         test=test,

@@ -282,8 +282,8 @@ def _converted(test: str, value: Decimal, unit_text: str) -> tuple[Decimal, str]
     unit = UNITS.get(unit_text.lower())
     if unit is None:
         raise ValueError(f"unit {unit_text[:20]!r} is not one isotrack reads (mg/dL, mmol/L, U/L)")
-    wrong_unit = plausibility.lab_result(test, 0, str(unit))
-    if wrong_unit is not None and "not a unit" in wrong_unit:
+    wrong_unit = plausibility.lab_unit(test, str(unit))
+    if wrong_unit is not None:
         raise ValueError(wrong_unit)  # the words of every other way a result comes in (core.plausibility)
     if test == LabTest.TRIGLYCERIDES and unit == LabUnit.MMOL_L:
         value, unit = value * TRIGLYCERIDES_MG_DL_PER_MMOL_L, LabUnit.MG_DL  # LAB-TG-HIGH

@@ -6,10 +6,19 @@ from __future__ import annotations
 from isotrack.core.plausibility import (
     birth_date,
     course_start,
-    lab_result,
+    lab_unit,
+    lab_value,
     mg_per_day,
     not_after_today,
     not_before_birth,
 )
 
-__all__ = ["birth_date", "course_start", "lab_result", "mg_per_day", "not_after_today", "not_before_birth"]
+__all__ = [
+    "birth_date",
+    "course_start",
+    "lab_unit",
+    "lab_value",
+    "mg_per_day",
+    "not_after_today",
+    "not_before_birth",
+]

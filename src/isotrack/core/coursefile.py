@@ -539,9 +539,9 @@ def _check_lab(result: LabResult, path: str) -> None:
         )
     if result.uln is not None:
         _check_positive(f"{path}.uln", result.uln, MAXIMUM_LAB_VALUE)
-    units = plausibility.UNITS_OF.get(result.test)
-    if units is not None and result.unit not in units:  # the words of every other way a result comes in
-        raise CourseFileError(f"{path}.unit", str(plausibility.lab_result(result.test, 0, result.unit)))
+    wrong_unit = plausibility.lab_unit(result.test, result.unit)
+    if wrong_unit is not None:  # the words of every other way a result comes in
+        raise CourseFileError(f"{path}.unit", wrong_unit)
 
 
 def _check_mood(screen: MoodScreen, path: str) -> None:

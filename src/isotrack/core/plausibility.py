@@ -116,12 +116,22 @@ def weight_kg(kg: float) -> str | None:
 
 def lab_result(test: str, value: float, unit: str) -> str | None:
     """A unit its test has, and a value in the test's range (LAB-TG-HIGH: triglycerides in mg/dL or mmol/L;
-    ALT and AST in U/L)."""
+    ALT and AST in U/L): ``lab_unit``'s problem, else ``lab_value``'s."""
+    return lab_unit(test, unit) or lab_value(test, value, unit)
+
+
+def lab_unit(test: str, unit: str) -> str | None:
+    """A unit the test has (other tests are kept and not judged)."""
     units = UNITS_OF.get(test)
-    if units is None:
-        return None  # other tests are kept and not judged
-    if unit not in units:
-        return f"{unit} is not a unit of {LAB_NAMES.get(test, test)}: use {' or '.join(units)}."
+    if units is None or unit in units:
+        return None
+    return f"{unit} is not a unit of {LAB_NAMES.get(test, test)}: use {' or '.join(units)}."
+
+
+def lab_value(test: str, value: float, unit: str) -> str | None:
+    """A value in the range of the test in that unit (a unit the test lacks is ``lab_unit``'s problem)."""
+    if (test, unit) not in LAB_RANGES:
+        return None
     low, high = LAB_RANGES[(test, unit)]
     if low <= value <= high:
         return None

@@ -271,10 +271,14 @@ class MonthlyVisitForm(WeightFields, DoseFields):
         report_implausible(self, data, self.today, dated, self.birth)
         for index in range(LAB_ROWS):
             test, value, unit = (data.get(f"lab_{index}_{name}") for name in ("test", "value", "unit"))
-            problem = plausibility.lab_result(test, float(value), unit) if test and unit and value else None
-            field = f"lab_{index}_unit" if problem and "not a unit" in problem else f"lab_{index}_value"
-            if problem and field not in self.errors:
-                self.add_error(field, problem)
+            if not (test and unit and value is not None):
+                continue
+            for field, problem in (
+                (f"lab_{index}_unit", plausibility.lab_unit(test, unit)),
+                (f"lab_{index}_value", plausibility.lab_value(test, float(value), unit)),
+            ):
+                if problem and field not in self.errors:
+                    self.add_error(field, problem)
         return data
 
     # --- the parts of the action ---------------------------------------------------------------------
