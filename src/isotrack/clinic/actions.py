@@ -321,8 +321,7 @@ def start_course(
     if not patient.category:
         raise InvalidInput("Assign the patient's iPLEDGE category first (IPL-CAT).", field="category")
     practice = Practice.objects.get(pk=patient.practice_id)
-    _plausible(plausibility.course_start(start, practice_today(practice)), "start")
-    _plausible(plausibility.not_before_birth(start, patient.birth_date, "The first dosing day"), "start")
+    _plausible(plausibility.first_dosing_day(start, practice_today(practice), patient.birth_date), "start")
     if mg_per_day is not None:
         _plausible(plausibility.mg_per_day(float(mg_per_day)), "mg_per_day")
     course = Course(

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from isotrack.core.plausibility import (
     birth_date,
-    course_start,
+    first_dosing_day,
     lab_unit,
     lab_value,
     mg_per_day,
@@ -15,7 +15,7 @@ from isotrack.core.plausibility import (
 
 __all__ = [
     "birth_date",
-    "course_start",
+    "first_dosing_day",
     "lab_unit",
     "lab_value",
     "mg_per_day",

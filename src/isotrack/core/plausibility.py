@@ -85,6 +85,11 @@ def course_start(start: dt.date, today: dt.date) -> str | None:
     return planned_within_a_year(start, today, "The first dosing day")
 
 
+def first_dosing_day(start: dt.date, today: dt.date, birth: dt.date | None) -> str | None:
+    """A course's first dosing day: ``course_start``'s limits, and not before the patient's birth."""
+    return course_start(start, today) or not_before_birth(start, birth, "The first dosing day")
+
+
 def course_start_warning(start: dt.date, today: dt.date) -> str | None:
     """Not refused, but worth a second look: a course that started more than half a year ago."""
     if start < today - dt.timedelta(days=COURSE_START_WARNED_DAYS):

@@ -432,14 +432,11 @@ class EnrollCourseForm(WeightFields):
         data = super().clean()
         report_implausible(self, data, self.today, {"enrollment_date": "The iPLEDGE enrollment"}, self.birth)
         start = data.get("start")
-        if self.today is not None and start is not None and "start" not in self.errors:
-            problem = plausibility.course_start(start, self.today) or (
-                plausibility.not_before_birth(start, self.birth, "The first dosing day")
-                if self.birth
-                else None
-            )
-            if problem:
-                self.add_error("start", problem)
+        problem = (
+            plausibility.first_dosing_day(start, self.today, self.birth) if start and self.today else None
+        )
+        if problem and "start" not in self.errors:
+            self.add_error("start", problem)
         return data
 
     def enrollment(self) -> dict[str, Any]:
