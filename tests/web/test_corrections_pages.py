@@ -116,3 +116,19 @@ def test_the_hold_missed_dose_and_dose_pages_show_the_open_alerts(client, course
     for name in ("course_hold", "course_missed_dose", "course_dose"):
         page = client.get(reverse(name, args=[course.uuid])).content.decode()
         assert 'data-alert="TRIGLYCERIDES_CRITICAL"' in page, name
+
+
+def test_a_hold_or_missed_dose_that_cannot_be_is_refused_beside_its_field_and_nothing_is_saved(
+    client, course, prescriber
+):
+    client.force_login(prescriber)
+    url = reverse("course_hold", args=[course.uuid])
+    response = client.post(url, {"start": "2026-12-05", "end": "2026-12-01", "reason": "surgery"})
+    assert response.status_code == 422
+    assert response.context["form"].errors == {
+        "end": ["A hold's last day cannot be before its first day (2026-12-05)."]
+    }
+    response = client.post(reverse("course_missed_dose", args=[course.uuid]), {"date": "2027-01-03"})
+    assert response.status_code == 422
+    assert "after today" in response.context["form"].errors["date"][0]
+    assert not course.interruptions.exists() and not course.missed_doses.exists()
