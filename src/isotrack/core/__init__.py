@@ -44,6 +44,9 @@ All are frozen dataclasses of dates, numbers, text and tuples; build them direct
   ``.days_left``, ``.phase``, ``.rule_set_id``, ``.rule_set_title``), judged by the same functions without
   the rest of the checklist, the dose figures nor the alerts (the worklist's entry point; ``countdown(step,
   day)`` and ``days_left(step, day)`` give its countdown and days left from the step alone);
+  ``next_step_until_change(course_file, day) -> NextStep`` is ``next_step`` with ``.changes_on``: the first
+  day its ``answer`` (what a worklist line shows and ranks by, ``.rank_date`` included) changes if nothing is
+  recorded, at most ``HORIZON_DAYS`` ahead (``isotrack.core.change``);
   ``plain_words(explanation, rule_id)`` drops the rule id from a sentence for the screen;
   ``result_flag(lab_or_mood_screen, policy)`` is the alert one result raises alone.
 """
@@ -51,6 +54,7 @@ All are frozen dataclasses of dates, numbers, text and tuples; build them direct
 from __future__ import annotations
 
 from isotrack.core.calendar import KIND_LABELS, PATIENT_WORDS, PlannedEvent, TherapyCalendar, therapy_calendar
+from isotrack.core.change import HORIZON_DAYS, answer, next_step_until_change
 from isotrack.core.course import (
     FOLLOW_UP_KINDS,
     Acknowledgment,
@@ -92,6 +96,7 @@ from isotrack.core.cycle import (
     methods_in_use,
     next_step,
     plain_words,
+    rank_date,
     result_flag,
 )
 from isotrack.core.dose import (
@@ -117,6 +122,10 @@ from isotrack.core.urgency import (
 )
 
 __all__ = [
+    "HORIZON_DAYS",
+    "answer",
+    "next_step_until_change",
+    "rank_date",
     "expected_test_purpose",
     "ACKNOWLEDGEABLE",
     "ALERT_ACTIONS",

@@ -335,10 +335,26 @@ class NextStep:
     alert_urgency: int = NO_OPEN_ALERT  # the most urgent open alert (ties within a tier)
     dispense_allowed: bool = False
     blocking: tuple[str, ...] = ()
+    changes_on: dt.date | None = None  # ``change.next_step_until_change``: the first day the answer changes
 
     @property
     def open_findings(self) -> tuple[Finding, ...]:
         return tuple(f for f in self.findings if f.open)
+
+    @property
+    def rank_date(self) -> dt.date | None:
+        """The day the line ranks by within its tier (ALERT-URGENCY): ``rank_date`` of the step."""
+        return rank_date(self.step, self.day) if self.step else None
+
+
+def rank_date(step: Step, day: dt.date) -> dt.date | None:
+    """The step's deadline, else the earliest day it is possible while that is still ahead: the day
+    ``days_left`` counts to."""
+    if step.deadline is not None:
+        return step.deadline
+    if step.earliest is not None and step.earliest > day:
+        return step.earliest
+    return None
 
 
 def next_step(course_file: CourseFile, day: dt.date, evaluation: Evaluation | None = None) -> NextStep:
@@ -890,11 +906,8 @@ def _days(n: int) -> str:
 
 def days_left(step: Step, day: dt.date) -> int | None:
     """Days to the step's deadline (negative: overdue), else to its earliest day if that is still ahead."""
-    if step.deadline is not None:
-        return (step.deadline - day).days
-    if step.earliest is not None and step.earliest > day:
-        return (step.earliest - day).days
-    return None
+    ranked = rank_date(step, day)
+    return (ranked - day).days if ranked is not None else None
 
 
 def countdown(step: Step, day: dt.date) -> str:

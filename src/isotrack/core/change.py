@@ -1,0 +1,86 @@
+"""How long a judgment holds: the first day on which a course's next step would change with no new record.
+
+``next_step_until_change(course_file, day)`` is ``next_step`` with ``changes_on`` set: the first day after
+``day`` on which ``next_step`` gives another answer (``answer``: what a worklist line shows and ranks by) if
+nothing is recorded in between, at most ``HORIZON_DAYS`` ahead. A stored line judged on ``day`` holds on every
+day before ``changes_on``; a new record, or another engine or policy, makes it stale sooner.
+
+How it is found. The engine reads the day only by comparing it with dates: dates of the course's facts (a
+test, a fill, a hold's end, the day a rule set takes effect) and dates the rules derive from them and put in
+their answer (a window's last day, a due date, the earliest day a step is possible, the projected end). So the
+answer can change only on one of those dates or the day after it. They are collected, every one of them, by
+walking the course file, the evaluation and the next step (``_dates``), and the engine judges the course again
+on each, in order, until the answer differs. A property test (tests/core/test_change.py) checks for random
+courses and days that the answer holds on every day in between.
+
+Decision: the horizon (``HORIZON_DAYS``) bounds the search, so a line is judged again at least every four
+weeks even when nothing is due.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+from collections.abc import Iterator
+from typing import Any
+
+from isotrack.core.course import CourseFile
+from isotrack.core.cycle import NextStep, next_step
+from isotrack.core.evaluate import Evaluation, evaluate
+
+HORIZON_DAYS = 28
+DAY = dt.timedelta(days=1)
+
+
+def answer(found: NextStep) -> tuple[Any, ...]:
+    """What a worklist line shows and ranks by, without what follows from the day alone (the countdown and
+    the days left are worked out from the step and the day when shown; the step's notes are not listed)."""
+    step = dataclasses.replace(found.step, notes=()) if found.step else None
+    return (
+        found.rule_set_id,
+        found.rule_set_title,
+        found.phase,
+        step,
+        found.findings,
+        found.tier,
+        found.alert_urgency,
+        found.dispense_allowed,
+        found.blocking,
+        found.rank_date,
+    )
+
+
+def next_step_until_change(
+    course_file: CourseFile, day: dt.date, horizon: int = HORIZON_DAYS, evaluation: Evaluation | None = None
+) -> NextStep:
+    """``next_step(course_file, day)`` with ``changes_on``: the first day its ``answer`` changes if nothing
+    is recorded, or ``day + horizon`` when it holds that long."""
+    if evaluation is None:
+        evaluation = evaluate(course_file, day)
+    found = next_step(course_file, day, evaluation)
+    last = day + horizon * DAY
+    held = answer(found)
+    candidates: set[dt.date] = set()
+    for date in _dates((course_file, evaluation, found)):
+        for candidate in (date, date + DAY):
+            if day < candidate < last:
+                candidates.add(candidate)
+    for candidate in sorted(candidates):
+        if answer(next_step(course_file, candidate)) != held:
+            return dataclasses.replace(found, changes_on=candidate)
+    return dataclasses.replace(found, changes_on=last)
+
+
+def _dates(value: object) -> Iterator[dt.date]:
+    """Every date held anywhere in ``value`` (dataclasses, tuples, lists, dicts), the policy's included."""
+    if isinstance(value, dt.date):
+        yield value
+    elif dataclasses.is_dataclass(value) and not isinstance(value, type):
+        for field in dataclasses.fields(value):
+            yield from _dates(getattr(value, field.name))
+    elif isinstance(value, tuple | list | set | frozenset):
+        for item in value:
+            yield from _dates(item)
+    elif isinstance(value, dict):
+        for item in value.values():
+            yield from _dates(item)
