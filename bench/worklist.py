@@ -5,15 +5,19 @@ Builds COURSES (default 5,000) synthetic active courses in a throwaway database:
 DATABASE_URL names a PostgreSQL server, a database of its own created there and dropped after. Bulk-created
 rows (a patient who can get pregnant or not, up to three monthly cycles of iPLEDGE entries, tests and fills,
 baseline and peak labs, doses, weights and contraception, spread over a month so that the next steps vary),
-then times:
+then times, each as p50/p95 and as a ratio to a trivial logged-in page of the same run (the empty form for a
+new patient: login, session, middleware and the base template):
 
-- the page (a logged-in GET of /, middleware and template included) once the day's lines are stored: the
-  target, under 300 ms server time;
+- the worklist page (a logged-in GET of /) once the day's lines are stored;
+- its last page (keyset pagination: as fast as the first);
 - the page right after a write (the patient's lines judged again);
-- the day's first read when `isotrack refresh-worklist` did not run (every listed line judged), and the first
-  read of a database with no stored lines (once, after the upgrade that adds them).
+- a new day's first page when `isotrack refresh-worklist` did not run (the lines whose change date came);
+- `isotrack refresh-worklist` on a new day;
+- the first judgment of every line (once, after the upgrade that stores change dates).
 
-Prints plain figures; exits 1 if the target is missed.
+Targets (issue 12, at 50,000 courses on PostgreSQL): stored page p95 < 150 ms, after a write < 200 ms, the
+day's first page < 1 s, refresh-worklist < 3 s, the last page within 1.5x the first. Prints plain figures;
+exits 1 if a target is missed.
 """
 
 from __future__ import annotations
@@ -30,7 +34,7 @@ from decimal import Decimal
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
-TARGET_MS = 300.0
+TARGETS_MS = {"page p95": 150.0, "after a write": 200.0, "new day": 1000.0, "refresh-worklist": 3000.0}
 COURSES = int(sys.argv[1]) if len(sys.argv) > 1 else int(os.environ.get("COURSES", "5000"))
 SERVER = os.environ.get("DATABASE_URL", "")  # a PostgreSQL server to bench on (its own throwaway database)
 TODAY = dt.datetime.now(ZoneInfo("America/New_York")).date()  # the bench practice's today, as the page's
@@ -149,13 +153,15 @@ def build(count: int):  # noqa: PLR0915 -- one straight recipe
     return staff[-1]
 
 
-def timed(call, repeat: int = 7) -> tuple[float, object]:
+def timed(call, repeat: int = 7) -> tuple[float, float, object]:
+    """The median and the 95th percentile of ``repeat`` calls, in ms, and the last result."""
     times, result = [], None
     for _ in range(repeat):
         started = time.perf_counter()
         result = call()
         times.append((time.perf_counter() - started) * 1000)
-    return statistics.median(times), result
+    times.sort()
+    return statistics.median(times), times[min(len(times) - 1, round(0.95 * (len(times) - 1)))], result
 
 
 @contextlib.contextmanager
@@ -182,17 +188,20 @@ def throwaway_database() -> Iterator[str]:
             admin.execute(f'DROP DATABASE IF EXISTS "{name}"')
 
 
-def main() -> int:
+def main() -> int:  # noqa: PLR0915 -- one straight recipe
     with throwaway_database() as database:
         setup_django(database)
         print(f"database: {database.split('://')[0]}")
+        from unittest import mock
+
         from django.db import connection
         from django.test import Client
         from django.test.utils import CaptureQueriesContext
 
         from isotrack.clinic import actions
-        from isotrack.clinic.models import Course, StaffUser
-        from isotrack.clinic.worklist import WorklistFilters, refresh, worklist
+        from isotrack.clinic import worklist as clinic_worklist
+        from isotrack.clinic.models import Course, StaffUser, WorklistEntry
+        from isotrack.clinic.worklist import refresh_for_the_day
 
         started = time.perf_counter()
         nurse = build(COURSES)
@@ -200,39 +209,35 @@ def main() -> int:
         nurse = StaffUser.objects.select_related("practice").get(pk=nurse.pk)
         practice = nurse.practice
 
-        first_ms, found = timed(lambda: worklist(nurse, WorklistFilters(), today=TODAY), repeat=1)
-        print(f"first read with no stored lines (once, after the upgrade): {first_ms:.0f} ms, "
-              f"{found.total} lines")  # fmt: skip
-        steps = {}
-        for line in found.lines:
-            steps[line.step_code] = steps.get(line.step_code, 0) + 1
-        print(f"next steps on the first page: {dict(sorted(steps.items()))}")
-
-        new_days = []
-        for offset in (1, 2, 3):  # the day's first read when the nightly refresh did not run
-            new_day = TODAY + offset * DAY
-            ms, _ = timed(lambda day=new_day: worklist(nurse, WorklistFilters(), today=day), repeat=1)
-            new_days.append(ms)
-        print("a new day's first read without `isotrack refresh-worklist`: "
-              f"median {statistics.median(new_days):.0f} ms")  # fmt: skip
-        nightly_ms, judged = timed(lambda: refresh(practice, TODAY), repeat=1)
-        print(f"`isotrack refresh-worklist` for the day: {nightly_ms:.0f} ms, {judged} lines judged")
-
-        read_ms, found = timed(lambda: worklist(nurse, WorklistFilters(), today=TODAY))
-        print(f"worklist read, lines stored (queries + ranking, {found.total} lines): "
-              f"median {read_ms:.0f} ms")  # fmt: skip
+        first_ms, _, judged = timed(lambda: refresh_for_the_day(practice, TODAY), repeat=1)
+        print(f"first judgment of every line (once, after the upgrade): {first_ms / 1000:.1f} s, "
+              f"{judged} lines")  # fmt: skip
 
         client = Client()
         client.force_login(nurse)
         client.get("/")
-        page_ms, response = timed(lambda: client.get("/"))
-        assert response.status_code == 200
-        with CaptureQueriesContext(connection) as queries:
+        client.get("/patients/new/")
+        figures: dict[str, float] = {}
+        trivial_p50, trivial_p95, _ = timed(lambda: client.get("/patients/new/"), repeat=40)
+        page_p50, page_p95, response = timed(lambda: client.get("/"), repeat=40)
+        assert response.status_code == 200 and b"Next page" in response.content
+        last_p50, last_p95, last = timed(lambda: client.get("/?last=1"), repeat=40)
+        assert last.status_code == 200 and b"Previous page" in last.content
+        with CaptureQueriesContext(connection) as captured:
             client.get("/")
-        print(f"worklist page (GET /, {len(response.content) // 1024} KiB): median {page_ms:.0f} ms, "
-              f"{len(queries)} queries (target < {TARGET_MS:.0f} ms)")  # fmt: skip
 
-        courses = iter(Course.objects.order_by("id")[:7])
+        def ratio(ms: float) -> str:
+            return f"{ms / trivial_p50:.1f}x the trivial page"
+
+        print(f"trivial logged-in page (GET /patients/new/): p50 {trivial_p50:.0f} ms, "
+              f"p95 {trivial_p95:.0f} ms")  # fmt: skip
+        print(f"worklist page, lines stored (GET /, {len(response.content) // 1024} KiB, {len(captured)} "
+              f"queries): p50 {page_p50:.0f} ms, p95 {page_p95:.0f} ms, {ratio(page_p50)}")  # fmt: skip
+        print(f"worklist last page (GET /?last=1): p50 {last_p50:.0f} ms, p95 {last_p95:.0f} ms, "
+              f"{ratio(last_p50)}")  # fmt: skip
+        figures["page p95"] = page_p95
+
+        courses = iter(Course.objects.order_by("id")[:15])
 
         def after_a_write():
             actions.record_visit(actor=nurse, course=next(courses), day=TODAY)
@@ -241,13 +246,40 @@ def main() -> int:
             assert response.status_code == 200
             return (time.perf_counter() - started) * 1000
 
-        after = statistics.median(after_a_write() for _ in range(7))
-        print(f"worklist page right after a write (the patient's lines judged again): median {after:.0f} ms")
-    if page_ms >= TARGET_MS:
-        print("target missed")
-        return 1
-    print("target met")
-    return 0
+        writes = sorted(after_a_write() for _ in range(15))
+        after_p50, after_p95 = statistics.median(writes), writes[-1]
+        print(f"worklist page right after a write: p50 {after_p50:.0f} ms, p95 {after_p95:.0f} ms, "
+              f"{ratio(after_p50)}")  # fmt: skip
+        figures["after a write"] = after_p95
+
+        listed = WorklistEntry.objects.filter(practice=practice, listed=True).count()
+        new_days = []
+        for offset in (1, 2, 3):  # the day's first page when the nightly refresh did not run
+            new_day = TODAY + offset * DAY
+            due = WorklistEntry.objects.filter(practice=practice, changes_on__lte=new_day).count()
+            with mock.patch.object(clinic_worklist, "practice_today", lambda _practice, day=new_day: day):
+                ms, _, response = timed(lambda: client.get("/"), repeat=1)
+            assert response.status_code == 200
+            new_days.append(ms)
+            print(f"  day +{offset}: {due} of {listed} lines' change date came ({100 * due / listed:.1f} %), "
+                  f"first page {ms:.0f} ms")  # fmt: skip
+        new_day_ms = statistics.median(new_days)
+        print(f"a new day's first page without `isotrack refresh-worklist`: median {new_day_ms:.0f} ms, "
+              f"{ratio(new_day_ms)}")  # fmt: skip
+        figures["new day"] = max(new_days)
+
+        nightly_day = TODAY + 4 * DAY
+        nightly_ms, _, judged = timed(lambda: refresh_for_the_day(practice, nightly_day), repeat=1)
+        print(f"`isotrack refresh-worklist` on a new day: {nightly_ms:.0f} ms, {judged} lines judged, "
+              f"{ratio(nightly_ms)}")  # fmt: skip
+        figures["refresh-worklist"] = nightly_ms
+    missed = [name for name, ms in figures.items() if ms >= TARGETS_MS[name]]
+    if last_p50 > 1.5 * page_p50:
+        missed.append("last page as fast as the first")
+    if COURSES < 50_000 or not SERVER.startswith("postgres"):
+        print("(the targets are set for 50,000 courses on PostgreSQL; checked here all the same)")
+    print("targets missed: " + ", ".join(missed) if missed else "targets met")
+    return 1 if missed else 0
 
 
 if __name__ == "__main__":

@@ -194,7 +194,7 @@ def test_it_gives_the_prescription_the_core_proposes_for_a_visit_on_the_day_aske
 
 def page_lines(user, **filters):
     found = clinic_worklist.worklist(user, clinic_worklist.WorklistFilters(**filters), today=TODAY)
-    assert found.pages == 1
+    assert found.first_page and found.last_page
     return found.lines
 
 
@@ -242,9 +242,29 @@ def test_it_agrees_with_the_engine_on_each_lines_step(demo):
         ]
 
 
-def test_it_pages_the_worklist_over_the_worklists_own_pages(demo, monkeypatch):
-    everything = [str(line.course_uuid) for line in page_lines(demo.staff["doctor"])]
+def test_it_pages_the_worklist_in_the_pages_order(demo, monkeypatch):
+    user = demo.staff["doctor"]
+    everything = [str(line.course_uuid) for line in page_lines(user)]
     monkeypatch.setattr(clinic_worklist, "PAGE_SIZE", 4)
+
+    def page(**filters):
+        found = clinic_worklist.worklist(user, clinic_worklist.WorklistFilters(**filters), today=TODAY)
+        return found, [str(line.course_uuid) for line in found.lines]
+
+    # The page's Next links walk every line once, in order; Last and Previous walk back.
+    walked, after, found = [], "", None
+    while found is None or not found.last_page:
+        found, shown = page(after=after)
+        assert found.first_page == (after == "") and len(shown) <= 4
+        walked += shown
+        after = found.next_after
+    assert walked == everything and len(everything) > 8
+    last, shown = page(last=True)
+    assert shown == everything[-4:] and last.last_page and not last.first_page
+    before, shown = page(before=last.previous_before)
+    assert shown == everything[-8:-4] and not before.last_page
+    assert page(after="not-a-course")[1] == everything[:4]  # an unknown key: the first page
+    # The API pages the same lines by offset.
     for offset, limit in ((0, 3), (3, 6), (4, 4), (9, 50), (len(everything) - 1, 10), (len(everything), 5)):
         listing = api(demo).get("/api/v1/worklist", {"offset": offset, "limit": limit}).json()
         assert [item["course"] for item in listing["items"]] == everything[offset : offset + limit]

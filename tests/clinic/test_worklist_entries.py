@@ -33,7 +33,7 @@ def demo() -> DemoPractice:
 def shown(demo: DemoPractice, today: dt.date) -> dict[object, tuple[object, ...]]:
     """Every line of the worklist on ``today``, as staff see it."""
     found = worklist(demo.staff["nurse"], WorklistFilters(), today=today)
-    assert found.pages == 1
+    assert found.first_page and found.last_page
     return {
         line.course_uuid: (
             line.phase,
@@ -85,19 +85,40 @@ def judged_afresh(demo: DemoPractice, today: dt.date) -> dict[object, tuple[obje
 
 
 def test_the_lines_stay_right_as_the_days_pass(demo):
-    for offset in range(0, 70, 3):  # windows close, tests fall due, the post-course test comes and goes
+    # Every day for a month (the lines kept between their change dates), then every third day: windows close,
+    # tests fall due, the post-course test comes and goes.
+    for offset in (*range(31), *range(33, 70, 3)):
         day = TODAY + offset * DAY
         assert shown(demo, day) == judged_afresh(demo, day), day
 
 
 def test_a_read_judges_only_the_lines_out_of_date(demo):
-    courses = Course.objects.filter(patient__practice=demo.practice, status__in=("draft", "active"))
-    assert worklist_entries.refresh(courses, demo.practice, TODAY) == courses.count()
-    assert worklist_entries.refresh(courses, demo.practice, TODAY) == 0  # the same day, nothing written
+    practice = demo.practice
+    courses = Course.objects.filter(patient__practice=practice)
+    assert worklist_entries.refresh(practice, TODAY) == courses.count()  # the first read after the upgrade
+    assert worklist_entries.refresh(practice, TODAY) == 0  # the same day, nothing written
     course = first(demo, "treatment_month_2")
     actions.record_visit(actor=demo.staff["nurse"], course=course, day=TODAY)
-    assert worklist_entries.refresh(courses, demo.practice, TODAY) == course.patient.courses.count()
-    assert worklist_entries.refresh(courses, demo.practice, TODAY + DAY) == courses.count()  # a new day
+    assert worklist_entries.refresh(practice, TODAY) == course.patient.courses.count()
+    # A new day: only the lines whose change date came, each judged again.
+    due = WorklistEntry.objects.filter(practice=practice, changes_on__lte=TODAY + DAY).count()
+    assert 0 < due < courses.count()
+    assert worklist_entries.refresh(practice, TODAY + DAY) == due
+    assert worklist_entries.refresh(practice, TODAY + DAY) == 0
+
+
+def test_every_stored_line_holds_until_its_change_date(demo):
+    """Each line judged on TODAY is the core's judgment on every day before its stamped change date."""
+    worklist_entries.refresh(demo.practice, TODAY)
+    entries = {e.course_id: e for e in WorklistEntry.objects.filter(practice=demo.practice, listed=True)}
+    assert entries
+    for course in Course.objects.filter(id__in=entries):
+        entry, course_file = entries[course.id], course_facts(course)
+        held = core.answer(core.next_step(course_file, TODAY))
+        day = TODAY + DAY
+        while day < entry.changes_on:
+            assert core.answer(core.next_step(course_file, day)) == held, (course.id, day)
+            day += DAY
 
 
 def first(demo: DemoPractice, situation: str) -> Course:
@@ -166,15 +187,19 @@ def test_a_new_course_gets_its_line(demo):
     assert course.uuid in lines and lines == judged_afresh(demo, TODAY)
 
 
-def test_a_database_without_stored_lines_gets_them_on_the_first_read(demo):
+def test_courses_without_a_line_get_one_from_the_nightly_command_or_an_upgrade(demo):
     shown(demo, TODAY)
+    WorklistEntry.objects.all().delete()  # courses written by hand, outside the actions
+    call_command("refresh_worklist", "--today", TODAY.isoformat(), stdout=io.StringIO())
+    assert shown(demo, TODAY) == judged_afresh(demo, TODAY)
     WorklistEntry.objects.all().delete()
+    demo.practice.worklist_basis = "an older engine"  # the first read after an upgrade
     assert shown(demo, TODAY) == judged_afresh(demo, TODAY)
 
 
 def test_a_change_of_the_practice_rules_or_of_the_engine_judges_every_line_again(demo, monkeypatch):
     courses = Course.objects.filter(patient__practice=demo.practice)
-    worklist_entries.refresh(courses, demo.practice, TODAY)
+    worklist_entries.refresh(demo.practice, TODAY)
     practice = demo.practice
     practice.rules = "us-ipledge-2021"  # no page changes it yet: an administrator's change in the database
     practice.save(update_fields=["rules"])
@@ -182,7 +207,8 @@ def test_a_change_of_the_practice_rules_or_of_the_engine_judges_every_line_again
     assert lines == judged_afresh(demo, TODAY)
     assert {line[1] for line in lines.values()} == {"us-ipledge-2021"}
     monkeypatch.setattr(worklist_entries, "_engine_digest", lambda: "an upgraded engine")
-    assert worklist_entries.refresh(courses, practice, TODAY) == courses.count()
+    assert worklist_entries.refresh(practice, TODAY) == courses.count()
+    assert worklist_entries.refresh(practice, TODAY) == 0  # checked once per practice, not per line
 
 
 def test_a_write_that_lands_while_a_line_is_judged_is_never_missed(demo, monkeypatch):
@@ -194,8 +220,8 @@ def test_a_write_that_lands_while_a_line_is_judged_is_never_missed(demo, monkeyp
     judge = worklist_entries.judge_courses
     calls = []
 
-    def judge_then_a_write_lands(course_ids, practice, today):
-        lines = list(judge(course_ids, practice, today))  # judged from the facts read now
+    def judge_then_a_write_lands(course_ids, today):
+        lines = list(judge(course_ids, today))  # judged from the facts read now
         if not calls:  # another process records the new test before these lines are stored
             WRITES["a new monthly test"](demo, demo.staff["nurse"])
         calls.append(course_ids)
@@ -218,8 +244,8 @@ def test_the_nightly_command_judges_the_day_so_the_first_page_load_need_not(demo
     judged = int(out.getvalue().split()[1])
     assert judged >= listed and out.getvalue().endswith("in 2 practice(s)\n")
     assert "Sam" not in out.getvalue() and "@" not in out.getvalue()  # counts only, no patient data
-    courses = Course.objects.filter(patient__practice=demo.practice)
-    assert worklist_entries.refresh(courses.filter(status__in=("draft", "active")), demo.practice, TODAY) == 0
+    demo.practice.refresh_from_db()  # as each request reads it
+    assert worklist_entries.refresh(demo.practice, TODAY) == 0
     again = io.StringIO()
     call_command("refresh_worklist", "--today", TODAY.isoformat(), stdout=again)
     assert again.getvalue().startswith("judged 0 ")

@@ -267,3 +267,39 @@ def test_the_worklist_is_reachable_by_keyboard(page, live_server):
             page.locator(":focus").get_attribute("id") or page.locator(":focus").inner_text().strip()
         )
     assert {"q", "prescriber", "category", "phase", "step"} <= set(focused)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_nurse_pages_through_the_worklist(page, live_server, monkeypatch):
+    """Pages by key: Next, Previous, First and Last walk the lines in order, each line once."""
+    from isotrack.clinic import worklist as clinic_worklist
+
+    demo = build_demo(patients=len(MAIN_SITUATIONS))
+    everything = [str(line.course_uuid) for line in worklist(demo.staff["nurse"], WorklistFilters()).lines]
+    monkeypatch.setattr(clinic_worklist, "PAGE_SIZE", 6)
+    log_in(page, live_server, "nurse")
+    rows = page.locator("table.worklist tbody tr")
+
+    def shown() -> list[str]:
+        return [row.get_attribute("data-course") or "" for row in rows.all()]
+
+    assert shown() == everything[:6]
+    walked = shown()
+    while page.get_by_role("link", name="Next page").count():
+        page.get_by_role("link", name="Next page").click()
+        page.wait_for_url("**after=**")
+        expect(rows.first).not_to_have_attribute("data-course", walked[-6])
+        walked += shown()
+    assert walked == everything and len(everything) > 12
+    page.get_by_role("link", name="Previous page").click()
+    page.wait_for_url("**before=**")
+    expect(page.get_by_role("link", name="Next page")).to_be_visible()
+    on_the_last = len(everything) % 6 or 6  # the lines the last Next showed
+    assert shown() == everything[-on_the_last - 6 : -on_the_last]
+    page.get_by_role("link", name="Last page").click()
+    page.wait_for_url("**last=1**")
+    expect(page.get_by_role("link", name="Next page")).to_have_count(0)
+    assert shown() == everything[-6:]
+    page.get_by_role("link", name="First page").click()
+    expect(page.get_by_role("link", name="First page")).to_have_count(0)
+    assert shown() == everything[:6]

@@ -333,7 +333,7 @@ def start_course(
         target_mg_per_kg=target_mg_per_kg if target_mg_per_kg is not None else practice.target_mg_per_kg,
     )
     _validated_save(course)
-    worklist_entries.add_line(course.pk)
+    worklist_entries.add_line(course)
     record(actor=actor, action="course.start", instance=course, patient=patient, after=snapshot(course))
     if mg_per_day is not None:
         segment = DoseSegment(

@@ -261,6 +261,9 @@ class Practice(PublicIdModel):
     )  # LAB-LFT
     liver_enzyme_default_uln = models.PositiveIntegerField(default=40)  # LAB-LFT-HIGH ⚙
     peak_labs_after_days = models.PositiveIntegerField(default=60)  # LAB-PEAK ⚙
+    # What the worklist's stored lines were judged with (worklist_entries.basis: the engine, the rules and the
+    # policy above); when it differs, every line of the practice is judged again.
+    worklist_basis = models.CharField(max_length=64, blank=True, editable=False)
 
     class Meta:
         constraints = [
@@ -677,19 +680,35 @@ class Submission(models.Model):
 # ------------------------------------------------------------------------------------------- derived, stored
 
 
+NOT_JUDGED = date.min  # a line's change date and rank date before it is judged: judged now, listed first
+NO_RANK_DATE = date.max  # the rank date of a line whose step has no date: after every dated line
+
+
 class WorklistEntry(models.Model):
-    """The worklist's line of one course as the core judged it (``core.next_step``) on one day. Derived, never
-    a record: stored so that thousands of courses list without judging each on every page load, and judged
-    again whenever it may be out of date (isotrack.clinic.worklist_entries says when)."""
+    """The worklist's line of one course as the core judged it (``core.next_step_until_change``) on one day,
+    holding until ``changes_on``. Derived, never a record: stored so that thousands of courses list without
+    judging each on every page load, and judged again when the patient's records change or its change date
+    comes (isotrack.clinic.worklist_entries says when). The ranking key and the filters' columns are kept on
+    the line, so that a page is read by key off one index, whatever the practice's size."""
 
     course = models.OneToOneField(
         Course, on_delete=models.CASCADE, primary_key=True, related_name="worklist_entry"
     )
+    practice = models.ForeignKey(Practice, on_delete=models.CASCADE, related_name="+")
     generation = models.PositiveIntegerField(default=0)  # +1 with every write to the patient's records
-    judged_generation = models.PositiveIntegerField(null=True)  # the generation the line was judged at
     judged_on = models.DateField(null=True)  # the day judged for (None: never judged)
-    basis = models.CharField(max_length=64, blank=True)  # the engine and the practice's policy judged with
-    listed = models.BooleanField(default=True)  # a step to do, or qualifying or active
+    changes_on = models.DateField(default=NOT_JUDGED)  # judged again on this day (NOT_JUDGED: now)
+    listed = models.BooleanField(default=True)  # on the worklist: a step to do, or qualifying or active
+    # The ranking key (ALERT-URGENCY): tier, the day the line ranks by (FIRST: never judged, LAST: none), the
+    # most urgent open alert, the patient's names, the course.
+    tier = models.PositiveSmallIntegerField(default=5)
+    rank_date = models.DateField(default=NOT_JUDGED)
+    alert_urgency = models.PositiveSmallIntegerField(default=99)
+    family_name = models.CharField(max_length=100, blank=True)
+    given_name = models.CharField(max_length=100, blank=True)
+    # The filters' columns, copied from the course and the patient when judged.
+    prescriber = models.ForeignKey("StaffUser", null=True, on_delete=models.SET_NULL, related_name="+")
+    category = models.CharField(max_length=20, blank=True)
     phase = models.CharField(max_length=20, blank=True)
     rule_set_id = models.CharField(max_length=40, blank=True)
     rule_set_title = models.TextField(blank=True)
@@ -705,10 +724,28 @@ class WorklistEntry(models.Model):
     deadline = models.DateField(null=True)
     earliest = models.DateField(null=True)
     reasons = models.TextField(blank=True)  # the step's blocking codes, space-separated
-    # ALERT-URGENCY as the core judged it: the rank before deadlines, the most urgent open alert (ties), the
-    # alerts as JSON ([{code, date, detail, rule_id, open}], most urgent first), and the dispense decision.
-    tier = models.PositiveSmallIntegerField(default=5)
-    alert_urgency = models.PositiveSmallIntegerField(default=99)
+    # The alerts as JSON ([{code, date, detail, rule_id, open}], most urgent first), the dispense decision.
     alerts = models.TextField(blank=True)
     dispense_allowed = models.BooleanField(default=False)
     blocking = models.TextField(blank=True)  # the evaluation's blocking codes, space-separated
+
+    class Meta:
+        indexes = [
+            # The worklist's pages, in its order, and its count (index-only on PostgreSQL).
+            models.Index(
+                fields=[
+                    "practice",
+                    "listed",
+                    "tier",
+                    "rank_date",
+                    "alert_urgency",
+                    "family_name",
+                    "given_name",
+                    "course",
+                ],
+                name="worklist_order",
+            ),
+            # The lines whose change date has come, and the lines judged for a later day.
+            models.Index(fields=["practice", "changes_on"], name="worklist_changes_on"),
+            models.Index(fields=["practice", "judged_on"], name="worklist_judged_on"),
+        ]

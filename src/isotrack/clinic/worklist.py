@@ -2,22 +2,27 @@
 first. The core decides each line (``core.next_step``: the next step of ``core.current_cycle``, judged by the
 same functions); this module only reads.
 
-Speed (bench/worklist.py: 5,000 active courses, in a constant number of queries): each course's line is stored
-(``WorklistEntry``) and judged again only when it may be out of date (``worklist_entries``: the patient's
-records changed, it was judged for another day, the engine or the practice's policy changed). A page load
-judges the out-of-date lines of the courses it lists (none, usually), then filters, ranks and pages the stored
-lines in the database and builds the lines of the page shown. The countdown in words follows from the stored
-step and the day (``core.countdown``). Tests check that every line agrees with the evaluation of the full
-exported course file, and with the core's judgment of every course after each kind of write and as days pass.
+Speed at any size (bench/worklist.py, 5,000 and 50,000 active courses): each course's line is stored
+(``WorklistEntry``) with the day it stops holding, and judged again only when the patient's records changed
+or that day came (``worklist_entries``). A page load judges the practice's out-of-date lines (the course just
+written, usually; on a day's first read without the nightly job, the few percent whose day came), then reads
+one page of stored lines by key off the ``worklist_order`` index (keyset pagination: the last page costs what
+the first does) and counts the listed lines off the same index. The countdown in words follows from the
+stored step and the day (``core.countdown``). Tests check that every line agrees with the core's judgment of
+the course's full records, after each kind of write and as days pass, and that the API lists the same lines in
+the same order.
 
 Decisions:
-- Courses listed: qualifying (draft) and active ones, completed ones that ended less than
-  ``RECENTLY_ENDED_DAYS`` ago and still have a step to do (the end-of-course and post-course tests), and
-  stopped ones while a follow-up step of a positive pregnancy test is not recorded (IPL-PT-POSITIVE).
+- Courses listed: see ``worklist_entries`` (qualifying, active, stopped with a follow-up to record, completed
+  less than ``RECENTLY_ENDED_DAYS`` ago with a step to do).
 - The order (the core's ``tier``, ALERT-URGENCY): a self-harm risk, a positive pregnancy test, a critical lab,
-  another drug to stop, a course on hold, then the rest; within a tier overdue first, then by the deadline
-  (or the earliest day a step is possible), then the lines without a date; then the most urgent open alert;
-  ties by family name, given name, then the course's age.
+  another drug to stop, a course on hold, then the rest; within a tier by the day the line ranks by
+  (``core.rank_date``: the deadline, overdue first, or the earliest day a step is possible while ahead), then
+  the lines without a date; then the most urgent open alert; ties by family name, given name, then the
+  course's age. A line never judged (concurrent writes kept it from being judged) comes first in its tier.
+- Pages are ``PAGE_SIZE`` lines, reached by First, Previous, Next and Last; a page is named by the course
+  whose line it follows or precedes (``after``/``before``: a course's public id, never a patient's name in a
+  URL). A line that moved since comes where it now ranks.
 """
 
 from __future__ import annotations
@@ -27,23 +32,20 @@ import uuid
 from dataclasses import dataclass
 from typing import Any
 
-from django.db.models import Case, DateField, F, Q, QuerySet, Value, When
+from django.db import connections
+from django.db.models import BooleanField, Q, QuerySet
+from django.db.models.expressions import RawSQL
 
 from isotrack import core
 from isotrack.clinic import worklist_entries
-from isotrack.clinic.models import (
-    Course,
-    CourseStatus,
-    PatientCategory,
-    Practice,
-    Role,
-    StaffUser,
-)
+from isotrack.clinic.models import PatientCategory, Practice, Role, StaffUser, WorklistEntry
 from isotrack.clinic.queries import practice_today
-from isotrack.core import urgency as core_urgency
+from isotrack.clinic.worklist_entries import RECENTLY_ENDED_DAYS
 
 PAGE_SIZE = 100
-RECENTLY_ENDED_DAYS = 120  # reference.md 1.7: the post-course test is due 30 days after the last dose
+ORDER = ("tier", "rank_date", "alert_urgency", "family_name", "given_name", "course_id")  # worklist_order
+
+__all__ = ["PAGE_SIZE", "RECENTLY_ENDED_DAYS", "Worklist", "WorklistFilters", "WorklistLine", "worklist"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -53,7 +55,9 @@ class WorklistFilters:
     phase: str = ""
     step: str = ""
     q: str = ""  # name, MRN or iPLEDGE ID
-    page: int = 1
+    after: str = ""  # a course's uuid: the page after its line
+    before: str = ""  # a course's uuid: the page before its line
+    last: bool = False  # the last page
 
     @property
     def active(self) -> bool:
@@ -75,19 +79,23 @@ class WorklistAlert:
 @dataclass(frozen=True, slots=True)
 class WorklistLine:
     course_uuid: Any
+    patient_uuid: Any
     patient_name: str
     mrn: str
     ipledge_id: str
     prescriber: str
     category: str
     category_label: str
+    status: str  # the course's
     phase: str
     phase_label: str
     step_code: str
     step_label: str
     step_status: str
+    actor: str
     actor_label: str
     deadline: dt.date | None
+    earliest: dt.date | None
     countdown: str
     days_left: int | None
     rule_id: str
@@ -104,7 +112,7 @@ class WorklistLine:
 
     @property
     def urgent(self) -> bool:
-        return self.tier < core_urgency.TIER_OTHER or (self.days_left is not None and self.days_left <= 2)
+        return self.tier < core.TIER_OTHER or (self.days_left is not None and self.days_left <= 2)
 
     @property
     def overdue(self) -> bool:
@@ -116,98 +124,160 @@ class Worklist:
     today: dt.date
     lines: list[WorklistLine]  # the page shown
     total: int  # lines matching the filters
-    page: int
-    pages: int
+    first_page: bool  # no line before this page
+    last_page: bool  # no line after this page
     prescribers: list[tuple[str, str]]  # (uuid, name) for the filter
     steps: list[tuple[str, str]]  # (code, label) for the filter
 
+    @property
+    def next_after(self) -> str:
+        """The Next link's ``after``: the last line's course (empty on the last page)."""
+        return "" if self.last_page or not self.lines else str(self.lines[-1].course_uuid)
+
+    @property
+    def previous_before(self) -> str:
+        """The Previous link's ``before``: the first line's course (empty on the first page)."""
+        return "" if self.first_page or not self.lines else str(self.lines[0].course_uuid)
+
 
 def worklist(user: StaffUser, filters: WorklistFilters, today: dt.date | None = None) -> Worklist:
-    """The user's practice's worklist on ``today`` (the practice's today by default)."""
+    """One page of the user's practice's worklist on ``today`` (the practice's today by default)."""
     practice = user.practice
-    today = today or practice_today(practice)
-    courses = _courses(user, filters, today)
-    worklist_entries.refresh(courses, practice, today)
-    listed = courses.filter(worklist_entry__listed=True)
-    if filters.phase:
-        listed = listed.filter(worklist_entry__phase=filters.phase)
-    if filters.step:
-        listed = listed.filter(worklist_entry__step_code=filters.step)
+    today = refresh(practice, today)
+    listed = _listed(practice, filters)
     total = listed.count()
-    pages = max(1, -(-total // PAGE_SIZE))
-    page = min(max(1, filters.page), pages)
-    shown = (
-        listed.annotate(urgency=_urgency(today))
-        .order_by(
-            "worklist_entry__tier",
-            F("urgency").asc(nulls_last=True),
-            "worklist_entry__alert_urgency",
-            "patient__family_name",
-            "patient__given_name",
-            "id",
-        )
-        .values_list(*_COLUMNS)[(page - 1) * PAGE_SIZE : page * PAGE_SIZE]
-    )
+    boundary = _key_of(practice, filters.before or filters.after)
+    backwards = filters.last or bool(filters.before and boundary)
+    page = listed
+    if boundary is not None:
+        page = page.filter(_beyond(boundary, backwards=backwards))
+    ordering = [f"-{name}" for name in ORDER] if backwards else list(ORDER)
+    rows = list(_with_shown(page.order_by(*ordering))[: PAGE_SIZE + 1])
+    more = len(rows) > PAGE_SIZE
+    rows = rows[:PAGE_SIZE]
+    if backwards:
+        rows.reverse()
+        first_page, last_page = not more, filters.last
+    else:
+        first_page, last_page = boundary is None, not more
     prescribers = StaffUser.objects.filter(practice_id=practice.pk, role=Role.PRESCRIBER).order_by(
         "last_name", "first_name"
     )
     return Worklist(
         today=today,
-        lines=[_line(row, today) for row in shown],
+        lines=[_line(entry, today) for entry in rows],
         total=total,
-        page=page,
-        pages=pages,
+        first_page=first_page,
+        last_page=last_page or total <= PAGE_SIZE,
         prescribers=[(str(p.uuid), p.display_name) for p in prescribers],
         steps=sorted(core.STEP_LABELS.items(), key=lambda item: item[1]),
     )
 
 
-def _urgency(today: dt.date) -> Case:
-    """The day a line ranks by: its deadline, else the earliest day its step is possible while still ahead
-    (``core.days_left``'s day); a line never judged (concurrent writes kept it from being judged) comes
-    first."""
-    return Case(
-        When(worklist_entry__judged_on__isnull=True, then=Value(dt.date.min)),
-        When(worklist_entry__deadline__isnull=False, then=F("worklist_entry__deadline")),
-        When(worklist_entry__earliest__gt=today, then=F("worklist_entry__earliest")),
-        default=None,
-        output_field=DateField(),
-    )
+def lines(
+    user: StaffUser, filters: WorklistFilters, offset: int, limit: int, today: dt.date | None = None
+) -> tuple[dt.date, int, list[WorklistLine]]:
+    """Lines [offset, offset + limit) of the worklist in the page's order (the API's paging): the same
+    stored lines, filters and order as ``worklist``. Returns the day, the count and the lines."""
+    practice = user.practice
+    today = refresh(practice, today)
+    listed = _listed(practice, filters)
+    rows = _with_shown(listed.order_by(*ORDER))[offset : offset + limit]
+    return today, listed.count(), [_line(entry, today) for entry in rows]
 
 
-def refresh(practice: Practice, today: dt.date | None = None) -> int:
+def refresh(practice: Practice, today: dt.date | None = None) -> dt.date:
     """Judge every out-of-date line of the practice's worklist for ``today`` (by default the practice's
-    today), so that the day's first page load need not: ``isotrack refresh-worklist``. Returns how many lines
-    were judged."""
+    today). Returns the day."""
     today = today or practice_today(practice)
-    return worklist_entries.refresh(_candidates(practice.pk, today), practice, today)
+    worklist_entries.refresh(practice, today)
+    return today
 
 
-def _candidates(practice_id: int, today: dt.date) -> QuerySet[Course]:
-    """The courses the worklist may list on ``today``: qualifying, active, recently completed, or stopped
-    (their follow-up stays listed until it is recorded)."""
-    recently = today - dt.timedelta(days=RECENTLY_ENDED_DAYS)
-    return Course.objects.filter(patient__practice_id=practice_id).filter(
-        Q(status__in=(CourseStatus.DRAFT, CourseStatus.ACTIVE, CourseStatus.REVOKED))
-        | Q(status=CourseStatus.COMPLETED, end__gte=recently)
-    )
+def refresh_for_the_day(practice: Practice, today: dt.date | None = None) -> int:
+    """``isotrack refresh-worklist``: add the lines of courses that have none, then judge every line whose day
+    came, so that the day's first page load need not. Returns how many lines were judged."""
+    today = today or practice_today(practice)
+    worklist_entries.add_missing_lines(practice)
+    return worklist_entries.refresh(practice, today)
 
 
-def _courses(user: StaffUser, filters: WorklistFilters, today: dt.date) -> QuerySet[Course]:
-    courses = _candidates(user.practice_id, today)
+def _listed(practice: Practice, filters: WorklistFilters) -> QuerySet[WorklistEntry]:
+    entries = WorklistEntry.objects.filter(practice_id=practice.pk, listed=True)
     if filters.prescriber:
-        courses = courses.filter(prescriber__uuid=_uuid_or_none(filters.prescriber))
+        entries = entries.filter(prescriber__uuid=_uuid_or_none(filters.prescriber))
     if filters.category in PatientCategory.values:
-        courses = courses.filter(patient__category=filters.category)
+        entries = entries.filter(category=filters.category)
+    if filters.phase:
+        entries = entries.filter(phase=filters.phase)
+    if filters.step:
+        entries = entries.filter(step_code=filters.step)
     text = filters.q.strip()
     if text:
-        courses = courses.filter(
-            Q(patient__family_name__icontains=text)
-            | Q(patient__given_name__icontains=text)
-            | Q(patient__mrn__iexact=text)
-            | Q(patient__ipledge_id__iexact=text)
+        entries = entries.filter(
+            Q(family_name__icontains=text)
+            | Q(given_name__icontains=text)
+            | Q(course__patient__mrn__iexact=text)
+            | Q(course__patient__ipledge_id__iexact=text)
         )
-    return courses
+    return entries
+
+
+_SHOWN = (
+    "course__uuid",
+    "course__status",
+    "course__patient__uuid",
+    "course__patient__mrn",
+    "course__patient__ipledge_id",
+    "prescriber__first_name",
+    "prescriber__last_name",
+    "prescriber__credentials",
+    "prescriber__username",
+    "judged_on",
+    "family_name",
+    "given_name",
+    "category",
+    "phase",
+    "rule_set_id",
+    "rule_set_title",
+    "tier",
+    "alerts",
+    "dispense_allowed",
+    "blocking",
+    *worklist_entries.STEP_FIELDS,
+)
+
+
+def _with_shown(entries: QuerySet[WorklistEntry]) -> QuerySet[WorklistEntry, dict[str, Any]]:
+    """The rows as named columns with what a line shows besides the stored judgment (one query, joined by
+    key)."""
+    return entries.values(*_SHOWN)
+
+
+def _key_of(practice: Practice, course: str) -> tuple[Any, ...] | None:
+    """The ranking key of a course's line (None: no such course in the practice)."""
+    public_id = _uuid_or_none(course) if course else None
+    if public_id is None:
+        return None
+    return (
+        WorklistEntry.objects.filter(practice_id=practice.pk, course__uuid=public_id)
+        .values_list(*ORDER)
+        .first()
+    )
+
+
+def _beyond(key: tuple[Any, ...], *, backwards: bool) -> RawSQL:
+    """The lines after ``key`` in the worklist's order (before it, ``backwards``): a row comparison, which
+    PostgreSQL and SQLite read off the ``worklist_order`` index."""
+    connection = connections[WorklistEntry.objects.db]
+    quote = connection.ops.quote_name
+    table = quote(WorklistEntry._meta.db_table)
+    columns = ", ".join(f"{table}.{quote(name)}" for name in ORDER)
+    marks = ", ".join(["%s"] * len(ORDER))
+    values = [connection.ops.adapt_datefield_value(v) if isinstance(v, dt.date) else v for v in key]
+    # Names from the model, quoted; every value a parameter.
+    sql = f"({columns}) {'<' if backwards else '>'} ({marks})"
+    return RawSQL(sql, values, output_field=BooleanField())  # noqa: S611
 
 
 def _uuid_or_none(text: str) -> str | None:
@@ -219,58 +289,43 @@ def _uuid_or_none(text: str) -> str | None:
 
 # --- the lines ----------------------------------------------------------------------------------------------
 
-
-_STEP_COLUMNS = tuple(f"worklist_entry__{name}" for name in worklist_entries.STEP_FIELDS)
-_COLUMNS = (
-    "uuid",
-    "patient__given_name",
-    "patient__family_name",
-    "patient__mrn",
-    "patient__ipledge_id",
-    "patient__category",
-    "prescriber__first_name",
-    "prescriber__last_name",
-    "prescriber__credentials",
-    "prescriber__username",
-    "worklist_entry__judged_on",
-    "worklist_entry__phase",
-    "worklist_entry__rule_set_id",
-    "worklist_entry__rule_set_title",
-    "worklist_entry__tier",
-    "worklist_entry__alerts",
-    "worklist_entry__dispense_allowed",
-    "worklist_entry__blocking",
-    *_STEP_COLUMNS,
-)
 _CATEGORY_LABELS: dict[str, str] = dict(PatientCategory.choices)
 NOT_JUDGED = "Not worked out yet: open the course"
 
 
-def _line(row: tuple[Any, ...], today: dt.date) -> WorklistLine:
-    public_id, given, family, mrn, ipledge_id, category = row[:6]
-    judged_on, phase, rule_set_id, rule_set_title, tier, alerts, dispense_allowed, blocking = row[10:18]
-    step = worklist_entries.stored_step(*row[18:])
+def _line(row: dict[str, Any], today: dt.date) -> WorklistLine:
+    step = worklist_entries.stored_step(row)
+    judged = row["judged_on"] is not None
     return WorklistLine(
-        course_uuid=public_id,
-        patient_name=f"{family}, {given}",
-        mrn=mrn,
-        ipledge_id=ipledge_id,
-        prescriber=_prescriber_name(*row[6:10]),
-        category=category,
-        category_label=_CATEGORY_LABELS[category],
-        phase=phase,
-        phase_label=core.PHASE_LABELS.get(phase, ""),
+        course_uuid=row["course__uuid"],
+        patient_uuid=row["course__patient__uuid"],
+        patient_name=f"{row['family_name']}, {row['given_name']}",
+        mrn=row["course__patient__mrn"],
+        ipledge_id=row["course__patient__ipledge_id"],
+        prescriber=_prescriber_name(
+            row["prescriber__first_name"] or "",
+            row["prescriber__last_name"] or "",
+            row["prescriber__credentials"] or "",
+            row["prescriber__username"] or "",
+        ),
+        category=row["category"],
+        category_label=_CATEGORY_LABELS.get(row["category"], ""),
+        status=row["course__status"],
+        phase=row["phase"],
+        phase_label=core.PHASE_LABELS.get(row["phase"], ""),
         step_code=step.code if step else "",
-        step_label=step.label if step else ("Nothing to do" if judged_on else NOT_JUDGED),
+        step_label=step.label if step else ("Nothing to do" if judged else NOT_JUDGED),
         step_status=step.status if step else "done",
+        actor=step.actor if step else "",
         actor_label=core.ACTOR_LABELS[step.actor] if step else "",
         deadline=step.deadline if step else None,
-        countdown=core.countdown(step, today) if step else ("nothing to do" if judged_on else ""),
+        earliest=step.earliest if step else None,
+        countdown=core.countdown(step, today) if step else ("nothing to do" if judged else ""),
         days_left=core.days_left(step, today) if step else None,
         rule_id=step.rule_id if step else "",
-        rule_set_id=rule_set_id,
-        rule_set_title=rule_set_title,
-        tier=tier,
+        rule_set_id=row["rule_set_id"],
+        rule_set_title=row["rule_set_title"],
+        tier=row["tier"],
         alerts=tuple(
             WorklistAlert(
                 code=a["code"],
@@ -280,13 +335,14 @@ def _line(row: tuple[Any, ...], today: dt.date) -> WorklistLine:
                 rule_id=a["rule_id"],
                 open=a["open"],
             )
-            for a in worklist_entries.stored_alerts(alerts)
+            for a in worklist_entries.stored_alerts(row["alerts"])
         ),
-        dispense_allowed=dispense_allowed,
-        blocking=tuple(blocking.split()),
+        dispense_allowed=row["dispense_allowed"],
+        blocking=tuple(row["blocking"].split()),
     )
 
 
 def _prescriber_name(first: str, last: str, credentials: str, username: str) -> str:
+    """A prescriber as lines show them ("" for a course whose prescriber's account was removed)."""
     name = f"{first} {last}".strip() or username
     return f"{name}, {credentials}" if credentials else name

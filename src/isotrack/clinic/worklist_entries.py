@@ -1,30 +1,36 @@
 """The worklist's stored lines (``WorklistEntry``): when a line is out of date, and judging it again.
 
-A line is the core's ``next_step`` of the course on one day, stored. The worklist reads the stored lines, and
-first judges again every line of the courses it lists that is out of date:
+A line is the core's ``next_step_until_change`` of the course on one day, stored with the day it stops holding
+(``changes_on``: the first day the core's answer changes with no new record, at most four weeks ahead). A line
+is out of date, and judged again on the next read of the practice's worklist, only when:
 
-- never judged (a course just started);
-- the patient's records changed since: every action's audit row bumps the ``generation`` of the lines of
-  the patient's courses, in the action's own transaction (``mark_stale``, called by ``actions.record``), and
-  a line is current only while ``judged_generation`` equals it;
-- judged for another day: windows close and tests fall due with the date alone;
-- the engine or the practice's rules or policy changed (``basis``: a digest of the core's source, the
-  practice's rule choice and policy); after an upgrade every line is judged again on its first read.
+- the patient's records changed: every action's audit row bumps the ``generation`` of the lines of the
+  patient's courses and sets their change date to ``NOT_JUDGED``, in the action's own transaction
+  (``mark_stale``, called by ``actions.record``);
+- its change date has come (a window closing, a test falling due, a deadline passing, a rule set taking
+  effect: a few percent of the lines a day, bench/worklist.py), or it was judged for a later day than the one
+  read (a read for an earlier day);
+- the engine or the practice's rules or policy changed: checked once per practice (``basis`` against
+  ``Practice.worklist_basis``), not per line; then every line of the practice is judged again.
 
-So the first read of a day judges every listed course (about a second for 5,000 courses, bench/worklist.py)
-unless ``isotrack refresh-worklist`` ran after midnight (the practice's time zone); every other read judges
-only the courses written since the last read. A line is judged for one day only, because judging the days
-ahead one by one to store how long it holds costs as much as judging it each day.
+The stale lines are found off an index (``worklist_changes_on``), read and judged in chunks (a fixed number of
+queries per chunk of ``CHUNK`` lines), and stored with one statement per chunk.
 
-Several app processes share the database, and lines are judged on read with no lock. A line records the
-generation read *before* the facts it was judged from; a write that lands in between bumps the generation, so
-a line judged from facts that were already old never counts as current and is judged again (within the same
-read, up to ``ROUNDS`` times, then on the next read). Two processes judging the same line write the same
-values. Stale lines cost time, never a wrong line.
+Several app processes share the database, and lines are judged on read with no lock. A line is stored only
+if its generation is still the one read *before* the facts it was judged from (``WHERE generation = %s``); a
+write that lands in between leaves it out of date, and it is judged again (within the same read, up to
+``ROUNDS`` times, then on the next read). Two processes judging the same line write the same values. Stale
+lines cost time, never a wrong line.
 
-The facts are read by ``records.facts_by_course``, the one mapping from rows to facts, for a chunk of
-courses at a time; the line keeps the core's whole judgment of the worklist: the step, the alerts (open or
-acknowledged, ALERT-URGENCY), the tier it ranks in, and the dispense decision.
+The facts are read by ``records.facts_by_course``, the one mapping from rows to facts. The line keeps the
+core's whole judgment of the worklist (the step, the alerts, open or acknowledged, ALERT-URGENCY, the tier it
+ranks in, the dispense decision), its ranking key and the columns its filters read.
+
+Decisions:
+- Courses listed: qualifying (draft), active and stopped ones (a stopped course's follow-up of a positive
+  pregnancy test stays listed until recorded, IPL-PT-POSITIVE), and completed ones that ended less than
+  ``RECENTLY_ENDED_DAYS`` ago (the end-of-course and post-course tests), each while it has a step to do or is
+  qualifying or active. Other courses are not judged; their line waits for a write.
 """
 
 from __future__ import annotations
@@ -38,17 +44,28 @@ from pathlib import Path
 from typing import Any
 
 from django.db import connections, transaction
-from django.db.models import F, QuerySet
+from django.db.models import Q
 
 from isotrack import core
-from isotrack.clinic.models import Course, Practice, WorklistEntry
+from isotrack.clinic.models import (
+    NO_RANK_DATE,
+    NOT_JUDGED,
+    Course,
+    CourseStatus,
+    Practice,
+    WorklistEntry,
+)
 from isotrack.clinic.policy import policy_of
 from isotrack.clinic.records import facts_by_course
 
-CHUNK = 500  # courses judged and stored per round
+CHUNK = 500  # lines judged and stored per round of queries
 ROUNDS = 3  # attempts at judging lines that a concurrent write made stale again while they were judged
+RECENTLY_ENDED_DAYS = 120  # reference.md 1.7: the post-course test is due 30 days after the last dose
+DAY = dt.timedelta(days=1)
+NEVER = dt.date.max  # the change date of a line no day alone changes (a course no longer listed)
+_RUNNING = (CourseStatus.DRAFT, CourseStatus.ACTIVE, CourseStatus.REVOKED)
 
-# The stored fields of the step, in ``stored_step``'s order.
+# The columns a judgment writes, each named (``_judged``'s keys, in this order).
 STEP_FIELDS = (
     "step_code",
     "step_label",
@@ -63,16 +80,20 @@ STEP_FIELDS = (
     "earliest",
     "reasons",
 )
-_JUDGED_FIELDS = (
-    "judged_generation",
+JUDGED_FIELDS = (
     "judged_on",
-    "basis",
+    "changes_on",
     "listed",
+    "tier",
+    "rank_date",
+    "alert_urgency",
+    "family_name",
+    "given_name",
+    "prescriber_id",
+    "category",
     "phase",
     "rule_set_id",
     "rule_set_title",
-    "tier",
-    "alert_urgency",
     "alerts",
     "dispense_allowed",
     "blocking",
@@ -80,10 +101,10 @@ _JUDGED_FIELDS = (
 )
 
 
-def add_line(course_id: int) -> None:
-    """A new course's line, not judged yet: created with the course, in its transaction (the migration that
-    added the lines created one for every course before it), so that every later write finds it to mark."""
-    WorklistEntry.objects.create(course_id=course_id)
+def add_line(course: Course) -> None:
+    """A new course's line, not judged yet: created with the course, in its transaction (the migrations that
+    added the lines created one for every course before them), so that every later write finds it to mark."""
+    WorklistEntry.objects.create(course_id=course.pk, practice_id=course.patient.practice_id)
 
 
 def mark_stale(patient_id: int) -> None:
@@ -92,15 +113,15 @@ def mark_stale(patient_id: int) -> None:
     connection = connections[WorklistEntry.objects.db]
     quote = connection.ops.quote_name
     entries, courses = quote(WorklistEntry._meta.db_table), quote(Course._meta.db_table)
-    generation, course_id, id_, patient = (
-        quote(name) for name in ("generation", "course_id", "id", "patient_id")
+    generation, changes_on, course_id, id_, patient = (
+        quote(name) for name in ("generation", "changes_on", "course_id", "id", "patient_id")
     )
-    sql = (  # names from the models, quoted; the value a parameter
-        f"UPDATE {entries} SET {generation} = {generation} + 1 "  # noqa: S608
+    sql = (  # names from the models, quoted; the values parameters
+        f"UPDATE {entries} SET {generation} = {generation} + 1, {changes_on} = %s "  # noqa: S608
         f"WHERE {course_id} IN (SELECT {id_} FROM {courses} WHERE {patient} = %s)"
     )
     with connection.cursor() as cursor:
-        cursor.execute(sql, [patient_id])
+        cursor.execute(sql, [connection.ops.adapt_datefield_value(NOT_JUDGED), patient_id])
 
 
 def basis(practice: Practice) -> str:
@@ -124,91 +145,171 @@ def _engine_digest() -> str:
     return digest.hexdigest()
 
 
-def refresh(courses: QuerySet[Course], practice: Practice, today: dt.date) -> int:
-    """Judge again every out-of-date line of ``courses`` (courses of ``practice``) for ``today``. Returns how
-    many lines were judged; none when every line is current (one query)."""
+def refresh(practice: Practice, today: dt.date) -> int:
+    """Judge again every out-of-date line of the practice for ``today``. Returns how many lines were judged;
+    none when every line holds (one query, off an index)."""
     current = basis(practice)
+    if practice.worklist_basis != current:
+        _all_out_of_date(practice, current)
     judged = 0
     for _ in range(ROUNDS):
-        stale = _stale(courses, today, current)
+        stale = list(
+            WorklistEntry.objects.filter(practice_id=practice.pk)
+            .filter(Q(changes_on__lte=today) | Q(judged_on__gt=today))
+            .order_by("course_id")
+            .values(
+                "course_id",
+                "generation",
+                "course__status",
+                "course__end",
+                "course__prescriber_id",
+                "course__patient__family_name",
+                "course__patient__given_name",
+                "course__patient__category",
+            )
+        )
         if not stale:
             break
-        judged += _judge(stale, practice, today, current)
+        for start in range(0, len(stale), CHUNK):
+            _judge(stale[start : start + CHUNK], today)
+        judged += len(stale)
     return judged
 
 
-def _stale(courses: QuerySet[Course], today: dt.date, current: str) -> list[tuple[int, int | None]]:
-    """The courses whose line is missing or out of date, with the line's generation (None: no line)."""
-    fresh = WorklistEntry.objects.filter(judged_generation=F("generation"), judged_on=today, basis=current)
-    return list(
-        courses.exclude(id__in=fresh.values("course_id"))
-        .order_by("id")
-        .values_list("id", "worklist_entry__generation")
-    )
+def add_missing_lines(practice: Practice) -> int:
+    """A line for every course of the practice that has none (courses written before the lines existed, or
+    by hand): ``isotrack refresh-worklist`` and a change of basis call it. Returns how many were added."""
+    missing = Course.objects.filter(patient__practice_id=practice.pk, worklist_entry__isnull=True)
+    lines = [
+        WorklistEntry(course_id=id_, practice_id=practice.pk) for id_ in missing.values_list("id", flat=True)
+    ]
+    created = WorklistEntry.objects.bulk_create(lines, ignore_conflicts=True)
+    return len(created)
 
 
-def _judge(stale: list[tuple[int, int | None]], practice: Practice, today: dt.date, current: str) -> int:
-    missing = [course_id for course_id, generation in stale if generation is None]
-    if missing:
-        WorklistEntry.objects.bulk_create(
-            [WorklistEntry(course_id=id_) for id_ in missing], ignore_conflicts=True
-        )
-    for start in range(0, len(stale), CHUNK):
-        chunk = dict(stale[start : start + CHUNK])
-        lines = [
-            _values(found, chunk[course_id] or 0, today, current) + (course_id,)
-            for course_id, found in judge_courses(list(chunk), practice, today)
-        ]
-        _store(lines)
-    return len(stale)
+def _all_out_of_date(practice: Practice, current: str) -> None:
+    """The engine or the practice's policy changed: every line of the practice is judged again."""
+    with transaction.atomic():
+        add_missing_lines(practice)
+        WorklistEntry.objects.filter(practice_id=practice.pk).update(changes_on=NOT_JUDGED)
+        Practice.objects.filter(pk=practice.pk).update(worklist_basis=current)
+    practice.worklist_basis = current
 
 
-def _store(lines: list[tuple[Any, ...]]) -> None:
-    """One parameterized UPDATE per line, sent together (``executemany``): Django's ``bulk_update`` builds a
-    CASE expression per field and line, which takes seconds for thousands of lines."""
+def _judge(stale: list[dict[str, Any]], today: dt.date) -> None:
+    """Judge one chunk of lines and store them (one statement)."""
+    recently = today - RECENTLY_ENDED_DAYS * DAY
+    listed = {
+        row["course_id"]: row
+        for row in stale
+        if row["course__status"] in _RUNNING
+        or (row["course__status"] == CourseStatus.COMPLETED and _date(row["course__end"]) >= recently)
+    }
+    judged = dict(judge_courses(list(listed), today))
+    lines = []
+    for row in stale:
+        found = judged.get(row["course_id"])
+        values = _judged(found, row, today) if found else _not_listed(row, today)
+        lines.append((values, row["course_id"], row["generation"]))
+    _store(lines)
+
+
+def _date(value: dt.date | str | None) -> dt.date:
+    if value is None:
+        return dt.date.min
+    return value if isinstance(value, dt.date) else dt.date.fromisoformat(value)
+
+
+def _judged(found: core.NextStep, row: dict[str, Any], today: dt.date) -> dict[str, Any]:
+    """The columns of a listed course's line (``JUDGED_FIELDS``)."""
+    step = found.step
+    changes_on = found.changes_on or today + DAY
+    if row["course__status"] == CourseStatus.COMPLETED:  # it leaves the worklist the day after the period
+        changes_on = min(changes_on, _date(row["course__end"]) + (RECENTLY_ENDED_DAYS + 1) * DAY)
+    return {
+        "judged_on": today,
+        "changes_on": changes_on,
+        "listed": step is not None or found.phase in ("qualifying", "active"),
+        "tier": found.tier,
+        "rank_date": found.rank_date or NO_RANK_DATE,
+        "alert_urgency": found.alert_urgency,
+        **_copied(row),
+        "phase": found.phase,
+        "rule_set_id": found.rule_set_id,
+        "rule_set_title": found.rule_set_title,
+        "alerts": alerts_text(found.findings),
+        "dispense_allowed": found.dispense_allowed,
+        "blocking": " ".join(found.blocking),
+        "step_code": step.code if step else "",
+        "step_label": step.label if step else "",
+        "step_status": step.status if step else "",
+        "actor": step.actor if step else "",
+        "rule_id": step.rule_id if step else "",
+        "noun": step.noun if step else "",
+        "window_bound": step.window_bound if step else False,
+        "until_word": step.until_word if step else "",
+        "done_on": step.done_on if step else None,
+        "deadline": step.deadline if step else None,
+        "earliest": step.earliest if step else None,
+        "reasons": " ".join(step.reasons) if step else "",
+    }
+
+
+def _not_listed(row: dict[str, Any], today: dt.date) -> dict[str, Any]:
+    """The line of a course the worklist does not list (ended long ago, entered in error): nothing judged,
+    and no day alone lists it again (a write to the patient's records does)."""
+    empty: dict[str, Any] = dict.fromkeys(STEP_FIELDS, "")
+    empty.update(window_bound=False, done_on=None, deadline=None, earliest=None)
+    return {
+        "judged_on": today,
+        "changes_on": NEVER,
+        "listed": False,
+        "tier": core.TIER_OTHER,
+        "rank_date": NO_RANK_DATE,
+        "alert_urgency": core.NO_OPEN_ALERT,
+        **_copied(row),
+        "phase": "",
+        "rule_set_id": "",
+        "rule_set_title": "",
+        "alerts": "",
+        "dispense_allowed": False,
+        "blocking": "",
+        **empty,
+    }
+
+
+def _copied(row: dict[str, Any]) -> dict[str, Any]:
+    """The columns copied from the course and the patient for the order and the filters."""
+    return {
+        "family_name": row["course__patient__family_name"],
+        "given_name": row["course__patient__given_name"],
+        "prescriber_id": row["course__prescriber_id"],
+        "category": row["course__patient__category"],
+    }
+
+
+def _store(lines: list[tuple[dict[str, Any], int, int]]) -> None:
+    """One parameterized UPDATE per line, sent together (``executemany``), each only while the line's
+    generation is the one read before its facts. Django's ``bulk_update`` builds a CASE expression per field
+    and line, which takes seconds for thousands of lines."""
     if not lines:
         return
     connection = connections[WorklistEntry.objects.db]
     quote = connection.ops.quote_name
     table = quote(WorklistEntry._meta.db_table)
-    assignments = ", ".join(f"{quote(name)} = %s" for name in _JUDGED_FIELDS)
+    assignments = ", ".join(f"{quote(name)} = %s" for name in JUDGED_FIELDS)
     # Names from the model, quoted; every value a parameter.
-    sql = f"UPDATE {table} SET {assignments} WHERE {quote('course_id')} = %s"  # noqa: S608
+    sql = (
+        f"UPDATE {table} SET {assignments} "  # noqa: S608
+        f"WHERE {quote('course_id')} = %s AND {quote('generation')} = %s"
+    )
     date = connection.ops.adapt_datefield_value
-    rows = [tuple(date(v) if isinstance(v, dt.date) else v for v in line) for line in lines]
+    rows = [
+        (*(date(v) if isinstance(v, dt.date) else v for v in (values[name] for name in JUDGED_FIELDS)), *key)
+        for values, *key in lines
+    ]
     with transaction.atomic(using=connection.alias, savepoint=False), connection.cursor() as cursor:
         cursor.executemany(sql, rows)
-
-
-def _values(found: core.NextStep, generation: int, today: dt.date, current: str) -> tuple[Any, ...]:
-    """The judged fields of a line (in ``_JUDGED_FIELDS``' order)."""
-    step = found.step
-    return (
-        generation,
-        today,
-        current,
-        step is not None or found.phase in ("qualifying", "active"),
-        found.phase,
-        found.rule_set_id,
-        found.rule_set_title,
-        found.tier,
-        found.alert_urgency,
-        alerts_text(found.findings),
-        found.dispense_allowed,
-        " ".join(found.blocking),
-        step.code if step else "",
-        step.label if step else "",
-        step.status if step else "",
-        step.actor if step else "",
-        step.rule_id if step else "",
-        step.noun if step else "",
-        step.window_bound if step else False,
-        step.until_word if step else "",
-        step.done_on if step else None,
-        step.deadline if step else None,
-        step.earliest if step else None,
-        " ".join(step.reasons) if step else "",
-    )
 
 
 def alerts_text(findings: Iterable[core.Finding]) -> str:
@@ -232,46 +333,32 @@ def stored_alerts(text: str) -> list[dict[str, Any]]:
     return list(json.loads(text)) if text else []
 
 
-def stored_step(
-    code: str,
-    label: str,
-    status: Any,
-    actor: Any,
-    rule_id: str,
-    noun: str,
-    window_bound: bool,
-    until_word: str,
-    done_on: dt.date | None,
-    deadline: dt.date | None,
-    earliest: dt.date | None,
-    reasons: str,
-) -> core.Step | None:
-    """The core's step back from a stored line (its notes are not stored: the worklist does not show them)."""
-    if not code:
+def stored_step(row: dict[str, Any]) -> core.Step | None:
+    """The core's step back from a stored line's columns (``STEP_FIELDS``; its notes are not stored: the
+    worklist does not show them)."""
+    if not row["step_code"]:
         return None
     return core.Step(
-        code=code,
-        label=label,
-        status=status,
-        actor=actor,
-        rule_id=rule_id,
-        noun=noun,
-        window_bound=window_bound,
-        until_word=until_word,
-        done_on=done_on,
-        deadline=deadline,
-        earliest=earliest,
-        reasons=tuple(reasons.split()),
+        code=row["step_code"],
+        label=row["step_label"],
+        status=row["step_status"],
+        actor=row["actor"],
+        rule_id=row["rule_id"],
+        noun=row["noun"],
+        window_bound=row["window_bound"],
+        until_word=row["until_word"],
+        done_on=row["done_on"],
+        deadline=row["deadline"],
+        earliest=row["earliest"],
+        reasons=tuple(row["reasons"].split()),
     )
 
 
 # --- judging: the facts of many courses at once -------------------------------------------------------------
 
 
-def judge_courses(
-    course_ids: list[int], practice: Practice, today: dt.date
-) -> Iterable[tuple[int, core.NextStep]]:
-    """``core.next_step`` of each course on ``today`` (ids of ``practice``'s courses), from the facts
-    ``records.facts_by_course`` reads (a fixed number of queries)."""
+def judge_courses(course_ids: list[int], today: dt.date) -> Iterable[tuple[int, core.NextStep]]:
+    """``core.next_step_until_change`` of each course on ``today``, from the facts ``records.facts_by_course``
+    reads (a fixed number of queries)."""
     for course_id, course_file in facts_by_course(course_ids).items():
-        yield course_id, core.next_step(course_file, today)
+        yield course_id, core.next_step_until_change(course_file, today)

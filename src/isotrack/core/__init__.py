@@ -116,7 +116,9 @@ from isotrack.core.urgency import (
     ACKNOWLEDGEABLE,
     ALERT_ACTIONS,
     ALERT_ORDER,
+    NO_OPEN_ALERT,
     TIER_LABELS,
+    TIER_OTHER,
     AlertAction,
     Finding,
 )
@@ -133,6 +135,8 @@ __all__ = [
     "FOLLOW_UP_KINDS",
     "FOLLOW_UP_STEPS",
     "TIER_LABELS",
+    "TIER_OTHER",
+    "NO_OPEN_ALERT",
     "Acknowledgment",
     "AlertAction",
     "Finding",

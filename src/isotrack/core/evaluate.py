@@ -8,7 +8,7 @@ rule id of every blocking reason, alert and due item (``rule_ids()``), and each 
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from typing import Any, Literal, TypeAlias
 
 from isotrack.core.course import CourseFile, Interruption, Policy
@@ -38,6 +38,8 @@ class Evaluation:
     # a prescriber acknowledged it (``urgency``), most urgent first; the hold the course is in on the day.
     findings: tuple[Finding, ...] = ()
     hold: Interruption | None = None
+    # The history judged on (``history_until(file, as_of)``), kept: the checklist need not read it again.
+    history: History | None = field(default=None, compare=False, repr=False)
 
     @property
     def open_findings(self) -> tuple[Finding, ...]:
@@ -161,4 +163,5 @@ def evaluate(
         due=found.due,
         findings=findings(course_file, raised, day),
         hold=hold_on(course_file, day) if found.phase == "active" else None,
+        history=found.history,
     )

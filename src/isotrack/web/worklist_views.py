@@ -17,17 +17,15 @@ PHASE_CHOICES = (("qualifying", "Qualifying"), ("active", "Active"), ("post_cour
 
 
 def _filters(query: dict[str, str]) -> clinic_worklist.WorklistFilters:
-    try:
-        page = int(query.get("page", "1"))
-    except ValueError:
-        page = 1
     return clinic_worklist.WorklistFilters(
         prescriber=query.get("prescriber", "").strip(),
         category=query.get("category", "").strip(),
         phase=query.get("phase", "").strip(),
         step=query.get("step", "").strip(),
         q=query.get("q", "")[:100],
-        page=page,
+        after=query.get("after", "")[:40],
+        before=query.get("before", "")[:40],
+        last=query.get("last", "") == "1",
     )
 
 
@@ -52,6 +50,7 @@ def worklist(request: HttpRequest) -> HttpResponse:
         "categories": PatientCategory.choices,
         "phases": PHASE_CHOICES,
         "query": urlencode(kept),
+        "amp": "&" if kept else "",  # between the filters and a page's key in the page links
     }
     partial = request.headers.get("HX-Request") == "true" and request.headers.get("HX-Target") == "worklist"
     template = "web/worklist/lines.html" if partial else "web/worklist/page.html"

@@ -511,37 +511,6 @@ class WorklistParams(Schema):
     q: text(100) = Field("", description="Name, MRN or iPLEDGE ID.")  # type: ignore[valid-type]
 
 
-def _worklist_lines(
-    user: StaffUser, filters: WorklistParams, paging: PageParams, on: date | None
-) -> tuple[date, int, list[Any]]:
-    """The worklist's lines [offset, offset + limit), read off the worklist's own pages of PAGE_SIZE lines."""
-    size = clinic_worklist.PAGE_SIZE
-    first = paging.offset // size + 1
-    last = (paging.offset + paging.limit - 1) // size + 1
-    lines: list[Any] = []
-    today, total = None, 0
-    for number in range(first, last + 1):
-        found = clinic_worklist.worklist(
-            user,
-            clinic_worklist.WorklistFilters(
-                prescriber=str(filters.prescriber or ""),
-                category=filters.category or "",
-                phase=filters.phase,
-                step=filters.step,
-                q=filters.q,
-                page=number,
-            ),
-            today=on,
-        )
-        today, total = found.today, found.total
-        if found.page != number:  # past the last page: the worklist shows its last one instead
-            break
-        lines.extend(found.lines)
-    assert today is not None  # at least one page was read (limit >= 1)
-    skip = paging.offset - (first - 1) * size
-    return today, total, lines[skip : skip + paging.limit]
-
-
 @router.get(
     "/worklist",
     response={200: WorklistPage, **READ_PROBLEMS},
@@ -553,37 +522,41 @@ def worklist(
     day: Query[DayParam],
     filters: Query[WorklistParams],
 ) -> dict[str, Any]:
-    user = actor(request)
-    on, total, lines = _worklist_lines(user, filters, paging, day.on)
-    stored = {
-        found[0]: found[1:]
-        for found in Course.objects.filter(
-            patient__practice_id=user.practice_id, uuid__in=[line.course_uuid for line in lines]
-        ).values_list("uuid", "patient__uuid", "status", "worklist_entry__actor", "worklist_entry__earliest")
-    }
+    on, total, lines = clinic_worklist.lines(
+        actor(request),
+        clinic_worklist.WorklistFilters(
+            prescriber=str(filters.prescriber or ""),
+            category=filters.category or "",
+            phase=filters.phase,
+            step=filters.step,
+            q=filters.q,
+        ),
+        paging.offset,
+        paging.limit,
+        today=day.on,
+    )
     items = []
     for line in lines:
-        patient, status, step_actor, earliest = stored[line.course_uuid]
         items.append(
             {
                 "course": line.course_uuid,
-                "patient": patient,
+                "patient": line.patient_uuid,
                 "patient_name": line.patient_name,
                 "mrn": line.mrn,
                 "ipledge_id": line.ipledge_id,
                 "prescriber_name": line.prescriber,
                 "category": line.category,
-                "status": status,
+                "status": line.status,
                 "phase": line.phase,
                 "rules": line.rule_set_id,
                 "tier": line.tier,
                 "next_step": {
                     "code": line.step_code,
                     "label": line.step_label,
-                    "actor": step_actor,
+                    "actor": line.actor,
                     "status": line.step_status,
                     "deadline": line.deadline,
-                    "earliest": earliest,
+                    "earliest": line.earliest,
                     "countdown": line.countdown,
                     "days_left": line.days_left,
                     "rule_id": line.rule_id,

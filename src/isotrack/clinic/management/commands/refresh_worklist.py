@@ -1,8 +1,9 @@
 """`isotrack refresh-worklist`: judge every practice's worklist lines for the new day (run after midnight).
 
-Without it the day's first worklist page judges every listed course itself (about a second for 5,000 courses);
-with it that page reads stored lines like every other. Safe to run at any time, twice, or from several
-machines: a line already current is left alone. Prints counts only (no patient data).
+Each stored line holds until the day the core's answer changes; this judges the lines whose day came (a few
+percent a day) and adds a line for any course that has none. Without it the day's first worklist page judges
+them itself; with it that page reads stored lines like every other. Safe to run at any time, twice, or from
+several machines: a line already current is left alone. Prints counts only (no patient data).
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ from django.core.management.base import BaseCommand, CommandParser
 
 from isotrack.clinic.management.arguments import today_option
 from isotrack.clinic.models import Practice
-from isotrack.clinic.worklist import refresh
+from isotrack.clinic.worklist import refresh_for_the_day
 
 
 class Command(BaseCommand):
@@ -31,5 +32,5 @@ class Command(BaseCommand):
         total = 0
         practices = Practice.objects.order_by("id")
         for practice in practices:
-            total += refresh(practice, today)
+            total += refresh_for_the_day(practice, today)
         self.stdout.write(f"judged {total} worklist line(s) in {len(practices)} practice(s)")
