@@ -42,7 +42,7 @@ from isotrack.clinic.models import PatientCategory, Practice, Role, StaffUser, W
 from isotrack.clinic.queries import practice_today
 from isotrack.clinic.worklist_entries import RECENTLY_ENDED_DAYS
 
-PAGE_SIZE = 100
+PAGE_SIZE = 50  # lines per page: the most urgent first; a page renders in a few ms
 ORDER = ("tier", "rank_date", "alert_urgency", "family_name", "given_name", "course_id")  # worklist_order
 
 __all__ = ["PAGE_SIZE", "RECENTLY_ENDED_DAYS", "Worklist", "WorklistFilters", "WorklistLine", "worklist"]

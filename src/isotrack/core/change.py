@@ -71,13 +71,20 @@ def next_step_until_change(
     return dataclasses.replace(found, changes_on=last)
 
 
+# The day judged on is not a fact: the day after it is no more a candidate than any other day. (The history an
+# evaluation keeps holds the course file's events again.)
+_NOT_FACTS = frozenset({"as_of", "day", "history"})
+
+
 def _dates(value: object) -> Iterator[dt.date]:
-    """Every date held anywhere in ``value`` (dataclasses, tuples, lists, dicts), the policy's included."""
+    """Every date held anywhere in ``value`` (dataclasses, tuples, lists, dicts), the policy's included, but
+    the day judged on (``_NOT_FACTS``)."""
     if isinstance(value, dt.date):
         yield value
     elif dataclasses.is_dataclass(value) and not isinstance(value, type):
         for field in dataclasses.fields(value):
-            yield from _dates(getattr(value, field.name))
+            if field.name not in _NOT_FACTS:
+                yield from _dates(getattr(value, field.name))
     elif isinstance(value, tuple | list | set | frozenset):
         for item in value:
             yield from _dates(item)
