@@ -21,7 +21,8 @@ from isotrack import core
 from isotrack.clinic.demo import build_demo
 from isotrack.clinic.models import Course
 from isotrack.clinic.records import facts_of
-from isotrack.clinic.worklist import WorklistFilters, worklist
+from isotrack.clinic.worklist import WorklistFilters
+from isotrack.clinic.worklist import lines as worklist_lines
 from isotrack.core.quantities import round_mg, round_mg_per_kg
 from tests.api.conftest import TokenClient, token_for
 from tests.conftest import clinic_clock
@@ -201,7 +202,9 @@ def test_the_worklist_lists_every_course_with_a_step_as_the_engine_judges_it(dem
     for day, on_day in sorted(by_day.items()):
         for practice in (demo.practice, demo.pinned_practice):
             nurse = next(u for u in demo.staff.values() if u.practice_id == practice.pk and u.role == "nurse")
-            lines = {line.course_uuid: line for line in worklist(nurse, WorklistFilters(), today=day).lines}
+            _, total, listed = worklist_lines(nurse, WorklistFilters(), 0, 1000, today=day)  # every page
+            assert len(listed) == total
+            lines = {line.course_uuid: line for line in listed}
             for course in (c for c in on_day if c.patient.practice_id == practice.pk):
                 found = core.next_step(facts[course.pk], day)
                 line = lines.get(course.uuid)
