@@ -290,7 +290,7 @@ def _uuid_or_none(text: str) -> str | None:
 # --- the lines ----------------------------------------------------------------------------------------------
 
 _CATEGORY_LABELS: dict[str, str] = dict(PatientCategory.choices)
-NOT_JUDGED = "Not worked out yet: open the course"
+NOT_JUDGED_WORDS = "Not worked out yet: open the course"  # a line concurrent writes kept from being judged
 
 
 def _line(row: dict[str, Any], today: dt.date) -> WorklistLine:
@@ -314,7 +314,7 @@ def _line(row: dict[str, Any], today: dt.date) -> WorklistLine:
         phase=row["phase"],
         phase_label=core.PHASE_LABELS.get(row["phase"], ""),
         step_code=step.code if step else "",
-        step_label=step.label if step else ("Nothing to do" if judged else NOT_JUDGED),
+        step_label=step.label if step else ("Nothing to do" if judged else NOT_JUDGED_WORDS),
         step_status=step.status if step else "done",
         actor=step.actor if step else "",
         actor_label=core.ACTOR_LABELS[step.actor] if step else "",
