@@ -213,3 +213,14 @@ def test_cds_needs_a_token_and_answers_problems(client, doctor_api):
     assert client.get("/cds-services").status_code == 401
     assert call(doctor_api, "isotrack-order-sign", {"hook": "order-sign"}).status_code == 400
     assert call(doctor_api, "nothing", patient_view_request("x")).status_code == 404
+
+
+def test_fhir_and_cds_hooks_grade_with_the_cores_one_scale_in_its_order() -> None:
+    from isotrack import core
+    from isotrack.api.cds import INDICATORS
+    from isotrack.api.fhir.resources import SEVERITIES
+
+    assert tuple(INDICATORS) == core.WEIGHTS  # the cards' order is the scale's
+    assert tuple(SEVERITIES) == core.WEIGHTS
+    assert [INDICATORS[w] for w in core.WEIGHTS] == ["critical", "warning", "warning", "info"]
+    assert [SEVERITIES[w] for w in core.WEIGHTS] == ["high", "high", "moderate", "low"]

@@ -143,3 +143,11 @@ def test_an_import_creates_the_course_through_the_actions(prescriber, patient, t
     assert answer["dispense"]["blocking"] == ["PATIENT_ATTESTATION_MISSING"]
     assert answer["dose"]["cumulative_mg"] == 2400.0
     assert AuditEvent.objects.filter(action="dispense.record", patient=patient).count() == 2
+
+
+def test_a_practice_can_pin_every_rule_set_of_the_cores_registry_and_nothing_else() -> None:
+    from isotrack import core
+    from isotrack.clinic.models import RulesChoice
+
+    assert [value for value, _ in RulesChoice.choices] == ["auto", *core.RULE_SETS]
+    assert dict(RulesChoice.choices)["us-ipledge-2021"] == "iPLEDGE 2021 (pinned)"

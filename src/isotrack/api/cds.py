@@ -6,7 +6,8 @@
   cards, as CDS Hooks expects of a service with nothing to say.
 - order-sign looks only at draft orders of isotretinoin (RxNorm 6064 or one of its SCDs, or "isotretinoin"
   in the text).
-- The cards say what the engine says (read through the clinic: ``api.answers``), most urgent first:
+- The cards say what the engine says (read through the clinic: ``api.answers``), most urgent first, each
+  card's indicator the core's weight of what it shows (``core.weights``, mapped by ``INDICATORS``):
   a stopped course's follow-up steps not yet recorded (IPL-PT-POSITIVE) are critical cards; an open alert
   that calls for holding or stopping the drug is a critical card saying what it asks for (ALERT-URGENCY),
   another open alert a warning, an acknowledged one an info card naming who acknowledged it; every blocking
@@ -35,7 +36,14 @@ from isotrack.clinic.models import Course, CourseStatus, Patient, StaffUser
 from isotrack.clinic.queries import judge, practice_today
 
 SUMMARY_MAX = 140  # CDS Hooks: a card's summary is under 140 characters
-INDICATOR_ORDER = ("critical", "warning", "info")  # the most urgent cards first
+# The core's weights of what a card shows (core.weights, most pressing first: the cards' order) in the words
+# of CDS Hooks' card indicator.
+INDICATORS: dict[str, str] = {
+    "act_now": "critical",
+    "blocks_fill": "warning",
+    "review": "warning",
+    "settled": "info",
+}
 SOURCE = {"label": "isotrack", "topic": {"system": "urn:isotrack:cds", "code": "ipledge"}}
 ISOTRETINOIN_CODES = {"6064", *SCD_BY_STRENGTH.values()}
 SERVICES = {
@@ -158,13 +166,16 @@ def _orders_isotretinoin(draft_orders: Any) -> bool:
     return False
 
 
-def _card(summary: str, indicator: str, detail: str) -> dict[str, Any]:
+def _card(summary: str, weight: str, detail: str) -> dict[str, Any]:
+    """A card of the core's ``weight`` (``core.weights``), shown as its indicator; the weight orders the
+    cards and is dropped once they are in order."""
     if len(summary) > SUMMARY_MAX:
         summary = summary[: SUMMARY_MAX - 1] + "…"
     return {
         "uuid": str(uuid.uuid4()),
         "summary": summary,
-        "indicator": indicator,
+        "indicator": INDICATORS[weight],
+        "weight": weight,
         "detail": detail,
         "source": SOURCE,
     }
@@ -192,7 +203,7 @@ def cards(
             f"(due {event.latest.isoformat()}); record it when done.\n\nRule **{event.rule_id}** "
             f"(IPL-PT-POSITIVE); {rules}."
         )
-        found.append(_card(f"Positive pregnancy test: {event.label}", "critical", detail))
+        found.append(_card(f"Positive pregnancy test: {event.label}", event.weight, detail))
     window = evaluation.dispense.window
     for blocking in evaluation.dispense.blocking:
         why = BLOCKING_SUMMARY.get(blocking.code, blocking.code.replace("_", " ").lower())
@@ -201,7 +212,7 @@ def cards(
         detail = f"{blocking.explanation}\n\nRule **{blocking.rule_id}** (`{blocking.code}`); {rules}."
         if window is not None:
             detail += f" Window: {window.opens.isoformat()} to {window.closes.isoformat()}."
-        found.append(_card(f"iPLEDGE: cannot be filled today: {why}", "warning", detail))
+        found.append(_card(f"iPLEDGE: cannot be filled today: {why}", blocking.weight, detail))
     for finding in evaluation.findings:
         found.append(_finding_card(finding, answers.acknowledged_by(finding, names or {}), rules))
     if signing and proposal is not None and proposal.prescription is None:
@@ -209,7 +220,7 @@ def cards(
         found.append(
             _card(
                 "isotrack proposes no isotretinoin prescription today",
-                "critical",
+                proposal.weight,
                 f"The engine would not propose this prescription today:\n\n{reasons}\n\n{rules}.",
             )
         )
@@ -218,11 +229,13 @@ def cards(
         found.append(
             _card(
                 f"iPLEDGE requirements recorded in isotrack are met today{closes}",
-                "info",
+                evaluation.dispense.weight,
                 f"Confirm in iPLEDGE itself; isotrack is the practice's ledger. {rules}.",
             )
         )
-    return sorted(found, key=lambda card: INDICATOR_ORDER.index(card["indicator"]))
+    order = list(INDICATORS)
+    found.sort(key=lambda card: order.index(card.pop("weight")))
+    return found
 
 
 def _finding_card(finding: Any, acknowledged_by: str | None, rules: str) -> dict[str, Any]:
@@ -232,12 +245,12 @@ def _finding_card(finding: Any, acknowledged_by: str | None, rules: str) -> dict
     source = f"Rule **{alert.rule_id}** (`{alert.code}`); {rules}."
     asks = f"It asks the {action.actor} for: {action.asks_for}."
     if acknowledgment is None:
-        indicator = "critical" if action.holds_drug else "warning"
         detail = f"{alert.explanation}\n\n{asks}\n\n{source}"
-        return _card(f"{action.label}: {action.asks_for}", indicator, detail)
+        return _card(f"{action.label}: {action.asks_for}", finding.weight, detail)
     who = f" by {acknowledged_by}" if acknowledged_by else ""
     why = f": {acknowledgment.reason}" if acknowledgment.reason else ""
     detail = (
         f"{alert.explanation}\n\nAcknowledged{who} on {acknowledgment.date.isoformat()}{why}.\n\n{source}"
     )
-    return _card(f"{action.label} acknowledged{who} on {acknowledgment.date.isoformat()}", "info", detail)
+    summary = f"{action.label} acknowledged{who} on {acknowledgment.date.isoformat()}"
+    return _card(summary, finding.weight, detail)

@@ -20,6 +20,8 @@ from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import F, Q
 
+from isotrack import core
+
 # ---------------------------------------------------------------------------------------------- vocabularies
 
 
@@ -36,10 +38,18 @@ class PatientCategory(models.TextChoices):  # IPL-CAT: never derived from sex or
     CANNOT_GET_PREGNANT = "cannot_get_pregnant", "Cannot get pregnant"
 
 
-class RulesChoice(models.TextChoices):
-    AUTO = "auto", "The rule set in force on each day"
-    US_IPLEDGE_2021 = "us-ipledge-2021", "iPLEDGE 2021 (pinned)"
-    US_IPLEDGE_2026 = "us-ipledge-2026", "iPLEDGE 2026 (pinned)"
+# A practice's rule-set setting: the rule set in force on each day, or one pinned. The rule sets are the
+# core's registry (``core.RULE_SETS``): a new rule set is a new module of ``core/rules`` and nothing here.
+RulesChoice = models.TextChoices(
+    "RulesChoice",
+    [
+        ("AUTO", (core.AUTO_RULES, "The rule set in force on each day")),
+        *(
+            (rule_set.id.upper().replace("-", "_"), (rule_set.id, f"{rule_set.short_title} (pinned)"))
+            for rule_set in core.RULE_SETS.values()
+        ),
+    ],
+)
 
 
 class WeightBasis(models.TextChoices):  # DOSE-WEIGHT

@@ -56,6 +56,7 @@ from __future__ import annotations
 from isotrack.core.calendar import KIND_LABELS, PATIENT_WORDS, PlannedEvent, TherapyCalendar, therapy_calendar
 from isotrack.core.change import HORIZON_DAYS, answer, next_step_until_change
 from isotrack.core.course import (
+    AUTO_RULES,
     FOLLOW_UP_KINDS,
     Acknowledgment,
     ContraceptionUse,
@@ -122,6 +123,7 @@ from isotrack.core.urgency import (
     AlertAction,
     Finding,
 )
+from isotrack.core.weights import ACT_NOW, BLOCKS_FILL, REVIEW, SETTLED, WEIGHTS
 
 __all__ = [
     "HORIZON_DAYS",
@@ -130,6 +132,12 @@ __all__ = [
     "rank_date",
     "expected_test_purpose",
     "ACKNOWLEDGEABLE",
+    "ACT_NOW",
+    "BLOCKS_FILL",
+    "REVIEW",
+    "SETTLED",
+    "WEIGHTS",
+    "AUTO_RULES",
     "ALERT_ACTIONS",
     "ALERT_ORDER",
     "FOLLOW_UP_KINDS",

@@ -46,7 +46,7 @@ from dataclasses import dataclass, field, replace
 from typing import Literal, TypeAlias
 
 from isotrack.core.course import CourseFile, Dispense, Policy, PregnancyTest, Visit
-from isotrack.core.cycle import FOLLOW_UP_STEPS, MONTHLY_COUNSELING, Cycle, Step, current_cycle
+from isotrack.core.cycle import FOLLOW_UP_STEPS, Cycle, Step, current_cycle
 from isotrack.core.evaluate import Evaluation, evaluate
 from isotrack.core.history import History, history_until
 from isotrack.core.rules.ipledge import IPL_COURSE_END, TEST_WINDOW_DAYS
@@ -56,6 +56,7 @@ from isotrack.core.schedule import (
     peak_labs_count_from_days,
 )
 from isotrack.core.urgency import ALERT_ORDER
+from isotrack.core.weights import ACT_NOW, SETTLED
 
 DAY = dt.timedelta(days=1)
 WINDOW_LEAD_DAYS = TEST_WINDOW_DAYS - 1  # IPL-WIN-7: a test up to 6 days before the fill still covers it
@@ -136,6 +137,8 @@ STEP_KINDS: frozenset[str] = frozenset(
 )
 # Events for staff only: a patient's own calendar never shows them (they would say what the patient's feed
 # must not: a positive test, an alert, the drug being held).
+# IPL-PT-POSITIVE: the follow-up steps of a stopped course, each until a prescriber records it.
+FOLLOW_UP_EVENT_KINDS: frozenset[str] = frozenset({"pregnancy_stop", "pregnancy_refer", "pregnancy_report"})
 STAFF_ONLY_KINDS: frozenset[str] = frozenset(
     {"pregnancy_stop", "pregnancy_refer", "pregnancy_report", "alert_review", "dosing_resumes"}
 )
@@ -220,6 +223,14 @@ class PlannedEvent:
     @property
     def patient_words(self) -> str:
         return PATIENT_WORDS.get(self.kind, "")
+
+    @property
+    def weight(self) -> str | None:
+        """``core.weights`` of a stopped course's follow-up step (IPL-PT-POSITIVE): ACT_NOW until recorded,
+        then SETTLED; None for the other kinds, which no surface grades."""
+        if self.kind not in FOLLOW_UP_EVENT_KINDS:
+            return None
+        return SETTLED if self.status == "done" else ACT_NOW
 
 
 @dataclass(frozen=True, slots=True)
@@ -464,7 +475,7 @@ class _Plan:
         """Fills after the next, 30 days apart while they fall on or before the end (IPL-SUPPLY)."""
         if self.end is None:
             return []
-        counseling = not self.can_get_pregnant and MONTHLY_COUNSELING.get(self.evaluation.rule_set.id, False)
+        counseling = not self.can_get_pregnant and self.evaluation.rule_set.monthly_counseling
         found: list[PlannedEvent] = []
         fill = max(self.next_fill(), self.day)
         for extra in range(1, MAX_PROJECTED_FILLS + 1):

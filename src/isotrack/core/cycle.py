@@ -89,12 +89,6 @@ ACTOR_LABELS: dict[str, str] = {
     "pharmacy": "Pharmacy",
 }
 
-# Rule sets whose patients who cannot get pregnant need a monthly counseling visit (IPL-COUNSEL-MONTH); under
-# later ones counseling is at enrollment only (IPL-2026-CNGP). A new rule set adds its line here.
-MONTHLY_COUNSELING: dict[str, bool] = {"us-ipledge-2021": True, "us-ipledge-2026": False}
-# Rule sets with the 19-day lockout after a missed first window (IPL-LOCK-19: 2021 only).
-FIRST_WINDOW_LOCKOUT: dict[str, bool] = {"us-ipledge-2021": True, "us-ipledge-2026": False}
-
 
 @dataclass(frozen=True, slots=True)
 class StepKind:
@@ -661,8 +655,8 @@ def _earliest_confirmation(
     candidates = [screening.date + SCREENING_TO_CONFIRMATION_DAYS * DAY]
     if lead_in_done_on is not None:
         candidates.append(lead_in_done_on)
-    lockout = FIRST_WINDOW_LOCKOUT.get(evaluation.rule_set.id, False)
-    if lockout and test is not None and ipledge.test_window(test).closes < history.day:  # a missed window
+    missed = test is not None and ipledge.test_window(test).closes < history.day  # a missed first window
+    if evaluation.rule_set.first_window_lockout and missed and test is not None:
         candidates.append(test.date + LOCKOUT_DAYS * DAY)
     return max(candidates)
 
@@ -724,7 +718,7 @@ def _not_pregnant_steps(evaluation: Evaluation, history: History, found: _Found)
     if history.last_dispense is None or found.of("NOT_ENROLLED"):
         steps.append(_enrollment(history, found))
     window = evaluation.dispense.window
-    if MONTHLY_COUNSELING.get(evaluation.rule_set.id, False):
+    if evaluation.rule_set.monthly_counseling:
         visit = ipledge.counseling_visit(history)
         expired = found.of("WINDOW_EXPIRED")
         counseling = _step(

@@ -29,6 +29,7 @@ from isotrack.core.course import MAXIMUM_DAYS_SUPPLY, CourseFile, DoseSegment, P
 from isotrack.core.dose import equivalence_factor
 from isotrack.core.evaluate import Evaluation, evaluate
 from isotrack.core.quantities import TOLERANCE, format_number
+from isotrack.core.weights import ACT_NOW, SETTLED
 
 DAY = dt.timedelta(days=1)
 
@@ -48,6 +49,11 @@ class PrescriptionProposal:
     @property
     def proposed(self) -> bool:
         return self.prescription is not None
+
+    @property
+    def weight(self) -> str:
+        """``core.weights``: ACT_NOW when none is proposed (the prescriber must not sign it as is)."""
+        return SETTLED if self.proposed else ACT_NOW
 
 
 def proposed_prescription(

@@ -27,6 +27,7 @@ from dataclasses import dataclass
 
 from isotrack.core.course import FOLLOW_UP_KINDS, Acknowledgment, CourseFile, Interruption
 from isotrack.core.monitoring import Alert
+from isotrack.core.weights import ACT_NOW, REVIEW, SETTLED
 
 Actor = str  # "prescriber" or "staff" (isotrack.core.cycle's Actor)
 _DAY = dt.timedelta(days=1)
@@ -63,6 +64,12 @@ class AlertAction:
     def urgency(self) -> int:
         """0 for the most urgent alert (the table's order)."""
         return ALERT_ORDER.index(self.code)
+
+    @property
+    def weight(self) -> str:
+        """The alert's own weight, acknowledged or not (``WEIGHTS``): ACT_NOW when it holds or stops a
+        drug."""
+        return ACT_NOW if self.holds_drug else REVIEW
 
 
 _ACTIONS = (
@@ -160,6 +167,12 @@ class Finding:
     def withholds_prescription(self) -> bool:
         """Open and calling for holding or stopping the drug: no prescription is proposed."""
         return self.open and self.action.holds_drug
+
+    @property
+    def weight(self) -> str:
+        """What the alert weighs on its day (``WEIGHTS``): the alert's own weight while open, SETTLED once a
+        prescriber acknowledged it."""
+        return self.action.weight if self.open else SETTLED
 
 
 def findings(course_file: CourseFile, alerts: tuple[Alert, ...], day: dt.date) -> tuple[Finding, ...]:

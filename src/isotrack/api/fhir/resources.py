@@ -7,9 +7,9 @@ Resource ids are the records' UUIDs; the resources computed from an evaluation (
 UUID derived from the course, the day and the code, so the same finding keeps its id during the day.
 
 What the engine decides is shown, never decided again here (read through the clinic: ``api.answers``): the
-CarePlan's status follows the course's phase, a DetectedIssue's severity whether its alert holds the drug
-(ALERT-URGENCY), its mitigation the prescriber's acknowledgment, and a Task's status the therapy calendar's
-event that answers its due item (or the follow-up step of a positive test).
+CarePlan's status follows the course's phase, a DetectedIssue's severity the core's weight of its alert or
+blocking reason (``SEVERITIES``; ALERT-URGENCY), its mitigation the prescriber's acknowledgment, and a Task's
+status the therapy calendar's event that answers its due item (or the follow-up step of a positive test).
 """
 
 from __future__ import annotations
@@ -59,6 +59,14 @@ ALERT_SYSTEM = "urn:isotrack:alert"
 DUE_SYSTEM = "urn:isotrack:due"
 FOLLOW_UP_SYSTEM = "urn:isotrack:pregnancy-follow-up"  # stop, refer, report (IPL-PT-POSITIVE)
 MITIGATION_SYSTEM = "urn:isotrack:mitigation"
+# The core's weights (core.weights) in the words of DetectedIssue.severity. An issue keeps its own weight once
+# acknowledged: the acknowledgment is its mitigation.
+SEVERITIES: dict[str, str] = {
+    "act_now": "high",
+    "blocks_fill": "high",
+    "review": "moderate",
+    "settled": "low",
+}
 DERIVED_ID_NAMESPACE = uuid.UUID("5d1f0e1e-6c53-4a57-9d55-3a4f1b7d0c11")  # isotrack's namespace for uuid5 ids
 
 ISOTRETINOIN = {"system": RXNORM, "code": "6064", "display": "isotretinoin"}  # RxNorm ingredient
@@ -406,7 +414,7 @@ def evaluation_resources(course: Course, plan: Any) -> list[Resource]:
                 day,
                 BLOCKING_SYSTEM,
                 blocking.code,
-                "high",
+                SEVERITIES[blocking.weight],
                 blocking.explanation,
                 blocking.rule_id,
                 rule_set,
@@ -419,7 +427,7 @@ def evaluation_resources(course: Course, plan: Any) -> list[Resource]:
             day,
             ALERT_SYSTEM,
             alert.code,
-            "high" if finding.action.holds_drug else "moderate",
+            SEVERITIES[finding.action.weight],  # the alert's own weight; an acknowledgment is a mitigation
             f"{alert.explanation} It asks the {finding.action.actor} for: {finding.action.asks_for}.",
             alert.rule_id,
             rule_set,

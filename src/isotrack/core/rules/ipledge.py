@@ -45,6 +45,7 @@ from isotrack.core.course import (
     PrescriberConfirmation,
 )
 from isotrack.core.history import History
+from isotrack.core.weights import BLOCKS_FILL, SETTLED
 
 DAY = dt.timedelta(days=1)
 TEST_WINDOW_DAYS = 7  # IPL-WIN-7: the collection date is day 1, the last day is day 7
@@ -76,6 +77,11 @@ class Blocking:
     rule_id: str
     explanation: str
 
+    @property
+    def weight(self) -> str:
+        """``core.weights``: a reason the fill cannot be dispensed."""
+        return BLOCKS_FILL
+
 
 @dataclass(frozen=True, slots=True)
 class DispenseAssessment:
@@ -88,6 +94,11 @@ class DispenseAssessment:
         """Spec: true exactly when nothing blocks."""
         return not self.blocking
 
+    @property
+    def weight(self) -> str:
+        """``core.weights``: BLOCKS_FILL while something blocks, else SETTLED."""
+        return BLOCKS_FILL if self.blocking else SETTLED
+
 
 @dataclass(frozen=True, slots=True)
 class RuleSet:
@@ -98,6 +109,12 @@ class RuleSet:
     title: str
     in_force_from: dt.date | None
     assess_dispense: Callable[[CourseFile, History], DispenseAssessment]
+    short_title: str  # what a practice's setting calls it: "iPLEDGE 2021"
+    # Patients who cannot get pregnant need a monthly counseling visit (IPL-COUNSEL-MONTH); when False,
+    # counseling is documented at enrollment only (IPL-2026-CNGP).
+    monthly_counseling: bool
+    # A missed first window locks the confirmation test out for 19 days (IPL-LOCK-19).
+    first_window_lockout: bool
 
 
 def test_window(test: PregnancyTest) -> Window:

@@ -73,4 +73,7 @@ RULE_SET = RuleSet(
     title="iPLEDGE REMS as modified 2021-12-13",
     in_force_from=dt.date(2021, 12, 13),
     assess_dispense=assess_dispense,
+    short_title="iPLEDGE 2021",
+    monthly_counseling=True,
+    first_window_lockout=True,
 )

@@ -61,4 +61,7 @@ RULE_SET = RuleSet(
     title="iPLEDGE REMS as modified 2026 (approved 2026-02-09)",
     in_force_from=None,
     assess_dispense=assess_dispense,
+    short_title="iPLEDGE 2026",
+    monthly_counseling=False,
+    first_window_lockout=False,
 )
