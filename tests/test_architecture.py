@@ -32,6 +32,13 @@ def test_pages_reach_the_core_only_through_the_clinic():
             assert not any(name.startswith("isotrack.core") for name in names), path
 
 
+def test_only_the_demo_app_and_the_tests_know_the_demo():
+    """The demo practices are for development (installed with DEBUG on): nothing the app runs imports them."""
+    for package in ("core", "clinic", "audit", "web", "notify", "api"):
+        for path, names in imports_of(package).items():
+            assert not any(name.startswith("isotrack.demo") for name in names), path
+
+
 def test_the_core_imports_no_framework_and_nothing_else_of_the_project():
     for path, names in imports_of("core").items():
         for name in names:

@@ -20,9 +20,9 @@ from isotrack.audit.events import EventCode
 from isotrack.audit.models import AuditEvent
 from isotrack.clinic.actions.patients import register_patient
 from isotrack.clinic.course_import import import_course
-from isotrack.clinic.demo import build_demo
 from isotrack.clinic.models import Course, StaffUser
 from isotrack.clinic.records import courses_with_facts, evaluate_course
+from isotrack.demo.generator import build_demo
 
 TODAY = date(2026, 11, 25)
 ISOTRACK = str(Path(sys.executable).with_name("isotrack"))

@@ -19,10 +19,10 @@ from isotrack.clinic.actions.ipledge import record_dispense, record_ipledge_entr
 from isotrack.clinic.actions.observations import record_lab_result, record_pregnancy_test
 from isotrack.clinic.actions.patients import end_contraception, set_patient_category
 from isotrack.clinic.actions.visits import record_visit
-from isotrack.clinic.demo import MAIN_SITUATIONS, DemoPractice, build_demo
 from isotrack.clinic.models import Course, CourseStatus, WorklistEntry
 from isotrack.clinic.records import course_facts
 from isotrack.clinic.worklist import RECENTLY_ENDED_DAYS, WorklistFilters, worklist
+from isotrack.demo.generator import MAIN_SITUATIONS, DemoPractice, build_demo
 
 TODAY = dt.date(2026, 11, 25)
 DAY = dt.timedelta(days=1)

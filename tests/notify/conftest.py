@@ -16,8 +16,8 @@ from aiosmtpd.controller import Controller
 from isotrack.clinic import queries
 from isotrack.clinic.actions.ipledge import record_dispense, record_ipledge_entry
 from isotrack.clinic.actions.observations import record_lab_result, record_pregnancy_test
-from isotrack.clinic.demo import DEMO_TIME_ZONE
 from isotrack.clinic.queries import practice_today
+from isotrack.demo.generator import DEMO_TIME_ZONE
 
 DEMO_TODAY = date(2026, 11, 25)  # the day the demo of the calendar tests is built for
 
@@ -114,7 +114,7 @@ def built(django_db_setup, django_db_blocker):
     """One demo per test module, built for DEMO_TODAY, rolled back at the module's end."""
     from django.db import transaction
 
-    from isotrack.clinic.demo import MAIN_SITUATIONS, build_demo
+    from isotrack.demo.generator import MAIN_SITUATIONS, build_demo
 
     with django_db_blocker.unblock(), transaction.atomic():
         demo = build_demo(patients=len(MAIN_SITUATIONS), today=DEMO_TODAY)

@@ -11,11 +11,11 @@ import pytest
 from playwright.sync_api import expect
 
 from isotrack.audit.events import EventCode
-from isotrack.clinic.demo import MAIN_SITUATIONS, build_demo
 from isotrack.clinic.models import Interruption, LabResult, Visit
 from isotrack.clinic.queries import practice_today
 from isotrack.clinic.records import course_facts
 from isotrack.core import evaluate
+from isotrack.demo.generator import MAIN_SITUATIONS, build_demo
 from tests.web.conftest import screenshot
 from tests.web.test_alerts_browser import log_in
 

@@ -17,9 +17,9 @@ from isotrack.clinic.actions.courses import start_course
 from isotrack.clinic.actions.ipledge import record_ipledge_entry
 from isotrack.clinic.actions.observations import record_pregnancy_test
 from isotrack.clinic.actions.patients import record_contraception, record_weight, register_patient
-from isotrack.clinic.demo import DEMO_PASSWORD, MAIN_SITUATIONS, build_demo
 from isotrack.clinic.models import Course
 from isotrack.clinic.worklist import WorklistFilters, worklist
+from isotrack.demo.generator import DEMO_PASSWORD, MAIN_SITUATIONS, build_demo
 from tests.conftest import make_staff
 from tests.web.conftest import screenshot
 

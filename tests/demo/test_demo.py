@@ -15,17 +15,6 @@ from django.db import transaction
 
 from isotrack.audit.events import EventCode
 from isotrack.audit.models import AuditEvent
-from isotrack.clinic import demo
-from isotrack.clinic.demo import (
-    DEMO_PASSWORD,
-    FAMILY_NAMES,
-    GIVEN_NAMES,
-    MAIN_PRACTICE_NAME,
-    MAIN_SITUATIONS,
-    PINNED_PRACTICE_NAME,
-    PINNED_SITUATIONS,
-    build_demo,
-)
 from isotrack.clinic.errors import InvalidInput
 from isotrack.clinic.models import (
     Contraception,
@@ -46,6 +35,17 @@ from isotrack.clinic.models import (
     StaffUser,
     Visit,
     Weight,
+)
+from isotrack.demo import generator
+from isotrack.demo.generator import (
+    DEMO_PASSWORD,
+    FAMILY_NAMES,
+    GIVEN_NAMES,
+    MAIN_PRACTICE_NAME,
+    MAIN_SITUATIONS,
+    PINNED_PRACTICE_NAME,
+    PINNED_SITUATIONS,
+    build_demo,
 )
 
 TODAY = date(2026, 11, 25)  # after the 2026 rules took effect (2026-11-15)
@@ -92,7 +92,7 @@ def days(n: int) -> timedelta:
     return timedelta(days=n)
 
 
-def courses(result: demo.DemoPractice, key: str) -> list[Course]:
+def courses(result: generator.DemoPractice, key: str) -> list[Course]:
     return result.courses[key]
 
 
@@ -191,7 +191,7 @@ def test_it_rolls_everything_back_when_a_step_fails(monkeypatch):
     def broken(**kwargs):
         raise InvalidInput("broken on purpose")
 
-    monkeypatch.setattr(demo, "record_mood_screen", broken)
+    monkeypatch.setattr(generator, "record_mood_screen", broken)
     with pytest.raises(InvalidInput):
         build_demo(patients=5, today=TODAY)
     assert not Practice.objects.exists()
