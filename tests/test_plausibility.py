@@ -16,8 +16,8 @@ from isotrack import core
 from isotrack.audit.models import AuditEvent
 from isotrack.clinic.actions.courses import start_course
 from isotrack.clinic.actions.patients import register_patient
-from isotrack.clinic.course_import import import_course
 from isotrack.clinic.errors import InvalidInput
+from isotrack.clinic.imports.courses import import_course
 from isotrack.clinic.records import course_facts
 from isotrack.core import plausibility
 from tests.api.conftest import TokenClient, token_for

@@ -19,7 +19,7 @@ from isotrack import core
 from isotrack.audit.events import EventCode
 from isotrack.audit.models import AuditEvent
 from isotrack.clinic.actions.patients import register_patient
-from isotrack.clinic.course_import import import_course
+from isotrack.clinic.imports.courses import import_course
 from isotrack.clinic.models import Course, StaffUser
 from isotrack.clinic.records import courses_with_facts, evaluate_course
 from isotrack.demo.generator import build_demo
