@@ -16,7 +16,7 @@ from isotrack.clinic.actions.patients import record_contraception, record_weight
 from isotrack.clinic.actions.visits import record_visit
 from isotrack.clinic.errors import InvalidInput
 from isotrack.clinic.models import Course, Patient, Practice, Role, StaffUser
-from isotrack.clinic.policy import policy_of
+from isotrack.clinic.records import policy_of
 from isotrack.core import course as facts
 
 
