@@ -84,6 +84,7 @@ from isotrack.clinic.actions.observations import (
 )
 from isotrack.clinic.actions.visits import record_visit
 from isotrack.clinic.errors import InvalidInput
+from isotrack.clinic.judgments import Evaluation, NextStep, PrescriptionProposal
 from isotrack.clinic.models import (
     AlertAcknowledgment,
     Course,
@@ -443,11 +444,11 @@ for _kind in RECORD_KINDS:
 
 def evaluation_out(
     course: Course,
-    evaluation: Any,
+    evaluation: Evaluation,
     *,
-    next_step: Any,
+    next_step: NextStep,
     names: dict[tuple[str, date], str],
-    proposal: Any,
+    proposal: PrescriptionProposal,
 ) -> dict[str, Any]:
     """The spec's answer (`to_dict`) with the rule id and explanation of every decision beside its code, and
     what the engine decides beyond the spec: the alerts with their urgency and acknowledgments, the hold, the
