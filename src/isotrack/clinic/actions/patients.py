@@ -156,7 +156,7 @@ def update_patient_contact(
     return patient
 
 
-# -------------------------------------------------------------------------------------------------- weights
+# ---------------------------------------------------------------------------------- weights and contraception
 
 
 def weight_in_kg(value: Decimal, unit: str) -> Decimal:
