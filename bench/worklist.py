@@ -198,8 +198,8 @@ def main() -> int:  # noqa: PLR0915 -- one straight recipe
         from django.test import Client
         from django.test.utils import CaptureQueriesContext
 
-        from isotrack.clinic import actions
         from isotrack.clinic import worklist as clinic_worklist
+        from isotrack.clinic.actions.visits import record_visit
         from isotrack.clinic.models import Course, StaffUser, WorklistEntry
         from isotrack.clinic.worklist import refresh_for_the_day
 
@@ -243,7 +243,7 @@ def main() -> int:  # noqa: PLR0915 -- one straight recipe
         courses = iter(Course.objects.order_by("id")[:15])
 
         def after_a_write():
-            actions.record_visit(actor=nurse, course=next(courses), day=TODAY)
+            record_visit(actor=nurse, course=next(courses), day=TODAY)
             started = time.perf_counter()
             response = client.get("/")
             assert response.status_code == 200

@@ -17,7 +17,9 @@ from unittest import mock
 
 import pytest
 
-from isotrack.clinic import actions
+from isotrack.clinic.actions.courses import start_course
+from isotrack.clinic.actions.ipledge import record_ipledge_entry
+from isotrack.clinic.actions.patients import record_contraception, record_weight, register_patient
 from isotrack.clinic.models import Practice, Role, StaffUser
 
 PASSWORD = "correct-horse-battery-staple"
@@ -83,7 +85,7 @@ def outsider(other_practice):
 
 @pytest.fixture
 def patient(prescriber):
-    return actions.register_patient(
+    return register_patient(
         actor=prescriber,
         mrn="T-0001",
         given_name="Avery",
@@ -96,7 +98,7 @@ def patient(prescriber):
 
 @pytest.fixture
 def weight(nurse, patient):
-    return actions.record_weight(
+    return record_weight(
         actor=nurse, patient=patient, effective_date=date(2026, 5, 20), value=Decimal("62.0"), unit="kg"
     )
 
@@ -105,7 +107,7 @@ def weight(nurse, patient):
 def methods(nurse, patient):
     """The patient's two contraception methods in use since 2026-04-01 (IPL-CON-2)."""
     return [
-        actions.record_contraception(actor=nurse, patient=patient, method=m, start=date(2026, 4, 1))
+        record_contraception(actor=nurse, patient=patient, method=m, start=date(2026, 4, 1))
         for m in ("iud_copper", "male_condom")
     ]
 
@@ -113,7 +115,7 @@ def methods(nurse, patient):
 @pytest.fixture
 def course(prescriber, patient):
     """A course from 2026-06-01, 40 mg/day, its patient enrolled in iPLEDGE on 2026-05-01."""
-    course = actions.start_course(
+    course = start_course(
         actor=prescriber,
         patient=patient,
         prescriber=prescriber,
@@ -121,7 +123,7 @@ def course(prescriber, patient):
         mg_per_day=Decimal(40),
         product="conventional",
     )
-    actions.record_ipledge_entry(actor=prescriber, course=course, kind="enrollment", day=date(2026, 5, 1))
+    record_ipledge_entry(actor=prescriber, course=course, kind="enrollment", day=date(2026, 5, 1))
     return course
 
 

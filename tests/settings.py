@@ -9,6 +9,8 @@ os.environ.setdefault("DEBUG", "0")
 
 from isotrack.settings import *  # noqa: E402, F403
 
+INSTALLED_APPS = [*INSTALLED_APPS, "isotrack.demo"]  # noqa: F405 -- the tests build the demo practices
+
 # On SQLite the test database is a file, not the default shared in-memory one: concurrent requests (the live
 # server's threads, the tests of two submissions at once) then wait for the write lock as in production,
 # instead of failing with "database table is locked".

@@ -78,3 +78,12 @@ def test_a_bad_day_given_to_a_command_exits_2_with_one_line():
         assert result.stderr.strip().splitlines() == [
             "CommandError: --today: 2026-02-30 is not a valid date (YYYY-MM-DD)"
         ], command
+
+
+def test_the_demo_command_exists_only_for_development():
+    production = run_isotrack("demo", "--help", SECRET_KEY="k" * 50)
+    assert production.returncode != 0
+    assert "Unknown command: 'demo'" in production.stderr
+    development = run_isotrack("demo", "--help", DEBUG="1")
+    assert development.returncode == 0, development.stderr
+    assert "--if-empty" in development.stdout

@@ -14,9 +14,10 @@ from django.urls import reverse
 
 from isotrack import core
 from isotrack.audit.models import AuditEvent
-from isotrack.clinic import actions
-from isotrack.clinic.course_import import import_course
+from isotrack.clinic.actions.courses import start_course
+from isotrack.clinic.actions.patients import register_patient
 from isotrack.clinic.errors import InvalidInput
+from isotrack.clinic.imports.courses import import_course
 from isotrack.clinic.records import course_facts
 from isotrack.core import plausibility
 from tests.api.conftest import TokenClient, token_for
@@ -154,7 +155,7 @@ WHEN = [
 @pytest.fixture
 def bare_course(prescriber, patient):
     """A course with no record yet (its facts exported as the base of each course file)."""
-    return actions.start_course(
+    return start_course(
         actor=prescriber,
         patient=patient,
         prescriber=prescriber,
@@ -199,7 +200,7 @@ def _through_the_import(
 
 @pytest.fixture
 def twin(prescriber):
-    return actions.register_patient(
+    return register_patient(
         actor=prescriber,
         mrn="T-0002",
         given_name="Robin",
@@ -324,7 +325,7 @@ def test_a_birth_date_after_today_and_a_course_start_years_back_are_refused(clie
     assert response.status_code == 422
     assert plausibility.birth_date(dt.date(2031, 1, 1), TODAY) in html.unescape(response.content.decode())
     with pytest.raises(InvalidInput) as refused:
-        actions.start_course(
+        start_course(
             actor=prescriber, patient=patient, prescriber=prescriber, start=dt.date(1990, 1, 1), mg_per_day=40
         )
     assert refused.value.message == plausibility.course_start(dt.date(1990, 1, 1), TODAY)

@@ -18,12 +18,12 @@ from django.test import Client
 from django.urls import reverse
 
 from isotrack import core
-from isotrack.clinic.demo import build_demo
 from isotrack.clinic.models import Course
 from isotrack.clinic.records import facts_of
 from isotrack.clinic.worklist import WorklistFilters
 from isotrack.clinic.worklist import lines as worklist_lines
 from isotrack.core.quantities import round_mg, round_mg_per_kg
+from isotrack.demo.generator import build_demo
 from tests.api.conftest import TokenClient, token_for
 from tests.conftest import clinic_clock
 

@@ -51,6 +51,8 @@ INSTALLED_APPS = [
     "isotrack.notify",
     "isotrack.api",
 ]
+if DEBUG:  # the demo practices and `isotrack demo` are for development: a production start has neither
+    INSTALLED_APPS.append("isotrack.demo")
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",

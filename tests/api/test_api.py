@@ -10,8 +10,10 @@ from django.test import Client
 
 from isotrack.api.models import ApiToken
 from isotrack.api.tokens import token_hash
+from isotrack.audit.events import EventCode
 from isotrack.audit.models import AuditEvent
-from isotrack.clinic import actions
+from isotrack.clinic.actions.patients import record_contraception
+from isotrack.clinic.actions.visits import VisitContraception, record_monthly_visit
 from tests.api.conftest import TokenClient, token_for
 
 PROBLEM = "application/problem+json"
@@ -97,7 +99,7 @@ def test_tokens_are_stored_only_as_their_hash_and_shown_once(client, nurse):
     assert stored.key_hash == token_hash(value) and value not in str(list(ApiToken.objects.values()))
     listed = TokenClient(value).get("/api/v1/tokens").json()
     assert "token" not in listed[0]
-    assert AuditEvent.objects.filter(action="api_token.create").count() == 1
+    assert AuditEvent.objects.filter(action=EventCode.API_TOKEN_CREATE).count() == 1
 
 
 def test_a_token_cannot_make_another_token(nurse_api):
@@ -275,14 +277,12 @@ def test_an_unknown_url_under_the_api_is_a_404_problem(nurse_api, url):
 
 def test_a_visit_shows_the_methods_confirmed_and_the_prescription_to_send(nurse_api, nurse, course):
     for method in ("iud_copper", "male_condom"):
-        actions.record_contraception(
-            actor=nurse, patient=course.patient, method=method, start=date(2026, 1, 1)
-        )
-    actions.record_monthly_visit(
+        record_contraception(actor=nurse, patient=course.patient, method=method, start=date(2026, 1, 1))
+    record_monthly_visit(
         actor=nurse,
         course=course,
         day=date(2026, 6, 1),
-        contraception=actions.VisitContraception(confirmed=True),
+        contraception=VisitContraception(confirmed=True),
         days_supply=30,
     )
     visit = nurse_api.get(f"/api/v1/courses/{course.uuid}/visits").json()[0]

@@ -15,9 +15,9 @@ from fhir.resources.R4B.bundle import Bundle
 from isotrack import core
 from isotrack.audit.models import AuditEvent
 from isotrack.clinic import worklist as clinic_worklist
-from isotrack.clinic.demo import MAIN_SITUATIONS, build_demo
 from isotrack.clinic.models import Course, Patient
 from isotrack.clinic.records import course_facts
+from isotrack.demo.generator import MAIN_SITUATIONS, build_demo
 from tests.api.conftest import TokenClient, token_for
 from tests.conftest import TODAY as SUITE_TODAY
 

@@ -9,8 +9,8 @@ from django.db import transaction
 from fhir.resources.R4B.bundle import Bundle
 from fhir.resources.R4B.capabilitystatement import CapabilityStatement
 
-from isotrack.clinic.demo import MAIN_SITUATIONS, build_demo, practice_today
 from isotrack.clinic.models import Patient
+from isotrack.demo.generator import MAIN_SITUATIONS, build_demo, practice_today
 from tests.api.conftest import TokenClient, token_for
 
 FHIR_TYPES = {

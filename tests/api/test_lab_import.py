@@ -11,7 +11,7 @@ import pytest
 from django.core.management import call_command
 from django.core.management.base import CommandError
 
-from isotrack.clinic.lab_import import LabFileRejected, import_lab_file
+from isotrack.clinic.imports.labs import LabFileRejected, import_lab_file
 from isotrack.clinic.models import LabResult
 
 HEADER = "mrn,loinc,value,unit,date\n"

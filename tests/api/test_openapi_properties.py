@@ -18,7 +18,9 @@ from schemathesis.specs.openapi.checks import (
     status_code_conformance,
 )
 
-from isotrack.clinic import actions
+from isotrack.clinic.actions.ipledge import record_ipledge_entry
+from isotrack.clinic.actions.observations import record_lab_result
+from isotrack.clinic.actions.patients import record_contraception
 from tests.api.conftest import token_for
 
 CHECKS = [status_code_conformance, content_type_conformance, response_schema_conformance]
@@ -28,11 +30,11 @@ MAX_EXAMPLES = 6  # ~60 operations x 6 cases: a few hundred requests in well und
 @pytest.fixture
 def small_practice(prescriber, nurse, patient, course, weight):
     """A patient with a course that has one record of most kinds, so that GETs return real content."""
-    contraception = actions.record_contraception(
+    contraception = record_contraception(
         actor=nurse, patient=patient, method="iud_copper", start=date(2026, 4, 1)
     )
-    actions.record_ipledge_entry(actor=nurse, course=course, kind="enrollment", day=date(2026, 4, 1))
-    actions.record_lab_result(
+    record_ipledge_entry(actor=nurse, course=course, kind="enrollment", day=date(2026, 4, 1))
+    record_lab_result(
         actor=nurse,
         course=course,
         test="triglycerides",

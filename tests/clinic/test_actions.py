@@ -5,14 +5,26 @@ from decimal import Decimal
 
 import pytest
 
+from isotrack.audit.events import EventCode
 from isotrack.audit.models import AuditEvent
-from isotrack.clinic import actions
+from isotrack.clinic.actions.alerts import acknowledge_alert, record_pregnancy_follow_up
+from isotrack.clinic.actions.courses import start_course
+from isotrack.clinic.actions.dosing import change_dose
+from isotrack.clinic.actions.ipledge import record_dispense
+from isotrack.clinic.actions.observations import record_lab_result, record_pregnancy_test
+from isotrack.clinic.actions.patients import (
+    change_weight,
+    record_weight,
+    register_patient,
+    set_patient_category,
+)
+from isotrack.clinic.actions.visits import record_visit
 from isotrack.clinic.errors import InvalidInput, NotPermitted, RecordNotFound
 from isotrack.clinic.models import DoseSegment, Patient, Weight
 
 
 def test_it_stores_a_weight_entered_in_pounds_in_kilograms(nurse, patient):
-    weight = actions.record_weight(
+    weight = record_weight(
         actor=nurse, patient=patient, effective_date=date(2026, 5, 1), value=Decimal("150"), unit="lb"
     )
     assert weight.kg == Decimal("68.04")
@@ -20,7 +32,7 @@ def test_it_stores_a_weight_entered_in_pounds_in_kilograms(nurse, patient):
 
 
 def test_it_audits_a_changed_weight_with_old_and_new_values(nurse, weight):
-    actions.change_weight(
+    change_weight(
         actor=nurse,
         weight=weight,
         effective_date=weight.effective_date,
@@ -28,7 +40,7 @@ def test_it_audits_a_changed_weight_with_old_and_new_values(nurse, weight):
         unit="kg",
         reason="scale was not zeroed",
     )
-    event = AuditEvent.objects.get(action="weight.change")
+    event = AuditEvent.objects.get(action=EventCode.WEIGHT_CHANGE)
     assert event.actor == nurse
     assert event.patient == weight.patient
     assert event.before == {"kg": "62.00", "entered_value": "62.00"}
@@ -38,17 +50,17 @@ def test_it_audits_a_changed_weight_with_old_and_new_values(nurse, weight):
 
 def test_it_refuses_an_impossible_weight_and_saves_nothing(nurse, patient):
     with pytest.raises(InvalidInput) as error:
-        actions.record_weight(
+        record_weight(
             actor=nurse, patient=patient, effective_date=date(2026, 5, 1), value=Decimal("900"), unit="kg"
         )
     assert error.value.field == "value"
     assert not Weight.objects.exists()
-    assert not AuditEvent.objects.filter(action="weight.record").exists()
+    assert not AuditEvent.objects.filter(action=EventCode.WEIGHT_RECORD).exists()
 
 
 def test_it_lets_only_a_prescriber_change_a_dose(nurse, course):
     with pytest.raises(NotPermitted):
-        actions.change_dose(
+        change_dose(
             actor=nurse,
             course=course,
             starts_on=date(2026, 7, 1),
@@ -60,7 +72,7 @@ def test_it_lets_only_a_prescriber_change_a_dose(nurse, course):
 
 
 def test_it_records_a_dose_change_with_its_reason(prescriber, course):
-    actions.change_dose(
+    change_dose(
         actor=prescriber,
         course=course,
         starts_on=date(2026, 7, 1),
@@ -68,31 +80,31 @@ def test_it_records_a_dose_change_with_its_reason(prescriber, course):
         product="conventional",
         reason="dry lips",
     )
-    event = AuditEvent.objects.get(action="dose.change")
+    event = AuditEvent.objects.get(action=EventCode.DOSE_CHANGE)
     assert event.reason == "dry lips"
     assert event.after["mg_per_day"] == "30.0"
 
 
 def test_it_lets_only_a_prescriber_change_the_category_and_keeps_who_and_when(nurse, prescriber, patient):
     with pytest.raises(NotPermitted):
-        actions.set_patient_category(actor=nurse, patient=patient, category="cannot_get_pregnant", reason="x")
-    actions.set_patient_category(
+        set_patient_category(actor=nurse, patient=patient, category="cannot_get_pregnant", reason="x")
+    set_patient_category(
         actor=prescriber, patient=patient, category="cannot_get_pregnant", reason="hysterectomy documented"
     )
     patient.refresh_from_db()
     assert patient.category == "cannot_get_pregnant"
     assert patient.category_set_by == prescriber
-    event = AuditEvent.objects.get(action="patient.category")
+    event = AuditEvent.objects.get(action=EventCode.PATIENT_CATEGORY)
     assert event.before["category"] == "can_get_pregnant"
     assert event.after["category"] == "cannot_get_pregnant"
 
 
 def test_it_refuses_an_auditor_every_action(auditor, patient, course, weight):
     attempts = [
-        lambda: actions.record_weight(
+        lambda: record_weight(
             actor=auditor, patient=patient, effective_date=date(2026, 5, 1), value=Decimal(60), unit="kg"
         ),
-        lambda: actions.register_patient(
+        lambda: register_patient(
             actor=auditor,
             mrn="X",
             given_name="A",
@@ -100,8 +112,8 @@ def test_it_refuses_an_auditor_every_action(auditor, patient, course, weight):
             birth_date=date(2000, 1, 1),
             category="can_get_pregnant",
         ),
-        lambda: actions.record_dispense(actor=auditor, course=course, day=date(2026, 6, 1), days_supply=30),
-        lambda: actions.record_pregnancy_test(
+        lambda: record_dispense(actor=auditor, course=course, day=date(2026, 6, 1), days_supply=30),
+        lambda: record_pregnancy_test(
             actor=auditor,
             course=course,
             purpose="monthly",
@@ -109,7 +121,7 @@ def test_it_refuses_an_auditor_every_action(auditor, patient, course, weight):
             specimen_date=date(2026, 6, 1),
             result="negative",
         ),
-        lambda: actions.record_visit(actor=auditor, course=course, day=date(2026, 6, 1)),
+        lambda: record_visit(actor=auditor, course=course, day=date(2026, 6, 1)),
     ]
     for attempt in attempts:
         with pytest.raises(NotPermitted):
@@ -118,14 +130,14 @@ def test_it_refuses_an_auditor_every_action(auditor, patient, course, weight):
 
 def test_it_treats_another_practices_patient_as_missing(outsider, patient):
     with pytest.raises(RecordNotFound):
-        actions.record_weight(
+        record_weight(
             actor=outsider, patient=patient, effective_date=date(2026, 5, 1), value=Decimal(60), unit="kg"
         )
 
 
 def test_it_refuses_a_second_patient_with_the_same_mrn(prescriber, patient):
     with pytest.raises(InvalidInput) as error:
-        actions.register_patient(
+        register_patient(
             actor=prescriber,
             mrn=patient.mrn,
             given_name="Other",
@@ -141,7 +153,7 @@ def test_it_rolls_back_the_whole_course_when_its_first_dose_is_invalid(prescribe
     from isotrack.clinic.models import Course
 
     with pytest.raises(InvalidInput):
-        actions.start_course(
+        start_course(
             actor=prescriber,
             patient=patient,
             prescriber=prescriber,
@@ -150,12 +162,12 @@ def test_it_rolls_back_the_whole_course_when_its_first_dose_is_invalid(prescribe
             product="conventional",
         )
     assert not Course.objects.exists()
-    assert not AuditEvent.objects.filter(action="course.start").exists()
+    assert not AuditEvent.objects.filter(action=EventCode.COURSE_START).exists()
 
 
 def test_it_refuses_a_dispense_of_more_than_thirty_days(nurse, course):
     with pytest.raises(InvalidInput) as error:
-        actions.record_dispense(actor=nurse, course=course, day=date(2026, 6, 1), days_supply=31)
+        record_dispense(actor=nurse, course=course, day=date(2026, 6, 1), days_supply=31)
     assert error.value.field == "days_supply"
 
 
@@ -166,7 +178,7 @@ ALERT_DAY = date(2026, 7, 1)
 
 @pytest.fixture
 def high_alt(nurse, course):
-    return actions.record_lab_result(
+    return record_lab_result(
         actor=nurse, course=course, test="alt", effective_date=ALERT_DAY, value=Decimal(200), unit="U/L"
     )
 
@@ -178,7 +190,7 @@ def acknowledge(actor, course, **changes):
         "reason": "dose reduced",
         "day": ALERT_DAY,
     }
-    return actions.acknowledge_alert(actor=actor, course=course, **(values | changes))
+    return acknowledge_alert(actor=actor, course=course, **(values | changes))
 
 
 def test_a_prescriber_acknowledges_an_alert_with_a_reason_and_it_is_audited(prescriber, course, high_alt):
@@ -189,7 +201,7 @@ def test_a_prescriber_acknowledges_an_alert_with_a_reason_and_it_is_audited(pres
         ALERT_DAY,
         prescriber,
     )
-    event = AuditEvent.objects.get(action="alert.acknowledge")
+    event = AuditEvent.objects.get(action=EventCode.ALERT_ACKNOWLEDGE)
     assert event.actor == prescriber and event.reason == "dose reduced"
     assert event.after["alert_code"] == "LIVER_ENZYMES_HIGH"
 
@@ -222,7 +234,7 @@ def test_an_alert_is_acknowledged_once_and_only_by_a_prescriber(prescriber, nurs
 
 @pytest.fixture
 def positive(nurse, course):
-    return actions.record_pregnancy_test(
+    return record_pregnancy_test(
         actor=nurse,
         course=course,
         purpose="monthly",
@@ -233,23 +245,21 @@ def positive(nurse, course):
 
 
 def test_recording_that_the_drug_was_stopped_ends_the_course_that_day(prescriber, course, positive):
-    actions.record_pregnancy_follow_up(actor=prescriber, course=course, step="stop", day=ALERT_DAY)
+    record_pregnancy_follow_up(actor=prescriber, course=course, step="stop", day=ALERT_DAY)
     course.refresh_from_db()
     assert (course.status, course.end) == ("revoked", ALERT_DAY)
-    assert AuditEvent.objects.filter(action="pregnancy_follow_up.record").count() == 1
-    assert AuditEvent.objects.filter(action="course.stop").count() == 1
-    actions.record_pregnancy_follow_up(
-        actor=prescriber, course=course, step="report", day=ALERT_DAY, note="phone"
-    )
+    assert AuditEvent.objects.filter(action=EventCode.PREGNANCY_FOLLOW_UP_RECORD).count() == 1
+    assert AuditEvent.objects.filter(action=EventCode.COURSE_STOP).count() == 1
+    record_pregnancy_follow_up(actor=prescriber, course=course, step="report", day=ALERT_DAY, note="phone")
     assert set(course.pregnancy_follow_ups.values_list("step", flat=True)) == {"stop", "report"}
 
 
 def test_a_course_stopped_before_its_first_dose_is_stopped_without_a_last_dose(prescriber, nurse, course):
-    actions.record_pregnancy_test(
+    record_pregnancy_test(
         actor=nurse, course=course, purpose="screening", setting="office", specimen_date=date(2026, 5, 1),
         result="positive",
     )  # fmt: skip
-    actions.record_pregnancy_follow_up(actor=prescriber, course=course, step="stop", day=date(2026, 5, 1))
+    record_pregnancy_follow_up(actor=prescriber, course=course, step="stop", day=date(2026, 5, 1))
     course.refresh_from_db()
     assert (course.status, course.end) == ("revoked", None)
 
@@ -263,13 +273,13 @@ def test_a_course_stopped_before_its_first_dose_is_stopped_without_a_last_dose(p
 )
 def test_it_refuses_a_follow_up_that_cannot_be(prescriber, course, positive, step, day, message):
     with pytest.raises(InvalidInput, match=message):
-        actions.record_pregnancy_follow_up(actor=prescriber, course=course, step=step, day=day)
+        record_pregnancy_follow_up(actor=prescriber, course=course, step=step, day=day)
 
 
 def test_a_follow_up_needs_a_positive_test_a_prescriber_and_is_recorded_once(prescriber, nurse, course):
     with pytest.raises(InvalidInput, match="no positive pregnancy test"):
-        actions.record_pregnancy_follow_up(actor=prescriber, course=course, step="refer", day=ALERT_DAY)
-    actions.record_pregnancy_test(
+        record_pregnancy_follow_up(actor=prescriber, course=course, step="refer", day=ALERT_DAY)
+    record_pregnancy_test(
         actor=nurse,
         course=course,
         purpose="monthly",
@@ -278,7 +288,7 @@ def test_a_follow_up_needs_a_positive_test_a_prescriber_and_is_recorded_once(pre
         result="positive",
     )
     with pytest.raises(NotPermitted):
-        actions.record_pregnancy_follow_up(actor=nurse, course=course, step="refer", day=ALERT_DAY)
-    actions.record_pregnancy_follow_up(actor=prescriber, course=course, step="refer", day=ALERT_DAY)
+        record_pregnancy_follow_up(actor=nurse, course=course, step="refer", day=ALERT_DAY)
+    record_pregnancy_follow_up(actor=prescriber, course=course, step="refer", day=ALERT_DAY)
     with pytest.raises(InvalidInput, match="already recorded"):
-        actions.record_pregnancy_follow_up(actor=prescriber, course=course, step="refer", day=ALERT_DAY)
+        record_pregnancy_follow_up(actor=prescriber, course=course, step="refer", day=ALERT_DAY)

@@ -10,8 +10,11 @@ from decimal import Decimal
 import pytest
 from django.urls import reverse
 
+from isotrack.audit.events import EventCode
 from isotrack.audit.models import AuditEvent
-from isotrack.clinic import actions
+from isotrack.clinic.actions.courses import start_course
+from isotrack.clinic.actions.ipledge import record_ipledge_entry
+from isotrack.clinic.actions.patients import register_patient, set_patient_category
 from isotrack.clinic.errors import InvalidInput
 from isotrack.clinic.models import IpledgeEntry
 
@@ -20,7 +23,7 @@ def register(actor, **changes):
     values = (
         dict(mrn="T-0100", given_name="Rowan", family_name="Sample", birth_date=date(2003, 1, 5)) | changes
     )
-    return actions.register_patient(actor=actor, **values)
+    return register_patient(actor=actor, **values)
 
 
 def test_the_front_desk_registers_a_patient_without_a_category_and_cannot_set_one(front_desk):
@@ -35,21 +38,19 @@ def test_a_prescriber_assigns_the_category_the_first_time_without_a_reason_and_i
     front_desk, prescriber
 ):
     patient = register(front_desk)
-    actions.set_patient_category(actor=prescriber, patient=patient, category="can_get_pregnant", reason="")
+    set_patient_category(actor=prescriber, patient=patient, category="can_get_pregnant", reason="")
     patient.refresh_from_db()
     assert (patient.category, patient.category_set_by) == ("can_get_pregnant", prescriber)
-    event = AuditEvent.objects.get(action="patient.category")
+    event = AuditEvent.objects.get(action=EventCode.PATIENT_CATEGORY)
     assert event.after["category"] == "can_get_pregnant" and event.reason == "assigned by the prescriber"
     with pytest.raises(InvalidInput, match="Say why the category changes"):
-        actions.set_patient_category(
-            actor=prescriber, patient=patient, category="cannot_get_pregnant", reason=""
-        )
+        set_patient_category(actor=prescriber, patient=patient, category="cannot_get_pregnant", reason="")
 
 
 def test_no_course_starts_before_the_category_is_assigned(front_desk, prescriber):
     patient = register(front_desk)
     with pytest.raises(InvalidInput, match="Assign the patient's iPLEDGE category first"):
-        actions.start_course(
+        start_course(
             actor=prescriber,
             patient=patient,
             prescriber=prescriber,
@@ -83,7 +84,7 @@ def test_the_registration_form_shows_the_category_to_prescribers_only(client, fr
 def test_an_ipledge_step_out_of_order_is_refused_on_the_page_naming_the_step_that_comes_first(
     client, nurse, prescriber, patient
 ):
-    course = actions.start_course(
+    course = start_course(
         actor=prescriber,
         patient=patient,
         prescriber=prescriber,
@@ -101,7 +102,7 @@ def test_an_ipledge_step_out_of_order_is_refused_on_the_page_naming_the_step_tha
         "Enrollment in iPLEDGE comes first: record it before this step (IPL-ENROLL)."
     ]
     assert "kind" in form.fields
-    actions.record_ipledge_entry(actor=nurse, course=course, kind="enrollment", day=date(2026, 5, 1))
+    record_ipledge_entry(actor=nurse, course=course, kind="enrollment", day=date(2026, 5, 1))
     response = client.post(
         url, {"kind": "patient_attestation", "date": "2026-11-30", "confirmation_number": ""}
     )

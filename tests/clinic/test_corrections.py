@@ -10,8 +10,20 @@ from typing import Any
 
 import pytest
 
+from isotrack.audit.events import EventCode
 from isotrack.audit.models import AuditEvent
-from isotrack.clinic import actions, corrections, timeline
+from isotrack.clinic import timeline
+from isotrack.clinic.actions import corrections
+from isotrack.clinic.actions.dosing import change_dose, record_interruption, record_missed_dose
+from isotrack.clinic.actions.ipledge import record_dispense, record_ipledge_entry
+from isotrack.clinic.actions.observations import (
+    record_lab_result,
+    record_mood_screen,
+    record_pregnancy_test,
+    record_side_effect,
+)
+from isotrack.clinic.actions.patients import record_contraception, record_weight
+from isotrack.clinic.actions.visits import record_visit
 from isotrack.clinic.errors import InvalidInput, NotPermitted, RecordNotFound
 from isotrack.clinic.records import course_facts
 from isotrack.core import course as facts
@@ -24,13 +36,13 @@ def one_of_each(course, nurse, prescriber) -> dict[str, Any]:
     """One record of every correctable kind, as staff enter them."""
     patient = course.patient
     return {
-        "weight": actions.record_weight(
+        "weight": record_weight(
             actor=nurse, patient=patient, effective_date=DAY, value=Decimal(60), unit="kg"
         ),
-        "contraception": actions.record_contraception(
+        "contraception": record_contraception(
             actor=nurse, patient=patient, method="iud_copper", start=date(2026, 4, 1)
         ),
-        "lab": actions.record_lab_result(
+        "lab": record_lab_result(
             actor=nurse,
             course=course,
             test="triglycerides",
@@ -38,7 +50,7 @@ def one_of_each(course, nurse, prescriber) -> dict[str, Any]:
             value=Decimal(150),
             unit="mg/dL",
         ),
-        "pregnancy-test": actions.record_pregnancy_test(
+        "pregnancy-test": record_pregnancy_test(
             actor=nurse,
             course=course,
             purpose="monthly",
@@ -47,14 +59,12 @@ def one_of_each(course, nurse, prescriber) -> dict[str, Any]:
             result="negative",
             verified_by=nurse,
         ),
-        "mood-screen": actions.record_mood_screen(
-            actor=nurse, course=course, day=DAY, instrument="phq9", score=4
-        ),
-        "side-effect": actions.record_side_effect(
+        "mood-screen": record_mood_screen(actor=nurse, course=course, day=DAY, instrument="phq9", score=4),
+        "side-effect": record_side_effect(
             actor=nurse, course=course, term="dry lips", severity="mild", onset=DAY
         ),
-        "visit": actions.record_visit(actor=nurse, course=course, day=DAY, note="monthly visit"),
-        "dose": actions.change_dose(
+        "visit": record_visit(actor=nurse, course=course, day=DAY, note="monthly visit"),
+        "dose": change_dose(
             actor=prescriber,
             course=course,
             starts_on=date(2026, 8, 1),
@@ -62,12 +72,12 @@ def one_of_each(course, nurse, prescriber) -> dict[str, Any]:
             product="conventional",
             reason="tolerating well",
         ),
-        "hold": actions.record_interruption(
+        "hold": record_interruption(
             actor=prescriber, course=course, start=date(2026, 9, 1), end=date(2026, 9, 5), reason="surgery"
         ),
-        "missed-dose": actions.record_missed_dose(actor=nurse, course=course, day=date(2026, 7, 10)),
-        "pick-up": actions.record_dispense(actor=nurse, course=course, day=DAY, days_supply=30),
-        "ipledge": actions.record_ipledge_entry(
+        "missed-dose": record_missed_dose(actor=nurse, course=course, day=date(2026, 7, 10)),
+        "pick-up": record_dispense(actor=nurse, course=course, day=DAY, days_supply=30),
+        "ipledge": record_ipledge_entry(
             actor=nurse, course=course, kind="prescriber_confirmation", day=DAY, confirmation_number="C-1"
         ),
     }
@@ -195,7 +205,7 @@ def test_a_correction_meets_the_rules_of_a_new_record_and_saves_nothing_when_ref
     assert error.value.field == "effective_date"
     lab.refresh_from_db()
     assert not lab.voided
-    assert not AuditEvent.objects.filter(action="lab.correct").exists()
+    assert not AuditEvent.objects.filter(action=EventCode.LAB_CORRECT).exists()
 
 
 def test_a_correction_needs_a_reason_and_a_change(course, nurse, prescriber):
@@ -241,7 +251,7 @@ def test_a_voided_dose_day_or_missed_dose_can_be_entered_again(course, nurse, pr
     corrections.void_record(
         actor=nurse, kind=corrections.KINDS["missed-dose"], item=records["missed-dose"], reason="x"
     )
-    actions.record_missed_dose(actor=nurse, course=course, day=date(2026, 7, 10))
+    record_missed_dose(actor=nurse, course=course, day=date(2026, 7, 10))
     assert course_facts(course).missed_doses == (date(2026, 7, 10),)
 
 

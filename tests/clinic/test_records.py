@@ -16,12 +16,13 @@ from django.core.management.base import CommandError
 from django.db import transaction
 
 from isotrack import core
+from isotrack.audit.events import EventCode
 from isotrack.audit.models import AuditEvent
-from isotrack.clinic import actions
-from isotrack.clinic.course_import import import_course
-from isotrack.clinic.demo import build_demo
+from isotrack.clinic.actions.patients import register_patient
+from isotrack.clinic.imports.courses import import_course
 from isotrack.clinic.models import Course, StaffUser
 from isotrack.clinic.records import courses_with_facts, evaluate_course
+from isotrack.demo.generator import build_demo
 
 TODAY = date(2026, 11, 25)
 ISOTRACK = str(Path(sys.executable).with_name("isotrack"))
@@ -51,7 +52,7 @@ def test_export_evaluation_and_import_agree_on_every_demo_course(demo):
         assert core.evaluate(core.parse_course_file(exported), TODAY).to_dict() == stored, course.patient.mrn
 
         prescriber = course.prescriber
-        twin = actions.register_patient(
+        twin = register_patient(
             actor=prescriber,
             mrn=f"IMPORT-{number:04d}",
             given_name="Import",
@@ -142,7 +143,7 @@ def test_an_import_creates_the_course_through_the_actions(prescriber, patient, t
     answer = evaluate_course(course, date(2026, 7, 20)).to_dict()
     assert answer["dispense"]["blocking"] == ["PATIENT_ATTESTATION_MISSING"]
     assert answer["dose"]["cumulative_mg"] == 2400.0
-    assert AuditEvent.objects.filter(action="dispense.record", patient=patient).count() == 2
+    assert AuditEvent.objects.filter(action=EventCode.DISPENSE_RECORD, patient=patient).count() == 2
 
 
 def test_a_practice_can_pin_every_rule_set_of_the_cores_registry_and_nothing_else() -> None:

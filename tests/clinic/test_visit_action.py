@@ -7,8 +7,22 @@ from decimal import Decimal
 
 import pytest
 
+from isotrack.audit.events import EventCode
 from isotrack.audit.models import AuditEvent
-from isotrack.clinic import actions
+from isotrack.clinic.actions.enrollment import enroll_in_course
+from isotrack.clinic.actions.observations import record_lab_result
+from isotrack.clinic.actions.patients import register_patient, set_patient_category
+from isotrack.clinic.actions.visits import (
+    VisitAcknowledgment,
+    VisitContraception,
+    VisitDoseChange,
+    VisitLab,
+    VisitMoodScreen,
+    VisitPregnancyTest,
+    VisitSideEffect,
+    VisitWeight,
+    record_monthly_visit,
+)
 from isotrack.clinic.errors import InvalidInput, NotPermitted
 from isotrack.clinic.models import (
     Contraception,
@@ -29,16 +43,16 @@ DAY = date(2026, 7, 1)
 def routine_visit(actor, course, **changes):
     visit = {
         "day": DAY,
-        "weight": actions.VisitWeight(Decimal("140"), "lb"),
-        "pregnancy_test": actions.VisitPregnancyTest("monthly", "office", DAY, "negative", verified_by=actor),
-        "contraception": actions.VisitContraception(confirmed=True),
-        "mood_screen": actions.VisitMoodScreen("phq2", 1),
-        "side_effects": (actions.VisitSideEffect("dry lips", "mild"),),
-        "labs": (actions.VisitLab("triglycerides", Decimal("140"), "mg/dL"),),
+        "weight": VisitWeight(Decimal("140"), "lb"),
+        "pregnancy_test": VisitPregnancyTest("monthly", "office", DAY, "negative", verified_by=actor),
+        "contraception": VisitContraception(confirmed=True),
+        "mood_screen": VisitMoodScreen("phq2", 1),
+        "side_effects": (VisitSideEffect("dry lips", "mild"),),
+        "labs": (VisitLab("triglycerides", Decimal("140"), "mg/dL"),),
         "prescriber_confirmation": "C-123",
         "days_supply": 30,
     }
-    return actions.record_monthly_visit(actor=actor, course=course, **(visit | changes))
+    return record_monthly_visit(actor=actor, course=course, **(visit | changes))
 
 
 def saved_counts(course):
@@ -60,13 +74,13 @@ def test_it_records_a_routine_visit_with_an_audit_row_for_each_record(nurse, cou
     visit = routine_visit(nurse, course)
     actions_logged = list(AuditEvent.objects.filter(actor=nurse).values_list("action", flat=True))
     for code in (
-        "visit.record",
-        "weight.record",
-        "pregnancy_test.record",
-        "mood_screen.record",
-        "side_effect.record",
-        "lab.record",
-        "ipledge.prescriber_confirmation",
+        EventCode.VISIT_RECORD,
+        EventCode.WEIGHT_RECORD,
+        EventCode.PREGNANCY_TEST_RECORD,
+        EventCode.MOOD_SCREEN_RECORD,
+        EventCode.SIDE_EFFECT_RECORD,
+        EventCode.LAB_RECORD,
+        EventCode.IPLEDGE_PRESCRIBER_CONFIRMATION,
     ):
         assert actions_logged.count(code) == 1, code
     assert Weight.objects.get(patient=course.patient).kg == Decimal("63.50")
@@ -88,7 +102,7 @@ def test_it_records_a_routine_visit_with_an_audit_row_for_each_record(nurse, cou
 def test_a_bad_lab_value_makes_the_whole_visit_save_nothing(nurse, course, methods):
     before = saved_counts(course)
     with pytest.raises(InvalidInput) as error:
-        routine_visit(nurse, course, labs=(actions.VisitLab("triglycerides", Decimal("-5"), "mg/dL"),))
+        routine_visit(nurse, course, labs=(VisitLab("triglycerides", Decimal("-5"), "mg/dL"),))
     assert error.value.field == "lab_0_value"
     assert saved_counts(course) == before
 
@@ -96,41 +110,41 @@ def test_a_bad_lab_value_makes_the_whole_visit_save_nothing(nurse, course, metho
 def test_an_impossible_weight_names_the_weight_field_and_saves_nothing(nurse, course, methods):
     before = saved_counts(course)
     with pytest.raises(InvalidInput) as error:
-        routine_visit(nurse, course, weight=actions.VisitWeight(Decimal("900"), "lb"))
+        routine_visit(nurse, course, weight=VisitWeight(Decimal("900"), "lb"))
     assert error.value.field == "weight_value"
     assert saved_counts(course) == before
 
 
 def test_a_nurse_cannot_change_the_dose_and_the_visit_saves_nothing(nurse, course, methods):
     before = saved_counts(course)
-    change = actions.VisitDoseChange(Decimal(60), "conventional", "tolerating well", date(2026, 7, 2))
+    change = VisitDoseChange(Decimal(60), "conventional", "tolerating well", date(2026, 7, 2))
     with pytest.raises(NotPermitted):
         routine_visit(nurse, course, dose_change=change)
     assert saved_counts(course) == before
 
 
 def test_a_prescriber_changes_the_dose_at_the_visit_with_its_reason(prescriber, course, methods):
-    change = actions.VisitDoseChange(Decimal(60), "conventional", "tolerating well", date(2026, 7, 2))
+    change = VisitDoseChange(Decimal(60), "conventional", "tolerating well", date(2026, 7, 2))
     routine_visit(prescriber, course, dose_change=change)
     segment = DoseSegment.objects.get(course=course, starts_on=date(2026, 7, 2))
     assert (segment.mg_per_day, segment.reason) == (Decimal(60), "tolerating well")
-    assert AuditEvent.objects.get(action="dose.change").reason == "tolerating well"
+    assert AuditEvent.objects.get(action=EventCode.DOSE_CHANGE).reason == "tolerating well"
 
 
 def test_it_refuses_a_visit_without_the_contraception_confirmed_or_changed(nurse, course, methods):
     with pytest.raises(InvalidInput) as error:
-        routine_visit(nurse, course, contraception=actions.VisitContraception(confirmed=False))
+        routine_visit(nurse, course, contraception=VisitContraception(confirmed=False))
     assert error.value.field == "contraception_confirmed"
     assert not Visit.objects.exists()
 
 
 def test_a_change_of_contraception_ends_one_method_and_starts_another(nurse, course, methods):
-    change = actions.VisitContraception(confirmed=False, stopped=(methods[0],), started=("implant",))
+    change = VisitContraception(confirmed=False, stopped=(methods[0],), started=("implant",))
     routine_visit(nurse, course, contraception=change)
     methods[0].refresh_from_db()
     assert methods[0].end == DAY
     assert Contraception.objects.get(method="implant").start == DAY
-    assert AuditEvent.objects.filter(action="contraception.end").count() == 1
+    assert AuditEvent.objects.filter(action=EventCode.CONTRACEPTION_END).count() == 1
 
 
 def test_it_refuses_a_prescription_over_thirty_days(nurse, course, methods):
@@ -141,7 +155,7 @@ def test_it_refuses_a_prescription_over_thirty_days(nurse, course, methods):
 
 
 def test_it_refuses_a_pregnancy_test_for_a_patient_who_cannot_get_pregnant(prescriber, nurse, course):
-    actions.set_patient_category(
+    set_patient_category(
         actor=prescriber, patient=course.patient, category="cannot_get_pregnant", reason="hysterectomy"
     )
     with pytest.raises(InvalidInput):
@@ -151,14 +165,14 @@ def test_it_refuses_a_pregnancy_test_for_a_patient_who_cannot_get_pregnant(presc
 
 
 def test_enrollment_assigns_the_category_starts_the_course_and_records_the_enrollment(front_desk, prescriber):
-    patient = actions.register_patient(
+    patient = register_patient(
         actor=front_desk,
         mrn="T-0200",
         given_name="Rowan",
         family_name="Sample",
         birth_date=date(2005, 1, 2),
     )  # IPL-CAT: the front desk leaves the category to the prescriber
-    course = actions.enroll_in_course(
+    course = enroll_in_course(
         actor=prescriber,
         patient=patient,
         prescriber=prescriber,
@@ -168,7 +182,7 @@ def test_enrollment_assigns_the_category_starts_the_course_and_records_the_enrol
         product="conventional",
         enrollment_date=date(2026, 4, 1),
         confirmation_number="E-1",
-        weight=actions.VisitWeight(Decimal("130"), "lb"),
+        weight=VisitWeight(Decimal("130"), "lb"),
     )
     patient.refresh_from_db()
     assert patient.category_set_by == prescriber  # IPL-CAT: the prescriber assigns it
@@ -177,17 +191,17 @@ def test_enrollment_assigns_the_category_starts_the_course_and_records_the_enrol
     assert (entry.kind, entry.date, entry.confirmation_number) == ("enrollment", date(2026, 4, 1), "E-1")
     assert Weight.objects.get(patient=patient).kg == Decimal("58.97")
     assert {
-        "patient.category",
-        "course.start",
-        "dose.prescribe",
-        "ipledge.enrollment",
-        "weight.record",
+        EventCode.PATIENT_CATEGORY,
+        EventCode.COURSE_START,
+        EventCode.DOSE_PRESCRIBE,
+        EventCode.IPLEDGE_ENROLLMENT,
+        EventCode.WEIGHT_RECORD,
     } <= set(AuditEvent.objects.filter(actor=prescriber).values_list("action", flat=True))
 
 
 def test_a_nurse_cannot_enroll_a_patient_in_a_course(nurse, prescriber, patient):
     with pytest.raises(NotPermitted):
-        actions.enroll_in_course(
+        enroll_in_course(
             actor=nurse,
             patient=patient,
             prescriber=prescriber,
@@ -201,7 +215,7 @@ def test_a_nurse_cannot_enroll_a_patient_in_a_course(nurse, prescriber, patient)
 
 
 def test_a_dose_change_at_the_visit_is_the_prescription_to_send(prescriber, course, methods):
-    change = actions.VisitDoseChange(Decimal(60), "conventional", "Tolerating well", date(2026, 6, 2))
+    change = VisitDoseChange(Decimal(60), "conventional", "Tolerating well", date(2026, 6, 2))
     visit = routine_visit(prescriber, course, dose_change=change, days_supply=28)
     assert (visit.prescription_days_supply, visit.prescription_mg_per_day) == (28, Decimal(60))
 
@@ -218,12 +232,12 @@ def test_a_visit_without_a_prescription_records_none(nurse, course, methods):
         (
             "a positive pregnancy test",
             {  # and no confirmation: a prescriber confirms only a negative test (IPL-PRESCRIBER-CONFIRM)
-                "pregnancy_test": actions.VisitPregnancyTest("monthly", "office", DAY, "positive"),
+                "pregnancy_test": VisitPregnancyTest("monthly", "office", DAY, "positive"),
                 "prescriber_confirmation": None,
             },
         ),
-        ("critical triglycerides", {"labs": (actions.VisitLab("triglycerides", Decimal("870"), "mg/dL"),)}),
-        ("thoughts of self-harm", {"mood_screen": actions.VisitMoodScreen("phq9", 12, 1)}),
+        ("critical triglycerides", {"labs": (VisitLab("triglycerides", Decimal("870"), "mg/dL"),)}),
+        ("thoughts of self-harm", {"mood_screen": VisitMoodScreen("phq9", 12, 1)}),
     ],
 )
 def test_a_visit_that_records_a_finding_which_stops_the_drug_saves_no_prescription(
@@ -237,21 +251,21 @@ def test_a_visit_that_records_a_finding_which_stops_the_drug_saves_no_prescripti
 def test_a_prescriber_acknowledging_the_alert_at_the_visit_gets_the_prescription(
     prescriber, nurse, course, methods
 ):
-    actions.record_lab_result(
+    record_lab_result(
         actor=nurse, course=course, test="alt", effective_date=DAY, value=Decimal(200), unit="U/L"
     )
     withheld = routine_visit(prescriber, course, day=DAY)
     assert withheld.prescription is None
-    seen = actions.VisitAcknowledgment("LIVER_ENZYMES_HIGH", DAY, "dose reduced, recheck in 2 weeks")
+    seen = VisitAcknowledgment("LIVER_ENZYMES_HIGH", DAY, "dose reduced, recheck in 2 weeks")
     visit = routine_visit(prescriber, course, day=DAY, labs=(), acknowledgments=(seen,))
     assert visit.prescription == {"days_supply": 30, "mg_per_day": 40.0, "product": "conventional"}
-    assert AuditEvent.objects.filter(action="alert.acknowledge", actor=prescriber).count() == 1
+    assert AuditEvent.objects.filter(action=EventCode.ALERT_ACKNOWLEDGE, actor=prescriber).count() == 1
 
 
 def test_only_a_prescriber_acknowledges_an_alert_at_the_visit(nurse, course, methods):
-    actions.record_lab_result(
+    record_lab_result(
         actor=nurse, course=course, test="alt", effective_date=DAY, value=Decimal(200), unit="U/L"
     )
-    seen = actions.VisitAcknowledgment("LIVER_ENZYMES_HIGH", DAY, "looked at it")
+    seen = VisitAcknowledgment("LIVER_ENZYMES_HIGH", DAY, "looked at it")
     with pytest.raises(NotPermitted):
         routine_visit(nurse, course, acknowledgments=(seen,))

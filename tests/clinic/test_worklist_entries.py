@@ -13,11 +13,16 @@ from django.core.management import call_command
 from django.core.management.base import CommandError
 
 from isotrack import core
-from isotrack.clinic import actions, worklist_entries
-from isotrack.clinic.demo import MAIN_SITUATIONS, DemoPractice, build_demo
+from isotrack.clinic import worklist_entries
+from isotrack.clinic.actions.courses import end_course, start_course
+from isotrack.clinic.actions.ipledge import record_dispense, record_ipledge_entry
+from isotrack.clinic.actions.observations import record_lab_result, record_pregnancy_test
+from isotrack.clinic.actions.patients import end_contraception, set_patient_category
+from isotrack.clinic.actions.visits import record_visit
 from isotrack.clinic.models import Course, CourseStatus, WorklistEntry
 from isotrack.clinic.records import course_facts
 from isotrack.clinic.worklist import RECENTLY_ENDED_DAYS, WorklistFilters, worklist
+from isotrack.demo.generator import MAIN_SITUATIONS, DemoPractice, build_demo
 
 TODAY = dt.date(2026, 11, 25)
 DAY = dt.timedelta(days=1)
@@ -98,7 +103,7 @@ def test_a_read_judges_only_the_lines_out_of_date(demo):
     assert worklist_entries.refresh(practice, TODAY) == courses.count()  # the first read after the upgrade
     assert worklist_entries.refresh(practice, TODAY) == 0  # the same day, nothing written
     course = first(demo, "treatment_month_2")
-    actions.record_visit(actor=demo.staff["nurse"], course=course, day=TODAY)
+    record_visit(actor=demo.staff["nurse"], course=course, day=TODAY)
     assert worklist_entries.refresh(practice, TODAY) == course.patient.courses.count()
     # A new day: only the lines whose change date came, each judged again.
     due = WorklistEntry.objects.filter(practice=practice, changes_on__lte=TODAY + DAY).count()
@@ -126,35 +131,35 @@ def first(demo: DemoPractice, situation: str) -> Course:
 
 
 WRITES = {
-    "a new monthly test": lambda demo, nurse: actions.record_pregnancy_test(
+    "a new monthly test": lambda demo, nurse: record_pregnancy_test(
         actor=nurse, course=first(demo, "window_missed"), purpose="monthly", setting="lab",
         specimen_date=TODAY, result="negative",
     ),
-    "the prescriber's entry": lambda demo, nurse: actions.record_ipledge_entry(
+    "the prescriber's entry": lambda demo, nurse: record_ipledge_entry(
         actor=demo.staff["doctor"], course=first(demo, "awaiting_prescriber_confirmation"),
         kind="prescriber_confirmation", day=TODAY,
     ),
-    "the patient's answers": lambda demo, nurse: actions.record_ipledge_entry(
+    "the patient's answers": lambda demo, nurse: record_ipledge_entry(
         actor=nurse, course=first(demo, "awaiting_patient_attestation"), kind="patient_attestation", day=TODAY
     ),
-    "a fill": lambda demo, nurse: actions.record_dispense(
+    "a fill": lambda demo, nurse: record_dispense(
         actor=nurse, course=first(demo, "window_closing_today"), day=TODAY, days_supply=30
     ),
-    "a lab result": lambda demo, nurse: actions.record_lab_result(
+    "a lab result": lambda demo, nurse: record_lab_result(
         actor=nurse, course=first(demo, "baseline_labs_missing"), test="triglycerides", effective_date=TODAY,
         value=Decimal(120), unit="mg/dL",
     ),
-    "a method stopped": lambda demo, nurse: actions.end_contraception(
+    "a method stopped": lambda demo, nurse: end_contraception(
         actor=nurse, contraception=first(demo, "treatment_month_3").patient.contraception.first(), end=TODAY
     ),
-    "a category changed": lambda demo, nurse: actions.set_patient_category(
+    "a category changed": lambda demo, nurse: set_patient_category(
         actor=demo.staff["doctor"], patient=first(demo, "awaiting_prescriber_confirmation").patient,
         category="cannot_get_pregnant", reason="Entered wrongly at registration.",
     ),
-    "a course ended": lambda demo, nurse: actions.end_course(
+    "a course ended": lambda demo, nurse: end_course(
         actor=demo.staff["doctor"], course=first(demo, "treatment_month_4"), end=TODAY
     ),
-    "a positive test": lambda demo, nurse: actions.record_pregnancy_test(
+    "a positive test": lambda demo, nurse: record_pregnancy_test(
         actor=nurse, course=first(demo, "treatment_month_5"), purpose="monthly", setting="lab",
         specimen_date=TODAY, result="positive",
     ),
@@ -179,7 +184,7 @@ def test_every_kind_of_write_brings_the_line_up_to_date(demo, write):
 def test_a_new_course_gets_its_line(demo):
     shown(demo, TODAY)
     patient = first(demo, "completed").patient
-    course = actions.start_course(
+    course = start_course(
         actor=demo.staff["doctor"], patient=patient, prescriber=demo.staff["doctor"], start=TODAY + 40 * DAY,
         mg_per_day=Decimal(40), product="conventional",
     )  # fmt: skip
@@ -216,7 +221,7 @@ def test_a_write_that_lands_while_a_line_is_judged_is_never_missed(demo, monkeyp
     generation bump makes it out of date, and it is judged again."""
     course = first(demo, "window_missed")
     shown(demo, TODAY)
-    actions.record_visit(actor=demo.staff["nurse"], course=course, day=TODAY)  # the line is out of date
+    record_visit(actor=demo.staff["nurse"], course=course, day=TODAY)  # the line is out of date
     judge = worklist_entries.judge_courses
     calls = []
 

@@ -21,8 +21,10 @@ from isotrack.core import (
     dose_needed_for_completion,
     dose_report,
     evaluate,
+    with_days_off,
+    with_dose_from,
 )
-from tests.core.builders import DAY, START, days, dose_courses, simple_course
+from tests.core.builders import DAY, START, days, dose_courses, products, simple_course
 
 
 def naive_dose(course_file: CourseFile, day: dt.date) -> tuple[float, float, float | None, dt.date | None]:
@@ -194,6 +196,40 @@ def test_it_rejects_a_planned_dose_of_zero() -> None:
         completion_date_for_dose(simple_course(), START, 0, "conventional")
 
 
+@pytest.mark.parametrize(
+    ("start", "doses"),
+    [
+        # a change after every segment keeps them all
+        (START + days(60), ((START, 40), (START + days(30), 60), (START + days(60), 80))),
+        # a change between segments replaces the later ones
+        (START + days(20), ((START, 40), (START + days(20), 80))),
+        # a change on a segment's first day replaces that segment
+        (START + days(30), ((START, 40), (START + days(30), 80))),
+        # a change on the course's first day replaces every segment
+        (START, ((START, 80),)),
+    ],
+)
+def test_a_planned_dose_replaces_the_segments_from_its_first_day_on(start, doses) -> None:
+    course = simple_course(
+        doses=(DoseSegment(START, 40, "conventional"), DoseSegment(START + days(30), 60, "conventional"))
+    )
+    planned = with_dose_from(course, start, 80, "conventional")
+    assert tuple((s.start, s.mg_per_day) for s in planned.doses) == doses
+    assert planned.interruptions == course.interruptions and planned.weights == course.weights
+
+
+def test_days_off_are_a_missed_dose_on_one_day_and_a_hold_over_several() -> None:
+    course = simple_course()
+    one = with_days_off(course, START + days(3), START + days(3))
+    assert one.missed_doses == (*course.missed_doses, START + days(3))
+    assert one.interruptions == course.interruptions
+    several = with_days_off(course, START + days(3), START + days(9))
+    assert several.interruptions == (*course.interruptions, Interruption(START + days(3), START + days(9)))
+    assert several.missed_doses == course.missed_doses
+    with pytest.raises(ValueError, match="before they start"):
+        with_days_off(course, START + days(9), START + days(3))
+
+
 # --- properties ---------------------------------------------------------------------------------------------
 
 evaluation_days = st.integers(min_value=-40, max_value=420)
@@ -263,3 +299,30 @@ def test_the_planned_dose_completes_by_the_chosen_date(course: CourseFile, offse
     finish = completion_date_for_dose(course, day, needed * (1 + 1e-9), product)
     assert finish is not None
     assert finish <= goal
+
+
+@settings(max_examples=60, deadline=None)
+@given(dose_courses(with_end=False), st.integers(0, 150), st.sampled_from([10, 20, 32, 40, 60, 80]), products)
+def test_the_completion_of_a_planned_dose_is_the_projection_of_the_planned_facts(
+    course: CourseFile, offset: int, mg: float, product: str
+) -> None:
+    day = course.course.start + days(offset)
+    planned = with_dose_from(course, day + days(1), mg, product)
+    expected = completion_date_for_dose(course, day, mg, product)
+    assert dose_report(planned, day).projected_completion_date == expected
+
+
+@settings(max_examples=60, deadline=None)
+@given(dose_courses(), st.integers(0, 200), st.integers(0, 15), st.integers(0, 300))
+def test_days_off_never_add_dose_nor_bring_the_completion_closer(
+    course: CourseFile, first: int, length: int, offset: int
+) -> None:
+    start = course.course.start + days(first)
+    day = course.course.start + days(offset)
+    before, after = (
+        dose_report(course, day),
+        dose_report(with_days_off(course, start, start + days(length)), day),
+    )
+    assert after.cumulative_mg <= before.cumulative_mg + 1e-9
+    if before.projected_completion_date is not None and after.projected_completion_date is not None:
+        assert after.projected_completion_date >= before.projected_completion_date

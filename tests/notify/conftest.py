@@ -13,9 +13,11 @@ from zoneinfo import ZoneInfo
 import pytest
 from aiosmtpd.controller import Controller
 
-from isotrack.clinic import actions, queries
-from isotrack.clinic.demo import DEMO_TIME_ZONE
+from isotrack.clinic import queries
+from isotrack.clinic.actions.ipledge import record_dispense, record_ipledge_entry
+from isotrack.clinic.actions.observations import record_lab_result, record_pregnancy_test
 from isotrack.clinic.queries import practice_today
+from isotrack.demo.generator import DEMO_TIME_ZONE
 
 DEMO_TODAY = date(2026, 11, 25)  # the day the demo of the calendar tests is built for
 
@@ -76,18 +78,16 @@ def active_course(prescriber, nurse, patient, weight, course):
     course.start = first_fill + timedelta(days=1)
     course.save(update_fields=["start"])
     course.dose_segments.update(starts_on=course.start)
-    actions.record_ipledge_entry(
-        actor=prescriber, course=course, kind="enrollment", day=first_fill - timedelta(40)
-    )
+    record_ipledge_entry(actor=prescriber, course=course, kind="enrollment", day=first_fill - timedelta(40))
     for day, purpose in (
         (first_fill - timedelta(30), "screening"),
         (first_fill - timedelta(2), "confirmation"),
     ):
-        actions.record_pregnancy_test(
+        record_pregnancy_test(
             actor=nurse, course=course, purpose=purpose, setting="lab", specimen_date=day, result="negative"
         )
     for test, value, unit in (("triglycerides", "120", "mg/dL"), ("alt", "20", "U/L")):
-        actions.record_lab_result(
+        record_lab_result(
             actor=nurse,
             course=course,
             test=test,
@@ -95,9 +95,7 @@ def active_course(prescriber, nurse, patient, weight, course):
             value=Decimal(value),
             unit=unit,
         )
-    actions.record_dispense(
-        actor=nurse, course=course, day=first_fill, days_supply=30, mg_per_day=Decimal(40)
-    )
+    record_dispense(actor=nurse, course=course, day=first_fill, days_supply=30, mg_per_day=Decimal(40))
     course.refresh_from_db()
     return course
 
@@ -116,7 +114,7 @@ def built(django_db_setup, django_db_blocker):
     """One demo per test module, built for DEMO_TODAY, rolled back at the module's end."""
     from django.db import transaction
 
-    from isotrack.clinic.demo import MAIN_SITUATIONS, build_demo
+    from isotrack.demo.generator import MAIN_SITUATIONS, build_demo
 
     with django_db_blocker.unblock(), transaction.atomic():
         demo = build_demo(patients=len(MAIN_SITUATIONS), today=DEMO_TODAY)

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from isotrack.clinic.demo import DEMO_PASSWORD, MAIN_SITUATIONS, build_demo
+from isotrack.demo.generator import DEMO_PASSWORD, MAIN_SITUATIONS, build_demo
 from tests.conftest import PASSWORD
 from tests.web.conftest import screenshot
 

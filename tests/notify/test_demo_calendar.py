@@ -12,8 +12,8 @@ from django.urls import reverse
 from icalendar import Calendar
 
 from isotrack import core
-from isotrack.clinic import actions
 from isotrack.clinic import calendar as clinic_calendar
+from isotrack.clinic.actions.alerts import record_pregnancy_follow_up
 from isotrack.clinic.calendar import STATUS_LABELS, event_uid
 from isotrack.clinic.models import Course, Patient
 from isotrack.clinic.records import course_facts
@@ -246,7 +246,7 @@ def test_it_keeps_a_stopped_course_on_the_calendar_while_its_follow_up_is_pendin
     ended_long_ago = {e.course.pk for e in clinic_calendar.practice_entries(demo.practice, long_after)}
     assert not {c.pk for c in demo.courses["completed"]} & ended_long_ago  # nothing pending: gone
 
-    actions.record_pregnancy_follow_up(actor=course.prescriber, course=course, step="report", day=TODAY)
+    record_pregnancy_follow_up(actor=course.prescriber, course=course, step="report", day=TODAY)
     within = TODAY + timedelta(days=clinic_calendar.KEEP_ENDED_COURSES_DAYS)
     assert any(e.course == course for e in clinic_calendar.practice_entries(demo.practice, within))
     assert not any(e.course == course for e in clinic_calendar.practice_entries(demo.practice, long_after))

@@ -10,8 +10,9 @@ import pytest
 from django.urls import reverse
 from icalendar import Calendar
 
+from isotrack.audit.events import EventCode
 from isotrack.audit.models import AuditEvent
-from isotrack.clinic import actions
+from isotrack.clinic.actions.dosing import change_dose
 from isotrack.clinic.calendar import event_uid
 from isotrack.clinic.queries import practice_today
 from isotrack.notify import actions as notify_actions
@@ -93,7 +94,7 @@ def test_a_dose_change_moves_the_end_events_in_the_feed_under_the_same_uids(
 ):
     issued = notify_actions.create_feed_token(actor=nurse, scope="patient", patient=patient)
     before = events_by_uid(parsed(fetch(client, issued.secret)))
-    actions.change_dose(
+    change_dose(
         actor=prescriber,
         course=active_course,
         starts_on=practice_today(patient.practice) + timedelta(days=1),
@@ -133,7 +134,7 @@ def test_rotating_gives_a_new_address_and_ends_the_old_one_with_audit_rows(
     assert fetch(client, rotated.secret).status_code == 200
     assert rotated.feed.replaces_id == issued.feed.pk
     codes = list(AuditEvent.objects.filter(object_type="feedtoken").values_list("action", flat=True))
-    assert codes == ["feed_token.create", "feed_token.revoke", "feed_token.rotate"]
+    assert codes == [EventCode.FEED_TOKEN_CREATE, EventCode.FEED_TOKEN_REVOKE, EventCode.FEED_TOKEN_ROTATE]
     assert all(issued.secret not in str(e.after) for e in AuditEvent.objects.filter(object_type="feedtoken"))
 
 

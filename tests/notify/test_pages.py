@@ -62,14 +62,15 @@ def test_a_prescriber_view_shows_only_that_prescribers_courses(client, nurse, pr
 def test_the_practice_calendar_costs_the_same_queries_for_one_course_or_many(
     client, nurse, prescriber, active_course
 ):
-    from isotrack.clinic import actions
+    from isotrack.clinic.actions.courses import start_course
+    from isotrack.clinic.actions.patients import register_patient
 
     client.force_login(nurse)
     client.get(reverse("calendar"))
     with CaptureQueriesContext(connection) as one:
         client.get(reverse("calendar"))
     for n in range(3):
-        patient = actions.register_patient(
+        patient = register_patient(
             actor=prescriber,
             mrn=f"T-10{n}",
             given_name="Sam",
@@ -77,7 +78,7 @@ def test_the_practice_calendar_costs_the_same_queries_for_one_course_or_many(
             birth_date=active_course.patient.birth_date,
             category="cannot_get_pregnant",
         )
-        actions.start_course(
+        start_course(
             actor=prescriber,
             patient=patient,
             prescriber=prescriber,

@@ -8,6 +8,8 @@ from decimal import Decimal
 import pytest
 from django.urls import URLPattern, get_resolver, reverse
 
+from isotrack.audit.events import EventCode
+
 
 def all_patterns(patterns=None):
     for pattern in get_resolver().url_patterns if patterns is None else patterns:
@@ -164,7 +166,7 @@ def test_a_corrected_weight_shows_in_the_audit_page_with_old_and_new_values(clie
     assert response.status_code == 302
     assert response["Location"] == reverse("patient", kwargs={"patient_id": patient.uuid})
     page = client.get(reverse("patient_audit", kwargs={"patient_id": patient.uuid})).content.decode()
-    assert "weight.correct" in page
+    assert EventCode.WEIGHT_CORRECT in page
     assert "62.00" in page and "140.00" in page
     assert nurse.display_name in page
     assert "re-weighed" in page

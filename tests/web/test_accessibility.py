@@ -7,8 +7,8 @@ from __future__ import annotations
 import pytest
 from axe_playwright_python.sync_playwright import Axe
 
-from isotrack.clinic.demo import MAIN_SITUATIONS, build_demo
 from isotrack.clinic.models import LabResult
+from isotrack.demo.generator import MAIN_SITUATIONS, build_demo
 from tests.web.test_access import page_patterns, url_of
 from tests.web.test_alerts_browser import log_in
 

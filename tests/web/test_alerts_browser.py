@@ -9,10 +9,10 @@ import pytest
 from playwright.sync_api import expect
 
 from isotrack import core
-from isotrack.clinic.demo import DEMO_PASSWORD, MAIN_SITUATIONS, build_demo
 from isotrack.clinic.models import AlertAcknowledgment, Visit
 from isotrack.clinic.queries import practice_today
 from isotrack.clinic.records import course_facts
+from isotrack.demo.generator import DEMO_PASSWORD, MAIN_SITUATIONS, build_demo
 from tests.web.conftest import screenshot
 
 pytestmark = pytest.mark.django_db(transaction=True)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from isotrack.audit.events import EventCode
 from tests.conftest import PASSWORD
 from tests.web.conftest import screenshot
 
@@ -36,7 +37,7 @@ def test_a_nurse_corrects_a_weight_and_the_audit_page_shows_old_and_new(page, li
     page.get_by_role("link", name="Audit trail").click()
     row = page.locator("table.audit tbody tr").first
     text = row.inner_text()
-    assert "weight.correct" in text and "62.00" in text and "140.00" in text
+    assert EventCode.WEIGHT_CORRECT in text and "62.00" in text and "140.00" in text
     assert "Nurse Synthetic" in text and "re-weighed on the clinic scale" in text
     screenshot(page, "audit-trail")
 

@@ -9,7 +9,8 @@ from decimal import Decimal
 import pytest
 from django.urls import reverse
 
-from isotrack.clinic import actions, corrections
+from isotrack.clinic.actions import corrections
+from isotrack.clinic.actions.observations import record_lab_result
 from isotrack.web.forms import correction_form
 from tests.clinic.test_corrections import CHANGES, one_of_each
 
@@ -104,7 +105,7 @@ def test_an_unknown_kind_of_record_is_not_found(client, course, nurse, prescribe
 
 
 def test_the_hold_missed_dose_and_dose_pages_show_the_open_alerts(client, course, nurse, prescriber):
-    actions.record_lab_result(
+    record_lab_result(
         actor=nurse,
         course=course,
         test="triglycerides",

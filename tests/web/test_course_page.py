@@ -10,7 +10,7 @@ import pytest
 from django.urls import reverse
 from playwright.sync_api import expect
 
-from isotrack.clinic.demo import DEMO_PASSWORD, MAIN_SITUATIONS, build_demo
+from isotrack.demo.generator import DEMO_PASSWORD, MAIN_SITUATIONS, build_demo
 from tests.web.conftest import screenshot
 from tests.web.test_worklist import TODAY, ready_course
 

@@ -9,7 +9,7 @@ from html.parser import HTMLParser
 import pytest
 from django.urls import reverse
 
-from isotrack.clinic import actions
+from isotrack.clinic.actions.observations import record_lab_result
 from isotrack.clinic.models import Role
 from tests.conftest import make_staff
 from tests.web.test_access import page_patterns, url_of
@@ -79,7 +79,7 @@ class Forms(HTMLParser):
 
 @pytest.fixture
 def records(patient, weight, course, nurse):
-    lab = actions.record_lab_result(
+    lab = record_lab_result(
         actor=nurse, course=course, test="triglycerides", effective_date=course.start, value=120, unit="mg/dL"
     )
     return {

@@ -7,7 +7,7 @@ import re
 
 import pytest
 
-from isotrack.clinic.demo import MAIN_SITUATIONS, build_demo
+from isotrack.demo.generator import MAIN_SITUATIONS, build_demo
 from tests.web.conftest import screenshot
 from tests.web.test_alerts_browser import log_in
 

@@ -10,11 +10,12 @@ from datetime import date
 import pytest
 from playwright.sync_api import expect
 
-from isotrack.clinic.demo import MAIN_SITUATIONS, build_demo
+from isotrack.audit.events import EventCode
 from isotrack.clinic.models import Interruption, LabResult, Visit
 from isotrack.clinic.queries import practice_today
 from isotrack.clinic.records import course_facts
 from isotrack.core import evaluate
+from isotrack.demo.generator import MAIN_SITUATIONS, build_demo
 from tests.web.conftest import screenshot
 from tests.web.test_alerts_browser import log_in
 
@@ -86,8 +87,8 @@ def test_a_voided_lab_leaves_the_engines_judgment_but_stays_on_the_timeline(page
     assert "TRIGLYCERIDES_CRITICAL" not in {a.code for a in evaluate(course_facts(course), today).alerts}
     page.get_by_role("link", name="Patient record").click()
     page.get_by_role("link", name="Audit trail").click()
-    expect(page.locator("table.audit tbody tr").first).to_contain_text("lab.void")
-    expect(page.locator("table.audit tr.voided").first).to_contain_text("lab.record")
+    expect(page.locator("table.audit tbody tr").first).to_contain_text(EventCode.LAB_VOID)
+    expect(page.locator("table.audit tr.voided").first).to_contain_text(EventCode.LAB_RECORD)
 
 
 def test_a_hold_typed_on_the_page_moves_the_projected_completion_before_saving(page, live_server, demo):

@@ -7,7 +7,9 @@ from decimal import Decimal
 
 from django.urls import reverse
 
-from isotrack.clinic import actions
+from isotrack.clinic.actions.ipledge import record_dispense
+from isotrack.clinic.actions.observations import record_pregnancy_test
+from isotrack.clinic.actions.patients import set_patient_category
 from isotrack.clinic.models import DoseSegment, LabResult, MoodScreen, PregnancyTest, Visit, Weight
 
 
@@ -42,7 +44,7 @@ def routine_post(client, course, **changes):
 def test_the_visit_page_pre_selects_bookkeeping_only_never_a_result_or_a_confirmation(
     client, nurse, course, methods
 ):
-    actions.record_dispense(actor=nurse, course=course, day=date(2026, 6, 1), days_supply=30)
+    record_dispense(actor=nurse, course=course, day=date(2026, 6, 1), days_supply=30)
     client.force_login(nurse)
     response = client.get(visit_url(course))
     assert response.status_code == 200
@@ -72,7 +74,7 @@ def test_before_the_first_fill_the_test_is_the_screening_then_the_confirmation(
 ):
     client.force_login(nurse)
     assert client.get(visit_url(course)).context["form"]["pregnancy_test_purpose"].value() == "screening"
-    actions.record_pregnancy_test(
+    record_pregnancy_test(
         actor=nurse,
         course=course,
         purpose="screening",
@@ -179,7 +181,7 @@ def test_a_dose_change_without_a_reason_is_refused_beside_the_reason(client, pre
 def test_a_patient_who_cannot_get_pregnant_sees_no_pregnancy_test_or_contraception(
     client, prescriber, nurse, course
 ):
-    actions.set_patient_category(
+    set_patient_category(
         actor=prescriber, patient=course.patient, category="cannot_get_pregnant", reason="documented"
     )
     client.force_login(nurse)
@@ -224,7 +226,7 @@ def test_an_ipledge_step_is_recorded_in_its_order_and_refused_before_the_step_it
     response = client.post(url, {"kind": "prescriber_confirmation", "date": "2026-06-01"})
     assert response.status_code == 422  # IPL-PRESCRIBER-CONFIRM: the cycle's negative test comes first
     assert response.context["form"].errors["kind"][0].startswith("“Screening pregnancy test")
-    actions.record_pregnancy_test(
+    record_pregnancy_test(
         actor=nurse,
         course=course,
         purpose="screening",

@@ -13,10 +13,13 @@ from django.urls import reverse
 from playwright.sync_api import expect
 
 from isotrack import core
-from isotrack.clinic import actions
-from isotrack.clinic.demo import DEMO_PASSWORD, MAIN_SITUATIONS, build_demo
+from isotrack.clinic.actions.courses import start_course
+from isotrack.clinic.actions.ipledge import record_ipledge_entry
+from isotrack.clinic.actions.observations import record_pregnancy_test
+from isotrack.clinic.actions.patients import record_contraception, record_weight, register_patient
 from isotrack.clinic.models import Course
 from isotrack.clinic.worklist import WorklistFilters, worklist
+from isotrack.demo.generator import DEMO_PASSWORD, MAIN_SITUATIONS, build_demo
 from tests.conftest import make_staff
 from tests.web.conftest import screenshot
 
@@ -26,7 +29,7 @@ DAY = dt.timedelta(days=1)
 
 def ready_course(prescriber, nurse, *, mrn: str, family: str, test_day: dt.date) -> Course:
     """A patient who can get pregnant with every step for the first fill done on ``test_day``."""
-    patient = actions.register_patient(
+    patient = register_patient(
         actor=prescriber,
         mrn=mrn,
         given_name="Sam",
@@ -35,10 +38,10 @@ def ready_course(prescriber, nurse, *, mrn: str, family: str, test_day: dt.date)
         category="can_get_pregnant",
         ipledge_id=f"99{mrn[-4:]}0000",
     )
-    actions.record_weight(actor=nurse, patient=patient, effective_date=test_day - 40 * DAY, value=Decimal(60))
+    record_weight(actor=nurse, patient=patient, effective_date=test_day - 40 * DAY, value=Decimal(60))
     for method in ("iud_copper", "male_condom"):
-        actions.record_contraception(actor=nurse, patient=patient, method=method, start=test_day - 60 * DAY)
-    course = actions.start_course(
+        record_contraception(actor=nurse, patient=patient, method=method, start=test_day - 60 * DAY)
+    course = start_course(
         actor=prescriber,
         patient=patient,
         prescriber=prescriber,
@@ -46,18 +49,16 @@ def ready_course(prescriber, nurse, *, mrn: str, family: str, test_day: dt.date)
         mg_per_day=Decimal(40),
         product="conventional",
     )
-    actions.record_ipledge_entry(actor=prescriber, course=course, kind="enrollment", day=test_day - 30 * DAY)
+    record_ipledge_entry(actor=prescriber, course=course, kind="enrollment", day=test_day - 30 * DAY)
     for purpose, setting, day in (
         ("screening", "office", test_day - 25 * DAY),
         ("confirmation", "lab", test_day),
     ):
-        actions.record_pregnancy_test(
+        record_pregnancy_test(
             actor=nurse, course=course, purpose=purpose, setting=setting, specimen_date=day, result="negative"
         )
-    actions.record_ipledge_entry(
-        actor=prescriber, course=course, kind="prescriber_confirmation", day=test_day
-    )
-    actions.record_ipledge_entry(actor=nurse, course=course, kind="patient_attestation", day=test_day)
+    record_ipledge_entry(actor=prescriber, course=course, kind="prescriber_confirmation", day=test_day)
+    record_ipledge_entry(actor=nurse, course=course, kind="patient_attestation", day=test_day)
     return course
 
 

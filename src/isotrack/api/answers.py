@@ -18,6 +18,7 @@ from datetime import date
 from typing import Any
 
 from isotrack.clinic import calendar as clinic_calendar
+from isotrack.clinic.judgments import Evaluation, Finding, PlannedEvent, TherapyCalendar
 from isotrack.clinic.models import AlertAcknowledgment, Course
 
 # IPL-PT-POSITIVE: the calendar's follow-up events of a stopped course, by the follow-up step they stand for
@@ -25,12 +26,12 @@ from isotrack.clinic.models import AlertAcknowledgment, Course
 FOLLOW_UP_EVENTS = {"pregnancy_stop": "stop", "pregnancy_refer": "refer", "pregnancy_report": "report"}
 
 
-def plan(course: Course, day: date) -> Any:
+def plan(course: Course, day: date) -> TherapyCalendar:
     """The core's ``TherapyCalendar`` of the course on the day (``.evaluation`` is the evaluation)."""
     return clinic_calendar.course_calendar(course, day)
 
 
-def follow_up_events(events: Iterable[Any]) -> list[Any]:
+def follow_up_events(events: Iterable[PlannedEvent]) -> list[PlannedEvent]:
     """The follow-up steps of a stopped course among the calendar's events (IPL-PT-POSITIVE)."""
     return [event for event in events if event.kind in FOLLOW_UP_EVENTS]
 
@@ -40,7 +41,7 @@ def acknowledgers(acknowledgments: Iterable[AlertAcknowledgment]) -> dict[tuple[
     return {(a.alert_code, a.alert_date): a.recorded_by.display_name for a in acknowledgments}
 
 
-def acknowledged_by(finding: Any, names: dict[tuple[str, date], str]) -> str | None:
+def acknowledged_by(finding: Finding, names: dict[tuple[str, date], str]) -> str | None:
     """Who acknowledged the finding's alert (None: open, or closed by its follow-up steps)."""
     acknowledgment = finding.acknowledgment
     if acknowledgment is None:
@@ -48,7 +49,7 @@ def acknowledged_by(finding: Any, names: dict[tuple[str, date], str]) -> str | N
     return names.get((acknowledgment.code, acknowledgment.alert_date), acknowledgment.by)
 
 
-def findings_out(evaluation: Any, names: dict[tuple[str, date], str]) -> list[dict[str, Any]]:
+def findings_out(evaluation: Evaluation, names: dict[tuple[str, date], str]) -> list[dict[str, Any]]:
     found = []
     for finding in evaluation.findings:
         alert, action, acknowledgment = finding.alert, finding.action, finding.acknowledgment

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import json
 import uuid
+from datetime import date
 from typing import Any
 
 from django.http import HttpRequest, HttpResponse, JsonResponse
@@ -32,6 +33,7 @@ from isotrack.api.auth import token_or_session
 from isotrack.api.fhir.resources import RXNORM, SCD_BY_STRENGTH
 from isotrack.api.problems import problem, problem_response
 from isotrack.clinic.access import patients_of
+from isotrack.clinic.judgments import Evaluation, PlannedEvent, PrescriptionProposal
 from isotrack.clinic.models import Course, CourseStatus, Patient, StaffUser
 from isotrack.clinic.queries import judge, practice_today
 
@@ -182,12 +184,12 @@ def _card(summary: str, weight: str, detail: str) -> dict[str, Any]:
 
 
 def cards(
-    evaluation: Any,
+    evaluation: Evaluation,
     *,
     signing: bool,
-    names: dict[Any, str] | None = None,
-    follow_up: list[Any] | None = None,
-    proposal: Any | None = None,
+    names: dict[tuple[str, date], str] | None = None,
+    follow_up: list[PlannedEvent] | None = None,
+    proposal: PrescriptionProposal | None = None,
 ) -> list[dict[str, Any]]:
     """The cards of the engine's answer on the evaluation's day (module docstring), the most urgent first.
     ``follow_up``: the calendar's follow-up events of a stopped course; ``proposal``: the core's prescription

@@ -12,6 +12,7 @@ from django.db.models import QuerySet
 from django.utils import timezone
 
 from isotrack.api.models import ApiToken
+from isotrack.audit.events import EventCode
 from isotrack.audit.trail import record
 from isotrack.clinic.access import Capability, require
 from isotrack.clinic.errors import InvalidInput, RecordNotFound
@@ -51,7 +52,7 @@ def create_token(*, actor: StaffUser, name: str) -> tuple[ApiToken, str]:
             key_hash=token_hash(value),
             prefix=value[:8],
         )
-        record(actor=actor, action="api_token.create", instance=token, after=_audit_values(token))
+        record(actor=actor, action=EventCode.API_TOKEN_CREATE, instance=token, after=_audit_values(token))
     return token, value
 
 
@@ -66,7 +67,7 @@ def revoke_token(*, actor: StaffUser, token_uuid: Any) -> ApiToken:
             token.save(update_fields=["revoked_at"])
             record(
                 actor=actor,
-                action="api_token.revoke",
+                action=EventCode.API_TOKEN_REVOKE,
                 instance=token,
                 before={"revoked_at": None},
                 after={"revoked_at": token.revoked_at.isoformat()},

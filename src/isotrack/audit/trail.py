@@ -8,6 +8,7 @@ from typing import Any
 from django.db import models, transaction
 from django.forms.models import model_to_dict
 
+from isotrack.audit.events import EventCode
 from isotrack.audit.models import AuditEvent
 
 # Fields never worth copying into the trail (they are the row's identity or bookkeeping).
@@ -42,7 +43,7 @@ def snapshot(instance: Any) -> dict[str, Any]:
 def record(
     *,
     actor: Any,
-    action: str,
+    action: EventCode,
     instance: Any,
     patient: Any = None,
     before: Any = None,

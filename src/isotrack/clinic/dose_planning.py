@@ -160,7 +160,7 @@ def plan_dose(
     if report.cumulative_mg_per_kg is None:
         problem = "Record a weight to see the completion date: the projection divides by it."
         return replace(blank, mg_per_day=mg, capsules=capsules, problem=problem)
-    planned = _with_dose_from(facts, day + timedelta(days=1), mg, product)
+    planned = core.with_dose_from(facts, day + timedelta(days=1), mg, product)
     planned_report = core.dose_report(planned, day + timedelta(days=1))
     nearest = tuple(
         (near, core.completion_date_for_dose(facts, day, near, product))
@@ -177,16 +177,6 @@ def plan_dose(
         alerts=tuple(a for a in evaluation.alerts if a.code == "DOSE_ABOVE_MAXIMUM"),
         nearest=nearest,
     )
-
-
-def _with_dose_from(
-    facts: core.CourseFile, start: date, mg: float, product: core_course.Product
-) -> core.CourseFile:
-    """The course's facts with the new dose from ``start`` on (later planned segments replaced), as
-    ``completion_date_for_dose`` plans it."""
-    kept = tuple(s for s in facts.doses if s.start < start)
-    segment = core.DoseSegment(start, mg, product)
-    return dataclasses.replace(facts, doses=(*kept, segment))
 
 
 @dataclasses.dataclass(frozen=True)
@@ -223,13 +213,7 @@ def plan_days_off(course: Course, *, start: date | None, end: date | None, today
     refused = plausibility.days_off(start, end, course.start, today)
     if refused is not None:
         return replace(blank, problem=refused[1])
-    if start == end:
-        planned = dataclasses.replace(facts, missed_doses=(*facts.missed_doses, start))
-    else:
-        planned = dataclasses.replace(
-            facts, interruptions=(*facts.interruptions, core_course.Interruption(start, end))
-        )
-    then = core.dose_report(planned, today)
+    then = core.dose_report(core.with_days_off(facts, start, end), today)
     return replace(
         blank,
         days=(end - start).days + 1,

@@ -1,5 +1,5 @@
 """Between the database and the core: stored courses become the core's facts (the content of a course file),
-(``course_import`` does the other way: a course file becomes stored records).
+(``clinic.imports.courses`` does the other way: a course file becomes stored records).
 
 ``facts_by_course(course_ids)`` is the one mapping from rows to facts: every page, the worklist, the API,
 FHIR, CDS Hooks, the calendar, the feeds, the reminders and the export ask it, for one course
@@ -38,7 +38,6 @@ from isotrack.clinic.models import (
     Visit,
     Weight,
 )
-from isotrack.clinic.policy import policy_of
 from isotrack.core import course as facts
 
 CHUNK = 500  # courses per round of queries (keeps each IN list well inside every database's limits)
@@ -306,3 +305,21 @@ def _patient_facts(
 
 def evaluate_course(course: Course, day: date) -> core.Evaluation:
     return core.evaluate(course_facts(course), day)
+
+
+def policy_of(practice: Practice, course: Course | None = None) -> facts.Policy:
+    """The practice's policy as the core takes it (the ⚙ conventions of reference.md, per practice), with the
+    course's own dose target when a course is given."""
+    target = course.target_mg_per_kg if course is not None else practice.target_mg_per_kg
+    return facts.Policy(
+        target_mg_per_kg=float(target),
+        weight_basis=practice.weight_basis,
+        home_testing_permitted=practice.home_testing_permitted,
+        ld_equivalence_factor=float(practice.ld_equivalence_factor),
+        ipledge_2026_effective=practice.ipledge_2026_effective,
+        triglycerides_high_mg_dl=float(practice.triglycerides_high_mg_dl),
+        triglycerides_critical_mg_dl=float(practice.triglycerides_critical_mg_dl),
+        liver_uln_u_per_l=float(practice.liver_enzyme_default_uln),
+        liver_uln_multiple=float(practice.liver_enzyme_uln_multiple),
+        labs_peak_days=practice.peak_labs_after_days,
+    )

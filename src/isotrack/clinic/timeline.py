@@ -9,8 +9,8 @@ from datetime import date
 from typing import Any
 
 from isotrack import core
-from isotrack.clinic import corrections
 from isotrack.clinic.access import can
+from isotrack.clinic.actions import corrections
 from isotrack.clinic.dose_planning import product_words
 from isotrack.clinic.models import (
     AlertAcknowledgment,

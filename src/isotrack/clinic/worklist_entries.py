@@ -55,8 +55,7 @@ from isotrack.clinic.models import (
     Practice,
     WorklistEntry,
 )
-from isotrack.clinic.policy import policy_of
-from isotrack.clinic.records import facts_by_course
+from isotrack.clinic.records import facts_by_course, policy_of
 
 CHUNK = 500  # lines judged and stored per round of queries
 ROUNDS = 3  # attempts at judging lines that a concurrent write made stale again while they were judged

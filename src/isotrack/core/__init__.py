@@ -29,6 +29,8 @@ All are frozen dataclasses of dates, numbers, text and tuples; build them direct
   the day after ``day`` that reaches the target on ``completion_date``.
 - ``completion_date_for_dose(course_file, day, mg_per_day, product) -> date | None``: the projected completion
   if the dose changed from the day after ``day``.
+- ``with_dose_from(course_file, start, mg_per_day, product)`` and ``with_days_off(course_file, start, end)``:
+  the course's facts with a planned dose, or a planned hold or missed dose, for a preview (never a record).
 - ``capsule_plan(mg_per_day, product, strengths=None) -> CapsulePlan``: fewest capsules of the product line's
   strengths (``conventional``, ``absorica``, ``micronized``), split into two doses as even as possible;
   ``.possible``, ``.problem``, ``.nearest_lower_mg``/``.nearest_higher_mg``, ``.capsules_per_day``,
@@ -107,6 +109,8 @@ from isotrack.core.dose import (
     completion_date_for_dose,
     dose_needed_for_completion,
     dose_report,
+    with_days_off,
+    with_dose_from,
 )
 from isotrack.core.evaluate import Evaluation, Standing, evaluate, standing
 from isotrack.core.monitoring import Alert
@@ -211,4 +215,6 @@ __all__ = [
     "standing",
     "parse_course_file",
     "rule_set_for",
+    "with_days_off",
+    "with_dose_from",
 ]

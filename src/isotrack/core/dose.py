@@ -29,7 +29,7 @@ import math
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, replace
 
-from isotrack.core.course import CourseFile, DoseSegment, Product, Weight
+from isotrack.core.course import CourseFile, DoseSegment, Interruption, Product, Weight
 from isotrack.core.quantities import TOLERANCE
 
 # DOSE-LD and reference.md section 2: the labeled maximum daily dose per kg.
@@ -296,9 +296,28 @@ def completion_date_for_dose(
     if mg_per_day <= 0:
         raise ValueError(f"mg_per_day must be above 0, not {mg_per_day}")
     change = max(day + dt.timedelta(days=1), course_file.course.start)
-    kept = tuple(s for s in course_file.doses if s.start < change)
-    planned = replace(course_file, doses=(*kept, DoseSegment(change, mg_per_day, product)))
-    return dose_report(planned, day).projected_completion_date
+    return dose_report(
+        with_dose_from(course_file, change, mg_per_day, product), day
+    ).projected_completion_date
+
+
+def with_dose_from(
+    course_file: CourseFile, start: dt.date, mg_per_day: float, product: Product
+) -> CourseFile:
+    """The course's facts with a new dose of ``mg_per_day`` of ``product`` from ``start`` on, replacing the
+    segments that start on or after it: a plan, never a record (the preview of a dose change)."""
+    kept = tuple(s for s in course_file.doses if s.start < start)
+    return replace(course_file, doses=(*kept, DoseSegment(start, mg_per_day, product)))
+
+
+def with_days_off(course_file: CourseFile, start: dt.date, end: dt.date) -> CourseFile:
+    """The course's facts with no dosing from ``start`` through ``end``: a missed dose when both are the same
+    day, else a hold. A plan, never a record (the preview of a hold or a missed dose)."""
+    if end < start:
+        raise ValueError(f"the days off end ({end}) before they start ({start})")
+    if start == end:
+        return replace(course_file, missed_doses=(*course_file.missed_doses, start))
+    return replace(course_file, interruptions=(*course_file.interruptions, Interruption(start, end)))
 
 
 # --- capsule plans ------------------------------------------------------------------------------------------

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from django.db import transaction
 from django.utils import timezone
 
+from isotrack.audit.events import EventCode
 from isotrack.audit.trail import record
 from isotrack.clinic.access import Capability, require
 from isotrack.clinic.errors import InvalidInput, RecordNotFound
@@ -64,7 +65,7 @@ def _issue(
     )
     record(
         actor=actor,
-        action="feed_token.rotate" if replaces else "feed_token.create",
+        action=EventCode.FEED_TOKEN_ROTATE if replaces else EventCode.FEED_TOKEN_CREATE,
         instance=feed,
         patient=patient,
         after=_snapshot(feed),
@@ -114,14 +115,14 @@ def _locked_active(actor: StaffUser, feed: FeedToken) -> FeedToken:
     return locked
 
 
-def _revoke(actor: StaffUser, feed: FeedToken, action_code: str) -> FeedToken:
+def _revoke(actor: StaffUser, feed: FeedToken) -> FeedToken:
     before = _snapshot(feed)
     feed.revoked_at = timezone.now()
     feed.revoked_by = actor
     feed.save(update_fields=["revoked_at", "revoked_by"])
     record(
         actor=actor,
-        action=action_code,
+        action=EventCode.FEED_TOKEN_REVOKE,
         instance=feed,
         patient=feed.patient,
         before=before,
@@ -134,12 +135,12 @@ def _revoke(actor: StaffUser, feed: FeedToken, action_code: str) -> FeedToken:
 def revoke_feed_token(*, actor: StaffUser, feed: FeedToken) -> FeedToken:
     """The feed's URL answers 404 from now on."""
     require(actor, Capability.REGISTER_PATIENTS)
-    return _revoke(actor, _locked_active(actor, feed), "feed_token.revoke")
+    return _revoke(actor, _locked_active(actor, feed))
 
 
 @transaction.atomic
 def rotate_feed_token(*, actor: StaffUser, feed: FeedToken) -> IssuedToken:
     """A new URL for the same feed; the old one stops working at once."""
     require(actor, Capability.REGISTER_PATIENTS)
-    old = _revoke(actor, _locked_active(actor, feed), "feed_token.revoke")
+    old = _revoke(actor, _locked_active(actor, feed))
     return _issue(actor, old.scope, old.patient, old.prescriber, replaces=old)

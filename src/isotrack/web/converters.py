@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from isotrack.clinic.corrections import KINDS
+from isotrack.clinic.actions.corrections import KINDS
 
 
 class IsoDateConverter:
@@ -23,8 +23,8 @@ class IsoDateConverter:
 
 
 class RecordKindConverter:
-    """A kind of record that can be corrected or voided (``clinic.corrections.KINDS``); any other word is
-    no match (404)."""
+    """A kind of record that can be corrected or voided (``clinic.actions.corrections.KINDS``); any other word
+    is no match (404)."""
 
     regex = r"[a-z][a-z-]*"
 

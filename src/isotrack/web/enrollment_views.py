@@ -8,8 +8,10 @@ from django.contrib import messages
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 
-from isotrack.clinic import actions, visit_queries
+from isotrack.clinic import visit_queries
 from isotrack.clinic.access import Capability, access_patient, can
+from isotrack.clinic.actions.enrollment import enroll_in_course
+from isotrack.clinic.actions.patients import register_patient
 from isotrack.clinic.errors import InvalidInput
 from isotrack.clinic.models import Role
 from isotrack.clinic.queries import practice_today
@@ -28,7 +30,7 @@ def enroll(request: HttpRequest) -> HttpResponse:
     if request.method == "POST" and form.is_valid():
 
         def save() -> HttpResponse:
-            patient = actions.register_patient(actor=request.user, **form.cleaned_data)
+            patient = register_patient(actor=request.user, **form.cleaned_data)
             messages.success(request, f"Patient registered: MRN {patient.mrn}.")
             if can(request.user, Capability.PRESCRIBE):
                 return redirect("enroll_course", patient_id=patient.uuid)
@@ -68,7 +70,7 @@ def enroll_course(request: HttpRequest, patient_id: str) -> HttpResponse:
     if request.method == "POST" and form.is_valid():
 
         def save() -> HttpResponse:
-            course = actions.enroll_in_course(actor=request.user, patient=patient, **form.enrollment())
+            course = enroll_in_course(actor=request.user, patient=patient, **form.enrollment())
             messages.success(request, "Enrolled: the course and its first dose are saved.")
             warning = visit_queries.start_warning(course)
             if warning:

@@ -11,9 +11,9 @@ from typing import Any
 from django import forms
 from django.db import models
 
-from isotrack.clinic import actions
 from isotrack.clinic import plausible as plausibility
-from isotrack.clinic.corrections import Kind
+from isotrack.clinic.actions.corrections import Kind
+from isotrack.clinic.actions.patients import weight_in_kg
 from isotrack.clinic.errors import InvalidInput
 from isotrack.clinic.models import PatientCategory, StaffUser, WeightUnit
 
@@ -45,7 +45,7 @@ def report_implausible(
     value, unit = data.get("weight_value"), data.get("weight_unit")
     if value is not None and unit and "weight_value" not in form.errors:
         try:
-            actions.weight_in_kg(value, unit)
+            weight_in_kg(value, unit)
         except InvalidInput as error:
             form.add_error("weight_value", error.message)
     mg = data.get("dose_mg_per_day")

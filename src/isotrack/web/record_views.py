@@ -1,4 +1,5 @@
-"""Correcting and voiding a record (``clinic.corrections``): one pair of pages for every kind of record."""
+"""Correcting and voiding a record (``clinic.actions.corrections``): one pair of pages for every kind of
+record."""
 
 from __future__ import annotations
 
@@ -9,8 +10,9 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect
 from django.urls import reverse
 
-from isotrack.clinic import corrections, timeline
+from isotrack.clinic import timeline
 from isotrack.clinic.access import Capability, require
+from isotrack.clinic.actions import corrections
 from isotrack.web.forms import VoidForm, correction_form
 from isotrack.web.views import form_page, write_view
 

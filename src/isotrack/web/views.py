@@ -12,8 +12,11 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_http_methods
 
-from isotrack.clinic import actions, corrections, queries, submissions
+from isotrack.audit.events import VOIDS_AND_CORRECTIONS
+from isotrack.clinic import queries, submissions
 from isotrack.clinic.access import Capability, access_patient, can, require
+from isotrack.clinic.actions import corrections
+from isotrack.clinic.actions.patients import record_weight, register_patient, set_patient_category
 from isotrack.clinic.errors import InvalidInput
 from isotrack.web.forms import CategoryForm, PatientForm, WeightForm
 
@@ -106,7 +109,7 @@ def form_page(
 @write_view(Capability.REGISTER_PATIENTS)
 def patient_new(request: HttpRequest) -> HttpResponse:
     def save(data: dict[str, Any]) -> HttpResponse:
-        patient = actions.register_patient(actor=request.user, **data)
+        patient = register_patient(actor=request.user, **data)
         messages.success(request, f"Patient registered: MRN {patient.mrn}.")
         return redirect("patient", patient_id=patient.uuid)
 
@@ -132,7 +135,7 @@ def patient_category(request: HttpRequest, patient_id: str) -> HttpResponse:
     patient = access_patient(request.user, patient_id)
 
     def save(data: dict[str, Any]) -> HttpResponse:
-        changed = actions.set_patient_category(actor=request.user, patient=patient, **data)
+        changed = set_patient_category(actor=request.user, patient=patient, **data)
         messages.success(request, f"iPLEDGE category saved: {changed.get_category_display()}.")
         return redirect("patient", patient_id=patient.uuid)
 
@@ -145,7 +148,7 @@ def weight_new(request: HttpRequest, patient_id: str) -> HttpResponse:
     patient = access_patient(request.user, patient_id)
 
     def save(data: dict[str, Any]) -> HttpResponse:
-        saved = actions.record_weight(
+        saved = record_weight(
             actor=request.user,
             patient=patient,
             effective_date=data["effective_date"],
@@ -165,7 +168,7 @@ def weight_new(request: HttpRequest, patient_id: str) -> HttpResponse:
 def patient_audit(request: HttpRequest, patient_id: str) -> HttpResponse:
     patient = access_patient(request.user, patient_id)
     events = [
-        (event, event.object_uuid in voided and not event.action.endswith((".void", ".correct")))
+        (event, event.object_uuid in voided and event.action not in VOIDS_AND_CORRECTIONS)
         for voided in [corrections.voided_of(patient)]
         for event in queries.audit_trail(patient)
     ]

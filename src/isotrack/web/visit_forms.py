@@ -11,8 +11,17 @@ from typing import Any
 
 from django import forms
 
-from isotrack.clinic import actions
 from isotrack.clinic import plausible as plausibility
+from isotrack.clinic.actions.visits import (
+    VisitAcknowledgment,
+    VisitContraception,
+    VisitDoseChange,
+    VisitLab,
+    VisitMoodScreen,
+    VisitPregnancyTest,
+    VisitSideEffect,
+    VisitWeight,
+)
 from isotrack.clinic.dose_planning import DEFAULT_DAYS_SUPPLY, PRODUCT_LINE_CHOICES, stored_product
 from isotrack.clinic.models import (
     ContraceptionMethodCode,
@@ -53,9 +62,9 @@ class WeightFields(forms.Form):
     )
     weight_unit = forms.ChoiceField(label="Unit", choices=WeightUnit.choices, initial=WeightUnit.KG)
 
-    def weight(self) -> actions.VisitWeight | None:
+    def weight(self) -> VisitWeight | None:
         value = self.cleaned_data.get("weight_value")
-        return actions.VisitWeight(value, self.cleaned_data["weight_unit"]) if value is not None else None
+        return VisitWeight(value, self.cleaned_data["weight_unit"]) if value is not None else None
 
 
 class DoseFields(forms.Form):
@@ -67,10 +76,10 @@ class DoseFields(forms.Form):
     dose_starts_on = forms.DateField(label="Starting on", widget=DateInput)
     dose_reason = forms.CharField(label="Reason for the change", max_length=200)
 
-    def dose_change(self) -> actions.VisitDoseChange:
+    def dose_change(self) -> VisitDoseChange:
         data = self.cleaned_data
         product, brand = stored_product(data["dose_product"])
-        return actions.VisitDoseChange(
+        return VisitDoseChange(
             mg_per_day=data["dose_mg_per_day"],
             product=product,
             brand=brand,
@@ -283,11 +292,11 @@ class MonthlyVisitForm(WeightFields, DoseFields):
 
     # --- the parts of the action ---------------------------------------------------------------------
 
-    def _pregnancy_test(self) -> actions.VisitPregnancyTest | None:
+    def _pregnancy_test(self) -> VisitPregnancyTest | None:
         data = self.cleaned_data
         if not self.can_get_pregnant or data["pregnancy_test_result"] == NO_TEST:
             return None
-        return actions.VisitPregnancyTest(
+        return VisitPregnancyTest(
             purpose=data["pregnancy_test_purpose"],
             setting=data["pregnancy_test_setting"],
             specimen_date=data["pregnancy_test_specimen_date"],
@@ -295,26 +304,26 @@ class MonthlyVisitForm(WeightFields, DoseFields):
             verified_by=data["pregnancy_test_verified_by"],
         )
 
-    def _contraception(self) -> actions.VisitContraception | None:
+    def _contraception(self) -> VisitContraception | None:
         if not self.can_get_pregnant:
             return None
         data = self.cleaned_data
         stopped = set(data["contraception_stopped"])
-        return actions.VisitContraception(
+        return VisitContraception(
             confirmed=data["contraception_confirmed"],
             stopped=tuple(m for m in self.methods_in_use if str(m.uuid) in stopped),
             started=tuple(m for m in (data["contraception_new_0"], data["contraception_new_1"]) if m),
             start=data["contraception_start"],
         )
 
-    def _mood_screen(self) -> actions.VisitMoodScreen:
+    def _mood_screen(self) -> VisitMoodScreen:
         data = self.cleaned_data
-        return actions.VisitMoodScreen(data["mood_instrument"], data["mood_score"], data["mood_item9"])
+        return VisitMoodScreen(data["mood_instrument"], data["mood_score"], data["mood_item9"])
 
-    def _side_effects(self) -> tuple[actions.VisitSideEffect, ...]:
+    def _side_effects(self) -> tuple[VisitSideEffect, ...]:
         data = self.cleaned_data
         return tuple(
-            actions.VisitSideEffect(
+            VisitSideEffect(
                 term=data[f"side_effect_{i}_term"],
                 severity=data[f"side_effect_{i}_severity"],
                 action_taken=data[f"side_effect_{i}_action_taken"] or "none",
@@ -323,18 +332,18 @@ class MonthlyVisitForm(WeightFields, DoseFields):
             if data[f"side_effect_{i}_term"]
         )
 
-    def _labs(self) -> tuple[actions.VisitLab, ...]:
+    def _labs(self) -> tuple[VisitLab, ...]:
         data = self.cleaned_data
         return tuple(
-            actions.VisitLab(data[f"lab_{i}_test"], data[f"lab_{i}_value"], data[f"lab_{i}_unit"])
+            VisitLab(data[f"lab_{i}_test"], data[f"lab_{i}_value"], data[f"lab_{i}_unit"])
             for i in range(LAB_ROWS)
             if data[f"lab_{i}_test"]
         )
 
-    def _acknowledgments(self) -> tuple[actions.VisitAcknowledgment, ...]:
+    def _acknowledgments(self) -> tuple[VisitAcknowledgment, ...]:
         data = self.cleaned_data
         return tuple(
-            actions.VisitAcknowledgment(
+            VisitAcknowledgment(
                 code=item["code"], alert_date=item["date"], reason=data[f"acknowledge_{index}_reason"]
             )
             for index, item in enumerate(self.to_acknowledge)
@@ -353,7 +362,7 @@ class MonthlyVisitForm(WeightFields, DoseFields):
         return data["ipledge_confirmation_number"] if data["ipledge_confirmed"] else None
 
     def visit(self) -> dict[str, Any]:
-        """The keyword arguments of actions.record_monthly_visit."""
+        """The keyword arguments of record_monthly_visit."""
         data = self.cleaned_data
         return {
             "day": data["date"],
@@ -440,7 +449,7 @@ class EnrollCourseForm(WeightFields):
         return data
 
     def enrollment(self) -> dict[str, Any]:
-        """The keyword arguments of actions.enroll_in_course (but the actor and the patient)."""
+        """The keyword arguments of enroll_in_course (but the actor and the patient)."""
         data = self.cleaned_data
         product, brand = stored_product(data["dose_product"])
         return {

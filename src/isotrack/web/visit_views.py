@@ -13,8 +13,12 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_http_methods
 
-from isotrack.clinic import actions, dose_planning, submissions, visit_queries
+from isotrack.clinic import dose_planning, submissions, visit_queries
 from isotrack.clinic.access import Capability, access_course, can, require
+from isotrack.clinic.actions.alerts import acknowledge_alert, record_pregnancy_follow_up
+from isotrack.clinic.actions.dosing import change_dose, record_interruption, record_missed_dose
+from isotrack.clinic.actions.ipledge import record_dispense, record_ipledge_entry
+from isotrack.clinic.actions.visits import record_monthly_visit
 from isotrack.clinic.errors import InvalidInput, RecordNotFound
 from isotrack.clinic.models import Course, PregnancyFollowUpStep, Visit
 from isotrack.clinic.queries import course_banner, practice_today
@@ -89,7 +93,7 @@ def course_visit(request: HttpRequest, course_id: str) -> HttpResponse:
     if request.method == "POST" and form.is_valid():
 
         def save() -> HttpResponse:
-            visit = actions.record_monthly_visit(actor=request.user, course=course, **form.visit())
+            visit = record_monthly_visit(actor=request.user, course=course, **form.visit())
             messages.success(request, saved_visit_message(visit))
             return course_page(course)
 
@@ -121,7 +125,7 @@ def course_dose(request: HttpRequest, course_id: str) -> HttpResponse:
 
         def save() -> HttpResponse:
             change = form.dose_change()
-            actions.change_dose(actor=request.user, course=course, **vars(change))
+            change_dose(actor=request.user, course=course, **vars(change))
             messages.success(request, f"Dose changed: {change.mg_per_day} mg/day from {change.starts_on}.")
             return course_page(course)
 
@@ -163,7 +167,7 @@ def course_ipledge_entry(request: HttpRequest, course_id: str) -> HttpResponse:
     form = IpledgeEntryForm(request.POST or None, initial={"date": today})  # which step: staff choose
 
     def save(data: dict[str, Any]) -> HttpResponse:
-        entry = actions.record_ipledge_entry(
+        entry = record_ipledge_entry(
             actor=request.user,
             course=course,
             kind=data["kind"],
@@ -186,7 +190,7 @@ def course_dispense(request: HttpRequest, course_id: str) -> HttpResponse:
 
     def save(data: dict[str, Any]) -> HttpResponse:
         fields = dict(data)
-        dispense = actions.record_dispense(
+        dispense = record_dispense(
             actor=request.user,
             course=course,
             day=fields.pop("date"),
@@ -213,7 +217,7 @@ def course_acknowledge(request: HttpRequest, course_id: str, code: str, alert_da
     form = AcknowledgeForm(request.POST or None)
 
     def save(data: dict[str, Any]) -> HttpResponse:
-        actions.acknowledge_alert(
+        acknowledge_alert(
             actor=request.user,
             course=course,
             code=code,
@@ -241,7 +245,7 @@ def course_follow_up(request: HttpRequest, course_id: str) -> HttpResponse:
     form = FollowUpForm(request.POST or None, pending=pending, initial={"date": today})
 
     def save(data: dict[str, Any]) -> HttpResponse:
-        actions.record_pregnancy_follow_up(
+        record_pregnancy_follow_up(
             actor=request.user, course=course, step=data["step"], day=data["date"], note=data["note"]
         )
         messages.success(request, f"Recorded: {dict(PregnancyFollowUpStep.choices)[data['step']]}.")
@@ -262,7 +266,7 @@ def course_hold(request: HttpRequest, course_id: str) -> HttpResponse:
     form = HoldForm(request.POST or None, initial={"start": today})  # the last day and why: the prescriber's
 
     def save(data: dict[str, Any]) -> HttpResponse:
-        hold = actions.record_interruption(actor=request.user, course=course, **data)
+        hold = record_interruption(actor=request.user, course=course, **data)
         messages.success(request, f"Hold recorded: no dosing from {hold.start} to {hold.end}.")
         return course_page(course)
 
@@ -276,7 +280,7 @@ def course_missed_dose(request: HttpRequest, course_id: str) -> HttpResponse:
     form = MissedDoseForm(request.POST or None)  # which day was missed: the person says
 
     def save(data: dict[str, Any]) -> HttpResponse:
-        missed = actions.record_missed_dose(actor=request.user, course=course, day=data["date"])
+        missed = record_missed_dose(actor=request.user, course=course, day=data["date"])
         messages.success(request, f"Missed dose recorded: {missed.date}.")
         return course_page(course)
 

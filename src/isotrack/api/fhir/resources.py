@@ -29,6 +29,7 @@ from fhir.resources.R4B.resource import Resource
 from fhir.resources.R4B.task import Task
 
 from isotrack.api import answers
+from isotrack.clinic.judgments import Acknowledgment, Evaluation, PlannedEvent, RuleSet, TherapyCalendar
 from isotrack.clinic.models import (
     Contraception,
     Course,
@@ -183,7 +184,7 @@ def patient_resource(patient: Patient) -> FhirPatient:
     )
 
 
-def care_plan_status(course: Course, evaluation: Any | None) -> str:
+def care_plan_status(course: Course, evaluation: Evaluation | None) -> str:
     """From the engine's phase; a course entered in error (never evaluated) keeps that status, and one that
     closed before its first fill (the engine's COURSE_CLOSED) is revoked rather than a draft."""
     if evaluation is None:
@@ -195,7 +196,7 @@ def care_plan_status(course: Course, evaluation: Any | None) -> str:
     return CARE_PLAN_STATUS[evaluation.phase]
 
 
-def care_plan(course: Course, evaluation: Any | None) -> CarePlan:
+def care_plan(course: Course, evaluation: Evaluation | None) -> CarePlan:
     period = {"start": course.start.isoformat()}
     if course.end or course.planned_end:
         period["end"] = (course.end or course.planned_end).isoformat()  # type: ignore[union-attr]
@@ -399,7 +400,7 @@ def mood_observation(course: Course, screen: MoodScreen) -> Observation:
 # ------------------------------------------------------------------------------------- from the evaluation
 
 
-def evaluation_resources(course: Course, plan: Any) -> list[Resource]:
+def evaluation_resources(course: Course, plan: TherapyCalendar) -> list[Resource]:
     """From the therapy calendar and the evaluation it was read off, on its day: a DetectedIssue for every
     blocking reason and alert, a Task for every due item and for every follow-up step of a stopped course."""
     evaluation = plan.evaluation
@@ -473,7 +474,7 @@ def _task(
     code: dict[str, Any],
     description: str,
     by: date | None,
-    event: Any | None,
+    event: PlannedEvent | None,
 ) -> Task:
     """A Task: completed when the calendar's event that answers it is done, else requested."""
     done = event is not None and event.status == "done"
@@ -495,7 +496,7 @@ def _task(
     return Task.model_validate(resource)
 
 
-def _mitigation(acknowledgment: Any, by: str | None) -> dict[str, Any]:
+def _mitigation(acknowledgment: Acknowledgment, by: str | None) -> dict[str, Any]:
     """A prescriber's acknowledgment of an alert (ALERT-URGENCY), as a DetectedIssue's mitigation."""
     mitigation: dict[str, Any] = {
         "action": {
@@ -517,7 +518,7 @@ def _issue(
     severity: str,
     explanation: str,
     rule_id: str,
-    rule_set: Any,
+    rule_set: RuleSet,
     *,
     mitigation: dict[str, Any] | None = None,
 ) -> DetectedIssue:

@@ -11,7 +11,7 @@ from isotrack.api import tokens
 from isotrack.api.auth import StaffSession
 from isotrack.api.v1.common import READ_PROBLEMS, WRITE_PROBLEMS, actor, public_fields
 from isotrack.api.v1.schemas import LabImportOut, TokenCreatedOut, TokenIn, TokenOut
-from isotrack.clinic.lab_import import import_lab_file
+from isotrack.clinic.imports.labs import import_lab_file
 
 router = Router()
 

@@ -23,7 +23,7 @@ from isotrack.api.problems import (
 )
 from isotrack.api.v1 import account, courses, patients, records
 from isotrack.clinic.errors import ClinicError
-from isotrack.clinic.lab_import import LabFileRejected
+from isotrack.clinic.imports.labs import LabFileRejected
 
 DESCRIPTION = """The JSON API of isotrack: patients, courses, dose segments, every kind of event, evaluations,
 the worklist and the calendar. Authenticate with `Authorization: Bearer <token>` (a per-user token, made on

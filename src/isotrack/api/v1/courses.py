@@ -69,11 +69,22 @@ from isotrack.api.v1.schemas import (
     WorklistPage,
     text,
 )
-from isotrack.clinic import actions
 from isotrack.clinic import calendar as clinic_calendar
 from isotrack.clinic import worklist as clinic_worklist
 from isotrack.clinic.access import access_course, access_patient
+from isotrack.clinic.actions import alerts as alert_actions
+from isotrack.clinic.actions import courses as course_actions
+from isotrack.clinic.actions.dosing import change_dose, record_interruption, record_missed_dose
+from isotrack.clinic.actions.ipledge import record_dispense, record_ipledge_entry
+from isotrack.clinic.actions.observations import (
+    record_lab_result,
+    record_mood_screen,
+    record_pregnancy_test,
+    record_side_effect,
+)
+from isotrack.clinic.actions.visits import record_visit
 from isotrack.clinic.errors import InvalidInput
+from isotrack.clinic.judgments import Evaluation, NextStep, PrescriptionProposal
 from isotrack.clinic.models import (
     AlertAcknowledgment,
     Course,
@@ -167,7 +178,7 @@ def start_course(request: HttpRequest, patient_uuid: UUID, payload: CourseIn) ->
     user = actor(request)
     patient = access_patient(user, patient_uuid)
     prescriber = _staff(user, payload.prescriber, "prescriber") or user
-    course = actions.start_course(
+    course = course_actions.start_course(
         actor=user,
         patient=patient,
         prescriber=prescriber,
@@ -201,7 +212,7 @@ def end_course(
     with transaction.atomic():
         course = access_course(user, course_uuid)
         check_version(request, course)
-        course = actions.end_course(
+        course = course_actions.end_course(
             actor=user, course=course, end=payload.end, reason=payload.reason, stopped=payload.stopped
         )
     course = access_course(user, course_uuid)
@@ -226,7 +237,7 @@ class RecordKind:
 
 
 def _dose_segment(user: StaffUser, course: Course, p: DoseSegmentIn) -> Model:
-    return actions.change_dose(
+    return change_dose(
         actor=user,
         course=course,
         starts_on=p.starts_on,
@@ -238,7 +249,7 @@ def _dose_segment(user: StaffUser, course: Course, p: DoseSegmentIn) -> Model:
 
 
 def _pregnancy_test(user: StaffUser, course: Course, p: PregnancyTestIn) -> Model:
-    return actions.record_pregnancy_test(
+    return record_pregnancy_test(
         actor=user,
         course=course,
         purpose=p.purpose,
@@ -251,7 +262,7 @@ def _pregnancy_test(user: StaffUser, course: Course, p: PregnancyTestIn) -> Mode
 
 
 def _dispense(user: StaffUser, course: Course, p: DispenseIn) -> Model:
-    return actions.record_dispense(
+    return record_dispense(
         actor=user,
         course=course,
         day=p.date,
@@ -265,7 +276,7 @@ def _dispense(user: StaffUser, course: Course, p: DispenseIn) -> Model:
 
 
 def _lab_result(user: StaffUser, course: Course, p: LabResultIn) -> Model:
-    return actions.record_lab_result(
+    return record_lab_result(
         actor=user,
         course=course,
         test=p.test,
@@ -295,7 +306,7 @@ RECORD_KINDS = (
         "start",
         InterruptionIn,
         InterruptionOut,
-        lambda user, course, p: actions.record_interruption(
+        lambda user, course, p: record_interruption(
             actor=user, course=course, start=p.start, end=p.end, reason=p.reason
         ),
     ),
@@ -306,7 +317,7 @@ RECORD_KINDS = (
         "date",
         MissedDoseIn,
         MissedDoseOut,
-        lambda user, course, p: actions.record_missed_dose(actor=user, course=course, day=p.date),
+        lambda user, course, p: record_missed_dose(actor=user, course=course, day=p.date),
     ),
     RecordKind(
         "pregnancy-tests",
@@ -324,7 +335,7 @@ RECORD_KINDS = (
         "date",
         IpledgeEntryIn,
         IpledgeEntryOut,
-        lambda user, course, p: actions.record_ipledge_entry(
+        lambda user, course, p: record_ipledge_entry(
             actor=user, course=course, kind=p.kind, day=p.date, confirmation_number=p.confirmation_number
         ),
     ),
@@ -339,7 +350,7 @@ RECORD_KINDS = (
         "date",
         VisitIn,
         VisitOut,
-        lambda user, course, p: actions.record_visit(actor=user, course=course, day=p.date, note=p.note),
+        lambda user, course, p: record_visit(actor=user, course=course, day=p.date, note=p.note),
     ),
     RecordKind(
         "mood-screens",
@@ -348,7 +359,7 @@ RECORD_KINDS = (
         "date",
         MoodScreenIn,
         MoodScreenOut,
-        lambda user, course, p: actions.record_mood_screen(
+        lambda user, course, p: record_mood_screen(
             actor=user, course=course, day=p.date, instrument=p.instrument, score=p.score, item9=p.item9
         ),
     ),
@@ -359,7 +370,7 @@ RECORD_KINDS = (
         "onset",
         SideEffectIn,
         SideEffectOut,
-        lambda user, course, p: actions.record_side_effect(
+        lambda user, course, p: record_side_effect(
             actor=user,
             course=course,
             term=p.term,
@@ -433,11 +444,11 @@ for _kind in RECORD_KINDS:
 
 def evaluation_out(
     course: Course,
-    evaluation: Any,
+    evaluation: Evaluation,
     *,
-    next_step: Any,
+    next_step: NextStep,
     names: dict[tuple[str, date], str],
-    proposal: Any,
+    proposal: PrescriptionProposal,
 ) -> dict[str, Any]:
     """The spec's answer (`to_dict`) with the rule id and explanation of every decision beside its code, and
     what the engine decides beyond the spec: the alerts with their urgency and acknowledgments, the hold, the
@@ -671,7 +682,7 @@ def acknowledge_alert(
 ) -> Status[dict[str, Any]]:
     user = actor(request)
     course = access_course(user, course_uuid)
-    acknowledged = actions.acknowledge_alert(
+    acknowledged = alert_actions.acknowledge_alert(
         actor=user,
         course=course,
         code=payload.code,
@@ -704,7 +715,7 @@ def record_pregnancy_follow_up(
     request: HttpRequest, course_uuid: UUID, payload: PregnancyFollowUpIn
 ) -> Status[dict[str, Any]]:
     user = actor(request)
-    recorded = actions.record_pregnancy_follow_up(
+    recorded = alert_actions.record_pregnancy_follow_up(
         actor=user,
         course=access_course(user, course_uuid),
         step=payload.step,

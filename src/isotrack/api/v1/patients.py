@@ -35,8 +35,9 @@ from isotrack.api.v1.schemas import (
     WeightOut,
     WeightPatch,
 )
-from isotrack.clinic import actions, api_actions, queries
+from isotrack.clinic import queries
 from isotrack.clinic.access import access_patient, access_weight
+from isotrack.clinic.actions import patients as patient_actions
 from isotrack.clinic.errors import RecordNotFound
 from isotrack.clinic.models import Contraception, Patient, Weight
 
@@ -86,7 +87,7 @@ def list_patients(
 
 @router.post("/patients", response={201: PatientOut, **WRITE_PROBLEMS}, summary="Register a patient")
 def register_patient(request: HttpRequest, payload: PatientIn) -> Status[dict[str, Any]]:
-    patient = actions.register_patient(actor=actor(request), **payload.dict())
+    patient = patient_actions.register_patient(actor=actor(request), **payload.dict())
     return Status(201, patient_out(patient))
 
 
@@ -109,7 +110,7 @@ def update_patient_contact(
     with transaction.atomic():
         patient = access_patient(user, patient_uuid)
         check_version(request, patient)
-        patient = api_actions.update_patient_contact(actor=user, patient=patient, **payload.dict())
+        patient = patient_actions.update_patient_contact(actor=user, patient=patient, **payload.dict())
     response["ETag"] = etag_of(patient)
     return patient_out(patient)
 
@@ -126,7 +127,7 @@ def set_patient_category(
     with transaction.atomic():
         patient = access_patient(user, patient_uuid)
         check_version(request, patient)
-        patient = actions.set_patient_category(
+        patient = patient_actions.set_patient_category(
             actor=user, patient=patient, category=payload.category, reason=payload.reason
         )
     response["ETag"] = etag_of(patient)
@@ -153,7 +154,7 @@ def list_weights(request: HttpRequest, patient_uuid: UUID, dates: Query[DateRang
 )
 def record_weight(request: HttpRequest, patient_uuid: UUID, payload: WeightIn) -> Status[dict[str, Any]]:
     user = actor(request)
-    weight = actions.record_weight(
+    weight = patient_actions.record_weight(
         actor=user,
         patient=access_patient(user, patient_uuid),
         effective_date=payload.effective_date,
@@ -183,7 +184,7 @@ def change_weight(
     with transaction.atomic():
         weight = access_weight(user, weight_uuid)
         check_version(request, weight)
-        weight = actions.change_weight(
+        weight = patient_actions.change_weight(
             actor=user,
             weight=weight,
             effective_date=payload.effective_date,
@@ -223,7 +224,7 @@ def record_contraception(
     request: HttpRequest, patient_uuid: UUID, payload: ContraceptionIn
 ) -> Status[dict[str, Any]]:
     user = actor(request)
-    item = actions.record_contraception(
+    item = patient_actions.record_contraception(
         actor=user,
         patient=access_patient(user, patient_uuid),
         method=payload.method,
@@ -259,6 +260,6 @@ def end_contraception(
     with transaction.atomic():
         item = _access_contraception(request, contraception_uuid)
         check_version(request, item)
-        item = actions.end_contraception(actor=user, contraception=item, end=payload.end)
+        item = patient_actions.end_contraception(actor=user, contraception=item, end=payload.end)
     response["ETag"] = etag_of(item)
     return contraception_out(item)

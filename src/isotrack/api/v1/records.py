@@ -1,6 +1,6 @@
-"""Voiding a record through the API (``clinic.corrections``): the same action as the page's *Void*, by the
-roles that write that kind of record. A voided record no longer counts in any judgment; it stays in the audit
-trail. To correct a record, void it and record the right one."""
+"""Voiding a record through the API (``clinic.actions.corrections``): the same action as the page's *Void*,
+by the roles that write that kind of record. A voided record no longer counts in any judgment; it stays in the
+audit trail. To correct a record, void it and record the right one."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ from django.http import HttpRequest
 from ninja import Field, Router, Schema
 
 from isotrack.api.v1.common import WRITE_PROBLEMS, actor
-from isotrack.clinic import corrections
+from isotrack.clinic.actions import corrections
 
 router = Router(tags=["events"])
 

@@ -9,7 +9,7 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandError
 
 from isotrack.clinic.errors import ClinicError
-from isotrack.clinic.lab_import import import_lab_file
+from isotrack.clinic.imports.labs import import_lab_file
 from isotrack.clinic.models import StaffUser
 
 

@@ -8,8 +8,8 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandError
 
 from isotrack import core
-from isotrack.clinic.course_import import import_course
 from isotrack.clinic.errors import ClinicError
+from isotrack.clinic.imports.courses import import_course
 from isotrack.clinic.models import Patient, StaffUser
 
 

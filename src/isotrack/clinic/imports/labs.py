@@ -10,7 +10,7 @@ results on the right course, all or nothing per file.
   (IU/L is the same unit). Values are kept to 0.01.
 - A row already on record (same course, test, date and value), or repeated in the file, is ignored.
 - One bad row rejects the file: nothing is imported, and the report names every bad row and why.
-Every result is written by `actions.record_lab_result` (audited), in one transaction.
+Every result is written by `record_lab_result` (audited), in one transaction.
 """
 
 from __future__ import annotations
@@ -27,8 +27,8 @@ from typing import Any
 from django.db import transaction
 from django.db.models import Q
 
-from isotrack.clinic import actions
 from isotrack.clinic.access import Capability, patients_of, require
+from isotrack.clinic.actions.observations import record_lab_result
 from isotrack.clinic.errors import InvalidInput
 from isotrack.clinic.models import (
     LOINC_BY_LAB_TEST,
@@ -341,7 +341,7 @@ def import_lab_rows(
                 continue
             seen.add(key)
             try:
-                result = actions.record_lab_result(
+                result = record_lab_result(
                     actor=actor,
                     course=item.course,
                     test=item.test,

@@ -18,9 +18,20 @@ from typing import Any
 from django.db import models
 from django.utils import timezone
 
+from isotrack.audit.events import EventCode
 from isotrack.audit.trail import snapshot
-from isotrack.clinic import actions
 from isotrack.clinic.access import Capability, require
+from isotrack.clinic.actions.base import action, record
+from isotrack.clinic.actions.dosing import change_dose, record_interruption, record_missed_dose
+from isotrack.clinic.actions.ipledge import record_dispense, record_ipledge_entry
+from isotrack.clinic.actions.observations import (
+    record_lab_result,
+    record_mood_screen,
+    record_pregnancy_test,
+    record_side_effect,
+)
+from isotrack.clinic.actions.patients import record_contraception, record_weight
+from isotrack.clinic.actions.visits import record_visit
 from isotrack.clinic.errors import InvalidInput, RecordNotFound
 from isotrack.clinic.models import (
     Contraception,
@@ -62,7 +73,7 @@ class Kind:
 
 
 def _weight(actor: StaffUser, old: Weight, v: Values) -> Weight:
-    return actions.record_weight(
+    return record_weight(
         actor=actor,
         patient=old.patient,
         effective_date=v["effective_date"],
@@ -72,13 +83,13 @@ def _weight(actor: StaffUser, old: Weight, v: Values) -> Weight:
 
 
 def _contraception(actor: StaffUser, old: Contraception, v: Values) -> Contraception:
-    return actions.record_contraception(
+    return record_contraception(
         actor=actor, patient=old.patient, method=v["method"], start=v["start"], end=v["end"]
     )
 
 
 def _lab(actor: StaffUser, old: LabResult, v: Values) -> LabResult:
-    return actions.record_lab_result(
+    return record_lab_result(
         actor=actor,
         course=old.course,
         test=v["test"],
@@ -92,7 +103,7 @@ def _lab(actor: StaffUser, old: LabResult, v: Values) -> LabResult:
 
 
 def _pregnancy_test(actor: StaffUser, old: PregnancyTest, v: Values) -> PregnancyTest:
-    return actions.record_pregnancy_test(
+    return record_pregnancy_test(
         actor=actor,
         course=old.course,
         purpose=v["purpose"],
@@ -105,7 +116,7 @@ def _pregnancy_test(actor: StaffUser, old: PregnancyTest, v: Values) -> Pregnanc
 
 
 def _mood_screen(actor: StaffUser, old: MoodScreen, v: Values) -> MoodScreen:
-    return actions.record_mood_screen(
+    return record_mood_screen(
         actor=actor,
         course=old.course,
         day=v["date"],
@@ -116,7 +127,7 @@ def _mood_screen(actor: StaffUser, old: MoodScreen, v: Values) -> MoodScreen:
 
 
 def _side_effect(actor: StaffUser, old: SideEffect, v: Values) -> SideEffect:
-    return actions.record_side_effect(
+    return record_side_effect(
         actor=actor,
         course=old.course,
         term=v["term"],
@@ -134,7 +145,7 @@ def _visit(actor: StaffUser, old: Visit, v: Values) -> Visit:
         if old.prescription_days_supply is not None and old.prescription_mg_per_day is not None
         else None
     )
-    return actions.record_visit(
+    return record_visit(
         actor=actor,
         course=old.course,
         day=v["date"],
@@ -145,7 +156,7 @@ def _visit(actor: StaffUser, old: Visit, v: Values) -> Visit:
 
 
 def _dose(actor: StaffUser, old: DoseSegment, v: Values) -> DoseSegment:
-    return actions.change_dose(
+    return change_dose(
         actor=actor,
         course=old.course,
         starts_on=v["starts_on"],
@@ -157,17 +168,17 @@ def _dose(actor: StaffUser, old: DoseSegment, v: Values) -> DoseSegment:
 
 
 def _hold(actor: StaffUser, old: Interruption, v: Values) -> Interruption:
-    return actions.record_interruption(
+    return record_interruption(
         actor=actor, course=old.course, start=v["start"], end=v["end"], reason=v["reason"]
     )
 
 
 def _missed_dose(actor: StaffUser, old: MissedDose, v: Values) -> MissedDose:
-    return actions.record_missed_dose(actor=actor, course=old.course, day=v["date"])
+    return record_missed_dose(actor=actor, course=old.course, day=v["date"])
 
 
 def _pick_up(actor: StaffUser, old: Dispense, v: Values) -> Dispense:
-    return actions.record_dispense(
+    return record_dispense(
         actor=actor,
         course=old.course,
         day=v["date"],
@@ -181,7 +192,7 @@ def _pick_up(actor: StaffUser, old: Dispense, v: Values) -> Dispense:
 
 
 def _ipledge(actor: StaffUser, old: IpledgeEntry, v: Values) -> IpledgeEntry:
-    return actions.record_ipledge_entry(
+    return record_ipledge_entry(
         actor=actor,
         course=old.course,
         kind=v["kind"],
@@ -323,15 +334,15 @@ def _void(actor: StaffUser, item: Any, reason: str) -> None:
     item.save(update_fields=["voided_at", "voided_by", "void_reason"])
 
 
-@actions.action
+@action
 def void_record(*, actor: StaffUser, kind: Kind, item: Any, reason: str) -> Any:
     """The record stops counting from now on; it stays on the timeline and in the trail, struck through."""
     reason = _reason(reason, "voided")
     item = _lock(actor, kind, item)
     _void(actor, item, reason)
-    actions.record(
+    record(
         actor=actor,
-        action=f"{kind.code}.void",
+        action=EventCode.void(kind.code),
         instance=item,
         patient=kind.patient_of(item),
         before={"in_force": True},
@@ -341,7 +352,7 @@ def void_record(*, actor: StaffUser, kind: Kind, item: Any, reason: str) -> Any:
     return item
 
 
-@actions.action
+@action
 def correct_record(*, actor: StaffUser, kind: Kind, item: Any, values: Values, reason: str) -> Any:
     """The record replaced by one with ``values`` (the fields of ``kind.fields``): the old one voided with the
     reason and pointing to its replacement, the new one recorded by the kind's own action."""
@@ -359,9 +370,9 @@ def correct_record(*, actor: StaffUser, kind: Kind, item: Any, values: Values, r
         raise InvalidInput(error.message, field=field) from error
     item.replaced_by = replacement
     item.save(update_fields=["replaced_by"])
-    actions.record(
+    record(
         actor=actor,
-        action=f"{kind.code}.correct",
+        action=EventCode.correct(kind.code),
         instance=item,
         patient=kind.patient_of(item),
         before={name: before.get(name) for name in kind.fields},

@@ -38,8 +38,25 @@ from zoneinfo import ZoneInfo
 
 from django.db import transaction
 
-from isotrack.clinic import actions, queries
-from isotrack.clinic.actions import KG_PER_LB
+from isotrack.clinic import queries
+from isotrack.clinic.actions.alerts import acknowledge_alert, record_pregnancy_follow_up
+from isotrack.clinic.actions.courses import end_course, start_course
+from isotrack.clinic.actions.dosing import change_dose, record_interruption, record_missed_dose
+from isotrack.clinic.actions.ipledge import record_dispense, record_ipledge_entry
+from isotrack.clinic.actions.observations import (
+    record_lab_result,
+    record_mood_screen,
+    record_pregnancy_test,
+    record_side_effect,
+)
+from isotrack.clinic.actions.patients import (
+    KG_PER_LB,
+    record_contraception,
+    record_weight,
+    register_patient,
+    set_patient_category,
+)
+from isotrack.clinic.actions.visits import record_visit
 from isotrack.clinic.errors import InvalidInput
 from isotrack.clinic.models import Course, Patient, Practice, StaffUser
 
@@ -244,7 +261,7 @@ class _Chart:
 
     def open_course(self, start: date) -> None:
         dose = self.starting_dose()
-        self._course = actions.start_course(
+        self._course = start_course(
             actor=self.prescriber,
             patient=self.patient,
             prescriber=self.prescriber,
@@ -256,7 +273,7 @@ class _Chart:
         self.segments = [(start, dose)]
 
     def change_dose(self, starts_on: date, mg: Decimal, reason: str) -> None:
-        actions.change_dose(
+        change_dose(
             actor=self.prescriber,
             course=self.course,
             starts_on=starts_on,
@@ -271,21 +288,21 @@ class _Chart:
 
     def weigh(self, day: date, kg: Decimal) -> None:
         value = kg if self.weight_unit == "kg" else (kg / KG_PER_LB).quantize(Decimal("0.1"))
-        actions.record_weight(
+        record_weight(
             actor=self.nurse, patient=self.patient, effective_date=day, value=value, unit=self.weight_unit
         )
 
     def start_contraception(self, day: date) -> None:
         for method in self.methods:
-            actions.record_contraception(actor=self.nurse, patient=self.patient, method=method, start=day)
+            record_contraception(actor=self.nurse, patient=self.patient, method=method, start=day)
 
     def enroll(self, day: date) -> None:
-        actions.record_ipledge_entry(actor=self.prescriber, course=self.course, kind="enrollment", day=day)
+        record_ipledge_entry(actor=self.prescriber, course=self.course, kind="enrollment", day=day)
 
     def pregnancy_test(
         self, day: date, purpose: str, setting: str = "office", result: str = "negative"
     ) -> None:
-        actions.record_pregnancy_test(
+        record_pregnancy_test(
             actor=self.nurse,
             course=self.course,
             purpose=purpose,
@@ -296,25 +313,21 @@ class _Chart:
 
     def prescriber_confirmation(self, day: date) -> None:
         """IPL-PRESCRIBER-CONFIRM (or, for cannot-get-pregnant under 2021, the monthly counseling visit)."""
-        actions.record_ipledge_entry(
+        record_ipledge_entry(
             actor=self.prescriber, course=self.course, kind="prescriber_confirmation", day=day
         )
 
     def patient_attestation(self, day: date) -> None:
         """IPL-PATIENT-QUIZ: the patient answers in iPLEDGE; a nurse records it once the office knows."""
-        actions.record_ipledge_entry(
-            actor=self.nurse, course=self.course, kind="patient_attestation", day=day
-        )
+        record_ipledge_entry(actor=self.nurse, course=self.course, kind="patient_attestation", day=day)
 
     def visit(self, day: date, *, phq2: int | None = None) -> None:
-        actions.record_visit(actor=self.nurse, course=self.course, day=day)
+        record_visit(actor=self.nurse, course=self.course, day=day)
         score = phq2 if phq2 is not None else self.rng.choice((0, 0, 0, 1, 1, 2))
-        actions.record_mood_screen(
-            actor=self.nurse, course=self.course, day=day, instrument="phq2", score=score
-        )
+        record_mood_screen(actor=self.nurse, course=self.course, day=day, instrument="phq2", score=score)
 
     def lab(self, day: date, test: str, value: int, unit: str, uln: int | None = None) -> None:
-        actions.record_lab_result(
+        record_lab_result(
             actor=self.nurse,
             course=self.course,
             test=test,
@@ -336,7 +349,7 @@ class _Chart:
 
     def dispense(self, day: date) -> None:
         mg = self.dose_on(day + _days(1))  # the supply's first day is the day after the pick-up
-        actions.record_dispense(
+        record_dispense(
             actor=self.nurse,
             course=self.course,
             day=day,
@@ -451,7 +464,7 @@ class _Chart:
             self.labs(peak)
 
     def end(self, day: date, reason: str, *, stopped: bool = False) -> None:
-        self._course = actions.end_course(
+        self._course = end_course(
             actor=self.prescriber, course=self.course, end=day, reason=reason, stopped=stopped
         )
 
@@ -539,7 +552,7 @@ def _pregnancy_positive(c: _Chart, n: int) -> None:
     positive = t - _days(5)
     c.monthly_cycle(positive, t, result="positive")
     for step, day in (("stop", positive), ("refer", positive + _days(1))):
-        actions.record_pregnancy_follow_up(actor=c.prescriber, course=c.course, step=step, day=day)
+        record_pregnancy_follow_up(actor=c.prescriber, course=c.course, step=step, day=day)
     c.course.refresh_from_db(fields=["status", "end"])
 
 
@@ -554,7 +567,7 @@ def _dry_lips_dose_reduced(c: _Chart, n: int) -> None:
         (reduce_from, c.reduced_dose(increased), "dry lips (cheilitis): dose reduced"),
     ]
     c.treat(last_fill - _days(60), 3, dose_changes=changes)
-    actions.record_side_effect(
+    record_side_effect(
         actor=c.nurse,
         course=c.course,
         term="cheilitis (dry lips)",
@@ -577,7 +590,7 @@ def _triglycerides_high(c: _Chart, n: int) -> None:
     c.treat(first_fill, 3, dose_changes=changes, peak_labs=False)
     drawn = first_fill + _days(57)
     c.labs(drawn, triglycerides=value)
-    actions.acknowledge_alert(  # ALERT-URGENCY: the prescriber has seen it and acted (the dose is lowered)
+    acknowledge_alert(  # ALERT-URGENCY: the prescriber has seen it and acted (the dose is lowered)
         actor=c.prescriber,
         course=c.course,
         code="TRIGLYCERIDES_HIGH",
@@ -593,7 +606,7 @@ def _triglycerides_critical(c: _Chart, n: int) -> None:
     c.treat(t - _days(60), 2, peak_labs=False)
     value = c.rng.randint(TRIGLYCERIDES_CRITICAL + 20, 980)
     c.labs(t - _days(2), triglycerides=value)
-    actions.record_interruption(
+    record_interruption(
         actor=c.prescriber,
         course=c.course,
         start=t - _days(1),
@@ -627,7 +640,7 @@ def _phq9_after_phq2(c: _Chart, *, item9: int) -> None:
     c.treat(t - _days(c.rng.randint(3, 20) + 30 * (fills - 1)), fills)
     day = t - _days(1)
     c.visit(day, phq2=4)
-    actions.record_mood_screen(
+    record_mood_screen(
         actor=c.nurse, course=c.course, day=day, instrument="phq9", score=c.rng.randint(10, 14), item9=item9
     )
 
@@ -637,7 +650,7 @@ def _hold_and_missed_doses(c: _Chart, n: int) -> None:
     last_fill = c.today - _days(c.rng.randint(2, 20))
     c.treat(last_fill - _days(90), 4)
     start = c.course.start
-    actions.record_side_effect(
+    record_side_effect(
         actor=c.nurse,
         course=c.course,
         term="epistaxis (nosebleeds)",
@@ -646,7 +659,7 @@ def _hold_and_missed_doses(c: _Chart, n: int) -> None:
         resolved_on=start + _days(45),
         action_taken="held",
     )
-    actions.record_interruption(
+    record_interruption(
         actor=c.prescriber,
         course=c.course,
         start=start + _days(35),
@@ -654,7 +667,7 @@ def _hold_and_missed_doses(c: _Chart, n: int) -> None:
         reason="nosebleeds: paused for a week",
     )
     for offset in (12, 67, 80):
-        actions.record_missed_dose(actor=c.nurse, course=c.course, day=start + _days(offset))
+        record_missed_dose(actor=c.nurse, course=c.course, day=start + _days(offset))
 
 
 def _weight_changed(c: _Chart, n: int) -> None:
@@ -896,7 +909,7 @@ def _register(
     youngest_birth = _years_before(today, age)  # the latest birth date that makes the patient `age` today
     birth_date = youngest_birth - _days(rng.randint(0, 364))
     # IPL-CAT: the front desk registers the patient, a prescriber assigns the category
-    patient = actions.register_patient(
+    patient = register_patient(
         actor=team.registrar,
         mrn=f"DEMO-{number:06d}",
         given_name=given,
@@ -908,7 +921,7 @@ def _register(
         reminders_consent=rng.random() < 0.6,
     )
     if situation.category:
-        actions.set_patient_category(
+        set_patient_category(
             actor=team.prescribers[0], patient=patient, category=situation.category, reason=""
         )
     return patient

@@ -8,10 +8,15 @@ from decimal import Decimal
 
 from django.db import transaction
 
-from isotrack.clinic import actions
+from isotrack.clinic.actions.courses import end_course, start_course
+from isotrack.clinic.actions.dosing import change_dose, record_interruption, record_missed_dose
+from isotrack.clinic.actions.ipledge import record_dispense, record_ipledge_entry
+from isotrack.clinic.actions.observations import record_lab_result, record_mood_screen, record_pregnancy_test
+from isotrack.clinic.actions.patients import record_contraception, record_weight
+from isotrack.clinic.actions.visits import record_visit
 from isotrack.clinic.errors import InvalidInput
 from isotrack.clinic.models import Course, Patient, Practice, Role, StaffUser
-from isotrack.clinic.policy import policy_of
+from isotrack.clinic.records import policy_of
 from isotrack.core import course as facts
 
 
@@ -59,7 +64,7 @@ def import_course(
     if doses and doses[0].start != course_file.course.start:
         raise InvalidInput("doses[0].from: the first dose must start on course.start", field="doses")
     with transaction.atomic():
-        course = actions.start_course(
+        course = start_course(
             actor=actor,
             patient=patient,
             prescriber=prescriber,
@@ -69,7 +74,7 @@ def import_course(
             target_mg_per_kg=Decimal(str(course_file.policy.target_mg_per_kg)),
         )
         for segment in doses[1:]:
-            actions.change_dose(
+            change_dose(
                 actor=actor,
                 course=course,
                 starts_on=segment.start,
@@ -81,23 +86,23 @@ def import_course(
         for weight in course_file.weights:
             kg = Decimal(str(weight.kg)).quantize(Decimal("0.01"))
             if (weight.date, kg) not in known_weights:
-                actions.record_weight(actor=actor, patient=patient, effective_date=weight.date, value=kg)
+                record_weight(actor=actor, patient=patient, effective_date=weight.date, value=kg)
         known_methods = {(c.method, c.start, c.end) for c in patient.contraception.all()}
         for use in course_file.contraception:
             if (use.method, use.start, use.end) not in known_methods:
-                actions.record_contraception(
+                record_contraception(
                     actor=actor, patient=patient, method=use.method, start=use.start, end=use.end
                 )
         for hold in course_file.interruptions:
-            actions.record_interruption(
+            record_interruption(
                 actor=actor, course=course, start=hold.start, end=hold.end, reason=hold.reason or ""
             )
         for day in course_file.missed_doses:
-            actions.record_missed_dose(actor=actor, course=course, day=day)
+            record_missed_dose(actor=actor, course=course, day=day)
         for index, event in enumerate(course_file.events):
             _import_event(actor, course, event, f"events[{index}]")
         if course_file.course.end is not None:
-            actions.end_course(
+            end_course(
                 actor=actor, course=course, end=course_file.course.end, reason="imported from a course file"
             )
         return course
@@ -106,12 +111,12 @@ def import_course(
 def _import_event(actor: StaffUser, course: Course, event: facts.Event, where: str) -> None:
     practice = course.patient.practice
     if isinstance(event, facts.Enrollment | facts.PrescriberConfirmation | facts.PatientAttestation):
-        actions.record_ipledge_entry(
+        record_ipledge_entry(
             actor=actor, course=course, kind=event.kind, day=event.date, in_order=False
         )  # a course file's history as it happened: the engine judges its order
     elif isinstance(event, facts.PregnancyTest):
         verifier = _staff(practice, event.verified_by, f"{where}.verified_by") if event.verified_by else None
-        actions.record_pregnancy_test(
+        record_pregnancy_test(
             actor=actor,
             course=course,
             purpose=event.purpose,
@@ -121,7 +126,7 @@ def _import_event(actor: StaffUser, course: Course, event: facts.Event, where: s
             verified_by=verifier,
         )
     elif isinstance(event, facts.Dispense):
-        actions.record_dispense(
+        record_dispense(
             actor=actor,
             course=course,
             day=event.date,
@@ -131,14 +136,14 @@ def _import_event(actor: StaffUser, course: Course, event: facts.Event, where: s
             rma=event.rma or "",
         )
     elif isinstance(event, facts.Visit):
-        actions.record_visit(actor=actor, course=course, day=event.date)
+        record_visit(actor=actor, course=course, day=event.date)
     elif isinstance(event, facts.LabResult):
         test = (
             event.test if event.test in {"triglycerides", "cholesterol", "hdl", "ldl", "alt", "ast"} else None
         )
         if test is None:
             return  # the spec keeps and ignores other tests; the clinic stores only the evaluated ones
-        actions.record_lab_result(
+        record_lab_result(
             actor=actor,
             course=course,
             test=test,
@@ -148,7 +153,7 @@ def _import_event(actor: StaffUser, course: Course, event: facts.Event, where: s
             uln=Decimal(str(event.uln)) if event.uln is not None else None,
         )
     elif isinstance(event, facts.MoodScreen):
-        actions.record_mood_screen(
+        record_mood_screen(
             actor=actor,
             course=course,
             day=event.date,

@@ -13,18 +13,8 @@ import pytest
 from django.core.management import CommandError, call_command
 from django.db import transaction
 
+from isotrack.audit.events import EventCode
 from isotrack.audit.models import AuditEvent
-from isotrack.clinic import actions, demo
-from isotrack.clinic.demo import (
-    DEMO_PASSWORD,
-    FAMILY_NAMES,
-    GIVEN_NAMES,
-    MAIN_PRACTICE_NAME,
-    MAIN_SITUATIONS,
-    PINNED_PRACTICE_NAME,
-    PINNED_SITUATIONS,
-    build_demo,
-)
 from isotrack.clinic.errors import InvalidInput
 from isotrack.clinic.models import (
     Contraception,
@@ -45,6 +35,17 @@ from isotrack.clinic.models import (
     StaffUser,
     Visit,
     Weight,
+)
+from isotrack.demo import generator
+from isotrack.demo.generator import (
+    DEMO_PASSWORD,
+    FAMILY_NAMES,
+    GIVEN_NAMES,
+    MAIN_PRACTICE_NAME,
+    MAIN_SITUATIONS,
+    PINNED_PRACTICE_NAME,
+    PINNED_SITUATIONS,
+    build_demo,
 )
 
 TODAY = date(2026, 11, 25)  # after the 2026 rules took effect (2026-11-15)
@@ -91,7 +92,7 @@ def days(n: int) -> timedelta:
     return timedelta(days=n)
 
 
-def courses(result: demo.DemoPractice, key: str) -> list[Course]:
+def courses(result: generator.DemoPractice, key: str) -> list[Course]:
     return result.courses[key]
 
 
@@ -190,7 +191,7 @@ def test_it_rolls_everything_back_when_a_step_fails(monkeypatch):
     def broken(**kwargs):
         raise InvalidInput("broken on purpose")
 
-    monkeypatch.setattr(actions, "record_mood_screen", broken)
+    monkeypatch.setattr(generator, "record_mood_screen", broken)
     with pytest.raises(InvalidInput):
         build_demo(patients=5, today=TODAY)
     assert not Practice.objects.exists()
@@ -280,15 +281,15 @@ def test_every_record_has_an_audit_row(built):
 def test_it_writes_each_step_as_the_staff_member_who_does_it(built):
     events = AuditEvent.objects.filter(practice=built.practice)
     by_action = dict(events.values_list("action", "actor__role").distinct())
-    assert by_action["course.start"] == Role.PRESCRIBER
-    assert by_action["dose.change"] == Role.PRESCRIBER
-    assert by_action["course.end"] == Role.PRESCRIBER
-    assert by_action["interruption.record"] == Role.PRESCRIBER
-    assert by_action["ipledge.prescriber_confirmation"] == Role.PRESCRIBER
-    assert by_action["dispense.record"] == Role.NURSE
-    assert by_action["pregnancy_test.record"] == Role.NURSE
-    assert by_action["ipledge.patient_attestation"] == Role.NURSE
-    assert by_action["patient.register"] == Role.FRONT_DESK
+    assert by_action[EventCode.COURSE_START] == Role.PRESCRIBER
+    assert by_action[EventCode.DOSE_CHANGE] == Role.PRESCRIBER
+    assert by_action[EventCode.COURSE_END] == Role.PRESCRIBER
+    assert by_action[EventCode.INTERRUPTION_RECORD] == Role.PRESCRIBER
+    assert by_action[EventCode.IPLEDGE_PRESCRIBER_CONFIRMATION] == Role.PRESCRIBER
+    assert by_action[EventCode.DISPENSE_RECORD] == Role.NURSE
+    assert by_action[EventCode.PREGNANCY_TEST_RECORD] == Role.NURSE
+    assert by_action[EventCode.IPLEDGE_PATIENT_ATTESTATION] == Role.NURSE
+    assert by_action[EventCode.PATIENT_REGISTER] == Role.FRONT_DESK
 
 
 # ------------------------------------------------------------------------------------------- synthetic data

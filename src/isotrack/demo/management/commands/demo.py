@@ -1,4 +1,4 @@
-"""`isotrack demo`: fill the database with the demo practices (see isotrack.clinic.demo).
+"""`isotrack demo`: fill the database with the demo practices (see isotrack.demo.generator).
 
 It prints counts and the staff logins, never a patient's name.
 """
@@ -10,10 +10,10 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from isotrack.clinic.demo import DEMO_PASSWORD, DEMO_URL, build_demo, demo_logins
 from isotrack.clinic.errors import ClinicError
 from isotrack.clinic.management.arguments import today_option
 from isotrack.clinic.models import Practice
+from isotrack.demo.generator import DEMO_PASSWORD, DEMO_URL, build_demo, demo_logins
 
 
 class Command(BaseCommand):

@@ -1,0 +1,137 @@
+"""A course opens, becomes active at its first pick-up, and ends (completed, or stopped early)."""
+
+from __future__ import annotations
+
+from datetime import date
+from decimal import Decimal
+from typing import Any
+
+from isotrack.audit.events import EventCode
+from isotrack.audit.trail import snapshot
+from isotrack.clinic import worklist_entries
+from isotrack.clinic.access import Capability, require
+from isotrack.clinic.actions.base import (
+    action,
+    check_course,
+    check_practice,
+    create,
+    plausible,
+    record,
+    today_of,
+    validated_save,
+)
+from isotrack.clinic.errors import InvalidInput
+from isotrack.clinic.models import (
+    Course,
+    CourseStatus,
+    DoseSegment,
+    Patient,
+    Practice,
+    Role,
+    StaffUser,
+)
+from isotrack.clinic.queries import practice_today
+from isotrack.core import plausibility
+
+
+@action
+def start_course(
+    *,
+    actor: StaffUser,
+    patient: Patient,
+    prescriber: StaffUser,
+    start: date,
+    mg_per_day: Decimal | None,
+    product: str = "conventional",
+    target_mg_per_kg: Decimal | None = None,
+    indication: str = "L70.0",
+    planned_end: date | None = None,
+    brand: str = "",
+) -> Course:
+    """Open a course (qualifying until the first dispense) with its first dose segment."""
+    require(actor, Capability.PRESCRIBE)
+    check_practice(actor, patient)
+    if prescriber.practice_id != patient.practice_id or prescriber.role != Role.PRESCRIBER:
+        raise InvalidInput("Choose a prescriber of this practice.", field="prescriber")
+    if not patient.category:
+        raise InvalidInput("Assign the patient's iPLEDGE category first (IPL-CAT).", field="category")
+    practice = Practice.objects.get(pk=patient.practice_id)
+    plausible(plausibility.first_dosing_day(start, practice_today(practice), patient.birth_date), "start")
+    if mg_per_day is not None:
+        plausible(plausibility.mg_per_day(float(mg_per_day)), "mg_per_day")
+    course = Course(
+        patient=patient,
+        prescriber=prescriber,
+        indication=indication,
+        start=start,
+        planned_end=planned_end,
+        target_mg_per_kg=target_mg_per_kg if target_mg_per_kg is not None else practice.target_mg_per_kg,
+    )
+    validated_save(course)
+    worklist_entries.add_line(course)
+    record(
+        actor=actor, action=EventCode.COURSE_START, instance=course, patient=patient, after=snapshot(course)
+    )
+    if mg_per_day is not None:
+        segment = DoseSegment(
+            course=course,
+            starts_on=start,
+            mg_per_day=mg_per_day,
+            product=product,
+            brand=brand,
+            reason="starting dose",
+        )
+        create(actor, segment, patient=patient, code=EventCode.DOSE_PRESCRIBE)
+    return course
+
+
+@action
+def end_course(
+    *, actor: StaffUser, course: Course, end: date, reason: str = "", stopped: bool = False
+) -> Course:
+    """Record the last day of dosing: a completed course, or one stopped early (`stopped`, e.g. a positive
+    pregnancy test), which FHIR calls a revoked CarePlan."""
+    check_course(actor, course, Capability.PRESCRIBE)
+    course = Course.objects.select_for_update().get(pk=course.pk)
+    plausible(
+        plausibility.planned_within_a_year(end, today_of(course.patient), "The last day of dosing"), "end"
+    )
+    before = snapshot(course)
+    course.end = end
+    course.status = CourseStatus.REVOKED if stopped else CourseStatus.COMPLETED
+    validated_save(course)
+    record(
+        actor=actor,
+        action=EventCode.COURSE_STOP if stopped else EventCode.COURSE_END,
+        instance=course,
+        patient=course.patient,
+        before=before,
+        after=snapshot(course),
+        reason=reason,
+    )
+    return course
+
+
+@action
+def activate_course(*, actor: StaffUser, course: Course) -> Course:
+    check_course(actor, course, Capability.RECORD_OBSERVATIONS)
+    course = Course.objects.select_for_update().get(pk=course.pk)
+    if course.status == CourseStatus.DRAFT:
+        set_status(actor, course, CourseStatus.ACTIVE, EventCode.COURSE_ACTIVATE)
+    return course
+
+
+def set_status(actor: StaffUser, course: Course, status: Any, code: EventCode, reason: str = "") -> None:
+    """A course's status changed (the caller holds the row locked), with its audit row."""
+    before = snapshot(course)
+    course.status = status
+    course.save(update_fields=["status"])
+    record(
+        actor=actor,
+        action=code,
+        instance=course,
+        patient=course.patient,
+        before=before,
+        after=snapshot(course),
+        reason=reason,
+    )

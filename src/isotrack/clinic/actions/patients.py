@@ -1,0 +1,246 @@
+"""The patient and the records that belong to the patient rather than to a course: registration, the
+iPLEDGE category, contact details, weights and contraception."""
+
+from __future__ import annotations
+
+from datetime import date
+from decimal import ROUND_HALF_UP, Decimal
+
+from django.utils import timezone
+
+from isotrack.audit.events import EventCode
+from isotrack.audit.trail import snapshot
+from isotrack.clinic.access import Capability, can, require
+from isotrack.clinic.actions.base import (
+    action,
+    check_practice,
+    create,
+    dated,
+    plausible,
+    record,
+    validated_save,
+)
+from isotrack.clinic.errors import InvalidInput
+from isotrack.clinic.models import (
+    Contraception,
+    Patient,
+    PatientCategory,
+    Practice,
+    StaffUser,
+    Weight,
+    WeightUnit,
+)
+from isotrack.clinic.queries import practice_today
+from isotrack.core import plausibility
+
+KG_PER_LB = Decimal("0.45359237")  # exact, by definition of the international pound
+
+
+@action
+def register_patient(
+    *,
+    actor: StaffUser,
+    mrn: str,
+    given_name: str,
+    family_name: str,
+    birth_date: date,
+    category: str = "",
+    ipledge_id: str = "",
+    email: str = "",
+    phone: str = "",
+    reminders_consent: bool = False,
+) -> Patient:
+    """A new patient. The iPLEDGE category is a prescriber's decision (IPL-CAT): registered by anyone else,
+    the patient waits on the worklist for a prescriber to assign it."""
+    require(actor, Capability.REGISTER_PATIENTS)
+    if category and category not in PatientCategory.values:
+        raise InvalidInput(f"{category!r} is not a patient category.", field="category")
+    if category and not can(actor, Capability.PRESCRIBE):
+        raise InvalidInput(
+            "Only a prescriber assigns the iPLEDGE category (IPL-CAT): leave it to be assigned.",
+            field="category",
+        )
+    today = practice_today(Practice.objects.get(pk=actor.practice_id))
+    plausible(plausibility.birth_date(birth_date, today), "birth_date")
+    patient = Patient(
+        practice_id=actor.practice_id,
+        mrn=mrn.strip(),
+        given_name=given_name.strip(),
+        family_name=family_name.strip(),
+        birth_date=birth_date,
+        category=category,
+        ipledge_id=ipledge_id.strip(),
+        category_set_by=actor if category else None,
+        category_set_at=timezone.now() if category else None,
+        email=email,
+        phone=phone,
+        reminders_consent=reminders_consent,
+    )
+    if Patient.objects.filter(practice_id=actor.practice_id, mrn=patient.mrn).exists():
+        raise InvalidInput("Another patient of the practice has this MRN.", field="mrn")
+    if (
+        patient.ipledge_id
+        and Patient.objects.filter(practice_id=actor.practice_id, ipledge_id=patient.ipledge_id).exists()
+    ):
+        raise InvalidInput("Another patient of the practice has this iPLEDGE ID.", field="ipledge_id")
+    validated_save(patient)
+    record(
+        actor=actor,
+        action=EventCode.PATIENT_REGISTER,
+        instance=patient,
+        patient=patient,
+        after=snapshot(patient),
+    )
+    return patient
+
+
+@action
+def set_patient_category(*, actor: StaffUser, patient: Patient, category: str, reason: str) -> Patient:
+    """IPL-CAT: only a prescriber assigns or changes the category; the change and its reason are audited."""
+    require(actor, Capability.PRESCRIBE)
+    check_practice(actor, patient)
+    if category not in PatientCategory.values:
+        raise InvalidInput(f"{category!r} is not a patient category.", field="category")
+    if not reason.strip() and not patient.category:
+        reason = "assigned by the prescriber"
+    if not reason.strip():
+        raise InvalidInput("Say why the category changes.", field="reason")
+    before = snapshot(patient)
+    patient.category = category
+    patient.category_set_by = actor
+    patient.category_set_at = timezone.now()
+    validated_save(patient)
+    record(
+        actor=actor,
+        action=EventCode.PATIENT_CATEGORY,
+        instance=patient,
+        patient=patient,
+        before=before,
+        after=snapshot(patient),
+        reason=reason.strip(),
+    )
+    return patient
+
+
+@action
+def update_patient_contact(
+    *,
+    actor: StaffUser,
+    patient: Patient,
+    email: str | None = None,
+    phone: str | None = None,
+    reminders_consent: bool | None = None,
+) -> Patient:
+    """The patient's e-mail, phone and consent to reminders; values left as None stay as they are."""
+    require(actor, Capability.REGISTER_PATIENTS)
+    check_practice(actor, patient)
+    patient = Patient.objects.select_for_update().get(pk=patient.pk)
+    before = snapshot(patient)
+    if email is not None:
+        patient.email = email.strip()
+    if phone is not None:
+        patient.phone = phone.strip()
+    if reminders_consent is not None:
+        patient.reminders_consent = reminders_consent
+    validated_save(patient)
+    after = snapshot(patient)
+    if after != before:
+        record(
+            actor=actor,
+            action=EventCode.PATIENT_CONTACT,
+            instance=patient,
+            patient=patient,
+            before=before,
+            after=after,
+        )
+    return patient
+
+
+# ---------------------------------------------------------------------------------- weights and contraception
+
+
+def weight_in_kg(value: Decimal, unit: str) -> Decimal:
+    if unit == WeightUnit.LB:
+        value = value * KG_PER_LB
+    elif unit != WeightUnit.KG:
+        raise InvalidInput(f"{unit!r} is not a weight unit (kg or lb).", field="unit")
+    kg = value.quantize(Decimal("0.01"), rounding=ROUND_HALF_UP)
+    plausible(plausibility.weight_kg(float(kg)), "value")
+    return kg
+
+
+@action
+def record_weight(
+    *, actor: StaffUser, patient: Patient, effective_date: date, value: Decimal, unit: str = "kg"
+) -> Weight:
+    require(actor, Capability.RECORD_OBSERVATIONS)
+    check_practice(actor, patient)
+    dated(patient, effective_date, "effective_date", "A weight")
+    weight = Weight(
+        patient=patient,
+        effective_date=effective_date,
+        kg=weight_in_kg(value, unit),
+        entered_value=value,
+        entered_unit=unit,
+    )
+    return create(actor, weight, patient=patient, code=EventCode.WEIGHT_RECORD)
+
+
+@action
+def change_weight(
+    *, actor: StaffUser, weight: Weight, effective_date: date, value: Decimal, unit: str, reason: str = ""
+) -> Weight:
+    require(actor, Capability.RECORD_OBSERVATIONS)
+    check_practice(actor, weight.patient)
+    weight = Weight.objects.select_for_update().get(pk=weight.pk)
+    dated(weight.patient, effective_date, "effective_date", "A weight")
+    before = snapshot(weight)
+    weight.effective_date = effective_date
+    weight.kg = weight_in_kg(value, unit)
+    weight.entered_value = value
+    weight.entered_unit = unit
+    validated_save(weight)
+    record(
+        actor=actor,
+        action=EventCode.WEIGHT_CHANGE,
+        instance=weight,
+        patient=weight.patient,
+        before=before,
+        after=snapshot(weight),
+        reason=reason,
+    )
+    return weight
+
+
+@action
+def record_contraception(
+    *, actor: StaffUser, patient: Patient, method: str, start: date, end: date | None = None
+) -> Contraception:
+    require(actor, Capability.RECORD_OBSERVATIONS)
+    check_practice(actor, patient)
+    dated(patient, start, "start", "A method's first day")
+    if end is not None:
+        dated(patient, end, "end", "A method's last day")
+    item = Contraception(patient=patient, method=method, start=start, end=end)
+    return create(actor, item, patient=patient, code=EventCode.CONTRACEPTION_RECORD)
+
+
+@action
+def end_contraception(*, actor: StaffUser, contraception: Contraception, end: date) -> Contraception:
+    """The last day a method was used (IPL-CON-2); the period stays on record."""
+    require(actor, Capability.RECORD_OBSERVATIONS)
+    check_practice(actor, contraception.patient)
+    item = Contraception.objects.select_for_update().get(pk=contraception.pk)
+    dated(item.patient, end, "end", "A method's last day")
+    before = snapshot(item)
+    item.end = end
+    validated_save(item)
+    record(
+        actor=actor,
+        action=EventCode.CONTRACEPTION_END,
+        instance=item,
+        patient=item.patient,
+        before=before,
+        after=snapshot(item),
+    )
+    return item
