@@ -13,6 +13,16 @@ walking the course file, the evaluation and the next step (``_dates``), and the 
 on each, in order, until the answer differs. A property test (tests/core/test_change.py) checks for random
 courses and days that the answer holds on every day in between.
 
+The therapy calendar holds the same way, with one difference: an event's status moves with the day alone all
+the time (a step opens on its earliest day, a date to know goes past), so a plan is kept with the statuses of
+the day it was planned on and read with ``TherapyCalendar.on(day)`` (``calendar.event_status_on``: the status
+from the event's own fields). ``plan_until_change(course_file, day)`` is ``therapy_calendar`` with
+``changes_on``: the first day the calendar the core gives differs from the plan read that way, found on the
+same candidate days (the plan's dates and the day after each included). A plan with an event placed from the
+day itself (``placed_from_the_day``) changes the next day. ``judge_until_change`` gives both, judged from one
+evaluation a day, with the first day either changes: what a stored worklist line and its stored plan hold
+until.
+
 Decision: the horizon (``HORIZON_DAYS``) bounds the search, so a line is judged again at least every four
 weeks even when nothing is due.
 """
@@ -24,6 +34,7 @@ import datetime as dt
 from collections.abc import Iterator
 from typing import Any
 
+from isotrack.core.calendar import TherapyCalendar, therapy_calendar
 from isotrack.core.course import CourseFile
 from isotrack.core.cycle import NextStep, next_step
 from isotrack.core.evaluate import Evaluation, evaluate
@@ -55,20 +66,61 @@ def next_step_until_change(
 ) -> NextStep:
     """``next_step(course_file, day)`` with ``changes_on``: the first day its ``answer`` changes if nothing
     is recorded, or ``day + horizon`` when it holds that long."""
+    found, _ = judge_until_change(course_file, day, horizon, evaluation, plan=False)
+    assert found is not None
+    return found
+
+
+def plan_until_change(
+    course_file: CourseFile, day: dt.date, horizon: int = HORIZON_DAYS, evaluation: Evaluation | None = None
+) -> TherapyCalendar:
+    """``therapy_calendar(course_file, day)`` with ``changes_on``: the first day the core's calendar differs
+    from this one read on that day (``TherapyCalendar.on``) if nothing is recorded, or ``day + horizon``."""
+    _, plan = judge_until_change(course_file, day, horizon, evaluation, step=False)
+    assert plan is not None
+    return plan
+
+
+def judge_until_change(
+    course_file: CourseFile,
+    day: dt.date,
+    horizon: int = HORIZON_DAYS,
+    evaluation: Evaluation | None = None,
+    *,
+    step: bool = True,
+    plan: bool = True,
+) -> tuple[NextStep | None, TherapyCalendar | None]:
+    """The next step (``step``) and the calendar (``plan``) on ``day``, both with the same ``changes_on``: the
+    first day either changes if nothing is recorded (each day judged from one evaluation), or ``day +
+    horizon``."""
     if evaluation is None:
         evaluation = evaluate(course_file, day)
-    found = next_step(course_file, day, evaluation)
+    found = next_step(course_file, day, evaluation) if step else None
+    planned = therapy_calendar(course_file, day, evaluation=evaluation) if plan else None
     last = day + horizon * DAY
-    held = answer(found)
+    if planned is not None and planned.placed_from_the_day:
+        last = min(last, day + DAY)
+    held = answer(found) if found is not None else None
     candidates: set[dt.date] = set()
-    for date in _dates((course_file, evaluation, found)):
+    for date in _dates((course_file, evaluation, found, planned.events if planned else ())):
         for candidate in (date, date + DAY):
             if day < candidate < last:
                 candidates.add(candidate)
+    changes_on = last
     for candidate in sorted(candidates):
-        if answer(next_step(course_file, candidate)) != held:
-            return dataclasses.replace(found, changes_on=candidate)
-    return dataclasses.replace(found, changes_on=last)
+        judged = evaluate(course_file, candidate)
+        if found is not None and answer(next_step(course_file, candidate, judged)) != held:
+            changes_on = candidate
+            break
+        if planned is not None and (
+            therapy_calendar(course_file, candidate, evaluation=judged).events != planned.on(candidate)
+        ):
+            changes_on = candidate
+            break
+    return (
+        dataclasses.replace(found, changes_on=changes_on) if found is not None else None,
+        dataclasses.replace(planned, changes_on=changes_on) if planned is not None else None,
+    )
 
 
 # The day judged on is not a fact: the day after it is no more a candidate than any other day. (The history an
