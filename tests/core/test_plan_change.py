@@ -129,6 +129,17 @@ def test_the_first_overdue_day_agrees_with_the_status(event, day, status):
     assert (status == "overdue") == (first is not None and day >= first)
 
 
+def test_holds_on_is_on_compared_without_building_it():
+    course_file = treated(2)
+    for offset in range(-40, 120, 7):
+        plan = therapy_calendar(course_file, FIRST_FILL + days(offset))
+        for later in (1, 3, 8, 20):
+            day = plan.day + days(later)
+            events = therapy_calendar(course_file, day).events
+            assert plan.holds_on(day, events) == (plan.on(day) == events)
+            assert plan.holds_on(day, plan.on(day))
+
+
 def test_read_on_its_own_day_a_plan_is_the_calendar_itself():
     course_file = treated(2)
     for offset in range(-40, 120, 9):

@@ -237,7 +237,20 @@ class TherapyCalendar:
     def on(self, day: dt.date) -> tuple[PlannedEvent, ...]:
         """The events with their status on a later ``day`` (``event_status_on``): the plan as the core gives
         it on every day before ``changes_on`` when nothing is recorded in between."""
-        return tuple(replace(e, status=event_status_on(e, day)) for e in self.events)
+        return tuple(_on(e, day) for e in self.events)
+
+    def holds_on(self, day: dt.date, events: tuple[PlannedEvent, ...]) -> bool:
+        """Whether ``events`` (the core's calendar of ``day``) are this plan read on ``day``: ``on(day) ==
+        events``, without building ``on(day)``."""
+        if len(events) != len(self.events):
+            return False
+        for mine, theirs in zip(self.events, events, strict=True):
+            status = event_status_on(mine, day)
+            if theirs.status != status or (
+                theirs != mine if status == mine.status else _on(mine, day) != theirs
+            ):
+                return False
+        return True
 
     @property
     def end(self) -> PlannedEvent | None:
@@ -315,6 +328,11 @@ def event_status_on(event: PlannedEvent, day: dt.date) -> Status:
     if event.projected and kind in FILL_KINDS:
         return "upcoming"
     return "open" if event.earliest <= day else "upcoming"
+
+
+def _on(event: PlannedEvent, day: dt.date) -> PlannedEvent:
+    status = event_status_on(event, day)
+    return event if status == event.status else replace(event, status=status)
 
 
 def overdue_from(event: PlannedEvent) -> dt.date | None:

@@ -112,8 +112,8 @@ def judge_until_change(
         if found is not None and answer(next_step(course_file, candidate, judged)) != held:
             changes_on = candidate
             break
-        if planned is not None and (
-            therapy_calendar(course_file, candidate, evaluation=judged).events != planned.on(candidate)
+        if planned is not None and not planned.holds_on(
+            candidate, therapy_calendar(course_file, candidate, evaluation=judged).events
         ):
             changes_on = candidate
             break
