@@ -5,6 +5,7 @@ differs on it (unless the horizon ended the search)."""
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import json
 from dataclasses import replace
@@ -127,6 +128,12 @@ def test_an_events_status_on_a_later_day_follows_from_its_own_fields(event, day,
 def test_the_first_overdue_day_agrees_with_the_status(event, day, status):
     first = overdue_from(event)
     assert (status == "overdue") == (first is not None and day >= first)
+
+
+def test_the_change_search_reads_every_date_a_planned_event_holds():
+    # judge_until_change reads these five directly: a new date field must be added there too.
+    dated = {f.name for f in dataclasses.fields(PlannedEvent) if "date" in str(f.type)}
+    assert dated == {"date", "earliest", "latest", "done_on", "due_date"}
 
 
 def test_holds_on_is_on_compared_without_building_it():

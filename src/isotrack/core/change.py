@@ -31,7 +31,6 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
-from collections.abc import Iterator
 from typing import Any
 
 from isotrack.core.calendar import TherapyCalendar, therapy_calendar
@@ -102,10 +101,15 @@ def judge_until_change(
         last = min(last, day + DAY)
     held = answer(found) if found is not None else None
     candidates: set[dt.date] = set()
-    for date in _dates((course_file, evaluation, found, planned.events if planned else ())):
-        for candidate in (date, date + DAY):
-            if day < candidate < last:
-                candidates.add(candidate)
+    if last > day + DAY:  # else no day lies between
+        dates = _dates((course_file, evaluation, found))
+        for event in planned.events if planned is not None else ():  # its dates, read directly: faster
+            dates.update((event.date, event.earliest, event.latest))
+            dates.update(d for d in (event.done_on, event.due_date) if d is not None)
+        for date in dates:
+            for candidate in (date, date + DAY):
+                if day < candidate < last:
+                    candidates.add(candidate)
     changes_on = last
     for candidate in sorted(candidates):
         judged = evaluate(course_file, candidate)
@@ -128,18 +132,34 @@ def judge_until_change(
 _NOT_FACTS = frozenset({"as_of", "day", "history"})
 
 
-def _dates(value: object) -> Iterator[dt.date]:
+def _dates(value: object) -> set[dt.date]:
     """Every date held anywhere in ``value`` (dataclasses, tuples, lists, dicts), the policy's included, but
     the day judged on (``_NOT_FACTS``)."""
+    found: set[dt.date] = set()
+    _collect(value, found)
+    return found
+
+
+def _collect(value: object, found: set[dt.date]) -> None:
     if isinstance(value, dt.date):
-        yield value
-    elif dataclasses.is_dataclass(value) and not isinstance(value, type):
-        for field in dataclasses.fields(value):
-            if field.name not in _NOT_FACTS:
-                yield from _dates(getattr(value, field.name))
+        found.add(value)
     elif isinstance(value, tuple | list | set | frozenset):
         for item in value:
-            yield from _dates(item)
+            _collect(item, found)
     elif isinstance(value, dict):
         for item in value.values():
-            yield from _dates(item)
+            _collect(item, found)
+    else:
+        for name in _fields_of(type(value)):
+            _collect(getattr(value, name), found)
+
+
+_FIELDS: dict[type, tuple[str, ...]] = {}  # the fields walked, by class (a dataclass's, none for others)
+
+
+def _fields_of(kind: type) -> tuple[str, ...]:
+    names = _FIELDS.get(kind)
+    if names is None:
+        fields = dataclasses.fields(kind) if dataclasses.is_dataclass(kind) else ()
+        names = _FIELDS[kind] = tuple(f.name for f in fields if f.name not in _NOT_FACTS)
+    return names
