@@ -6,6 +6,7 @@ clinic's actions, with the API's problem documents."""
 from __future__ import annotations
 
 import json
+import re
 from datetime import timedelta
 
 import pytest
@@ -14,6 +15,7 @@ from fhir.resources.R4B.bundle import Bundle
 
 from isotrack import core
 from isotrack.audit.models import AuditEvent
+from isotrack.clinic import calendar as clinic_calendar
 from isotrack.clinic import worklist as clinic_worklist
 from isotrack.clinic.models import Course, Patient
 from isotrack.clinic.records import course_facts
@@ -292,26 +294,55 @@ def test_it_filters_the_worklist_as_the_page_does(demo):
 # ------------------------------------------------------------------------------------------------ calendar
 
 
-def test_it_shows_the_practices_calendar_read_in_one_batch(demo, django_assert_max_num_queries):
-    end = TODAY + timedelta(days=60)
-    url = f"/api/v1/calendar?start={TODAY - timedelta(days=30)}&end={end}"
-    with django_assert_max_num_queries(40):
-        items = api(demo).get(url).json()["items"]
-    assert items and all(
-        item["status"] in {"done", "overdue", "open", "upcoming", "waiting", "past"} for item in items
+def calendar_items(client, start, end, *, limit=40, max_queries=None, assert_queries=None) -> list[dict]:
+    """Every item of the API's calendar between two days, page after page (``next_after``)."""
+    items, after = [], ""
+    while True:
+        params = {"start": start.isoformat(), "end": end.isoformat(), "limit": limit, "after": after}
+        if assert_queries is None:
+            body = client.get("/api/v1/calendar", params).json()
+        else:
+            with assert_queries(max_queries):
+                body = client.get("/api/v1/calendar", params).json()
+        items += body["items"]
+        after = body["next_after"]
+        if after is None:
+            return items
+
+
+def test_it_shows_the_practices_calendar_from_the_stored_plans_a_page_at_a_time(
+    demo, django_assert_max_num_queries
+):
+    start, end = TODAY - timedelta(days=30), TODAY + timedelta(days=60)
+    client = api(demo)
+    client.get("/api/v1/calendar")  # the day's first read judges the practice's lines and plans
+    items = calendar_items(client, start, end, max_queries=8, assert_queries=django_assert_max_num_queries)
+    assert len(items) > 40  # more than one page
+    assert [i["date"] for i in items] == sorted(i["date"] for i in items)
+    # Exactly what the core plans today for every course on the practice's calendar.
+    expected = {
+        (str(e.course.uuid), e.event.key, e.event.date.isoformat(), e.status, e.event.due_code)
+        for e in clinic_calendar.practice_entries(demo.practice, TODAY)
+        if start <= e.event.date <= end
+    }
+    shown = {(i["course"], i["key"], i["date"], i["status"], i["due_code"]) for i in items}
+    assert shown == expected
+    assert {"done", "overdue", "open", "upcoming", "waiting", "past"} <= {i["status"] for i in items}
+    for item in items:
+        _, _, _, plan = engine(Course.objects.get(uuid=item["course"]))
+        assert plan.by_key()[item["key"]].label == item["label"]
+
+
+def test_the_api_and_the_page_list_the_same_events_of_a_day(client, demo):
+    day = next(
+        e.event.date for e in clinic_calendar.practice_entries(demo.practice, TODAY) if e.event.date > TODAY
     )
-    for course_uuid in {item["course"] for item in items}:
-        course = Course.objects.get(uuid=course_uuid)
-        _, _, _, plan = engine(course)
-        expected = [
-            (e.date.isoformat(), e.kind, e.status, e.due_code)
-            for e in plan.events
-            if TODAY - timedelta(days=30) <= e.date <= end
-        ]
-        shown = [
-            (i["date"], i["kind"], i["status"], i["due_code"]) for i in items if i["course"] == course_uuid
-        ]
-        assert sorted(shown, key=str) == sorted(expected, key=str), course.patient.mrn
+    from_api = [(i["course"], i["key"], i["status"]) for i in calendar_items(api(demo), day, day, limit=3)]
+    client.force_login(demo.staff["doctor"])
+    body = client.get("/calendar/", {"view": "day", "date": day.isoformat()}).content.decode()
+    box = body[body.index('class="cal-day"') :]
+    on_page = re.findall(r'data-course="([^"]+)" data-key="([^"]+)" data-status="([^"]+)"', box)
+    assert from_api and on_page == from_api
 
 
 # ---------------------------------------------------------------------------------------------------- FHIR

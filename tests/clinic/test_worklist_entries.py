@@ -225,8 +225,8 @@ def test_a_write_that_lands_while_a_line_is_judged_is_never_missed(demo, monkeyp
     judge = worklist_entries.judge_courses
     calls = []
 
-    def judge_then_a_write_lands(course_ids, today):
-        lines = list(judge(course_ids, today))  # judged from the facts read now
+    def judge_then_a_write_lands(course_ids, today, plans):
+        lines = list(judge(course_ids, today, plans))  # judged from the facts read now
         if not calls:  # another process records the new test before these lines are stored
             WRITES["a new monthly test"](demo, demo.staff["nurse"])
         calls.append(course_ids)

@@ -87,3 +87,40 @@ def test_it_draws_every_status_distinctly_with_a_legend_and_readable_contrast(pa
     assert rows.filter(has_text="Pick-up of the next fill").filter(has_text="Waiting").count() == 1
     assert low_contrast(page) == []
     screenshot(page, "calendar-statuses-course")
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_nurse_opens_a_dense_day_from_the_month_and_pages_through_it(
+    page, live_server, active_course, monkeypatch
+):
+    from isotrack.clinic import calendar as clinic_calendar
+
+    monkeypatch.setattr(clinic_calendar, "MONTH_DAY_EVENTS", 1)  # every day with two events is dense
+    monkeypatch.setattr(clinic_calendar, "PAGE_SIZE", 2)
+    page.goto(f"{live_server.url}/login/")
+    page.get_by_label("Username").fill("nurse")
+    page.get_by_label("Password").fill(PASSWORD)
+    page.locator("main").get_by_role("button", name="Log in").click()
+    next_fill = active_course.dispenses.get().date + timedelta(days=30)  # its visit, test and pick-up
+    page.goto(f"{live_server.url}/calendar/?date={next_fill.isoformat()}")
+    cell = page.locator("table.cal-month td").filter(
+        has=page.locator(f'a[href*="date={next_fill.isoformat()}"]')
+    )
+    assert cell.locator("li.cal-entry").count() == 1
+    more = cell.get_by_role("link", name="more")
+    assert more.inner_text().startswith("+ ")
+    hidden = int(more.inner_text().split()[1])
+    assert low_contrast(page) == []
+    more.click()
+    seen = []
+    while True:
+        entries = page.locator(".cal-day li.cal-entry")
+        seen += [entries.nth(i).get_attribute("data-key") for i in range(entries.count())]
+        assert low_contrast(page) == []
+        following = page.get_by_role("link", name="Next page")
+        if not following.count():
+            break
+        following.click()
+    assert len(seen) == hidden + 1 == len(set(seen))
+    assert {"visit-2", "pregnancy-test-2", "pick-up-2"} <= set(seen)
+    screenshot(page, "calendar-practice-day")

@@ -364,7 +364,7 @@ class Patient(PublicIdModel):
 
     @property
     def initials(self) -> str:
-        return f"{self.given_name[:1]}{self.family_name[:1]}".upper()
+        return initials_of(self.given_name, self.family_name)
 
 
 class Weight(RecordedModel):
@@ -690,6 +690,11 @@ class Submission(models.Model):
 # ------------------------------------------------------------------------------------------- derived, stored
 
 
+def initials_of(given_name: str, family_name: str) -> str:
+    """A patient's initials, as calendar pages and staff feeds name patients (with the MRN)."""
+    return f"{given_name[:1]}{family_name[:1]}".upper()
+
+
 NOT_JUDGED = date.min  # a line's change date and rank date before it is judged: judged now, listed first
 NO_RANK_DATE = date.max  # the rank date of a line whose step has no date: after every dated line
 
@@ -758,4 +763,56 @@ class WorklistEntry(models.Model):
             # The lines whose change date has come, and the lines judged for a later day.
             models.Index(fields=["practice", "changes_on"], name="worklist_changes_on"),
             models.Index(fields=["practice", "judged_on"], name="worklist_judged_on"),
+        ]
+
+
+# The order of a day's events on the calendar: by patient, then as the core orders a course's events.
+PLAN_ORDER = ("date", "family_name", "given_name", "course_id", "kind_order", "number")
+_PLAN_INDEX = ("date", "family_name", "given_name", "course", "kind_order", "number")  # the same, as fields
+
+
+class PlanEntry(models.Model):
+    """One planned event of a course's therapy calendar as the core planned it (``core.judge_until_change``)
+    on the day the course's worklist line was judged, with the status of that day. Derived, never a record:
+    stored with the line and replaced with it (isotrack.clinic.plan_entries), so that the practice's calendar
+    reads only the days it shows. The status on a later day follows from the event's own fields
+    (``core.event_status_on``) until the line's change date."""
+
+    id = models.BigAutoField(primary_key=True)
+    # The indexes below lead with the practice; a staff member is never deleted (courses protect them).
+    practice = models.ForeignKey(Practice, on_delete=models.CASCADE, related_name="+", db_index=False)
+    course = models.ForeignKey(Course, on_delete=models.CASCADE, related_name="plan_entries")
+    # Copied from the course and the patient when planned, for the order and the prescriber's calendar.
+    prescriber = models.ForeignKey(
+        "StaffUser", null=True, on_delete=models.SET_NULL, related_name="+", db_index=False
+    )
+    family_name = models.CharField(max_length=100, blank=True)
+    given_name = models.CharField(max_length=100, blank=True)
+    # The core's planned event (``core.PlannedEvent``), field by field.
+    date = models.DateField()
+    kind = models.CharField(max_length=40)
+    number = models.PositiveSmallIntegerField()
+    kind_order = models.PositiveSmallIntegerField()  # ``core.KIND_ORDER``: a course's events of a day
+    earliest = models.DateField()
+    latest = models.DateField()
+    status = models.CharField(max_length=10)  # on the day planned
+    done_on = models.DateField(null=True)
+    projected = models.BooleanField(default=False)
+    due_code = models.CharField(max_length=40, blank=True)
+    due_date = models.DateField(null=True)
+    detail = models.TextField(blank=True)
+    rule = models.CharField(max_length=40, blank=True)
+    overdue_from = models.DateField(null=True)  # ``core.overdue_from``: None, never overdue by the day alone
+
+    class Meta:
+        indexes = [
+            # The days shown, each in its order; the count of each day (index-only on PostgreSQL).
+            models.Index(fields=["practice", *_PLAN_INDEX], name="plan_days"),
+            models.Index(fields=["practice", "prescriber", *_PLAN_INDEX], name="plan_prescriber_days"),
+            # The overdue list: the few events that are or will be overdue, in the calendar's order.
+            models.Index(
+                fields=["practice", *_PLAN_INDEX],
+                name="plan_overdue",
+                condition=Q(overdue_from__isnull=False),
+            ),
         ]

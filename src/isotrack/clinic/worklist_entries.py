@@ -14,7 +14,9 @@ is out of date, and judged again on the next read of the practice's worklist, on
   ``Practice.worklist_basis``), not per line; then every line of the practice is judged again.
 
 The stale lines are found off an index (``worklist_changes_on``), read and judged in chunks (a fixed number of
-queries per chunk of ``CHUNK`` lines), and stored with one statement per chunk.
+queries per chunk of ``CHUNK`` lines), and stored with one statement per chunk. The calendar's plan of each
+course is judged with its line, from the same evaluation, and stored in the same transaction
+(``plan_entries``); the line's change date is then the first day either the step or the plan changes.
 
 Several app processes share the database, and lines are judged on read with no lock. A line is stored only
 if its generation is still the one read *before* the facts it was judged from (``WHERE generation = %s``); a
@@ -55,6 +57,7 @@ from isotrack.clinic.models import (
     Practice,
     WorklistEntry,
 )
+from isotrack.clinic.plan_entries import ChunkPlans
 from isotrack.clinic.records import facts_by_course, policy_of
 
 CHUNK = 500  # lines judged and stored per round of queries
@@ -204,13 +207,16 @@ def _judge(stale: list[dict[str, Any]], today: dt.date) -> None:
         if row["course__status"] in _RUNNING
         or (row["course__status"] == CourseStatus.COMPLETED and _date(row["course__end"]) >= recently)
     }
-    judged = dict(judge_courses(list(listed), today))
+    plans = ChunkPlans(stale, today)  # the calendar's plans, judged with the lines (plan_entries)
+    judged = dict(judge_courses(list(listed), today, plans))
     lines = []
     for row in stale:
         found = judged.get(row["course_id"])
         values = _judged(found, row, today) if found else _not_listed(row, today)
         lines.append((values, row["course_id"], row["generation"]))
-    _store(lines)
+    with transaction.atomic():
+        _store(plans.held(lines))
+        plans.store()
 
 
 def _date(value: dt.date | str | None) -> dt.date:
@@ -356,8 +362,13 @@ def stored_step(row: dict[str, Any]) -> core.Step | None:
 # --- judging: the facts of many courses at once -------------------------------------------------------------
 
 
-def judge_courses(course_ids: list[int], today: dt.date) -> Iterable[tuple[int, core.NextStep]]:
+def judge_courses(
+    course_ids: list[int], today: dt.date, plans: ChunkPlans | None = None
+) -> Iterable[tuple[int, core.NextStep]]:
     """``core.next_step_until_change`` of each course on ``today``, from the facts ``records.facts_by_course``
-    reads (a fixed number of queries)."""
+    reads (a fixed number of queries); with ``plans``, each course's plan is judged with it."""
     for course_id, course_file in facts_by_course(course_ids).items():
-        yield course_id, core.next_step_until_change(course_file, today)
+        if plans is None:
+            yield course_id, core.next_step_until_change(course_file, today)
+        else:
+            yield course_id, plans.judge(course_id, course_file)

@@ -49,14 +49,35 @@ All are frozen dataclasses of dates, numbers, text and tuples; build them direct
   ``next_step_until_change(course_file, day) -> NextStep`` is ``next_step`` with ``.changes_on``: the first
   day its ``answer`` (what a worklist line shows and ranks by, ``.rank_date`` included) changes if nothing is
   recorded, at most ``HORIZON_DAYS`` ahead (``isotrack.core.change``);
+  ``therapy_calendar(course_file, day) -> TherapyCalendar``: every planned event with its status
+  (``isotrack.core.calendar``); ``plan_until_change(course_file, day)`` is that calendar with ``.changes_on``:
+  the first day it differs from the plan read on that day with ``.on(day)`` (each event's status on a later
+  day from its own fields: ``event_status_on(event, day)``; ``overdue_from(event)`` the first day it is
+  overdue); ``judge_until_change(course_file, day)`` gives the next step and the calendar with the first day
+  either changes, each day judged from one evaluation;
   ``plain_words(explanation, rule_id)`` drops the rule id from a sentence for the screen;
   ``result_flag(lab_or_mood_screen, policy)`` is the alert one result raises alone.
 """
 
 from __future__ import annotations
 
-from isotrack.core.calendar import KIND_LABELS, PATIENT_WORDS, PlannedEvent, TherapyCalendar, therapy_calendar
-from isotrack.core.change import HORIZON_DAYS, answer, next_step_until_change
+from isotrack.core.calendar import (
+    KIND_LABELS,
+    KIND_ORDER,
+    PATIENT_WORDS,
+    PlannedEvent,
+    TherapyCalendar,
+    event_status_on,
+    overdue_from,
+    therapy_calendar,
+)
+from isotrack.core.change import (
+    HORIZON_DAYS,
+    answer,
+    judge_until_change,
+    next_step_until_change,
+    plan_until_change,
+)
 from isotrack.core.course import (
     AUTO_RULES,
     FOLLOW_UP_KINDS,
@@ -133,6 +154,11 @@ __all__ = [
     "HORIZON_DAYS",
     "answer",
     "next_step_until_change",
+    "plan_until_change",
+    "judge_until_change",
+    "event_status_on",
+    "overdue_from",
+    "KIND_ORDER",
     "rank_date",
     "expected_test_purpose",
     "ACKNOWLEDGEABLE",

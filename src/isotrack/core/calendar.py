@@ -1,6 +1,7 @@
 """The therapy calendar of one course: every planned event with its earliest and latest day and its status,
 read off the engine's answer (the checklist of the current cycle, the due items, the windows, the alerts),
-never planned by rules of its own. Nothing is stored: it is recomputed from the facts each time.
+never planned by rules of its own. A plan made on one day can be read on a later one (``TherapyCalendar.on``,
+``event_status_on``: each event's status from its own fields) until its change date (``change``).
 
 ``therapy_calendar(course_file, day, policy=None, rules=None, evaluation=None) -> TherapyCalendar`` lists:
 
@@ -118,6 +119,7 @@ KIND_RULE_IDS: dict[str, str] = {
     "alert_review": "ALERT-URGENCY",
     "dosing_resumes": "DOSE-CUM",
 }
+KIND_ORDER: dict[str, int] = {kind: index for index, kind in enumerate(KINDS)}  # a day's events, in order
 # Events that ask someone to do something (reminders and alarms); the others are dates to know.
 STEP_KINDS: frozenset[str] = frozenset(
     {
@@ -238,6 +240,28 @@ class TherapyCalendar:
     day: dt.date
     evaluation: Evaluation
     events: tuple[PlannedEvent, ...] = field(default=())
+    # An event is placed from the day planned on (a screening test planned today, a follow-up step without a
+    # deadline, fills projected from today while the next one is late): tomorrow's plan moves with the day.
+    placed_from_the_day: bool = False
+    changes_on: dt.date | None = None  # ``change.plan_until_change``: the first day ``on`` no longer holds
+
+    def on(self, day: dt.date) -> tuple[PlannedEvent, ...]:
+        """The events with their status on a later ``day`` (``event_status_on``): the plan as the core gives
+        it on every day before ``changes_on`` when nothing is recorded in between."""
+        return tuple(_on(e, day) for e in self.events)
+
+    def holds_on(self, day: dt.date, events: tuple[PlannedEvent, ...]) -> bool:
+        """Whether ``events`` (the core's calendar of ``day``) are this plan read on ``day``: ``on(day) ==
+        events``, without building ``on(day)``."""
+        if len(events) != len(self.events):
+            return False
+        for mine, theirs in zip(self.events, events, strict=True):
+            status = event_status_on(mine, day)
+            if theirs.status != status or (
+                theirs != mine if status == mine.status else _on(mine, day) != theirs
+            ):
+                return False
+        return True
 
     @property
     def end(self) -> PlannedEvent | None:
@@ -277,12 +301,59 @@ def therapy_calendar(
     found += plan.follow_up()
     found += plan.alert_reviews()
     found += plan.hold()
-    order = {kind: index for index, kind in enumerate(KINDS)}
     return TherapyCalendar(
         day=day,
         evaluation=evaluation,
-        events=tuple(sorted(found, key=lambda e: (e.date, order[e.kind], e.number))),
+        events=tuple(sorted(found, key=lambda e: (e.date, KIND_ORDER[e.kind], e.number))),
+        placed_from_the_day=plan.placed_from_the_day,
     )
+
+
+# Events that are only dates to know: past once their day has gone by (reference.md 1.7).
+DATE_KINDS: frozenset[str] = frozenset({"projected_end", "contraception_until", "no_blood_donation_until"})
+# The tests after the end: while the engine lists no due item for them (the end is projected, nothing was
+# dispensed), open between their earliest and latest day only, then past.
+AFTER_THE_END_TESTS = frozenset({"pregnancy_test_end_of_course", "pregnancy_test_post_course"})
+FILL_KINDS: frozenset[str] = frozenset({"visit", "pregnancy_test", "pick_up"})
+
+
+def event_status_on(event: PlannedEvent, day: dt.date) -> Status:
+    """The status on ``day`` of an event planned on an earlier day, from the event's own fields alone, by the
+    rules ``therapy_calendar`` gives statuses with: done, overdue, waiting and past stay; an alert's review is
+    overdue after the alert's day; a date to know is past after it; a test after the end without a due item
+    is open from its earliest to its latest day, then past; a projected fill stays upcoming; the hold's end
+    stays upcoming; any other step is open from its earliest day. What else changes a status (a deadline the
+    engine sees pass, a step that stops waiting) changes the plan itself: ``plan_until_change`` finds it."""
+    status = event.status
+    if status not in ("open", "upcoming"):
+        return status
+    kind = event.kind
+    if kind == "alert_review":
+        return "overdue" if event.date < day else "open"
+    if kind == "dosing_resumes":
+        return "upcoming"
+    if kind in DATE_KINDS:
+        return _date_status(event.date, day)
+    if kind in AFTER_THE_END_TESTS and event.due_code is None:
+        return "open" if event.earliest <= day <= event.latest else _date_status(event.latest, day)
+    if event.projected and kind in FILL_KINDS:
+        return "upcoming"
+    return "open" if event.earliest <= day else "upcoming"
+
+
+def _on(event: PlannedEvent, day: dt.date) -> PlannedEvent:
+    status = event_status_on(event, day)
+    return event if status == event.status else replace(event, status=status)
+
+
+def overdue_from(event: PlannedEvent) -> dt.date | None:
+    """The first day ``event_status_on`` calls the event overdue (``date.min``: it is already), None if it
+    never does: what a stored plan's overdue list is read by."""
+    if event.status == "overdue":
+        return dt.date.min
+    if event.kind == "alert_review" and event.status in ("open", "upcoming"):
+        return event.date + DAY
+    return None
 
 
 def _status(step: Step, earliest: dt.date, day: dt.date) -> Status:
@@ -322,6 +393,7 @@ class _Plan:
         self.end, self.end_projected = (
             (end, False) if end is not None else (evaluation.dose.projected_completion_date, True)
         )
+        self.placed_from_the_day = False  # see TherapyCalendar
 
     # --- what the current cycle leads to ---------------------------------------------------------------
 
@@ -383,6 +455,7 @@ class _Plan:
         test_step = self.steps.get("CONFIRMATION_TEST") or self.steps.get("MONTHLY_TEST")
         screening = self.steps.get("SCREENING_TEST")
         if screening is not None and screening.pending:
+            self.placed_from_the_day = True
             found.append(PlannedEvent("screening_test", 1, day, day, day, "open"))
         test: PlannedEvent | None = None
         if test_step is not None:
@@ -482,6 +555,7 @@ class _Plan:
             fill = fill + PROJECTED_DAYS_SUPPLY * DAY
             if fill > self.end:
                 break
+            self.placed_from_the_day |= self.next_fill() < self.day
             number, earliest = self.number + extra, fill - WINDOW_LEAD_DAYS * DAY
             kinds: list[Kind] = ["visit"] if self.can_get_pregnant or counseling else []
             kinds += ["pregnancy_test"] if self.can_get_pregnant else []
@@ -594,6 +668,7 @@ class _Plan:
         for key, step_kind in FOLLOW_UP_STEPS.items():
             step = self.steps[step_kind.code]
             when = step.done_on or step.deadline or self.day
+            self.placed_from_the_day |= step.done_on is None and step.deadline is None
             found.append(
                 PlannedEvent(kinds[key], 1, when, when, when, _status(step, when, self.day), step.done_on)
             )

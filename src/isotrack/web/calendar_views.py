@@ -4,6 +4,7 @@ access, call one read or action, render. The plan comes from the core through cl
 from __future__ import annotations
 
 from datetime import date, timedelta
+from urllib.parse import urlencode
 
 from django import forms
 from django.contrib.auth.decorators import login_not_required
@@ -38,64 +39,123 @@ MONTH_NAMES = (
 )
 
 
+ANCHOR_YEARS = 100  # a date further from today than this is no calendar's: today's month instead
+
+
 def _anchor(request: HttpRequest, today: date) -> date:
     try:
-        return date.fromisoformat(request.GET.get("date", ""))
+        found = date.fromisoformat(request.GET.get("date", ""))
     except ValueError:
         return today
+    return found if abs(found.year - today.year) <= ANCHOR_YEARS else today
 
 
-def _month_context(anchor: date, found: list, today: date) -> dict[str, object]:
+def _month_nav(anchor: date) -> dict[str, object]:
     first = anchor.replace(day=1)
-    previous = first - timedelta(days=1)
-    following = first + timedelta(days=32)
     return {
         "title": f"{MONTH_NAMES[first.month - 1]} {first.year}",
-        "weeks": clinic_calendar.month_weeks(first.year, first.month, found, today),
-        "previous": previous.replace(day=1),
-        "following": following.replace(day=1),
+        "previous": (first - timedelta(days=1)).replace(day=1),
+        "following": (first + timedelta(days=32)).replace(day=1),
     }
+
+
+VIEWS = ("month", "week", "day", "overdue")
 
 
 @require_GET
 def practice_calendar(request: HttpRequest) -> HttpResponse:
-    """The practice's (or one prescriber's) month or week: every event with the core's status (staff-only
-    events included), and the Overdue box: exactly the events the core calls overdue."""
+    """The practice's (or one prescriber's) month, week or day, or its overdue events: the stored plans of
+    the days shown with the core's status of each event on today (staff-only events included); a dense day
+    shows its first events and how many more, listed on the day's page. The Overdue box: exactly the events
+    the core calls overdue, the first of them and their count."""
     practice = request.user.practice
-    today = practice_today(practice)
+    today = clinic_calendar.refresh(practice)
     anchor = _anchor(request, today)
-    view = "week" if request.GET.get("view") == "week" else "month"
+    view = request.GET.get("view", "month")
+    view = view if view in VIEWS else "month"
     prescriber = None
     if request.GET.get("prescriber"):
         prescriber = clinic_calendar.find_prescriber(practice, request.GET["prescriber"])
         if prescriber is None:
             raise RecordNotFound("No such prescriber.")
-    found = clinic_calendar.practice_entries(practice, today, prescriber=prescriber)
+    after, before = request.GET.get("after", ""), request.GET.get("before", "")
+    query = {"view": view, "date": anchor.isoformat()} | (
+        {"prescriber": str(prescriber.uuid)} if prescriber else {}
+    )
     context: dict[str, object] = {
         "view": view,
         "today": today,
         "anchor": anchor,
         "prescriber": prescriber,
         "prescribers": clinic_calendar.prescribers_of(practice),
-        "overdue": clinic_calendar.overdue(found),
+        "overdue_count": clinic_calendar.overdue_count(practice, today, prescriber=prescriber),
         "legend": clinic_calendar.legend(),
+        "page_link": f"?{urlencode(query)}",  # a day's or the overdue list's first page
     }
+    if view != "overdue":
+        context["overdue"] = clinic_calendar.overdue_page(
+            practice, today, prescriber=prescriber, size=clinic_calendar.OVERDUE_SHOWN
+        ).entries
     if view == "week":
         monday = anchor - timedelta(days=anchor.weekday())
+        days = clinic_calendar.days_between(
+            practice,
+            today,
+            monday,
+            monday + timedelta(days=6),
+            prescriber=prescriber,
+            per_day=clinic_calendar.WEEK_DAY_EVENTS,
+        )
         context |= {
             "title": f"Week of {monday.isoformat()}",
-            "days": clinic_calendar.week_days(monday, found, today),
+            "days": clinic_calendar.week_days(monday, days, today),
             "previous": monday - timedelta(days=7),
             "following": monday + timedelta(days=7),
         }
+    elif view == "day":
+        page = clinic_calendar.day_page(
+            practice,
+            today,
+            anchor,
+            prescriber=prescriber,
+            after=after,
+            before=before,
+            size=clinic_calendar.PAGE_SIZE,
+        )
+        context |= {
+            "title": f"{anchor:%A} {anchor.isoformat()}",
+            "page": page,
+            "previous": anchor - timedelta(days=1),
+            "following": anchor + timedelta(days=1),
+        }
+    elif view == "overdue":
+        page = clinic_calendar.overdue_page(
+            practice,
+            today,
+            prescriber=prescriber,
+            after=after,
+            before=before,
+            size=clinic_calendar.PAGE_SIZE,
+        )
+        context |= {"title": "Overdue", "page": page}
     else:
-        context |= _month_context(anchor, found, today)
+        grid = clinic_calendar.month_grid(anchor.year, anchor.month)
+        days = clinic_calendar.days_between(
+            practice,
+            today,
+            grid[0][0],
+            grid[-1][-1],
+            prescriber=prescriber,
+            per_day=clinic_calendar.MONTH_DAY_EVENTS,
+        )
+        context |= _month_nav(anchor)
+        context["weeks"] = clinic_calendar.month_weeks(anchor.year, anchor.month, days, today)
     return render(request, "web/calendar/practice.html", context)
 
 
 @require_GET
 def course_calendar(request: HttpRequest, course_id: str) -> HttpResponse:
-    """One course: every planned event as a list, and the month grid."""
+    """One course: every planned event as a list, and the month grid (computed afresh: one course)."""
     course = access_course(request.user, course_id)
     today = practice_today(course.patient.practice)
     anchor = _anchor(request, today)
@@ -106,8 +166,9 @@ def course_calendar(request: HttpRequest, course_id: str) -> HttpResponse:
         "entries": found,
         "today": today,
         "legend": clinic_calendar.legend(),
+        "weeks": clinic_calendar.course_month_weeks(anchor.year, anchor.month, found, today),
+        **_month_nav(anchor),
     }
-    context |= _month_context(anchor, found, today)
     return render(request, "web/calendar/course.html", context)
 
 

@@ -112,6 +112,7 @@ class DayParam(Schema):
 
 
 CALENDAR_MAX_DAYS = 366
+CALENDAR_PAGE, CALENDAR_MAX_PAGE = 200, 1000  # events per page of the calendar: by default, at most
 
 
 def course_out(course: Course) -> dict[str, Any]:
@@ -600,6 +601,11 @@ class CalendarParams(Schema):
     end: Day | None = Field(
         None, description=f"Last day shown (default: start + 30; at most {CALENDAR_MAX_DAYS})."
     )
+    prescriber: UUID | None = Field(None, description="Only this prescriber's courses.")
+    limit: int = Field(CALENDAR_PAGE, ge=1, le=CALENDAR_MAX_PAGE, description="Events per page.")
+    after: text(200) = Field(  # type: ignore[valid-type]
+        "", description="The `next_after` of the previous page: the events after it, in the same order."
+    )
 
 
 @router.get(
@@ -608,20 +614,30 @@ class CalendarParams(Schema):
     summary="The practice's calendar between two days (the calendar page's events), as planned today",
 )
 def calendar(request: HttpRequest, span: Query[CalendarParams]) -> dict[str, Any]:
+    """The calendar page's stored plans and queries: the events of the days asked for, by day, then by
+    patient, each with the core's status on today; a page at a time (``next_after`` names the next)."""
     user = actor(request)
-    today = _day(request, None)
+    today = clinic_calendar.refresh(user.practice)
     start = span.start or today
     end = span.end or start + timedelta(days=30)
     if end < start or (end - start).days > CALENDAR_MAX_DAYS:
         raise InvalidInput(f"Choose an end from the start to {CALENDAR_MAX_DAYS} days after it.", field="end")
-    found = clinic_calendar.in_range(clinic_calendar.practice_entries(user.practice, today), start, end)
+    prescriber = None
+    if span.prescriber is not None:
+        prescriber = clinic_calendar.find_prescriber(user.practice, span.prescriber)
+        if prescriber is None:
+            raise InvalidInput("No such prescriber in the practice.", field="prescriber")
+    page = clinic_calendar.events_between(
+        user.practice, today, start, end, prescriber=prescriber, after=span.after, size=span.limit
+    )
     items = []
-    for entry in found:
+    for entry in page.entries:
         event = entry.event
         items.append(
             {
                 "date": event.date,
                 "kind": event.kind,
+                "key": event.key,
                 "label": event.label,
                 "status": entry.status,
                 "earliest": event.earliest,
@@ -632,12 +648,13 @@ def calendar(request: HttpRequest, span: Query[CalendarParams]) -> dict[str, Any
                 "rule_id": event.rule_id,
                 "due_code": event.due_code,
                 "due_date": event.due_date,
-                "course": entry.course.uuid,
-                "patient": entry.patient.uuid,
-                "patient_name": entry.patient.full_name,
+                "course": entry.course_uuid,
+                "patient": entry.patient_uuid,
+                "patient_name": entry.patient_name,
             }
         )
-    return {"on": today, "start": start, "end": end, "items": items}
+    next_after = page.next_after or None
+    return {"on": today, "start": start, "end": end, "items": items, "next_after": next_after}
 
 
 # ------------------------------------------------------------------------- acknowledgments, follow-up steps

@@ -536,6 +536,7 @@ class WorklistPage(Schema):
 class CalendarItemOut(Schema):
     date: date
     kind: str
+    key: str = Field(..., description="Stable for the course's event when its date moves (kind-number).")
     label: str
     status: str = Field(..., description="done, overdue, open, upcoming, waiting or past.")
     earliest: dt.date
@@ -556,6 +557,9 @@ class CalendarOut(Schema):
     start: date
     end: date
     items: list[CalendarItemOut]
+    next_after: str | None = Field(
+        ..., description="Pass as `after` for the next page; null on the last page."
+    )
 
 
 class AcknowledgmentIn(Schema):

@@ -1,0 +1,239 @@
+"""How long a therapy calendar holds (core.change.plan_until_change, judge_until_change) and how an event's
+status moves with the day alone (core.calendar.event_status_on): a plan made on day D and read on a later day
+with ``TherapyCalendar.on`` is the core's calendar of that day on every day before its change date, and
+differs on it (unless the horizon ended the search)."""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import json
+from dataclasses import replace
+from pathlib import Path
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from isotrack.core import (
+    HORIZON_DAYS,
+    CourseFile,
+    CourseFileError,
+    Interruption,
+    LabResult,
+    PlannedEvent,
+    answer,
+    event_status_on,
+    judge_until_change,
+    next_step,
+    next_step_until_change,
+    overdue_from,
+    parse_course_file,
+    plan_until_change,
+    therapy_calendar,
+)
+from tests.core.builders import START, any_course_files, days, simple_course
+from tests.core.test_calendar import FIRST_FILL, treated, with_events
+from tests.core.test_change import COURSE_FILES, running_courses
+
+DAY = dt.timedelta(days=1)
+D = dt.date(2026, 3, 10)  # the day an event of the tables was planned on
+
+
+def assert_plan_holds_until_change(course_file: CourseFile, day: dt.date) -> dt.date:
+    """The property: the plan made on ``day``, read on each later day before ``changes_on``, is the core's
+    calendar of that day; on ``changes_on`` it is not (unless the horizon ended the search)."""
+    plan = plan_until_change(course_file, day)
+    assert plan.changes_on is not None
+    assert day < plan.changes_on <= day + HORIZON_DAYS * DAY
+    assert plan.events == therapy_calendar(course_file, day).events
+    between = day + DAY
+    while between < plan.changes_on:
+        assert therapy_calendar(course_file, between).events == plan.on(between), f"{day}: {between}"
+        between += DAY
+    if plan.changes_on < day + HORIZON_DAYS * DAY:
+        assert therapy_calendar(course_file, plan.changes_on).events != plan.on(plan.changes_on)
+    return plan.changes_on
+
+
+def assert_both_hold_until_change(course_file: CourseFile, day: dt.date) -> None:
+    """``judge_until_change``: the next step and the plan both hold until the one change date, and one of
+    them changes on it; it is never later than either's own."""
+    found, plan = judge_until_change(course_file, day)
+    assert found is not None and plan is not None and found.changes_on == plan.changes_on
+    changes_on = plan.changes_on
+    assert changes_on is not None
+    assert changes_on <= next_step_until_change(course_file, day).changes_on  # type: ignore[operator]
+    assert changes_on <= plan_until_change(course_file, day).changes_on  # type: ignore[operator]
+    held = answer(found)
+    between = day + DAY
+    while between < changes_on:
+        assert answer(next_step(course_file, between)) == held, between
+        assert therapy_calendar(course_file, between).events == plan.on(between), between
+        between += DAY
+    if changes_on < day + HORIZON_DAYS * DAY:
+        differs = answer(next_step(course_file, changes_on)) != held
+        assert differs or therapy_calendar(course_file, changes_on).events != plan.on(changes_on)
+
+
+# --- table: an event's status on a later day -------------------------------------------------------------
+
+
+def planned(kind: str, status: str, date: dt.date = D, **fields: object) -> PlannedEvent:
+    values: dict[str, object] = {"earliest": date, "latest": date}
+    values.update(fields)
+    return PlannedEvent(kind, 1, date, status=status, **values)  # type: ignore[arg-type]
+
+
+STATUS_TABLE = [
+    # (event as planned, day read, status on that day)
+    (planned("pick_up", "done", done_on=D), D + days(40), "done"),
+    (planned("pregnancy_test", "overdue"), D + days(40), "overdue"),
+    (planned("pick_up", "waiting", earliest=D - days(6)), D + days(3), "waiting"),
+    (planned("visit", "past"), D + days(3), "past"),
+    (planned("pick_up", "upcoming", earliest=D - days(6)), D - days(7), "upcoming"),
+    (planned("pick_up", "upcoming", earliest=D - days(6)), D - days(6), "open"),  # its earliest day
+    (planned("pick_up", "open", earliest=D - days(6)), D + days(9), "open"),  # the engine says overdue
+    (planned("labs_baseline", "upcoming", earliest=D - days(30)), D - days(30), "open"),
+    (planned("labs_peak", "upcoming", earliest=D - days(30)), D - days(31), "upcoming"),
+    (planned("pick_up", "upcoming", D, earliest=D - days(6), projected=True), D - days(2), "upcoming"),
+    (planned("visit", "upcoming", D, earliest=D - days(6), projected=True), D + days(10), "upcoming"),
+    (planned("alert_review", "open"), D, "open"),
+    (planned("alert_review", "open"), D + DAY, "overdue"),  # ALERT-URGENCY: reviewed the alert's day
+    (planned("projected_end", "upcoming", projected=True), D, "upcoming"),
+    (planned("projected_end", "upcoming", projected=True), D + DAY, "past"),
+    (planned("contraception_until", "upcoming", earliest=D - days(30)), D - days(2), "upcoming"),
+    (planned("no_blood_donation_until", "upcoming", earliest=D - days(30)), D + DAY, "past"),
+    (planned("dosing_resumes", "upcoming"), D + days(5), "upcoming"),
+    # A test after the end while no due item asks for it: open from its earliest to its latest day, then past.
+    (planned("pregnancy_test_end_of_course", "upcoming", earliest=D - days(5)), D - days(6), "upcoming"),
+    (planned("pregnancy_test_end_of_course", "upcoming", earliest=D - days(5)), D - days(5), "open"),
+    (planned("pregnancy_test_end_of_course", "open", earliest=D - days(5)), D + DAY, "past"),
+    # ...and once the engine's due item asks for it, open from its earliest day (the engine says overdue).
+    (
+        planned("pregnancy_test_post_course", "open", due_code="PREGNANCY_TEST_POST_COURSE", due_date=D),
+        D + days(4),
+        "open",
+    ),
+    (planned("pregnancy_report", "open"), D + days(2), "open"),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(("event", "day", "status"), STATUS_TABLE)
+def test_an_events_status_on_a_later_day_follows_from_its_own_fields(event, day, status):
+    assert event_status_on(event, day) == status
+
+
+@pytest.mark.parametrize(("event", "day", "status"), STATUS_TABLE)
+def test_the_first_overdue_day_agrees_with_the_status(event, day, status):
+    first = overdue_from(event)
+    assert (status == "overdue") == (first is not None and day >= first)
+
+
+def test_the_change_search_reads_every_date_a_planned_event_holds():
+    # judge_until_change reads these five directly: a new date field must be added there too.
+    dated = {f.name for f in dataclasses.fields(PlannedEvent) if "date" in str(f.type)}
+    assert dated == {"date", "earliest", "latest", "done_on", "due_date"}
+
+
+def test_holds_on_is_on_compared_without_building_it():
+    course_file = treated(2)
+    for offset in range(-40, 120, 7):
+        plan = therapy_calendar(course_file, FIRST_FILL + days(offset))
+        for later in (1, 3, 8, 20):
+            day = plan.day + days(later)
+            events = therapy_calendar(course_file, day).events
+            assert plan.holds_on(day, events) == (plan.on(day) == events)
+            assert plan.holds_on(day, plan.on(day))
+
+
+def test_read_on_its_own_day_a_plan_is_the_calendar_itself():
+    course_file = treated(2)
+    for offset in range(-40, 120, 9):
+        calendar = therapy_calendar(course_file, FIRST_FILL + days(offset))
+        assert calendar.on(calendar.day) == calendar.events
+
+
+# --- table: known change dates ---------------------------------------------------------------------------
+
+
+def test_a_plan_changes_the_day_its_window_closes_unfilled():
+    # One fill; the monthly test on + 27 opens the pick-up window until + 33 (IPL-WIN-7).
+    course_file = with_events(treated(1), LabResult(FIRST_FILL + days(20), "alt", 19, "U/L"))
+    day = FIRST_FILL + days(28)
+    plan = plan_until_change(course_file, day)
+    assert plan.changes_on is not None and plan.changes_on <= FIRST_FILL + days(31)
+    assert_plan_holds_until_change(course_file, day)
+
+
+def test_a_plan_with_a_screening_test_planned_today_moves_the_next_day():
+    course_file = simple_course(events=())  # nothing recorded: the screening test is planned today
+    day = START - days(30)
+    plan = plan_until_change(course_file, day)
+    assert plan.placed_from_the_day and plan.changes_on == day + DAY
+    assert therapy_calendar(course_file, day + DAY).events != plan.on(day + DAY)
+
+
+def test_a_late_fill_moves_the_projected_fills_with_each_day():
+    course_file = treated(1)
+    day = FIRST_FILL + days(35)  # the second fill was due on + 30
+    plan = plan_until_change(course_file, day)
+    assert plan.placed_from_the_day and plan.changes_on == day + DAY
+    assert_plan_holds_until_change(course_file, day)
+
+
+def test_a_hold_that_ends_changes_the_plan():
+    day = FIRST_FILL + days(10)
+    course_file = replace(
+        treated(1), interruptions=(Interruption(day - days(2), day + days(5), "nosebleeds"),)
+    )
+    assert plan_until_change(course_file, day).changes_on <= day + days(7)  # type: ignore[operator]
+    assert_plan_holds_until_change(course_file, day)
+
+
+@pytest.mark.parametrize("path", COURSE_FILES, ids=lambda p: p.name)
+def test_every_course_files_plan_holds_until_its_change_date(path: Path) -> None:
+    try:
+        course_file = parse_course_file(json.loads(path.read_text()))
+    except (CourseFileError, ValueError):
+        return  # the files of invalid input have no plan (their own tests check the refusal)
+    as_of = course_file.as_of or course_file.course.start
+    for offset in (-35, -8, -1, 0, 1, 6, 20):
+        assert_plan_holds_until_change(course_file, as_of + days(offset))
+
+
+# --- properties: random courses ----------------------------------------------------------------------------
+
+
+@settings(max_examples=120, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(running_courses(), st.integers(-30, 240))
+def test_a_running_courses_plan_holds_until_its_change_date(course_file: CourseFile, offset: int) -> None:
+    assert_plan_holds_until_change(course_file, START + days(offset))
+
+
+@settings(max_examples=50, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(any_course_files(), st.integers(-60, 400))
+def test_any_course_files_plan_holds_until_its_change_date(course_file: CourseFile, offset: int) -> None:
+    assert_plan_holds_until_change(course_file, START + days(offset))
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(running_courses(), st.integers(-30, 240))
+def test_the_step_and_the_plan_judged_together_hold_until_the_first_change(
+    course_file: CourseFile, offset: int
+) -> None:
+    assert_both_hold_until_change(course_file, START + days(offset))
+
+
+@settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(running_courses(), st.integers(-30, 240), st.integers(0, 40), st.integers(0, 40))
+def test_reading_a_plan_on_a_later_day_composes(course_file: CourseFile, offset: int, a: int, b: int) -> None:
+    """Statuses read on day A, then read again on a later day B, are the statuses read on B: a plan kept
+    from an earlier day and one made on A read the same from B on (what lets a stored event stay)."""
+    day = START + days(offset)
+    first, later = day + days(min(a, b)), day + days(max(a, b))
+    for event in therapy_calendar(course_file, day).events:
+        on_first = replace(event, status=event_status_on(event, first))
+        assert event_status_on(on_first, later) == event_status_on(event, later)
+        overdue = overdue_from(event)
+        assert (event_status_on(event, later) == "overdue") == (overdue is not None and later >= overdue)
