@@ -21,7 +21,8 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
-from collections.abc import Iterator
+import operator
+from collections.abc import Callable
 from typing import Any
 
 from isotrack.core.course import CourseFile
@@ -75,19 +76,49 @@ def next_step_until_change(
 # evaluation keeps holds the course file's events again.)
 _NOT_FACTS = frozenset({"as_of", "day", "history"})
 
+# How ``_dates`` walks a value of each type, worked out once per type: a date is collected; a tuple's, list's
+# or set's items and a dict's values are walked, and a dataclass instance's fields (but ``_NOT_FACTS``), read
+# by one ``attrgetter``; any other value (text, numbers, None, a function, a class) holds no date.
+_DATE, _ITEMS, _VALUES, _NOTHING = "date", "items", "values", "nothing"
+_WALKS: dict[type, Callable[[Any], tuple[Any, ...]] | str] = {}
 
-def _dates(value: object) -> Iterator[dt.date]:
-    """Every date held anywhere in ``value`` (dataclasses, tuples, lists, dicts), the policy's included, but
-    the day judged on (``_NOT_FACTS``)."""
-    if isinstance(value, dt.date):
-        yield value
-    elif dataclasses.is_dataclass(value) and not isinstance(value, type):
-        for field in dataclasses.fields(value):
-            if field.name not in _NOT_FACTS:
-                yield from _dates(getattr(value, field.name))
-    elif isinstance(value, tuple | list | set | frozenset):
-        for item in value:
-            yield from _dates(item)
-    elif isinstance(value, dict):
-        for item in value.values():
-            yield from _dates(item)
+
+def _walk_of(kind: type) -> Callable[[Any], tuple[Any, ...]] | str:
+    if issubclass(kind, dt.date):
+        return _DATE
+    if dataclasses.is_dataclass(kind) and not issubclass(kind, type):
+        names = [field.name for field in dataclasses.fields(kind) if field.name not in _NOT_FACTS]
+        if not names:
+            return _NOTHING
+        get = operator.attrgetter(*names)
+        return get if len(names) > 1 else lambda item: (get(item),)
+    if issubclass(kind, tuple | list | set | frozenset):
+        return _ITEMS
+    if issubclass(kind, dict):
+        return _VALUES
+    return _NOTHING
+
+
+def _dates(value: object) -> set[dt.date]:
+    """Every date held anywhere in ``value`` (dataclasses, tuples, lists, sets, dicts), the policy's included,
+    but the day judged on (``_NOT_FACTS``). A loop over a stack, not nested generators: it walks every record
+    of the course file, on every judgment."""
+    found: set[dt.date] = set()
+    stack = [value]
+    while stack:
+        item = stack.pop()
+        kind = type(item)
+        walk = _WALKS.get(kind)
+        if walk is None:
+            walk = _WALKS[kind] = _walk_of(kind)
+        if walk is _NOTHING:
+            continue
+        if walk is _DATE:
+            found.add(item)  # type: ignore[arg-type]
+        elif walk is _ITEMS:
+            stack.extend(item)  # type: ignore[call-overload]
+        elif walk is _VALUES:
+            stack.extend(item.values())  # type: ignore[attr-defined]
+        else:
+            stack.extend(walk(item))  # type: ignore[operator]
+    return found
