@@ -104,7 +104,7 @@ def _dates(value: object) -> set[dt.date]:
     but the day judged on (``_NOT_FACTS``). A loop over a stack, not nested generators: it walks every record
     of the course file, on every judgment."""
     found: set[dt.date] = set()
-    stack = [value]
+    stack: list[Any] = [value]
     while stack:
         item = stack.pop()
         kind = type(item)
@@ -114,11 +114,11 @@ def _dates(value: object) -> set[dt.date]:
         if walk is _NOTHING:
             continue
         if walk is _DATE:
-            found.add(item)  # type: ignore[arg-type]
+            found.add(item)
         elif walk is _ITEMS:
-            stack.extend(item)  # type: ignore[call-overload]
+            stack.extend(item)
         elif walk is _VALUES:
-            stack.extend(item.values())  # type: ignore[attr-defined]
+            stack.extend(item.values())
         else:
             stack.extend(walk(item))  # type: ignore[operator]
     return found
