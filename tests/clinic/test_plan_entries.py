@@ -9,11 +9,11 @@ import datetime as dt
 
 import pytest
 from django.db import transaction
+from isotrack.clinic.demo import MAIN_SITUATIONS, DemoPractice, build_demo
 
 from isotrack import core
 from isotrack.clinic import actions, worklist_entries
 from isotrack.clinic import calendar as clinic_calendar
-from isotrack.clinic.demo import MAIN_SITUATIONS, DemoPractice, build_demo
 from isotrack.clinic.models import NOT_JUDGED, Course, CourseStatus, PlanEntry, WorklistEntry
 from tests.clinic.test_worklist_entries import WRITES, first
 

@@ -198,7 +198,7 @@ def cards(
     rules = f"rule set **{rule_set.id}** ({rule_set.title}), evaluated {evaluation.as_of.isoformat()}"
     found = []
     for event in follow_up or []:
-        if event.status == "done":
+        if event.status == "done" or event.weight is None:  # recorded (a follow-up step always has a weight)
             continue
         detail = (
             f"After the positive pregnancy test: **{event.label}**. Not recorded as done in isotrack "

@@ -11,6 +11,7 @@ same answer because all three go through it.
 from __future__ import annotations
 
 import dataclasses
+import json
 from collections import defaultdict
 from collections.abc import Iterable
 from datetime import date
@@ -19,6 +20,7 @@ from typing import Any
 
 from django.db import connections
 from django.db.models import QuerySet
+from django.db.models.expressions import RawSQL
 
 from isotrack import core
 from isotrack.clinic.models import (
@@ -68,7 +70,9 @@ def courses_with_facts(queryset: Any) -> Any:
 def _number(value: Decimal | float | int | str) -> float | int:
     """Whole numbers stay integers in exports (40, not 40.0), as a person would write the file. Decimal
     columns come from the driver as Decimal (PostgreSQL) or as int, float or text (SQLite)."""
-    number = Decimal(str(value))
+    if type(value) is int:
+        return value
+    number = value if type(value) is Decimal else Decimal(str(value))
     return int(number) if number == number.to_integral_value() else float(number)
 
 
@@ -79,6 +83,15 @@ def _date(value: date | str) -> date:
 
 def _maybe_date(value: date | str | None) -> date | None:
     return None if value is None else _date(value)
+
+
+def _among(ids: list[int]) -> RawSQL:
+    """The ids for an ``__in`` filter as one parameter (a PostgreSQL array; a JSON list read by SQLite's
+    ``json_each``): the query's text is the same for 1 id or 500, and neither Django nor the driver handles a
+    placeholder per id (which cost more than running the query)."""
+    if connections[Course.objects.db].vendor == "postgresql":
+        return RawSQL("SELECT unnest(%s::bigint[])", [ids])
+    return RawSQL("SELECT value FROM json_each(%s)", [json.dumps(ids)])
 
 
 def _rows(query: QuerySet[Any, Any]) -> list[tuple[Any, ...]]:
@@ -127,7 +140,7 @@ def facts_by_course(course_ids: list[int]) -> dict[int, facts.CourseFile]:
 
 
 def _chunk(course_ids: list[int]) -> dict[int, facts.CourseFile]:
-    rows = _rows(Course.objects.filter(id__in=course_ids).values_list(*_COURSE_COLUMNS))
+    rows = _rows(Course.objects.filter(id__in=_among(course_ids)).values_list(*_COURSE_COLUMNS))
     patient_ids = sorted({row[4] for row in rows})
     practices = {p.pk: p for p in Practice.objects.filter(id__in={row[7] for row in rows})}
     events = _events(course_ids)
@@ -186,16 +199,17 @@ def mood_fact(screen: MoodScreen) -> facts.MoodScreen:
 
 def _events(course_ids: list[int]) -> dict[int, list[facts.Event]]:
     """Every event of each course: each type in date order (then id)."""
+    among = _among(course_ids)
     found: dict[int, list[facts.Event]] = defaultdict(list)
     tables: list[tuple[QuerySet[Any, Any], Any]] = [
         (
-            IpledgeEntry.objects.filter(course_id__in=course_ids)
+            IpledgeEntry.objects.filter(course_id__in=among)
             .order_by("date", "id")
             .values_list("course_id", "kind", "date"),
             lambda kind, day: _IPLEDGE_EVENTS[kind](_date(day)),
         ),
         (
-            PregnancyTest.objects.filter(course_id__in=course_ids)
+            PregnancyTest.objects.filter(course_id__in=among)
             .order_by("specimen_date", "id")
             .values_list(
                 "course_id", "specimen_date", "purpose", "setting", "result", "verified_by__username"
@@ -205,7 +219,7 @@ def _events(course_ids: list[int]) -> dict[int, list[facts.Event]]:
             ),
         ),
         (
-            Dispense.objects.filter(course_id__in=course_ids)
+            Dispense.objects.filter(course_id__in=among)
             .order_by("date", "id")
             .values_list("course_id", "date", "days_supply", "mg_per_day", "product", "rma"),
             lambda day, supply, mg, product, rma: facts.Dispense(
@@ -213,19 +227,17 @@ def _events(course_ids: list[int]) -> dict[int, list[facts.Event]]:
             ),
         ),
         (
-            Visit.objects.filter(course_id__in=course_ids)
-            .order_by("date", "id")
-            .values_list("course_id", "date"),
+            Visit.objects.filter(course_id__in=among).order_by("date", "id").values_list("course_id", "date"),
             lambda day: facts.Visit(_date(day)),
         ),
         (
-            LabResult.objects.filter(course_id__in=course_ids)
+            LabResult.objects.filter(course_id__in=among)
             .order_by("effective_date", "id")
             .values_list("course_id", "effective_date", "test", "value", "unit", "uln"),
             _lab,
         ),
         (
-            MoodScreen.objects.filter(course_id__in=course_ids)
+            MoodScreen.objects.filter(course_id__in=among)
             .order_by("date", "id")
             .values_list("course_id", "date", "instrument", "score", "item9"),
             _mood,
@@ -244,20 +256,21 @@ def _dosing(
     dict[int, tuple[facts.Interruption, ...]],
     dict[int, tuple[date, ...]],
 ]:
+    among = _among(course_ids)
     doses = _grouped(
-        DoseSegment.objects.filter(course_id__in=course_ids)
+        DoseSegment.objects.filter(course_id__in=among)
         .order_by("starts_on", "id")
         .values_list("course_id", "starts_on", "mg_per_day", "product"),
         lambda day, mg, product: facts.DoseSegment(_date(day), _number(mg), product),
     )
     holds = _grouped(
-        Interruption.objects.filter(course_id__in=course_ids)
+        Interruption.objects.filter(course_id__in=among)
         .order_by("start", "id")
         .values_list("course_id", "start", "end", "reason"),
         lambda start, end, reason: facts.Interruption(_date(start), _date(end), reason or None),
     )
     missed = _grouped(
-        MissedDose.objects.filter(course_id__in=course_ids)
+        MissedDose.objects.filter(course_id__in=among)
         .order_by("date", "id")
         .values_list("course_id", "date"),
         _date,
@@ -268,8 +281,9 @@ def _dosing(
 def _handled(
     course_ids: list[int],
 ) -> tuple[dict[int, tuple[facts.Acknowledgment, ...]], dict[int, tuple[facts.FollowUp, ...]]]:
+    among = _among(course_ids)
     acknowledgments = _grouped(
-        AlertAcknowledgment.objects.filter(course_id__in=course_ids)
+        AlertAcknowledgment.objects.filter(course_id__in=among)
         .order_by("date", "id")
         .values_list("course_id", "alert_code", "alert_date", "date", "recorded_by__username", "reason"),
         lambda code, alert_date, day, by, reason: facts.Acknowledgment(
@@ -277,7 +291,7 @@ def _handled(
         ),
     )
     follow_ups = _grouped(
-        PregnancyFollowUp.objects.filter(course_id__in=course_ids)
+        PregnancyFollowUp.objects.filter(course_id__in=among)
         .order_by("date", "id")
         .values_list("course_id", "step", "date"),
         lambda step, day: facts.FollowUp(step, _date(day)),
@@ -288,14 +302,15 @@ def _handled(
 def _patient_facts(
     patient_ids: list[int],
 ) -> tuple[dict[int, tuple[facts.Weight, ...]], dict[int, tuple[facts.ContraceptionUse, ...]]]:
+    among = _among(patient_ids)
     weights = _grouped(
-        Weight.objects.filter(patient_id__in=patient_ids)
+        Weight.objects.filter(patient_id__in=among)
         .order_by("effective_date", "id")
         .values_list("patient_id", "effective_date", "kg"),
         lambda day, kg: facts.Weight(_date(day), _number(kg)),
     )
     contraception = _grouped(
-        Contraception.objects.filter(patient_id__in=patient_ids)
+        Contraception.objects.filter(patient_id__in=among)
         .order_by("start", "id")
         .values_list("patient_id", "method", "start", "end"),
         lambda method, start, end: facts.ContraceptionUse(method, _date(start), _maybe_date(end)),

@@ -33,7 +33,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from django.db import connections
-from django.db.models import BooleanField, Q, QuerySet
+from django.db.models import BooleanField, Q, QuerySet, Value
 from django.db.models.expressions import RawSQL
 
 from isotrack import core
@@ -203,7 +203,10 @@ def refresh_for_the_day(practice: Practice, today: dt.date | None = None) -> int
 
 
 def _listed(practice: Practice, filters: WorklistFilters) -> QuerySet[WorklistEntry]:
-    entries = WorklistEntry.objects.filter(practice_id=practice.pk, listed=True)
+    # ``listed = true`` as a comparison (Django writes a bare ``WHERE listed`` for ``listed=True``): SQLite
+    # reads the ``worklist_order`` index in order only for an equality on its columns, else it sorts every
+    # line of the practice for each page.
+    entries = WorklistEntry.objects.filter(practice_id=practice.pk, listed=Value(True))
     if filters.prescriber:
         entries = entries.filter(prescriber__uuid=_uuid_or_none(filters.prescriber))
     if filters.category in PatientCategory.values:

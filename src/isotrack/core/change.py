@@ -9,8 +9,9 @@ How it is found. The engine reads the day only by comparing it with dates: dates
 test, a fill, a hold's end, the day a rule set takes effect) and dates the rules derive from them and put in
 their answer (a window's last day, a due date, the earliest day a step is possible, the projected end). So the
 answer can change only on one of those dates or the day after it. They are collected, every one of them, by
-walking the course file, the evaluation and the next step (``_dates``), and the engine judges the course again
-on each, in order, until the answer differs. A property test (tests/core/test_change.py) checks for random
+walking the course file, the evaluation and the next step (``_dates``: every field that its annotation lets
+hold a date, whatever the depth), and the engine judges the course again on each, in order, until the answer
+differs. A property test (tests/core/test_change.py) checks for random
 courses and days that the answer holds on every day in between.
 
 The therapy calendar holds the same way, with one difference: an event's status moves with the day alone all
@@ -31,21 +32,27 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import operator
+import types
+import typing
+from collections.abc import Callable
 from typing import Any
 
 from isotrack.core.calendar import TherapyCalendar, therapy_calendar
 from isotrack.core.course import CourseFile
-from isotrack.core.cycle import NextStep, next_step
+from isotrack.core.cycle import NextStep, Step, next_step
 from isotrack.core.evaluate import Evaluation, evaluate
 
 HORIZON_DAYS = 28
 DAY = dt.timedelta(days=1)
+# A step as a worklist line lists it: every field but its notes, in order (a tuple: no copy of the step made).
+_STEP_LISTED = operator.attrgetter(*(f.name for f in dataclasses.fields(Step) if f.name != "notes"))
 
 
 def answer(found: NextStep) -> tuple[Any, ...]:
     """What a worklist line shows and ranks by, without what follows from the day alone (the countdown and
     the days left are worked out from the step and the day when shown; the step's notes are not listed)."""
-    step = dataclasses.replace(found.step, notes=()) if found.step else None
+    step = _STEP_LISTED(found.step) if found.step else None
     return (
         found.rule_set_id,
         found.rule_set_title,
@@ -131,35 +138,72 @@ def judge_until_change(
 # evaluation keeps holds the course file's events again.)
 _NOT_FACTS = frozenset({"as_of", "day", "history"})
 
+# How ``_dates`` walks a value of each type, worked out once per type: a date is collected; a tuple's, list's
+# or set's items and a dict's values are walked, and a dataclass instance's fields, read by one
+# ``attrgetter``, but ``_NOT_FACTS`` and the fields whose annotation admits no date (text, numbers, flags, a
+# vocabulary); any other value (text, numbers, None, a function, a class) holds no date.
+_DATE, _ITEMS, _VALUES, _NOTHING = "date", "items", "values", "nothing"
+_WALKS: dict[type, Callable[[Any], tuple[Any, ...]] | str] = {}
+_NO_DATE: tuple[object, ...] = (str, int, float, bool, type(None))
+
+
+def _walk_of(kind: type) -> Callable[[Any], tuple[Any, ...]] | str:
+    if issubclass(kind, dt.date):
+        return _DATE
+    if dataclasses.is_dataclass(kind) and not issubclass(kind, type):
+        try:
+            hints = typing.get_type_hints(kind)
+        except (NameError, TypeError):  # an annotation that does not resolve: every field is walked
+            hints = {}
+        names = [
+            field.name
+            for field in dataclasses.fields(kind)
+            if field.name not in _NOT_FACTS and _may_hold_a_date(hints.get(field.name, Any))
+        ]
+        if not names:
+            return _NOTHING
+        get = operator.attrgetter(*names)
+        return get if len(names) > 1 else lambda item: (get(item),)
+    if issubclass(kind, tuple | list | set | frozenset):
+        return _ITEMS
+    if issubclass(kind, dict):
+        return _VALUES
+    return _NOTHING
+
+
+def _may_hold_a_date(hint: object) -> bool:
+    """False for an annotation whose values are never dates: text, a number, a flag, None, a ``Literal`` of
+    those, a union of them, or a tuple, list or set of them."""
+    if hint in _NO_DATE:
+        return False
+    origin = typing.get_origin(hint)
+    if origin is typing.Literal:
+        return any(isinstance(value, dt.date) for value in typing.get_args(hint))
+    if origin is typing.Union or origin is types.UnionType or origin in (tuple, list, set, frozenset):
+        return any(_may_hold_a_date(member) for member in typing.get_args(hint) if member is not Ellipsis)
+    return True
+
 
 def _dates(value: object) -> set[dt.date]:
-    """Every date held anywhere in ``value`` (dataclasses, tuples, lists, dicts), the policy's included, but
-    the day judged on (``_NOT_FACTS``)."""
+    """Every date held anywhere in ``value`` (dataclasses, tuples, lists, sets, dicts), the policy's included,
+    but the day judged on (``_NOT_FACTS``). A loop over a stack, not nested generators: it walks every record
+    of the course file, on every judgment."""
     found: set[dt.date] = set()
-    _collect(value, found)
+    stack: list[Any] = [value]
+    while stack:
+        item = stack.pop()
+        kind = type(item)
+        walk = _WALKS.get(kind)
+        if walk is None:
+            walk = _WALKS[kind] = _walk_of(kind)
+        if walk is _NOTHING:
+            continue
+        if walk is _DATE:
+            found.add(item)
+        elif walk is _ITEMS:
+            stack.extend(item)
+        elif walk is _VALUES:
+            stack.extend(item.values())
+        else:
+            stack.extend(walk(item))  # type: ignore[operator]
     return found
-
-
-def _collect(value: object, found: set[dt.date]) -> None:
-    if isinstance(value, dt.date):
-        found.add(value)
-    elif isinstance(value, tuple | list | set | frozenset):
-        for item in value:
-            _collect(item, found)
-    elif isinstance(value, dict):
-        for item in value.values():
-            _collect(item, found)
-    else:
-        for name in _fields_of(type(value)):
-            _collect(getattr(value, name), found)
-
-
-_FIELDS: dict[type, tuple[str, ...]] = {}  # the fields walked, by class (a dataclass's, none for others)
-
-
-def _fields_of(kind: type) -> tuple[str, ...]:
-    names = _FIELDS.get(kind)
-    if names is None:
-        fields = dataclasses.fields(kind) if dataclasses.is_dataclass(kind) else ()
-        names = _FIELDS[kind] = tuple(f.name for f in fields if f.name not in _NOT_FACTS)
-    return names

@@ -12,6 +12,7 @@ from isotrack.clinic import queries
 from isotrack.clinic import worklist as clinic_worklist
 from isotrack.clinic.access import Capability, can
 from isotrack.clinic.models import PatientCategory
+from isotrack.web import worklist_rows
 
 PHASE_CHOICES = (("qualifying", "Qualifying"), ("active", "Active"), ("post_course", "After the last dose"))
 
@@ -46,6 +47,7 @@ def worklist(request: HttpRequest) -> HttpResponse:
     }
     context = {
         "worklist": found,
+        "rows": worklist_rows.rows(found.lines),
         "filters": filters,
         "categories": PatientCategory.choices,
         "phases": PHASE_CHOICES,
