@@ -9,12 +9,13 @@ import datetime as dt
 
 import pytest
 from django.db import transaction
-from isotrack.clinic.demo import MAIN_SITUATIONS, DemoPractice, build_demo
 
 from isotrack import core
-from isotrack.clinic import actions, worklist_entries
 from isotrack.clinic import calendar as clinic_calendar
+from isotrack.clinic import worklist_entries
+from isotrack.clinic.actions import visits
 from isotrack.clinic.models import NOT_JUDGED, Course, CourseStatus, PlanEntry, WorklistEntry
+from isotrack.demo.generator import MAIN_SITUATIONS, DemoPractice, build_demo
 from tests.clinic.test_worklist_entries import WRITES, first
 
 TODAY = dt.date(2026, 11, 25)
@@ -121,7 +122,7 @@ def test_a_course_leaves_the_calendar_on_its_day_and_a_stopped_one_stays_while_i
 def test_a_write_that_lands_while_a_plan_is_judged_leaves_no_plan_of_the_old_facts(demo, monkeypatch):
     course = first(demo, "window_missed")
     stored(demo, TODAY)
-    actions.record_visit(actor=demo.staff["nurse"], course=course, day=TODAY)  # its line is out of date
+    visits.record_visit(actor=demo.staff["nurse"], course=course, day=TODAY)  # its line is out of date
     judge = worklist_entries.judge_courses
     calls = []
 
