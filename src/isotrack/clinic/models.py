@@ -200,7 +200,7 @@ class InForce(models.Manager["RecordedModel"]):
 class RecordedModel(PublicIdModel):
     """A clinical record: who entered it and when (the audit trail keeps every change). A mistaken record is
     voided, never deleted: who voided it, when and why stay on the row, and a correction points to the record
-    that replaced it (``clinic.corrections``)."""
+    that replaced it (``clinic.actions.corrections``)."""
 
     recorded_by = models.ForeignKey("clinic.StaffUser", on_delete=models.PROTECT, related_name="+")
     recorded_at = models.DateTimeField(auto_now_add=True)

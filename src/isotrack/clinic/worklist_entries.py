@@ -6,7 +6,7 @@ is out of date, and judged again on the next read of the practice's worklist, on
 
 - the patient's records changed: every action's audit row bumps the ``generation`` of the lines of the
   patient's courses and sets their change date to ``NOT_JUDGED``, in the action's own transaction
-  (``mark_stale``, called by ``actions.record``);
+  (``mark_stale``, called by ``actions.base.record``);
 - its change date has come (a window closing, a test falling due, a deadline passing, a rule set taking
   effect: a few percent of the lines a day, bench/worklist.py), or it was judged for a later day than the one
   read (a read for an earlier day);
