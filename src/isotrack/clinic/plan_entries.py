@@ -205,21 +205,26 @@ PLAN_COLUMNS = (
 
 
 def _insert(rows: Iterable[tuple[Any, ...]]) -> None:
-    """One parameterized INSERT sent with every row (``executemany``): one statement per chunk on SQLite
-    too, where ``bulk_create`` splits the rows by the limit of parameters per statement."""
+    """PostgreSQL: the rows streamed with one COPY (a chunk's ten thousand events in a few milliseconds,
+    where an INSERT per row costs half a second). SQLite, in the process: one parameterized INSERT run for
+    every row (``executemany``), one statement per chunk where ``bulk_create`` splits the rows by the limit
+    of parameters per statement."""
     connection = connections[PlanEntry.objects.db]
     quote = connection.ops.quote_name
-    date = connection.ops.adapt_datefield_value
-    values = [tuple(date(v) if isinstance(v, dt.date) else v for v in row) for row in rows]
-    if not values:
-        return
-    # Names from the model, quoted; every value a parameter.
-    sql = (
-        f"INSERT INTO {quote(PlanEntry._meta.db_table)} ({', '.join(quote(c) for c in PLAN_COLUMNS)}) "  # noqa: S608
-        f"VALUES ({', '.join(['%s'] * len(PLAN_COLUMNS))})"
-    )
+    table, columns = quote(PlanEntry._meta.db_table), ", ".join(quote(c) for c in PLAN_COLUMNS)
     with connection.cursor() as cursor:
-        cursor.executemany(sql, values)
+        if connection.vendor == "postgresql":
+            # Names from the model, quoted; the rows sent as data, never as SQL.
+            with cursor.cursor.copy(f"COPY {table} ({columns}) FROM STDIN") as copy:
+                for row in rows:
+                    copy.write_row(row)
+            return
+        date = connection.ops.adapt_datefield_value
+        values = [tuple(date(v) if isinstance(v, dt.date) else v for v in row) for row in rows]
+        if values:
+            placeholders = ", ".join(["%s"] * len(PLAN_COLUMNS))
+            # Names from the model, quoted; every value a parameter.
+            cursor.executemany(f"INSERT INTO {table} ({columns}) VALUES ({placeholders})", values)  # noqa: S608
 
 
 def stored_event(row: dict[str, Any]) -> core.PlannedEvent:
