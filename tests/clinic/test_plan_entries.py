@@ -58,21 +58,27 @@ def test_the_stored_plans_read_on_the_days_after_are_the_cores_calendar(demo):
         assert stored(demo, day) == planned_afresh(demo, day), day
 
 
-def test_a_plan_is_judged_again_only_with_its_line(demo):
+def test_a_plan_is_judged_again_only_on_its_own_change_date_and_apart_from_its_line(demo):
     practice = demo.practice
     stored(demo, TODAY)
-    assert worklist_entries.refresh(practice, TODAY) == 0  # read again the same day: nothing judged
+    assert worklist_entries.refresh(practice, TODAY, lines=False, plans=True) == 0  # the same day: none
     ids = set(PlanEntry.objects.values_list("id", flat=True))
     stored(demo, TODAY)
     assert set(PlanEntry.objects.values_list("id", flat=True)) == ids  # nothing rewritten
-    # A new day: only the courses whose line's change date came get a new plan.
-    due = set(WorklistEntry.objects.filter(practice=practice, changes_on__lte=TODAY + DAY).values_list(
-        "course_id", flat=True
-    ))  # fmt: skip
+    # The calendar's reads judged the plans, not the worklist's lines; the worklist's reads judge no plan.
+    lines = WorklistEntry.objects.filter(practice=practice)
+    assert lines.filter(changes_on=NOT_JUDGED).count() == lines.count()
+    assert worklist_entries.refresh(practice, TODAY) == lines.count()
+    assert set(PlanEntry.objects.values_list("id", flat=True)) == ids
+    # A new day: only the courses whose plan's change date came get a new plan.
+    due = set(lines.filter(plan_changes_on__lte=TODAY + DAY).values_list("course_id", flat=True))
     kept = set(PlanEntry.objects.exclude(course_id__in=due).values_list("id", flat=True))
     assert stored(demo, TODAY + DAY) == planned_afresh(demo, TODAY + DAY)
     assert kept <= set(PlanEntry.objects.values_list("id", flat=True))
     assert 0 < len(due) < Course.objects.filter(patient__practice=practice).count()
+    # A plan that moves with the day (a late fill's projected cycles) does not take its line along.
+    daily = lines.filter(plan_changes_on=TODAY + 2 * DAY, changes_on__gt=TODAY + 2 * DAY)
+    assert daily.exists()
 
 
 def test_every_kind_of_write_makes_the_plan_stale_and_the_next_read_judges_it(demo):
@@ -84,8 +90,10 @@ def test_every_kind_of_write_makes_the_plan_stale_and_the_next_read_judges_it(de
         patient = written.patient if hasattr(written, "patient") else written
         if isinstance(written, Course) or hasattr(written, "course"):
             patient = (written if isinstance(written, Course) else written.course).patient
-        stale = WorklistEntry.objects.filter(course__patient=patient, changes_on=NOT_JUDGED)
-        assert stale.exists(), name  # the write marked the patient's lines (and their plans) out of date
+        stale = WorklistEntry.objects.filter(
+            course__patient=patient, changes_on=NOT_JUDGED, plan_changes_on=NOT_JUDGED
+        )
+        assert stale.exists(), name  # the write marked the patient's lines and their plans out of date
         assert set(PlanEntry.objects.values_list("id", "course_id")) == before, name  # not yet judged
         assert stored(demo, TODAY) == planned_afresh(demo, TODAY), name
 
@@ -97,10 +105,11 @@ def test_a_course_the_worklist_does_not_list_is_planned_with_its_own_change_date
     Course.objects.filter(pk=course.pk).update(status=CourseStatus.COMPLETED, end=None)
     worklist_entries.mark_stale(course.patient_id)
     assert stored(demo, TODAY) == planned_afresh(demo, TODAY)
+    worklist_entries.refresh(demo.practice, TODAY)
     line = WorklistEntry.objects.get(course=course)
-    assert not line.listed and line.changes_on < worklist_entries.NEVER
+    assert not line.listed and line.plan_changes_on < worklist_entries.NEVER
     assert PlanEntry.objects.filter(course=course).exists()
-    day = line.changes_on
+    day = line.plan_changes_on
     assert stored(demo, day) == planned_afresh(demo, day)
 
 
@@ -109,7 +118,7 @@ def test_a_course_leaves_the_calendar_on_its_day_and_a_stopped_one_stays_while_i
     stopped = first(demo, "pregnancy_test_positive")
     leaves = completed.end + (clinic_calendar.KEEP_ENDED_COURSES_DAYS + 1) * DAY
     stored(demo, TODAY)
-    assert WorklistEntry.objects.get(course=completed).changes_on <= leaves
+    assert WorklistEntry.objects.get(course=completed).plan_changes_on <= leaves
     on_the_day_before = {uuid for uuid, _ in stored(demo, leaves - DAY)}
     assert completed.uuid in on_the_day_before
     later = stored(demo, leaves)

@@ -21,7 +21,9 @@ from isotrack.core import (
     CourseFileError,
     Interruption,
     LabResult,
+    NextStep,
     PlannedEvent,
+    TherapyCalendar,
     answer,
     event_status_on,
     judge_until_change,
@@ -57,23 +59,35 @@ def assert_plan_holds_until_change(course_file: CourseFile, day: dt.date) -> dt.
 
 
 def assert_both_hold_until_change(course_file: CourseFile, day: dt.date) -> None:
-    """``judge_until_change``: the next step and the plan both hold until the one change date, and one of
-    them changes on it; it is never later than either's own."""
+    """``judge_until_change``: from one evaluation a day, the next step and the plan each with the change date
+    it has alone (``next_step_until_change``, ``plan_until_change``), and each holds until it."""
     found, plan = judge_until_change(course_file, day)
-    assert found is not None and plan is not None and found.changes_on == plan.changes_on
-    changes_on = plan.changes_on
-    assert changes_on is not None
-    assert changes_on <= next_step_until_change(course_file, day).changes_on  # type: ignore[operator]
-    assert changes_on <= plan_until_change(course_file, day).changes_on  # type: ignore[operator]
+    assert found is not None and plan is not None
+    assert found == next_step_until_change(course_file, day)
+    assert plan == plan_until_change(course_file, day)
+    assert_step_holds(course_file, day, found)
+    assert_plan_holds(course_file, day, plan)
+
+
+def assert_step_holds(course_file: CourseFile, day: dt.date, found: NextStep) -> None:
+    assert found.changes_on is not None
     held = answer(found)
     between = day + DAY
-    while between < changes_on:
+    while between < found.changes_on:
         assert answer(next_step(course_file, between)) == held, between
+        between += DAY
+    if found.changes_on < day + HORIZON_DAYS * DAY:
+        assert answer(next_step(course_file, found.changes_on)) != held
+
+
+def assert_plan_holds(course_file: CourseFile, day: dt.date, plan: TherapyCalendar) -> None:
+    assert plan.changes_on is not None
+    between = day + DAY
+    while between < plan.changes_on:
         assert therapy_calendar(course_file, between).events == plan.on(between), between
         between += DAY
-    if changes_on < day + HORIZON_DAYS * DAY:
-        differs = answer(next_step(course_file, changes_on)) != held
-        assert differs or therapy_calendar(course_file, changes_on).events != plan.on(changes_on)
+    if plan.changes_on < day + HORIZON_DAYS * DAY:
+        assert therapy_calendar(course_file, plan.changes_on).events != plan.on(plan.changes_on)
 
 
 # --- table: an event's status on a later day -------------------------------------------------------------

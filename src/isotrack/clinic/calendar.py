@@ -2,8 +2,8 @@
 
 The practice's calendar (month, week, day, the overdue list, and the API's calendar) reads the stored plans
 (``PlanEntry``, isotrack.clinic.plan_entries): only the rows of the days it shows, by key off one index, after
-the same ``worklist.refresh`` as the worklist's pages (the plans of the courses written since, or whose change
-date came, are judged first). Each event's status on the day read is the core's (``core.event_status_on``,
+``worklist.refresh`` of the plans (the plans of the courses written since, or whose change date came, are
+judged first). Each event's status on the day read is the core's (``core.event_status_on``,
 which the core guarantees equal to its calendar of that day until the plan's change date). A month or a week
 shows at most ``MONTH_DAY_EVENTS`` or ``WEEK_DAY_EVENTS`` events a day and counts the rest, which the day's
 page lists by pages of ``PAGE_SIZE``; the Overdue box shows the first ``OVERDUE_SHOWN`` and counts them all.
@@ -244,9 +244,9 @@ def prescribers_of(practice: Practice) -> QuerySet[StaffUser]:
 
 
 def refresh(practice: Practice, today: date | None = None) -> date:
-    """Judge the practice's out-of-date worklist lines and their plans (``worklist.refresh``): what every
-    read of the stored plans does first. Returns the day (the practice's today by default)."""
-    return worklist.refresh(practice, today)
+    """Judge the practice's out-of-date plans (``worklist.refresh``): what every read of the stored plans
+    does first. Returns the day (the practice's today by default)."""
+    return worklist.refresh(practice, today, plans=True)
 
 
 _SHOWN = (

@@ -714,6 +714,10 @@ class WorklistEntry(models.Model):
     judged_on = models.DateField(null=True)  # the day judged for (None: never judged)
     changes_on = models.DateField(default=NOT_JUDGED)  # judged again on this day (NOT_JUDGED: now)
     listed = models.BooleanField(default=True)  # on the worklist: a step to do, or qualifying or active
+    # The course's stored plan (``PlanEntry``) holds on its own dates: a plan that moves with the day is
+    # judged again each day, the line beside it only when its step changes.
+    plan_judged_on = models.DateField(null=True)  # the day the plan was judged for (None: never)
+    plan_changes_on = models.DateField(default=NOT_JUDGED)  # the plan is judged again on this day
     # The ranking key (ALERT-URGENCY): tier, the day the line ranks by (FIRST: never judged, LAST: none), the
     # most urgent open alert, the patient's names, the course.
     tier = models.PositiveSmallIntegerField(default=5)
@@ -763,6 +767,9 @@ class WorklistEntry(models.Model):
             # The lines whose change date has come, and the lines judged for a later day.
             models.Index(fields=["practice", "changes_on"], name="worklist_changes_on"),
             models.Index(fields=["practice", "judged_on"], name="worklist_judged_on"),
+            # The same for the stored plans (the calendar's reads).
+            models.Index(fields=["practice", "plan_changes_on"], name="worklist_plan_changes_on"),
+            models.Index(fields=["practice", "plan_judged_on"], name="worklist_plan_judged_on"),
         ]
 
 
@@ -773,10 +780,10 @@ _PLAN_INDEX = ("date", "family_name", "given_name", "course", "kind_order", "num
 
 class PlanEntry(models.Model):
     """One planned event of a course's therapy calendar as the core planned it (``core.judge_until_change``)
-    on the day the course's worklist line was judged, with the status of that day. Derived, never a record:
+    on the day it was judged, with the status of that day. Derived, never a record:
     stored with the line and replaced with it (isotrack.clinic.plan_entries), so that the practice's calendar
     reads only the days it shows. The status on a later day follows from the event's own fields
-    (``core.event_status_on``) until the line's change date."""
+    (``core.event_status_on``) until the plan's change date (``WorklistEntry.plan_changes_on``)."""
 
     id = models.BigAutoField(primary_key=True)
     # The indexes below lead with the practice; a staff member is never deleted (courses protect them).

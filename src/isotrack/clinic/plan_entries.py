@@ -1,27 +1,28 @@
-"""The practice calendar's stored plans (``PlanEntry``): each course's planned events, judged with its
-worklist line and stored beside it, so that a calendar page reads only the days it shows.
+"""The practice calendar's stored plans (``PlanEntry``): each course's planned events, judged from the same
+facts as its worklist line and stored beside it, so that a calendar page reads only the days it shows.
 
-When a chunk of worklist lines is judged (``worklist_entries._judge``), each course the calendar shows is
-planned from the same facts and the same evaluation as its line (``core.judge_until_change``: the first day
-either the next step or the plan changes with no new record). The plan is kept with the statuses of the day
-it was judged on; a page reads each event's status on its own day with ``core.event_status_on``, which the
-core guarantees until the line's change date. So the plan needs nothing of its own to go out of date: a write
-makes the line stale (``worklist_entries.mark_stale``), its change date comes, or the practice's rules or the
-engine change, and the line is judged again with its plan; every calendar read first judges the practice's
-stale lines (``worklist.refresh``), like the worklist's.
+Each course's plan holds on dates of its own, kept on its worklist line (``plan_judged_on``,
+``plan_changes_on``: ``core.judge_until_change`` gives the step and the plan each the first day it changes
+with no new record). The plan is kept with the statuses of the day it was judged on; a page reads each
+event's status on its own day with ``core.event_status_on``, which the core guarantees until the plan's change
+date. A plan goes out of date when a write makes the patient's lines stale (``worklist_entries.mark_stale``
+sets both change dates), its change date comes, or the practice's rules or the engine change; every calendar
+read first judges the practice's out-of-date plans (``worklist.refresh`` with ``plans``), the worklist's reads
+only the lines, and the nightly job both. Plans and lines hold apart because a plan can move with the day (a
+late fill's projected cycles are placed from today: judged again each day) while the line beside it holds for
+weeks; judged together, such a line would be judged daily too.
 
-The plans of a chunk are replaced in the transaction that stores its lines, one DELETE and one INSERT per
-chunk, and only for the lines stored: those whose generation is still the one read before the facts (a row
-the line's UPDATE locked until the commit). A line a concurrent write made stale keeps its old plan until it
-is judged again, in the same read or the next.
+The plans of a chunk are replaced in the transaction that stores their dates on the lines, one DELETE and one
+INSERT (PostgreSQL: COPY) per chunk, and only for the lines stored: those whose generation is still the one
+read before the facts (a row the UPDATE of its dates locked until the commit). A plan a concurrent write made
+stale is kept until it is judged again, in the same read or the next.
 
 Which courses the calendar shows (``on_the_calendar``, ``still_planned``): every course not entered in error
 that has not ended, or ended within ``KEEP_ENDED_COURSES_DAYS``; and a stopped course (IPL-PT-POSITIVE)
 however long ago it ended while one of its follow-up steps (stop, refer, report) is not recorded, and for
 ``KEEP_ENDED_COURSES_DAYS`` after the last of them was recorded. A course leaves the calendar on a day too
-(``leaves_on``): its line's change date is no later than that day. The calendar plans courses the worklist
-does not list (ended within the period, without a step to do); the worklist's line of a course the calendar
-does not show is judged as before.
+(``leaves_on``): its plan's change date is no later than that day. The calendar plans courses the worklist
+does not list (ended within the period, without a step to do).
 """
 
 from __future__ import annotations
@@ -34,7 +35,6 @@ from django.db import connections
 
 from isotrack import core
 from isotrack.clinic.models import CourseStatus, PlanEntry, WorklistEntry
-from isotrack.clinic.records import facts_by_course
 
 # Courses that ended longer ago than this have nothing left to plan (the last step is end + 30 days), unless
 # a stopped course's follow-up is still pending (see the module's docstring).
@@ -83,44 +83,34 @@ def leaves_on(end: dt.date | None, plan: core.TherapyCalendar, day: dt.date) -> 
 
 
 class ChunkPlans:
-    """The plans of one chunk of worklist lines while it is judged: ``judge`` judges a course's line and
-    plan together; ``held`` plans the calendar's courses the worklist does not judge and holds each line
-    no later than its plan; ``store`` replaces the plans of the lines stored."""
+    """The plans of one chunk of courses while they are judged: ``wanted`` are the courses whose plan is due
+    and which the calendar may show, each judged with its line when that is due too
+    (``worklist_entries.judge_courses``, which ``add``s the plan); ``states`` are the plan's dates each line
+    keeps (``PLAN_FIELDS``); ``store`` replaces the plans of the lines whose dates were stored."""
 
-    def __init__(self, stale: list[dict[str, Any]], today: dt.date) -> None:
+    def __init__(self, due: list[dict[str, Any]], today: dt.date) -> None:
         self.today = today
-        self.rows = {row["course_id"]: row for row in stale}
-        self.wanted = {
+        self.rows = {row["course_id"]: row for row in due}
+        self.wanted = frozenset(
             course_id
             for course_id, row in self.rows.items()
             if on_the_calendar(row["course__status"], _date(row["course__end"]), today)
-        }
+        )
         self.plans: dict[int, core.TherapyCalendar] = {}
 
-    def judge(self, course_id: int, course_file: core.CourseFile) -> core.NextStep:
-        """The course's next step until it changes, and its plan if the calendar may show the course: one
-        evaluation a day for both, and the first day either changes."""
-        found, plan = core.judge_until_change(course_file, self.today, plan=course_id in self.wanted)
-        if plan is not None:
-            self.plans[course_id] = plan
-        assert found is not None
-        return found
+    def add(self, course_id: int, plan: core.TherapyCalendar) -> None:
+        """A wanted course's plan, as the core judged it on the chunk's day."""
+        self.plans[course_id] = plan
 
-    def held(self, lines: list[tuple[dict[str, Any], int, int]]) -> list[tuple[dict[str, Any], int, int]]:
-        """The chunk's lines (values, course, generation), each changing no later than its plan, once the
-        courses the worklist did not judge are planned."""
-        missing = [course_id for course_id in self.wanted if course_id not in self.plans]
-        for course_id, course_file in facts_by_course(missing).items():
-            _, plan = core.judge_until_change(course_file, self.today, step=False)
-            assert plan is not None
-            self.plans[course_id] = plan
-        held = []
-        for values, course_id, generation in lines:
+    def states(self) -> list[tuple[dict[str, Any], int, int]]:
+        """For every course whose plan was due: (the plan's day and change date, course, generation). A course
+        the calendar no longer shows keeps no plan, and no day alone brings it back (a write does)."""
+        states = []
+        for course_id, row in self.rows.items():
             until = self._until(course_id)
-            if until < values["changes_on"]:
-                values = {**values, "changes_on": until}
-            held.append((values, course_id, generation))
-        return held
+            values = {"plan_judged_on": self.today, "plan_changes_on": until}
+            states.append((values, course_id, row["generation"]))
+        return states
 
     def _until(self, course_id: int) -> dt.date:
         plan = self.plans.get(course_id)
@@ -134,8 +124,12 @@ class ChunkPlans:
         return min(plan.changes_on, leaves_on(end, plan, self.today))
 
     def store(self) -> None:
-        """Inside the transaction that stored the chunk's lines: the plans of the lines stored replace their
-        old ones (one DELETE, one INSERT); a line a concurrent write made stale keeps its old plan."""
+        """Inside the transaction that stored the chunk's plan dates (``states``): the plans of the lines
+        stored replace their old ones (one DELETE, one INSERT or COPY); a line a concurrent write made stale
+        keeps its old plan. The lines stored are those whose generation is still the one read before the
+        facts: rows the UPDATE of their dates locked until the commit."""
+        if not self.rows:
+            return
         lines = WorklistEntry.objects.filter(course_id__in=list(self.rows)).values_list(
             "course_id", "generation", "practice_id"
         )

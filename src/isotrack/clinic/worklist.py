@@ -186,20 +186,20 @@ def lines(
     return today, listed.count(), [_line(entry, today) for entry in rows]
 
 
-def refresh(practice: Practice, today: dt.date | None = None) -> dt.date:
+def refresh(practice: Practice, today: dt.date | None = None, *, plans: bool = False) -> dt.date:
     """Judge every out-of-date line of the practice's worklist for ``today`` (by default the practice's
-    today). Returns the day."""
+    today); with ``plans``, the calendar's out-of-date plans instead. Returns the day."""
     today = today or practice_today(practice)
-    worklist_entries.refresh(practice, today)
+    worklist_entries.refresh(practice, today, lines=not plans, plans=plans)
     return today
 
 
 def refresh_for_the_day(practice: Practice, today: dt.date | None = None) -> int:
-    """``isotrack refresh-worklist``: add the lines of courses that have none, then judge every line whose day
-    came, so that the day's first page load need not. Returns how many lines were judged."""
+    """``isotrack refresh-worklist``: add the lines of courses that have none, then judge every line and plan
+    whose day came, so that the day's first page load need not. Returns how many courses were judged."""
     today = today or practice_today(practice)
     worklist_entries.add_missing_lines(practice)
-    return worklist_entries.refresh(practice, today)
+    return worklist_entries.refresh(practice, today, lines=True, plans=True)
 
 
 def _listed(practice: Practice, filters: WorklistFilters) -> QuerySet[WorklistEntry]:

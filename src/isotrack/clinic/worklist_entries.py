@@ -15,8 +15,9 @@ is out of date, and judged again on the next read of the practice's worklist, on
 
 The stale lines are found off an index (``worklist_changes_on``), read and judged in chunks (a fixed number of
 queries per chunk of ``CHUNK`` lines), and stored with one statement per chunk. The calendar's plan of each
-course is judged with its line, from the same evaluation, and stored in the same transaction
-(``plan_entries``); the line's change date is then the first day either the step or the plan changes.
+course holds on dates of its own, kept on the line (``plan_judged_on``, ``plan_changes_on``) and made stale by
+the same writes: the calendar's reads judge the plans that are due, the worklist's the lines, the nightly job
+both; a course whose line and plan are both due is judged once for both (``plan_entries``).
 
 Several app processes share the database, and lines are judged on read with no lock. A line is stored only
 if its generation is still the one read *before* the facts it was judged from (``WHERE generation = %s``); a
@@ -115,15 +116,15 @@ def mark_stale(patient_id: int) -> None:
     connection = connections[WorklistEntry.objects.db]
     quote = connection.ops.quote_name
     entries, courses = quote(WorklistEntry._meta.db_table), quote(Course._meta.db_table)
-    generation, changes_on, course_id, id_, patient = (
-        quote(name) for name in ("generation", "changes_on", "course_id", "id", "patient_id")
-    )
+    names = ("generation", "changes_on", "plan_changes_on", "course_id", "id", "patient_id")
+    generation, changes_on, plan_changes_on, course_id, id_, patient = (quote(name) for name in names)
     sql = (  # names from the models, quoted; the values parameters
-        f"UPDATE {entries} SET {generation} = {generation} + 1, {changes_on} = %s "  # noqa: S608
-        f"WHERE {course_id} IN (SELECT {id_} FROM {courses} WHERE {patient} = %s)"
+        f"UPDATE {entries} SET {generation} = {generation} + 1, {changes_on} = %s, "  # noqa: S608
+        f"{plan_changes_on} = %s WHERE {course_id} IN (SELECT {id_} FROM {courses} WHERE {patient} = %s)"
     )
+    not_judged = connection.ops.adapt_datefield_value(NOT_JUDGED)
     with connection.cursor() as cursor:
-        cursor.execute(sql, [connection.ops.adapt_datefield_value(NOT_JUDGED), patient_id])
+        cursor.execute(sql, [not_judged, not_judged, patient_id])
 
 
 def basis(practice: Practice) -> str:
@@ -147,15 +148,16 @@ def _engine_digest() -> str:
     return digest.hexdigest()
 
 
-def refresh(practice: Practice, today: dt.date) -> int:
-    """Judge again every out-of-date line of the practice for ``today``. Returns how many lines were judged;
-    none when every line holds (one query, off an index)."""
+def refresh(practice: Practice, today: dt.date, *, lines: bool = True, plans: bool = False) -> int:
+    """Judge again for ``today`` the practice's out-of-date ``lines`` (the worklist's reads) and ``plans``
+    (the calendar's reads; the nightly job both). Returns how many courses were judged; none when everything
+    asked for holds (one query, off the indexes)."""
     current = basis(practice)
     if practice.worklist_basis != current:
         _all_out_of_date(practice, current)
     judged = 0
     for _ in range(ROUNDS):
-        stale = _out_of_date(practice, today)
+        stale = _out_of_date(practice, today, lines=lines, plans=plans)
         if not stale:
             break
         for start in range(0, len(stale), CHUNK):
@@ -164,12 +166,13 @@ def refresh(practice: Practice, today: dt.date) -> int:
     return judged
 
 
-def _out_of_date(practice: Practice, today: dt.date) -> list[dict[str, Any]]:
-    """The practice's lines whose change date came and the lines judged for a later day, by course, with what
-    judging them needs besides the course's facts (``_judge``'s keys). One statement, written out: it runs on
-    every page load, where the ORM's union of joins cost more to build than to run. The union of two ranges
-    of an index each (``worklist_changes_on``, ``worklist_judged_on``): SQLite reads an OR of the two through
-    one index, all the practice's lines."""
+def _out_of_date(practice: Practice, today: dt.date, *, lines: bool, plans: bool) -> list[dict[str, Any]]:
+    """The practice's courses whose line (``lines``) or plan (``plans``) is out of date: its change date came,
+    or it was judged for a later day; by course, with what judging them needs besides the course's facts
+    (``_judge``'s keys: ``line_due`` and ``plan_due`` say which to judge). One statement, written out: it runs
+    on every page load, where the ORM's union of joins cost more to build than to run. A union of one range
+    of an index each (``worklist_changes_on``, ``worklist_judged_on``, and the plans' two): SQLite reads an OR
+    of them through one index, all the practice's lines."""
     connection = connections[WorklistEntry.objects.db]
     quote = connection.ops.quote_name
     entries, courses, patients = (quote(model._meta.db_table) for model in (WorklistEntry, Course, Patient))
@@ -177,6 +180,7 @@ def _out_of_date(practice: Practice, today: dt.date) -> list[dict[str, Any]]:
         (
             f"{entries}.{quote('course_id')}",
             f"{entries}.{quote('generation')}",
+            *(f"{entries}.{quote(name)}" for name in _DATES),
             f"{courses}.{quote('status')}",
             f"{courses}.{quote('end')}",
             f"{courses}.{quote('prescriber_id')}",
@@ -189,23 +193,36 @@ def _out_of_date(practice: Practice, today: dt.date) -> list[dict[str, Any]]:
         f"{entries} JOIN {courses} ON {courses}.{quote('id')} = {entries}.{quote('course_id')} "
         f"JOIN {patients} ON {patients}.{quote('id')} = {courses}.{quote('patient_id')}"
     )
-    practice_id, changes_on, judged_on = (quote(name) for name in ("practice_id", "changes_on", "judged_on"))
+    practice_id = quote("practice_id")
+    ranges = [("changes_on", "<="), ("judged_on", ">")] if lines else []
+    ranges += [("plan_changes_on", "<="), ("plan_judged_on", ">")] if plans else []
     # Names from the models, quoted; the values parameters.
-    sql = (
+    sql = " UNION ".join(
         f"SELECT {columns} FROM {joined} WHERE {entries}.{practice_id} = %s "  # noqa: S608
-        f"AND {entries}.{changes_on} <= %s "
-        f"UNION SELECT {columns} FROM {joined} WHERE {entries}.{practice_id} = %s "
-        f"AND {entries}.{judged_on} > %s ORDER BY 1"
+        f"AND {entries}.{quote(name)} {compared} %s"
+        for name, compared in ranges
     )
     day = connection.ops.adapt_datefield_value(today)
     with connection.cursor() as cursor:
-        cursor.execute(sql, [practice.pk, day, practice.pk, day])
-        return [dict(zip(_READ, row, strict=True)) for row in cursor.fetchall()]
+        cursor.execute(sql + " ORDER BY 1", [value for _ in ranges for value in (practice.pk, day)])
+        rows = [dict(zip(_READ, row, strict=True)) for row in cursor.fetchall()]
+    for row in rows:
+        changes_on, judged_on, plan_changes_on, plan_judged_on = (_date(row.pop(name)) for name in _DATES)
+        row["line_due"] = lines and _due(changes_on, judged_on, today)
+        row["plan_due"] = plans and _due(plan_changes_on, plan_judged_on, today)
+    return rows
 
 
+def _due(changes_on: dt.date | None, judged_on: dt.date | None, today: dt.date) -> bool:
+    """Out of date on ``today``: its change date came, or it was judged for a later day."""
+    return (changes_on is not None and changes_on <= today) or (judged_on is not None and judged_on > today)
+
+
+_DATES = ("changes_on", "judged_on", "plan_changes_on", "plan_judged_on")
 _READ = (  # the keys of ``_out_of_date``'s rows
     "course_id",
     "generation",
+    *_DATES,
     "course__status",
     "course__end",
     "course__prescriber_id",
@@ -230,36 +247,46 @@ def _all_out_of_date(practice: Practice, current: str) -> None:
     """The engine or the practice's policy changed: every line of the practice is judged again."""
     with transaction.atomic():
         add_missing_lines(practice)
-        WorklistEntry.objects.filter(practice_id=practice.pk).update(changes_on=NOT_JUDGED)
+        WorklistEntry.objects.filter(practice_id=practice.pk).update(
+            changes_on=NOT_JUDGED, plan_changes_on=NOT_JUDGED
+        )
         Practice.objects.filter(pk=practice.pk).update(worklist_basis=current)
     practice.worklist_basis = current
 
 
 def _judge(stale: list[dict[str, Any]], today: dt.date) -> None:
-    """Judge one chunk of lines and store them (one statement)."""
+    """Judge one chunk of courses, each line and plan that is due, and store them (a fixed number of
+    statements)."""
     recently = today - RECENTLY_ENDED_DAYS * DAY
+    due = [row for row in stale if row["line_due"]]
     listed = {
         row["course_id"]: row
-        for row in stale
+        for row in due
         if row["course__status"] in _RUNNING
-        or (row["course__status"] == CourseStatus.COMPLETED and _date(row["course__end"]) >= recently)
+        or (row["course__status"] == CourseStatus.COMPLETED and _date_or_min(row["course__end"]) >= recently)
     }
-    plans = ChunkPlans(stale, today)  # the calendar's plans, judged with the lines (plan_entries)
+    plans = ChunkPlans([row for row in stale if row["plan_due"]], today)  # the calendar's (plan_entries)
     judged = dict(judge_courses(list(listed), today, plans))
     lines = []
-    for row in stale:
+    for row in due:
         found = judged.get(row["course_id"])
         values = _judged(found, row, today) if found else _not_listed(row, today)
         lines.append((values, row["course_id"], row["generation"]))
     with transaction.atomic():
-        _store(plans.held(lines))
+        _store(lines, JUDGED_FIELDS)
+        _store(plans.states(), PLAN_FIELDS)
         plans.store()
 
 
-def _date(value: dt.date | str | None) -> dt.date:
-    if value is None:
-        return dt.date.min
-    return value if isinstance(value, dt.date) else dt.date.fromisoformat(value)
+def _date_or_min(value: dt.date | str | None) -> dt.date:
+    return _date(value) or dt.date.min
+
+
+def _date(value: dt.date | str | None) -> dt.date | None:
+    """A date as read by a raw cursor (SQLite's: ISO text)."""
+    if value is None or isinstance(value, dt.date):
+        return value
+    return dt.date.fromisoformat(value)
 
 
 def _judged(found: core.NextStep, row: dict[str, Any], today: dt.date) -> dict[str, Any]:
@@ -267,7 +294,7 @@ def _judged(found: core.NextStep, row: dict[str, Any], today: dt.date) -> dict[s
     step = found.step
     changes_on = found.changes_on or today + DAY
     if row["course__status"] == CourseStatus.COMPLETED:  # it leaves the worklist the day after the period
-        changes_on = min(changes_on, _date(row["course__end"]) + (RECENTLY_ENDED_DAYS + 1) * DAY)
+        changes_on = min(changes_on, _date_or_min(row["course__end"]) + (RECENTLY_ENDED_DAYS + 1) * DAY)
     return {
         "judged_on": today,
         "changes_on": changes_on,
@@ -330,58 +357,67 @@ def _copied(row: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def _store(lines: list[tuple[dict[str, Any], int, int]]) -> None:
-    """Store a chunk of judged lines, each only while its generation is the one read before its facts.
-    (Django's ``bulk_update`` builds a CASE expression per field and line, which takes seconds for thousands
-    of lines.)"""
+def _store(lines: list[tuple[dict[str, Any], int, int]], fields: tuple[str, ...]) -> None:
+    """Store the ``fields`` of a chunk of judged lines, each only while its generation is the one read before
+    its facts. (Django's ``bulk_update`` builds a CASE expression per field and line, which takes seconds for
+    thousands of lines.)"""
     if not lines:
         return
     connection = connections[WorklistEntry.objects.db]
     with transaction.atomic(using=connection.alias, savepoint=False), connection.cursor() as cursor:
         if connection.vendor == "postgresql":
-            _store_in_one(cursor, connection, lines)
+            _store_in_one(cursor, connection, lines, fields)
         else:
-            _store_each(cursor, connection, lines)
+            _store_each(cursor, connection, lines, fields)
 
 
 _KEY = ("course_id", "generation")  # a line is stored only if both match
+PLAN_FIELDS = ("plan_judged_on", "plan_changes_on")  # what a judged plan writes on its line
 
 
-def _store_in_one(cursor: Any, connection: Any, lines: list[tuple[dict[str, Any], int, int]]) -> None:
+def _store_in_one(
+    cursor: Any, connection: Any, lines: list[tuple[dict[str, Any], int, int]], fields: tuple[str, ...]
+) -> None:
     """PostgreSQL: one UPDATE for the chunk, the lines as one parameter, a JSON list of rows read back as
     typed columns (``jsonb_to_recordset``): the statement's text is the same for 1 line or 500, with no
     placeholder per value for the driver to parse and no round trip per line."""
     quote = connection.ops.quote_name
     table = quote(WorklistEntry._meta.db_table)
-    fields = [WorklistEntry._meta.get_field(name) for name in (*_KEY, *JUDGED_FIELDS)]
-    typed = ", ".join(f"{quote(field.attname)} {field.cast_db_type(connection)}" for field in fields)
-    assignments = ", ".join(f"{quote(name)} = v.{quote(name)}" for name in JUDGED_FIELDS)
+    typed = ", ".join(
+        f"{quote(field.attname)} {field.cast_db_type(connection)}"
+        for field in (WorklistEntry._meta.get_field(name) for name in (*_KEY, *fields))
+    )
+    assignments = ", ".join(f"{quote(name)} = v.{quote(name)}" for name in fields)
     matched = " AND ".join(f"{table}.{quote(name)} = v.{quote(name)}" for name in _KEY)
-    rows = [_json_row(values, course_id, generation) for values, course_id, generation in lines]
+    rows = [_json_row(values, course_id, generation, fields) for values, course_id, generation in lines]
     # Names from the model, quoted; the rows one parameter.
     sql = f"UPDATE {table} SET {assignments} FROM jsonb_to_recordset(%s::jsonb) AS v({typed}) "  # noqa: S608
     cursor.execute(sql + f"WHERE {matched}", [json.dumps(rows)])
 
 
-def _json_row(values: dict[str, Any], course_id: int, generation: int) -> dict[str, Any]:
+def _json_row(
+    values: dict[str, Any], course_id: int, generation: int, fields: tuple[str, ...]
+) -> dict[str, Any]:
     """A line's row in the JSON of ``_store_in_one``: dates as ISO text."""
     row: dict[str, Any] = {"course_id": course_id, "generation": generation}
-    for name in JUDGED_FIELDS:
+    for name in fields:
         value = values[name]
         row[name] = value.isoformat() if isinstance(value, dt.date) else value
     return row
 
 
-def _store_each(cursor: Any, connection: Any, lines: list[tuple[dict[str, Any], int, int]]) -> None:
+def _store_each(
+    cursor: Any, connection: Any, lines: list[tuple[dict[str, Any], int, int]], fields: tuple[str, ...]
+) -> None:
     """SQLite, in the process: one prepared UPDATE run for each line (``executemany``), which costs less than
     unpacking JSON there."""
     quote = connection.ops.quote_name
     table = quote(WorklistEntry._meta.db_table)
-    assignments = ", ".join(f"{quote(name)} = %s" for name in JUDGED_FIELDS)
+    assignments = ", ".join(f"{quote(name)} = %s" for name in fields)
     matched = " AND ".join(f"{quote(name)} = %s" for name in _KEY)
     date = connection.ops.adapt_datefield_value
     rows = [
-        (*(date(v) if isinstance(v, dt.date) else v for v in (values[n] for n in JUDGED_FIELDS)), *key)
+        (*(date(v) if isinstance(v, dt.date) else v for v in (values[n] for n in fields)), *key)
         for values, *key in lines
     ]
     # Names from the model, quoted; every value a parameter.
@@ -437,9 +473,15 @@ def judge_courses(
     course_ids: list[int], today: dt.date, plans: ChunkPlans | None = None
 ) -> Iterable[tuple[int, core.NextStep]]:
     """``core.next_step_until_change`` of each course on ``today``, from the facts ``records.facts_by_course``
-    reads (a fixed number of queries); with ``plans``, each course's plan is judged with it."""
-    for course_id, course_file in facts_by_course(course_ids).items():
-        if plans is None:
-            yield course_id, core.next_step_until_change(course_file, today)
-        else:
-            yield course_id, plans.judge(course_id, course_file)
+    reads (a fixed number of queries); with ``plans``, the plan of each course it wants is judged from the
+    same facts and evaluations (``core.judge_until_change``: each with its own change date)."""
+    wanted = plans.wanted if plans is not None else frozenset()
+    steps = set(course_ids)
+    for course_id, course_file in facts_by_course(sorted(steps | wanted)).items():
+        found, plan = core.judge_until_change(
+            course_file, today, step=course_id in steps, plan=course_id in wanted
+        )
+        if plan is not None and plans is not None:
+            plans.add(course_id, plan)
+        if found is not None:
+            yield course_id, found

@@ -53,8 +53,8 @@ All are frozen dataclasses of dates, numbers, text and tuples; build them direct
   (``isotrack.core.calendar``); ``plan_until_change(course_file, day)`` is that calendar with ``.changes_on``:
   the first day it differs from the plan read on that day with ``.on(day)`` (each event's status on a later
   day from its own fields: ``event_status_on(event, day)``; ``overdue_from(event)`` the first day it is
-  overdue); ``judge_until_change(course_file, day)`` gives the next step and the calendar with the first day
-  either changes, each day judged from one evaluation;
+  overdue); ``judge_until_change(course_file, day)`` gives the next step and the calendar, each with its own
+  first day of change, each day judged from one evaluation;
   ``plain_words(explanation, rule_id)`` drops the rule id from a sentence for the screen;
   ``result_flag(lab_or_mood_screen, policy)`` is the alert one result raises alone.
 """

@@ -21,8 +21,9 @@ from the event's own fields). ``plan_until_change(course_file, day)`` is ``thera
 ``changes_on``: the first day the calendar the core gives differs from the plan read that way, found on the
 same candidate days (the plan's dates and the day after each included). A plan with an event placed from the
 day itself (``placed_from_the_day``) changes the next day. ``judge_until_change`` gives both, judged from one
-evaluation a day, with the first day either changes: what a stored worklist line and its stored plan hold
-until.
+evaluation a day, each with its own change date: a stored worklist line holds until the step's, its stored
+plan until the plan's (a plan that moves with the day, a late fill's projected cycles, is judged again each
+day; the line beside it is not).
 
 Decision: the horizon (``HORIZON_DAYS``) bounds the search, so a line is judged again at least every four
 weeks even when nothing is due.
@@ -96,41 +97,40 @@ def judge_until_change(
     step: bool = True,
     plan: bool = True,
 ) -> tuple[NextStep | None, TherapyCalendar | None]:
-    """The next step (``step``) and the calendar (``plan``) on ``day``, both with the same ``changes_on``: the
-    first day either changes if nothing is recorded (each day judged from one evaluation), or ``day +
-    horizon``."""
+    """The next step (``step``) and the calendar (``plan``) on ``day``, each with its ``changes_on``: the
+    first day it changes if nothing is recorded, or ``day + horizon``. One evaluation a day serves both."""
     if evaluation is None:
         evaluation = evaluate(course_file, day)
     found = next_step(course_file, day, evaluation) if step else None
     planned = therapy_calendar(course_file, day, evaluation=evaluation) if plan else None
     last = day + horizon * DAY
-    if planned is not None and planned.placed_from_the_day:
-        last = min(last, day + DAY)
+    plan_last = day + DAY if planned is not None and planned.placed_from_the_day else last
     held = answer(found) if found is not None else None
     candidates: set[dt.date] = set()
-    if last > day + DAY:  # else no day lies between
-        dates = _dates((course_file, evaluation, found))
-        for event in planned.events if planned is not None else ():  # its dates, read directly: faster
-            dates.update((event.date, event.earliest, event.latest))
-            dates.update(d for d in (event.done_on, event.due_date) if d is not None)
-        for date in dates:
-            for candidate in (date, date + DAY):
-                if day < candidate < last:
-                    candidates.add(candidate)
-    changes_on = last
+    dates = _dates((course_file, evaluation, found))
+    for event in planned.events if planned is not None else ():  # its dates, read directly: faster
+        dates.update((event.date, event.earliest, event.latest))
+        dates.update(d for d in (event.done_on, event.due_date) if d is not None)
+    for date in dates:
+        for candidate in (date, date + DAY):
+            if day < candidate < last:
+                candidates.add(candidate)
+    step_changes = last if found is not None else None  # None: not asked, or found
+    plan_changes = plan_last if planned is not None else None
+    step_open, plan_open = found is not None, planned is not None and plan_last > day + DAY
     for candidate in sorted(candidates):
+        if not (step_open or (plan_open and candidate < plan_last)):
+            break
         judged = evaluate(course_file, candidate)
-        if found is not None and answer(next_step(course_file, candidate, judged)) != held:
-            changes_on = candidate
-            break
-        if planned is not None and not planned.holds_on(
-            candidate, therapy_calendar(course_file, candidate, evaluation=judged).events
-        ):
-            changes_on = candidate
-            break
+        if step_open and answer(next_step(course_file, candidate, judged)) != held:
+            step_changes, step_open = candidate, False
+        if plan_open and candidate < plan_last and planned is not None:
+            events = therapy_calendar(course_file, candidate, evaluation=judged).events
+            if not planned.holds_on(candidate, events):
+                plan_changes, plan_open = candidate, False
     return (
-        dataclasses.replace(found, changes_on=changes_on) if found is not None else None,
-        dataclasses.replace(planned, changes_on=changes_on) if planned is not None else None,
+        dataclasses.replace(found, changes_on=step_changes) if found is not None else None,
+        dataclasses.replace(planned, changes_on=plan_changes) if planned is not None else None,
     )
 
 
