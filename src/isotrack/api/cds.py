@@ -32,7 +32,7 @@ from isotrack.api import answers
 from isotrack.api.auth import token_or_session
 from isotrack.api.fhir.resources import RXNORM, SCD_BY_STRENGTH
 from isotrack.api.problems import problem, problem_response
-from isotrack.clinic.access import patients_of
+from isotrack.clinic.access import patients_of, practice_of
 from isotrack.clinic.judgments import Evaluation, PlannedEvent, PrescriptionProposal
 from isotrack.clinic.models import Course, CourseStatus, Patient, StaffUser
 from isotrack.clinic.queries import judge, practice_today
@@ -117,7 +117,7 @@ def call_service(request: HttpRequest, service_id: str) -> HttpResponse:
     if course is None:
         return JsonResponse({"cards": []})
     signing = service["hook"] == "order-sign"
-    judged = judge(course, practice_today(user.practice))  # the prescription a visit today would propose
+    judged = judge(course, practice_today(practice_of(user)))  # the prescription a visit today would propose
     found = cards(
         judged.evaluation,
         signing=signing,

@@ -12,11 +12,12 @@ from django.views.decorators.http import require_http_methods
 from isotrack.api import tokens
 from isotrack.api.problems import problem, problem_response
 from isotrack.clinic import submissions
+from isotrack.clinic.access import StaffRequest
 from isotrack.clinic.errors import ClinicError
 
 
 @require_http_methods(["GET", "POST"])
-def token_page(request: HttpRequest) -> HttpResponse:
+def token_page(request: StaffRequest) -> HttpResponse:
     created = None
     error = None
     repeated = False

@@ -14,7 +14,7 @@ from django.utils import timezone
 from isotrack.api.models import ApiToken
 from isotrack.audit.events import EventCode
 from isotrack.audit.trail import record
-from isotrack.clinic.access import Capability, require
+from isotrack.clinic.access import Capability, practice_id_of, require
 from isotrack.clinic.errors import InvalidInput, RecordNotFound
 from isotrack.clinic.models import StaffUser
 
@@ -46,7 +46,7 @@ def create_token(*, actor: StaffUser, name: str) -> tuple[ApiToken, str]:
     with transaction.atomic():
         token = ApiToken.objects.create(
             user=actor,
-            practice_id=actor.practice_id,
+            practice_id=practice_id_of(actor),
             role=actor.role,
             name=name[:80],
             key_hash=token_hash(value),

@@ -10,9 +10,17 @@ from enum import Enum
 from typing import Any
 
 from django.db.models import QuerySet
+from django.http import HttpRequest
 
 from isotrack.clinic.errors import NotPermitted, RecordNotFound
-from isotrack.clinic.models import Course, Patient, Role, StaffUser, Weight
+from isotrack.clinic.models import Course, Patient, Practice, Role, StaffUser, Weight
+
+
+class StaffRequest(HttpRequest):
+    """The request of a page not marked ``login_not_required``: LoginRequiredMiddleware lets only a signed-in
+    member of staff reach one. An annotation only: Django makes plain HttpRequests."""
+
+    user: StaffUser
 
 
 class Capability(Enum):
@@ -55,7 +63,22 @@ def _parse_uuid(value: Any) -> uuid.UUID | None:
         return None
 
 
+def practice_of(user: StaffUser) -> Practice:
+    """The practice of a page's or an action's user. Only a superuser may belong to none (StaffUser's check
+    constraint), and such a user passes no ``can``: no page or action of a practice is theirs."""
+    assert user.practice is not None, "a practice's page or action reached by a user of no practice"
+    return user.practice
+
+
+def practice_id_of(user: StaffUser) -> int:
+    """The key of ``practice_of(user)``, without reading the practice."""
+    assert user.practice_id is not None, "a practice's page or action reached by a user of no practice"
+    return user.practice_id
+
+
 def patients_of(user: StaffUser) -> QuerySet[Patient]:
+    if user.practice_id is None:  # a superuser of no practice: no patient is theirs
+        return Patient.objects.none()
     return Patient.objects.filter(practice_id=user.practice_id)
 
 
@@ -68,18 +91,22 @@ def access_patient(user: StaffUser, patient_uuid: Any) -> Patient:
 
 
 def access_course(user: StaffUser, course_uuid: Any) -> Course:
-    key = _parse_uuid(course_uuid)
-    qs = Course.objects.select_related("patient", "prescriber").filter(patient__practice_id=user.practice_id)
-    course = qs.filter(uuid=key).first() if key else None
+    key, practice_id = _parse_uuid(course_uuid), user.practice_id
+    course = None
+    if key and practice_id is not None:  # a superuser of no practice reaches no course
+        qs = Course.objects.select_related("patient", "prescriber").filter(patient__practice_id=practice_id)
+        course = qs.filter(uuid=key).first()
     if course is None:
         raise RecordNotFound("No such course.")
     return course
 
 
 def access_weight(user: StaffUser, weight_uuid: Any) -> Weight:
-    key = _parse_uuid(weight_uuid)
-    qs = Weight.objects.select_related("patient").filter(patient__practice_id=user.practice_id)
-    weight = qs.filter(uuid=key).first() if key else None
+    key, practice_id = _parse_uuid(weight_uuid), user.practice_id
+    weight = None
+    if key and practice_id is not None:  # a superuser of no practice reaches no weight
+        qs = Weight.objects.select_related("patient").filter(patient__practice_id=practice_id)
+        weight = qs.filter(uuid=key).first()
     if weight is None:
         raise RecordNotFound("No such weight.")
     return weight

@@ -14,6 +14,7 @@ from __future__ import annotations
 import uuid
 from datetime import date
 from decimal import Decimal
+from typing import TypeVar
 
 from django.contrib.auth.models import AbstractUser
 from django.core.validators import MaxValueValidator, MinValueValidator
@@ -40,7 +41,7 @@ class PatientCategory(models.TextChoices):  # IPL-CAT: never derived from sex or
 
 # A practice's rule-set setting: the rule set in force on each day, or one pinned. The rule sets are the
 # core's registry (``core.RULE_SETS``): a new rule set is a new module of ``core/rules`` and nothing here.
-RulesChoice = models.TextChoices(
+RulesChoice = models.TextChoices(  # type: ignore[call-overload]  # Enum's functional API: not in the stubs
     "RulesChoice",
     [
         ("AUTO", (core.AUTO_RULES, "The rule set in force on each day")),
@@ -188,12 +189,15 @@ class PublicIdModel(models.Model):
         abstract = True
 
 
-class InForce(models.Manager["RecordedModel"]):
+_Recorded = TypeVar("_Recorded", bound="RecordedModel")
+
+
+class InForce(models.Manager[_Recorded]):
     """The records in force. A voided record stays in the database, in the timeline and in the audit trail
     (``RecordedModel.all_objects``), but this default manager, and so every query, prefetch and related
     manager of the clinic, leaves it out: the engine never sees it."""
 
-    def get_queryset(self) -> models.QuerySet[RecordedModel]:
+    def get_queryset(self) -> models.QuerySet[_Recorded]:
         return super().get_queryset().filter(voided_at__isnull=True)
 
 

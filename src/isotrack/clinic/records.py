@@ -16,7 +16,7 @@ from collections import defaultdict
 from collections.abc import Iterable
 from datetime import date
 from decimal import Decimal
-from typing import Any
+from typing import Any, cast
 
 from django.db import connections
 from django.db.models import QuerySet
@@ -328,7 +328,7 @@ def policy_of(practice: Practice, course: Course | None = None) -> facts.Policy:
     target = course.target_mg_per_kg if course is not None else practice.target_mg_per_kg
     return facts.Policy(
         target_mg_per_kg=float(target),
-        weight_basis=practice.weight_basis,
+        weight_basis=cast(facts.WeightBasis, practice.weight_basis),  # the field's choices are the core's
         home_testing_permitted=practice.home_testing_permitted,
         ld_equivalence_factor=float(practice.ld_equivalence_factor),
         ipledge_2026_effective=practice.ipledge_2026_effective,

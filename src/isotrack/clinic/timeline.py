@@ -44,7 +44,9 @@ def words(item: Any) -> str:
             number = f" (confirmation {item.confirmation_number})" if item.confirmation_number else ""
             return f"{item.get_kind_display()}{number}"
         case PregnancyTest():
-            verified = f", verified by {item.verified_by.display_name}" if item.verified_by_id else ""
+            verified = (
+                f", verified by {item.verified_by.display_name}" if item.verified_by is not None else ""
+            )
             return (
                 f"{item.get_purpose_display()}, {item.get_setting_display().lower()}: "
                 f"{item.get_result_display().lower()}{verified}"

@@ -16,7 +16,7 @@ from django.utils import timezone
 
 from isotrack.audit.events import EventCode
 from isotrack.audit.trail import record
-from isotrack.clinic.access import Capability, require
+from isotrack.clinic.access import Capability, practice_id_of, require
 from isotrack.clinic.errors import InvalidInput, RecordNotFound
 from isotrack.clinic.models import Patient, Role, StaffUser
 from isotrack.notify.models import FeedScope, FeedToken
@@ -39,10 +39,10 @@ def token_hash(secret: str) -> str:
 def _snapshot(feed: FeedToken) -> dict[str, object]:
     return {
         "scope": feed.scope,
-        "patient": str(feed.patient.uuid) if feed.patient_id else None,
-        "prescriber": str(feed.prescriber.uuid) if feed.prescriber_id else None,
+        "patient": str(feed.patient.uuid) if feed.patient is not None else None,
+        "prescriber": str(feed.prescriber.uuid) if feed.prescriber is not None else None,
         "revoked_at": feed.revoked_at.isoformat() if feed.revoked_at else None,
-        "replaces": str(feed.replaces.uuid) if feed.replaces_id else None,
+        "replaces": str(feed.replaces.uuid) if feed.replaces is not None else None,
     }
 
 
@@ -55,7 +55,7 @@ def _issue(
 ) -> IssuedToken:
     secret = secrets.token_urlsafe(TOKEN_BYTES)
     feed = FeedToken.objects.create(
-        practice_id=actor.practice_id,
+        practice_id=practice_id_of(actor),
         scope=scope,
         patient=patient,
         prescriber=prescriber,

@@ -63,6 +63,7 @@ def feed_name(feed: FeedToken) -> str:
     if feed.scope == FeedScope.PATIENT:
         return f"{feed.practice.name}: my appointments"
     if feed.scope == FeedScope.PRESCRIBER:
+        assert feed.prescriber is not None  # a prescriber's feed names one (feed_token_scope_matches_subject)
         return f"{feed.practice.name}: {feed.prescriber.display_name}'s patients"
     return f"{feed.practice.name}: all courses"
 
@@ -144,7 +145,7 @@ def feed_bytes(feed: FeedToken) -> bytes:
     return build_feed(feed).to_ical()
 
 
-def feeds_of(practice_id: int | None) -> QuerySet[FeedToken]:
+def feeds_of(practice_id: int) -> QuerySet[FeedToken]:
     return FeedToken.objects.filter(practice_id=practice_id).select_related(
         "patient", "prescriber", "created_by", "revoked_by"
     )
@@ -155,8 +156,10 @@ def subjects(feeds: Iterable[FeedToken]) -> list[tuple[FeedToken, str]]:
     found = []
     for feed in feeds:
         if feed.scope == FeedScope.PATIENT:
+            assert feed.patient is not None  # a patient's feed names one (feed_token_scope_matches_subject)
             label = f"Patient {feed.patient.initials} {feed.patient.mrn}"
         elif feed.scope == FeedScope.PRESCRIBER:
+            assert feed.prescriber is not None  # likewise a prescriber's
             label = f"Prescriber {feed.prescriber.display_name}"
         else:
             label = "Whole practice"

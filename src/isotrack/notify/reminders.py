@@ -40,8 +40,9 @@ from datetime import date, datetime, timedelta
 
 from django.conf import settings
 from django.core.mail import EmailMessage, get_connection
+from django.core.mail.backends.base import BaseEmailBackend
 from django.db import connection, transaction
-from django.db.models import F, Q
+from django.db.models import F, Q, QuerySet
 from django.utils import timezone
 
 from isotrack.clinic import calendar as clinic_calendar
@@ -203,7 +204,7 @@ def _error_kind(error: Exception) -> str:
     return f"{type(error).__name__}{f' {code}' if code else ''}"[:200]
 
 
-def _send(row: ReminderOutbox, mail_connection: object) -> None:
+def _send(row: ReminderOutbox, mail_connection: BaseEmailBackend) -> None:
     message = EmailMessage(
         subject=row.subject,
         body=row.body,
@@ -255,7 +256,9 @@ def send_reminders(*, today: date | None = None) -> RunReport:
     return report
 
 
-def outbox_of(practice_id: int) -> object:
+def outbox_of(practice_id: int | None) -> QuerySet[ReminderOutbox]:
+    if practice_id is None:  # a superuser of no practice: no reminder is theirs
+        return ReminderOutbox.objects.none()
     return (
         ReminderOutbox.objects.filter(practice_id=practice_id)
         .select_related("patient")

@@ -14,7 +14,7 @@ from django.urls import reverse
 from django.views.decorators.http import require_GET
 
 from isotrack.clinic import calendar as clinic_calendar
-from isotrack.clinic.access import Capability, access_course, can
+from isotrack.clinic.access import Capability, StaffRequest, access_course, can, practice_of
 from isotrack.clinic.errors import InvalidInput, RecordNotFound
 from isotrack.clinic.queries import practice_today
 from isotrack.notify import actions as notify_actions
@@ -63,12 +63,12 @@ VIEWS = ("month", "week", "day", "overdue")
 
 
 @require_GET
-def practice_calendar(request: HttpRequest) -> HttpResponse:
+def practice_calendar(request: StaffRequest) -> HttpResponse:
     """The practice's (or one prescriber's) month, week or day, or its overdue events: the stored plans of
     the days shown with the core's status of each event on today (staff-only events included); a dense day
     shows its first events and how many more, listed on the day's page. The Overdue box: exactly the events
     the core calls overdue, the first of them and their count."""
-    practice = request.user.practice
+    practice = practice_of(request.user)
     today = clinic_calendar.refresh(practice)
     anchor = _anchor(request, today)
     view = request.GET.get("view", "month")
@@ -154,7 +154,7 @@ def practice_calendar(request: HttpRequest) -> HttpResponse:
 
 
 @require_GET
-def course_calendar(request: HttpRequest, course_id: str) -> HttpResponse:
+def course_calendar(request: StaffRequest, course_id: str) -> HttpResponse:
     """One course: every planned event as a list, and the month grid (computed afresh: one course)."""
     course = access_course(request.user, course_id)
     today = practice_today(course.patient.practice)
@@ -205,8 +205,8 @@ def _feed_created(request: HttpRequest, issued: notify_actions.IssuedToken) -> H
 
 
 @require_GET
-def feed_list(request: HttpRequest) -> HttpResponse:
-    practice = request.user.practice
+def feed_list(request: StaffRequest) -> HttpResponse:
+    practice = practice_of(request.user)
     found = feeds.feeds_of(practice.pk)
     return render(
         request,
@@ -220,8 +220,8 @@ def feed_list(request: HttpRequest) -> HttpResponse:
 
 
 @write_view(Capability.REGISTER_PATIENTS)
-def feed_new(request: HttpRequest) -> HttpResponse:
-    practice = request.user.practice
+def feed_new(request: StaffRequest) -> HttpResponse:
+    practice = practice_of(request.user)
     prescribers = clinic_calendar.prescribers_of(practice)
     form = FeedForm(request.POST or None, prescribers=prescribers)
     if request.method == "POST" and form.is_valid():
@@ -245,7 +245,7 @@ def feed_new(request: HttpRequest) -> HttpResponse:
 
 
 @write_view(Capability.REGISTER_PATIENTS)
-def feed_revoke(request: HttpRequest) -> HttpResponse:
+def feed_revoke(request: StaffRequest) -> HttpResponse:
     if request.method == "POST":
         feed = feeds.access_feed(request.user.practice_id, request.POST.get("feed", ""))
         notify_actions.revoke_feed_token(actor=request.user, feed=feed)
@@ -253,7 +253,7 @@ def feed_revoke(request: HttpRequest) -> HttpResponse:
 
 
 @write_view(Capability.REGISTER_PATIENTS)
-def feed_rotate(request: HttpRequest) -> HttpResponse:
+def feed_rotate(request: StaffRequest) -> HttpResponse:
     if request.method != "POST":
         return redirect("calendar_feeds")
     feed = feeds.access_feed(request.user.practice_id, request.POST.get("feed", ""))
@@ -277,6 +277,6 @@ def feed(request: HttpRequest, token: str) -> HttpResponse:
 
 
 @require_GET
-def outbox(request: HttpRequest) -> HttpResponse:
-    rows = outbox_of(request.user.practice_id)[:300]  # type: ignore[index]
+def outbox(request: StaffRequest) -> HttpResponse:
+    rows = outbox_of(request.user.practice_id)[:300]
     return render(request, "web/calendar/outbox.html", {"rows": rows})

@@ -9,30 +9,30 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpResponse
 from django.shortcuts import render
 from django.views.decorators.http import require_http_methods
 
 from isotrack.clinic import queries, timeline
-from isotrack.clinic.access import Capability, access_course, can
+from isotrack.clinic.access import Capability, StaffRequest, access_course, can, practice_of
 
 CHART_WIDTH, CHART_HEIGHT = 640, 260
 LEFT, RIGHT, TOP, BOTTOM = 56, 20, 16, 36
 
 
 @require_http_methods(["GET"])
-def course_detail(request: HttpRequest, course_id: str) -> HttpResponse:
+def course_detail(request: StaffRequest, course_id: str) -> HttpResponse:
     return _course(request, course_id, "web/course/page.html")
 
 
 @require_http_methods(["GET"])
-def course_print(request: HttpRequest, course_id: str) -> HttpResponse:
+def course_print(request: StaffRequest, course_id: str) -> HttpResponse:
     return _course(request, course_id, "web/course/print.html")
 
 
-def _course(request: HttpRequest, course_id: str, template: str) -> HttpResponse:
+def _course(request: StaffRequest, course_id: str, template: str) -> HttpResponse:
     course = access_course(request.user, course_id)
-    context = queries.course_page(course, queries.practice_today(request.user.practice))
+    context = queries.course_page(course, queries.practice_today(practice_of(request.user)))
     dose = context["dose"]
     context["can_record"] = can(request.user, Capability.RECORD_OBSERVATIONS)
     context["can_prescribe"] = can(request.user, Capability.PRESCRIBE)

@@ -5,11 +5,11 @@ the course page shows the qualifying checklist."""
 from __future__ import annotations
 
 from django.contrib import messages
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpResponse
 from django.shortcuts import redirect, render
 
 from isotrack.clinic import visit_queries
-from isotrack.clinic.access import Capability, access_patient, can
+from isotrack.clinic.access import Capability, StaffRequest, access_patient, can, practice_of
 from isotrack.clinic.actions.enrollment import enroll_in_course
 from isotrack.clinic.actions.patients import register_patient
 from isotrack.clinic.errors import InvalidInput
@@ -21,11 +21,11 @@ from isotrack.web.visit_views import course_page
 
 
 @write_view(Capability.REGISTER_PATIENTS)
-def enroll(request: HttpRequest) -> HttpResponse:
+def enroll(request: StaffRequest) -> HttpResponse:
     form = EnrollPatientForm(
         request.POST or None,
         assigns_category=can(request.user, Capability.PRESCRIBE),
-        today=practice_today(request.user.practice),
+        today=practice_today(practice_of(request.user)),
     )
     if request.method == "POST" and form.is_valid():
 
@@ -47,7 +47,7 @@ DOSE_FIELDS = {"mg_per_day": "dose_mg_per_day", "product": "dose_product"}
 
 
 @write_view(Capability.PRESCRIBE)
-def enroll_course(request: HttpRequest, patient_id: str) -> HttpResponse:
+def enroll_course(request: StaffRequest, patient_id: str) -> HttpResponse:
     patient = access_patient(request.user, patient_id)
     practice = patient.practice
     today = practice_today(practice)

@@ -12,6 +12,7 @@ from django import forms
 from django.db import models
 
 from isotrack.clinic import plausible as plausibility
+from isotrack.clinic.access import practice_id_of
 from isotrack.clinic.actions.corrections import Kind
 from isotrack.clinic.actions.patients import weight_in_kg
 from isotrack.clinic.errors import InvalidInput
@@ -80,7 +81,8 @@ class PatientForm(forms.Form):
             del self.fields["category"]
 
     def clean(self) -> dict[str, Any]:
-        data = super().clean()
+        super().clean()
+        data = self.cleaned_data  # what Form.clean returns; its stub says it may be None
         birth = data.get("birth_date")
         problem = plausibility.birth_date(birth, self.today) if self.today and birth else None
         if problem and "birth_date" not in self.errors:
@@ -158,6 +160,7 @@ def correction_form(kind: Kind, item: Any, user: StaffUser, data: Any = None) ->
     form_class = type(f"{kind.model.__name__}Correction", (base,), {"correction_reason": reason})
     form = form_class(data, instance=copy.copy(item))  # the form's checks must not touch the record itself
     if "verified_by" in form.fields:
-        staff = StaffUser.objects.filter(practice_id=user.practice_id, is_active=True).order_by("last_name")
+        practice_id = practice_id_of(user)
+        staff = StaffUser.objects.filter(practice_id=practice_id, is_active=True).order_by("last_name")
         form.fields["verified_by"].queryset = staff
     return form

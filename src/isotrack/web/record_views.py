@@ -6,12 +6,12 @@ from __future__ import annotations
 from typing import Any
 
 from django.contrib import messages
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpResponse
 from django.shortcuts import redirect
 from django.urls import reverse
 
 from isotrack.clinic import timeline
-from isotrack.clinic.access import Capability, require
+from isotrack.clinic.access import Capability, StaffRequest, require
 from isotrack.clinic.actions import corrections
 from isotrack.web.forms import VoidForm, correction_form
 from isotrack.web.views import form_page, write_view
@@ -37,7 +37,7 @@ def _context(kind: corrections.Kind, item: Any, doing: str) -> dict[str, Any]:
 
 
 @write_view(Capability.REGISTER_PATIENTS)  # the least a writer holds; the kind's own role is checked next
-def record_correct(request: HttpRequest, kind: str, record_id: str) -> HttpResponse:
+def record_correct(request: StaffRequest, kind: str, record_id: str) -> HttpResponse:
     found = corrections.kind_of(kind)
     require(request.user, found.capability)
     item = corrections.find(request.user, found, record_id)
@@ -56,7 +56,7 @@ def record_correct(request: HttpRequest, kind: str, record_id: str) -> HttpRespo
 
 
 @write_view(Capability.REGISTER_PATIENTS)
-def record_void(request: HttpRequest, kind: str, record_id: str) -> HttpResponse:
+def record_void(request: StaffRequest, kind: str, record_id: str) -> HttpResponse:
     found = corrections.kind_of(kind)
     require(request.user, found.capability)
     item = corrections.find(request.user, found, record_id)

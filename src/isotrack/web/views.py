@@ -14,7 +14,7 @@ from django.views.decorators.http import require_http_methods
 
 from isotrack.audit.events import VOIDS_AND_CORRECTIONS
 from isotrack.clinic import queries, submissions
-from isotrack.clinic.access import Capability, access_patient, can, require
+from isotrack.clinic.access import Capability, StaffRequest, access_patient, can, practice_of, require
 from isotrack.clinic.actions import corrections
 from isotrack.clinic.actions.patients import record_weight, register_patient, set_patient_category
 from isotrack.clinic.errors import InvalidInput
@@ -29,7 +29,7 @@ def write_view(capability: Capability) -> Callable[[View], View]:
     def wrap(view: View) -> View:
         @wraps(view)
         @require_http_methods(["GET", "POST"])
-        def checked(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        def checked(request: StaffRequest, *args: Any, **kwargs: Any) -> HttpResponse:
             require(request.user, capability)
             return view(request, *args, **kwargs)
 
@@ -44,7 +44,7 @@ ALREADY_SAVED = "This form was already saved: nothing was saved twice."
 
 
 def save_once(
-    request: HttpRequest,
+    request: StaffRequest,
     save: Callable[[], HttpResponse],
     replay: Callable[[], HttpResponse] | None = None,
 ) -> HttpResponse:
@@ -79,7 +79,7 @@ def healthz(request: HttpRequest) -> HttpResponse:
 
 
 @require_http_methods(["GET"])
-def patient_list(request: HttpRequest) -> HttpResponse:
+def patient_list(request: StaffRequest) -> HttpResponse:
     text = request.GET.get("q", "")
     patients = queries.search_patients(request.user, text)[:200]
     return render(
@@ -90,7 +90,7 @@ def patient_list(request: HttpRequest) -> HttpResponse:
 
 
 def form_page(
-    request: HttpRequest,
+    request: StaffRequest,
     form: Any,
     template: str,
     context: dict[str, Any],
@@ -107,7 +107,7 @@ def form_page(
 
 
 @write_view(Capability.REGISTER_PATIENTS)
-def patient_new(request: HttpRequest) -> HttpResponse:
+def patient_new(request: StaffRequest) -> HttpResponse:
     def save(data: dict[str, Any]) -> HttpResponse:
         patient = register_patient(actor=request.user, **data)
         messages.success(request, f"Patient registered: MRN {patient.mrn}.")
@@ -116,13 +116,13 @@ def patient_new(request: HttpRequest) -> HttpResponse:
     form = PatientForm(
         request.POST or None,
         assigns_category=can(request.user, Capability.PRESCRIBE),
-        today=queries.practice_today(request.user.practice),
+        today=queries.practice_today(practice_of(request.user)),
     )
     return form_page(request, form, "web/patient_form.html", {}, save)
 
 
 @require_http_methods(["GET"])
-def patient_detail(request: HttpRequest, patient_id: str) -> HttpResponse:
+def patient_detail(request: StaffRequest, patient_id: str) -> HttpResponse:
     patient = access_patient(request.user, patient_id)
     context = queries.patient_page(patient)
     context["can_record"] = can(request.user, Capability.RECORD_OBSERVATIONS)
@@ -131,7 +131,7 @@ def patient_detail(request: HttpRequest, patient_id: str) -> HttpResponse:
 
 
 @write_view(Capability.PRESCRIBE)
-def patient_category(request: HttpRequest, patient_id: str) -> HttpResponse:
+def patient_category(request: StaffRequest, patient_id: str) -> HttpResponse:
     patient = access_patient(request.user, patient_id)
 
     def save(data: dict[str, Any]) -> HttpResponse:
@@ -144,7 +144,7 @@ def patient_category(request: HttpRequest, patient_id: str) -> HttpResponse:
 
 
 @write_view(Capability.RECORD_OBSERVATIONS)
-def weight_new(request: HttpRequest, patient_id: str) -> HttpResponse:
+def weight_new(request: StaffRequest, patient_id: str) -> HttpResponse:
     patient = access_patient(request.user, patient_id)
 
     def save(data: dict[str, Any]) -> HttpResponse:
@@ -165,7 +165,7 @@ def weight_new(request: HttpRequest, patient_id: str) -> HttpResponse:
 
 
 @require_http_methods(["GET"])
-def patient_audit(request: HttpRequest, patient_id: str) -> HttpResponse:
+def patient_audit(request: StaffRequest, patient_id: str) -> HttpResponse:
     patient = access_patient(request.user, patient_id)
     events = [
         (event, event.object_uuid in voided and event.action not in VOIDS_AND_CORRECTIONS)

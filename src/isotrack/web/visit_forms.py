@@ -7,7 +7,7 @@ from __future__ import annotations
 import datetime as dt
 from datetime import date, timedelta
 from decimal import Decimal
-from typing import Any
+from typing import Any, cast
 
 from django import forms
 
@@ -103,7 +103,8 @@ class DoseChangeForm(DoseFields):
     )
 
     def clean(self) -> dict[str, Any]:
-        data = super().clean()
+        super().clean()
+        data = self.cleaned_data  # what Form.clean returns; its stub says it may be None
         if data.get("dose_mg_per_day") is None and "dose_mg_per_day" not in self.errors:
             self.add_error("dose_mg_per_day", "Type the new daily dose.")
         return data
@@ -208,8 +209,8 @@ class MonthlyVisitForm(WeightFields, DoseFields):
                 label="What was decided", max_length=300, required=False
             )
         self.methods_in_use = list(methods_in_use)
-        self.fields["pregnancy_test_verified_by"].queryset = staff
-        self.fields["contraception_stopped"].choices = [
+        cast(StaffChoiceField, self.fields["pregnancy_test_verified_by"]).queryset = staff
+        cast(forms.MultipleChoiceField, self.fields["contraception_stopped"]).choices = [
             (str(m.uuid), m.get_method_display()) for m in self.methods_in_use
         ]
         for index in range(SIDE_EFFECT_ROWS):
@@ -244,7 +245,8 @@ class MonthlyVisitForm(WeightFields, DoseFields):
         return [[self[f"{prefix}_{i}_{name}"] for name in names] for i in range(count)]
 
     def clean(self) -> dict[str, Any]:
-        data = super().clean()
+        super().clean()
+        data = self.cleaned_data  # what Form.clean returns; its stub says it may be None
         if data.get("dose_decision") == "change":
             for name in ("dose_mg_per_day", "dose_product", "dose_starts_on", "dose_reason"):
                 if data.get(name) in (None, "") and name not in self.errors:
@@ -431,14 +433,15 @@ class EnrollCourseForm(WeightFields):
     ) -> None:
         super().__init__(*args, **kwargs)
         self.today, self.birth = today, birth
-        self.fields["prescriber"].queryset = prescribers
+        cast(StaffChoiceField, self.fields["prescriber"]).queryset = prescribers
         self.fields["weight_value"].label = "Starting weight"
         self.fields["weight_value"].required = needs_weight
         if needs_weight:
             self.fields["weight_value"].help_text = "Needed for mg/kg and the projected completion date."
 
     def clean(self) -> dict[str, Any]:
-        data = super().clean()
+        super().clean()
+        data = self.cleaned_data  # what Form.clean returns; its stub says it may be None
         report_implausible(self, data, self.today, {"enrollment_date": "The iPLEDGE enrollment"}, self.birth)
         start = data.get("start")
         problem = (
@@ -500,7 +503,7 @@ class FollowUpForm(forms.Form):
 
     def __init__(self, *args: Any, pending: list[tuple[str, str]], **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["step"].choices = _blank(pending, "Choose the step")
+        cast(forms.ChoiceField, self.fields["step"]).choices = _blank(pending, "Choose the step")
 
 
 class HoldForm(forms.Form):

@@ -8,13 +8,13 @@ from datetime import date, timedelta
 from typing import Any
 
 from django.contrib import messages
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_http_methods
 
 from isotrack.clinic import dose_planning, submissions, visit_queries
-from isotrack.clinic.access import Capability, access_course, can, require
+from isotrack.clinic.access import Capability, StaffRequest, access_course, can, require
 from isotrack.clinic.actions.alerts import acknowledge_alert, record_pregnancy_follow_up
 from isotrack.clinic.actions.dosing import change_dose, record_interruption, record_missed_dose
 from isotrack.clinic.actions.ipledge import record_dispense, record_ipledge_entry
@@ -53,7 +53,7 @@ def saved_visit_message(visit: Visit) -> str:
 
 
 @write_view(Capability.RECORD_OBSERVATIONS)
-def course_visit(request: HttpRequest, course_id: str) -> HttpResponse:
+def course_visit(request: StaffRequest, course_id: str) -> HttpResponse:
     course = access_course(request.user, course_id)
     if (
         request.POST.get("dose_decision") == "change"
@@ -113,7 +113,7 @@ def course_visit(request: HttpRequest, course_id: str) -> HttpResponse:
 
 
 @write_view(Capability.PRESCRIBE)
-def course_dose(request: HttpRequest, course_id: str) -> HttpResponse:
+def course_dose(request: StaffRequest, course_id: str) -> HttpResponse:
     course = access_course(request.user, course_id)
     context = visit_queries.visit_page(course)
     tomorrow = context["today"] + timedelta(days=1)
@@ -139,7 +139,7 @@ def course_dose(request: HttpRequest, course_id: str) -> HttpResponse:
 
 
 @require_http_methods(["GET"])
-def course_dose_preview(request: HttpRequest, course_id: str) -> HttpResponse:
+def course_dose_preview(request: StaffRequest, course_id: str) -> HttpResponse:
     """The HTMX fragment: what the typed dose (or target date) would do, before anything is saved."""
     course = access_course(request.user, course_id)
     tomorrow = practice_today(course.patient.practice) + timedelta(days=1)
@@ -161,7 +161,7 @@ def _plan(course: Course, data: Any, tomorrow: date) -> dose_planning.DosePlan:
 
 
 @write_view(Capability.RECORD_OBSERVATIONS)
-def course_ipledge_entry(request: HttpRequest, course_id: str) -> HttpResponse:
+def course_ipledge_entry(request: StaffRequest, course_id: str) -> HttpResponse:
     course = access_course(request.user, course_id)
     today = practice_today(course.patient.practice)
     form = IpledgeEntryForm(request.POST or None, initial={"date": today})  # which step: staff choose
@@ -182,7 +182,7 @@ def course_ipledge_entry(request: HttpRequest, course_id: str) -> HttpResponse:
 
 
 @write_view(Capability.RECORD_OBSERVATIONS)
-def course_dispense(request: HttpRequest, course_id: str) -> HttpResponse:
+def course_dispense(request: StaffRequest, course_id: str) -> HttpResponse:
     course = access_course(request.user, course_id)
     today = practice_today(course.patient.practice)
     segment = dose_planning.current_segment(course, today)
@@ -206,7 +206,7 @@ def course_dispense(request: HttpRequest, course_id: str) -> HttpResponse:
 
 
 @write_view(Capability.PRESCRIBE)
-def course_acknowledge(request: HttpRequest, course_id: str, code: str, alert_date: date) -> HttpResponse:
+def course_acknowledge(request: StaffRequest, course_id: str, code: str, alert_date: date) -> HttpResponse:
     """Acknowledge one of the course's open alerts (the core's banner links here)."""
     course = access_course(request.user, course_id)
     today = practice_today(course.patient.practice)
@@ -233,7 +233,7 @@ def course_acknowledge(request: HttpRequest, course_id: str, code: str, alert_da
 
 
 @write_view(Capability.PRESCRIBE)
-def course_follow_up(request: HttpRequest, course_id: str) -> HttpResponse:
+def course_follow_up(request: StaffRequest, course_id: str) -> HttpResponse:
     """Record a follow-up step of a positive pregnancy test as done (IPL-PT-POSITIVE)."""
     course = access_course(request.user, course_id)
     today = practice_today(course.patient.practice)
@@ -259,7 +259,7 @@ def course_follow_up(request: HttpRequest, course_id: str) -> HttpResponse:
 
 
 @write_view(Capability.PRESCRIBE)
-def course_hold(request: HttpRequest, course_id: str) -> HttpResponse:
+def course_hold(request: StaffRequest, course_id: str) -> HttpResponse:
     """A hold entered on the page, with the projected completion recalculated live before saving."""
     course = access_course(request.user, course_id)
     today = practice_today(course.patient.practice)
@@ -274,7 +274,7 @@ def course_hold(request: HttpRequest, course_id: str) -> HttpResponse:
 
 
 @write_view(Capability.RECORD_OBSERVATIONS)
-def course_missed_dose(request: HttpRequest, course_id: str) -> HttpResponse:
+def course_missed_dose(request: StaffRequest, course_id: str) -> HttpResponse:
     course = access_course(request.user, course_id)
     today = practice_today(course.patient.practice)
     form = MissedDoseForm(request.POST or None)  # which day was missed: the person says
@@ -288,7 +288,7 @@ def course_missed_dose(request: HttpRequest, course_id: str) -> HttpResponse:
 
 
 def _days_off_page(
-    request: HttpRequest, course: Course, today: date, form: Any, save: Any, title: str, button: str
+    request: StaffRequest, course: Course, today: date, form: Any, save: Any, title: str, button: str
 ) -> HttpResponse:
     data = form.data if form.is_bound else form.initial
     context = {
@@ -303,7 +303,7 @@ def _days_off_page(
 
 
 @require_http_methods(["GET"])
-def course_days_off_preview(request: HttpRequest, course_id: str) -> HttpResponse:
+def course_days_off_preview(request: StaffRequest, course_id: str) -> HttpResponse:
     """The HTMX fragment: the projected completion with the typed hold or missed dose, nothing saved."""
     course = access_course(request.user, course_id)
     today = practice_today(course.patient.practice)

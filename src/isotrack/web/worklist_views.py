@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from urllib.parse import urlencode
 
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpResponse
 from django.shortcuts import render
 from django.views.decorators.http import require_http_methods
 
 from isotrack.clinic import queries
 from isotrack.clinic import worklist as clinic_worklist
-from isotrack.clinic.access import Capability, can
+from isotrack.clinic.access import Capability, StaffRequest, can
 from isotrack.clinic.models import PatientCategory
 from isotrack.web import worklist_rows
 
@@ -31,7 +31,7 @@ def _filters(query: dict[str, str]) -> clinic_worklist.WorklistFilters:
 
 
 @require_http_methods(["GET"])
-def worklist(request: HttpRequest) -> HttpResponse:
+def worklist(request: StaffRequest) -> HttpResponse:
     filters = _filters(request.GET.dict())
     found = clinic_worklist.worklist(request.user, filters)
     kept = {

@@ -20,7 +20,7 @@ from fhir.resources.R4B.resource import Resource
 
 from isotrack.api.auth import token_or_session
 from isotrack.api.fhir.resources import patient_resource, patient_resources
-from isotrack.clinic.access import access_patient, patients_of
+from isotrack.clinic.access import access_patient, patients_of, practice_of
 from isotrack.clinic.errors import ClinicError, RecordNotFound
 from isotrack.clinic.models import (
     Contraception,
@@ -108,7 +108,7 @@ def _user(request: HttpRequest) -> StaffUser:
 
 
 def _today(user: StaffUser) -> Any:
-    return practice_today(user.practice)
+    return practice_today(practice_of(user))
 
 
 def searchset(request: HttpRequest, resources: list[Resource]) -> Bundle:

@@ -71,7 +71,7 @@ from isotrack.api.v1.schemas import (
 )
 from isotrack.clinic import calendar as clinic_calendar
 from isotrack.clinic import worklist as clinic_worklist
-from isotrack.clinic.access import access_course, access_patient
+from isotrack.clinic.access import access_course, access_patient, practice_id_of, practice_of
 from isotrack.clinic.actions import alerts as alert_actions
 from isotrack.clinic.actions import courses as course_actions
 from isotrack.clinic.actions.dosing import change_dose, record_interruption, record_missed_dose
@@ -124,7 +124,9 @@ def course_out(course: Course) -> dict[str, Any]:
 def _staff(user: StaffUser, staff_uuid: UUID | None, field: str) -> StaffUser | None:
     if staff_uuid is None:
         return None
-    found = StaffUser.objects.filter(practice_id=user.practice_id, uuid=staff_uuid, is_active=True).first()
+    found = StaffUser.objects.filter(
+        practice_id=practice_id_of(user), uuid=staff_uuid, is_active=True
+    ).first()
     if found is None:
         raise InvalidInput("No such member of the practice's staff.", field=field)
     return found
@@ -134,7 +136,7 @@ def _day(request: HttpRequest, on: date | None, course: Course | None = None) ->
     """The evaluation day: the one asked for, else today in the practice's time zone."""
     if on is not None:
         return on
-    practice = course.patient.practice if course is not None else actor(request).practice
+    practice = course.patient.practice if course is not None else practice_of(actor(request))
     return practice_today(practice)
 
 
@@ -151,7 +153,7 @@ def list_courses(
     request: HttpRequest, paging: Query[PageParams], filters: Query[CourseFilters]
 ) -> dict[str, Any]:
     courses = Course.objects.select_related("prescriber").filter(
-        patient__practice_id=actor(request).practice_id
+        patient__practice_id=practice_id_of(actor(request))
     )
     if filters.status is not None:
         courses = courses.filter(status=filters.status)
@@ -617,18 +619,19 @@ def calendar(request: HttpRequest, span: Query[CalendarParams]) -> dict[str, Any
     """The calendar page's stored plans and queries: the events of the days asked for, by day, then by
     patient, each with the core's status on today; a page at a time (``next_after`` names the next)."""
     user = actor(request)
-    today = clinic_calendar.refresh(user.practice)
+    practice = practice_of(user)
+    today = clinic_calendar.refresh(practice)
     start = span.start or today
     end = span.end or start + timedelta(days=30)
     if end < start or (end - start).days > CALENDAR_MAX_DAYS:
         raise InvalidInput(f"Choose an end from the start to {CALENDAR_MAX_DAYS} days after it.", field="end")
     prescriber = None
     if span.prescriber is not None:
-        prescriber = clinic_calendar.find_prescriber(user.practice, span.prescriber)
+        prescriber = clinic_calendar.find_prescriber(practice, span.prescriber)
         if prescriber is None:
             raise InvalidInput("No such prescriber in the practice.", field="prescriber")
     page = clinic_calendar.events_between(
-        user.practice, today, start, end, prescriber=prescriber, after=span.after, size=span.limit
+        practice, today, start, end, prescriber=prescriber, after=span.after, size=span.limit
     )
     items = []
     for entry in page.entries:

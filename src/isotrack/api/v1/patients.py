@@ -36,7 +36,7 @@ from isotrack.api.v1.schemas import (
     WeightPatch,
 )
 from isotrack.clinic import queries
-from isotrack.clinic.access import access_patient, access_weight
+from isotrack.clinic.access import access_patient, access_weight, practice_id_of
 from isotrack.clinic.actions import patients as patient_actions
 from isotrack.clinic.errors import RecordNotFound
 from isotrack.clinic.models import Contraception, Patient, Weight
@@ -59,7 +59,7 @@ def contraception_out(item: Contraception) -> dict[str, Any]:
 def _access_contraception(request: HttpRequest, item_uuid: UUID) -> Contraception:
     item = (
         Contraception.objects.select_related("patient")
-        .filter(uuid=item_uuid, patient__practice_id=actor(request).practice_id)
+        .filter(uuid=item_uuid, patient__practice_id=practice_id_of(actor(request)))
         .first()
     )
     if item is None:

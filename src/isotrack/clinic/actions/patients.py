@@ -10,7 +10,7 @@ from django.utils import timezone
 
 from isotrack.audit.events import EventCode
 from isotrack.audit.trail import snapshot
-from isotrack.clinic.access import Capability, can, require
+from isotrack.clinic.access import Capability, can, practice_id_of, require
 from isotrack.clinic.actions.base import (
     action,
     check_practice,
@@ -60,10 +60,10 @@ def register_patient(
             "Only a prescriber assigns the iPLEDGE category (IPL-CAT): leave it to be assigned.",
             field="category",
         )
-    today = practice_today(Practice.objects.get(pk=actor.practice_id))
+    today = practice_today(Practice.objects.get(pk=practice_id_of(actor)))
     plausible(plausibility.birth_date(birth_date, today), "birth_date")
     patient = Patient(
-        practice_id=actor.practice_id,
+        practice_id=practice_id_of(actor),
         mrn=mrn.strip(),
         given_name=given_name.strip(),
         family_name=family_name.strip(),
@@ -76,11 +76,11 @@ def register_patient(
         phone=phone,
         reminders_consent=reminders_consent,
     )
-    if Patient.objects.filter(practice_id=actor.practice_id, mrn=patient.mrn).exists():
+    if Patient.objects.filter(practice_id=practice_id_of(actor), mrn=patient.mrn).exists():
         raise InvalidInput("Another patient of the practice has this MRN.", field="mrn")
     if (
         patient.ipledge_id
-        and Patient.objects.filter(practice_id=actor.practice_id, ipledge_id=patient.ipledge_id).exists()
+        and Patient.objects.filter(practice_id=practice_id_of(actor), ipledge_id=patient.ipledge_id).exists()
     ):
         raise InvalidInput("Another patient of the practice has this iPLEDGE ID.", field="ipledge_id")
     validated_save(patient)
