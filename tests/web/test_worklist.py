@@ -105,6 +105,9 @@ def test_the_filters_and_the_search_narrow_the_lines(client, prescriber, nurse):
     everyone = worklist(prescriber, WorklistFilters(), today=TODAY)
     assert everyone.total == 5
     assert worklist(prescriber, WorklistFilters(prescriber=str(other.uuid)), today=TODAY).total == 1
+    # Not a prescriber's id: no line, not the lines that have no prescriber copied yet.
+    WorklistEntry.objects.filter(course__patient__mrn="T-0900").update(prescriber=None)
+    assert worklist(prescriber, WorklistFilters(prescriber="not-an-id"), today=TODAY).total == 0
     assert (
         worklist(prescriber, WorklistFilters(q="T-0900"), today=TODAY).lines[0].patient_name
         == "Elsewhere, Sam"

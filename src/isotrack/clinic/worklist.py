@@ -38,6 +38,7 @@ from django.db.models.expressions import RawSQL
 
 from isotrack import core
 from isotrack.clinic import worklist_entries
+from isotrack.clinic.access import practice_of
 from isotrack.clinic.models import PatientCategory, Practice, Role, StaffUser, WorklistEntry
 from isotrack.clinic.queries import practice_today
 from isotrack.clinic.worklist_entries import RECENTLY_ENDED_DAYS
@@ -142,7 +143,7 @@ class Worklist:
 
 def worklist(user: StaffUser, filters: WorklistFilters, today: dt.date | None = None) -> Worklist:
     """One page of the user's practice's worklist on ``today`` (the practice's today by default)."""
-    practice = user.practice
+    practice = practice_of(user)
     today = refresh(practice, today)
     listed = _listed(practice, filters)
     total = listed.count()
@@ -179,7 +180,7 @@ def lines(
 ) -> tuple[dt.date, int, list[WorklistLine]]:
     """Lines [offset, offset + limit) of the worklist in the page's order (the API's paging): the same
     stored lines, filters and order as ``worklist``. Returns the day, the count and the lines."""
-    practice = user.practice
+    practice = practice_of(user)
     today = refresh(practice, today)
     listed = _listed(practice, filters)
     rows = _with_shown(listed.order_by(*ORDER))[offset : offset + limit]
@@ -208,7 +209,10 @@ def _listed(practice: Practice, filters: WorklistFilters) -> QuerySet[WorklistEn
     # line of the practice for each page.
     entries = WorklistEntry.objects.filter(practice_id=practice.pk, listed=Value(True))
     if filters.prescriber:
-        entries = entries.filter(prescriber__uuid=_uuid_or_none(filters.prescriber))
+        prescriber = _uuid_or_none(filters.prescriber)
+        if prescriber is None:  # not a prescriber's id: no line (not the lines without a prescriber)
+            return entries.none()
+        entries = entries.filter(prescriber__uuid=prescriber)
     if filters.category in PatientCategory.values:
         entries = entries.filter(category=filters.category)
     if filters.phase:

@@ -47,6 +47,7 @@ from pathlib import Path
 from typing import Any
 
 from django.db import connections, transaction
+from django.db.models import Field
 
 from isotrack import core
 from isotrack.clinic.models import (
@@ -386,6 +387,7 @@ def _store_in_one(
     typed = ", ".join(
         f"{quote(field.attname)} {field.cast_db_type(connection)}"
         for field in (WorklistEntry._meta.get_field(name) for name in (*_KEY, *fields))
+        if isinstance(field, Field)  # each is: a column of the line's own
     )
     assignments = ", ".join(f"{quote(name)} = v.{quote(name)}" for name in fields)
     matched = " AND ".join(f"{table}.{quote(name)} = v.{quote(name)}" for name in _KEY)

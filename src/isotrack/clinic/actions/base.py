@@ -65,8 +65,9 @@ def validated_save(instance: models.Model) -> None:
     try:
         instance.full_clean()
     except ValidationError as error:
-        field, errors = next(iter(error.error_dict.items()))
+        name, errors = next(iter(error.error_dict.items()))
         first = errors[0]
+        field: str | None = name
         if field == "__all__":
             # Check constraints carry the field they guard as their violation code (see models.py).
             field = first.code if first.code in {f.name for f in instance._meta.fields} else None
