@@ -94,7 +94,7 @@ class ChunkPlans:
         self.wanted = frozenset(
             course_id
             for course_id, row in self.rows.items()
-            if on_the_calendar(row["course__status"], _date(row["course__end"]), today)
+            if on_the_calendar(row["course__status"], read_date(row["course__end"]), today)
         )
         self.plans: dict[int, core.TherapyCalendar] = {}
 
@@ -116,7 +116,7 @@ class ChunkPlans:
         plan = self.plans.get(course_id)
         if plan is None:
             return NEVER
-        end = _date(self.rows[course_id]["course__end"])
+        end = read_date(self.rows[course_id]["course__end"])
         if not still_planned(end, plan.events, self.today):
             del self.plans[course_id]  # off the calendar: only a write brings it back
             return NEVER
@@ -239,7 +239,8 @@ def stored_event(row: dict[str, Any]) -> core.PlannedEvent:
     )
 
 
-def _date(value: dt.date | str | None) -> dt.date | None:
+def read_date(value: dt.date | str | None) -> dt.date | None:
+    """A date as a raw cursor reads it (SQLite's: ISO text)."""
     if value is None or isinstance(value, dt.date):
         return value
     return dt.date.fromisoformat(value)

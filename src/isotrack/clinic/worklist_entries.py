@@ -59,7 +59,7 @@ from isotrack.clinic.models import (
     Practice,
     WorklistEntry,
 )
-from isotrack.clinic.plan_entries import ChunkPlans
+from isotrack.clinic.plan_entries import ChunkPlans, read_date
 from isotrack.clinic.records import facts_by_course, policy_of
 
 CHUNK = 500  # lines judged and stored per round of queries
@@ -208,7 +208,7 @@ def _out_of_date(practice: Practice, today: dt.date, *, lines: bool, plans: bool
         cursor.execute(sql + " ORDER BY 1", [value for _ in ranges for value in (practice.pk, day)])
         rows = [dict(zip(_READ, row, strict=True)) for row in cursor.fetchall()]
     for row in rows:
-        changes_on, judged_on, plan_changes_on, plan_judged_on = (_date(row.pop(name)) for name in _DATES)
+        changes_on, judged_on, plan_changes_on, plan_judged_on = (read_date(row.pop(name)) for name in _DATES)
         row["line_due"] = lines and _due(changes_on, judged_on, today)
         row["plan_due"] = plans and _due(plan_changes_on, plan_judged_on, today)
     return rows
@@ -280,14 +280,7 @@ def _judge(stale: list[dict[str, Any]], today: dt.date) -> None:
 
 
 def _date_or_min(value: dt.date | str | None) -> dt.date:
-    return _date(value) or dt.date.min
-
-
-def _date(value: dt.date | str | None) -> dt.date | None:
-    """A date as read by a raw cursor (SQLite's: ISO text)."""
-    if value is None or isinstance(value, dt.date):
-        return value
-    return dt.date.fromisoformat(value)
+    return read_date(value) or dt.date.min
 
 
 def _judged(found: core.NextStep, row: dict[str, Any], today: dt.date) -> dict[str, Any]:
