@@ -12,7 +12,8 @@ new patient: login, session, middleware and the base template):
 - its last page (keyset pagination: as fast as the first);
 - the page right after a write (the patient's lines judged again);
 - a new day's first page when `isotrack refresh-worklist` did not run (the lines whose change date came);
-- `isotrack refresh-worklist` on a new day;
+- `isotrack refresh-worklist` after three nights it did not run, then on three nights each after a night it
+  ran (the target: the nightly job as it runs);
 - the first judgment of every line (once, after the upgrade that stores change dates).
 
 Targets (issue 12, at 50,000 courses on PostgreSQL): stored page p95 < 150 ms, after a write < 200 ms, the
@@ -271,9 +272,19 @@ def main() -> int:  # noqa: PLR0915 -- one straight recipe
               f"{ratio(new_day_ms)}")  # fmt: skip
         figures["new day"] = max(new_days)
 
-        nightly_day = TODAY + 4 * DAY
-        nightly_ms, _, judged = timed(lambda: refresh_for_the_day(practice, nightly_day), repeat=1)
-        print(f"`isotrack refresh-worklist` on a new day: {nightly_ms:.0f} ms, {judged} lines judged, "
+        # The nightly job after three nights it did not run (the pages judged the lines, no calendar was read:
+        # three days of plans to catch up), then on the nights after, as it runs every night (the target).
+        catch_up_ms, _, judged = timed(lambda: refresh_for_the_day(practice, TODAY + 4 * DAY), repeat=1)
+        print(f"`isotrack refresh-worklist` after three nights without it: {catch_up_ms:.0f} ms, {judged} "
+              f"courses judged, {ratio(catch_up_ms)}")  # fmt: skip
+        nights = []
+        for offset in (5, 6, 7):
+            night = TODAY + offset * DAY
+            ms, _, judged = timed(lambda day=night: refresh_for_the_day(practice, day), repeat=1)
+            nights.append(ms)
+            print(f"  night +{offset}: {judged} courses judged in {ms:.0f} ms")
+        nightly_ms = max(nights)
+        print(f"`isotrack refresh-worklist` on the nights after a night it ran: max {nightly_ms:.0f} ms, "
               f"{ratio(nightly_ms)}")  # fmt: skip
         figures["refresh-worklist"] = nightly_ms
     missed = [name for name, ms in figures.items() if ms >= TARGETS_MS[name]]

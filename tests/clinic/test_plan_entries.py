@@ -58,7 +58,7 @@ def test_the_stored_plans_read_on_the_days_after_are_the_cores_calendar(demo):
         assert stored(demo, day) == planned_afresh(demo, day), day
 
 
-def test_a_plan_is_judged_again_only_on_its_own_change_date_and_apart_from_its_line(demo):
+def test_a_plan_is_judged_again_only_on_its_own_change_date_and_its_floating_events_move(demo):
     practice = demo.practice
     stored(demo, TODAY)
     assert worklist_entries.refresh(practice, TODAY, lines=False, plans=True) == 0  # the same day: none
@@ -76,9 +76,24 @@ def test_a_plan_is_judged_again_only_on_its_own_change_date_and_apart_from_its_l
     assert stored(demo, TODAY + DAY) == planned_afresh(demo, TODAY + DAY)
     assert kept <= set(PlanEntry.objects.values_list("id", flat=True))
     assert 0 < len(due) < Course.objects.filter(patient__practice=practice).count()
-    # A plan that moves with the day (a late fill's projected cycles) does not take its line along.
-    daily = lines.filter(plan_changes_on=TODAY + 2 * DAY, changes_on__gt=TODAY + 2 * DAY)
-    assert daily.exists()
+    # A plan with events placed from the day (a screening test still to do, a late fill's projected
+    # cycles) is not judged again on the next day: its floating events are moved to it, the rows kept.
+    floating = PlanEntry.objects.filter(placed_on__isnull=False)
+    assert set(floating.values_list("placed_on", flat=True)) == {TODAY + DAY}
+    holding = lines.filter(
+        course_id__in=floating.values("course_id"), plan_changes_on__gt=TODAY + 2 * DAY
+    ).values_list("course_id", flat=True)
+    assert holding.exists()
+    rows = floating.filter(course_id__in=list(holding))
+    before = {row["id"]: row for row in rows.values("id", "date", "earliest", "latest")}
+    assert stored(demo, TODAY + 2 * DAY) == planned_afresh(demo, TODAY + 2 * DAY)
+    after = {row["id"]: row for row in rows.values("id", "date", "earliest", "latest", "placed_on")}
+    assert after.keys() == before.keys()
+    for key, row in after.items():
+        assert row["placed_on"] == TODAY + 2 * DAY
+        assert [row[name] for name in ("date", "earliest", "latest")] == [
+            before[key][name] + DAY for name in ("date", "earliest", "latest")
+        ]
 
 
 def test_every_kind_of_write_makes_the_plan_stale_and_the_next_read_judges_it(demo):

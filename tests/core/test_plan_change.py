@@ -19,12 +19,14 @@ from isotrack.core import (
     HORIZON_DAYS,
     CourseFile,
     CourseFileError,
+    DoseSegment,
     Interruption,
     LabResult,
     NextStep,
     PlannedEvent,
     TherapyCalendar,
     answer,
+    dose_report,
     event_status_on,
     judge_until_change,
     next_step,
@@ -180,20 +182,71 @@ def test_a_plan_changes_the_day_its_window_closes_unfilled():
     assert_plan_holds_until_change(course_file, day)
 
 
-def test_a_plan_with_a_screening_test_planned_today_moves_the_next_day():
+def test_a_screening_test_planned_today_moves_with_the_day_and_the_plan_holds():
     course_file = simple_course(events=())  # nothing recorded: the screening test is planned today
     day = START - days(30)
     plan = plan_until_change(course_file, day)
-    assert plan.placed_from_the_day and plan.changes_on == day + DAY
-    assert therapy_calendar(course_file, day + DAY).events != plan.on(day + DAY)
+    screening = next(e for e in plan.events if e.kind == "screening_test")
+    assert screening.floating and screening.date == day
+    assert plan.changes_on is not None and plan.changes_on > day + DAY
+    tomorrow = next(e for e in plan.on(day + DAY) if e.kind == "screening_test")
+    assert (tomorrow.date, tomorrow.earliest, tomorrow.latest) == (day + DAY,) * 3
+    assert tomorrow.status == "open"
+    assert_plan_holds_until_change(course_file, day)
 
 
 def test_a_late_fill_moves_the_projected_fills_with_each_day():
     course_file = treated(1)
     day = FIRST_FILL + days(35)  # the second fill was due on + 30
     plan = plan_until_change(course_file, day)
-    assert plan.placed_from_the_day and plan.changes_on == day + DAY
+    projected = [e for e in plan.events if e.projected and e.kind == "pick_up" and e.number > 2]
+    assert projected and all(e.floating and e.date > day for e in projected)
+    assert not any(e.floating for e in plan.events if not e.projected and e.kind == "pick_up")
+    assert plan.changes_on is not None and plan.changes_on > day + DAY
+    later = plan.on(day + days(3))
+    keys = {p.key for p in projected}
+    assert [e.date for e in later if e.key in keys] == [e.date + days(3) for e in projected]
     assert_plan_holds_until_change(course_file, day)
+
+
+def test_a_projected_fill_that_passes_the_end_changes_the_plan_that_day():
+    # Late, its fills projected from today: the last one leaves the plan the first day it would fall after
+    # the end, a day that is none of the plan's or the facts' dates.
+    course_file = treated(1)
+    checked = 0
+    for offset in range(35, 80, 4):
+        day = FIRST_FILL + days(offset)
+        plan = plan_until_change(course_file, day)
+        assert plan.end is not None and plan.changes_on is not None
+        fills = [e.date for e in plan.events if e.floating and e.kind == "pick_up"]
+        if not fills:
+            continue
+        passes = plan.end.date - (max(fills) - day) + DAY
+        if passes < day + HORIZON_DAYS * DAY:
+            assert plan.changes_on <= passes
+            assert len(therapy_calendar(course_file, passes).events) < len(plan.events)
+            checked += 1
+        assert_plan_holds_until_change(course_file, day)
+    assert checked
+
+
+def test_a_projection_that_comes_within_three_years_changes_the_plan_that_day():
+    # 5 mg/day at 58 kg: the target lies about 3.8 years ahead, beyond the three years a completion date is
+    # projected for; it is projected from the first day the target lies within three years of the day, a
+    # bound counted from the day and no fact's date (found by the property test below).
+    course_file = treated(1, doses=(DoseSegment(START, 5, "conventional"),))
+    appears = next(
+        START + days(n)
+        for n in range(900)
+        if dose_report(course_file, START + days(n)).projected_completion_date
+    )
+    assert appears > START + days(200)
+    day = appears - days(10)
+    plan = plan_until_change(course_file, day)
+    assert plan.end is None and plan.changes_on == appears
+    assert therapy_calendar(course_file, appears).end is not None
+    assert_plan_holds_until_change(course_file, day)
+    assert_both_hold_until_change(course_file, day)
 
 
 def test_a_hold_that_ends_changes_the_plan():

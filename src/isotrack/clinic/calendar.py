@@ -267,6 +267,7 @@ _SHOWN = (
     "due_date",
     "detail",
     "rule",
+    "placed_on",
 )
 
 

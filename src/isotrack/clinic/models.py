@@ -814,6 +814,9 @@ class PlanEntry(models.Model):
     detail = models.TextField(blank=True)
     rule = models.CharField(max_length=40, blank=True)
     overdue_from = models.DateField(null=True)  # ``core.overdue_from``: None, never overdue by the day alone
+    # A floating event (``core.PlannedEvent.floating``: placed from the day, it moves with it): the day its
+    # dates stand for; each day's first calendar read moves them to that day (``plan_entries.move_floating``).
+    placed_on = models.DateField(null=True)
 
     class Meta:
         indexes = [
@@ -825,5 +828,9 @@ class PlanEntry(models.Model):
                 fields=["practice", *_PLAN_INDEX],
                 name="plan_overdue",
                 condition=Q(overdue_from__isnull=False),
+            ),
+            # The floating events to move to a new day: few, found without reading the others.
+            models.Index(
+                fields=["practice", "placed_on"], name="plan_floating", condition=Q(placed_on__isnull=False)
             ),
         ]

@@ -171,6 +171,7 @@ class ChunkPlans:
                 event.detail,
                 event.rule,
                 core.overdue_from(event),
+                self.today if event.floating else None,
             )
 
 
@@ -195,6 +196,7 @@ PLAN_COLUMNS = (
     "detail",
     "rule",
     "overdue_from",
+    "placed_on",
 )
 
 
@@ -221,6 +223,36 @@ def _insert(rows: Iterable[tuple[Any, ...]]) -> None:
             cursor.executemany(f"INSERT INTO {table} ({columns}) VALUES ({placeholders})", values)  # noqa: S608
 
 
+def move_floating(practice_id: int, today: dt.date) -> int:
+    """Move the practice's floating events (``placed_on``) to ``today``: their date, earliest and latest by
+    the days since the day they stand for, as ``core.TherapyCalendar.on`` reads them until the plan's change
+    date (a plan whose change date came is judged again instead). One UPDATE off the ``plan_floating`` index:
+    none when they stand for today already. Returns how many rows moved."""
+    connection = connections[PlanEntry.objects.db]
+    quote = connection.ops.quote_name
+    table = quote(PlanEntry._meta.db_table)
+    placed = quote("placed_on")
+    if connection.vendor == "postgresql":  # date - date: days; date + days: a date
+        moves = [f"{quote(c)} = {quote(c)} + (%s::date - {placed})" for c in _MOVED]
+    else:  # SQLite's dates are ISO text; date() with a days modifier gives ISO text again
+        moves = [
+            f"{quote(c)} = date({quote(c)}, printf('%%+d days', julianday(%s) - julianday({placed})))"
+            for c in _MOVED
+        ]
+    # Names from the model, quoted; every value a parameter.
+    sql = (
+        f"UPDATE {table} SET {', '.join(moves)}, {placed} = %s "  # noqa: S608
+        f"WHERE {quote('practice_id')} = %s AND {placed} IS NOT NULL AND {placed} <> %s"
+    )
+    day = connection.ops.adapt_datefield_value(today)
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [*[day] * len(_MOVED), day, practice_id, day])
+        return cursor.rowcount
+
+
+_MOVED = ("date", "earliest", "latest")  # what a floating event moves (``core.calendar.moved``)
+
+
 def stored_event(row: dict[str, Any]) -> core.PlannedEvent:
     """The core's planned event back from a stored row's columns, with its status as planned."""
     return core.PlannedEvent(
@@ -236,6 +268,7 @@ def stored_event(row: dict[str, Any]) -> core.PlannedEvent:
         due_date=row["due_date"],
         detail=row["detail"],
         rule=row["rule"],
+        floating=row["placed_on"] is not None,
     )
 
 

@@ -59,7 +59,7 @@ from isotrack.clinic.models import (
     Practice,
     WorklistEntry,
 )
-from isotrack.clinic.plan_entries import ChunkPlans, read_date
+from isotrack.clinic.plan_entries import ChunkPlans, move_floating, read_date
 from isotrack.clinic.records import facts_by_course, policy_of
 
 CHUNK = 500  # lines judged and stored per round of queries
@@ -164,6 +164,8 @@ def refresh(practice: Practice, today: dt.date, *, lines: bool = True, plans: bo
         for start in range(0, len(stale), CHUNK):
             _judge(stale[start : start + CHUNK], today)
         judged += len(stale)
+    if plans:  # the plans that hold, their floating events moved to today
+        move_floating(practice.pk, today)
     return judged
 
 

@@ -47,9 +47,9 @@ from dataclasses import dataclass, field, replace
 from typing import Literal, TypeAlias
 
 from isotrack.core.course import CourseFile, Dispense, Policy, PregnancyTest, Visit
-from isotrack.core.cycle import FOLLOW_UP_STEPS, Cycle, Step, current_cycle
+from isotrack.core.cycle import FOLLOW_UP_STEPS, Cycle, Step, current_cycle, judged_history
 from isotrack.core.evaluate import Evaluation, evaluate
-from isotrack.core.history import History, history_until
+from isotrack.core.history import History
 from isotrack.core.rules.ipledge import IPL_COURSE_END, TEST_WINDOW_DAYS
 from isotrack.core.schedule import (
     AFTER_LAST_DOSE_DAYS,
@@ -200,6 +200,10 @@ class PlannedEvent:
     due_date: dt.date | None = None
     detail: str = ""  # for staff: what an alert asks, what a hold waits for
     rule: str = ""  # the rule applied, when it is not the kind's
+    # Placed from the calendar's day (a screening test still to do, a follow-up step without a deadline, the
+    # fills projected from today while the next one is late): on a later day of the same plan its date,
+    # earliest and latest move by as many days (``TherapyCalendar.on``).
+    floating: bool = False
 
     @property
     def key(self) -> str:
@@ -240,28 +244,42 @@ class TherapyCalendar:
     day: dt.date
     evaluation: Evaluation
     events: tuple[PlannedEvent, ...] = field(default=())
-    # An event is placed from the day planned on (a screening test planned today, a follow-up step without a
-    # deadline, fills projected from today while the next one is late): tomorrow's plan moves with the day.
-    placed_from_the_day: bool = False
+    # The first day the floating events do more than move with the day: the last fill projected from today
+    # would fall after the end, and leaves the plan (None: none is projected from today).
+    moves_until: dt.date | None = None
     changes_on: dt.date | None = None  # ``change.plan_until_change``: the first day ``on`` no longer holds
 
+    @property
+    def placed_from_the_day(self) -> bool:
+        """An event moves with the day (``PlannedEvent.floating``)."""
+        return any(e.floating for e in self.events)
+
     def on(self, day: dt.date) -> tuple[PlannedEvent, ...]:
-        """The events with their status on a later ``day`` (``event_status_on``): the plan as the core gives
-        it on every day before ``changes_on`` when nothing is recorded in between."""
-        return tuple(_on(e, day) for e in self.events)
+        """The events on a later ``day``: each floating event moved by the days since the plan's day
+        (``moved``, then in the calendar's order again), each with its status on ``day``
+        (``event_status_on``); the plan as the core gives it on every day before ``changes_on`` when nothing
+        is recorded in between."""
+        return tuple(_on(e, day) for e in self._moved_to(day))
 
     def holds_on(self, day: dt.date, events: tuple[PlannedEvent, ...]) -> bool:
         """Whether ``events`` (the core's calendar of ``day``) are this plan read on ``day``: ``on(day) ==
         events``, without building ``on(day)``."""
         if len(events) != len(self.events):
             return False
-        for mine, theirs in zip(self.events, events, strict=True):
+        for mine, theirs in zip(self._moved_to(day), events, strict=True):
             status = event_status_on(mine, day)
             if theirs.status != status or (
                 theirs != mine if status == mine.status else _on(mine, day) != theirs
             ):
                 return False
         return True
+
+    def _moved_to(self, day: dt.date) -> tuple[PlannedEvent, ...]:
+        """The events with the floating ones moved to ``day``, in the calendar's order."""
+        shift = day - self.day
+        if not shift or not self.placed_from_the_day:
+            return self.events
+        return tuple(sorted((moved(e, shift) for e in self.events), key=calendar_order))
 
     @property
     def end(self) -> PlannedEvent | None:
@@ -287,7 +305,7 @@ def therapy_calendar(
         course_file = replace(course_file, policy=policy)
     if evaluation is None:
         evaluation = evaluate(course_file, day, rules=rules)
-    history = history_until(course_file, day)
+    history = judged_history(course_file, day, evaluation)
     cycle = current_cycle(course_file, day, evaluation)
     plan = _Plan(course_file, day, evaluation, history, cycle)
     found = [plan.baseline_labs()]
@@ -304,9 +322,14 @@ def therapy_calendar(
     return TherapyCalendar(
         day=day,
         evaluation=evaluation,
-        events=tuple(sorted(found, key=lambda e: (e.date, KIND_ORDER[e.kind], e.number))),
-        placed_from_the_day=plan.placed_from_the_day,
+        events=tuple(sorted(found, key=calendar_order)),
+        moves_until=plan.moves_until,
     )
+
+
+def calendar_order(event: PlannedEvent) -> tuple[dt.date, int, int]:
+    """A course's events in the order they happen: by day, then the order of the steps of a day."""
+    return (event.date, KIND_ORDER[event.kind], event.number)
 
 
 # Events that are only dates to know: past once their day has gone by (reference.md 1.7).
@@ -339,6 +362,16 @@ def event_status_on(event: PlannedEvent, day: dt.date) -> Status:
     if event.projected and kind in FILL_KINDS:
         return "upcoming"
     return "open" if event.earliest <= day else "upcoming"
+
+
+def moved(event: PlannedEvent, shift: dt.timedelta) -> PlannedEvent:
+    """A floating event as it stands ``shift`` days after the day it was planned on: its date, earliest and
+    latest moved by as many days (any other event as it is)."""
+    if not event.floating or not shift:
+        return event
+    return replace(
+        event, date=event.date + shift, earliest=event.earliest + shift, latest=event.latest + shift
+    )
 
 
 def _on(event: PlannedEvent, day: dt.date) -> PlannedEvent:
@@ -393,7 +426,7 @@ class _Plan:
         self.end, self.end_projected = (
             (end, False) if end is not None else (evaluation.dose.projected_completion_date, True)
         )
-        self.placed_from_the_day = False  # see TherapyCalendar
+        self.moves_until: dt.date | None = None  # see TherapyCalendar
 
     # --- what the current cycle leads to ---------------------------------------------------------------
 
@@ -454,9 +487,8 @@ class _Plan:
         found: list[PlannedEvent] = []
         test_step = self.steps.get("CONFIRMATION_TEST") or self.steps.get("MONTHLY_TEST")
         screening = self.steps.get("SCREENING_TEST")
-        if screening is not None and screening.pending:
-            self.placed_from_the_day = True
-            found.append(PlannedEvent("screening_test", 1, day, day, day, "open"))
+        if screening is not None and screening.pending:  # planned today, whichever day today is
+            found.append(PlannedEvent("screening_test", 1, day, day, day, "open", floating=True))
         test: PlannedEvent | None = None
         if test_step is not None:
             test = self._test_event(test_step, fill)
@@ -551,17 +583,22 @@ class _Plan:
         counseling = not self.can_get_pregnant and self.evaluation.rule_set.monthly_counseling
         found: list[PlannedEvent] = []
         fill = max(self.next_fill(), self.day)
+        floating = self.next_fill() < self.day  # late: projected from today, whichever day today is
         for extra in range(1, MAX_PROJECTED_FILLS + 1):
             fill = fill + PROJECTED_DAYS_SUPPLY * DAY
             if fill > self.end:
                 break
-            self.placed_from_the_day |= self.next_fill() < self.day
+            if floating:  # the first day this fill, moving with the day, would fall after the end
+                self.moves_until = self.day + (self.end - fill) + DAY
             number, earliest = self.number + extra, fill - WINDOW_LEAD_DAYS * DAY
             kinds: list[Kind] = ["visit"] if self.can_get_pregnant or counseling else []
             kinds += ["pregnancy_test"] if self.can_get_pregnant else []
             kinds.append("pick_up")
             found += [
-                PlannedEvent(kind, number, fill, earliest, fill, "upcoming", projected=True) for kind in kinds
+                PlannedEvent(
+                    kind, number, fill, earliest, fill, "upcoming", projected=True, floating=floating
+                )
+                for kind in kinds
             ]
         return found
 
@@ -668,10 +705,10 @@ class _Plan:
         for key, step_kind in FOLLOW_UP_STEPS.items():
             step = self.steps[step_kind.code]
             when = step.done_on or step.deadline or self.day
-            self.placed_from_the_day |= step.done_on is None and step.deadline is None
-            found.append(
-                PlannedEvent(kinds[key], 1, when, when, when, _status(step, when, self.day), step.done_on)
-            )
+            floating = step.done_on is None and step.deadline is None  # to do today, whichever day it is
+            status = _status(step, when, self.day)
+            event = PlannedEvent(kinds[key], 1, when, when, when, status, step.done_on, floating=floating)
+            found.append(event)
         return found
 
     def alert_reviews(self) -> list[PlannedEvent]:

@@ -8,7 +8,9 @@ day before ``changes_on``; a new record, or another engine or policy, makes it s
 How it is found. The engine reads the day only by comparing it with dates: dates of the course's facts (a
 test, a fill, a hold's end, the day a rule set takes effect) and dates the rules derive from them and put in
 their answer (a window's last day, a due date, the earliest day a step is possible, the projected end). So the
-answer can change only on one of those dates or the day after it. They are collected, every one of them, by
+answer can change only on one of those dates or the day after it. One bound is counted from the day itself:
+no completion date is projected more than three years ahead (``dose.projection_appears_on`` gives the day one
+appears, a candidate too). They are collected, every one of them, by
 walking the course file, the evaluation and the next step (``_dates``: every field that its annotation lets
 hold a date, whatever the depth), and the engine judges the course again on each, in order, until the answer
 differs. A property test (tests/core/test_change.py) checks for random
@@ -19,11 +21,13 @@ the time (a step opens on its earliest day, a date to know goes past), so a plan
 the day it was planned on and read with ``TherapyCalendar.on(day)`` (``calendar.event_status_on``: the status
 from the event's own fields). ``plan_until_change(course_file, day)`` is ``therapy_calendar`` with
 ``changes_on``: the first day the calendar the core gives differs from the plan read that way, found on the
-same candidate days (the plan's dates and the day after each included). A plan with an event placed from the
-day itself (``placed_from_the_day``) changes the next day. ``judge_until_change`` gives both, judged from one
-evaluation a day, each with its own change date: a stored worklist line holds until the step's, its stored
-plan until the plan's (a plan that moves with the day, a late fill's projected cycles, is judged again each
-day; the line beside it is not).
+same candidate days (the plan's dates and the day after each included). An event placed from the day itself
+(``PlannedEvent.floating``: a screening test still to do, a late fill's projected cycles) moves with the day
+in ``on`` (the plan's order is the calendar's again after the move). The calendar compares a floating date
+with a fixed one in one place only: a fill projected from today is planned while it falls on or before the
+end. The first day the last of them would not (``TherapyCalendar.moves_until``) is a candidate too.
+``judge_until_change`` gives both, judged from one evaluation a day, each with its own change
+date: a stored worklist line holds until the step's, its stored plan until the plan's.
 
 Decision: the horizon (``HORIZON_DAYS``) bounds the search, so a line is judged again at least every four
 weeks even when nothing is due.
@@ -42,6 +46,7 @@ from typing import Any
 from isotrack.core.calendar import TherapyCalendar, therapy_calendar
 from isotrack.core.course import CourseFile
 from isotrack.core.cycle import NextStep, Step, next_step
+from isotrack.core.dose import projection_appears_on
 from isotrack.core.evaluate import Evaluation, evaluate
 
 HORIZON_DAYS = 28
@@ -104,27 +109,29 @@ def judge_until_change(
     found = next_step(course_file, day, evaluation) if step else None
     planned = therapy_calendar(course_file, day, evaluation=evaluation) if plan else None
     last = day + horizon * DAY
-    plan_last = day + DAY if planned is not None and planned.placed_from_the_day else last
     held = answer(found) if found is not None else None
-    candidates: set[dt.date] = set()
     dates = _dates((course_file, evaluation, found))
     for event in planned.events if planned is not None else ():  # its dates, read directly: faster
-        dates.update((event.date, event.earliest, event.latest))
+        if not event.floating:  # a floating event's dates move with the day: ``moves_until`` instead
+            dates.update((event.date, event.earliest, event.latest))
         dates.update(d for d in (event.done_on, event.due_date) if d is not None)
-    for date in dates:
-        for candidate in (date, date + DAY):
-            if day < candidate < last:
-                candidates.add(candidate)
+    candidates = {c for date in dates for c in (date, date + DAY) if day < c < last}
+    if evaluation.dose.projected_completion_date is None:  # the one horizon that moves with the day
+        appears = projection_appears_on(course_file, day, last)
+        if appears is not None and appears < last:
+            candidates.add(appears)
+    if planned is not None and planned.moves_until is not None and day < planned.moves_until < last:
+        candidates.add(planned.moves_until)
     step_changes = last if found is not None else None  # None: not asked, or found
-    plan_changes = plan_last if planned is not None else None
-    step_open, plan_open = found is not None, planned is not None and plan_last > day + DAY
+    plan_changes = last if planned is not None else None
+    step_open, plan_open = found is not None, planned is not None
     for candidate in sorted(candidates):
-        if not (step_open or (plan_open and candidate < plan_last)):
+        if not (step_open or plan_open):
             break
         judged = evaluate(course_file, candidate)
         if step_open and answer(next_step(course_file, candidate, judged)) != held:
             step_changes, step_open = candidate, False
-        if plan_open and candidate < plan_last and planned is not None:
+        if plan_open and planned is not None:
             events = therapy_calendar(course_file, candidate, evaluation=judged).events
             if not planned.holds_on(candidate, events):
                 plan_changes, plan_open = candidate, False

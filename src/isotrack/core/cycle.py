@@ -308,10 +308,10 @@ def current_cycle(course_file: CourseFile, day: dt.date, evaluation: Evaluation 
     """The checklist of the course's current iPLEDGE cycle on ``day`` and its next required step."""
     if evaluation is None:
         evaluation = evaluate(course_file, day)
-    return _cycle(course_file, day, evaluation, _history(course_file, day, evaluation))
+    return _cycle(course_file, day, evaluation, judged_history(course_file, day, evaluation))
 
 
-def _history(course_file: CourseFile, day: dt.date, evaluation: Evaluation) -> History:
+def judged_history(course_file: CourseFile, day: dt.date, evaluation: Evaluation) -> History:
     """The history the evaluation judged on, or read again when it was judged on another day."""
     if evaluation.history is not None and evaluation.as_of == day:
         return evaluation.history
@@ -364,7 +364,7 @@ def next_step(course_file: CourseFile, day: dt.date, evaluation: Evaluation | No
     methods: what a worklist of thousands of courses needs."""
     if evaluation is None:
         evaluation = evaluate(course_file, day)
-    history = _history(course_file, day, evaluation)
+    history = judged_history(course_file, day, evaluation)
     first = next((step for step in _steps(course_file, evaluation, history) if step.pending), None)
     step = _next_step(evaluation, [first] if first else [], tuple(_monitoring(evaluation)))
     return NextStep(

@@ -246,6 +246,30 @@ def dose_report(course_file: CourseFile, day: dt.date) -> DoseReport:
     )
 
 
+def projection_appears_on(course_file: CourseFile, day: dt.date, until: dt.date) -> dt.date | None:
+    """The first day after ``day``, up to ``until``, on which ``dose_report`` projects a completion date where
+    on ``day`` it projects none because the target lies more than PROJECTION_HORIZON_YEARS ahead (the
+    horizon moves with the day: the one bound of the engine counted from the day, not from a fact's date).
+    None when it gives one already, or none appears by ``until`` with nothing recorded."""
+    course = course_file.course
+    if course.end is not None and course.end <= until:
+        return None  # an end ends the projection at it; a day before the end is a fact's date already
+    weights = known_weights(course_file, day)
+    base = baseline_weight(weights, course.start)
+    if base is None:
+        return None
+    pieces = _pieces(course_file, weights, base, add_years(until, PROJECTION_HORIZON_YEARS).toordinal())
+    reached = _reached_on(pieces, off_ranges(course_file), course_file.policy.target_mg_per_kg)
+    if reached is None or reached <= add_years(day, PROJECTION_HORIZON_YEARS):
+        return None
+    later = day + dt.timedelta(days=1)
+    while later <= until:
+        if reached <= add_years(later, PROJECTION_HORIZON_YEARS):
+            return later
+        later += dt.timedelta(days=1)
+    return None
+
+
 def current_segment(course_file: CourseFile, day: dt.date) -> DoseSegment | None:
     """The dose segment in effect on the day, ignoring the course end (None before the first segment)."""
     found = None
