@@ -718,8 +718,8 @@ class WorklistEntry(models.Model):
     judged_on = models.DateField(null=True)  # the day judged for (None: never judged)
     changes_on = models.DateField(default=NOT_JUDGED)  # judged again on this day (NOT_JUDGED: now)
     listed = models.BooleanField(default=True)  # on the worklist: a step to do, or qualifying or active
-    # The course's stored plan (``PlanEntry``) holds on its own dates: a plan that moves with the day is
-    # judged again each day, the line beside it only when its step changes.
+    # The course's stored plan (``PlanEntry``) holds on its own dates, apart from the line's: each is judged
+    # again only when it changes.
     plan_judged_on = models.DateField(null=True)  # the day the plan was judged for (None: never)
     plan_changes_on = models.DateField(default=NOT_JUDGED)  # the plan is judged again on this day
     # The ranking key (ALERT-URGENCY): tier, the day the line ranks by (FIRST: never judged, LAST: none), the

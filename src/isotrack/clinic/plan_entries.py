@@ -8,9 +8,13 @@ event's status on its own day with ``core.event_status_on``, which the core guar
 date. A plan goes out of date when a write makes the patient's lines stale (``worklist_entries.mark_stale``
 sets both change dates), its change date comes, or the practice's rules or the engine change; every calendar
 read first judges the practice's out-of-date plans (``worklist.refresh`` with ``plans``), the worklist's reads
-only the lines, and the nightly job both. Plans and lines hold apart because a plan can move with the day (a
-late fill's projected cycles are placed from today: judged again each day) while the line beside it holds for
-weeks; judged together, such a line would be judged daily too.
+only the lines, and the nightly job both. Plans and lines hold apart: each changes on days of its own.
+
+An event placed from the day (``core.PlannedEvent.floating``: a screening test still to do, a late fill's
+projected cycles) is stored with the day its dates stand for (``placed_on``). The plan holds all the same
+(the core moves such events with the day until the plan's change date); the same read moves the stored ones
+to the day (``move_floating``: one UPDATE of the practice's floating rows that stand for another day), so a
+page reads every row as it is, by its stored date.
 
 The plans of a chunk are replaced in the transaction that stores their dates on the lines, one DELETE and one
 INSERT (PostgreSQL: COPY) per chunk, and only for the lines stored: those whose generation is still the one
