@@ -8,13 +8,12 @@ day before ``changes_on``; a new record, or another engine or policy, makes it s
 How it is found. The engine reads the day only by comparing it with dates: dates of the course's facts (a
 test, a fill, a hold's end, the day a rule set takes effect) and dates the rules derive from them and put in
 their answer (a window's last day, a due date, the earliest day a step is possible, the projected end). So the
-answer can change only on one of those dates or the day after it. One bound is counted from the day itself:
-no completion date is projected more than three years ahead (``dose.projection_appears_on`` gives the day one
-appears, a candidate too). They are collected, every one of them, by
-walking the course file, the evaluation and the next step (``_dates``: every field that its annotation lets
-hold a date, whatever the depth), and the engine judges the course again on each, in order, until the answer
-differs. A property test (tests/core/test_change.py) checks for random
-courses and days that the answer holds on every day in between.
+answer can change only on one of those dates or the day after it. One bound is counted from the day itself: no
+completion date is projected more than three years ahead (``dose.projection_appears_on`` gives the day one
+appears, a candidate too). They are collected, every one of them, by walking the course file, the evaluation
+and the next step (``_dates``: every field that its annotation lets hold a date, whatever the depth), and the
+engine judges the course again on each, in order, until the answer differs. A property test
+(tests/core/test_change.py) checks for random courses and days that the answer holds on every day in between.
 
 The therapy calendar holds the same way, with one difference: an event's status moves with the day alone all
 the time (a step opens on its earliest day, a date to know goes past), so a plan is kept with the statuses of
@@ -26,8 +25,8 @@ same candidate days (the plan's dates and the day after each included). An event
 in ``on`` (the plan's order is the calendar's again after the move). The calendar compares a floating date
 with a fixed one in one place only: a fill projected from today is planned while it falls on or before the
 end. The first day the last of them would not (``TherapyCalendar.moves_until``) is a candidate too.
-``judge_until_change`` gives both, judged from one evaluation a day, each with its own change
-date: a stored worklist line holds until the step's, its stored plan until the plan's.
+``judge_until_change`` gives both, judged from one evaluation a day, each with its own change date: a stored
+worklist line holds until the step's, its stored plan until the plan's.
 
 Decision: the horizon (``HORIZON_DAYS``) bounds the search, so a line is judged again at least every four
 weeks even when nothing is due.
