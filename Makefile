@@ -18,10 +18,14 @@ $(VENV): $(STAMP)
 var:
 	mkdir -p var
 
+# `make run ADDR=0.0.0.0 PORT=8001` serves elsewhere; the logins are printed with the address served.
+ADDR ?= 127.0.0.1
+PORT ?= 8000
+
 run: $(STAMP) var
 	DEBUG=1 $(BIN)/isotrack migrate --no-input
-	DEBUG=1 $(BIN)/isotrack demo --if-empty
-	DEBUG=1 $(BIN)/isotrack serve --addr 127.0.0.1:8000
+	DEBUG=1 $(BIN)/isotrack demo --if-empty --url http://$(ADDR):$(PORT)/
+	DEBUG=1 $(BIN)/isotrack serve --addr $(ADDR):$(PORT)
 
 lint: $(STAMP)
 	$(BIN)/ruff check src tests bench

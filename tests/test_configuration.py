@@ -22,8 +22,22 @@ def test_a_production_start_without_a_secret_key_refuses_to_run():
         result = run_isotrack(command)
         assert result.returncode == 2
         assert result.stderr.strip().splitlines() == [
-            "isotrack: SECRET_KEY must be set when DEBUG is off (production)."
+            "isotrack: SECRET_KEY must be set when DEBUG is off (production); for local use on this machine, "
+            "set DEBUG=1 (as `make run` does)."
         ]
+
+
+def test_help_works_before_the_machine_is_configured_and_names_commands_as_the_readme():
+    for asked in ((), ("help",), ("--help",)):
+        result = run_isotrack(*asked)
+        assert result.returncode == 0, result.stderr
+        listed = set(result.stdout.split())
+        assert {"evaluate", "refresh-worklist", "export-course", "import-course", "send-reminders"} <= listed
+        assert not listed & {"refresh_worklist", "export_course", "import_course", "send_reminders"}
+    for asked in (("refresh-worklist", "--help"), ("help", "refresh-worklist"), ("export-course", "-h")):
+        result = run_isotrack(*asked)
+        assert result.returncode == 0, result.stderr
+        assert result.stdout.startswith("usage: isotrack ") and "--help" in result.stdout
 
 
 def test_the_deployment_check_is_clean_under_production_settings():

@@ -217,10 +217,11 @@ def test_if_empty_does_nothing_the_second_time():
     call_command("demo", "--patients", "3", "--today", "2026-11-25", "--if-empty", stdout=io.StringIO())
     before = (Patient.objects.count(), AuditEvent.objects.count())
     out = io.StringIO()
-    call_command("demo", "--patients", "3", "--if-empty", stdout=out)
+    call_command("demo", "--patients", "3", "--if-empty", "--url", "http://127.0.0.1:8001/", stdout=out)
     assert (Patient.objects.count(), AuditEvent.objects.count()) == before
     assert "nothing created" in out.getvalue()
     assert "doctor" in out.getvalue()
+    assert "Demo logins at http://127.0.0.1:8001/" in out.getvalue()  # as `make run PORT=8001` serves
 
 
 @pytest.mark.django_db

@@ -30,13 +30,16 @@ class Command(BaseCommand):
             help="date the demo around this day (default: today in America/New_York)",
         )
         parser.add_argument("--if-empty", action="store_true", help="do nothing if any practice exists")
+        parser.add_argument(
+            "--url", default=DEMO_URL, help=f"the address the logins are printed with (default {DEMO_URL})"
+        )
 
     def handle(self, *args: Any, **options: Any) -> None:
         if options["if_empty"] and Practice.objects.exists():
             self.stdout.write("A practice already exists: nothing created.")
         else:
             self._build(options)
-        self._print_logins()
+        self._print_logins(options["url"])
 
     def _build(self, options: dict[str, Any]) -> None:
         began = time.monotonic()
@@ -54,12 +57,12 @@ class Command(BaseCommand):
         for key, count in sorted(demo.situations.items()):
             self.stdout.write(f"  {key:<34} {count:>3}")
 
-    def _print_logins(self) -> None:
+    def _print_logins(self, url: str) -> None:
         logins = demo_logins()
         if not logins:
             self.stdout.write("This database has no demo logins.")
             return
-        self.stdout.write(f"\nDemo logins at {DEMO_URL}  (password for all: {DEMO_PASSWORD})")
+        self.stdout.write(f"\nDemo logins at {url}  (password for all: {DEMO_PASSWORD})")
         self.stdout.write(f"  {'username':<16} {'role':<15} practice")
         for login in logins:
             self.stdout.write(f"  {login.username:<16} {login.role:<15} {login.practice}")
