@@ -27,6 +27,15 @@ def test_a_production_start_without_a_secret_key_refuses_to_run():
         ]
 
 
+def test_an_unknown_command_is_refused_in_one_line_as_it_was_typed():
+    for asked in (("no-such-thing",), ("help", "no-such-thing"), ("no-such-thing", "--help")):
+        result = run_isotrack(*asked, SECRET_KEY="k" * 50)
+        assert result.returncode == 2
+        assert result.stderr.strip().splitlines() == [
+            "isotrack: no command 'no-such-thing' (`isotrack help` lists them)"
+        ]
+
+
 def test_help_works_before_the_machine_is_configured_and_names_commands_as_the_readme():
     for asked in ((), ("help",), ("--help",)):
         result = run_isotrack(*asked)
@@ -96,8 +105,10 @@ def test_a_bad_day_given_to_a_command_exits_2_with_one_line():
 
 def test_the_demo_command_exists_only_for_development():
     production = run_isotrack("demo", "--help", SECRET_KEY="k" * 50)
-    assert production.returncode != 0
-    assert "Unknown command: 'demo'" in production.stderr
+    assert production.returncode == 2
+    assert production.stderr.strip().splitlines() == [
+        "isotrack: `isotrack demo` is for local development only: run it with DEBUG=1"
+    ]
     development = run_isotrack("demo", "--help", DEBUG="1")
     assert development.returncode == 0, development.stderr
     assert "--if-empty" in development.stdout

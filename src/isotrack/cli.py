@@ -14,6 +14,7 @@ import os
 import sys
 
 HELP = frozenset({"help", "--help", "-h"})
+DEVELOPMENT_COMMANDS = frozenset({"demo"})  # the demo app's, installed with DEBUG on only (settings.py)
 # Help only prints: a placeholder key lets the settings load where no SECRET_KEY is set yet (nothing is served
 # or signed with it).
 _HELP_ONLY_KEY = "isotrack-help-only-never-used-to-sign-anything"  # noqa: S105
@@ -41,12 +42,23 @@ def main(argv: list[str] | None = None) -> None:
         hint = _NOT_CONFIGURED_HINT if "SECRET_KEY" in str(error) else ""
         print(f"isotrack: {str(error).rstrip('.')}{hint}.", file=sys.stderr)  # noqa: T201
         sys.exit(2)
-    if not args or args in (["help"], ["--help"], ["-h"]):
-        import django
+    import django
+    from django.core.management import get_commands
 
-        django.setup()
+    django.setup()
+    if not args or args in (["help"], ["--help"], ["-h"]):
         print(main_help(ManagementUtility(["isotrack"]).main_help_text()))  # noqa: T201
         return
+    named = args[1] if args[0] == "help" and len(args) > 1 else args[0]
+    if not named.startswith("-") and named not in get_commands():
+        spelled = named.replace("_", "-")
+        why = (
+            f"`isotrack {spelled}` is for local development only: run it with DEBUG=1"
+            if named in DEVELOPMENT_COMMANDS
+            else f"no command {spelled!r} (`isotrack help` lists them)"
+        )
+        print(f"isotrack: {why}", file=sys.stderr)  # noqa: T201
+        sys.exit(2)
     execute_from_command_line(["isotrack", *args])
 
 
