@@ -237,11 +237,11 @@ def move_floating(practice_id: int, today: dt.date) -> int:
     table = quote(PlanEntry._meta.db_table)
     placed = quote("placed_on")
     if connection.vendor == "postgresql":  # date - date: days; date + days: a date
-        moves = [f"{quote(c)} = {quote(c)} + (%s::date - {placed})" for c in _MOVED]
+        moves = [f"{quote(c)} = {quote(c)} + (%s::date - {placed})" for c in core.FLOATING_FIELDS]
     else:  # SQLite's dates are ISO text; date() with a days modifier gives ISO text again
         moves = [
             f"{quote(c)} = date({quote(c)}, printf('%%+d days', julianday(%s) - julianday({placed})))"
-            for c in _MOVED
+            for c in core.FLOATING_FIELDS
         ]
     # Names from the model, quoted; every value a parameter.
     sql = (
@@ -250,11 +250,8 @@ def move_floating(practice_id: int, today: dt.date) -> int:
     )
     day = connection.ops.adapt_datefield_value(today)
     with connection.cursor() as cursor:
-        cursor.execute(sql, [*[day] * len(_MOVED), day, practice_id, day])
+        cursor.execute(sql, [*[day] * len(moves), day, practice_id, day])
         return cursor.rowcount
-
-
-_MOVED = ("date", "earliest", "latest")  # what a floating event moves (``core.calendar.moved``)
 
 
 def stored_event(row: dict[str, Any]) -> core.PlannedEvent:

@@ -62,6 +62,7 @@ All are frozen dataclasses of dates, numbers, text and tuples; build them direct
 from __future__ import annotations
 
 from isotrack.core.calendar import (
+    FLOATING_FIELDS,
     KIND_LABELS,
     KIND_ORDER,
     PATIENT_WORDS,
@@ -159,6 +160,7 @@ __all__ = [
     "event_status_on",
     "overdue_from",
     "KIND_ORDER",
+    "FLOATING_FIELDS",
     "rank_date",
     "expected_test_purpose",
     "ACKNOWLEDGEABLE",

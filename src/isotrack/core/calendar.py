@@ -364,14 +364,16 @@ def event_status_on(event: PlannedEvent, day: dt.date) -> Status:
     return "open" if event.earliest <= day else "upcoming"
 
 
+# What a floating event moves with the day (``moved``; the stored plans move the same columns).
+FLOATING_FIELDS = ("date", "earliest", "latest")
+
+
 def moved(event: PlannedEvent, shift: dt.timedelta) -> PlannedEvent:
-    """A floating event as it stands ``shift`` days after the day it was planned on: its date, earliest and
-    latest moved by as many days (any other event as it is)."""
+    """A floating event as it stands ``shift`` days after the day it was planned on: its
+    ``FLOATING_FIELDS`` moved by as many days (any other event as it is)."""
     if not event.floating or not shift:
         return event
-    return replace(
-        event, date=event.date + shift, earliest=event.earliest + shift, latest=event.latest + shift
-    )
+    return replace(event, **{name: getattr(event, name) + shift for name in FLOATING_FIELDS})
 
 
 def _on(event: PlannedEvent, day: dt.date) -> PlannedEvent:
