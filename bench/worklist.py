@@ -201,6 +201,7 @@ def main() -> int:  # noqa: PLR0915 -- one straight recipe
 
         from isotrack.clinic import worklist as clinic_worklist
         from isotrack.clinic.actions.visits import record_visit
+        from isotrack.clinic.management.commands.refresh_worklist import default_workers
         from isotrack.clinic.models import Course, StaffUser, WorklistEntry
         from isotrack.clinic.worklist import refresh_for_the_day
 
@@ -210,7 +211,10 @@ def main() -> int:  # noqa: PLR0915 -- one straight recipe
         nurse = StaffUser.objects.select_related("practice").get(pk=nurse.pk)
         practice = nurse.practice
 
-        first_ms, _, judged = timed(lambda: refresh_for_the_day(practice, TODAY), repeat=1)
+        # As the command runs it: its default number of worker processes (PostgreSQL; one on SQLite).
+        workers = default_workers()
+        print(f"`isotrack refresh-worklist` runs with --workers {workers} (its default on this machine)")
+        first_ms, _, judged = timed(lambda: refresh_for_the_day(practice, TODAY, workers=workers), repeat=1)
         print(f"first judgment of every line (once, after the upgrade): {first_ms / 1000:.1f} s, "
               f"{judged} lines")  # fmt: skip
         if connection.vendor == "postgresql":  # what autovacuum does after a bulk load (stats, visibility)
@@ -274,13 +278,17 @@ def main() -> int:  # noqa: PLR0915 -- one straight recipe
 
         # The nightly job after three nights it did not run (the pages judged the lines, no calendar was read:
         # three days of plans to catch up), then on the nights after, as it runs every night (the target).
-        catch_up_ms, _, judged = timed(lambda: refresh_for_the_day(practice, TODAY + 4 * DAY), repeat=1)
+        catch_up_ms, _, judged = timed(
+            lambda: refresh_for_the_day(practice, TODAY + 4 * DAY, workers=workers), repeat=1
+        )
         print(f"`isotrack refresh-worklist` after three nights without it: {catch_up_ms:.0f} ms, {judged} "
               f"courses judged, {ratio(catch_up_ms)}")  # fmt: skip
         nights = []
         for offset in (5, 6, 7):
             night = TODAY + offset * DAY
-            ms, _, judged = timed(lambda day=night: refresh_for_the_day(practice, day), repeat=1)
+            ms, _, judged = timed(
+                lambda day=night: refresh_for_the_day(practice, day, workers=workers), repeat=1
+            )
             nights.append(ms)
             print(f"  night +{offset}: {judged} courses judged in {ms:.0f} ms")
         nightly_ms = max(nights)

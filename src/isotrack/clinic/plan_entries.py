@@ -227,11 +227,12 @@ def _insert(rows: Iterable[tuple[Any, ...]]) -> None:
             cursor.executemany(f"INSERT INTO {table} ({columns}) VALUES ({placeholders})", values)  # noqa: S608
 
 
-def move_floating(practice_id: int, today: dt.date) -> int:
+def move_floating(practice_id: int, today: dt.date, part: tuple[int, int] = (0, 1)) -> int:
     """Move the practice's floating events (``placed_on``) to ``today``: their date, earliest and latest by
     the days since the day they stand for, as ``core.TherapyCalendar.on`` reads them until the plan's change
     date (a plan whose change date came is judged again instead). One UPDATE off the ``plan_floating`` index:
-    none when they stand for today already. Returns how many rows moved."""
+    none when they stand for today already. ``part`` (k, n): only the courses whose key is k modulo n (one of
+    n processes moving the practice's events at once). Returns how many rows moved."""
     connection = connections[PlanEntry.objects.db]
     quote = connection.ops.quote_name
     table = quote(PlanEntry._meta.db_table)
@@ -248,9 +249,12 @@ def move_floating(practice_id: int, today: dt.date) -> int:
         f"UPDATE {table} SET {', '.join(moves)}, {placed} = %s "  # noqa: S608
         f"WHERE {quote('practice_id')} = %s AND {placed} IS NOT NULL AND {placed} <> %s"
     )
+    k, n = part
+    if n > 1:
+        sql += f" AND {quote('course_id')} %% %s = %s"
     day = connection.ops.adapt_datefield_value(today)
     with connection.cursor() as cursor:
-        cursor.execute(sql, [*[day] * len(moves), day, practice_id, day])
+        cursor.execute(sql, [*[day] * len(moves), day, practice_id, day, *((n, k) if n > 1 else ())])
         return cursor.rowcount
 
 

@@ -195,12 +195,13 @@ def refresh(practice: Practice, today: dt.date | None = None, *, plans: bool = F
     return today
 
 
-def refresh_for_the_day(practice: Practice, today: dt.date | None = None) -> int:
+def refresh_for_the_day(practice: Practice, today: dt.date | None = None, *, workers: int = 1) -> int:
     """``isotrack refresh-worklist``: add the lines of courses that have none, then judge every line and plan
-    whose day came, so that the day's first page load need not. Returns how many courses were judged."""
+    whose day came (in ``workers`` processes on PostgreSQL), so that the day's first page load need not.
+    Returns how many courses were judged."""
     today = today or practice_today(practice)
     worklist_entries.add_missing_lines(practice)
-    return worklist_entries.refresh(practice, today, lines=True, plans=True)
+    return worklist_entries.refresh(practice, today, lines=True, plans=True, workers=workers)
 
 
 def _listed(practice: Practice, filters: WorklistFilters) -> QuerySet[WorklistEntry]:

@@ -41,7 +41,9 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
-from collections.abc import Iterable
+import multiprocessing
+from collections.abc import Callable, Iterable
+from concurrent.futures import ProcessPoolExecutor
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -149,22 +151,33 @@ def _engine_digest() -> str:
     return digest.hexdigest()
 
 
-def refresh(practice: Practice, today: dt.date, *, lines: bool = True, plans: bool = False) -> int:
+def refresh(
+    practice: Practice, today: dt.date, *, lines: bool = True, plans: bool = False, workers: int = 1
+) -> int:
     """Judge again for ``today`` the practice's out-of-date ``lines`` (the worklist's reads) and ``plans``
     (the calendar's reads; the nightly job both). Returns how many courses were judged; none when everything
-    asked for holds (one query, off the indexes)."""
+    asked for holds (one query, off the indexes). ``workers`` above one: the chunks are judged by that many
+    processes at once (``_judge_in_parallel``; the nightly job's, never a page's)."""
     current = basis(practice)
     if practice.worklist_basis != current:
         _all_out_of_date(practice, current)
+    parallel = workers > 1 and _may_fork(connections[WorklistEntry.objects.db])
     judged = 0
     for _ in range(ROUNDS):
         stale = _out_of_date(practice, today, lines=lines, plans=plans)
         if not stale:
             break
-        for start in range(0, len(stale), CHUNK):
-            _judge(stale[start : start + CHUNK], today)
+        chunks = [stale[start : start + CHUNK] for start in range(0, len(stale), CHUNK)]
+        if parallel and len(chunks) > 1:
+            _in_processes(_judge_in_child, [(chunk, today) for chunk in chunks], workers)
+        else:
+            for chunk in chunks:
+                _judge(chunk, today)
         judged += len(stale)
-    if plans:  # the plans that hold, their floating events moved to today
+    if plans and parallel:  # the plans that hold, their floating events moved to today: after the judging
+        parts = [(practice.pk, today, (part, workers)) for part in range(workers)]
+        _in_processes(_move_in_child, parts, workers)
+    elif plans:
         move_floating(practice.pk, today)
     return judged
 
@@ -279,6 +292,41 @@ def _judge(stale: list[dict[str, Any]], today: dt.date) -> None:
         _store(lines, JUDGED_FIELDS)
         _store(plans.states(), PLAN_FIELDS)
         plans.store()
+
+
+def _may_fork(connection: Any) -> bool:
+    """Whether chunks may be judged by other processes: on PostgreSQL (SQLite takes one writer at a time), and
+    outside a transaction (a child sees only what is committed, and has a connection of its own)."""
+    return bool(connection.vendor == "postgresql" and not connection.in_atomic_block)
+
+
+def _in_processes(task: Callable[..., None], arguments: list[tuple[Any, ...]], workers: int) -> None:
+    """Run ``task`` once for each tuple of ``arguments`` in up to ``workers`` processes forked from this one,
+    each on a connection of its own and in its own transactions, as in one process: the lines' generations
+    keep a concurrent write safe either way. The connections are closed before the fork (a child must not
+    share a socket with its parent); an error in a child is raised here."""
+    connections.close_all()
+    context = multiprocessing.get_context("fork")
+    with ProcessPoolExecutor(max_workers=min(workers, len(arguments)), mp_context=context) as pool:
+        for done in pool.map(task, *zip(*arguments, strict=True)):
+            assert done is None
+
+
+def _judge_in_child(chunk: list[dict[str, Any]], today: dt.date) -> None:
+    """One chunk judged in a worker process, which closes its connection after (the pool ends its processes
+    without running their exit handlers)."""
+    try:
+        _judge(chunk, today)
+    finally:
+        connections.close_all()
+
+
+def _move_in_child(practice_id: int, today: dt.date, part: tuple[int, int]) -> None:
+    """One part of the practice's floating events moved to ``today`` in a worker process."""
+    try:
+        move_floating(practice_id, today, part)
+    finally:
+        connections.close_all()
 
 
 def _date_or_min(value: dt.date | str | None) -> dt.date:

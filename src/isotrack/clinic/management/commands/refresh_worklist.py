@@ -4,17 +4,23 @@ Each stored line holds until the day the core's answer changes; this judges the 
 percent a day) and adds a line for any course that has none. Without it the day's first worklist page judges
 them itself; with it that page reads stored lines like every other. Safe to run at any time, twice, or from
 several machines: a line already current is left alone. Prints counts only (no patient data).
+
+On PostgreSQL the lines are judged by ``--workers`` processes at once (default: the machine's cores, at most
+``MAX_WORKERS``), each with a connection of its own; SQLite takes one writer at a time, so one process there.
 """
 
 from __future__ import annotations
 
+import os
 from typing import Any
 
-from django.core.management.base import BaseCommand, CommandParser
+from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from isotrack.clinic.management.arguments import today_option
 from isotrack.clinic.models import Practice
 from isotrack.clinic.worklist import refresh_for_the_day
+
+MAX_WORKERS = 8  # each a database connection: a default that leaves the app processes theirs
 
 
 class Command(BaseCommand):
@@ -26,11 +32,31 @@ class Command(BaseCommand):
             default=None,
             help="the day to judge for (default: today in each practice's time zone)",
         )
+        parser.add_argument(
+            "--workers",
+            default=None,
+            help=f"processes judging at once on PostgreSQL (default: the cores, at most {MAX_WORKERS})",
+        )
 
     def handle(self, *args: Any, **options: Any) -> None:
         today = today_option(options["today"])
+        workers = _workers(options["workers"])
         total = 0
-        practices = Practice.objects.order_by("id")
+        practices = list(Practice.objects.order_by("id"))
         for practice in practices:
-            total += refresh_for_the_day(practice, today)
+            total += refresh_for_the_day(practice, today, workers=workers)
         self.stdout.write(f"judged {total} worklist line(s) in {len(practices)} practice(s)")
+
+
+def _workers(text: str | None) -> int:
+    """The ``--workers`` option: a whole number from 1 (bad input exits 2 with one line)."""
+    if text is None:
+        return default_workers()
+    if not text.isdigit() or int(text) < 1:
+        raise CommandError(f"--workers: {text} is not a whole number of processes from 1", returncode=2)
+    return int(text)
+
+
+def default_workers() -> int:
+    """The machine's cores, at most ``MAX_WORKERS``."""
+    return max(1, min(MAX_WORKERS, os.cpu_count() or 1))
