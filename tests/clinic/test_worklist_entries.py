@@ -115,6 +115,29 @@ def test_a_read_judges_only_the_lines_out_of_date(demo):
     assert worklist_entries.refresh(practice, TODAY + DAY) == 0
 
 
+def test_a_new_days_first_read_takes_the_lines_judged_for_it_without_reading_facts(demo, monkeypatch):
+    practice, nurse = demo.practice, demo.staff["nurse"]
+    all_out_of_date()
+    worklist_entries.refresh(practice, TODAY)  # each line judged with the line that follows it
+    lines = WorklistEntry.objects.filter(practice=practice)
+    day = min(lines.filter(listed=True).values_list("changes_on", flat=True))  # the first that changes
+    due = set(lines.filter(changes_on__lte=day).values_list("course__patient", flat=True))
+    written = lines.exclude(course__patient__in=due).filter(listed=True).first().course
+    record_visit(actor=nurse, course=written, day=TODAY)  # a write: those lines are judged from their facts
+    read: list[int] = []
+    facts_by_course = worklist_entries.facts_by_course
+
+    def spied(course_ids: list[int]) -> dict[int, core.CourseFile]:
+        read.extend(course_ids)
+        return facts_by_course(course_ids)
+
+    monkeypatch.setattr(worklist_entries, "facts_by_course", spied)
+    assert shown(demo, day) == judged_afresh(demo, day)
+    assert sorted(read) == sorted(c.pk for c in written.patient.courses.all())
+    taken = lines.filter(course__patient__in=due)
+    assert taken.count() == taken.filter(judged_on=day, following="").count() > 0  # none follows it yet
+
+
 def test_every_stored_line_holds_until_its_change_date(demo):
     """Each line judged on TODAY is the core's judgment on every day before its stamped change date."""
     worklist_entries.refresh(demo.practice, TODAY)
@@ -296,10 +319,10 @@ def test_the_nightly_command_judges_in_several_processes_what_one_process_judges
     monkeypatch.setattr(worklist_entries, "CHUNK", 3)  # a small practice in several chunks
     judge, pids = worklist_entries._judge, tmp_path / "pids"
 
-    def logged(chunk: list[dict[str, object]], today: dt.date) -> None:
+    def logged(chunk: list[dict[str, object]], today: dt.date, *, follow: bool = False) -> None:
         with pids.open("a") as log:
             log.write(f"{os.getpid()}\n")
-        judge(chunk, today)
+        judge(chunk, today, follow=follow)
 
     monkeypatch.setattr(worklist_entries, "_judge", logged)
     days = (TODAY, TODAY + DAY, TODAY + 9 * DAY)  # the floating events moved on the nights in between
@@ -327,7 +350,7 @@ def test_an_error_in_a_worker_process_stops_the_nightly_command(monkeypatch):
     demo = build_demo(patients=len(MAIN_SITUATIONS), today=TODAY)
     monkeypatch.setattr(worklist_entries, "CHUNK", 3)
 
-    def broken(chunk: list[dict[str, object]], today: dt.date) -> None:
+    def broken(chunk: list[dict[str, object]], today: dt.date, *, follow: bool = False) -> None:
         raise RuntimeError("the engine failed")
 
     monkeypatch.setattr(worklist_entries, "_judge", broken)

@@ -751,6 +751,9 @@ class WorklistEntry(models.Model):
     alerts = models.TextField(blank=True)
     dispense_allowed = models.BooleanField(default=False)
     blocking = models.TextField(blank=True)  # the evaluation's blocking codes, space-separated
+    # The line as the core judges it on the line's change date, until its own (the judged columns as JSON;
+    # empty: none): the first read of that day takes it as it is, with no facts read, unless a write came.
+    following = models.TextField(blank=True)
 
     class Meta:
         indexes = [

@@ -19,6 +19,13 @@ course holds on dates of its own, kept on the line (``plan_judged_on``, ``plan_c
 the same writes: the calendar's reads judge the plans that are due, the worklist's the lines, the nightly job
 both; a course whose line and plan are both due is judged once for both (``plan_entries``).
 
+A judged line also keeps the line that follows it (``following``): the core's judgment on the line's change
+date, holding until its own. A page's read on a day the nightly job did not run takes it as it is, with no
+facts read and nothing judged, when the line came due only because that day came: no write since (a write sets
+``NOT_JUDGED``, and so does a change of engine or policy), not read for an earlier day, and the following line
+still holding. A line taken so has none after it and is judged from its facts the next time it comes due; the
+nightly job judges every due line from its facts, so that each keeps the line after it.
+
 Several app processes share the database, and lines are judged on read with no lock. A line is stored only
 if its generation is still the one read *before* the facts it was judged from (``WHERE generation = %s``); a
 write that lands in between leaves it out of date, and it is judged again (within the same read, up to
@@ -48,7 +55,7 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
-from django.db import connections, transaction
+from django.db import connections, models, transaction
 from django.db.models import Field
 
 from isotrack import core
@@ -104,6 +111,12 @@ JUDGED_FIELDS = (
     "dispense_allowed",
     "blocking",
     *STEP_FIELDS,
+)
+
+
+# The judged columns that hold a date (ISO text in a following line's JSON).
+_DATED = frozenset(
+    name for name in JUDGED_FIELDS if isinstance(WorklistEntry._meta.get_field(name), models.DateField)
 )
 
 
@@ -172,7 +185,7 @@ def refresh(
             _in_processes(_judge_in_child, [(chunk, today) for chunk in chunks], workers)
         else:
             for chunk in chunks:
-                _judge(chunk, today)
+                _judge(chunk, today, follow=not plans)
         judged += len(stale)
     if plans and parallel:  # the plans that hold, their floating events moved to today: after the judging
         parts = [(practice.pk, today, (part, workers)) for part in range(workers)]
@@ -197,6 +210,7 @@ def _out_of_date(practice: Practice, today: dt.date, *, lines: bool, plans: bool
             f"{entries}.{quote('course_id')}",
             f"{entries}.{quote('generation')}",
             *(f"{entries}.{quote(name)}" for name in _DATES),
+            f"{entries}.{quote('following')}",
             f"{courses}.{quote('status')}",
             f"{courses}.{quote('end')}",
             f"{courses}.{quote('prescriber_id')}",
@@ -226,6 +240,7 @@ def _out_of_date(practice: Practice, today: dt.date, *, lines: bool, plans: bool
         changes_on, judged_on, plan_changes_on, plan_judged_on = (read_date(row.pop(name)) for name in _DATES)
         row["line_due"] = lines and _due(changes_on, judged_on, today)
         row["plan_due"] = plans and _due(plan_changes_on, plan_judged_on, today)
+        row["changes_on"], row["judged_on"] = changes_on, judged_on
     return rows
 
 
@@ -239,6 +254,7 @@ _READ = (  # the keys of ``_out_of_date``'s rows
     "course_id",
     "generation",
     *_DATES,
+    "following",
     "course__status",
     "course__end",
     "course__prescriber_id",
@@ -270,28 +286,71 @@ def _all_out_of_date(practice: Practice, current: str) -> None:
     practice.worklist_basis = current
 
 
-def _judge(stale: list[dict[str, Any]], today: dt.date) -> None:
+def _judge(stale: list[dict[str, Any]], today: dt.date, *, follow: bool = False) -> None:
     """Judge one chunk of courses, each line and plan that is due, and store them (a fixed number of
-    statements)."""
-    recently = today - RECENTLY_ENDED_DAYS * DAY
+    statements). A judged line keeps the line that follows it on its change date (``following``); with
+    ``follow`` (a page's read), a line due only because that day came takes it, with no facts read."""
     due = [row for row in stale if row["line_due"]]
-    listed = {
-        row["course_id"]: row
-        for row in due
-        if row["course__status"] in _RUNNING
-        or (row["course__status"] == CourseStatus.COMPLETED and _date_or_min(row["course__end"]) >= recently)
-    }
+    followed = {row["course_id"]: values for row in due if follow and (values := _following(row, today))}
+    listed = [row["course_id"] for row in due if row["course_id"] not in followed and _listed_on(row, today)]
     plans = ChunkPlans([row for row in stale if row["plan_due"]], today)  # the calendar's (plan_entries)
-    judged = dict(judge_courses(list(listed), today, plans))
+    judged = {course_id: (found, facts) for course_id, found, facts in judge_courses(listed, today, plans)}
     lines = []
     for row in due:
-        found = judged.get(row["course_id"])
-        values = _judged(found, row, today) if found else _not_listed(row, today)
-        lines.append((values, row["course_id"], row["generation"]))
+        course_id = row["course_id"]
+        if course_id in followed:  # its next line, as judged with the last: it has none after it
+            values = {**followed[course_id], "following": ""}
+        elif course_id in judged:
+            found, course_file = judged[course_id]
+            values = _judged(found, row, today)
+            values["following"] = _following_text(course_file, row, values["changes_on"])
+        else:
+            values = {**_not_listed(row, today), "following": ""}
+        lines.append((values, course_id, row["generation"]))
     with transaction.atomic():
-        _store(lines, JUDGED_FIELDS)
+        _store(lines, LINE_FIELDS)
         _store(plans.states(), PLAN_FIELDS)
         plans.store()
+
+
+def _listed_on(row: dict[str, Any], day: dt.date) -> bool:
+    """Whether the worklist lists the course on ``day`` (see the module's decisions)."""
+    status = row["course__status"]
+    recently = day - RECENTLY_ENDED_DAYS * DAY
+    return status in _RUNNING or (
+        status == CourseStatus.COMPLETED and _date_or_min(row["course__end"]) >= recently
+    )
+
+
+def _following_text(course_file: core.CourseFile, row: dict[str, Any], day: dt.date) -> str:
+    """The line on its change date ``day`` as the core judges it then, with no new record (JSON of the
+    ``JUDGED_FIELDS``, dates as ISO text); empty when no day alone changes the line."""
+    if day == NEVER:
+        return ""
+    if _listed_on(row, day):
+        found = core.next_step_until_change(course_file, day)
+        values = _judged(found, row, day)
+    else:
+        values = _not_listed(row, day)
+    return json.dumps(_json_row(values, row["course_id"], row["generation"], JUDGED_FIELDS))
+
+
+def _following(row: dict[str, Any], today: dt.date) -> dict[str, Any] | None:
+    """A due line's following line when it holds on ``today``: the line came due only because its change
+    date came (no write since, which sets ``NOT_JUDGED``; not read for an earlier day), and the following
+    line, judged for that date, holds until a later day than ``today``."""
+    changes_on, judged_on = row["changes_on"], row["judged_on"]
+    if not row["following"] or changes_on is None or changes_on == NOT_JUDGED:
+        return None
+    if judged_on is None or judged_on > today or changes_on > today:
+        return None
+    stored = json.loads(row["following"])
+    values: dict[str, Any] = {
+        name: read_date(stored[name]) if name in _DATED else stored[name] for name in JUDGED_FIELDS
+    }
+    if values["judged_on"] != changes_on or values["changes_on"] <= today:
+        return None
+    return values
 
 
 def _may_fork(connection: Any) -> bool:
@@ -416,6 +475,7 @@ def _store(lines: list[tuple[dict[str, Any], int, int]], fields: tuple[str, ...]
 
 
 _KEY = ("course_id", "generation")  # a line is stored only if both match
+LINE_FIELDS = (*JUDGED_FIELDS, "following")  # what a judged line writes
 PLAN_FIELDS = ("plan_judged_on", "plan_changes_on")  # what a judged plan writes on its line
 
 
@@ -516,10 +576,11 @@ def stored_step(row: dict[str, Any]) -> core.Step | None:
 
 def judge_courses(
     course_ids: list[int], today: dt.date, plans: ChunkPlans | None = None
-) -> Iterable[tuple[int, core.NextStep]]:
-    """``core.next_step_until_change`` of each course on ``today``, from the facts ``records.facts_by_course``
-    reads (a fixed number of queries); with ``plans``, the plan of each course it wants is judged from the
-    same facts and evaluations (``core.judge_until_change``: each with its own change date)."""
+) -> Iterable[tuple[int, core.NextStep, core.CourseFile]]:
+    """``core.next_step_until_change`` of each course on ``today``, with the facts it was judged from, which
+    ``records.facts_by_course`` reads (a fixed number of queries); with ``plans``, the plan of each course it
+    wants is judged from the same facts and evaluations (``core.judge_until_change``: each with its own change
+    date)."""
     wanted = plans.wanted if plans is not None else frozenset()
     steps = set(course_ids)
     for course_id, course_file in facts_by_course(sorted(steps | wanted)).items():
@@ -529,4 +590,4 @@ def judge_courses(
         if plan is not None and plans is not None:
             plans.add(course_id, plan)
         if found is not None:
-            yield course_id, found
+            yield course_id, found, course_file
