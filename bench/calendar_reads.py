@@ -49,6 +49,7 @@ def main() -> int:  # noqa: PLR0915 -- one straight recipe
         from isotrack.api import tokens
         from isotrack.clinic import calendar as clinic_calendar
         from isotrack.clinic import worklist as clinic_worklist
+        from isotrack.clinic.management.commands.refresh_worklist import default_workers
         from isotrack.clinic.models import PlanEntry, StaffUser, WorklistEntry
         from isotrack.clinic.worklist import refresh_for_the_day
 
@@ -57,7 +58,8 @@ def main() -> int:  # noqa: PLR0915 -- one straight recipe
         print(f"built {COURSES} active courses in {time.perf_counter() - started:.1f} s")
         nurse = StaffUser.objects.select_related("practice").get(pk=nurse.pk)
         practice = nurse.practice
-        ms, _, judged = recipe.timed(lambda: refresh_for_the_day(practice, TODAY), repeat=1)
+        workers = default_workers()  # as `isotrack refresh-worklist` runs
+        ms, _, judged = recipe.timed(lambda: refresh_for_the_day(practice, TODAY, workers=workers), repeat=1)
         print(f"first judgment of every line and plan (once, after the upgrade): {ms / 1000:.1f} s, "
               f"{judged} lines, {PlanEntry.objects.count()} planned events")  # fmt: skip
         if connection.vendor == "postgresql":  # what autovacuum does after a bulk load (stats, visibility)

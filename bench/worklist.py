@@ -13,7 +13,7 @@ new patient: login, session, middleware and the base template):
 - the page right after a write (the patient's lines judged again);
 - a new day's first page when `isotrack refresh-worklist` did not run (the lines whose change date came);
 - `isotrack refresh-worklist` after three nights it did not run, then on three nights each after a night it
-  ran (the target: the nightly job as it runs);
+  ran (the target: the nightly job as it runs, with its default ``--workers``);
 - the first judgment of every line (once, after the upgrade that stores change dates).
 
 Targets (issue 12, at 50,000 courses on PostgreSQL): stored page p95 < 150 ms, after a write < 200 ms, the

@@ -77,6 +77,10 @@ class EventCode(StrEnum):
     API_TOKEN_CREATE = "api_token.create"
     API_TOKEN_REVOKE = "api_token.revoke"
 
+    # the practice and its staff (clinic.actions.practices)
+    PRACTICE_CREATE = "practice.create"
+    STAFF_CREATE = "staff.create"
+
     @classmethod
     def ipledge(cls, kind: str) -> EventCode:
         """The code of an iPLEDGE entry of this kind ("enrollment" -> ``IPLEDGE_ENROLLMENT``)."""

@@ -170,7 +170,7 @@ def refresh(
     """Judge again for ``today`` the practice's out-of-date ``lines`` (the worklist's reads) and ``plans``
     (the calendar's reads; the nightly job both). Returns how many courses were judged; none when everything
     asked for holds (one query, off the indexes). ``workers`` above one: the chunks are judged by that many
-    processes at once (``_judge_in_parallel``; the nightly job's, never a page's)."""
+    processes at once (``_in_processes``; the nightly job's, never a page's)."""
     current = basis(practice)
     if practice.worklist_basis != current:
         _all_out_of_date(practice, current)

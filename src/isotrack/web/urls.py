@@ -1,5 +1,7 @@
 from django.contrib.auth import views as auth_views
-from django.urls import include, path, register_converter
+from django.contrib.auth.decorators import login_not_required
+from django.urls import include, path, register_converter, reverse_lazy
+from django.views.generic import TemplateView
 
 from isotrack.web import record_views, views
 from isotrack.web.converters import RecordKindConverter
@@ -14,6 +16,18 @@ urlpatterns = [
         name="login",
     ),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path(
+        "password/set/<uidb64>/<token>/",
+        auth_views.PasswordResetConfirmView.as_view(
+            template_name="web/password_set.html", success_url=reverse_lazy("password_set_done")
+        ),
+        name="password_set",
+    ),
+    path(
+        "password/set/done/",
+        login_not_required(TemplateView.as_view(template_name="web/password_set_done.html")),
+        name="password_set_done",
+    ),
     path("patients/", views.patient_list, name="patients"),
     path("patients/new/", views.patient_new, name="patient_new"),
     path("patients/<uuid:patient_id>/", views.patient_detail, name="patient"),

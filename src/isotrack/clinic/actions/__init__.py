@@ -15,4 +15,5 @@ all write through these functions and nothing else; import each from the module 
 - ``visits``: a visit, and the monthly visit on one screen
 - ``enrollment``: enrolling a patient in a course, all or nothing
 - ``corrections``: correcting or voiding any kind of record
+- ``practices``: a new practice and its first administrator
 """

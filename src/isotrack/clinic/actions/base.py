@@ -53,6 +53,14 @@ def record(*, patient: Patient, action: EventCode, **event: Any) -> AuditEvent:
     return row
 
 
+def record_practice_event(
+    *, actor: StaffUser, action: EventCode, instance: Any, after: dict[str, Any]
+) -> None:
+    """The audit row of a write that concerns the practice or its staff, not a patient's records: no stored
+    worklist line goes out of date with it."""
+    trail.record(actor=actor, action=action, instance=instance, after=after)
+
+
 def _integrity_message(error: IntegrityError) -> str:
     text = str(error).lower()
     if "unique" in text or "duplicate" in text:
