@@ -97,3 +97,20 @@ def user_for_token(value: str) -> StaffUser | None:
     ):
         ApiToken.objects.filter(pk=token.pk).update(last_used_at=now)  # bookkeeping, not an audited change
     return user
+
+
+def revoke_tokens_of(*, actor: StaffUser, member: StaffUser, **_: Any) -> None:
+    """Every active API token ``member`` created is revoked, with its audit row (``actor``: the administrator
+    who deactivated them): ``clinic.actions.staff.staff_deactivated``'s receiver, in its transaction."""
+    now = timezone.now()
+    for token in ApiToken.objects.select_for_update().filter(user=member, revoked_at__isnull=True):
+        token.revoked_at = now
+        token.save(update_fields=["revoked_at"])
+        record(
+            actor=actor,
+            action=EventCode.API_TOKEN_REVOKE,
+            instance=token,
+            before={"revoked_at": None},
+            after={"revoked_at": now.isoformat()},
+            reason="its user was deactivated",
+        )

@@ -77,9 +77,13 @@ class EventCode(StrEnum):
     API_TOKEN_CREATE = "api_token.create"
     API_TOKEN_REVOKE = "api_token.revoke"
 
-    # the practice and its staff (clinic.actions.practices)
+    # the practice and its staff (clinic.actions.practices, clinic.actions.staff)
     PRACTICE_CREATE = "practice.create"
     STAFF_CREATE = "staff.create"
+    STAFF_INVITE = "staff.invite"
+    STAFF_CHANGE = "staff.change"
+    STAFF_DEACTIVATE = "staff.deactivate"
+    STAFF_REACTIVATE = "staff.reactivate"
 
     @classmethod
     def ipledge(cls, kind: str) -> EventCode:

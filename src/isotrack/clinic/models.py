@@ -301,6 +301,7 @@ class StaffUser(AbstractUser):
     practice = models.ForeignKey(Practice, on_delete=models.PROTECT, null=True, related_name="staff")
     role = models.CharField(max_length=20, choices=Role.choices, default=Role.FRONT_DESK)
     credentials = models.CharField(max_length=40, blank=True)  # MD, PA-C, NP, RN, MA...
+    npi = models.CharField("NPI", max_length=10, blank=True)  # a prescriber's National Provider Identifier
 
     class Meta:
         constraints = [

@@ -144,3 +144,11 @@ def rotate_feed_token(*, actor: StaffUser, feed: FeedToken) -> IssuedToken:
     require(actor, Capability.REGISTER_PATIENTS)
     old = _revoke(actor, _locked_active(actor, feed))
     return _issue(actor, old.scope, old.patient, old.prescriber, replaces=old)
+
+
+def revoke_feeds_of(*, actor: StaffUser, member: StaffUser, **_: object) -> None:
+    """Every active calendar feed ``member`` created is revoked (``actor``: the administrator who deactivated
+    them): ``clinic.actions.staff.staff_deactivated``'s receiver, in its transaction."""
+    active = FeedToken.objects.select_for_update(of=("self",)).select_related("patient", "prescriber")
+    for feed in active.filter(created_by=member, revoked_at__isnull=True):
+        _revoke(actor, feed)

@@ -16,7 +16,7 @@ from isotrack.clinic.access import practice_id_of
 from isotrack.clinic.actions.corrections import Kind
 from isotrack.clinic.actions.patients import weight_in_kg
 from isotrack.clinic.errors import InvalidInput
-from isotrack.clinic.models import PatientCategory, StaffUser, WeightUnit
+from isotrack.clinic.models import PatientCategory, Role, StaffUser, WeightUnit
 
 
 class DateInput(forms.DateInput):
@@ -164,3 +164,30 @@ def correction_form(kind: Kind, item: Any, user: StaffUser, data: Any = None) ->
         staff = StaffUser.objects.filter(practice_id=practice_id, is_active=True).order_by("last_name")
         form.fields["verified_by"].queryset = staff
     return form
+
+
+class InviteForm(forms.Form):
+    """A new member of staff (clinic.actions.staff.invite_staff). No role is chosen for the administrator."""
+
+    email = forms.EmailField(label="Email (their login)", max_length=254)
+    first_name = forms.CharField(label="First name", max_length=150)
+    last_name = forms.CharField(label="Last name", max_length=150)
+    credentials = forms.CharField(
+        label="Credentials", max_length=40, required=False, help_text="MD, PA-C, RN…"
+    )
+    role = forms.ChoiceField(label="Role", choices=[("", "Choose a role"), *Role.choices])
+    npi = forms.CharField(
+        label="NPI",
+        max_length=10,
+        required=False,
+        help_text="A prescriber's National Provider Identifier: ten digits.",
+    )
+
+
+class StaffForm(forms.Form):
+    """A member's role and NPI (clinic.actions.staff.change_staff), shown as they are."""
+
+    role = forms.ChoiceField(label="Role", choices=Role.choices)
+    npi = forms.CharField(
+        label="NPI", max_length=10, required=False, help_text="A prescriber's National Provider Identifier."
+    )

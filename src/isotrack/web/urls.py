@@ -3,7 +3,7 @@ from django.contrib.auth.decorators import login_not_required
 from django.urls import include, path, register_converter, reverse_lazy
 from django.views.generic import TemplateView
 
-from isotrack.web import record_views, views
+from isotrack.web import record_views, staff_views, views
 from isotrack.web.converters import RecordKindConverter
 
 register_converter(RecordKindConverter, "recordkind")
@@ -40,6 +40,10 @@ urlpatterns = [
         name="record_correct",
     ),
     path("records/<recordkind:kind>/<uuid:record_id>/void/", record_views.record_void, name="record_void"),
+    path("staff/", staff_views.staff_list, name="staff"),
+    path("staff/invite/", staff_views.staff_invite, name="staff_invite"),
+    path("staff/<uuid:member_id>/", staff_views.staff_member, name="staff_member"),
+    path("staff/<uuid:member_id>/active/", staff_views.staff_active, name="staff_active"),
     path("", include("isotrack.web.worklist_urls")),  # the worklist (home) and the course page
     path("", include("isotrack.web.visit_urls")),  # enrollment, the monthly visit, dose changes
 ]

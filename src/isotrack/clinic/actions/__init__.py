@@ -16,4 +16,5 @@ all write through these functions and nothing else; import each from the module 
 - ``enrollment``: enrolling a patient in a course, all or nothing
 - ``corrections``: correcting or voiding any kind of record
 - ``practices``: a new practice and its first administrator
+- ``staff``: inviting staff, their role, deactivating and reactivating them
 """

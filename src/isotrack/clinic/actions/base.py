@@ -54,11 +54,11 @@ def record(*, patient: Patient, action: EventCode, **event: Any) -> AuditEvent:
 
 
 def record_practice_event(
-    *, actor: StaffUser, action: EventCode, instance: Any, after: dict[str, Any]
+    *, actor: StaffUser, action: EventCode, instance: Any, after: dict[str, Any], before: Any = None
 ) -> None:
     """The audit row of a write that concerns the practice or its staff, not a patient's records: no stored
-    worklist line goes out of date with it."""
-    trail.record(actor=actor, action=action, instance=instance, after=after)
+    worklist line goes out of date with it (``before`` and ``after``: the values that changed are kept)."""
+    trail.record(actor=actor, action=action, instance=instance, before=before, after=after)
 
 
 def _integrity_message(error: IntegrityError) -> str:

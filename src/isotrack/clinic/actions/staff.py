@@ -1,0 +1,180 @@
+"""The practice's staff, managed by its administrators (``Capability.MANAGE_PRACTICE``): inviting a member
+(who sets a password at a one-time link, ``practices.set_password_link``), changing a role, deactivating and
+reactivating. Each is audited, with the values before and after.
+
+Deactivating takes effect at once: the member's sessions stop on their next request (Django's session
+authentication refuses an inactive user), and every API token and calendar feed token they created is revoked
+in the same transaction (``staff_deactivated``: the API and the feeds revoke their own tokens). The practice
+always keeps an active administrator: the last one can be neither deactivated nor given another role.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.core.exceptions import ValidationError
+from django.core.validators import validate_email
+from django.dispatch import Signal
+
+from isotrack.audit.events import EventCode
+from isotrack.clinic.access import Capability, practice_id_of, require
+from isotrack.clinic.actions.base import action, record_practice_event
+from isotrack.clinic.errors import InvalidInput, RecordNotFound
+from isotrack.clinic.models import Role, StaffUser
+
+# Sent in the deactivating transaction (``actor``, ``member``): receivers revoke what the member made.
+staff_deactivated = Signal()
+
+NPI_PREFIX = "80840"  # the card issuer prefix the NPI's Luhn check digit is computed with (CMS)
+
+
+def npi_problem(npi: str) -> str | None:
+    """Why ``npi`` is not a National Provider Identifier (ten digits, the last a Luhn check digit computed
+    over the prefix 80840 and the first nine), or None."""
+    if len(npi) != 10 or not npi.isascii() or not npi.isdigit():
+        return "An NPI is ten digits."
+    digits = [int(d) for d in NPI_PREFIX + npi]
+    total = 0
+    for position, digit in enumerate(reversed(digits)):
+        doubled = digit * 2 if position % 2 == 1 else digit
+        total += doubled - 9 if doubled > 9 else doubled
+    return None if total % 10 == 0 else "This NPI's check digit is wrong: check the number."
+
+
+def staff_of(actor: StaffUser) -> Any:
+    """The members of the actor's practice, administrators only."""
+    require(actor, Capability.MANAGE_PRACTICE)
+    return StaffUser.objects.filter(practice_id=practice_id_of(actor))
+
+
+def member_of(actor: StaffUser, member_uuid: Any) -> StaffUser:
+    """One member of the actor's practice by public id (another practice's looks missing)."""
+    member = staff_of(actor).filter(uuid=member_uuid).first()
+    if member is None:
+        raise RecordNotFound("No such member of staff.")
+    return member
+
+
+def _snapshot(member: StaffUser) -> dict[str, Any]:
+    return {
+        "username": member.username,
+        "email": member.email,
+        "first_name": member.first_name,
+        "last_name": member.last_name,
+        "credentials": member.credentials,
+        "npi": member.npi,
+        "role": member.role,
+        "is_active": member.is_active,
+    }
+
+
+@action
+def invite_staff(
+    *,
+    actor: StaffUser,
+    email: str,
+    first_name: str,
+    last_name: str,
+    credentials: str,
+    role: str,
+    npi: str,
+) -> StaffUser:
+    """A new member of the actor's practice, without a password (the invitation's link sets it); their login
+    is the email address. A prescriber needs an NPI."""
+    require(actor, Capability.MANAGE_PRACTICE)
+    email = email.strip()
+    try:
+        validate_email(email)
+    except ValidationError:
+        raise InvalidInput("Enter an email address.", field="email") from None
+    if role not in Role.values:
+        raise InvalidInput("Choose a role.", field="role")
+    npi = npi.strip()
+    if role == Role.PRESCRIBER and not npi:
+        raise InvalidInput("A prescriber needs an NPI.", field="npi")
+    if npi and (problem := npi_problem(npi)):
+        raise InvalidInput(problem, field="npi")
+    login = email.lower()
+    if StaffUser.objects.filter(username__iexact=login).exists():
+        raise InvalidInput(f"{login} is already the login of a member of staff.", field="email")
+    member = StaffUser(
+        username=login,
+        email=email,
+        first_name=first_name.strip(),
+        last_name=last_name.strip(),
+        credentials=credentials.strip(),
+        npi=npi,
+        role=role,
+        practice_id=actor.practice_id,
+    )
+    member.set_unusable_password()
+    member.save()
+    record_practice_event(
+        actor=actor, action=EventCode.STAFF_INVITE, instance=member, after=_snapshot(member)
+    )
+    return member
+
+
+def _locked(actor: StaffUser, member: StaffUser) -> StaffUser:
+    """The member, locked for the change, with the practice's active administrators (so that two changes at
+    once cannot leave none)."""
+    require(actor, Capability.MANAGE_PRACTICE)
+    admins = StaffUser.objects.select_for_update().filter(
+        practice_id=practice_id_of(actor), role=Role.PRACTICE_ADMIN, is_active=True
+    )
+    list(admins.order_by("pk"))
+    return member_of(actor, member.uuid)
+
+
+def _keeps_an_administrator(member: StaffUser) -> None:
+    others = StaffUser.objects.filter(
+        practice_id=practice_id_of(member), role=Role.PRACTICE_ADMIN, is_active=True
+    ).exclude(pk=member.pk)
+    if member.role == Role.PRACTICE_ADMIN and member.is_active and not others.exists():
+        raise InvalidInput(
+            "The practice needs an active administrator: make another one first.", field="role"
+        )
+
+
+@action
+def change_staff(*, actor: StaffUser, member: StaffUser, role: str, npi: str) -> StaffUser:
+    """The member's role and NPI (a prescriber needs one; the last active administrator keeps the role)."""
+    member = _locked(actor, member)
+    if role not in Role.values:
+        raise InvalidInput("Choose a role.", field="role")
+    npi = npi.strip()
+    if npi and (problem := npi_problem(npi)):
+        raise InvalidInput(problem, field="npi")
+    if role == Role.PRESCRIBER and not npi:
+        raise InvalidInput("A prescriber needs an NPI.", field="npi")
+    if role != member.role:
+        _keeps_an_administrator(member)
+    before = _snapshot(member)
+    member.role, member.npi = role, npi
+    after = _snapshot(member)
+    if after != before:
+        member.save(update_fields=["role", "npi"])
+        record_practice_event(
+            actor=actor, action=EventCode.STAFF_CHANGE, instance=member, before=before, after=after
+        )
+    return member
+
+
+@action
+def set_active(*, actor: StaffUser, member: StaffUser, active: bool) -> StaffUser:
+    """Deactivate (``active`` False) or reactivate the member. Deactivating revokes what they made
+    (``staff_deactivated``) and ends their sessions; the last active administrator stays active."""
+    member = _locked(actor, member)
+    if member.is_active == active:
+        return member
+    if not active:
+        _keeps_an_administrator(member)
+    before = _snapshot(member)
+    member.is_active = active
+    member.save(update_fields=["is_active"])
+    code = EventCode.STAFF_REACTIVATE if active else EventCode.STAFF_DEACTIVATE
+    after = _snapshot(member)
+    record_practice_event(actor=actor, action=code, instance=member, before=before, after=after)
+    if not active:
+        staff_deactivated.send(sender=StaffUser, actor=actor, member=member)
+    return member

@@ -1,0 +1,93 @@
+"""The practice's staff, for its administrators: the list, inviting a member (by email, with the one-time
+link that sets the password), changing a role, deactivating and reactivating (clinic.actions.staff)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.conf import settings
+from django.contrib import messages
+from django.core.mail import send_mail
+from django.db import transaction
+from django.http import HttpResponse
+from django.shortcuts import redirect, render
+from django.views.decorators.http import require_http_methods
+
+from isotrack.clinic.access import Capability, StaffRequest, practice_of
+from isotrack.clinic.actions.practices import set_password_link
+from isotrack.clinic.actions.staff import change_staff, invite_staff, member_of, set_active, staff_of
+from isotrack.clinic.models import StaffUser
+from isotrack.web.forms import InviteForm, StaffForm
+from isotrack.web.views import form_page, save_once, write_view
+
+
+@require_http_methods(["GET"])
+def staff_list(request: StaffRequest) -> HttpResponse:
+    members = staff_of(request.user).order_by("-is_active", "last_name", "first_name", "username")
+    return render(request, "web/staff/list.html", {"members": members})
+
+
+@write_view(Capability.MANAGE_PRACTICE)
+def staff_invite(request: StaffRequest) -> HttpResponse:
+    def save(data: dict[str, Any]) -> HttpResponse:
+        member = invite_staff(actor=request.user, **data)
+        link = set_password_link(member, request.build_absolute_uri("/"))
+        if settings.EMAIL_HOST:
+            transaction.on_commit(lambda: _send_invitation(member, link, practice_of(request.user).name))
+            messages.success(
+                request, f"Invitation sent to {member.email}: the link works once, for 72 hours."
+            )
+        else:
+            messages.warning(
+                request,
+                f"Email is not set up (EMAIL_HOST): give {member.display_name} this link, which works "
+                f"once: {link}",
+            )
+        return redirect("staff_member", member_id=member.uuid)
+
+    return form_page(request, InviteForm(request.POST or None), "web/staff/invite.html", {}, save)
+
+
+def _send_invitation(member: StaffUser, link: str, practice: str) -> None:
+    hours = settings.PASSWORD_RESET_TIMEOUT // 3600
+    send_mail(
+        subject=f"isotrack: your account at {practice}",
+        message=(
+            f"{practice} has given you an isotrack account. Your login is {member.username}.\n\n"
+            f"Set your password at this link, within {hours} hours; it works once:\n{link}\n"
+        ),
+        from_email=None,
+        recipient_list=[member.email],
+    )
+
+
+@write_view(Capability.MANAGE_PRACTICE)
+def staff_member(request: StaffRequest, member_id: str) -> HttpResponse:
+    member = member_of(request.user, member_id)
+
+    def save(data: dict[str, Any]) -> HttpResponse:
+        changed = change_staff(actor=request.user, member=member, **data)
+        messages.success(request, f"{changed.display_name}: saved ({changed.get_role_display()}).")
+        return redirect("staff_member", member_id=member.uuid)
+
+    form = StaffForm(request.POST or None, initial={"role": member.role, "npi": member.npi})
+    return form_page(request, form, "web/staff/member.html", {"member": member}, save)
+
+
+@write_view(Capability.MANAGE_PRACTICE)
+@require_http_methods(["POST"])
+def staff_active(request: StaffRequest, member_id: str) -> HttpResponse:
+    member = member_of(request.user, member_id)
+    active = request.POST.get("active") == "1"
+
+    def save() -> HttpResponse:
+        changed = set_active(actor=request.user, member=member, active=active)
+        done = (
+            "reactivated"
+            if changed.is_active
+            else "deactivated: their sessions, API tokens and feeds stopped"
+        )
+        messages.success(request, f"{changed.display_name} {done}.")
+        return redirect("staff_member", member_id=member.uuid)
+
+    return save_once(request, save)
