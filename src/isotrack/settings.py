@@ -85,6 +85,7 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "isotrack.web.context.submission_key",
+                "isotrack.web.context.development",
             ],
         },
     },

@@ -177,3 +177,11 @@ def test_a_prescriber_has_an_npi_with_a_right_check_digit(harbor):
     assert client.post(f"/staff/{member.uuid}/", {"role": "prescriber", "npi": VALID_NPI}).status_code == 302
     member.refresh_from_db()
     assert (member.role, member.npi) == (Role.PRESCRIBER, VALID_NPI)
+
+
+def test_the_footer_says_the_data_are_synthetic_only_on_a_development_instance(settings, client):
+    for debug, synthetic in ((True, True), (False, False)):
+        settings.DEBUG = debug
+        footer = client.get("/login/").content.split(b'<footer class="foot">')[1]
+        assert b"never replaces them" in footer and b"Verify requirements in iPLEDGE" in footer
+        assert (b"synthetic demo data only" in footer) is synthetic
