@@ -4,6 +4,9 @@ from collections.abc import Callable
 from zoneinfo import ZoneInfo
 
 from django.conf import settings
+from django.contrib.auth import logout
+from django.contrib.auth.signals import user_logged_in
+from django.dispatch import receiver
 from django.http import HttpRequest, HttpResponse
 from django.utils import timezone
 
@@ -57,3 +60,30 @@ class SessionTouchMiddleware:
             if now - int(session.get(SESSION_TOUCHED, 0)) >= SESSION_TOUCH_EVERY:
                 session[SESSION_TOUCHED] = now  # marks the session modified: saved with a new expiry
         return response
+
+
+SESSION_STARTED = "_started"  # when the session's login happened (epoch seconds)
+
+
+@receiver(user_logged_in, dispatch_uid="isotrack_session_started")
+def _session_started(sender: object, request: HttpRequest | None, **kwargs: object) -> None:
+    if request is not None and hasattr(request, "session"):
+        request.session[SESSION_STARTED] = int(timezone.now().timestamp())
+
+
+class SessionLifetimeMiddleware:
+    """Ends a logged-in session ``SESSION_ABSOLUTE_AGE`` seconds after its login, however busy it is (the idle
+    timeout, ``SESSION_COOKIE_AGE``, ends a quiet one sooner): the request goes on logged out, so a page asks
+    for the login again. A session from before this check has no start: it is ended too. Place it after
+    AuthenticationMiddleware and before LoginRequiredMiddleware."""
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        user = getattr(request, "user", None)
+        if user is not None and user.is_authenticated:
+            started = int(request.session.get(SESSION_STARTED, 0))
+            if timezone.now().timestamp() - started > settings.SESSION_ABSOLUTE_AGE:
+                logout(request)
+        return self.get_response(request)

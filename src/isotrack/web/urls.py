@@ -17,6 +17,18 @@ urlpatterns = [
     ),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path(
+        "password/change/",
+        auth_views.PasswordChangeView.as_view(
+            template_name="web/password_change.html", success_url=reverse_lazy("password_change_done")
+        ),
+        name="password_change",
+    ),
+    path(
+        "password/change/done/",
+        TemplateView.as_view(template_name="web/password_change_done.html"),
+        name="password_change_done",
+    ),
+    path(
         "password/set/<uidb64>/<token>/",
         auth_views.PasswordResetConfirmView.as_view(
             template_name="web/password_set.html", success_url=reverse_lazy("password_set_done")
