@@ -120,7 +120,13 @@ AUTHENTICATION_BACKENDS = [
     "django.contrib.auth.backends.ModelBackend",
 ]
 
-# Login throttling (django-axes): five wrong passwords in a row lock that username from that address.
+# Login throttling (django-axes, isotrack.web.throttle): five wrong passwords in a row lock that login from
+# that address; LOGIN_FAILURE_LIMIT within the cool-off, from any addresses, lock it from every address.
+# Behind reverse proxies, TRUSTED_PROXIES says how many: the client's address is read from X-Forwarded-For.
+AXES_HANDLER = "isotrack.web.throttle.LoginThrottle"
+AXES_CLIENT_IP_CALLABLE = "isotrack.web.throttle.client_address"
+LOGIN_FAILURE_LIMIT = int(os.environ.get("LOGIN_FAILURE_LIMIT", "20"))
+TRUSTED_PROXIES = int(os.environ.get("TRUSTED_PROXIES", "0"))
 AXES_FAILURE_LIMIT = 5
 AXES_COOLOFF_TIME = 0.25  # hours
 AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]

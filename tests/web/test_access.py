@@ -9,6 +9,7 @@ import pytest
 from django.urls import URLPattern, get_resolver, reverse
 
 from isotrack.audit.events import EventCode
+from isotrack.clinic.models import Role
 
 
 def all_patterns(patterns=None):
@@ -20,9 +21,10 @@ def all_patterns(patterns=None):
 
 
 @pytest.fixture
-def records(patient, weight, course):
+def records(patient, weight, course, nurse):
     """A record of the first practice for every kind of id a page URL can name."""
     return {
+        "member_id": nurse.uuid,  # a member of staff
         "patient_id": patient.uuid,
         "weight_id": weight.uuid,
         "course_id": course.uuid,
@@ -74,11 +76,29 @@ def test_an_outsider_gets_404_on_every_record_url_of_another_practice(client, ou
     urls = record_urls(records)
     assert len(urls) >= 5
     for url in urls:
-        assert client.get(url).status_code == 404, url
+        assert client.get(url).status_code == outsiders_status(url), url
     for url in write_urls(records, naming_a_record=True):
         response = client.post(url, {"value": "70", "unit": "kg", "effective_date": "2026-06-01"})
-        assert response.status_code == 404, url
+        assert response.status_code == outsiders_status(url), url
     assert patient.weights.count() == 1
+
+
+def outsiders_status(url: str) -> int:
+    """404 (another practice's record looks missing), but 403 on the staff pages: a prescriber may not manage
+    staff at all, and the role is checked before anything is read (as for an auditor's writes)."""
+    return 403 if url.startswith("/staff/") else 404
+
+
+def test_an_outsider_administrator_gets_404_on_the_staff_pages_of_another_practice(
+    client, other_practice, nurse
+):
+    from tests.conftest import make_staff
+
+    client.force_login(make_staff(other_practice, "outside-admin", Role.PRACTICE_ADMIN))
+    for url in (f"/staff/{nurse.uuid}/", f"/staff/{nurse.uuid}/active/"):
+        assert client.post(url, {"role": "practice_admin", "active": "0"}).status_code == 404, url
+    nurse.refresh_from_db()
+    assert nurse.is_active and nurse.role == Role.NURSE
 
 
 def test_an_outsider_does_not_find_the_patient_by_search(client, outsider, patient):
@@ -196,3 +216,72 @@ def test_pages_carry_the_security_headers(client, nurse):
     assert "script-src 'self'" in response["Content-Security-Policy"]
     assert response["X-Frame-Options"] == "DENY"
     assert "never replaces them" in response.content.decode()
+
+
+def wrong_passwords(client, count: int, addresses: list[str]) -> None:
+    for attempt in range(count):
+        address = addresses[attempt % len(addresses)]
+        response = client.post(
+            reverse("login"), {"username": "nurse", "password": "wrong-password"}, REMOTE_ADDR=address
+        )
+        assert response.status_code in (200, 429)
+
+
+ADDRESSES = [f"203.0.113.{n}" for n in range(1, 6)]
+
+
+def test_twenty_wrong_passwords_spread_over_five_addresses_lock_the_login_everywhere(client, nurse):
+    from tests.conftest import PASSWORD
+
+    wrong_passwords(client, 20, ADDRESSES)  # four from each address: none of them alone is locked
+    response = client.post(
+        reverse("login"), {"username": "nurse", "password": PASSWORD}, REMOTE_ADDR="198.51.100.9"
+    )
+    assert response.status_code == 429 and "_auth_user_id" not in client.session
+
+
+def test_fewer_wrong_passwords_across_addresses_leave_the_login_open(client, nurse):
+    from tests.conftest import PASSWORD
+
+    wrong_passwords(client, 19, ADDRESSES)
+    response = client.post(
+        reverse("login"), {"username": "nurse", "password": PASSWORD}, REMOTE_ADDR="198.51.100.9"
+    )
+    assert response.status_code == 302
+
+
+@pytest.mark.parametrize(
+    ("proxies", "remote", "forwarded", "client_is"),
+    [
+        (0, "203.0.113.1", "198.51.100.7", "203.0.113.1"),  # no proxy: the header is the client's own words
+        (1, "10.0.0.2", "198.51.100.7", "198.51.100.7"),
+        (1, "10.0.0.2", "192.0.2.66, 198.51.100.7", "198.51.100.7"),  # a forged entry is further left
+        (2, "10.0.0.3", "192.0.2.66, 198.51.100.7, 10.0.0.2", "198.51.100.7"),
+        (2, "10.0.0.3", "198.51.100.7", "10.0.0.3"),  # fewer entries than proxies: the connection's
+        (1, "10.0.0.2", "", "10.0.0.2"),
+    ],
+)
+def test_the_client_address_behind_trusted_proxies(settings, rf, proxies, remote, forwarded, client_is):
+    from isotrack.web.throttle import client_address
+
+    settings.TRUSTED_PROXIES = proxies
+    request = rf.get("/login/", REMOTE_ADDR=remote, HTTP_X_FORWARDED_FOR=forwarded)
+    assert client_address(request) == client_is
+
+
+def test_behind_a_proxy_a_forged_forwarded_address_does_not_escape_the_lock(client, nurse, settings):
+    settings.TRUSTED_PROXIES = 1
+    for forged in range(5):
+        client.post(
+            reverse("login"),
+            {"username": "nurse", "password": "wrong-password"},
+            REMOTE_ADDR="10.0.0.2",
+            HTTP_X_FORWARDED_FOR=f"192.0.2.{forged}, 198.51.100.7",
+        )
+    response = client.post(
+        reverse("login"),
+        {"username": "nurse", "password": "wrong-password"},
+        REMOTE_ADDR="10.0.0.2",
+        HTTP_X_FORWARDED_FOR="192.0.2.99, 198.51.100.7",
+    )
+    assert response.status_code == 429

@@ -83,6 +83,7 @@ def records(patient, weight, course, nurse):
         actor=nurse, course=course, test="triglycerides", effective_date=course.start, value=120, unit="mg/dL"
     )
     return {
+        "member_id": nurse.uuid,
         "patient_id": patient.uuid,
         "course_id": course.uuid,
         "kind": "lab",

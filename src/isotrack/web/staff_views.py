@@ -75,9 +75,11 @@ def staff_member(request: StaffRequest, member_id: str) -> HttpResponse:
 
 
 @write_view(Capability.MANAGE_PRACTICE)
-@require_http_methods(["POST"])
 def staff_active(request: StaffRequest, member_id: str) -> HttpResponse:
+    """The member page's Deactivate or Reactivate button (a GET goes to that page)."""
     member = member_of(request.user, member_id)
+    if request.method != "POST":
+        return redirect("staff_member", member_id=member.uuid)
     active = request.POST.get("active") == "1"
 
     def save() -> HttpResponse:
