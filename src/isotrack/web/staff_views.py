@@ -3,6 +3,8 @@ link that sets the password), changing a role, deactivating and reactivating (cl
 
 from __future__ import annotations
 
+import logging
+import smtplib
 from typing import Any
 
 from django.conf import settings
@@ -20,6 +22,8 @@ from isotrack.clinic.models import StaffUser
 from isotrack.web.forms import InviteForm, StaffForm
 from isotrack.web.views import form_page, save_once, write_view
 
+logger = logging.getLogger(__name__)
+
 
 @require_http_methods(["GET"])
 def staff_list(request: StaffRequest) -> HttpResponse:
@@ -32,32 +36,44 @@ def staff_invite(request: StaffRequest) -> HttpResponse:
     def save(data: dict[str, Any]) -> HttpResponse:
         member = invite_staff(actor=request.user, **data)
         link = set_password_link(member, request.build_absolute_uri("/"))
-        if settings.EMAIL_HOST:
-            transaction.on_commit(lambda: _send_invitation(member, link, practice_of(request.user).name))
-            messages.success(
-                request, f"Invitation sent to {member.email}: the link works once, for 72 hours."
-            )
-        else:
-            messages.warning(
-                request,
-                f"Email is not set up (EMAIL_HOST): give {member.display_name} this link, which works "
-                f"once: {link}",
-            )
+        practice = practice_of(request.user).name
+        transaction.on_commit(lambda: _invite_by_email(request, member, link, practice))
         return redirect("staff_member", member_id=member.uuid)
 
-    return form_page(request, InviteForm(request.POST or None), "web/staff/invite.html", {}, save)
+    context = {"hours": _link_hours()}
+    return form_page(request, InviteForm(request.POST or None), "web/staff/invite.html", context, save)
 
 
-def _send_invitation(member: StaffUser, link: str, practice: str) -> None:
-    hours = settings.PASSWORD_RESET_TIMEOUT // 3600
-    send_mail(
-        subject=f"isotrack: your account at {practice}",
-        message=(
-            f"{practice} has given you an isotrack account. Your login is {member.username}.\n\n"
-            f"Set your password at this link, within {hours} hours; it works once:\n{link}\n"
-        ),
-        from_email=None,
-        recipient_list=[member.email],
+def _link_hours() -> int:
+    return int(settings.PASSWORD_RESET_TIMEOUT // 3600)
+
+
+def _invite_by_email(request: StaffRequest, member: StaffUser, link: str, practice: str) -> None:
+    """Once the member is saved: the invitation by email, or, when email is not set up or the server refuses
+    it, the link shown to the administrator to pass on."""
+    hours = _link_hours()
+    if settings.EMAIL_HOST:
+        try:
+            send_mail(
+                subject=f"isotrack: your account at {practice}",
+                message=(
+                    f"{practice} has given you an isotrack account. Your login is {member.username}.\n\n"
+                    f"Set your password at this link, within {hours} hours; it works once:\n{link}\n"
+                ),
+                from_email=None,
+                recipient_list=[member.email],
+            )
+        except (OSError, smtplib.SMTPException):
+            logger.warning("the invitation email could not be sent")  # no address or name: no PHI
+        else:
+            messages.success(
+                request, f"Invitation sent to {member.email}: its link works once, for {hours} hours."
+            )
+            return
+    messages.warning(
+        request,
+        f"No email was sent (email is not set up, or the server refused it): give {member.display_name} this "
+        f"link, which works once, for {hours} hours: {link}",
     )
 
 
