@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from datetime import date
+from typing import Any
 
-from django.core.management.base import CommandError
+from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 
 def today_option(text: str | None) -> date | None:
@@ -16,3 +17,11 @@ def today_option(text: str | None) -> date | None:
         return date.fromisoformat(text)
     except ValueError as error:
         raise CommandError(f"--today: {text} is not a valid date (YYYY-MM-DD)", returncode=2) from error
+
+
+class HyphenatedCommand(BaseCommand):
+    """An `isotrack` command: its usage line spells it with hyphens, as the README and `isotrack help` do
+    (Django names it after its module: `refresh_worklist`)."""
+
+    def create_parser(self, prog_name: str, subcommand: str, **kwargs: Any) -> CommandParser:
+        return super().create_parser(prog_name, subcommand.replace("_", "-"), **kwargs)

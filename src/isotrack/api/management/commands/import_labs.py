@@ -6,14 +6,15 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import CommandError
 
 from isotrack.clinic.errors import ClinicError
 from isotrack.clinic.imports.labs import import_lab_file
+from isotrack.clinic.management.arguments import HyphenatedCommand
 from isotrack.clinic.models import StaffUser
 
 
-class Command(BaseCommand):
+class Command(HyphenatedCommand):
     help = "Import lab results from a CSV (mrn, loinc, value, unit, date) or a FHIR Bundle of Observations."
 
     def add_arguments(self, parser: Any) -> None:

@@ -6,15 +6,16 @@ from __future__ import annotations
 from typing import Any
 
 from django.conf import settings
-from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.core.management.base import CommandError, CommandParser
 
 from isotrack.clinic.actions.practices import create_practice, set_password_link
 from isotrack.clinic.errors import ClinicError
+from isotrack.clinic.management.arguments import HyphenatedCommand
 
 OPTIONS = {"name": "--name", "time_zone": "--time-zone", "admin_email": "--admin-email"}
 
 
-class Command(BaseCommand):
+class Command(HyphenatedCommand):
     help = "Create a practice and its first administrator; prints the one-time link to set the password."
 
     def add_arguments(self, parser: CommandParser) -> None:

@@ -7,14 +7,15 @@ import uuid
 from datetime import date
 from typing import Any
 
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import CommandError
 
 from isotrack import core
+from isotrack.clinic.management.arguments import HyphenatedCommand
 from isotrack.clinic.models import Course
 from isotrack.clinic.records import course_facts, courses_with_facts
 
 
-class Command(BaseCommand):
+class Command(HyphenatedCommand):
     help = "Write a stored course as a course file (JSON) on standard output or to --output."
 
     def add_arguments(self, parser: Any) -> None:

@@ -5,15 +5,16 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import CommandError
 
 from isotrack import core
 from isotrack.clinic.errors import ClinicError
 from isotrack.clinic.imports.courses import import_course
+from isotrack.clinic.management.arguments import HyphenatedCommand
 from isotrack.clinic.models import Patient, StaffUser
 
 
-class Command(BaseCommand):
+class Command(HyphenatedCommand):
     help = "Create a course for a patient from a course file (JSON), in one transaction."
 
     def add_arguments(self, parser: Any) -> None:

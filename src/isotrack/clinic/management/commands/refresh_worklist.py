@@ -14,16 +14,16 @@ from __future__ import annotations
 import os
 from typing import Any
 
-from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.core.management.base import CommandError, CommandParser
 
-from isotrack.clinic.management.arguments import today_option
+from isotrack.clinic.management.arguments import HyphenatedCommand, today_option
 from isotrack.clinic.models import Practice
 from isotrack.clinic.worklist import refresh_for_the_day
 
 MAX_WORKERS = 8  # each a database connection: a default that leaves the app processes theirs
 
 
-class Command(BaseCommand):
+class Command(HyphenatedCommand):
     help = "Judge every practice's worklist lines for today, so the day's first page load need not."
 
     def add_arguments(self, parser: CommandParser) -> None:

@@ -8,15 +8,15 @@ from __future__ import annotations
 import time
 from typing import Any
 
-from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.core.management.base import CommandError, CommandParser
 
 from isotrack.clinic.errors import ClinicError
-from isotrack.clinic.management.arguments import today_option
+from isotrack.clinic.management.arguments import HyphenatedCommand, today_option
 from isotrack.clinic.models import Practice
 from isotrack.demo.generator import DEMO_PASSWORD, DEMO_URL, build_demo, demo_logins
 
 
-class Command(BaseCommand):
+class Command(HyphenatedCommand):
     help = "Create two demo practices with staff logins and synthetic patients in every situation."
 
     def add_arguments(self, parser: CommandParser) -> None:

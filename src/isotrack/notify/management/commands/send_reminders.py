@@ -9,13 +9,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.core.management.base import CommandError, CommandParser
 
-from isotrack.clinic.management.arguments import today_option
+from isotrack.clinic.management.arguments import HyphenatedCommand, today_option
 from isotrack.notify.reminders import send_reminders
 
 
-class Command(BaseCommand):
+class Command(HyphenatedCommand):
     help = (
         "E-mail patients and prescribers about steps that can be done tomorrow or close within 2 days, and "
         "prescribers about a stopped course's follow-up and alerts to review."

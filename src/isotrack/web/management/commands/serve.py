@@ -8,10 +8,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.core.management.base import BaseCommand
+from isotrack.clinic.management.arguments import HyphenatedCommand
 
 
-class Command(BaseCommand):
+class Command(HyphenatedCommand):
     help = "Serve isotrack over HTTP with gunicorn."
 
     def add_arguments(self, parser: Any) -> None:
