@@ -70,3 +70,14 @@ def test_staff_change_their_password_with_the_old_one_and_a_strong_new_one(clien
     assert client.get(reverse("patients")).status_code == 200  # this session goes on
     nurse.refresh_from_db()
     assert nurse.check_password(new)
+
+
+def test_a_session_from_before_the_lifetime_check_starts_its_lifetime_now(client, nurse):
+    from isotrack.web.middleware import SESSION_STARTED
+
+    client.force_login(nurse)
+    session = client.session
+    del session[SESSION_STARTED]
+    session.save()
+    assert client.get(reverse("patients")).status_code == 200  # not logged out
+    assert abs(client.session[SESSION_STARTED] - timezone.now().timestamp()) < 60

@@ -5,3 +5,10 @@ class WebConfig(AppConfig):
     name = "isotrack.web"
     label = "web"
     verbose_name = "Web pages"
+
+    def ready(self) -> None:
+        from django.contrib.auth.signals import user_logged_in
+
+        from isotrack.web.middleware import session_started
+
+        user_logged_in.connect(session_started, dispatch_uid="isotrack_session_started")

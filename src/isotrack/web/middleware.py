@@ -5,8 +5,6 @@ from zoneinfo import ZoneInfo
 
 from django.conf import settings
 from django.contrib.auth import logout
-from django.contrib.auth.signals import user_logged_in
-from django.dispatch import receiver
 from django.http import HttpRequest, HttpResponse
 from django.utils import timezone
 
@@ -65,8 +63,8 @@ class SessionTouchMiddleware:
 SESSION_STARTED = "_started"  # when the session's login happened (epoch seconds)
 
 
-@receiver(user_logged_in, dispatch_uid="isotrack_session_started")
-def _session_started(sender: object, request: HttpRequest | None, **kwargs: object) -> None:
+def session_started(sender: object, request: HttpRequest | None, **kwargs: object) -> None:
+    """``user_logged_in``'s receiver (connected by the web app's ``ready``): the session's start."""
     if request is not None and hasattr(request, "session"):
         request.session[SESSION_STARTED] = int(timezone.now().timestamp())
 
@@ -74,7 +72,7 @@ def _session_started(sender: object, request: HttpRequest | None, **kwargs: obje
 class SessionLifetimeMiddleware:
     """Ends a logged-in session ``SESSION_ABSOLUTE_AGE`` seconds after its login, however busy it is (the idle
     timeout, ``SESSION_COOKIE_AGE``, ends a quiet one sooner): the request goes on logged out, so a page asks
-    for the login again. A session from before this check has no start: it is ended too. Place it after
+    for the login again. A session from before this check has no start: it starts now. Place it after
     AuthenticationMiddleware and before LoginRequiredMiddleware."""
 
     def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
@@ -83,7 +81,8 @@ class SessionLifetimeMiddleware:
     def __call__(self, request: HttpRequest) -> HttpResponse:
         user = getattr(request, "user", None)
         if user is not None and user.is_authenticated:
-            started = int(request.session.get(SESSION_STARTED, 0))
-            if timezone.now().timestamp() - started > settings.SESSION_ABSOLUTE_AGE:
+            now = int(timezone.now().timestamp())
+            started = request.session.setdefault(SESSION_STARTED, now)
+            if now - int(started) > settings.SESSION_ABSOLUTE_AGE:
                 logout(request)
         return self.get_response(request)

@@ -116,8 +116,8 @@ def invite_staff(
 
 
 def _locked(actor: StaffUser, member: StaffUser) -> StaffUser:
-    """The member, locked for the change, with the practice's active administrators (so that two changes at
-    once cannot leave none)."""
+    """The member as it is now, read once the practice's active administrators are locked for the change
+    (PostgreSQL: two changes at once cannot leave the practice without one)."""
     require(actor, Capability.MANAGE_PRACTICE)
     admins = StaffUser.objects.select_for_update().filter(
         practice_id=practice_id_of(actor), role=Role.PRACTICE_ADMIN, is_active=True
