@@ -63,16 +63,22 @@ def revoke_token(*, actor: StaffUser, token_uuid: Any) -> ApiToken:
         if token is None:
             raise RecordNotFound("No such token.")
         if token.revoked_at is None:
-            token.revoked_at = timezone.now()
-            token.save(update_fields=["revoked_at"])
-            record(
-                actor=actor,
-                action=EventCode.API_TOKEN_REVOKE,
-                instance=token,
-                before={"revoked_at": None},
-                after={"revoked_at": token.revoked_at.isoformat()},
-            )
+            _revoke(actor, token)
     return token
+
+
+def _revoke(actor: StaffUser, token: ApiToken, reason: str = "") -> None:
+    """The active token revoked now, with its audit row, in the caller's transaction."""
+    token.revoked_at = timezone.now()
+    token.save(update_fields=["revoked_at"])
+    record(
+        actor=actor,
+        action=EventCode.API_TOKEN_REVOKE,
+        instance=token,
+        before={"revoked_at": None},
+        after={"revoked_at": token.revoked_at.isoformat()},
+        reason=reason,
+    )
 
 
 def user_for_token(value: str) -> StaffUser | None:
@@ -102,15 +108,5 @@ def user_for_token(value: str) -> StaffUser | None:
 def revoke_tokens_of(*, actor: StaffUser, member: StaffUser, **_: Any) -> None:
     """Every active API token ``member`` created is revoked, with its audit row (``actor``: the administrator
     who deactivated them): ``clinic.actions.staff.staff_deactivated``'s receiver, in its transaction."""
-    now = timezone.now()
     for token in ApiToken.objects.select_for_update().filter(user=member, revoked_at__isnull=True):
-        token.revoked_at = now
-        token.save(update_fields=["revoked_at"])
-        record(
-            actor=actor,
-            action=EventCode.API_TOKEN_REVOKE,
-            instance=token,
-            before={"revoked_at": None},
-            after={"revoked_at": now.isoformat()},
-            reason="its user was deactivated",
-        )
+        _revoke(actor, token, reason="its user was deactivated")
