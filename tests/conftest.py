@@ -10,12 +10,16 @@ that needs another day sets it itself (``clinic_clock``).
 from __future__ import annotations
 
 import os
+import socket
 from datetime import UTC, date, datetime
 from decimal import Decimal
+from email import message_from_bytes
+from email.message import Message
 from pathlib import Path
 from unittest import mock
 
 import pytest
+from aiosmtpd.controller import Controller
 
 from isotrack.clinic.actions.courses import start_course
 from isotrack.clinic.actions.ipledge import record_ipledge_entry
@@ -157,3 +161,53 @@ def page(browser):
     yield page
     context.close()
     assert not errors, errors
+
+
+# ---------------------------------------------------------------- a real SMTP server on loopback (aiosmtpd)
+
+
+class Inbox:
+    """What the SMTP server accepted: each message as received, parsed."""
+
+    def __init__(self) -> None:
+        self.messages: list[Message] = []
+
+    async def handle_DATA(self, server, session, envelope):  # noqa: N802 - aiosmtpd's hook name
+        self.messages.append(message_from_bytes(envelope.original_content or envelope.content))
+        return "250 Message accepted for delivery"
+
+
+def free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+class SmtpServer:
+    def __init__(self) -> None:
+        self.inbox = Inbox()
+        self.port = free_port()
+        self.controller: Controller | None = None
+
+    def start(self) -> None:
+        self.controller = Controller(self.inbox, hostname="127.0.0.1", port=self.port)
+        self.controller.start()
+
+    def stop(self) -> None:
+        if self.controller is not None:
+            self.controller.stop()
+            self.controller = None
+
+
+@pytest.fixture
+def smtp_server(settings):
+    """A real SMTP server on 127.0.0.1 and a free port; Django's SMTP backend points at it."""
+    server = SmtpServer()
+    server.start()
+    settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"  # pytest-django installs locmem
+    settings.EMAIL_HOST = "127.0.0.1"
+    settings.EMAIL_PORT = server.port
+    settings.EMAIL_USE_TLS = False
+    settings.EMAIL_TIMEOUT = 5
+    yield server
+    server.stop()

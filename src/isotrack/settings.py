@@ -45,6 +45,9 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "django.contrib.staticfiles",
     "axes",
+    "django_otp",
+    "django_otp.plugins.otp_totp",  # the authenticator app (time-based one-time codes)
+    "django_otp.plugins.otp_static",  # the recovery codes, each good once
     "isotrack.clinic",
     "isotrack.audit",
     "isotrack.web",
@@ -64,6 +67,7 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "isotrack.web.middleware.SessionLifetimeMiddleware",  # before the login check: an ended session logs in
     "django.contrib.auth.middleware.LoginRequiredMiddleware",
+    "isotrack.web.middleware.TwoFactorEnrollmentMiddleware",  # a practice's required second factor, first
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "isotrack.web.middleware.ContentSecurityPolicyMiddleware",
@@ -136,6 +140,12 @@ AXES_VERBOSE = False
 
 # A link that sets a password (a new practice's administrator): works once, for this many hours.
 PASSWORD_RESET_TIMEOUT = int(os.environ.get("PASSWORD_LINK_HOURS", "72")) * 3600
+
+# Two-factor authentication (django-otp; web.account_views): a member with an authenticator gives its code
+# after the password; the practice can require one (Practice.two_factor). Codes of the previous and next 30 s
+# step are accepted, never one used before; wrong codes slow down (1, 2, 4... seconds, django-otp's throttle).
+OTP_TOTP_ISSUER = "isotrack"
+TWO_FACTOR_PENDING_SECONDS = 300  # between the password and the code
 
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "home"

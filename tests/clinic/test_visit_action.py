@@ -36,6 +36,7 @@ from isotrack.clinic.models import (
     Weight,
 )
 from isotrack.clinic.queries import visit_summary
+from isotrack.clinic.records import target_of
 
 DAY = date(2026, 7, 1)
 
@@ -186,7 +187,8 @@ def test_enrollment_assigns_the_category_starts_the_course_and_records_the_enrol
     )
     patient.refresh_from_db()
     assert patient.category_set_by == prescriber  # IPL-CAT: the prescriber assigns it
-    assert course.target_mg_per_kg == Decimal(150)
+    assert course.target_mg_per_kg is None  # none given: the practice's target, which its settings change
+    assert target_of(course, patient.practice) == Decimal(150)
     entry = IpledgeEntry.objects.get(course=course, kind="enrollment")
     assert (entry.kind, entry.date, entry.confirmation_number) == ("enrollment", date(2026, 4, 1), "E-1")
     assert Weight.objects.get(patient=patient).kg == Decimal("58.97")

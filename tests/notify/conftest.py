@@ -1,17 +1,13 @@
-"""Fixtures of the calendar and reminder tests: a real SMTP server on loopback (aiosmtpd), an active course
-dated around the practice's today, and the application's clock set to the day a demo was built for."""
+"""Fixtures of the calendar and reminder tests: an active course dated around the practice's today, and the
+application's clock set to the day a demo was built for (the real SMTP server is tests/conftest.py's)."""
 
 from __future__ import annotations
 
-import socket
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
-from email import message_from_bytes
-from email.message import Message
 from zoneinfo import ZoneInfo
 
 import pytest
-from aiosmtpd.controller import Controller
 
 from isotrack.clinic import queries
 from isotrack.clinic.actions.ipledge import record_dispense, record_ipledge_entry
@@ -20,53 +16,6 @@ from isotrack.clinic.queries import practice_today
 from isotrack.demo.generator import DEMO_TIME_ZONE
 
 DEMO_TODAY = date(2026, 11, 25)  # the day the demo of the calendar tests is built for
-
-
-class Inbox:
-    """What the SMTP server accepted: each message as received, parsed."""
-
-    def __init__(self) -> None:
-        self.messages: list[Message] = []
-
-    async def handle_DATA(self, server, session, envelope):  # noqa: N802 - aiosmtpd's hook name
-        self.messages.append(message_from_bytes(envelope.original_content or envelope.content))
-        return "250 Message accepted for delivery"
-
-
-def free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
-class SmtpServer:
-    def __init__(self) -> None:
-        self.inbox = Inbox()
-        self.port = free_port()
-        self.controller: Controller | None = None
-
-    def start(self) -> None:
-        self.controller = Controller(self.inbox, hostname="127.0.0.1", port=self.port)
-        self.controller.start()
-
-    def stop(self) -> None:
-        if self.controller is not None:
-            self.controller.stop()
-            self.controller = None
-
-
-@pytest.fixture
-def smtp_server(settings):
-    """A real SMTP server on 127.0.0.1 and a free port; Django's SMTP backend points at it."""
-    server = SmtpServer()
-    server.start()
-    settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"  # pytest-django installs locmem
-    settings.EMAIL_HOST = "127.0.0.1"
-    settings.EMAIL_PORT = server.port
-    settings.EMAIL_USE_TLS = False
-    settings.EMAIL_TIMEOUT = 5
-    yield server
-    server.stop()
 
 
 @pytest.fixture

@@ -86,7 +86,7 @@ def test_an_outsider_gets_404_on_every_record_url_of_another_practice(client, ou
 def outsiders_status(url: str) -> int:
     """404 (another practice's record looks missing), but 403 on the staff pages: a prescriber may not manage
     staff at all, and the role is checked before anything is read (as for an auditor's writes)."""
-    return 403 if url.startswith("/staff/") else 404
+    return 403 if url.startswith(("/staff/", "/practice/")) else 404
 
 
 def test_an_outsider_administrator_gets_404_on_the_staff_pages_of_another_practice(
@@ -95,7 +95,11 @@ def test_an_outsider_administrator_gets_404_on_the_staff_pages_of_another_practi
     from tests.conftest import make_staff
 
     client.force_login(make_staff(other_practice, "outside-admin", Role.PRACTICE_ADMIN))
-    for url in (f"/staff/{nurse.uuid}/", f"/staff/{nurse.uuid}/active/"):
+    for url in (
+        f"/staff/{nurse.uuid}/",
+        f"/staff/{nurse.uuid}/active/",
+        f"/staff/{nurse.uuid}/two-factor/remove/",
+    ):
         assert client.post(url, {"role": "practice_admin", "active": "0"}).status_code == 404, url
     nurse.refresh_from_db()
     assert nurse.is_active and nurse.role == Role.NURSE

@@ -41,9 +41,11 @@ def test_a_prescriber_enrolls_a_patient_in_two_screens_and_lands_on_the_course(c
     patient = Patient.objects.get(mrn="T-0300")
     assert response.status_code == 302 and response["Location"] == course_step(patient)
     page = client.get(course_step(patient)).content.decode()
-    assert 'value="150.0"' in page  # the practice's target by default
-    response = client.post(course_step(patient), course_data(prescriber))
+    assert 'name="target_mg_per_kg"' in page and 'name="target_mg_per_kg" value' not in page  # none offered
+    assert "Empty: the practice&#x27;s target, 150.0 mg/kg today" in page
+    response = client.post(course_step(patient), course_data(prescriber, target_mg_per_kg=""))
     course = Course.objects.get(patient=patient)
+    assert course.target_mg_per_kg is None
     assert response.status_code == 302 and response["Location"] == reverse("course", args=[course.uuid])
     assert IpledgeEntry.objects.get(course=course, kind="enrollment").confirmation_number == "E-77"
     assert str(Weight.objects.get(patient=patient).kg) == "63.50"

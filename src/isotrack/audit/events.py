@@ -79,11 +79,17 @@ class EventCode(StrEnum):
 
     # the practice and its staff (clinic.actions.practices, clinic.actions.staff)
     PRACTICE_CREATE = "practice.create"
+    PRACTICE_SETTINGS_CHANGE = "practice.settings"
     STAFF_CREATE = "staff.create"
     STAFF_INVITE = "staff.invite"
     STAFF_CHANGE = "staff.change"
     STAFF_DEACTIVATE = "staff.deactivate"
     STAFF_REACTIVATE = "staff.reactivate"
+
+    # a member's second factor (clinic.actions.two_factor)
+    TWO_FACTOR_ENROLL = "two_factor.enroll"
+    TWO_FACTOR_RECOVERY_CODES = "two_factor.recovery_codes"
+    TWO_FACTOR_REMOVE = "two_factor.remove"
 
     @classmethod
     def ipledge(cls, kind: str) -> EventCode:

@@ -58,6 +58,14 @@ class WeightBasis(models.TextChoices):  # DOSE-WEIGHT
     DAILY = "daily", "Weight on each day"
 
 
+class TwoFactorPolicy(models.TextChoices):
+    """Who must give a second factor (an authenticator's code) after the password."""
+
+    OPTIONAL = "optional", "Optional: each member chooses"
+    PRIVILEGED = "privileged", "Required for prescribers, administrators and auditors"
+    EVERYONE = "everyone", "Required for everyone"
+
+
 class Product(models.TextChoices):  # DOSE-LD
     # The words staff read everywhere (clinic.dose_planning.product_words adds the Absorica brand).
     CONVENTIONAL = "conventional", "Conventional"
@@ -275,6 +283,12 @@ class Practice(PublicIdModel):
     )  # LAB-LFT
     liver_enzyme_default_uln = models.PositiveIntegerField(default=40)  # LAB-LFT-HIGH ⚙
     peak_labs_after_days = models.PositiveIntegerField(default=60)  # LAB-PEAK ⚙
+    two_factor = models.CharField(
+        "Two-factor authentication",
+        max_length=12,
+        choices=TwoFactorPolicy.choices,
+        default=TwoFactorPolicy.OPTIONAL,
+    )
     # What the worklist's stored lines were judged with (worklist_entries.basis: the engine, the rules and the
     # policy above); when it differs, every line of the practice is judged again.
     worklist_basis = models.CharField(max_length=64, blank=True, editable=False)
@@ -414,9 +428,9 @@ class Course(PublicIdModel):
     start = models.DateField(help_text="The first day of dosing (planned while qualifying).")
     planned_end = models.DateField(null=True, blank=True)
     end = models.DateField(null=True, blank=True, help_text="The last day of dosing, once known.")
-    target_mg_per_kg = models.DecimalField(
-        max_digits=5, decimal_places=1, default=Decimal(150)
-    )  # DOSE-TARGET
+    # DOSE-TARGET: the course's own target, or none: the practice's (Practice.target_mg_per_kg), which its
+    # settings change for every course that follows it (records.policy_of).
+    target_mg_per_kg = models.DecimalField(max_digits=5, decimal_places=1, null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:

@@ -153,7 +153,9 @@ def _chunk(course_ids: list[int]) -> dict[int, facts.CourseFile]:
         practice = practices[practice_id]
         policy = policies.get((practice_id, target))
         if policy is None:
-            policy = dataclasses.replace(policy_of(practice), target_mg_per_kg=float(_number(target)))
+            policy = policy_of(practice)
+            if target is not None:  # the course's own target; none: the practice's
+                policy = dataclasses.replace(policy, target_mg_per_kg=float(_number(target)))
             policies[(practice_id, target)] = policy
         found[course_id] = facts.CourseFile(
             rules=practice.rules,
@@ -322,10 +324,29 @@ def evaluate_course(course: Course, day: date) -> core.Evaluation:
     return core.evaluate(course_facts(course), day)
 
 
+def under_settings(
+    found: dict[int, facts.CourseFile], practice: Practice, own_targets: dict[int, Decimal | None]
+) -> dict[int, facts.CourseFile]:
+    """The courses' facts (``facts_by_course``) with ``practice``'s rule choice and policy instead (an unsaved
+    practice: the settings page's preview), each course keeping its own target (``own_targets``)."""
+    policy = policy_of(practice)
+    moved = {}
+    for course_id, course_file in found.items():
+        own = own_targets.get(course_id)
+        course_policy = policy if own is None else dataclasses.replace(policy, target_mg_per_kg=float(own))
+        moved[course_id] = dataclasses.replace(course_file, policy=course_policy, rules=practice.rules)
+    return moved
+
+
+def target_of(course: Course, practice: Practice) -> Decimal:
+    """The course's dose target in mg/kg (DOSE-TARGET): its own, or its practice's."""
+    return course.target_mg_per_kg if course.target_mg_per_kg is not None else practice.target_mg_per_kg
+
+
 def policy_of(practice: Practice, course: Course | None = None) -> facts.Policy:
     """The practice's policy as the core takes it (the ⚙ conventions of reference.md, per practice), with the
-    course's own dose target when a course is given."""
-    target = course.target_mg_per_kg if course is not None else practice.target_mg_per_kg
+    course's own dose target when a course that has one is given."""
+    target = target_of(course, practice) if course is not None else practice.target_mg_per_kg
     return facts.Policy(
         target_mg_per_kg=float(target),
         weight_basis=cast(facts.WeightBasis, practice.weight_basis),  # the field's choices are the core's

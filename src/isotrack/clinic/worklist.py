@@ -161,8 +161,10 @@ def worklist(user: StaffUser, filters: WorklistFilters, today: dt.date | None = 
         first_page, last_page = not more, filters.last
     else:
         first_page, last_page = boundary is None, not more
-    prescribers = StaffUser.objects.filter(practice_id=practice.pk, role=Role.PRESCRIBER).order_by(
-        "last_name", "first_name"
+    prescribers = (
+        StaffUser.objects.filter(practice_id=practice.pk, role=Role.PRESCRIBER)
+        .order_by("last_name", "first_name")
+        .values_list("uuid", "first_name", "last_name", "credentials", "username")
     )
     return Worklist(
         today=today,
@@ -170,7 +172,7 @@ def worklist(user: StaffUser, filters: WorklistFilters, today: dt.date | None = 
         total=total,
         first_page=first_page,
         last_page=last_page or total <= PAGE_SIZE,
-        prescribers=[(str(p.uuid), p.display_name) for p in prescribers],
+        prescribers=[(str(uuid_), _prescriber_name(*names)) for uuid_, *names in prescribers],
         steps=sorted(core.STEP_LABELS.items(), key=lambda item: item[1]),
     )
 

@@ -58,7 +58,6 @@ def enroll_course(request: StaffRequest, patient_id: str) -> HttpResponse:
             "category": patient.category,
             "prescriber": request.user.pk if request.user.role == Role.PRESCRIBER else None,
             "start": today,
-            "target_mg_per_kg": practice.target_mg_per_kg,
             "dose_product": "conventional",
             "enrollment_date": today,
         },
@@ -66,6 +65,7 @@ def enroll_course(request: StaffRequest, patient_id: str) -> HttpResponse:
         needs_weight=needs_weight,
         today=today,
         birth=patient.birth_date,
+        practice_target=practice.target_mg_per_kg,
     )
     if request.method == "POST" and form.is_valid():
 

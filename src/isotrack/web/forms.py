@@ -15,8 +15,10 @@ from isotrack.clinic import plausible as plausibility
 from isotrack.clinic.access import practice_id_of
 from isotrack.clinic.actions.corrections import Kind
 from isotrack.clinic.actions.patients import weight_in_kg
+from isotrack.clinic.actions.practice_settings import SETTINGS
+from isotrack.clinic.actions.practices import time_zones
 from isotrack.clinic.errors import InvalidInput
-from isotrack.clinic.models import PatientCategory, Role, StaffUser, WeightUnit
+from isotrack.clinic.models import PatientCategory, Practice, Role, StaffUser, WeightUnit
 
 
 class DateInput(forms.DateInput):
@@ -191,3 +193,62 @@ class StaffForm(forms.Form):
     npi = forms.CharField(
         label="NPI", max_length=10, required=False, help_text="A prescriber's National Provider Identifier."
     )
+
+
+class CodeForm(forms.Form):
+    """A second factor's code: the authenticator's six digits or, at login, one of the recovery codes."""
+
+    code = forms.CharField(
+        label="Code",
+        max_length=40,
+        widget=forms.TextInput(attrs={"autocomplete": "one-time-code", "autocapitalize": "none"}),
+    )
+
+
+_SETTING_LABELS = {
+    "name": "Practice name",
+    "time_zone": "Time zone",
+    "rules": "iPLEDGE rule set",
+    "ipledge_2026_effective": "The 2026 rule set takes effect on",
+    "target_mg_per_kg": "Cumulative dose target (mg/kg)",
+    "weight_basis": "Weight the mg/kg is computed with",
+    "home_testing_permitted": "Home pregnancy tests permitted",
+    "ld_equivalence_factor": "Micronized (Absorica LD) equivalence factor",
+    "triglycerides_high_mg_dl": "Triglycerides: high from (mg/dL)",
+    "triglycerides_critical_mg_dl": "Triglycerides: critical from (mg/dL)",
+    "liver_enzyme_uln_multiple": "Liver enzymes: alert from this multiple of the upper limit",
+    "liver_enzyme_default_uln": "Liver enzymes: upper limit of normal when the lab gives none (U/L)",
+    "peak_labs_after_days": "Peak-dose labs: days after the first fill",
+    "two_factor": "Two-factor authentication",
+}
+_SETTING_HELP = {
+    "rules": "IPL-RULES: the rule set in force on each day, or one pinned.",
+    "target_mg_per_kg": "DOSE-TARGET: for every course without a target of its own.",
+    "ld_equivalence_factor": "DOSE-LD: micronized mg count as this many conventional mg.",
+    "home_testing_permitted": "IPL-PT-MONTH: the monthly test may be a verified home test.",
+    "two_factor": "Who must give an authenticator's code after the password (from their next login).",
+}
+
+
+class PracticeSettingsForm(forms.Form):
+    """The practice's settings (clinic.actions.practice_settings), shown as they are. A plain form of the
+    model's fields: the model's own checks (ranges, thresholds in order) are the action's, which names the
+    field it refuses."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        fields = forms.fields_for_model(
+            Practice,
+            fields=[name for name in SETTINGS if name != "time_zone"],
+            labels=_SETTING_LABELS,
+            help_texts=_SETTING_HELP,
+            widgets={"ipledge_2026_effective": DateInput},
+        )
+        fields["time_zone"] = forms.ChoiceField(
+            label=_SETTING_LABELS["time_zone"], choices=[(zone, zone) for zone in time_zones()]
+        )
+        self.fields = {name: fields[name] for name in SETTINGS}
+
+    @staticmethod
+    def label_of(name: str) -> str:
+        return _SETTING_LABELS[name]

@@ -1,11 +1,14 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from django.conf import settings
 from django.contrib.auth import logout
 from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect
+from django.urls import reverse
 from django.utils import timezone
 
 
@@ -86,3 +89,47 @@ class SessionLifetimeMiddleware:
             if now - int(started) > settings.SESSION_ABSOLUTE_AGE:
                 logout(request)
         return self.get_response(request)
+
+
+SESSION_MUST_ENROLL = "_two_factor_enroll"  # the practice requires a second factor this member has not set up
+TWO_FACTOR_OPEN = frozenset(
+    {"two_factor", "two_factor_setup", "logout", "password_change", "password_change_done", "healthz"}
+)
+
+
+def two_factor_gate(sender: object, request: HttpRequest | None, user: Any, **kwargs: object) -> None:
+    """``user_logged_in``'s receiver (connected by the web app's ``ready``): whether this session must set up
+    a second factor before anything else (read once per login, kept in the session)."""
+    from isotrack.clinic.actions.two_factor import authenticator_of, required_for
+
+    if request is not None and hasattr(request, "session"):
+        if required_for(user) and authenticator_of(user) is None:
+            request.session[SESSION_MUST_ENROLL] = True
+        else:
+            request.session.pop(SESSION_MUST_ENROLL, None)
+
+
+class TwoFactorEnrollmentMiddleware:
+    """Sends a logged-in member whose practice requires a second factor, and who has none, to set one up
+    before any other page (logging out and changing the password stay open). Place it after
+    LoginRequiredMiddleware."""
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        return self.get_response(request)
+
+    def process_view(
+        self, request: HttpRequest, view: Callable[..., HttpResponse], args: Any, kwargs: Any
+    ) -> HttpResponse | None:
+        session = getattr(request, "session", None)
+        if session is None or not session.get(SESSION_MUST_ENROLL) or not request.user.is_authenticated:
+            return None
+        match = request.resolver_match
+        if match is not None and match.url_name in TWO_FACTOR_OPEN:
+            return None
+        target = reverse("two_factor_setup")
+        if request.headers.get("HX-Request"):
+            return HttpResponse(status=204, headers={"HX-Redirect": target})
+        return redirect(target)

@@ -1,8 +1,11 @@
-"""The practice's staff, for its administrators: the list, inviting a member (by email, with the one-time
-link that sets the password), changing a role, deactivating and reactivating (clinic.actions.staff)."""
+"""The practice's staff and settings, for its administrators: the list, inviting a member (by email, with the
+one-time link that sets the password), changing a role, deactivating and reactivating (clinic.actions.staff);
+the practice's settings, previewed before they are saved (clinic.actions.practice_settings)."""
 
 from __future__ import annotations
 
+import hashlib
+import json
 import logging
 import smtplib
 from typing import Any
@@ -16,10 +19,18 @@ from django.shortcuts import redirect, render
 from django.views.decorators.http import require_http_methods
 
 from isotrack.clinic.access import Capability, StaffRequest, practice_of
+from isotrack.clinic.actions.practice_settings import (
+    SETTINGS,
+    change_settings,
+    practice_for_settings,
+    preview_settings,
+)
 from isotrack.clinic.actions.practices import set_password_link
 from isotrack.clinic.actions.staff import change_staff, invite_staff, member_of, set_active, staff_of
+from isotrack.clinic.actions.two_factor import authenticator_of, required_for
+from isotrack.clinic.errors import InvalidInput
 from isotrack.clinic.models import StaffUser
-from isotrack.web.forms import InviteForm, StaffForm
+from isotrack.web.forms import InviteForm, PracticeSettingsForm, StaffForm
 from isotrack.web.views import form_page, save_once, write_view
 
 logger = logging.getLogger(__name__)
@@ -87,7 +98,12 @@ def staff_member(request: StaffRequest, member_id: str) -> HttpResponse:
         return redirect("staff_member", member_id=member.uuid)
 
     form = StaffForm(request.POST or None, initial={"role": member.role, "npi": member.npi})
-    return form_page(request, form, "web/staff/member.html", {"member": member}, save)
+    context = {
+        "member": member,
+        "authenticator": authenticator_of(member),
+        "two_factor_required": required_for(member),
+    }
+    return form_page(request, form, "web/staff/member.html", context, save)
 
 
 @write_view(Capability.MANAGE_PRACTICE)
@@ -109,3 +125,40 @@ def staff_active(request: StaffRequest, member_id: str) -> HttpResponse:
         return redirect("staff_member", member_id=member.uuid)
 
     return save_once(request, save)
+
+
+@write_view(Capability.MANAGE_PRACTICE)
+def practice_settings(request: StaffRequest) -> HttpResponse:
+    """The practice's settings: a change is previewed (what it alters on the worklist's courses), then saved
+    with the Save button of that preview; changing a value after the preview previews again."""
+    practice = practice_for_settings(request.user)
+    form = PracticeSettingsForm(request.POST or None, initial={n: getattr(practice, n) for n in SETTINGS})
+    preview, digest = None, ""
+    if request.method == "POST" and form.is_valid():
+        changes = {name: form.cleaned_data[name] for name in SETTINGS}
+        digest = _digest(changes)
+        try:
+            if request.POST.get("confirm") == digest:
+                return save_once(request, lambda: _save_settings(request, changes))
+            preview = preview_settings(actor=request.user, changes=changes)
+        except InvalidInput as error:
+            form.add_error(error.field if error.field in form.fields else None, error.message)
+    changed = [
+        (PracticeSettingsForm.label_of(name), before, after)
+        for name, (before, after) in (preview.changed.items() if preview else ())
+    ]
+    context = {"form": form, "preview": preview, "changed": changed, "digest": digest}
+    return render(request, "web/practice_settings.html", context, status=422 if form.errors else 200)
+
+
+def _digest(changes: dict[str, Any]) -> str:
+    """The values a preview showed: Save saves them only if they are still the ones in the form."""
+    text = json.dumps({name: str(value) for name, value in changes.items()}, sort_keys=True)
+    return hashlib.sha256(text.encode()).hexdigest()[:32]
+
+
+def _save_settings(request: StaffRequest, changes: dict[str, Any]) -> HttpResponse:
+    changed = change_settings(actor=request.user, changes=changes)
+    names = ", ".join(PracticeSettingsForm.label_of(name).lower() for name in changed) or "nothing changed"
+    messages.success(request, f"Settings saved ({names}). The worklist and the calendar follow them now.")
+    return redirect("practice_settings")

@@ -1,20 +1,20 @@
+from django.conf import settings
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_not_required
 from django.urls import include, path, register_converter, reverse_lazy
 from django.views.generic import TemplateView
 
-from isotrack.web import record_views, staff_views, views
+from isotrack.web import account_views, record_views, staff_views, views
 from isotrack.web.converters import RecordKindConverter
 
 register_converter(RecordKindConverter, "recordkind")
 
+LINK_HOURS = {"hours": settings.PASSWORD_RESET_TIMEOUT // 3600}  # how long a link that sets a password works
+
 urlpatterns = [
     path("healthz", views.healthz, name="healthz"),
-    path(
-        "login/",
-        auth_views.LoginView.as_view(template_name="web/login.html", redirect_authenticated_user=True),
-        name="login",
-    ),
+    path("login/", account_views.PasswordThenCodeLoginView.as_view(), name="login"),
+    path("login/code/", account_views.login_code, name="login_code"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path(
         "password/change/",
@@ -29,6 +29,23 @@ urlpatterns = [
         name="password_change_done",
     ),
     path(
+        "password/reset/",
+        auth_views.PasswordResetView.as_view(
+            template_name="web/password_reset.html",
+            email_template_name="web/password_reset_email.txt",
+            subject_template_name="web/password_reset_subject.txt",
+            success_url=reverse_lazy("password_reset_sent"),
+            extra_context=LINK_HOURS,
+            extra_email_context=LINK_HOURS,
+        ),
+        name="password_reset",
+    ),
+    path(
+        "password/reset/sent/",
+        login_not_required(TemplateView.as_view(template_name="web/password_reset_sent.html")),
+        name="password_reset_sent",
+    ),
+    path(
         "password/set/<uidb64>/<token>/",
         auth_views.PasswordResetConfirmView.as_view(
             template_name="web/password_set.html", success_url=reverse_lazy("password_set_done")
@@ -40,6 +57,10 @@ urlpatterns = [
         login_not_required(TemplateView.as_view(template_name="web/password_set_done.html")),
         name="password_set_done",
     ),
+    path("account/two-factor/", account_views.two_factor_page, name="two_factor"),
+    path("account/two-factor/setup/", account_views.two_factor_setup, name="two_factor_setup"),
+    path("account/two-factor/recovery/", account_views.two_factor_recovery, name="two_factor_recovery"),
+    path("account/two-factor/remove/", account_views.two_factor_remove, name="two_factor_remove"),
     path("patients/", views.patient_list, name="patients"),
     path("patients/new/", views.patient_new, name="patient_new"),
     path("patients/<uuid:patient_id>/", views.patient_detail, name="patient"),
@@ -52,10 +73,16 @@ urlpatterns = [
         name="record_correct",
     ),
     path("records/<recordkind:kind>/<uuid:record_id>/void/", record_views.record_void, name="record_void"),
+    path("practice/settings/", staff_views.practice_settings, name="practice_settings"),
     path("staff/", staff_views.staff_list, name="staff"),
     path("staff/invite/", staff_views.staff_invite, name="staff_invite"),
     path("staff/<uuid:member_id>/", staff_views.staff_member, name="staff_member"),
     path("staff/<uuid:member_id>/active/", staff_views.staff_active, name="staff_active"),
+    path(
+        "staff/<uuid:member_id>/two-factor/remove/",
+        account_views.staff_two_factor_remove,
+        name="staff_two_factor_remove",
+    ),
     path("", include("isotrack.web.worklist_urls")),  # the worklist (home) and the course page
     path("", include("isotrack.web.visit_urls")),  # enrollment, the monthly visit, dose changes
 ]

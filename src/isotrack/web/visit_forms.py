@@ -415,7 +415,12 @@ class EnrollCourseForm(WeightFields):
     prescriber = StaffChoiceField(label="Prescriber", queryset=StaffUser.objects.none())
     start = forms.DateField(label="First dosing day", widget=DateInput, help_text="Planned; it can move.")
     target_mg_per_kg = forms.DecimalField(
-        label="Target (mg/kg)", max_digits=5, decimal_places=1, min_value=50, max_value=300
+        label="Own target (mg/kg)",
+        max_digits=5,
+        decimal_places=1,
+        min_value=50,
+        max_value=300,
+        required=False,
     )
     dose_product = forms.ChoiceField(label="Product", choices=PRODUCT_LINE_CHOICES)
     dose_mg_per_day = forms.DecimalField(label="First dose (mg/day)", max_digits=5, decimal_places=1)
@@ -429,10 +434,17 @@ class EnrollCourseForm(WeightFields):
         needs_weight: bool,
         today: date | None = None,
         birth: date | None = None,
+        practice_target: Decimal | None = None,
         **kwargs: Any,
     ) -> None:
         super().__init__(*args, **kwargs)
         self.today, self.birth = today, birth
+        if practice_target is not None:
+            self.fields[
+                "target_mg_per_kg"
+            ].help_text = (
+                f"Empty: the practice's target, {practice_target:f} mg/kg today, which its settings change."
+            )
         cast(StaffChoiceField, self.fields["prescriber"]).queryset = prescribers
         self.fields["weight_value"].label = "Starting weight"
         self.fields["weight_value"].required = needs_weight

@@ -41,7 +41,7 @@ from isotrack.clinic.models import (
     PregnancyTest,
     Weight,
 )
-from isotrack.clinic.records import courses_with_facts
+from isotrack.clinic.records import courses_with_facts, target_of
 
 RXNORM = "http://www.nlm.nih.gov/research/umls/rxnorm"
 LOINC = "http://loinc.org"
@@ -207,7 +207,8 @@ def care_plan(course: Course, evaluation: Evaluation | None) -> CarePlan:
             "status": care_plan_status(course, evaluation),
             "intent": "plan",
             "title": "Isotretinoin course",
-            "description": f"Isotretinoin course, target {course.target_mg_per_kg} mg/kg (cumulative)",
+            "description": f"Isotretinoin course, target {target_of(course, course.patient.practice)} mg/kg "
+            "(cumulative)",
             "subject": _ref("Patient", course.patient.uuid),
             "period": period,
             "author": {"display": course.prescriber.display_name},

@@ -103,6 +103,7 @@ from isotrack.clinic.models import (
     Visit,
 )
 from isotrack.clinic.queries import judge, practice_today
+from isotrack.clinic.records import target_of
 
 router = Router(tags=["courses"])
 
@@ -116,8 +117,11 @@ CALENDAR_PAGE, CALENDAR_MAX_PAGE = 200, 1000  # events per page of the calendar:
 
 
 def course_out(course: Course) -> dict[str, Any]:
-    values = public_fields(course, [name for name in CourseOut.model_fields if name != "prescriber_name"])
+    own = {"prescriber_name", "follows_practice_target"}
+    values = public_fields(course, [name for name in CourseOut.model_fields if name not in own])
     values["prescriber_name"] = course.prescriber.display_name
+    values["target_mg_per_kg"] = target_of(course, course.patient.practice)
+    values["follows_practice_target"] = course.target_mg_per_kg is None
     return values
 
 
@@ -152,7 +156,7 @@ class CourseFilters(Schema):
 def list_courses(
     request: HttpRequest, paging: Query[PageParams], filters: Query[CourseFilters]
 ) -> dict[str, Any]:
-    courses = Course.objects.select_related("prescriber").filter(
+    courses = Course.objects.select_related("prescriber", "patient__practice").filter(
         patient__practice_id=practice_id_of(actor(request))
     )
     if filters.status is not None:
@@ -169,7 +173,8 @@ def list_courses(
 )
 def list_patient_courses(request: HttpRequest, patient_uuid: UUID) -> list[dict[str, Any]]:
     patient = access_patient(actor(request), patient_uuid)
-    return [course_out(c) for c in patient.courses.select_related("prescriber").order_by("-start", "-id")]
+    courses = patient.courses.select_related("prescriber", "patient__practice")
+    return [course_out(c) for c in courses.order_by("-start", "-id")]
 
 
 @router.post(

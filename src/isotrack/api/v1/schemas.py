@@ -182,7 +182,7 @@ class CourseIn(Schema):
     mg_per_day: float | None = optional_number(0.1, 300)  # type: ignore[assignment]
     product: Product = Field(Product.CONVENTIONAL)  # type: ignore[assignment]
     brand: text(40) = ""  # type: ignore[valid-type]
-    target_mg_per_kg: float | None = optional_number(50, 300)  # type: ignore[assignment]
+    target_mg_per_kg: float | None = optional_number(50, 300)  # type: ignore[assignment]  # none: the practice's
     indication: Indication = Field(Indication.ACNE_VULGARIS)  # type: ignore[assignment]
     planned_end: Day | None = None
 
@@ -205,7 +205,10 @@ class CourseOut(Schema):
     start: date
     planned_end: date | None
     end: date | None
-    target_mg_per_kg: float
+    target_mg_per_kg: float = Field(description="DOSE-TARGET: the course's own, or its practice's.")
+    follows_practice_target: bool = Field(
+        description="True: the course has no target of its own; the practice's settings set it."
+    )
     created_at: datetime
 
 

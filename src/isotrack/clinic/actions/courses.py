@@ -65,7 +65,7 @@ def start_course(
         indication=indication,
         start=start,
         planned_end=planned_end,
-        target_mg_per_kg=target_mg_per_kg if target_mg_per_kg is not None else practice.target_mg_per_kg,
+        target_mg_per_kg=target_mg_per_kg,  # none: the practice's, as its settings say
     )
     validated_save(course)
     worklist_entries.add_line(course)

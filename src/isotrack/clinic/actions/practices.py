@@ -34,7 +34,7 @@ def create_practice(*, name: str, time_zone: str, admin_email: str) -> tuple[Pra
     name = " ".join(name.split())
     if not name or len(name) > NAME_LENGTH:
         raise InvalidInput(f"The practice's name must be 1 to {NAME_LENGTH} characters.", field="name")
-    if time_zone not in _time_zones():
+    if time_zone not in time_zones():
         raise InvalidInput(
             f"{time_zone} is not a time zone of the tz database (for example America/New_York).",
             field="time_zone",
@@ -74,5 +74,6 @@ def set_password_link(user: StaffUser, base_url: str) -> str:
 
 
 @cache
-def _time_zones() -> frozenset[str]:
-    return frozenset(zoneinfo.available_timezones())
+def time_zones() -> tuple[str, ...]:
+    """The time zones of the tz database, sorted."""
+    return tuple(sorted(zoneinfo.available_timezones()))
