@@ -119,9 +119,12 @@ def test_a_course_with_its_own_target_keeps_it(admin, practice, prescriber, weig
         ({"time_zone": "Mars/Olympus_Mons"}, "time_zone", "Select a valid choice."),
         ({"name": ""}, "name", "This field is required."),
         ({"peak_labs_after_days": "7"}, "peak_labs_after_days", "between 14 and 180"),
+        ({"name": "birch skin clinic (test)"}, "name", "exists already"),
     ],
 )
-def test_a_bad_value_is_refused_beside_its_field_and_nothing_saved(admin, practice, change, field, error):
+def test_a_bad_value_is_refused_beside_its_field_and_nothing_saved(
+    admin, practice, other_practice, change, field, error
+):
     values = {**as_rendered(admin.get("/practice/settings/").content), **change}
     response = admin.post("/practice/settings/", {**values, "confirm": "0" * 32})
     assert response.status_code == 422

@@ -92,6 +92,18 @@ class PatientForm(forms.Form):
         return data
 
 
+class ContactForm(forms.Form):
+    """The patient's contact details and consent to reminders, shown as they are."""
+
+    email = forms.EmailField(label="Email for reminders", required=False)
+    phone = forms.CharField(label="Phone", max_length=30, required=False)
+    reminders_consent = forms.BooleanField(
+        label="Patient agrees to reminders",
+        required=False,
+        help_text="Reminders of tests and pick-up windows go by email, only with this consent.",
+    )
+
+
 class CategoryForm(forms.Form):
     category = forms.ChoiceField(
         label="iPLEDGE category", choices=[("", "Choose the category"), *PatientCategory.choices]

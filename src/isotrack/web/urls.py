@@ -65,6 +65,7 @@ urlpatterns = [
     path("patients/new/", views.patient_new, name="patient_new"),
     path("patients/<uuid:patient_id>/", views.patient_detail, name="patient"),
     path("patients/<uuid:patient_id>/category/", views.patient_category, name="patient_category"),
+    path("patients/<uuid:patient_id>/contact/", views.patient_contact, name="patient_contact"),
     path("patients/<uuid:patient_id>/weights/new/", views.weight_new, name="weight_new"),
     path("patients/<uuid:patient_id>/audit/", views.patient_audit, name="patient_audit"),
     path(

@@ -16,9 +16,14 @@ from isotrack.audit.events import VOIDS_AND_CORRECTIONS
 from isotrack.clinic import queries, submissions
 from isotrack.clinic.access import Capability, StaffRequest, access_patient, can, practice_of, require
 from isotrack.clinic.actions import corrections
-from isotrack.clinic.actions.patients import record_weight, register_patient, set_patient_category
+from isotrack.clinic.actions.patients import (
+    record_weight,
+    register_patient,
+    set_patient_category,
+    update_patient_contact,
+)
 from isotrack.clinic.errors import InvalidInput
-from isotrack.web.forms import CategoryForm, PatientForm, WeightForm
+from isotrack.web.forms import CategoryForm, ContactForm, PatientForm, WeightForm
 
 View = Callable[..., HttpResponse]
 
@@ -127,6 +132,7 @@ def patient_detail(request: StaffRequest, patient_id: str) -> HttpResponse:
     context = queries.patient_page(patient)
     context["can_record"] = can(request.user, Capability.RECORD_OBSERVATIONS)
     context["can_prescribe"] = can(request.user, Capability.PRESCRIBE)
+    context["can_register"] = can(request.user, Capability.REGISTER_PATIENTS)
     return render(request, "web/patient.html", context)
 
 
@@ -141,6 +147,20 @@ def patient_category(request: StaffRequest, patient_id: str) -> HttpResponse:
 
     form = CategoryForm(request.POST or None, initial={"category": patient.category})
     return form_page(request, form, "web/category_form.html", {"patient": patient}, save)
+
+
+@write_view(Capability.REGISTER_PATIENTS)
+def patient_contact(request: StaffRequest, patient_id: str) -> HttpResponse:
+    patient = access_patient(request.user, patient_id)
+
+    def save(data: dict[str, Any]) -> HttpResponse:
+        update_patient_contact(actor=request.user, patient=patient, **data)
+        messages.success(request, "Contact details saved.")
+        return redirect("patient", patient_id=patient.uuid)
+
+    current = {name: getattr(patient, name) for name in ContactForm.base_fields}
+    form = ContactForm(request.POST or None, initial=current)
+    return form_page(request, form, "web/contact_form.html", {"patient": patient}, save)
 
 
 @write_view(Capability.RECORD_OBSERVATIONS)

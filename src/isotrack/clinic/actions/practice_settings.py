@@ -104,6 +104,9 @@ def _proposed(practice: Practice, changes: dict[str, Any]) -> tuple[Practice, di
         first = errors[0]
         field = name if name in SETTINGS else (first.code if first.code in SETTINGS else None)
         raise InvalidInput(" ".join(first.messages), field=field) from None
+    proposed.name = " ".join(str(proposed.name).split())
+    if Practice.objects.filter(name__iexact=proposed.name).exclude(pk=practice.pk).exists():
+        raise InvalidInput(f"A practice named {proposed.name!r} exists already.", field="name")
     changed = {
         name: (getattr(practice, name), getattr(proposed, name))
         for name in SETTINGS
