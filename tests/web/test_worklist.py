@@ -333,3 +333,10 @@ def test_a_nurse_pages_through_the_worklist(page, live_server, monkeypatch):
     page.get_by_role("link", name="First page").click()
     expect(page.get_by_role("link", name="First page")).to_have_count(0)
     assert shown() == everything[:6]
+
+
+def test_an_empty_worklist_names_the_rule_set_in_force_today(client, prescriber):
+    client.force_login(prescriber)
+    page = client.get(reverse("home")).content.decode()
+    assert "No course matches." in page
+    assert 'Rule set in force today: <span title="us-ipledge-2026">' in page  # 2026-12-01, after 2026-11-15

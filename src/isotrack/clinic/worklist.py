@@ -41,6 +41,7 @@ from isotrack.clinic import worklist_entries
 from isotrack.clinic.access import practice_of
 from isotrack.clinic.models import PatientCategory, Practice, Role, StaffUser, WorklistEntry
 from isotrack.clinic.queries import practice_today
+from isotrack.clinic.records import policy_of
 from isotrack.clinic.worklist_entries import RECENTLY_ENDED_DAYS
 
 PAGE_SIZE = 50  # lines per page: the most urgent first; a page renders in a few ms
@@ -129,6 +130,8 @@ class Worklist:
     last_page: bool  # no line after this page
     prescribers: list[tuple[str, str]]  # (uuid, name) for the filter
     steps: list[tuple[str, str]]  # (code, label) for the filter
+    rule_set_id: str = ""  # the rule set in force on ``today`` for the practice (IPL-RULES)
+    rule_set_title: str = ""
 
     @property
     def next_after(self) -> str:
@@ -166,8 +169,11 @@ def worklist(user: StaffUser, filters: WorklistFilters, today: dt.date | None = 
         .order_by("last_name", "first_name")
         .values_list("uuid", "first_name", "last_name", "credentials", "username")
     )
+    rule_set = core.rule_set_for(practice.rules, today, policy_of(practice))
     return Worklist(
         today=today,
+        rule_set_id=rule_set.id,
+        rule_set_title=rule_set.title,
         lines=[_line(entry, today) for entry in rows],
         total=total,
         first_page=first_page,
