@@ -85,6 +85,7 @@ class EventCode(StrEnum):
     STAFF_CHANGE = "staff.change"
     STAFF_DEACTIVATE = "staff.deactivate"
     STAFF_REACTIVATE = "staff.reactivate"
+    STAFF_PRESCRIBING = "staff.prescribing"  # a prescriber's own settings
 
     # a member's second factor (clinic.actions.two_factor)
     TWO_FACTOR_ENROLL = "two_factor.enroll"

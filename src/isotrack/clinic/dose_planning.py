@@ -14,7 +14,7 @@ from decimal import Decimal
 from typing import cast
 
 from isotrack import core
-from isotrack.clinic.models import Course, DoseSegment, Product
+from isotrack.clinic.models import Course, DoseSegment, Product, StaffUser
 from isotrack.clinic.records import course_facts
 from isotrack.core import course as core_course
 from isotrack.core import plausibility
@@ -29,6 +29,18 @@ PRODUCT_LINES: dict[str, tuple[str, str, str]] = {
 }
 PRODUCT_LINE_CHOICES = [(line, label) for line, (label, _, _) in PRODUCT_LINES.items()]
 DEFAULT_DAYS_SUPPLY = 30  # IPL-SUPPLY: at most 30 days per dispense
+
+
+def capsule_strengths(line: str) -> tuple[int, ...]:
+    """Every capsule strength of a product line (reference.md section 2, the core's list)."""
+    return core.CAPSULE_STRENGTHS_MG[line]
+
+
+def strengths_of(prescriber: StaffUser | None, line: str) -> tuple[int, ...] | None:
+    """The capsule strengths of ``line`` the prescriber's pharmacies stock (their settings), or None: every
+    strength of the line (reference.md section 2, the core's)."""
+    stocked = (prescriber.stocked_strengths or {}).get(line) if prescriber is not None else None
+    return tuple(stocked) if stocked else None
 
 
 def product_words(product: str, brand: str = "") -> str:
@@ -153,7 +165,7 @@ def plan_dose(
             too_much = f"Finishing on {completion_date} would need {mg:.1f} mg a day. {too_much}"
         return replace(blank, problem=too_much)
     try:
-        plan = core.capsule_plan(mg, product_line)
+        plan = core.capsule_plan(mg, product_line, strengths_of(course.prescriber, product_line))
         capsules = Capsules(plan, days_supply, plan.fill(days_supply) if plan.possible else None)
     except ValueError as error:  # a dose or a supply outside what the planner takes
         return replace(blank, mg_per_day=mg, problem=str(error))

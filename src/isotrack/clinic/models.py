@@ -316,6 +316,11 @@ class StaffUser(AbstractUser):
     role = models.CharField(max_length=20, choices=Role.choices, default=Role.FRONT_DESK)
     credentials = models.CharField(max_length=40, blank=True)  # MD, PA-C, NP, RN, MA...
     npi = models.CharField("NPI", max_length=10, blank=True)  # a prescriber's National Provider Identifier
+    # A prescriber's own settings (clinic.actions.staff.change_prescribing): the product line a new course
+    # starts with ("": none, chosen each time) and, by product line, the capsule strengths the local
+    # pharmacies stock (a line not named: every strength of reference.md section 2).
+    default_product_line = models.CharField(max_length=20, blank=True)
+    stocked_strengths = models.JSONField(default=dict, blank=True)
 
     class Meta:
         constraints = [

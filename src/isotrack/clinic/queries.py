@@ -14,7 +14,7 @@ from django.utils import timezone
 from isotrack import core
 from isotrack.audit.models import AuditEvent
 from isotrack.clinic.access import patients_of
-from isotrack.clinic.dose_planning import product_words
+from isotrack.clinic.dose_planning import product_words, strengths_of
 from isotrack.clinic.models import (
     AlertAcknowledgment,
     ContraceptionMethodCode,
@@ -265,7 +265,7 @@ def _capsules(course: Course, evaluation: core.Evaluation) -> dict[str, Any] | N
         if brand == "Absorica"
         else "conventional"
     )
-    plan = core.capsule_plan(mg, line)
+    plan = core.capsule_plan(mg, line, strengths_of(course.prescriber, line))
     words = product_words(segment.product, brand)
     return {"plan": plan, "line": words, "fill": plan.fill(30) if plan.possible else None}
 

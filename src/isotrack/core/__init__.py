@@ -125,6 +125,7 @@ from isotrack.core.cycle import (
     result_flag,
 )
 from isotrack.core.dose import (
+    CAPSULE_STRENGTHS_MG,
     CapsulePlan,
     DoseReport,
     capsule_plan,
@@ -234,6 +235,7 @@ __all__ = [
     "Weight",
     "Window",
     "capsule_plan",
+    "CAPSULE_STRENGTHS_MG",
     "check_history",
     "completion_date_for_dose",
     "dose_needed_for_completion",

@@ -24,12 +24,12 @@ from django_otp.plugins.otp_static.models import StaticDevice
 
 from isotrack.clinic.access import Capability, StaffRequest
 from isotrack.clinic.actions import two_factor
-from isotrack.clinic.actions.staff import member_of
+from isotrack.clinic.actions.staff import change_prescribing, member_of
 from isotrack.clinic.errors import InvalidInput
 from isotrack.clinic.models import StaffUser
-from isotrack.web.forms import CodeForm
+from isotrack.web.forms import CodeForm, PrescribingForm
 from isotrack.web.middleware import SESSION_MUST_ENROLL
-from isotrack.web.views import save_once, write_view
+from isotrack.web.views import form_page, save_once, write_view
 
 PENDING = "_two_factor_pending"  # {user, backend, at, next}: the password was right, the code is awaited
 SETUP = "_two_factor_secret"  # the secret being set up, until a code confirms it
@@ -189,3 +189,23 @@ def staff_two_factor_remove(request: StaffRequest, member_id: str) -> HttpRespon
             "a new one (at once, if the practice requires it).",
         )
     return redirect("staff_member", member_id=member.uuid)
+
+
+@write_view(Capability.PRESCRIBE)
+def prescribing(request: StaffRequest) -> HttpResponse:
+    """A prescriber's own settings: the product line new courses start with, the capsule strengths stocked."""
+    user = request.user
+
+    def save(data: dict[str, Any]) -> HttpResponse:
+        change_prescribing(
+            actor=user, default_product_line=data["default_product_line"], stocked=form.stocked()
+        )
+        messages.success(request, "Prescribing settings saved: capsule plans use the strengths stocked.")
+        return redirect("prescribing")
+
+    form = PrescribingForm(
+        request.POST or None,
+        initial={"default_product_line": user.default_product_line},
+        stocked=user.stocked_strengths or {},
+    )
+    return form_page(request, form, "web/prescribing.html", {}, save)

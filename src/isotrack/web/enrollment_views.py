@@ -58,7 +58,7 @@ def enroll_course(request: StaffRequest, patient_id: str) -> HttpResponse:
             "category": patient.category,
             "prescriber": request.user.pk if request.user.role == Role.PRESCRIBER else None,
             "start": today,
-            "dose_product": "conventional",
+            "dose_product": request.user.default_product_line or "conventional",
             "enrollment_date": today,
         },
         prescribers=visit_queries.prescribers_of(practice),

@@ -17,6 +17,7 @@ from isotrack.clinic.actions.corrections import Kind
 from isotrack.clinic.actions.patients import weight_in_kg
 from isotrack.clinic.actions.practice_settings import SETTINGS
 from isotrack.clinic.actions.practices import time_zones
+from isotrack.clinic.dose_planning import PRODUCT_LINE_CHOICES, capsule_strengths
 from isotrack.clinic.errors import InvalidInput
 from isotrack.clinic.models import PatientCategory, Practice, Role, StaffUser, WeightUnit
 
@@ -264,3 +265,30 @@ class PracticeSettingsForm(forms.Form):
     @staticmethod
     def label_of(name: str) -> str:
         return _SETTING_LABELS[name]
+
+
+class PrescribingForm(forms.Form):
+    """A prescriber's own settings (clinic.actions.staff.change_prescribing), shown as they are: the product
+    line new courses start with, and the capsule strengths the local pharmacies stock, by line."""
+
+    default_product_line = forms.ChoiceField(
+        label="Product a new course starts with",
+        choices=[("", "No default (conventional is offered)"), *PRODUCT_LINE_CHOICES],
+        required=False,
+    )
+
+    def __init__(self, *args: Any, stocked: dict[str, list[int]], **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        for line, label in PRODUCT_LINE_CHOICES:
+            every = capsule_strengths(line)
+            self.fields[line] = forms.TypedMultipleChoiceField(
+                label=f"{label} capsules stocked (mg)",
+                choices=[(strength, f"{strength} mg") for strength in every],
+                coerce=int,
+                widget=forms.CheckboxSelectMultiple,
+                initial=stocked.get(line) or list(every),
+                error_messages={"required": "Choose at least one strength the pharmacies stock."},
+            )
+
+    def stocked(self) -> dict[str, list[int]]:
+        return {line: self.cleaned_data[line] for line, _ in PRODUCT_LINE_CHOICES}

@@ -57,6 +57,7 @@ urlpatterns = [
         login_not_required(TemplateView.as_view(template_name="web/password_set_done.html")),
         name="password_set_done",
     ),
+    path("account/prescribing/", account_views.prescribing, name="prescribing"),
     path("account/two-factor/", account_views.two_factor_page, name="two_factor"),
     path("account/two-factor/setup/", account_views.two_factor_setup, name="two_factor_setup"),
     path("account/two-factor/recovery/", account_views.two_factor_recovery, name="two_factor_recovery"),

@@ -16,9 +16,11 @@ from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
 from django.dispatch import Signal
 
+from isotrack import core
 from isotrack.audit.events import EventCode
 from isotrack.clinic.access import Capability, practice_id_of, require
 from isotrack.clinic.actions.base import action, record_practice_event
+from isotrack.clinic.dose_planning import PRODUCT_LINES
 from isotrack.clinic.errors import InvalidInput, RecordNotFound
 from isotrack.clinic.models import Role, StaffUser
 
@@ -177,4 +179,47 @@ def set_active(*, actor: StaffUser, member: StaffUser, active: bool) -> StaffUse
     record_practice_event(actor=actor, action=code, instance=member, before=before, after=after)
     if not active:
         staff_deactivated.send(sender=StaffUser, actor=actor, member=member)
+    return member
+
+
+def _prescribing(member: StaffUser) -> dict[str, Any]:
+    return {
+        "default_product_line": member.default_product_line,
+        "stocked_strengths": member.stocked_strengths,
+    }
+
+
+@action
+def change_prescribing(
+    *, actor: StaffUser, default_product_line: str, stocked: dict[str, list[int]]
+) -> StaffUser:
+    """A prescriber's own settings: the product line new courses start with ("": none) and, by product line,
+    the capsule strengths the local pharmacies stock (at least one of each line; every strength of a line is
+    stored as none named: the line follows reference.md's list)."""
+    require(actor, Capability.PRESCRIBE)
+    if actor.role != Role.PRESCRIBER:
+        raise InvalidInput("Only a prescriber has prescribing settings.")
+    if default_product_line and default_product_line not in PRODUCT_LINES:
+        raise InvalidInput("Choose a product line.", field="default_product_line")
+    kept: dict[str, list[int]] = {}
+    for line, strengths in stocked.items():
+        every = core.CAPSULE_STRENGTHS_MG.get(line)
+        if every is None:
+            raise InvalidInput(f"{line!r} is not a product line.", field=line)
+        chosen = sorted({int(s) for s in strengths})
+        if not chosen:
+            raise InvalidInput("Choose at least one strength the pharmacies stock.", field=line)
+        if not set(chosen) <= set(every):
+            raise InvalidInput(f"{line.capitalize()} capsules come in {every} mg only.", field=line)
+        if chosen != sorted(every):
+            kept[line] = chosen
+    member = StaffUser.objects.select_for_update().get(pk=actor.pk)
+    before = _prescribing(member)
+    member.default_product_line, member.stocked_strengths = default_product_line, kept
+    after = _prescribing(member)
+    if after != before:
+        member.save(update_fields=["default_product_line", "stocked_strengths"])
+        record_practice_event(
+            actor=actor, action=EventCode.STAFF_PRESCRIBING, instance=member, before=before, after=after
+        )
     return member
