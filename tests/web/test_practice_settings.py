@@ -62,8 +62,10 @@ def test_a_new_target_is_previewed_then_saved_and_moves_the_course_page_and_the_
 
     preview = admin.post("/practice/settings/", {**values, "target_mg_per_kg": "120"})
     text = preview.content.decode()
-    assert preview.status_code == 200 and "Cumulative dose target (mg/kg): 150.0 → <strong>120" in text
-    assert re.search(r'data-testid="completions-changed">1<', text) and "2027-01-19 → 2026-12-03" in text
+    assert preview.status_code == 200 and "Cumulative dose target (mg/kg): 150 → <strong>120" in text
+    assert (
+        re.search(r'data-testid="completions-changed">1<', text) and "2027-01-19 → <strong>2026-12-03" in text
+    )
     practice.refresh_from_db()
     assert practice.target_mg_per_kg == 150  # a preview saves nothing
     confirm = re.search(r'name="confirm" value="([0-9a-f]+)"', text).group(1)

@@ -8,6 +8,8 @@ import hashlib
 import json
 import logging
 import smtplib
+from datetime import date
+from decimal import Decimal
 from typing import Any
 
 from django.conf import settings
@@ -29,7 +31,7 @@ from isotrack.clinic.actions.practices import set_password_link
 from isotrack.clinic.actions.staff import change_staff, invite_staff, member_of, set_active, staff_of
 from isotrack.clinic.actions.two_factor import authenticator_of, required_for
 from isotrack.clinic.errors import InvalidInput
-from isotrack.clinic.models import StaffUser
+from isotrack.clinic.models import Practice, StaffUser
 from isotrack.web.forms import InviteForm, PracticeSettingsForm, StaffForm
 from isotrack.web.views import form_page, save_once, write_view
 
@@ -144,11 +146,25 @@ def practice_settings(request: StaffRequest) -> HttpResponse:
         except InvalidInput as error:
             form.add_error(error.field if error.field in form.fields else None, error.message)
     changed = [
-        (PracticeSettingsForm.label_of(name), before, after)
+        (PracticeSettingsForm.label_of(name), _shown(name, before), _shown(name, after))
         for name, (before, after) in (preview.changed.items() if preview else ())
     ]
     context = {"form": form, "preview": preview, "changed": changed, "digest": digest}
     return render(request, "web/practice_settings.html", context, status=422 if form.errors else 200)
+
+
+def _shown(name: str, value: Any) -> str:
+    """A setting's value in the words of its form: a choice's label, yes or no, a number without trailing
+    zeros, a date as ISO."""
+    field = Practice._meta.get_field(name)
+    choices = dict(getattr(field, "choices", None) or ())
+    if value in choices:
+        return str(choices[value])
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, Decimal):
+        return f"{value.normalize():f}"
+    return value.isoformat() if isinstance(value, date) else str(value)
 
 
 def _digest(changes: dict[str, Any]) -> str:
