@@ -99,6 +99,7 @@ def test_an_outsider_administrator_gets_404_on_the_staff_pages_of_another_practi
         f"/staff/{nurse.uuid}/",
         f"/staff/{nurse.uuid}/active/",
         f"/staff/{nurse.uuid}/two-factor/remove/",
+        f"/staff/{nurse.uuid}/password-link/",
     ):
         assert client.post(url, {"role": "practice_admin", "active": "0"}).status_code == 404, url
     nurse.refresh_from_db()

@@ -209,3 +209,30 @@ def test_without_email_the_administrator_is_given_the_link_to_pass_on(
     )
     assert link and Client().get(link.group(1).decode(), follow=True).status_code == 200
     assert not mail.outbox
+
+
+@pytest.mark.django_db(transaction=True)  # the email goes as in production
+def test_the_administrator_sends_a_new_link_that_sets_the_password(harbor, smtp_server):
+    practice, admin, client = harbor
+    member = StaffUser.objects.create(
+        username="n@harbor.example", email="n@harbor.example", practice=practice, role=Role.NURSE
+    )
+    page = client.get(f"/staff/{member.uuid}/").content
+    assert b"Send a new link to set the password" in page
+    response = client.post(f"/staff/{member.uuid}/password-link/", follow=True)
+    assert b"New link sent to n@harbor.example: its link works once, for 72 hours." in response.content
+    (email,) = smtp_server.inbox.messages
+    body = email.get_payload(decode=True).decode()
+    assert "Harbor Dermatology sends you a new link to set your isotrack password." in body
+    link = re.search(r"http://testserver(/password/set/\S+)", body).group(1)
+    browser = Client()
+    target = browser.get(link, follow=True).redirect_chain[-1][0]
+    browser.post(target, {"new_password1": PASSWORD, "new_password2": PASSWORD})
+    assert browser.post("/login/", {"username": member.username, "password": PASSWORD}).status_code == 302
+    event = AuditEvent.objects.get(action="staff.password_link")
+    assert (event.actor, event.object_uuid) == (admin, member.uuid)
+
+    member.is_active = False
+    member.save()
+    refused = client.post(f"/staff/{member.uuid}/password-link/", follow=True)
+    assert b"Reactivate the member first" in refused.content and len(smtp_server.inbox.messages) == 1

@@ -86,6 +86,7 @@ class EventCode(StrEnum):
     STAFF_DEACTIVATE = "staff.deactivate"
     STAFF_REACTIVATE = "staff.reactivate"
     STAFF_PRESCRIBING = "staff.prescribing"  # a prescriber's own settings
+    STAFF_PASSWORD_LINK = "staff.password_link"  # an administrator sent a new link that sets the password
 
     # a member's second factor (clinic.actions.two_factor)
     TWO_FACTOR_ENROLL = "two_factor.enroll"

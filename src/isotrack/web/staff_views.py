@@ -28,7 +28,14 @@ from isotrack.clinic.actions.practice_settings import (
     preview_settings,
 )
 from isotrack.clinic.actions.practices import set_password_link
-from isotrack.clinic.actions.staff import change_staff, invite_staff, member_of, set_active, staff_of
+from isotrack.clinic.actions.staff import (
+    change_staff,
+    invite_staff,
+    member_of,
+    new_password_link,
+    set_active,
+    staff_of,
+)
 from isotrack.clinic.actions.two_factor import authenticator_of, required_for
 from isotrack.clinic.errors import InvalidInput
 from isotrack.clinic.models import Practice, StaffUser
@@ -50,7 +57,7 @@ def staff_invite(request: StaffRequest) -> HttpResponse:
         member = invite_staff(actor=request.user, **data)
         link = set_password_link(member, request.build_absolute_uri("/"))
         practice = practice_of(request.user).name
-        transaction.on_commit(lambda: _invite_by_email(request, member, link, practice))
+        transaction.on_commit(lambda: _invite_by_email(request, member, link, practice, ACCOUNT_GIVEN))
         return redirect("staff_member", member_id=member.uuid)
 
     context = {"hours": _link_hours()}
@@ -61,16 +68,22 @@ def _link_hours() -> int:
     return int(settings.PASSWORD_RESET_TIMEOUT // 3600)
 
 
-def _invite_by_email(request: StaffRequest, member: StaffUser, link: str, practice: str) -> None:
-    """Once the member is saved: the invitation by email, or, when email is not set up or the server refuses
-    it, the link shown to the administrator to pass on."""
+ACCOUNT_GIVEN = "{practice} has given you an isotrack account."
+NEW_LINK = "{practice} sends you a new link to set your isotrack password."
+
+
+def _invite_by_email(
+    request: StaffRequest, member: StaffUser, link: str, practice: str, opening: str
+) -> None:
+    """Once the member is saved: the link by email, or, when email is not set up or the server refuses it,
+    the link shown to the administrator to pass on."""
     hours = _link_hours()
     if settings.EMAIL_HOST:
         try:
             send_mail(
                 subject=f"isotrack: your account at {practice}",
                 message=(
-                    f"{practice} has given you an isotrack account. Your login is {member.username}.\n\n"
+                    f"{opening.format(practice=practice)} Your login is {member.username}.\n\n"
                     f"Set your password at this link, within {hours} hours; it works once:\n{link}\n"
                 ),
                 from_email=None,
@@ -79,8 +92,9 @@ def _invite_by_email(request: StaffRequest, member: StaffUser, link: str, practi
         except (OSError, smtplib.SMTPException):
             logger.warning("the invitation email could not be sent")  # no address or name: no PHI
         else:
+            what = "Invitation" if opening == ACCOUNT_GIVEN else "New link"
             messages.success(
-                request, f"Invitation sent to {member.email}: its link works once, for {hours} hours."
+                request, f"{what} sent to {member.email}: its link works once, for {hours} hours."
             )
             return
     messages.warning(
@@ -104,8 +118,24 @@ def staff_member(request: StaffRequest, member_id: str) -> HttpResponse:
         "member": member,
         "authenticator": authenticator_of(member),
         "two_factor_required": required_for(member),
+        "hours": _link_hours(),
     }
     return form_page(request, form, "web/staff/member.html", context, save)
+
+
+@write_view(Capability.MANAGE_PRACTICE)
+def staff_password_link(request: StaffRequest, member_id: str) -> HttpResponse:
+    """The member page's "Send a new link to set the password" (a GET goes to that page)."""
+    member = member_of(request.user, member_id)
+    if request.method == "POST":
+        try:
+            new_password_link(actor=request.user, member=member)
+        except InvalidInput as error:
+            messages.error(request, error.message)
+        else:
+            link = set_password_link(member, request.build_absolute_uri("/"))
+            _invite_by_email(request, member, link, practice_of(request.user).name, NEW_LINK)
+    return redirect("staff_member", member_id=member.uuid)
 
 
 @write_view(Capability.MANAGE_PRACTICE)

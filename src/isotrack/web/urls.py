@@ -81,6 +81,9 @@ urlpatterns = [
     path("staff/<uuid:member_id>/", staff_views.staff_member, name="staff_member"),
     path("staff/<uuid:member_id>/active/", staff_views.staff_active, name="staff_active"),
     path(
+        "staff/<uuid:member_id>/password-link/", staff_views.staff_password_link, name="staff_password_link"
+    ),
+    path(
         "staff/<uuid:member_id>/two-factor/remove/",
         account_views.staff_two_factor_remove,
         name="staff_two_factor_remove",

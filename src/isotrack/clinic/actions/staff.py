@@ -117,6 +117,23 @@ def invite_staff(
     return member
 
 
+@action
+def new_password_link(*, actor: StaffUser, member: StaffUser) -> StaffUser:
+    """Records that the administrator gives an active member a new one-time link that sets the password (an
+    invitation whose link expired, a forgotten password without email); the link itself is made by
+    ``practices.set_password_link`` and never kept."""
+    member = member_of(actor, member.uuid)
+    if not member.is_active:
+        raise InvalidInput("Reactivate the member first: a deactivated member cannot log in.")
+    record_practice_event(
+        actor=actor,
+        action=EventCode.STAFF_PASSWORD_LINK,
+        instance=member,
+        after={"username": member.username},
+    )
+    return member
+
+
 def _locked(actor: StaffUser, member: StaffUser) -> StaffUser:
     """The member as it is now, read once the practice's active administrators are locked for the change
     (PostgreSQL: two changes at once cannot leave the practice without one)."""
