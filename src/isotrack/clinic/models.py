@@ -297,9 +297,11 @@ class Practice(PublicIdModel):
         constraints = [
             _range("practice_target_range", "target_mg_per_kg", 50, 300),
             _range("practice_ld_factor_range", "ld_equivalence_factor", 1, 2),
-            models.CheckConstraint(
+            models.CheckConstraint(  # LAB-TG-CRIT above LAB-TG-HIGH
                 condition=Q(triglycerides_critical_mg_dl__gt=F("triglycerides_high_mg_dl")),
                 name="practice_tg_thresholds_ordered",
+                violation_error_code="triglycerides_critical_mg_dl",
+                violation_error_message="The critical triglycerides threshold must be above the high one.",
             ),
             _range("practice_peak_labs_range", "peak_labs_after_days", 14, 180),
         ]

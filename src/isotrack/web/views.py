@@ -160,7 +160,8 @@ def patient_contact(request: StaffRequest, patient_id: str) -> HttpResponse:
 
     current = {name: getattr(patient, name) for name in ContactForm.base_fields}
     form = ContactForm(request.POST or None, initial=current)
-    return form_page(request, form, "web/contact_form.html", {"patient": patient}, save)
+    context = {"patient": patient, "title": "Contact details", "heading": "Contact details of"}
+    return form_page(request, form, "web/patient_form_page.html", context, save)
 
 
 @write_view(Capability.RECORD_OBSERVATIONS)
@@ -181,7 +182,8 @@ def weight_new(request: StaffRequest, patient_id: str) -> HttpResponse:
     form = WeightForm(
         request.POST or None, initial={"effective_date": queries.practice_today(patient.practice)}
     )
-    return form_page(request, form, "web/weight_form.html", {"patient": patient}, save)
+    context = {"patient": patient, "title": "Weight", "heading": "Record a weight for"}
+    return form_page(request, form, "web/patient_form_page.html", context, save)
 
 
 @require_http_methods(["GET"])

@@ -70,8 +70,15 @@ def _integrity_message(error: IntegrityError) -> str:
 
 def validated_save(instance: models.Model) -> None:
     """The model's own validation, its first problem refused beside its field; then the save."""
+    validate(instance)
+    instance.save()
+
+
+def validate(instance: models.Model, exclude: list[str] | None = None) -> None:
+    """The model's own validation (fields, ranges, check constraints), its first problem refused beside its
+    field (InvalidInput); nothing saved."""
     try:
-        instance.full_clean()
+        instance.full_clean(exclude=exclude)
     except ValidationError as error:
         name, errors = next(iter(error.error_dict.items()))
         first = errors[0]
@@ -80,7 +87,6 @@ def validated_save(instance: models.Model) -> None:
             # Check constraints carry the field they guard as their violation code (see models.py).
             field = first.code if first.code in {f.name for f in instance._meta.fields} else None
         raise InvalidInput(" ".join(first.messages), field=field) from error
-    instance.save()
 
 
 def check_practice(actor: StaffUser, patient: Patient) -> None:

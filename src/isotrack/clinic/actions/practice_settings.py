@@ -20,12 +20,10 @@ import dataclasses
 import datetime as dt
 from typing import Any
 
-from django.core.exceptions import ValidationError
-
 from isotrack import core
 from isotrack.audit.events import EventCode
 from isotrack.clinic.access import Capability, practice_id_of, require
-from isotrack.clinic.actions.base import action, record_practice_event
+from isotrack.clinic.actions.base import action, record_practice_event, validate
 from isotrack.clinic.actions.practices import time_zones
 from isotrack.clinic.errors import InvalidInput
 from isotrack.clinic.models import Course, Practice, StaffUser, WorklistEntry
@@ -89,21 +87,7 @@ def _proposed(practice: Practice, changes: dict[str, Any]) -> tuple[Practice, di
     proposed = copy.copy(practice)
     for name, value in changes.items():
         setattr(proposed, name, value)
-    if (
-        proposed.triglycerides_critical_mg_dl <= proposed.triglycerides_high_mg_dl
-    ):  # LAB-TG-CRIT above LAB-TG-HIGH
-        raise InvalidInput(
-            "The critical triglycerides threshold must be above the high one "
-            f"({proposed.triglycerides_high_mg_dl} mg/dL).",
-            field="triglycerides_critical_mg_dl",
-        )
-    try:
-        proposed.full_clean(exclude=["worklist_basis"])
-    except ValidationError as error:
-        name, errors = next(iter(error.error_dict.items()))
-        first = errors[0]
-        field = name if name in SETTINGS else (first.code if first.code in SETTINGS else None)
-        raise InvalidInput(" ".join(first.messages), field=field) from None
+    validate(proposed, exclude=["worklist_basis"])
     proposed.name = " ".join(str(proposed.name).split())
     if Practice.objects.filter(name__iexact=proposed.name).exclude(pk=practice.pk).exists():
         raise InvalidInput(f"A practice named {proposed.name!r} exists already.", field="name")

@@ -10,6 +10,7 @@ always keeps an active administrator: the last one can be neither deactivated no
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from django.core.exceptions import ValidationError
@@ -168,15 +169,26 @@ def change_staff(*, actor: StaffUser, member: StaffUser, role: str, npi: str) ->
         raise InvalidInput("A prescriber needs an NPI.", field="npi")
     if role != member.role:
         _keeps_an_administrator(member)
-    before = _snapshot(member)
-    member.role, member.npi = role, npi
-    after = _snapshot(member)
-    if after != before:
-        member.save(update_fields=["role", "npi"])
-        record_practice_event(
-            actor=actor, action=EventCode.STAFF_CHANGE, instance=member, before=before, after=after
-        )
+    _change(actor, member, EventCode.STAFF_CHANGE, _snapshot, role=role, npi=npi)
     return member
+
+
+def _change(
+    actor: StaffUser,
+    member: StaffUser,
+    code: EventCode,
+    shown: Callable[[StaffUser], dict[str, Any]],
+    **values: Any,
+) -> None:
+    """Sets ``values`` on the member and, when ``shown`` (what the audit keeps) differs, saves those fields
+    with the audit row of ``code`` (before and after)."""
+    before = shown(member)
+    for name, value in values.items():
+        setattr(member, name, value)
+    after = shown(member)
+    if after != before:
+        member.save(update_fields=list(values))
+        record_practice_event(actor=actor, action=code, instance=member, before=before, after=after)
 
 
 @action
@@ -231,12 +243,6 @@ def change_prescribing(
         if chosen != sorted(every):
             kept[line] = chosen
     member = StaffUser.objects.select_for_update().get(pk=actor.pk)
-    before = _prescribing(member)
-    member.default_product_line, member.stocked_strengths = default_product_line, kept
-    after = _prescribing(member)
-    if after != before:
-        member.save(update_fields=["default_product_line", "stocked_strengths"])
-        record_practice_event(
-            actor=actor, action=EventCode.STAFF_PRESCRIBING, instance=member, before=before, after=after
-        )
+    values = {"default_product_line": default_product_line, "stocked_strengths": kept}
+    _change(actor, member, EventCode.STAFF_PRESCRIBING, _prescribing, **values)
     return member
