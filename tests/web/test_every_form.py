@@ -49,7 +49,7 @@ class Forms(HTMLParser):
             if kind in ("checkbox", "radio"):
                 if "checked" in a:
                     fields.append((a["name"], a.get("value") or "on"))
-            elif kind not in ("submit", "button", "reset", "file"):
+            elif kind not in ("submit", "button", "reset"):  # a file input untouched posts no file
                 fields.append((a["name"], a.get("value") or ""))
         elif tag == "select":
             self._select, self._selected, self._first = a["name"], None, None

@@ -80,6 +80,7 @@ class EventCode(StrEnum):
     # the practice and its staff (clinic.actions.practices, clinic.actions.staff)
     PRACTICE_CREATE = "practice.create"
     PRACTICE_SETTINGS_CHANGE = "practice.settings"
+    PRACTICE_IMPORT = "practice.import"  # the practice's current patients and courses from a file
     STAFF_CREATE = "staff.create"
     STAFF_INVITE = "staff.invite"
     STAFF_CHANGE = "staff.change"

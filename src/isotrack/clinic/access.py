@@ -6,6 +6,9 @@ One lookup helper per object type; a record of another practice is reported exac
 from __future__ import annotations
 
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from enum import Enum
 from typing import Any
 
@@ -29,6 +32,7 @@ class Capability(Enum):
     RECORD_OBSERVATIONS = "record clinical observations and iPLEDGE steps"
     PRESCRIBE = "change a dose, a course or a patient's category"
     MANAGE_PRACTICE = "manage the practice's staff and policy"
+    IMPORT_RECORDS = "import the practice's current patients and courses"
 
 
 _CAPABILITIES: dict[Any, set[Capability]] = {
@@ -40,15 +44,41 @@ _CAPABILITIES: dict[Any, set[Capability]] = {
     },
     Role.NURSE: {Capability.READ, Capability.REGISTER_PATIENTS, Capability.RECORD_OBSERVATIONS},
     Role.FRONT_DESK: {Capability.READ, Capability.REGISTER_PATIENTS},
-    Role.PRACTICE_ADMIN: {Capability.READ, Capability.REGISTER_PATIENTS, Capability.MANAGE_PRACTICE},
+    Role.PRACTICE_ADMIN: {
+        Capability.READ,
+        Capability.REGISTER_PATIENTS,
+        Capability.MANAGE_PRACTICE,
+        Capability.IMPORT_RECORDS,
+    },
     Role.AUDITOR: {Capability.READ},
 }
 
+# What an import of the practice's records writes (``clinic.imports.practice``): a history that prescribers
+# and nurses recorded elsewhere, brought in whole by the member who imports it.
+_IMPORTED = frozenset({Capability.REGISTER_PATIENTS, Capability.RECORD_OBSERVATIONS, Capability.PRESCRIBE})
+_importing: ContextVar[int | None] = ContextVar("isotrack_importing", default=None)
+
 
 def can(user: StaffUser, capability: Capability) -> bool:
-    return (
-        user.is_active and user.practice_id is not None and capability in _CAPABILITIES.get(user.role, set())
-    )
+    if not user.is_active or user.practice_id is None:
+        return False
+    own = _CAPABILITIES.get(user.role, set())
+    if capability in own:
+        return True
+    return capability in _IMPORTED and Capability.IMPORT_RECORDS in own and _importing.get() == user.pk
+
+
+@contextmanager
+def import_authority(user: StaffUser) -> Iterator[None]:
+    """While an import runs (inside its one transaction), the member who may import records what the file
+    holds, as the records' actions require (a course start, a dose, a test...); each audit row names that
+    member. Outside it, and for anyone else, the roles hold as above."""
+    require(user, Capability.IMPORT_RECORDS)
+    token = _importing.set(user.pk)
+    try:
+        yield
+    finally:
+        _importing.reset(token)
 
 
 def require(user: StaffUser, capability: Capability) -> None:

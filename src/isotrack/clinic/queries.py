@@ -109,6 +109,19 @@ def judge(course: Course, day: date, days_supply: int = 30) -> Judgment:
     )
 
 
+def judged_in_words(course_file: facts.CourseFile, day: date) -> tuple[str, date | None]:
+    """The course's next step in words (with its deadline, and "overdue" once past it) and its projected
+    completion date: what a preview of a change shows for each course it touches."""
+    evaluation = core.evaluate(course_file, day)
+    step = core.next_step(course_file, day, evaluation).step
+    words = "nothing to do" if step is None else step.label
+    if step is not None and step.deadline is not None:
+        words += f" by {step.deadline.isoformat()}"
+    if step is not None and step.status == "overdue":
+        words += " (overdue)"
+    return words, evaluation.dose.projected_completion_date
+
+
 # --- the course page ---------------------------------------------------------------------------------------
 
 DOSE_CURVE_POINTS = 40  # the chart's resolution: enough for a smooth curve, few evaluations

@@ -292,3 +292,13 @@ class PrescribingForm(forms.Form):
 
     def stocked(self) -> dict[str, list[int]]:
         return {line: self.cleaned_data[line] for line, _ in PRODUCT_LINE_CHOICES}
+
+
+class PracticeImportForm(forms.Form):
+    """A practice's current patients and courses, as a CSV file of the template (clinic.imports.practice)."""
+
+    file = forms.FileField(
+        label="CSV file",
+        help_text="One row per course, in the template's columns, saved from the spreadsheet as CSV (UTF-8).",
+        widget=forms.ClearableFileInput(attrs={"accept": ".csv,text/csv"}),
+    )

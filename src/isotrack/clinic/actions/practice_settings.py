@@ -20,14 +20,13 @@ import dataclasses
 import datetime as dt
 from typing import Any
 
-from isotrack import core
 from isotrack.audit.events import EventCode
 from isotrack.clinic.access import Capability, practice_id_of, require
 from isotrack.clinic.actions.base import action, record_practice_event, validate
 from isotrack.clinic.actions.practices import time_zones
 from isotrack.clinic.errors import InvalidInput
 from isotrack.clinic.models import Course, Practice, StaffUser, WorklistEntry
-from isotrack.clinic.queries import practice_today
+from isotrack.clinic.queries import judged_in_words, practice_today
 from isotrack.clinic.records import facts_by_course, under_settings
 
 SETTINGS = (
@@ -143,26 +142,13 @@ def _changes(
     then = under_settings(now, proposed, {course_id: row[1] for course_id, row in shown.items()})
     for course_id, course_file in now.items():
         course_uuid, _, family, given = shown[course_id]
-        before = _judged(course_file, before_day)
-        after = _judged(then[course_id], after_day)
+        before = judged_in_words(course_file, before_day)
+        after = judged_in_words(then[course_id], after_day)
         if before != after:
             found.append(
                 CourseChange(course_uuid, f"{family}, {given}", before[0], after[0], before[1], after[1])
             )
     return found
-
-
-def _judged(course_file: core.CourseFile, day: dt.date) -> tuple[str, dt.date | None]:
-    """The next step in words (with its deadline) and the projected completion date."""
-    evaluation = core.evaluate(course_file, day)
-    found = core.next_step(course_file, day, evaluation)
-    step = found.step
-    words = "nothing to do" if step is None else step.label
-    if step is not None and step.deadline is not None:
-        words += f" by {step.deadline.isoformat()}"
-    if step is not None and step.status == "overdue":
-        words += " (overdue)"
-    return words, evaluation.dose.projected_completion_date
 
 
 @action

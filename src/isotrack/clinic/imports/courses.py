@@ -5,6 +5,7 @@
 from __future__ import annotations
 
 from decimal import Decimal
+from typing import Any
 
 from django.db import transaction
 
@@ -38,11 +39,36 @@ def _staff(practice: Practice, username: str, where: str) -> StaffUser:
     return user
 
 
+class _At:
+    """Names the course-file entry an action's refusal is about: ``events[3].date``, ``doses[1]``."""
+
+    def __init__(self, path: str, fields: dict[str, str] | None = None) -> None:
+        self.path, self.fields = path, fields or {}
+
+    def __enter__(self) -> None:
+        return None
+
+    def __exit__(self, kind: Any, error: Any, traceback: Any) -> None:
+        if isinstance(error, InvalidInput):
+            where = self.fields.get(error.field or "", self.path)
+            raise InvalidInput(error.message, field=where) from error
+
+
+FROM_FILE = "from the file"
+
+
 def import_course(
-    *, actor: StaffUser, patient: Patient, course_file: facts.CourseFile, prescriber: StaffUser | None = None
+    *,
+    actor: StaffUser,
+    patient: Patient,
+    course_file: facts.CourseFile,
+    prescriber: StaffUser | None = None,
+    target_mg_per_kg: Decimal | None | str = FROM_FILE,
 ) -> Course:
     """Create a course (and the patient's weights and contraception it needs) from a course file: every record
-    through its action, all in one transaction, or nothing."""
+    through its action, all in one transaction, or nothing. A refusal names the file's entry it is about as
+    its field (``events[3]``, ``doses[1]``, ``course.start``). The course's dose target is the file's
+    ``policy.target_mg_per_kg`` unless ``target_mg_per_kg`` is given (None: it follows the practice's)."""
     practice = patient.practice
     prescriber = prescriber or (actor if actor.role == Role.PRESCRIBER else None)
     if prescriber is None:
@@ -62,49 +88,68 @@ def import_course(
     _policy_must_match(practice, course_file.policy)
     doses = sorted(course_file.doses, key=lambda s: s.start)
     if doses and doses[0].start != course_file.course.start:
-        raise InvalidInput("doses[0].from: the first dose must start on course.start", field="doses")
+        raise InvalidInput("doses[0].from: the first dose must start on course.start", field="doses[0]")
+    if target_mg_per_kg == FROM_FILE:
+        target_mg_per_kg = Decimal(str(course_file.policy.target_mg_per_kg))
+    first = {
+        "mg_per_day": "doses[0]",
+        "product": "doses[0]",
+        "prescriber": "prescriber",
+        "category": "patient.category",
+    }
     with transaction.atomic():
-        course = start_course(
-            actor=actor,
-            patient=patient,
-            prescriber=prescriber,
-            start=course_file.course.start,
-            mg_per_day=Decimal(str(doses[0].mg_per_day)) if doses else None,
-            product=doses[0].product if doses else "conventional",
-            target_mg_per_kg=Decimal(str(course_file.policy.target_mg_per_kg)),
-        )
-        for segment in doses[1:]:
-            change_dose(
+        with _At("course.start", first):
+            course = start_course(
                 actor=actor,
-                course=course,
-                starts_on=segment.start,
-                mg_per_day=Decimal(str(segment.mg_per_day)),
-                product=segment.product,
-                reason="imported from a course file",
+                patient=patient,
+                prescriber=prescriber,
+                start=course_file.course.start,
+                mg_per_day=Decimal(str(doses[0].mg_per_day)) if doses else None,
+                product=doses[0].product if doses else "conventional",
+                target_mg_per_kg=target_mg_per_kg if isinstance(target_mg_per_kg, Decimal) else None,
             )
+        for segment in doses[1:]:
+            with _At(f"doses[{course_file.doses.index(segment)}]"):
+                change_dose(
+                    actor=actor,
+                    course=course,
+                    starts_on=segment.start,
+                    mg_per_day=Decimal(str(segment.mg_per_day)),
+                    product=segment.product,
+                    reason="imported from a course file",
+                )
         known_weights = {(w.effective_date, w.kg) for w in patient.weights.all()}
-        for weight in course_file.weights:
+        for index, weight in enumerate(course_file.weights):
             kg = Decimal(str(weight.kg)).quantize(Decimal("0.01"))
             if (weight.date, kg) not in known_weights:
-                record_weight(actor=actor, patient=patient, effective_date=weight.date, value=kg)
+                with _At(f"weights[{index}]"):
+                    record_weight(actor=actor, patient=patient, effective_date=weight.date, value=kg)
         known_methods = {(c.method, c.start, c.end) for c in patient.contraception.all()}
-        for use in course_file.contraception:
+        for index, use in enumerate(course_file.contraception):
             if (use.method, use.start, use.end) not in known_methods:
-                record_contraception(
-                    actor=actor, patient=patient, method=use.method, start=use.start, end=use.end
+                with _At(f"contraception[{index}]"):
+                    record_contraception(
+                        actor=actor, patient=patient, method=use.method, start=use.start, end=use.end
+                    )
+        for index, hold in enumerate(course_file.interruptions):
+            with _At(f"interruptions[{index}]"):
+                record_interruption(
+                    actor=actor, course=course, start=hold.start, end=hold.end, reason=hold.reason or ""
                 )
-        for hold in course_file.interruptions:
-            record_interruption(
-                actor=actor, course=course, start=hold.start, end=hold.end, reason=hold.reason or ""
-            )
-        for day in course_file.missed_doses:
-            record_missed_dose(actor=actor, course=course, day=day)
+        for index, day in enumerate(course_file.missed_doses):
+            with _At(f"missed_doses[{index}]"):
+                record_missed_dose(actor=actor, course=course, day=day)
         for index, event in enumerate(course_file.events):
-            _import_event(actor, course, event, f"events[{index}]")
+            with _At(f"events[{index}]"):
+                _import_event(actor, course, event, f"events[{index}]")
         if course_file.course.end is not None:
-            end_course(
-                actor=actor, course=course, end=course_file.course.end, reason="imported from a course file"
-            )
+            with _At("course.end"):
+                end_course(
+                    actor=actor,
+                    course=course,
+                    end=course_file.course.end,
+                    reason="imported from a course file",
+                )
         return course
 
 

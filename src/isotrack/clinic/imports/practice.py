@@ -1,0 +1,493 @@
+"""A practice's current patients and their courses from a spreadsheet (CSV, one row per course), all or
+nothing (``isotrack import-practice``, the Import page).
+
+Each row becomes a patient and a course file: ``core.parse_course_file`` checks the file's form (dates,
+methods, test purposes, an impossible history), then the patient is registered and the course imported by the
+same actions as by hand (``register_patient``, ``imports.courses.import_course``): an imported course is
+judged exactly as the same course entered by hand, and every record has its audit row.
+
+The preview does the whole import in one transaction and rolls it back, so what it shows (every course's next
+step, every row's problems at once) is what the import would do. The import itself does it again and keeps it
+only if no row has a problem, with one ``practice.import`` audit row naming the file (its SHA-256) and the
+courses it created. Rows are numbered as a spreadsheet shows them: the header is row 1.
+
+The columns (``COLUMNS``) are documented on the Import page and in docs/practice-import.md; list cells hold
+entries separated by ``;``, each entry's parts by spaces, its date first.
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import io
+import re
+from dataclasses import dataclass, field
+from datetime import date
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+from django.db import transaction
+
+from isotrack import core
+from isotrack.audit.events import EventCode
+from isotrack.clinic.access import Capability, import_authority, practice_id_of, require
+from isotrack.clinic.actions.base import record_practice_event
+from isotrack.clinic.actions.patients import register_patient, weight_in_kg
+from isotrack.clinic.errors import InvalidInput
+from isotrack.clinic.imports.courses import import_course
+from isotrack.clinic.models import Course, Practice, Role, StaffUser, WeightUnit
+from isotrack.clinic.queries import judged_in_words, practice_today
+from isotrack.clinic.records import course_facts, under_settings
+from isotrack.core import plausibility
+
+MAX_ROWS = 500  # one practice's current courses; a larger group imports in parts
+MAX_BYTES = 2_000_000
+
+
+@dataclass(frozen=True)
+class Column:
+    name: str
+    required: bool
+    meaning: str
+    example: str
+
+
+COLUMNS = (
+    Column("mrn", True, "the practice's medical record number", "MRN-1001"),
+    Column("given_name", True, "given name", "Alex"),
+    Column("family_name", True, "family name", "Example"),
+    Column("birth_date", True, "date of birth (YYYY-MM-DD)", "2004-03-01"),
+    Column("category", True, "iPLEDGE category: can_get_pregnant or cannot_get_pregnant", "can_get_pregnant"),
+    Column("ipledge_id", False, "the patient's iPLEDGE identification number", "1234567890"),
+    Column("email", False, "email address, for reminders", ""),
+    Column("phone", False, "phone number", ""),
+    Column("prescriber", True, "the prescriber's isotrack username or NPI", "doctor"),
+    Column("start", True, "the first day of dosing (on or before today)", "2026-09-01"),
+    Column(
+        "product",
+        True,
+        "conventional (any non-micronized product) or micronized (Absorica LD)",
+        "conventional",
+    ),
+    Column(
+        "doses",
+        True,
+        "daily doses: 'DATE MG' from that date on; the first on the start",
+        "2026-09-01 40; 2026-10-01 60",
+    ),
+    Column("target_mg_per_kg", False, "the course's own cumulative target; empty: the practice's", ""),
+    Column("weights", True, "weights: 'DATE VALUE kg' or 'DATE VALUE lb'", "2026-08-20 62 kg"),
+    Column(
+        "contraception",
+        False,
+        "methods: 'FROM METHOD' or 'FROM METHOD TO' (the codes of course files: iud_copper, male_condom...)",
+        "2026-07-01 iud_copper; 2026-07-01 male_condom",
+    ),
+    Column("enrolled", False, "the day the patient was registered in iPLEDGE", "2026-07-01"),
+    Column(
+        "pregnancy_tests",
+        False,
+        "tests: 'DATE PURPOSE SETTING RESULT [VERIFIED_BY]' (screening, confirmation, monthly...; lab, "
+        "office, home; negative or positive; a home test names the staff member who verified it)",
+        "2026-07-02 screening office negative; 2026-08-01 confirmation lab negative; "
+        "2026-10-28 monthly lab negative",
+    ),
+    Column(
+        "prescriber_confirmations", False, "the prescriber's iPLEDGE entries: dates", "2026-08-01; 2026-10-28"
+    ),
+    Column(
+        "patient_attestations",
+        False,
+        "the patient's answers to the questions: dates",
+        "2026-08-02; 2026-10-29",
+    ),
+    Column("fills", False, "pick-ups: 'DATE DAYS_SUPPLY'", "2026-08-03 30; 2026-10-30 30"),
+    Column(
+        "labs",
+        False,
+        "results: 'DATE TEST VALUE UNIT [ULN]' (triglycerides, cholesterol, hdl, ldl in mg/dL or mmol/L; "
+        "alt, ast in U/L)",
+        "2026-08-01 triglycerides 140 mg/dL; 2026-08-01 alt 22 U/L",
+    ),
+    Column("end", False, "the last day of dosing, when it is set", ""),
+)
+COLUMN_NAMES = tuple(c.name for c in COLUMNS)
+REQUIRED = tuple(c.name for c in COLUMNS if c.required)
+
+
+@dataclass(frozen=True, order=True)
+class RowProblem:
+    row: int  # as a spreadsheet shows it: the header is row 1
+    column: str  # "" for the whole row or file
+    message: str
+    mrn: str = ""
+
+
+@dataclass(frozen=True)
+class ImportedCourse:
+    row: int
+    mrn: str
+    patient_name: str
+    category: str
+    prescriber: str
+    start: date
+    phase: str
+    next_step: str
+    projected_completion: date | None
+    course_uuid: str
+
+
+@dataclass
+class PracticeImport:
+    sha256: str
+    rows: int = 0
+    courses: list[ImportedCourse] = field(default_factory=list)
+    problems: list[RowProblem] = field(default_factory=list)
+    imported: bool = False
+
+
+class PracticeFileRejected(InvalidInput):
+    """Rows had problems: nothing was imported. ``problems`` names each row, its column and why."""
+
+    def __init__(self, problems: list[RowProblem]) -> None:
+        self.problems = problems
+        first = "; ".join(problem_words(p) for p in problems[:5])
+        more = f" (and {len(problems) - 5} more)" if len(problems) > 5 else ""
+        super().__init__(f"Nothing imported: {first}{more}.", field="file")
+
+
+def problem_words(problem: RowProblem) -> str:
+    """A problem in words: `row 18 (MRN X), start: ...`."""
+    where = f"row {problem.row}" + (f" (MRN {problem.mrn})" if problem.mrn else "")
+    return (
+        f"{where}, {problem.column}: {problem.message}" if problem.column else f"{where}: {problem.message}"
+    )
+
+
+def template_csv() -> str:
+    """The template: the header and one example row (synthetic)."""
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow(COLUMN_NAMES)
+    writer.writerow([c.example for c in COLUMNS])
+    return out.getvalue()
+
+
+# -------------------------------------------------------------------------------------------------- reading
+
+
+class _Bad(ValueError):
+    def __init__(self, column: str, message: str) -> None:
+        super().__init__(message)
+        self.column, self.message = column, message
+
+
+@dataclass
+class _Row:
+    """One row read: the patient's registration, the prescriber's name and the course file (as JSON data,
+    with where each of its list entries came from: ``events[3]`` -> ("fills", 2))."""
+
+    number: int
+    cells: dict[str, str]
+    course_file: core.CourseFile | None = None
+    origin: dict[str, tuple[str, int]] = field(default_factory=dict)
+
+
+def _entries(cells: dict[str, str], column: str) -> list[tuple[int, str, list[str]]]:
+    """A list cell's entries: (1-based number, text, parts)."""
+    found: list[tuple[int, str, list[str]]] = []
+    for text in (cells.get(column) or "").split(";"):
+        text = " ".join(text.split())
+        if text:
+            found.append((len(found) + 1, text, text.split(" ")))
+    return found
+
+
+def _number(text: str, column: str, entry: str) -> int | float:
+    try:
+        value = Decimal(text)
+    except InvalidOperation:
+        raise _Bad(column, f"{entry}: {text[:20]!r} is not a number") from None
+    if not value.is_finite() or abs(value) > Decimal(10) ** 9:
+        raise _Bad(column, f"{entry}: {text[:20]!r} is not a number a course can have")
+    return int(value) if value == value.to_integral_value() else float(value)
+
+
+def _parts(text: str, parts: list[str], column: str, entry: str, low: int, high: int) -> None:
+    if not low <= len(parts) <= high:
+        shape = next(c.meaning for c in COLUMNS if c.name == column).split(": ", 1)[-1]
+        raise _Bad(column, f"{entry} {text[:60]!r} is not of the form {shape}")
+
+
+def _read_row(number: int, cells: dict[str, str], rules: str) -> _Row:
+    """The row's course file, checked for form by the core; raises _Bad naming the column."""
+    row = _Row(number, cells)
+    for name in REQUIRED:
+        if not cells.get(name):
+            raise _Bad(name, "required, and empty")
+    try:
+        date.fromisoformat(cells["birth_date"])
+    except ValueError:
+        raise _Bad("birth_date", f"{cells['birth_date'][:20]!r} is not a date (YYYY-MM-DD)") from None
+    data: dict[str, Any] = {
+        "rules": rules,
+        "patient": {"category": cells["category"], "birth_date": cells["birth_date"]},
+        "course": {"start": cells["start"], "end": cells.get("end") or None},
+        "weights": [],
+        "doses": [],
+        "contraception": [],
+        "events": [],
+    }
+
+    def add(key: str, item: dict[str, Any], column: str, entry: int) -> None:
+        row.origin[f"{key}[{len(data[key])}]"] = (column, entry)
+        data[key].append(item)
+
+    for n, text, parts in _entries(cells, "doses"):
+        _parts(text, parts, "doses", f"entry {n}", 2, 3)
+        if len(parts) == 3 and parts[2].lower() != "mg":
+            raise _Bad("doses", f"entry {n}: doses are in mg a day ({parts[2][:10]!r})")
+        dose = {"from": parts[0], "mg_per_day": _number(parts[1], "doses", f"entry {n}")}
+        add("doses", dose | {"product": cells["product"]}, "doses", n)
+    for n, text, parts in _entries(cells, "weights"):
+        _parts(text, parts, "weights", f"entry {n}", 3, 3)
+        unit = parts[2].lower()
+        if unit not in WeightUnit.values:
+            raise _Bad("weights", f"entry {n}: {parts[2][:10]!r} is not a weight unit (kg or lb)")
+        value = Decimal(str(_number(parts[1], "weights", f"entry {n}")))
+        try:
+            kg = weight_in_kg(value, unit)
+        except InvalidInput as error:
+            raise _Bad("weights", f"entry {n}: {error.message}") from None
+        add("weights", {"date": parts[0], "kg": float(kg)}, "weights", n)
+    for n, text, parts in _entries(cells, "contraception"):
+        _parts(text, parts, "contraception", f"entry {n}", 2, 3)
+        use: dict[str, Any] = {
+            "from": parts[0],
+            "method": parts[1],
+            "to": parts[2] if len(parts) == 3 else None,
+        }
+        add("contraception", use, "contraception", n)
+    if cells.get("enrolled"):
+        add("events", {"type": "enrollment", "date": cells["enrolled"].strip()}, "enrolled", 1)
+    for n, text, parts in _entries(cells, "pregnancy_tests"):
+        _parts(text, parts, "pregnancy_tests", f"entry {n}", 4, 5)
+        test: dict[str, Any] = {
+            "type": "pregnancy_test",
+            "date": parts[0],
+            "purpose": parts[1],
+            "setting": parts[2],
+        }
+        test |= {"result": parts[3], "verified_by": parts[4] if len(parts) == 5 else None}
+        add("events", test, "pregnancy_tests", n)
+    for column, kind in (
+        ("prescriber_confirmations", "prescriber_confirmation"),
+        ("patient_attestations", "patient_attestation"),
+    ):
+        for n, text, parts in _entries(cells, column):
+            _parts(text, parts, column, f"entry {n}", 1, 1)
+            add("events", {"type": kind, "date": parts[0]}, column, n)
+    for n, text, parts in _entries(cells, "fills"):
+        _parts(text, parts, "fills", f"entry {n}", 2, 2)
+        supply = _number(parts[1], "fills", f"entry {n}")
+        add("events", {"type": "dispense", "date": parts[0], "days_supply": supply}, "fills", n)
+    for n, text, parts in _entries(cells, "labs"):
+        _parts(text, parts, "labs", f"entry {n}", 4, 5)
+        lab: dict[str, Any] = {"type": "lab", "date": parts[0], "test": parts[1], "unit": parts[3]}
+        lab["value"] = _number(parts[2], "labs", f"entry {n}")
+        if len(parts) == 5:
+            lab["uln"] = _number(parts[4], "labs", f"entry {n}")
+        add("events", lab, "labs", n)
+    try:
+        row.course_file = core.parse_course_file(data)
+    except core.CourseFileError as error:
+        column, entry = _column_of(row, error.path)
+        raise _Bad(column, f"entry {entry}: {error.problem}" if entry else error.problem) from None
+    return row
+
+
+_FIELD_COLUMNS = {
+    "course.start": "start",
+    "course.end": "end",
+    "patient.category": "category",
+    "patient.birth_date": "birth_date",
+    "prescriber": "prescriber",
+}
+
+
+def _column_of(row: _Row, path: str) -> tuple[str, int]:
+    """The column (and list entry) of a course-file path: ``events[3].date`` -> ("fills", 2)."""
+    found = re.match(r"[a-z_]+\[\d+\]", path or "")
+    if found and found.group(0) in row.origin:
+        return row.origin[found.group(0)]
+    for prefix, column in _FIELD_COLUMNS.items():
+        if (path or "").startswith(prefix):
+            return column, 0
+    root = re.split(r"[.\[]", path or "")[0]
+    return (root if root in COLUMN_NAMES else ""), 0
+
+
+def read_csv(content: str | bytes) -> tuple[list[dict[str, str]], list[RowProblem]]:
+    """The rows' cells by column name, or the file's problem (row 1: the header)."""
+    if len(content) > MAX_BYTES:
+        return [], [RowProblem(1, "", f"the file is larger than {MAX_BYTES // 1_000_000} MB")]
+    if isinstance(content, bytes):
+        try:
+            content = content.decode("utf-8-sig")
+        except UnicodeDecodeError:
+            return [], [RowProblem(1, "", "the file is not UTF-8 text (save the spreadsheet as CSV UTF-8)")]
+    if "\x00" in content:
+        return [], [RowProblem(1, "", "the file is not text (it holds a NUL character)")]
+    reader = csv.reader(io.StringIO(content.lstrip("\ufeff")))
+    try:
+        lines = list(reader)
+    except csv.Error as error:
+        return [], [RowProblem(1, "", f"not a CSV file ({error})")]
+    if not lines:
+        return [], [RowProblem(1, "", "the file is empty")]
+    header = [name.strip().lower() for name in lines[0]]
+    missing = [name for name in REQUIRED if name not in header]
+    unknown = [name for name in header if name and name not in COLUMN_NAMES]
+    if missing or unknown:
+        parts = [f"lacks the column(s) {', '.join(missing)}"] if missing else []
+        parts += [f"has column(s) isotrack does not read: {', '.join(unknown)[:200]}"] if unknown else []
+        return [], [RowProblem(1, "", "the header " + " and ".join(parts))]
+    if len(lines) - 1 > MAX_ROWS:
+        return [], [RowProblem(1, "", f"a file holds at most {MAX_ROWS} courses; import it in parts")]
+    rows = []
+    for values in lines[1:]:
+        if len(values) > len(header) and any(v.strip() for v in values[len(header) :]):
+            rows.append({"": "more values than columns"})
+            continue
+        rows.append({name: value.strip() for name, value in zip(header, values, strict=False) if name})
+    return rows, []
+
+
+# ------------------------------------------------------------------------------------------------ importing
+
+
+class _RollBack(Exception):
+    """Ends the import's transaction without keeping anything (a preview, or a row with a problem)."""
+
+
+def import_practice(*, actor: StaffUser, content: str | bytes, confirm: bool) -> PracticeImport:
+    """Previews (``confirm=False``: nothing is kept) or imports the file. An import with any problem raises
+    PracticeFileRejected naming every row's problems; nothing is written."""
+    require(actor, Capability.IMPORT_RECORDS)
+    raw = content.encode() if isinstance(content, str) else content
+    report = PracticeImport(sha256=hashlib.sha256(raw).hexdigest())
+    cell_rows, report.problems = read_csv(content)
+    report.rows = len(cell_rows)
+    if not cell_rows and not report.problems:
+        report.problems.append(RowProblem(1, "", "the file holds no courses"))
+    if report.problems:
+        if confirm:
+            raise PracticeFileRejected(report.problems)
+        return report
+    practice = Practice.objects.get(pk=practice_id_of(actor))
+    prescribers = _prescribers(practice)
+    try:
+        with transaction.atomic(), import_authority(actor):
+            for number, cells in enumerate(cell_rows, start=2):
+                mrn, row = cells.get("mrn", "")[:40], _Row(number, cells)
+                try:
+                    if "" in cells:
+                        raise _Bad("", cells[""])
+                    row = _read_row(number, cells, practice.rules)
+                    with transaction.atomic():
+                        report.courses.append(_import_row(actor, practice, prescribers, row))
+                except _Bad as bad:
+                    report.problems.append(RowProblem(number, bad.column, bad.message, mrn))
+                except InvalidInput as error:
+                    column, entry = _column_of(row, error.field or "")
+                    column = column or (error.field if error.field in COLUMN_NAMES else "") or ""
+                    message = f"entry {entry}: {error.message}" if entry else error.message
+                    report.problems.append(RowProblem(number, column, message, mrn))
+            if report.problems or not confirm:
+                raise _RollBack
+            record_practice_event(
+                actor=actor,
+                action=EventCode.PRACTICE_IMPORT,
+                instance=practice,
+                after={
+                    "sha256": report.sha256,
+                    "rows": report.rows,
+                    "courses": [c.course_uuid for c in report.courses],
+                },
+            )
+            report.imported = True
+    except _RollBack:
+        pass
+    report.problems.sort()
+    if confirm and report.problems:
+        raise PracticeFileRejected(report.problems)
+    return report
+
+
+def _prescribers(practice: Practice) -> dict[str, StaffUser]:
+    """The practice's active prescribers by username and by NPI."""
+    found: dict[str, StaffUser] = {}
+    for user in StaffUser.objects.filter(practice=practice, role=Role.PRESCRIBER, is_active=True):
+        found[user.username.lower()] = user
+        if user.npi:
+            found[user.npi] = user
+    return found
+
+
+def _import_row(
+    actor: StaffUser, practice: Practice, prescribers: dict[str, StaffUser], row: _Row
+) -> ImportedCourse:
+    cells, course_file = row.cells, row.course_file
+    assert course_file is not None
+    prescriber = prescribers.get(cells["prescriber"].lower())
+    if prescriber is None:
+        raise _Bad("prescriber", f"no active prescriber {cells['prescriber'][:40]!r} (a username or an NPI)")
+    # An import brings courses under way; a course yet to start is enrolled on its page.
+    started = plausibility.not_after_today(
+        course_file.course.start, practice_today(practice), "A course's start"
+    )
+    if started is not None:
+        raise _Bad("start", started + " Import courses under way; enroll a course yet to start on its page.")
+    target: Decimal | None = None
+    if cells.get("target_mg_per_kg"):
+        target = Decimal(str(_number(cells["target_mg_per_kg"], "target_mg_per_kg", "the target")))
+    patient = register_patient(
+        actor=actor,
+        mrn=cells["mrn"],
+        given_name=cells["given_name"],
+        family_name=cells["family_name"],
+        birth_date=date.fromisoformat(cells["birth_date"]),
+        category=cells["category"],
+        ipledge_id=cells.get("ipledge_id", ""),
+        email=cells.get("email", ""),
+        phone=cells.get("phone", ""),
+    )
+    course_file = under_settings({0: course_file}, practice, {})[0]  # the practice's policy and rule choice
+    course = import_course(
+        actor=actor,
+        patient=patient,
+        course_file=course_file,
+        prescriber=prescriber,
+        target_mg_per_kg=target,
+    )
+    return _judged(row.number, course, practice)
+
+
+def _judged(number: int, course: Course, practice: Practice) -> ImportedCourse:
+    """The imported course as the core judges it today: what the preview shows."""
+    course_file = course_facts(course)
+    today = practice_today(practice)
+    next_step, completion = judged_in_words(course_file, today)
+    patient = course.patient
+    return ImportedCourse(
+        row=number,
+        mrn=patient.mrn,
+        patient_name=f"{patient.family_name}, {patient.given_name}",
+        category=patient.get_category_display(),
+        prescriber=course.prescriber.display_name,
+        start=course.start,
+        phase=core.PHASE_LABELS[core.evaluate(course_file, today).phase],
+        next_step=next_step,
+        projected_completion=completion,
+        course_uuid=str(course.uuid),
+    )
