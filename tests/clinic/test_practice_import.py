@@ -12,6 +12,8 @@ from decimal import Decimal
 import pytest
 from django.core.management import call_command
 from django.core.management.base import CommandError
+from hypothesis import HealthCheck, assume, given, settings
+from hypothesis import strategies as st
 
 from isotrack import core
 from isotrack.audit.events import EventCode
@@ -23,10 +25,13 @@ from isotrack.clinic.actions.ipledge import record_dispense, record_ipledge_entr
 from isotrack.clinic.actions.observations import record_lab_result, record_pregnancy_test
 from isotrack.clinic.actions.patients import record_contraception, record_weight, register_patient
 from isotrack.clinic.errors import NotPermitted
+from isotrack.clinic.imports import practice as practice_module
 from isotrack.clinic.imports.practice import (
     COLUMN_NAMES,
     PracticeFileRejected,
+    RowProblem,
     import_practice,
+    read_csv,
     template_csv,
 )
 from isotrack.clinic.models import Course, Patient, Role
@@ -368,3 +373,49 @@ def test_the_command_line_previews_imports_and_refuses_with_exit_2(tmp_path, adm
     with pytest.raises(CommandError) as refused:
         run(str(good), "--as", prescriber.username, "--dry-run")
     assert refused.value.returncode == 2 and "may not import" in str(refused.value)
+
+
+CELL_TEXT = st.text(st.sampled_from("0123456789-; .:/eEkglbmgnaxNaN\u00e9\t"), max_size=40)
+
+
+@given(column=st.sampled_from(COLUMN_NAMES), text=CELL_TEXT | st.text(max_size=30))
+@settings(max_examples=300, deadline=None)
+def test_any_cell_is_read_or_refused_in_words_never_a_crash(column, text):
+    """A row with any text in any one column: the row is read, or refused as a problem naming a column."""
+    assume("\r" not in text)  # csv_of writes LF line ends and would leave a lone CR unquoted
+    cells = THIRTY[0].cells() | {column: text}
+    content = csv_of([cells])
+    rows, problems = read_csv(content)
+    if "\x00" in text:  # a NUL is no spreadsheet's text: the file is refused (PostgreSQL stores no NUL)
+        assert [p.message for p in problems] == ["the file is not text (it holds a NUL character)"]
+        return
+    assert problems == [] and len(rows) == 1
+    try:
+        read = practice_module._read_row(2, rows[0], "auto")
+    except practice_module._Bad as bad:
+        assert bad.column in COLUMN_NAMES and bad.message
+    else:
+        assert read.course_file is not None
+
+
+@pytest.mark.django_db
+@given(column=st.sampled_from(COLUMN_NAMES), text=CELL_TEXT | st.text(max_size=30))
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+def test_any_cell_previews_as_a_course_or_a_problem_in_words(admin, prescriber, column, text):
+    """Through the database too: any one cell's text gives a course or a problem, never an error; the
+    preview keeps nothing (so the examples share one database)."""
+    assume("\r" not in text)
+    report = import_practice(actor=admin, content=csv_of([THIRTY[0].cells() | {column: text}]), confirm=False)
+    assert len(report.courses) + len(report.problems) == 1
+    assert all(p.message for p in report.problems)
+    assert Patient.objects.count() == 0
+
+
+@given(st.binary(max_size=300))
+@settings(max_examples=200, deadline=None)
+def test_any_bytes_are_read_or_refused_in_words(content):
+    rows, problems = read_csv(
+        b"mrn,given_name,family_name,birth_date,category,prescriber,start,product,doses,weights\n" + content
+    )
+    assert all(isinstance(p, RowProblem) and p.message for p in problems)
+    assert all(isinstance(row, dict) for row in rows)

@@ -338,7 +338,7 @@ def read_csv(content: str | bytes) -> tuple[list[dict[str, str]], list[RowProble
             return [], [RowProblem(1, "", "the file is not UTF-8 text (save the spreadsheet as CSV UTF-8)")]
     if "\x00" in content:
         return [], [RowProblem(1, "", "the file is not text (it holds a NUL character)")]
-    reader = csv.reader(io.StringIO(content.lstrip("\ufeff")))
+    reader = csv.reader(io.StringIO(content.lstrip("\ufeff"), newline=""))  # CRLF, LF or CR line ends
     try:
         lines = list(reader)
     except csv.Error as error:
