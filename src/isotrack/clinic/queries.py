@@ -64,11 +64,26 @@ def patient_page(patient: Patient) -> dict[str, object]:
 AWAITING_CATEGORY_SHOWN = 20  # the worklist lists the first ones and counts the rest
 
 
-def awaiting_category(user: StaffUser) -> tuple[list[Patient], int]:
+@dataclass(frozen=True, slots=True)
+class Waiting:
+    """A patient whose iPLEDGE category a prescriber has yet to assign, as the worklist lists them."""
+
+    uuid: Any
+    full_name: str
+    mrn: str
+    created_at: datetime
+
+
+def awaiting_category(user: StaffUser) -> tuple[list[Waiting], int]:
     """IPL-CAT: the practice's patients whose category a prescriber has yet to assign, longest waiting first
     (the first ``AWAITING_CATEGORY_SHOWN``, and how many in all), by the practice's key."""
     waiting = patients_of(user).filter(category="").order_by("created_at", "id")
-    shown = list(waiting[: AWAITING_CATEGORY_SHOWN + 1])  # one query when they all fit (the usual case)
+    shown = [  # one query when they all fit (the usual case)
+        Waiting(key, f"{given} {family}", mrn, created_at)
+        for key, given, family, mrn, created_at in waiting.values_list(
+            "uuid", "given_name", "family_name", "mrn", "created_at"
+        )[: AWAITING_CATEGORY_SHOWN + 1]
+    ]
     count = len(shown) if len(shown) <= AWAITING_CATEGORY_SHOWN else waiting.count()
     return shown[:AWAITING_CATEGORY_SHOWN], count
 

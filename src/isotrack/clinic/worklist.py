@@ -164,21 +164,17 @@ def worklist(user: StaffUser, filters: WorklistFilters, today: dt.date | None = 
         first_page, last_page = not more, filters.last
     else:
         first_page, last_page = boundary is None, not more
-    prescribers = (
-        StaffUser.objects.filter(practice_id=practice.pk, role=Role.PRESCRIBER)
-        .order_by("last_name", "first_name")
-        .values_list("uuid", "first_name", "last_name", "credentials", "username")
-    )
+    names, prescribers = _staff_names(practice)
     rule_set = core.rule_set_for(practice.rules, today, policy_of(practice))
     return Worklist(
         today=today,
         rule_set_id=rule_set.id,
         rule_set_title=rule_set.title,
-        lines=[_line(entry, today) for entry in rows],
+        lines=[_line(entry, today, names) for entry in rows],
         total=total,
         first_page=first_page,
         last_page=last_page or total <= PAGE_SIZE,
-        prescribers=[(str(uuid_), _prescriber_name(*names)) for uuid_, *names in prescribers],
+        prescribers=prescribers,
         steps=sorted(core.STEP_LABELS.items(), key=lambda item: item[1]),
     )
 
@@ -192,7 +188,8 @@ def lines(
     today = refresh(practice, today)
     listed = _listed(practice, filters)
     rows = _with_shown(listed.order_by(*ORDER))[offset : offset + limit]
-    return today, listed.count(), [_line(entry, today) for entry in rows]
+    names, _ = _staff_names(practice)
+    return today, listed.count(), [_line(entry, today, names) for entry in rows]
 
 
 def refresh(practice: Practice, today: dt.date | None = None, *, plans: bool = False) -> dt.date:
@@ -245,10 +242,7 @@ _SHOWN = (
     "course__patient__uuid",
     "course__patient__mrn",
     "course__patient__ipledge_id",
-    "prescriber__first_name",
-    "prescriber__last_name",
-    "prescriber__credentials",
-    "prescriber__username",
+    "prescriber_id",
     "judged_on",
     "family_name",
     "given_name",
@@ -309,7 +303,21 @@ _CATEGORY_LABELS: dict[str, str] = dict(PatientCategory.choices)
 NOT_JUDGED_WORDS = "Not worked out yet: open the course"  # a line concurrent writes kept from being judged
 
 
-def _line(row: dict[str, Any], today: dt.date) -> WorklistLine:
+def _staff_names(practice: Practice) -> tuple[dict[int, str], list[tuple[str, str]]]:
+    """The practice's staff as lines name a course's prescriber (by key: a line reads no staff row), and its
+    prescribers (uuid, name) by name for the filter. One read of the practice's few staff rows."""
+    staff = StaffUser.objects.filter(practice_id=practice.pk).values_list(
+        "pk", "uuid", "role", "first_name", "last_name", "credentials", "username"
+    )
+    names, prescribers = {}, []
+    for key, public_id, role, first, last, credentials, username in staff:
+        names[key] = _prescriber_name(first, last, credentials, username)
+        if role == Role.PRESCRIBER:
+            prescribers.append(((last, first, key), str(public_id), names[key]))
+    return names, [(public_id, name) for _, public_id, name in sorted(prescribers)]
+
+
+def _line(row: dict[str, Any], today: dt.date, names: dict[int, str]) -> WorklistLine:
     step = worklist_entries.stored_step(row)
     judged = row["judged_on"] is not None
     return WorklistLine(
@@ -318,12 +326,7 @@ def _line(row: dict[str, Any], today: dt.date) -> WorklistLine:
         patient_name=f"{row['family_name']}, {row['given_name']}",
         mrn=row["course__patient__mrn"],
         ipledge_id=row["course__patient__ipledge_id"],
-        prescriber=_prescriber_name(
-            row["prescriber__first_name"] or "",
-            row["prescriber__last_name"] or "",
-            row["prescriber__credentials"] or "",
-            row["prescriber__username"] or "",
-        ),
+        prescriber=names.get(row["prescriber_id"], ""),
         category=row["category"],
         category_label=_CATEGORY_LABELS.get(row["category"], ""),
         status=row["course__status"],
