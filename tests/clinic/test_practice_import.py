@@ -264,6 +264,7 @@ def test_every_rows_problems_are_named_at_once(admin, prescriber):
     assert "nobody" in words[4]
     assert "entry" in words[8] and "30" in words[8]  # IPL-SUPPLY: at most 30 days
     assert "DATE VALUE kg" in words[9]
+    assert words[6] == "row 5 has this MRN too: one row per patient"
     assert Patient.objects.count() == 0
 
 
@@ -319,7 +320,16 @@ def test_only_an_administrator_imports_and_only_inside_the_import(admin, prescri
         (b"mrn,given_name\nA,B\n", "lacks the column(s) family_name"),
         (csv_of([]).replace("mrn,", "mrn,shoe_size,").encode(), "does not read: shoe_size"),
         (csv_of([]).encode(), "the file holds no courses"),
-        (csv_of([THIRTY[0].cells()]).encode() + b"x," * 40 + b"\n", "more values than columns"),
+        (
+            csv_of([THIRTY[0].cells()]).encode() + b"x," * 40 + b"\n",
+            "more values than the header has columns",
+        ),
+        (csv_of([THIRTY[0].cells()]).replace(",labs,", ",contraception,").encode(), "names a column twice"),
+        (csv_of([]).replace(",", ";").encode(), "separated by semicolons or tabs"),
+        (
+            csv_of([THIRTY[0].cells(), THIRTY[1].cells()]).replace("IMP-0001", '"IMP-0001').encode(),
+            "a quote left",
+        ),
     ],
 )
 def test_a_file_that_is_not_the_template_is_refused_in_words(admin, content, words):
@@ -330,9 +340,9 @@ def test_a_file_that_is_not_the_template_is_refused_in_words(admin, content, wor
     assert Patient.objects.count() == 0
 
 
-def test_the_template_is_the_columns_with_one_example_row():
-    lines = list(csv.reader(io.StringIO(template_csv())))
-    assert tuple(lines[0]) == COLUMN_NAMES and len(lines) == 2
+def test_the_template_is_the_header_row_alone():
+    """No example row to import by mistake: the examples are on the page and in the docs."""
+    assert list(csv.reader(io.StringIO(template_csv()))) == [list(COLUMN_NAMES)]
 
 
 @pytest.mark.django_db
@@ -391,7 +401,7 @@ def test_any_cell_is_read_or_refused_in_words_never_a_crash(column, text):
         return
     assert problems == [] and len(rows) == 1
     try:
-        read = practice_module._read_row(2, rows[0], "auto")
+        read = practice_module._read_row(2, rows[0][1], "auto", {})
     except practice_module._Bad as bad:
         assert bad.column in COLUMN_NAMES and bad.message
     else:
@@ -418,4 +428,167 @@ def test_any_bytes_are_read_or_refused_in_words(content):
         b"mrn,given_name,family_name,birth_date,category,prescriber,start,product,doses,weights\n" + content
     )
     assert all(isinstance(p, RowProblem) and p.message for p in problems)
-    assert all(isinstance(row, dict) for row in rows)
+    assert all(isinstance(number, int) and number >= 2 and isinstance(cells, dict) for number, cells in rows)
+
+
+@pytest.mark.django_db
+def test_blank_rows_are_skipped_and_do_not_count(admin, prescriber):
+    content = csv_of([p.cells() for p in THIRTY[:2]]) + ",,,,,\n" * 600 + "\n"
+    report = import_practice(actor=admin, content=content, confirm=True)
+    assert report.problems == [] and len(report.courses) == 2 and report.rows == 2
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    ("column", "text", "words"),
+    [
+        ("target_mg_per_kg", "999999999", "between 50 and 300"),
+        ("target_mg_per_kg", "-5", "between 50 and 300"),
+        ("target_mg_per_kg", "120.55", "decimal place"),
+        ("labs", "2026-08-01 triglyceride 140 mg/dL", "'triglyceride' is not a test isotrack judges"),
+        ("labs", "2026-08-01 tg 140 mg/dL", "is not a test isotrack judges"),
+        ("labs", "2026-08-01 alt 22 furlongs", "'furlongs' is not a unit"),
+        (
+            "pregnancy_tests",
+            "2026-08-01 monthly home negative ghost",
+            "'ghost' is not an active prescriber or nurse",
+        ),
+        ("pregnancy_tests", "2026-08-01 monthly home negative frontdesk", "'frontdesk' is not an active"),
+    ],
+)
+def test_a_bad_entry_is_named_in_its_own_column(admin, prescriber, front_desk, column, text, words):
+    report = import_practice(actor=admin, content=csv_of([THIRTY[1].cells() | {column: text}]), confirm=False)
+    [problem] = report.problems
+    assert problem.column == column and words in problem.message, problem
+
+
+@pytest.mark.django_db
+def test_lab_tests_and_units_and_a_verifier_are_read_in_any_case(admin, prescriber, nurse):
+    patient = THIRTY[1]
+    day = patient.start - timedelta(days=10)
+    cells = patient.cells() | {
+        "labs": f"{day} Triglycerides 140 MG/DL; {day} ALT 22 u/l",
+        "pregnancy_tests": patient.cells()["pregnancy_tests"] + f"; {TODAY} monthly home negative NURSE",
+    }
+    import_practice(actor=admin, content=csv_of([cells]), confirm=True)
+    course = Course.objects.get()
+    assert sorted(course.lab_results.values_list("test", "unit")) == [
+        ("alt", "U/L"),
+        ("triglycerides", "mg/dL"),
+    ]
+    assert course.pregnancy_tests.get(setting="home").verified_by == nurse
+
+
+def variant() -> Synthetic:
+    """A course with what the thirty lack: micronized, a method that ended, a verified home test."""
+    patient = synthetic(4)
+    patient.methods = [
+        (patient.start - timedelta(days=70), "combined_pill"),
+        (patient.start - timedelta(days=70), "male_condom"),
+    ]
+    return patient
+
+
+@pytest.mark.django_db
+def test_a_micronized_course_with_its_own_target_an_ended_method_and_a_home_test_is_judged_as_by_hand(
+    admin, prescriber, nurse, practice
+):
+    practice.home_testing_permitted = True
+    practice.save()
+    patient = variant()
+    home_day = TODAY - timedelta(days=1)
+    ended = patient.start - timedelta(days=70)
+    cells = patient.cells() | {
+        "product": "micronized",
+        "target_mg_per_kg": "130",
+        "contraception": patient.cells()["contraception"]
+        + f"; {ended} iud_copper {ended + timedelta(days=5)}",
+        "pregnancy_tests": patient.cells()["pregnancy_tests"] + f"; {home_day} monthly home negative nurse",
+    }
+    import_practice(actor=admin, content=csv_of([cells]), confirm=True)
+    imported = Course.objects.get(patient__mrn=patient.mrn)
+    assert imported.target_mg_per_kg == 130 and imported.dose_segments.get().product == "micronized"
+    hand = register_patient(
+        actor=prescriber,
+        mrn="HAND-VARIANT",
+        given_name="Sample",
+        family_name="Hand",
+        birth_date=date(2003, 5, 17),
+        category=patient.category,
+    )
+    record_weight(
+        actor=nurse,
+        patient=hand,
+        effective_date=patient.weight[0],
+        value=patient.weight[1],
+        unit=patient.weight[2],
+    )
+    for start, method in patient.methods:
+        record_contraception(actor=nurse, patient=hand, method=method, start=start)
+    record_contraception(
+        actor=nurse, patient=hand, method="iud_copper", start=ended, end=ended + timedelta(days=5)
+    )
+    by_hand = start_course(
+        actor=prescriber,
+        patient=hand,
+        prescriber=prescriber,
+        start=patient.start,
+        mg_per_day=Decimal(patient.doses[0][1]),
+        product="micronized",
+        target_mg_per_kg=Decimal(130),
+    )
+    record_ipledge_entry(actor=prescriber, course=by_hand, kind="enrollment", day=patient.enrolled)
+    for day, test, value, unit in patient.labs:
+        record_lab_result(
+            actor=nurse, course=by_hand, test=test, effective_date=day, value=Decimal(value), unit=unit
+        )
+    for day, purpose, setting in patient.tests:
+        record_pregnancy_test(
+            actor=nurse,
+            course=by_hand,
+            purpose=purpose,
+            setting=setting,
+            specimen_date=day,
+            result="negative",
+        )
+    record_pregnancy_test(
+        actor=nurse,
+        course=by_hand,
+        purpose="monthly",
+        setting="home",
+        specimen_date=home_day,
+        result="negative",
+        verified_by=nurse,
+    )
+    for day in patient.confirmations:
+        record_ipledge_entry(
+            actor=prescriber, course=by_hand, kind="prescriber_confirmation", day=day, in_order=False
+        )
+    for day in patient.attestations:
+        record_ipledge_entry(actor=nurse, course=by_hand, kind="patient_attestation", day=day, in_order=False)
+    for day in patient.fills:
+        record_dispense(actor=nurse, course=by_hand, day=day, days_supply=30)
+    for day, mg in patient.doses[1:]:
+        change_dose(
+            actor=prescriber,
+            course=by_hand,
+            starts_on=day,
+            mg_per_day=Decimal(mg),
+            product="micronized",
+            reason="tolerated",
+        )
+    for day in (TODAY - timedelta(days=20), TODAY, TODAY + timedelta(days=25)):
+        imported_facts, hand_facts = course_facts(imported), course_facts(by_hand)
+        assert core.evaluate(imported_facts, day).to_dict() == core.evaluate(hand_facts, day).to_dict()
+        assert core.next_step(imported_facts, day) == core.next_step(hand_facts, day)
+    evaluation = core.evaluate(course_facts(imported), TODAY)
+    assert (
+        evaluation.dose.conventional_equivalent_mg > evaluation.dose.cumulative_mg
+    )  # micronized counts 1.25x
+
+
+@pytest.mark.django_db
+def test_the_import_authority_ends_when_the_import_fails(admin, prescriber):
+    with pytest.raises(RuntimeError), import_authority(admin):
+        raise RuntimeError("an import that fails")
+    assert not can(admin, Capability.PRESCRIBE)

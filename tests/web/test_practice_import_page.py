@@ -3,7 +3,7 @@ be created (or every row's problems), and imports exactly the file previewed, on
 
 from __future__ import annotations
 
-import base64
+from datetime import date
 
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
@@ -12,7 +12,9 @@ from django.urls import reverse
 
 from isotrack.audit.events import EventCode
 from isotrack.audit.models import AuditEvent
-from isotrack.clinic.models import Course, Patient, Role
+from isotrack.clinic.actions.patients import register_patient
+from isotrack.clinic.imports.practice import COLUMN_NAMES
+from isotrack.clinic.models import Course, Patient, PendingImport, Role
 from tests.clinic.test_practice_import import THIRTY, csv_of
 from tests.conftest import PASSWORD, TODAY, make_staff
 from tests.web.conftest import screenshot
@@ -39,7 +41,7 @@ def test_the_page_offers_the_template_and_explains_its_columns(admin_client):
     assert "The template's columns" in text and "<code>pregnancy_tests</code>" in text
     template = admin_client.get(reverse("practice_import_template"))
     assert template["Content-Type"].startswith("text/csv")
-    assert template.content.decode().splitlines()[0].startswith("mrn,given_name,family_name,birth_date")
+    assert template.content.decode().splitlines() == [",".join(COLUMN_NAMES)]
 
 
 @pytest.mark.django_db
@@ -50,18 +52,53 @@ def test_an_upload_is_previewed_then_imported_once(admin_client):
     text = preview.content.decode()
     assert 'data-testid="course-count">30<' in text and "Import these 30 courses" in text
     assert "IMP-0030" in text and Patient.objects.count() == 0
-    report = preview.context["report"]
-    form = {
-        "submission_key": "import-once",
-        "content": preview.context["content"],
-        "confirm": report.sha256,
-    }
+    pending = preview.context["pending"]
+    assert bytes(pending.content) == content.encode()  # kept on the server: the browser sends back its id
+    form = {"submission_key": "import-once", "pending": str(pending.uuid)}
     done = admin_client.post(URL, form)
     assert done.status_code == 302 and done["Location"] == reverse("patients")
     assert Course.objects.filter(patient__practice__staff__username="manager").count() == 30
     again = admin_client.post(URL, form)  # the back button, then Import again
     assert again.status_code == 302 and Patient.objects.count() == 30
     assert AuditEvent.objects.filter(action=EventCode.PRACTICE_IMPORT).count() == 1
+    assert not PendingImport.objects.exists()
+
+
+@pytest.mark.django_db
+def test_only_the_member_who_previewed_imports_the_preview_and_only_once(admin_client, practice):
+    pending = upload(admin_client, csv_of([p.cells() for p in THIRTY[:2]])).context["pending"]
+    other = Client()
+    other.force_login(make_staff(practice, "manager2", Role.PRACTICE_ADMIN))
+    refused = other.post(URL, {"pending": str(pending.uuid)}, follow=True)
+    assert "imported already or has expired" in refused.content.decode() and Patient.objects.count() == 0
+    for bad in ("not-a-uuid", "00000000-0000-0000-0000-000000000000"):
+        assert "has expired" in admin_client.post(URL, {"pending": bad}, follow=True).content.decode()
+    assert admin_client.post(URL, {"pending": str(pending.uuid)}).status_code == 302
+    assert Patient.objects.count() == 2
+    second = admin_client.post(URL, {"pending": str(pending.uuid)}, follow=True)  # a new form key
+    assert "imported already" in second.content.decode() and Patient.objects.count() == 2
+
+
+@pytest.mark.django_db
+def test_a_preview_that_no_longer_imports_says_why_and_may_be_sent_again(admin_client, prescriber):
+    pending = upload(admin_client, csv_of([p.cells() for p in THIRTY[:2]])).context["pending"]
+    register_patient(  # meanwhile, someone registers a patient with the file's first MRN
+        actor=prescriber,
+        mrn="IMP-0001",
+        given_name="Other",
+        family_name="Person",
+        birth_date=date(2001, 1, 1),
+    )
+    form = {"submission_key": "import-twice", "pending": str(pending.uuid)}
+    refused = admin_client.post(URL, form, follow=True)
+    text = refused.content.decode()
+    assert (
+        "Nothing imported: row 2 (MRN IMP-0001), mrn: Another patient of the practice has this MRN." in text
+    )
+    assert "this MRN.." not in text and Patient.objects.count() == 1
+    again = admin_client.post(URL, form, follow=True)  # the form's key was not used up by the refusal
+    assert "This form was already saved" not in again.content.decode()
+    assert "Nothing imported" in again.content.decode()
 
 
 @pytest.mark.django_db
@@ -77,20 +114,6 @@ def test_a_file_with_a_course_starting_after_today_lists_that_row_and_creates_no
     text = page.content.decode()
     assert "Nothing imported: 2 problems to correct" in text and "Import these" not in text
     assert "correct the rows listed above" in text  # beside the file field
-    assert Patient.objects.count() == 0
-
-
-@pytest.mark.django_db
-def test_content_changed_after_its_preview_is_not_imported(admin_client):
-    content = csv_of([p.cells() for p in THIRTY[:2]])
-    preview = upload(admin_client, content)
-    other = base64.b64encode(csv_of([p.cells() for p in THIRTY[:3]]).encode()).decode()
-    done = admin_client.post(
-        URL, {"content": other, "confirm": preview.context["report"].sha256}, follow=True
-    )
-    assert "The file changed after its preview" in done.content.decode()
-    assert Patient.objects.count() == 0
-    assert admin_client.post(URL, {"content": "not base64!", "confirm": "x"}).status_code == 302
     assert Patient.objects.count() == 0
 
 

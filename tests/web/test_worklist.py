@@ -167,11 +167,11 @@ def test_judging_every_line_again_takes_the_same_number_of_queries_for_2_or_20_c
     worklist(prescriber, WorklistFilters(), today=TODAY)
     # Every line out of date, as after a write to each patient's records (no line that follows is taken).
     WorklistEntry.objects.filter(practice=prescriber.practice).update(changes_on=NOT_JUDGED)
-    # A month later: whether any line is out of date (yes), the out-of-date lines; the facts (records.facts_by_course: the
-    # courses, their practices, 6 tables of events, 3 of dosing, acknowledgments, follow-ups, weights and
-    # contraception); the judged lines written (one statement, in a transaction: a savepoint here and its
-    # release; the worklist's reads judge no calendar plan), the out-of-date lines again (none), count, page,
-    # prescribers.
+    # A month later: whether any line is out of date (yes), the out-of-date lines; the facts
+    # (records.facts_by_course: the courses, their practices, 6 tables of events, 3 of dosing,
+    # acknowledgments, follow-ups, weights and contraception); the judged lines written (one statement, in a
+    # transaction: a savepoint here and its release; the worklist's reads judge no calendar plan), the out-of-
+    # date lines again (none), count, page, the practice's staff.
     with django_assert_num_queries(24):
         found = worklist(prescriber, WorklistFilters(), today=TODAY + 30 * DAY)
     assert found.total == count
@@ -187,10 +187,11 @@ def test_judging_every_plan_again_takes_the_same_number_of_queries_for_2_or_20_c
     clinic_calendar.refresh(practice, TODAY)
     lines = WorklistEntry.objects.filter(practice=practice)
     assert lines.filter(plan_judged_on=TODAY).count() == count
-    # A month later every plan is out of date: whether any is (yes), the out-of-date plans; the facts (as the lines' above); in one
-    # transaction (a savepoint here and its release) the plans' dates written on the lines (one statement),
-    # the lines' generations, one DELETE and one INSERT of the plans (PostgreSQL: a COPY, which Django does
-    # not count); the out-of-date plans again (none); the floating events of the plans that hold moved.
+    # A month later every plan is out of date: whether any is (yes), the out-of-date plans; the facts (as the
+    # lines' above); in one transaction (a savepoint here and its release) the plans' dates written on the
+    # lines (one statement), the lines' generations, one DELETE and one INSERT of the plans (PostgreSQL: a
+    # COPY, which Django does not count); the out-of-date plans again (none); the floating events of the plans
+    # that hold moved.
     with django_assert_num_queries(25 if connection.vendor == "sqlite" else 24):
         clinic_calendar.refresh(practice, TODAY + 30 * DAY)
     assert lines.filter(plan_judged_on=TODAY + 30 * DAY).count() == count

@@ -713,6 +713,19 @@ class Submission(models.Model):
     result = models.TextField(blank=True)  # a URL for a page, the JSON body for the API
 
 
+class PendingImport(models.Model):
+    """A practice file previewed on the Import page (clinic.imports.practice), kept until its administrator
+    imports it or for ``PENDING_IMPORT_HOURS``: the import takes exactly the file previewed, and its bytes do
+    not travel back through the browser."""
+
+    uuid = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    practice = models.ForeignKey(Practice, on_delete=models.CASCADE, related_name="+")
+    created_by = models.ForeignKey(StaffUser, on_delete=models.CASCADE, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+    sha256 = models.CharField(max_length=64)
+    content = models.BinaryField()
+
+
 # ------------------------------------------------------------------------------------------- derived, stored
 
 

@@ -96,6 +96,7 @@ def import_course(
         "product": "doses[0]",
         "prescriber": "prescriber",
         "category": "patient.category",
+        "target_mg_per_kg": "target_mg_per_kg",
     }
     with transaction.atomic():
         with _At("course.start", first):

@@ -21,26 +21,34 @@ import csv
 import hashlib
 import io
 import re
+import uuid
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, timedelta
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
+from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.db.models import Q
+from django.utils import timezone
 
 from isotrack import core
 from isotrack.audit.events import EventCode
 from isotrack.clinic.access import Capability, import_authority, practice_id_of, require
 from isotrack.clinic.actions.base import record_practice_event
 from isotrack.clinic.actions.patients import register_patient, weight_in_kg
-from isotrack.clinic.errors import InvalidInput
+from isotrack.clinic.errors import InvalidInput, RecordNotFound
 from isotrack.clinic.imports.courses import import_course
-from isotrack.clinic.models import Course, Practice, Role, StaffUser, WeightUnit
+from isotrack.clinic.models import Course, PendingImport, Practice, Role, StaffUser, WeightUnit
 from isotrack.clinic.queries import judged_in_words, practice_today
 from isotrack.clinic.records import course_facts, under_settings
 from isotrack.core import plausibility
 
-MAX_ROWS = 500  # one practice's current courses; a larger group imports in parts
+MAX_ROWS = (
+    200  # a page's import and its preview stay within a request's time; a larger practice imports in parts
+)
+LAB_TESTS = ("triglycerides", "cholesterol", "hdl", "ldl", "alt", "ast")  # the tests the engine judges
+LAB_UNITS = {"mg/dl": "mg/dL", "mmol/l": "mmol/L", "u/l": "U/L", "iu/l": "U/L"}
 MAX_BYTES = 2_000_000
 
 
@@ -88,7 +96,8 @@ COLUMNS = (
         "pregnancy_tests",
         False,
         "tests: 'DATE PURPOSE SETTING RESULT [VERIFIED_BY]' (screening, confirmation, monthly...; lab, "
-        "office, home; negative or positive; a home test names the staff member who verified it)",
+        "office, home; negative or positive; a home test names the nurse or prescriber who verified it, "
+        "without whom it does not qualify)",
         "2026-07-02 screening office negative; 2026-08-01 confirmation lab negative; "
         "2026-10-28 monthly lab negative",
     ),
@@ -151,7 +160,7 @@ class PracticeFileRejected(InvalidInput):
 
     def __init__(self, problems: list[RowProblem]) -> None:
         self.problems = problems
-        first = "; ".join(problem_words(p) for p in problems[:5])
+        first = "; ".join(problem_words(p).rstrip(".") for p in problems[:5])
         more = f" (and {len(problems) - 5} more)" if len(problems) > 5 else ""
         super().__init__(f"Nothing imported: {first}{more}.", field="file")
 
@@ -165,11 +174,10 @@ def problem_words(problem: RowProblem) -> str:
 
 
 def template_csv() -> str:
-    """The template: the header and one example row (synthetic)."""
+    """The template: the header alone (the examples are on the page and in the docs, where no one imports
+    them by mistake)."""
     out = io.StringIO()
-    writer = csv.writer(out, lineterminator="\n")
-    writer.writerow(COLUMN_NAMES)
-    writer.writerow([c.example for c in COLUMNS])
+    csv.writer(out, lineterminator="\r\n").writerow(COLUMN_NAMES)
     return out.getvalue()
 
 
@@ -219,7 +227,7 @@ def _parts(text: str, parts: list[str], column: str, entry: str, low: int, high:
         raise _Bad(column, f"{entry} {text[:60]!r} is not of the form {shape}")
 
 
-def _read_row(number: int, cells: dict[str, str], rules: str) -> _Row:
+def _read_row(number: int, cells: dict[str, str], rules: str, verifiers: dict[str, str]) -> _Row:
     """The row's course file, checked for form by the core; raises _Bad naming the column."""
     row = _Row(number, cells)
     for name in REQUIRED:
@@ -278,7 +286,16 @@ def _read_row(number: int, cells: dict[str, str], rules: str) -> _Row:
             "purpose": parts[1],
             "setting": parts[2],
         }
-        test |= {"result": parts[3], "verified_by": parts[4] if len(parts) == 5 else None}
+        verifier = None
+        if len(parts) == 5:
+            verifier = verifiers.get(parts[4].lower())
+            if verifier is None:
+                raise _Bad(
+                    "pregnancy_tests",
+                    f"entry {n}: {parts[4][:40]!r} is not an active prescriber or nurse of the practice (who "
+                    "verifies a home test)",
+                )
+        test |= {"result": parts[3], "verified_by": verifier}
         add("events", test, "pregnancy_tests", n)
     for column, kind in (
         ("prescriber_confirmations", "prescriber_confirmation"),
@@ -293,7 +310,16 @@ def _read_row(number: int, cells: dict[str, str], rules: str) -> _Row:
         add("events", {"type": "dispense", "date": parts[0], "days_supply": supply}, "fills", n)
     for n, text, parts in _entries(cells, "labs"):
         _parts(text, parts, "labs", f"entry {n}", 4, 5)
-        lab: dict[str, Any] = {"type": "lab", "date": parts[0], "test": parts[1], "unit": parts[3]}
+        test_name, lab_unit = parts[1].lower(), LAB_UNITS.get(parts[3].lower())
+        if test_name not in LAB_TESTS:
+            raise _Bad(
+                "labs", f"entry {n}: {parts[1][:20]!r} is not a test isotrack judges ({', '.join(LAB_TESTS)})"
+            )
+        if lab_unit is None:
+            raise _Bad(
+                "labs", f"entry {n}: {parts[3][:20]!r} is not a unit isotrack reads (mg/dL, mmol/L, U/L)"
+            )
+        lab: dict[str, Any] = {"type": "lab", "date": parts[0], "test": test_name, "unit": lab_unit}
         lab["value"] = _number(parts[2], "labs", f"entry {n}")
         if len(parts) == 5:
             lab["uln"] = _number(parts[4], "labs", f"entry {n}")
@@ -303,6 +329,8 @@ def _read_row(number: int, cells: dict[str, str], rules: str) -> _Row:
     except core.CourseFileError as error:
         column, entry = _column_of(row, error.path)
         raise _Bad(column, f"entry {entry}: {error.problem}" if entry else error.problem) from None
+    if min(d.start for d in row.course_file.doses) != row.course_file.course.start:
+        raise _Bad("doses", f"the first dose must be dated the start ({row.course_file.course.start})")
     return row
 
 
@@ -327,8 +355,9 @@ def _column_of(row: _Row, path: str) -> tuple[str, int]:
     return (root if root in COLUMN_NAMES else ""), 0
 
 
-def read_csv(content: str | bytes) -> tuple[list[dict[str, str]], list[RowProblem]]:
-    """The rows' cells by column name, or the file's problem (row 1: the header)."""
+def read_csv(content: str | bytes) -> tuple[list[tuple[int, dict[str, str]]], list[RowProblem]]:
+    """The rows (their spreadsheet row number and cells by column name; blank rows left out), or the file's
+    problem (row 1: the header, or the row the CSV breaks at)."""
     if len(content) > MAX_BYTES:
         return [], [RowProblem(1, "", f"the file is larger than {MAX_BYTES // 1_000_000} MB")]
     if isinstance(content, bytes):
@@ -338,29 +367,50 @@ def read_csv(content: str | bytes) -> tuple[list[dict[str, str]], list[RowProble
             return [], [RowProblem(1, "", "the file is not UTF-8 text (save the spreadsheet as CSV UTF-8)")]
     if "\x00" in content:
         return [], [RowProblem(1, "", "the file is not text (it holds a NUL character)")]
-    reader = csv.reader(io.StringIO(content.lstrip("\ufeff"), newline=""))  # CRLF, LF or CR line ends
+    reader = csv.reader(io.StringIO(content.lstrip("\ufeff"), newline=""), strict=True)  # CRLF, LF or CR
+    lines: list[list[str]] = []
     try:
-        lines = list(reader)
+        lines.extend(reader)
     except csv.Error as error:
-        return [], [RowProblem(1, "", f"not a CSV file ({error})")]
+        where = len(lines) + 1
+        if "field larger than field limit" in str(error):
+            return [], [RowProblem(where, "", f"a cell is longer than {csv.field_size_limit():,} characters")]
+        return [], [RowProblem(where, "", f"the CSV breaks here ({error}): a quote left open?")]
     if not lines:
         return [], [RowProblem(1, "", "the file is empty")]
     header = [name.strip().lower() for name in lines[0]]
+    problem = _header_problem(header)
+    if problem:
+        return [], [RowProblem(1, "", problem)]
+    rows: list[tuple[int, dict[str, str]]] = []
+    for number, values in enumerate(lines[1:], start=2):
+        if not any(value.strip() for value in values):
+            continue  # a blank row (spreadsheets leave them at the end)
+        if len(rows) == MAX_ROWS:
+            return [], [
+                RowProblem(number, "", f"a file holds at most {MAX_ROWS} courses; import it in parts")
+            ]
+        extra = [value for name, value in zip(header, values, strict=False) if not name and value.strip()]
+        if len(values) > len(header) and any(v.strip() for v in values[len(header) :]) or extra:
+            rows.append((number, {"": "more values than the header has columns"}))
+            continue
+        rows.append(
+            (number, {name: value.strip() for name, value in zip(header, values, strict=False) if name})
+        )
+    return rows, []
+
+
+def _header_problem(header: list[str]) -> str:
+    """What is wrong with the header row, if anything."""
+    if len(header) == 1 and (";" in header[0] or "\t" in header[0]):
+        return "the columns are separated by semicolons or tabs: save the spreadsheet as CSV (commas)"
     missing = [name for name in REQUIRED if name not in header]
     unknown = [name for name in header if name and name not in COLUMN_NAMES]
-    if missing or unknown:
-        parts = [f"lacks the column(s) {', '.join(missing)}"] if missing else []
-        parts += [f"has column(s) isotrack does not read: {', '.join(unknown)[:200]}"] if unknown else []
-        return [], [RowProblem(1, "", "the header " + " and ".join(parts))]
-    if len(lines) - 1 > MAX_ROWS:
-        return [], [RowProblem(1, "", f"a file holds at most {MAX_ROWS} courses; import it in parts")]
-    rows = []
-    for values in lines[1:]:
-        if len(values) > len(header) and any(v.strip() for v in values[len(header) :]):
-            rows.append({"": "more values than columns"})
-            continue
-        rows.append({name: value.strip() for name, value in zip(header, values, strict=False) if name})
-    return rows, []
+    repeated = sorted({name for name in header if name and header.count(name) > 1})
+    parts = [f"lacks the column(s) {', '.join(missing)}"] if missing else []
+    parts += [f"has column(s) isotrack does not read: {', '.join(unknown)[:200]}"] if unknown else []
+    parts += [f"names a column twice: {', '.join(repeated)}"] if repeated else []
+    return "the header " + " and ".join(parts) if parts else ""
 
 
 # ------------------------------------------------------------------------------------------------ importing
@@ -385,15 +435,18 @@ def import_practice(*, actor: StaffUser, content: str | bytes, confirm: bool) ->
             raise PracticeFileRejected(report.problems)
         return report
     practice = Practice.objects.get(pk=practice_id_of(actor))
-    prescribers = _prescribers(practice)
+    prescribers, verifiers = _prescribers(practice), _verifiers(practice)
+    first_of_mrn: dict[str, int] = {}
     try:
         with transaction.atomic(), import_authority(actor):
-            for number, cells in enumerate(cell_rows, start=2):
+            for number, cells in cell_rows:
                 mrn, row = cells.get("mrn", "")[:40], _Row(number, cells)
                 try:
                     if "" in cells:
                         raise _Bad("", cells[""])
-                    row = _read_row(number, cells, practice.rules)
+                    if mrn and first_of_mrn.setdefault(mrn, number) != number:
+                        raise _Bad("mrn", f"row {first_of_mrn[mrn]} has this MRN too: one row per patient")
+                    row = _read_row(number, cells, practice.rules, verifiers)
                     with transaction.atomic():
                         report.courses.append(_import_row(actor, practice, prescribers, row))
                 except _Bad as bad:
@@ -401,7 +454,10 @@ def import_practice(*, actor: StaffUser, content: str | bytes, confirm: bool) ->
                 except InvalidInput as error:
                     column, entry = _column_of(row, error.field or "")
                     column = column or (error.field if error.field in COLUMN_NAMES else "") or ""
-                    message = f"entry {entry}: {error.message}" if entry else error.message
+                    words = _COURSE_FILE_PATH.sub(
+                        "", error.message
+                    )  # the file's columns, not a course file's
+                    message = f"entry {entry}: {words}" if entry else words
                     report.problems.append(RowProblem(number, column, message, mrn))
             if report.problems or not confirm:
                 raise _RollBack
@@ -422,6 +478,59 @@ def import_practice(*, actor: StaffUser, content: str | bytes, confirm: bool) ->
     if confirm and report.problems:
         raise PracticeFileRejected(report.problems)
     return report
+
+
+_COURSE_FILE_PATH = re.compile(r"^[a-z_]+(\[\d+\])?(\.[a-z_]+)?: ")
+
+
+PENDING_IMPORT_HOURS = 24  # a previewed file waits this long for its administrator to import it
+
+
+def keep_for_import(*, actor: StaffUser, content: bytes, report: PracticeImport) -> PendingImport:
+    """Keeps a file whose preview had no problem until its administrator imports it (the Import page): the
+    member's earlier previews, and everyone's older than ``PENDING_IMPORT_HOURS``, are dropped."""
+    require(actor, Capability.IMPORT_RECORDS)
+    assert not report.problems and report.sha256 == hashlib.sha256(content).hexdigest()
+    with transaction.atomic():
+        expired = timezone.now() - timedelta(hours=PENDING_IMPORT_HOURS)
+        PendingImport.objects.filter(Q(created_by=actor) | Q(created_at__lt=expired)).delete()
+        return PendingImport.objects.create(
+            practice_id=practice_id_of(actor), created_by=actor, sha256=report.sha256, content=content
+        )
+
+
+def import_pending(*, actor: StaffUser, pending_id: str) -> PracticeImport:
+    """Imports the file the member previewed (``keep_for_import``), and forgets it, in one transaction; raises
+    RecordNotFound for a preview that is not theirs, was imported already or expired, PracticeFileRejected if
+    the practice changed since the preview so that a row no longer imports (nothing is written)."""
+    require(actor, Capability.IMPORT_RECORDS)
+    expired = timezone.now() - timedelta(hours=PENDING_IMPORT_HOURS)
+    try:
+        key = uuid.UUID(str(pending_id))
+    except ValueError:
+        key = None
+    with transaction.atomic():
+        pending = (
+            PendingImport.objects.select_for_update()
+            .filter(uuid=key, created_by=actor, practice_id=practice_id_of(actor), created_at__gte=expired)
+            .first()
+            if key
+            else None
+        )
+        if pending is None:
+            raise RecordNotFound("This preview was imported already or has expired: upload the file again.")
+        report = import_practice(actor=actor, content=bytes(pending.content), confirm=True)
+        pending.delete()
+    return report
+
+
+def _verifiers(practice: Practice) -> dict[str, str]:
+    """Who may verify a home pregnancy test (IPL-TEST-HOME): the practice's active prescribers and nurses, by
+    their username in any case."""
+    members = StaffUser.objects.filter(
+        practice=practice, is_active=True, role__in=(Role.PRESCRIBER, Role.NURSE)
+    )
+    return {username.lower(): username for username in members.values_list("username", flat=True)}
 
 
 def _prescribers(practice: Practice) -> dict[str, StaffUser]:
@@ -451,6 +560,14 @@ def _import_row(
     target: Decimal | None = None
     if cells.get("target_mg_per_kg"):
         target = Decimal(str(_number(cells["target_mg_per_kg"], "target_mg_per_kg", "the target")))
+        course = Course(target_mg_per_kg=target)
+        try:  # the course's own target as a course takes it: its range (DOSE-TARGET), then its digits
+            for constraint in Course._meta.constraints:
+                if "target_mg_per_kg" in getattr(constraint, "violation_error_code", "") or "":
+                    constraint.validate(Course, course)
+            Course._meta.get_field("target_mg_per_kg").clean(target, course)
+        except ValidationError as error:
+            raise _Bad("target_mg_per_kg", " ".join(error.messages)) from None
     patient = register_patient(
         actor=actor,
         mrn=cells["mrn"],
