@@ -326,6 +326,7 @@ def test_only_an_administrator_imports_and_only_inside_the_import(admin, prescri
         ),
         (csv_of([THIRTY[0].cells()]).replace(",labs,", ",contraception,").encode(), "names a column twice"),
         (csv_of([]).replace(",", ";").encode(), "separated by semicolons or tabs"),
+        (csv_of([synthetic(n).cells() for n in range(1, 102)]).encode(), "a file holds at most 100 courses"),
         (
             csv_of([THIRTY[0].cells(), THIRTY[1].cells()]).replace("IMP-0001", '"IMP-0001').encode(),
             "a quote left",

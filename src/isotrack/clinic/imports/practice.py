@@ -44,9 +44,7 @@ from isotrack.clinic.queries import judged_in_words, practice_today
 from isotrack.clinic.records import course_facts, under_settings
 from isotrack.core import plausibility
 
-MAX_ROWS = (
-    200  # a page's import and its preview stay within a request's time; a larger practice imports in parts
-)
+MAX_ROWS = 100  # a preview and its import each well within a request's time (bench/practice_import.py)
 LAB_TESTS = ("triglycerides", "cholesterol", "hdl", "ldl", "alt", "ast")  # the tests the engine judges
 LAB_UNITS = {"mg/dl": "mg/dL", "mmol/l": "mmol/L", "u/l": "U/L", "iu/l": "U/L"}
 MAX_BYTES = 2_000_000
