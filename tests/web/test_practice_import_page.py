@@ -3,13 +3,14 @@ be created (or every row's problems), and imports exactly the file previewed, on
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, timedelta
 
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client
 from django.urls import reverse
 
+from isotrack import core
 from isotrack.audit.events import EventCode
 from isotrack.audit.models import AuditEvent
 from isotrack.clinic.actions.patients import register_patient
@@ -165,3 +166,15 @@ def test_an_administrator_imports_the_practice_in_a_browser(
     worklist = page.locator("main").inner_text()
     assert "30 courses" in worklist and "MRN IMP-0001" in worklist and "MRN IMP-0030" in worklist
     screenshot(page, "practice-import-worklist")
+
+
+@pytest.mark.django_db
+def test_the_preview_shows_each_courses_alerts(admin_client):
+    patient = THIRTY[1]
+    day = patient.start - timedelta(days=10)
+    cells = patient.cells() | {"labs": f"{day} triglycerides 910 mg/dL; {day} alt 22 U/L"}
+    preview = upload(admin_client, csv_of([cells]))
+    [course] = preview.context["report"].courses
+    assert course.alerts == (core.ALERT_ACTIONS["TRIGLYCERIDES_CRITICAL"].label,)
+    text = preview.content.decode()
+    assert course.alerts[0] in text and "Import this course" in text

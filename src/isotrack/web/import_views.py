@@ -54,10 +54,8 @@ def _import(request: StaffRequest, pending_id: str) -> HttpResponse:
     """The write: raises (nothing written, the form's key unused) when the file no longer imports."""
     report = import_pending(actor=request.user, pending_id=pending_id)
     count = len(report.courses)
-    messages.success(
-        request,
-        f"Imported {count} course{'s' if count != 1 else ''}: they are on the worklist and the calendar now.",
-    )
+    words = "1 course: it is" if count == 1 else f"{count} courses: they are"
+    messages.success(request, f"Imported {words} on the worklist and the calendar now.")
     return redirect("patients")
 
 

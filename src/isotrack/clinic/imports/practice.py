@@ -142,6 +142,7 @@ class ImportedCourse:
     next_step: str
     projected_completion: date | None
     course_uuid: str
+    alerts: tuple[str, ...] = ()  # the course's alerts in words, most urgent first (ALERT-URGENCY)
 
 
 @dataclass
@@ -593,6 +594,7 @@ def _judged(number: int, course: Course, practice: Practice) -> ImportedCourse:
     course_file = course_facts(course)
     today = practice_today(practice)
     next_step, completion = judged_in_words(course_file, today)
+    evaluation = core.evaluate(course_file, today)
     patient = course.patient
     return ImportedCourse(
         row=number,
@@ -601,8 +603,9 @@ def _judged(number: int, course: Course, practice: Practice) -> ImportedCourse:
         category=patient.get_category_display(),
         prescriber=course.prescriber.display_name,
         start=course.start,
-        phase=core.PHASE_LABELS[core.evaluate(course_file, today).phase],
+        phase=core.PHASE_LABELS[evaluation.phase],
         next_step=next_step,
         projected_completion=completion,
         course_uuid=str(course.uuid),
+        alerts=tuple(core.ALERT_ACTIONS[alert.code].label for alert in evaluation.alerts),
     )
