@@ -328,6 +328,15 @@ def test_only_an_administrator_imports_and_only_inside_the_import(admin, prescri
         (csv_of([]).replace(",", ";").encode(), "separated by semicolons or tabs"),
         (csv_of([synthetic(n).cells() for n in range(1, 102)]).encode(), "a file holds at most 100 courses"),
         (
+            csv_of(
+                [
+                    synthetic(n).cells() | {"labs": "; ".join(["2026-01-05 alt 20 U/L"] * 20)}
+                    for n in range(1, 61)
+                ]
+            ),
+            "records (patients, doses, tests, pick-ups...); at most 1500 a file",
+        ),
+        (
             csv_of([THIRTY[0].cells(), THIRTY[1].cells()]).replace("IMP-0001", '"IMP-0001').encode(),
             "a quote left",
         ),
@@ -443,6 +452,9 @@ def test_blank_rows_are_skipped_and_do_not_count(admin, prescriber):
 @pytest.mark.parametrize(
     ("column", "text", "words"),
     [
+        ("doses", " ; ;", "required, and empty"),
+        ("weights", ";", "required, and empty"),
+        ("product", "absorica", "'absorica' is not a product isotrack reads"),
         ("target_mg_per_kg", "999999999", "between 50 and 300"),
         ("target_mg_per_kg", "-5", "between 50 and 300"),
         ("target_mg_per_kg", "120.55", "decimal place"),
@@ -593,3 +605,40 @@ def test_the_import_authority_ends_when_the_import_fails(admin, prescriber):
     with pytest.raises(RuntimeError), import_authority(admin):
         raise RuntimeError("an import that fails")
     assert not can(admin, Capability.PRESCRIBE)
+
+
+@pytest.mark.django_db
+def test_repeated_ipledge_ids_text_under_an_unnamed_column_and_doses_out_of_order_are_named(
+    admin, prescriber
+):
+    rows = [p.cells() for p in THIRTY[:3]]
+    rows[0]["ipledge_id"] = rows[2]["ipledge_id"] = "9911223344"
+    start = THIRTY[1].start
+    rows[1]["doses"] = f"{start + timedelta(days=30)} 60; {start} 350"
+    out = io.StringIO()
+    writer = csv.writer(out)
+    writer.writerow(["mrn", "", *COLUMN_NAMES[1:]])  # a column the header does not name
+    for number, cells in enumerate(rows):
+        writer.writerow(
+            [cells["mrn"], "stray" if number == 0 else "", *(cells.get(c, "") for c in COLUMN_NAMES[1:])]
+        )
+    report = import_practice(actor=admin, content=out.getvalue(), confirm=False)
+    words = {(p.row, p.column): p.message for p in report.problems}
+    assert (
+        words
+        == {
+            (2, ""): "text under a column the header does not name (column 2)",
+            (3, "doses"): words[(3, "doses")],
+            (4, "ipledge_id"): "row 2 has this iPLEDGE ID too: one row per patient",
+        }
+        or words
+    )
+    assert words[(3, "doses")].startswith("entry 2:") and "350" in words[(3, "doses")]
+
+
+@pytest.mark.django_db
+def test_a_product_is_read_in_any_case(admin, prescriber):
+    import_practice(
+        actor=admin, content=csv_of([THIRTY[0].cells() | {"product": "Micronized"}]), confirm=True
+    )
+    assert Course.objects.get().dose_segments.get().product == "micronized"

@@ -9,6 +9,7 @@ import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client
 from django.urls import reverse
+from django.utils import timezone
 
 from isotrack import core
 from isotrack.audit.events import EventCode
@@ -71,7 +72,10 @@ def test_only_the_member_who_previewed_imports_the_preview_and_only_once(admin_c
     other = Client()
     other.force_login(make_staff(practice, "manager2", Role.PRACTICE_ADMIN))
     refused = other.post(URL, {"pending": str(pending.uuid)}, follow=True)
-    assert "imported already or has expired" in refused.content.decode() and Patient.objects.count() == 0
+    assert (
+        "imported already, replaced by a later preview or has expired" in refused.content.decode()
+        and Patient.objects.count() == 0
+    )
     for bad in ("not-a-uuid", "00000000-0000-0000-0000-000000000000"):
         assert "has expired" in admin_client.post(URL, {"pending": bad}, follow=True).content.decode()
     assert admin_client.post(URL, {"pending": str(pending.uuid)}).status_code == 302
@@ -178,3 +182,11 @@ def test_the_preview_shows_each_courses_alerts(admin_client):
     assert course.alerts == (core.ALERT_ACTIONS["TRIGLYCERIDES_CRITICAL"].label,)
     text = preview.content.decode()
     assert course.alerts[0] in text and "Import this course" in text
+
+
+@pytest.mark.django_db
+def test_a_preview_is_forgotten_after_a_day(admin_client):
+    pending = upload(admin_client, csv_of([THIRTY[0].cells()])).context["pending"]
+    PendingImport.objects.filter(pk=pending.pk).update(created_at=timezone.now() - timedelta(hours=25))
+    assert admin_client.get(URL).status_code == 200
+    assert not PendingImport.objects.exists()  # the patients' data it held is gone

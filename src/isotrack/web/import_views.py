@@ -16,6 +16,7 @@ from isotrack.clinic.imports.practice import (
     MAX_BYTES,
     MAX_ROWS,
     PracticeFileRejected,
+    forget_expired_previews,
     import_pending,
     import_practice,
     keep_for_import,
@@ -35,6 +36,7 @@ def practice_import(request: StaffRequest) -> HttpResponse:
         except (PracticeFileRejected, RecordNotFound) as refused:
             messages.error(request, refused.message)
             return redirect("practice_import")
+    forget_expired_previews()
     form = PracticeImportForm(request.POST or None, request.FILES or None)
     report, pending = None, None
     if request.method == "POST" and form.is_valid():

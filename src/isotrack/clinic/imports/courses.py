@@ -91,9 +91,10 @@ def import_course(
         raise InvalidInput("doses[0].from: the first dose must start on course.start", field="doses[0]")
     if target_mg_per_kg == FROM_FILE:
         target_mg_per_kg = Decimal(str(course_file.policy.target_mg_per_kg))
+    earliest = f"doses[{course_file.doses.index(doses[0])}]" if doses else "doses[0]"  # the first by date
     first = {
-        "mg_per_day": "doses[0]",
-        "product": "doses[0]",
+        "mg_per_day": earliest,
+        "product": earliest,
         "prescriber": "prescriber",
         "category": "patient.category",
         "target_mg_per_kg": "target_mg_per_kg",

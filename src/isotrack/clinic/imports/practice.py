@@ -29,7 +29,6 @@ from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
-from django.db.models import Q
 from django.utils import timezone
 
 from isotrack import core
@@ -44,8 +43,10 @@ from isotrack.clinic.queries import judged_in_words, practice_today
 from isotrack.clinic.records import course_facts, under_settings
 from isotrack.core import plausibility
 
-MAX_ROWS = 100  # a preview and its import each well within a request's time (bench/practice_import.py)
+MAX_ROWS = 100  # courses a file; and at most MAX_RECORDS records in all, so that a preview and its import
+MAX_RECORDS = 1500  # each stay well within a request's time (bench/practice_import.py)
 LAB_TESTS = ("triglycerides", "cholesterol", "hdl", "ldl", "alt", "ast")  # the tests the engine judges
+PRODUCTS = ("conventional", "micronized")  # the course file's (DOSE-LD)
 LAB_UNITS = {"mg/dl": "mg/dL", "mmol/l": "mmol/L", "u/l": "U/L", "iu/l": "U/L"}
 MAX_BYTES = 2_000_000
 
@@ -230,12 +231,17 @@ def _read_row(number: int, cells: dict[str, str], rules: str, verifiers: dict[st
     """The row's course file, checked for form by the core; raises _Bad naming the column."""
     row = _Row(number, cells)
     for name in REQUIRED:
-        if not cells.get(name):
+        if not cells.get(name) or name in ("doses", "weights") and not _entries(cells, name):
             raise _Bad(name, "required, and empty")
     try:
         date.fromisoformat(cells["birth_date"])
     except ValueError:
         raise _Bad("birth_date", f"{cells['birth_date'][:20]!r} is not a date (YYYY-MM-DD)") from None
+    product = cells["product"].lower()
+    if product not in PRODUCTS:
+        raise _Bad(
+            "product", f"{cells['product'][:20]!r} is not a product isotrack reads ({', '.join(PRODUCTS)})"
+        )
     data: dict[str, Any] = {
         "rules": rules,
         "patient": {"category": cells["category"], "birth_date": cells["birth_date"]},
@@ -255,7 +261,7 @@ def _read_row(number: int, cells: dict[str, str], rules: str, verifiers: dict[st
         if len(parts) == 3 and parts[2].lower() != "mg":
             raise _Bad("doses", f"entry {n}: doses are in mg a day ({parts[2][:10]!r})")
         dose = {"from": parts[0], "mg_per_day": _number(parts[1], "doses", f"entry {n}")}
-        add("doses", dose | {"product": cells["product"]}, "doses", n)
+        add("doses", dose | {"product": product}, "doses", n)
     for n, text, parts in _entries(cells, "weights"):
         _parts(text, parts, "weights", f"entry {n}", 3, 3)
         unit = parts[2].lower()
@@ -373,8 +379,13 @@ def read_csv(content: str | bytes) -> tuple[list[tuple[int, dict[str, str]]], li
     except csv.Error as error:
         where = len(lines) + 1
         if "field larger than field limit" in str(error):
-            return [], [RowProblem(where, "", f"a cell is longer than {csv.field_size_limit():,} characters")]
-        return [], [RowProblem(where, "", f"the CSV breaks here ({error}): a quote left open?")]
+            limit = f"{csv.field_size_limit():,}"
+            return [], [
+                RowProblem(where, "", f"a cell is longer than {limit} characters (a quote left open?)")
+            ]
+        return [], [
+            RowProblem(where, "", f"the CSV breaks here ({error}): a quote left open, or text after one?")
+        ]
     if not lines:
         return [], [RowProblem(1, "", "the file is empty")]
     header = [name.strip().lower() for name in lines[0]]
@@ -389,14 +400,38 @@ def read_csv(content: str | bytes) -> tuple[list[tuple[int, dict[str, str]]], li
             return [], [
                 RowProblem(number, "", f"a file holds at most {MAX_ROWS} courses; import it in parts")
             ]
-        extra = [value for name, value in zip(header, values, strict=False) if not name and value.strip()]
-        if len(values) > len(header) and any(v.strip() for v in values[len(header) :]) or extra:
+        if len(values) > len(header) and any(v.strip() for v in values[len(header) :]):
             rows.append((number, {"": "more values than the header has columns"}))
+            continue
+        unnamed = [
+            n
+            for n, (name, value) in enumerate(zip(header, values, strict=False), start=1)
+            if not name and value.strip()
+        ]
+        if unnamed:
+            rows.append((number, {"": f"text under a column the header does not name (column {unnamed[0]})"}))
             continue
         rows.append(
             (number, {name: value.strip() for name, value in zip(header, values, strict=False) if name})
         )
     return rows, []
+
+
+LISTS = (
+    "doses",
+    "weights",
+    "contraception",
+    "pregnancy_tests",
+    "prescriber_confirmations",
+    "patient_attestations",
+    "fills",
+    "labs",
+)
+
+
+def records_in(cells: dict[str, str]) -> int:
+    """How many records a row makes: the patient, the course, an enrollment, and each list entry."""
+    return 3 + sum(len(_entries(cells, column)) for column in LISTS)
 
 
 def _header_problem(header: list[str]) -> str:
@@ -427,6 +462,12 @@ def import_practice(*, actor: StaffUser, content: str | bytes, confirm: bool) ->
     report = PracticeImport(sha256=hashlib.sha256(raw).hexdigest())
     cell_rows, report.problems = read_csv(content)
     report.rows = len(cell_rows)
+    records = sum(records_in(cells) for _, cells in cell_rows)
+    if records > MAX_RECORDS:
+        words = (
+            f"the file holds {records} records (patients, doses, tests, pick-ups...); at most {MAX_RECORDS}"
+        )
+        report.problems.append(RowProblem(1, "", words + " a file: import it in parts"))
     if not cell_rows and not report.problems:
         report.problems.append(RowProblem(1, "", "the file holds no courses"))
     if report.problems:
@@ -435,7 +476,7 @@ def import_practice(*, actor: StaffUser, content: str | bytes, confirm: bool) ->
         return report
     practice = Practice.objects.get(pk=practice_id_of(actor))
     prescribers, verifiers = _prescribers(practice), _verifiers(practice)
-    first_of_mrn: dict[str, int] = {}
+    first_of: dict[tuple[str, str], int] = {}
     try:
         with transaction.atomic(), import_authority(actor):
             for number, cells in cell_rows:
@@ -443,8 +484,11 @@ def import_practice(*, actor: StaffUser, content: str | bytes, confirm: bool) ->
                 try:
                     if "" in cells:
                         raise _Bad("", cells[""])
-                    if mrn and first_of_mrn.setdefault(mrn, number) != number:
-                        raise _Bad("mrn", f"row {first_of_mrn[mrn]} has this MRN too: one row per patient")
+                    for column, words in (("mrn", "MRN"), ("ipledge_id", "iPLEDGE ID")):
+                        value = cells.get(column, "")
+                        if value and first_of.setdefault((column, value), number) != number:
+                            first = first_of[(column, value)]
+                            raise _Bad(column, f"row {first} has this {words} too: one row per patient")
                     row = _read_row(number, cells, practice.rules, verifiers)
                     with transaction.atomic():
                         report.courses.append(_import_row(actor, practice, prescribers, row))
@@ -491,11 +535,18 @@ def keep_for_import(*, actor: StaffUser, content: bytes, report: PracticeImport)
     require(actor, Capability.IMPORT_RECORDS)
     assert not report.problems and report.sha256 == hashlib.sha256(content).hexdigest()
     with transaction.atomic():
-        expired = timezone.now() - timedelta(hours=PENDING_IMPORT_HOURS)
-        PendingImport.objects.filter(Q(created_by=actor) | Q(created_at__lt=expired)).delete()
+        forget_expired_previews()
+        PendingImport.objects.filter(created_by=actor).delete()
         return PendingImport.objects.create(
             practice_id=practice_id_of(actor), created_by=actor, sha256=report.sha256, content=content
         )
+
+
+def forget_expired_previews() -> int:
+    """Drops the previewed files older than ``PENDING_IMPORT_HOURS`` (they hold patients' data): on every
+    preview, import and visit of the Import page, and in the nightly ``refresh-worklist``."""
+    expired = timezone.now() - timedelta(hours=PENDING_IMPORT_HOURS)
+    return PendingImport.objects.filter(created_at__lt=expired).delete()[0]
 
 
 def import_pending(*, actor: StaffUser, pending_id: str) -> PracticeImport:
@@ -503,6 +554,7 @@ def import_pending(*, actor: StaffUser, pending_id: str) -> PracticeImport:
     RecordNotFound for a preview that is not theirs, was imported already or expired, PracticeFileRejected if
     the practice changed since the preview so that a row no longer imports (nothing is written)."""
     require(actor, Capability.IMPORT_RECORDS)
+    forget_expired_previews()
     expired = timezone.now() - timedelta(hours=PENDING_IMPORT_HOURS)
     try:
         key = uuid.UUID(str(pending_id))
@@ -517,7 +569,10 @@ def import_pending(*, actor: StaffUser, pending_id: str) -> PracticeImport:
             else None
         )
         if pending is None:
-            raise RecordNotFound("This preview was imported already or has expired: upload the file again.")
+            raise RecordNotFound(
+                "This preview was imported already, replaced by a later preview or has expired: upload the "
+                "file again."
+            )
         report = import_practice(actor=actor, content=bytes(pending.content), confirm=True)
         pending.delete()
     return report
@@ -562,7 +617,7 @@ def _import_row(
         course = Course(target_mg_per_kg=target)
         try:  # the course's own target as a course takes it: its range (DOSE-TARGET), then its digits
             for constraint in Course._meta.constraints:
-                if "target_mg_per_kg" in getattr(constraint, "violation_error_code", "") or "":
+                if getattr(constraint, "violation_error_code", None) == "target_mg_per_kg":
                     constraint.validate(Course, course)
             Course._meta.get_field("target_mg_per_kg").clean(target, course)
         except ValidationError as error:
@@ -607,5 +662,5 @@ def _judged(number: int, course: Course, practice: Practice) -> ImportedCourse:
         next_step=next_step,
         projected_completion=completion,
         course_uuid=str(course.uuid),
-        alerts=tuple(core.ALERT_ACTIONS[alert.code].label for alert in evaluation.alerts),
+        alerts=tuple(finding.action.label for finding in evaluation.findings),  # most urgent first
     )

@@ -16,6 +16,7 @@ from typing import Any
 
 from django.core.management.base import CommandError, CommandParser
 
+from isotrack.clinic.imports.practice import forget_expired_previews
 from isotrack.clinic.management.arguments import HyphenatedCommand, today_option
 from isotrack.clinic.models import Practice
 from isotrack.clinic.worklist import refresh_for_the_day
@@ -45,6 +46,7 @@ class Command(HyphenatedCommand):
         practices = list(Practice.objects.order_by("id"))
         for practice in practices:
             total += refresh_for_the_day(practice, today, workers=workers)
+        forget_expired_previews()  # the Import page's previewed files past their day (patients' data)
         self.stdout.write(f"judged {total} worklist line(s) in {len(practices)} practice(s)")
 
 
