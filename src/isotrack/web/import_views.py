@@ -4,6 +4,8 @@ previewed (kept on the server meanwhile), all or nothing."""
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.contrib import messages
 from django.http import HttpResponse
 from django.shortcuts import redirect, render
@@ -14,6 +16,7 @@ from isotrack.clinic.errors import RecordNotFound
 from isotrack.clinic.imports.practice import (
     COLUMNS,
     MAX_BYTES,
+    MAX_RECORDS,
     MAX_ROWS,
     PracticeFileRejected,
     forget_expired_previews,
@@ -48,7 +51,8 @@ def practice_import(request: StaffRequest) -> HttpResponse:
             )
         else:
             pending = keep_for_import(actor=request.user, content=content, report=report)
-    context = {"form": form, "report": report, "pending": pending, "columns": COLUMNS, "max_rows": MAX_ROWS}
+    context: dict[str, Any] = {"form": form, "report": report, "pending": pending, "columns": COLUMNS}
+    context |= {"max_rows": MAX_ROWS, "max_records": f"{MAX_RECORDS:,}"}
     return render(request, "web/practice_import.html", context, status=422 if form.errors else 200)
 
 
