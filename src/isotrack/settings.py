@@ -61,6 +61,7 @@ if DEBUG:  # the demo practices and `isotrack demo` are for development: a produ
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
+    "isotrack.web.middleware.NoStoreMiddleware",  # after WhiteNoise: static files keep their caching
     "django.contrib.sessions.middleware.SessionMiddleware",
     "isotrack.web.middleware.SessionTouchMiddleware",  # runs after the view: the user is known by then
     "django.middleware.common.CommonMiddleware",

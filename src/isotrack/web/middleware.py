@@ -12,6 +12,20 @@ from django.urls import reverse
 from django.utils import timezone
 
 
+class NoStoreMiddleware:
+    """Nothing isotrack answers is kept by a browser, a proxy or a shared cache: pages, API and FHIR answers
+    and feeds carry patients' data or a secret (a new token's, shown once), so every answer that does not say
+    otherwise is ``no-store`` (static files are answered before this, by WhiteNoise, with their own caching)."""
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        response = self.get_response(request)
+        response.headers.setdefault("Cache-Control", "no-store, private")
+        return response
+
+
 class ContentSecurityPolicyMiddleware:
     """Adds the Content-Security-Policy header: scripts and styles only from this site, no framing."""
 
