@@ -15,7 +15,7 @@ from django.utils import timezone
 class NoStoreMiddleware:
     """Nothing isotrack answers is kept by a browser, a proxy or a shared cache: pages, API and FHIR answers
     and feeds carry patients' data or a secret (a new token's, shown once), so every answer that does not say
-    otherwise is ``no-store`` (static files are answered before this, by WhiteNoise, with their own caching)."""
+    otherwise is ``no-store`` (static files are answered before this, by WhiteNoise, with their caching)."""
 
     def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
         self.get_response = get_response
