@@ -195,14 +195,20 @@ def refresh(
     return judged
 
 
+def _stale_ranges(*, lines: bool, plans: bool) -> list[tuple[str, str]]:
+    """The index ranges that hold the out-of-date lines and plans (``_due``): a change date that came, or a
+    judgment for a later day; each as (column, comparison with today)."""
+    ranges = [("changes_on", "<="), ("judged_on", ">")] if lines else []
+    return ranges + ([("plan_changes_on", "<="), ("plan_judged_on", ">")] if plans else [])
+
+
 def _any_out_of_date(practice: Practice, today: dt.date, *, lines: bool, plans: bool) -> bool:
     """Whether ``_out_of_date`` would find a course: its ranges of the same indexes, without its joins, the
     first entry of each (on every page load this is all there is to read: nothing is out of date)."""
     connection = connections[WorklistEntry.objects.db]
     quote = connection.ops.quote_name
     entries = quote(WorklistEntry._meta.db_table)
-    ranges = [("changes_on", "<="), ("judged_on", ">")] if lines else []
-    ranges += [("plan_changes_on", "<="), ("plan_judged_on", ">")] if plans else []
+    ranges = _stale_ranges(lines=lines, plans=plans)
     # Names from the model, quoted; the values parameters.
     sql = " UNION ALL ".join(
         f"SELECT * FROM (SELECT 1 FROM {entries} WHERE {quote('practice_id')} = %s "  # noqa: S608
@@ -244,8 +250,7 @@ def _out_of_date(practice: Practice, today: dt.date, *, lines: bool, plans: bool
         f"JOIN {patients} ON {patients}.{quote('id')} = {courses}.{quote('patient_id')}"
     )
     practice_id = quote("practice_id")
-    ranges = [("changes_on", "<="), ("judged_on", ">")] if lines else []
-    ranges += [("plan_changes_on", "<="), ("plan_judged_on", ">")] if plans else []
+    ranges = _stale_ranges(lines=lines, plans=plans)
     # Names from the models, quoted; the values parameters.
     sql = " UNION ".join(
         f"SELECT {columns} FROM {joined} WHERE {entries}.{practice_id} = %s "  # noqa: S608
