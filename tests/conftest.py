@@ -43,6 +43,32 @@ def clock():
         yield NOW
 
 
+@pytest.fixture(scope="session", autouse=True)
+def flush_lifts_the_audit_triggers():
+    """Django empties the database after each transactional test (a live server's, ``transaction=True``): on
+    PostgreSQL with TRUNCATE, which row triggers do not see; on SQLite with DELETE, which the audit log's
+    append-only triggers refuse. For the tests only, SQLite's flush drops those triggers, deletes, and makes
+    them again (the same statements as the migration), so every test still runs with them in place."""
+    from django.db import connection
+
+    from isotrack.audit import chain
+
+    if connection.vendor != "sqlite":
+        yield
+        return
+    operations = type(connection.ops)
+    plain = operations.sql_flush
+
+    def sql_flush(self, style, tables, **options):
+        statements = plain(self, style, tables, **options)
+        if "audit_auditevent" not in tables:
+            return statements
+        return [*chain.DROP_TRIGGERS["sqlite"], *statements, *chain.TRIGGERS["sqlite"]]
+
+    with mock.patch.object(operations, "sql_flush", sql_flush):
+        yield
+
+
 def make_staff(practice: Practice, username: str, role: str) -> StaffUser:
     user = StaffUser(
         username=username, practice=practice, role=role, first_name=username.title(), last_name="Synthetic"

@@ -3,6 +3,9 @@
 DATABASE_URL   default: SQLite under var/ (a fresh clone runs with no server); a postgres:// URL switches.
 DB_CONN_MAX_AGE  seconds an app process keeps its database connection (default 60; 0: one per request).
 SECRET_KEY     required unless DEBUG is on: a production start without one refuses to run.
+AUDIT_CHAIN_KEY  the key that seals the audit chain (default: SECRET_KEY). Never change it once rows are
+               sealed: `isotrack verify-audit` checks every row under it (when SECRET_KEY is rotated, set
+               AUDIT_CHAIN_KEY to the old key first).
 DEBUG          off unless set to 1/true/yes.
 ALLOWED_HOSTS  comma-separated; default localhost names.
 ISOTRACK_TIME_ZONE  the practice time zone used where no practice is known (default America/New_York).
@@ -33,6 +36,7 @@ if not SECRET_KEY:
     if not DEBUG:
         raise ImproperlyConfigured("SECRET_KEY must be set when DEBUG is off (production).")
     SECRET_KEY = "insecure-development-key-for-debug-only"  # noqa: S105 - only ever used with DEBUG on
+AUDIT_CHAIN_KEY = os.environ.get("AUDIT_CHAIN_KEY") or SECRET_KEY
 
 ALLOWED_HOSTS = [
     h.strip() for h in os.environ.get("ALLOWED_HOSTS", "localhost,127.0.0.1,[::1]").split(",") if h

@@ -15,6 +15,7 @@ from django.core.management.base import CommandError
 from django.db import connection
 
 from isotrack import core
+from isotrack.audit import chain
 from isotrack.clinic import worklist_entries
 from isotrack.clinic.actions.courses import end_course, start_course
 from isotrack.clinic.actions.ipledge import record_dispense, record_ipledge_entry
@@ -272,9 +273,11 @@ def test_the_nightly_command_judges_the_day_so_the_first_page_load_need_not(demo
         Course.objects.filter(patient__practice=practice, status__in=("draft", "active")).count()
         for practice in (demo.practice, demo.pinned_practice)
     )
-    judged = int(out.getvalue().split()[1])
-    assert judged >= listed and out.getvalue().endswith("in 2 practice(s)\n")
-    assert "Sam" not in out.getvalue() and "@" not in out.getvalue()  # counts only, no patient data
+    first, *heads = out.getvalue().splitlines()
+    judged = int(first.split()[1])
+    assert judged >= listed and first.endswith("in 2 practice(s)")
+    assert heads == [f"audit head {head}" for head in chain.heads()] and len(heads) == 2  # the log keeps them
+    assert "Sam" not in out.getvalue() and "@" not in out.getvalue()  # counts and seals only, no patient data
     demo.practice.refresh_from_db()  # as each request reads it
     assert worklist_entries.refresh(demo.practice, TODAY) == 0
     again = io.StringIO()

@@ -1,8 +1,10 @@
-"""The audit trail: one row per change, append-only.
+"""The audit trail: one row per change, append-only and sealed.
 
 Rows are written only by `isotrack.audit.trail.record` inside the action's transaction, so a change and its
-audit row commit together or not at all. The app never updates or deletes a row; on PostgreSQL a trigger
-refuses UPDATE and DELETE outright (see the migration), so not even a database client can rewrite history.
+audit row commit together or not at all. The app never updates or deletes a row; on PostgreSQL and SQLite a
+trigger refuses UPDATE and DELETE outright, and every row is chained to the one before it in its practice's
+chain (``seq``, ``prev_hash``, ``hash``: see ``isotrack.audit.chain``), so that a rewrite beside the app is
+found by ``isotrack verify-audit``.
 """
 
 from __future__ import annotations
@@ -11,6 +13,7 @@ import uuid
 
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db import models
+from django.utils import timezone
 
 
 class AppendOnlyQuerySet(models.QuerySet["AuditEvent"]):
@@ -27,7 +30,7 @@ class AuditEvent(models.Model):
     uuid = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
     practice = models.ForeignKey("clinic.Practice", on_delete=models.PROTECT, related_name="+")
     actor = models.ForeignKey("clinic.StaffUser", on_delete=models.PROTECT, related_name="+")
-    at = models.DateTimeField(auto_now_add=True, db_index=True)
+    at = models.DateTimeField(default=timezone.now, editable=False, db_index=True)
     action = models.CharField(max_length=60)  # a stable code, e.g. "weight.change"
     object_type = models.CharField(max_length=40)
     object_uuid = models.UUIDField()
@@ -35,12 +38,17 @@ class AuditEvent(models.Model):
     before = models.JSONField(null=True, encoder=DjangoJSONEncoder)
     after = models.JSONField(null=True, encoder=DjangoJSONEncoder)
     reason = models.CharField(max_length=200, blank=True)
+    # The row's place in its practice's chain and the seals (isotrack.audit.chain).
+    seq = models.PositiveBigIntegerField(editable=False)
+    prev_hash = models.CharField(max_length=64, editable=False)
+    hash = models.CharField(max_length=64, editable=False)
 
     objects = AppendOnlyQuerySet.as_manager()
 
     class Meta:
         ordering = ["at", "id"]
         indexes = [models.Index(fields=["patient", "at"]), models.Index(fields=["practice", "at"])]
+        constraints = [models.UniqueConstraint(fields=["practice", "seq"], name="audit_one_row_per_place")]
 
     def save(self, *args: object, **kwargs: object) -> None:
         if self.pk is not None:

@@ -7,7 +7,9 @@ from typing import Any
 
 from django.db import models, transaction
 from django.forms.models import model_to_dict
+from django.utils import timezone
 
+from isotrack.audit import chain
 from isotrack.audit.events import EventCode
 from isotrack.audit.models import AuditEvent
 
@@ -57,14 +59,22 @@ def record(
         keys = [k for k in after if before.get(k) != after.get(k)]
         changed_before = {k: before.get(k) for k in keys}
         changed_after = {k: after.get(k) for k in keys}
-    return AuditEvent.objects.create(
-        practice_id=actor.practice_id if actor.practice_id else patient.practice_id,
+    practice_id = actor.practice_id if actor.practice_id else patient.practice_id
+    seq, prev_hash = chain.next_link(practice_id)  # the practice's chain is held until the write commits
+    event = AuditEvent(
+        practice_id=practice_id,
         actor=actor,
+        at=timezone.now(),
         action=action,
         object_type=instance._meta.model_name,
         object_uuid=instance.uuid,
         patient=patient,
-        before=changed_before,
-        after=changed_after,
+        before=chain.stored_json(changed_before),
+        after=chain.stored_json(changed_after),
         reason=reason,
+        seq=seq,
+        prev_hash=prev_hash,
     )
+    event.hash = chain.seal({name: getattr(event, name) for name in chain.SEALED})
+    event.save(force_insert=True)
+    return event

@@ -3,7 +3,8 @@
 Each stored line holds until the day the core's answer changes; this judges the lines whose day came (a few
 percent a day) and adds a line for any course that has none. Without it the day's first worklist page judges
 them itself; with it that page reads stored lines like every other. Safe to run at any time, twice, or from
-several machines: a line already current is left alone. Prints counts only (no patient data).
+several machines: a line already current is left alone. Prints counts only (no patient data), then each
+practice's audit chain head (`isotrack audit-head`), so that the job's log keeps one a day.
 
 On PostgreSQL the lines are judged by ``--workers`` processes at once (default: the machine's cores, at most
 ``MAX_WORKERS``), each with a connection of its own; SQLite takes one writer at a time, so one process there.
@@ -16,6 +17,7 @@ from typing import Any
 
 from django.core.management.base import CommandError, CommandParser
 
+from isotrack.audit.chain import heads as audit_heads
 from isotrack.clinic.imports.practice import forget_expired_previews
 from isotrack.clinic.management.arguments import HyphenatedCommand, today_option
 from isotrack.clinic.models import Practice
@@ -48,6 +50,8 @@ class Command(HyphenatedCommand):
             total += refresh_for_the_day(practice, today, workers=workers)
         forget_expired_previews()  # the Import page's previewed files past their day (patients' data)
         self.stdout.write(f"judged {total} worklist line(s) in {len(practices)} practice(s)")
+        for head in audit_heads():  # the job's log keeps each practice's audit head, outside the database
+            self.stdout.write(f"audit head {head}")
 
 
 def _workers(text: str | None) -> int:

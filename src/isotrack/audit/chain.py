@@ -1,0 +1,305 @@
+"""The audit trail's seal: every practice's audit rows form one chain that nobody can rewrite unnoticed.
+
+Each row carries its place in its practice's chain (``seq``: 1, 2, 3 … without gaps), the seal of the row
+before it (``prev_hash``) and its own seal (``hash``): an HMAC-SHA256, under the deployment's audit key, of
+the row's content and the previous seal, computed in the transaction that writes the row. So
+
+- a row changed after the fact no longer matches its seal;
+- a row deleted leaves a gap in ``seq`` (and the next row's ``prev_hash`` names a seal no row has);
+- a row inserted beside the app (a forged row) cannot carry a valid seal without the key;
+- rows removed from the end leave a chain that is whole but shorter than a head exported earlier
+  (``isotrack audit-head``, logged by the nightly job and kept outside the database).
+
+``verify`` checks all of that and names the first row that does not fit. The database refuses UPDATE and
+DELETE on the table (a trigger on both PostgreSQL and SQLite, see ``TRIGGERS``) and, on PostgreSQL, the app's
+role is given no TRUNCATE and no DDL (docs/operations.md); the chain tells when those defences were got round.
+
+Writers are serialised per practice: on PostgreSQL a transaction-scoped advisory lock on the practice's chain,
+held until the write commits; on SQLite every write transaction already holds the database's write lock from
+its start (``BEGIN IMMEDIATE``, settings.py).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from decimal import Decimal
+from typing import Any
+from uuid import UUID
+
+from django.conf import settings
+from django.core.serializers.json import DjangoJSONEncoder
+from django.db import connection
+
+GENESIS = "0" * 64  # the seal before a chain's first row
+_LOCK_BASE = 0x1507_A0D1 << 32  # + the practice's id: the advisory lock of that practice's chain (PostgreSQL)
+_CHUNK = 2000
+
+# The fields a seal covers, in the order a verifier reads them (values_list).
+SEALED = (
+    "seq",
+    "uuid",
+    "practice_id",
+    "actor_id",
+    "at",
+    "action",
+    "object_type",
+    "object_uuid",
+    "patient_id",
+    "before",
+    "after",
+    "reason",
+    "prev_hash",
+)
+
+TRIGGER = "audit_auditevent_append_only"
+TRIGGERS = {
+    # PostgreSQL: one trigger for UPDATE and DELETE, ENABLE ALWAYS so that a session in replica mode
+    # (session_replication_role = replica) does not skip it.
+    "postgresql": [
+        """CREATE OR REPLACE FUNCTION audit_auditevent_append_only() RETURNS trigger AS $$
+        BEGIN
+            RAISE EXCEPTION 'the audit log is append-only: % refused', TG_OP;
+        END;
+        $$ LANGUAGE plpgsql""",
+        f"""CREATE TRIGGER {TRIGGER} BEFORE UPDATE OR DELETE ON audit_auditevent
+        FOR EACH ROW EXECUTE FUNCTION audit_auditevent_append_only()""",
+        f"ALTER TABLE audit_auditevent ENABLE ALWAYS TRIGGER {TRIGGER}",
+    ],
+    "sqlite": [
+        f"""CREATE TRIGGER IF NOT EXISTS {TRIGGER}_update BEFORE UPDATE ON audit_auditevent
+        BEGIN SELECT RAISE(ABORT, 'the audit log is append-only: UPDATE refused'); END""",
+        f"""CREATE TRIGGER IF NOT EXISTS {TRIGGER}_delete BEFORE DELETE ON audit_auditevent
+        BEGIN SELECT RAISE(ABORT, 'the audit log is append-only: DELETE refused'); END""",
+    ],
+}
+DROP_TRIGGERS = {
+    "postgresql": [
+        f"DROP TRIGGER IF EXISTS {TRIGGER} ON audit_auditevent",
+        "DROP FUNCTION IF EXISTS audit_auditevent_append_only()",
+    ],
+    "sqlite": [f"DROP TRIGGER IF EXISTS {TRIGGER}_update", f"DROP TRIGGER IF EXISTS {TRIGGER}_delete"],
+}
+
+
+def stored_json(value: Any) -> Any:
+    """A ``before``/``after`` value as the database gives it back (dates, decimals and UUIDs as text): what is
+    sealed is what is stored."""
+    return None if value is None else json.loads(json.dumps(value, cls=DjangoJSONEncoder))
+
+
+def seal(row: dict[str, Any], key: bytes | None = None) -> str:
+    """The seal of one row: HMAC-SHA256 under the audit key of its sealed fields (``SEALED``) in one canonical
+    text. Numbers are written in one form whatever their type (PostgreSQL's jsonb gives 1e300 back as an
+    integer), the instant in UTC to the microsecond."""
+    text = "{" + ",".join(f"{json.dumps(name)}:{_canonical(_plain(row[name]))}" for name in SEALED) + "}"
+    return hmac.new(key or audit_key(), text.encode("ascii"), hashlib.sha256).hexdigest()
+
+
+def audit_key() -> bytes:
+    return settings.AUDIT_CHAIN_KEY.encode()
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, datetime):
+        return value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    if isinstance(value, UUID):
+        return str(value)
+    return value
+
+
+def _canonical(value: Any) -> str:
+    if value is None or isinstance(value, bool):
+        return json.dumps(value)
+    if isinstance(value, int | float | Decimal):
+        return str(Decimal(repr(value) if isinstance(value, float) else value).normalize())
+    if isinstance(value, str):
+        return json.dumps(value)
+    if isinstance(value, list | tuple):
+        return "[" + ",".join(_canonical(item) for item in value) + "]"
+    if isinstance(value, dict):
+        pairs = sorted((str(k), v) for k, v in value.items())
+        return "{" + ",".join(f"{json.dumps(k)}:{_canonical(v)}" for k, v in pairs) + "}"
+    raise TypeError(f"an audit value of type {type(value).__name__} cannot be sealed")
+
+
+def next_link(practice_id: int) -> tuple[int, str]:
+    """The place and previous seal of the practice's next audit row. Inside the writing transaction: on
+    PostgreSQL this takes the practice's chain lock until the transaction ends, so two writers never chain
+    onto the same row."""
+    from isotrack.audit.models import AuditEvent
+
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_advisory_xact_lock(%s)", [_LOCK_BASE + practice_id])
+    last = (
+        AuditEvent.objects.filter(practice_id=practice_id).order_by("-seq").values_list("seq", "hash").first()
+    )
+    return (last[0] + 1, last[1]) if last else (1, GENESIS)
+
+
+@dataclass(frozen=True)
+class Head:
+    """Where a practice's chain ends: its last row's place and seal. Written ``practice:seq:hash``."""
+
+    practice_id: int
+    seq: int
+    hash: str
+
+    def __str__(self) -> str:
+        return f"{self.practice_id}:{self.seq}:{self.hash}"
+
+    @classmethod
+    def parse(cls, text: str) -> Head:
+        parts = text.strip().split(":")
+        if len(parts) != 3 or not (parts[0].isdigit() and parts[1].isdigit()) or len(parts[2]) != 64:
+            raise ValueError(f"{text.strip()!r} is not a head as `isotrack audit-head` prints it")
+        return cls(int(parts[0]), int(parts[1]), parts[2].lower())
+
+
+def heads() -> list[Head]:
+    """Every practice's chain head, practices in order (a practice with no audit row yet has none)."""
+    from isotrack.audit.models import AuditEvent
+
+    found = []
+    for practice_id in _practice_ids():
+        last = (
+            AuditEvent.objects.filter(practice_id=practice_id)
+            .order_by("-seq")
+            .values_list("seq", "hash")
+            .first()
+        )
+        if last is not None:
+            found.append(Head(practice_id, *last))
+    return found
+
+
+@dataclass(frozen=True)
+class Break:
+    """The first place a practice's chain does not fit: which row (its place, and when known its id, time and
+    code) and why."""
+
+    practice_id: int
+    seq: int
+    why: str
+    row: str = ""
+
+    def __str__(self) -> str:
+        if not self.seq:  # the database's defences, not a row
+            return self.why
+        where = f"practice {self.practice_id}, audit row #{self.seq}"
+        return f"{where}{f' ({self.row})' if self.row else ''}: {self.why}"
+
+
+@dataclass(frozen=True)
+class Verdict:
+    rows: int
+    heads: list[Head]
+    breaks: list[Break]
+
+    @property
+    def intact(self) -> bool:
+        return not self.breaks
+
+
+def verify(exported: Iterable[Head] = ()) -> Verdict:
+    """Check every practice's chain from its first row, and each exported head against it. The first break of
+    each practice is reported; the database's own defences (the append-only triggers) are checked too."""
+    by_practice = {head.practice_id: head for head in exported}
+    breaks: list[Break] = [Break(0, 0, why) for why in missing_defences()]
+    rows = 0
+    found_heads = []
+    for practice_id in sorted(set(_practice_ids()) | set(by_practice)):
+        count, last, problem = _verify_practice(practice_id, by_practice.get(practice_id))
+        rows += count
+        if last is not None:
+            found_heads.append(last)
+        if problem is not None:
+            breaks.append(problem)
+    return Verdict(rows=rows, heads=found_heads, breaks=breaks)
+
+
+def _verify_practice(practice_id: int, exported: Head | None) -> tuple[int, Head | None, Break | None]:
+    expected, previous, count = 1, GENESIS, 0
+    sealed_at_export = None
+    key = audit_key()
+    for values in _rows(practice_id):
+        row = dict(zip(SEALED, values[:-1], strict=True))
+        row_hash = values[-1]
+        label = f"{row['uuid']}, {_plain(row['at'])}, {row['action']}"
+        if row["seq"] != expected:
+            if row["seq"] > expected:
+                why = f"row #{expected} is missing (the next row is #{row['seq']}): rows were deleted"
+                return count, None, Break(practice_id, expected, why)
+            why = f"a second row #{row['seq']} after #{expected - 1}: inserted out of order"
+            return count, None, Break(practice_id, row["seq"], why, label)
+        if row["prev_hash"] != previous:
+            why = "its link to the row before does not match that row's seal: inserted or replaced"
+            return count, None, Break(practice_id, row["seq"], why, label)
+        if not hmac.compare_digest(seal(row, key), row_hash or ""):
+            why = "its content does not match its seal: changed after it was written, or forged"
+            return count, None, Break(practice_id, row["seq"], why, label)
+        if exported is not None and row["seq"] == exported.seq:
+            sealed_at_export = row_hash
+        previous, expected, count = row_hash, expected + 1, count + 1
+    last = Head(practice_id, expected - 1, previous) if count else None
+    if exported is not None:
+        if exported.seq > expected - 1:
+            why = (
+                f"the chain ends at row #{expected - 1} but the exported head {exported} names row "
+                f"#{exported.seq}: rows were removed from the end"
+            )
+            return count, last, Break(practice_id, expected, why)
+        if sealed_at_export != exported.hash:
+            why = (
+                f"row #{exported.seq} is not the row of the exported head {exported}: the chain was rewritten"
+            )
+            return count, last, Break(practice_id, exported.seq, why)
+    return count, last, None
+
+
+def _rows(practice_id: int) -> Iterator[tuple[Any, ...]]:
+    from isotrack.audit.models import AuditEvent
+
+    return (
+        AuditEvent.objects.filter(practice_id=practice_id)
+        .order_by("seq", "id")
+        .values_list(*SEALED, "hash")
+        .iterator(chunk_size=_CHUNK)
+    )
+
+
+def _practice_ids() -> list[int]:
+    from isotrack.clinic.models import Practice
+
+    return list(Practice.objects.order_by("id").values_list("id", flat=True))
+
+
+def missing_defences() -> list[str]:
+    """The database's append-only triggers that are not in place (dropped, or disabled on PostgreSQL)."""
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            cursor.execute(
+                "SELECT tgenabled FROM pg_trigger"
+                " WHERE tgrelid = 'audit_auditevent'::regclass AND tgname = %s",
+                [TRIGGER],
+            )
+            state = cursor.fetchone()
+            if state is None:
+                return [f"the append-only trigger {TRIGGER} is missing: it was dropped"]
+            if state[0] != "A":
+                return [f"the append-only trigger {TRIGGER} is not enabled always (state {state[0]!r})"]
+            return []
+        cursor.execute(
+            "SELECT name FROM sqlite_master WHERE type = 'trigger' AND tbl_name = 'audit_auditevent'"
+        )
+        present = {name for (name,) in cursor.fetchall()}
+    return [
+        f"the append-only trigger {name} is missing: it was dropped"
+        for name in (f"{TRIGGER}_update", f"{TRIGGER}_delete")
+        if name not in present
+    ]
