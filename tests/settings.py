@@ -20,3 +20,8 @@ if DATABASES["default"]["ENGINE"].endswith("sqlite3"):  # noqa: F405
     DATABASES["default"]["TEST"] = {  # noqa: F405
         "NAME": os.path.join(_tempfile.gettempdir(), f"isotrack-test-{os.getpid()}.sqlite3")
     }
+
+# .ci/run: the suite on PostgreSQL connected as the app's least-privilege role, which may not create a
+# database: the owner (ISOTRACK_TEST_DB_OWNER) makes and migrates it beforehand; the tests run in it.
+if os.environ.get("ISOTRACK_TEST_DB_PREPARED"):
+    DATABASES["default"]["TEST"] = {"NAME": DATABASES["default"]["NAME"]}  # noqa: F405

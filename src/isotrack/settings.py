@@ -115,8 +115,11 @@ DATABASES["default"]["ATOMIC_REQUESTS"] = False  # every write is an explicit tr
 if DATABASES["default"]["ENGINE"].endswith("sqlite3"):
     VAR_DIR.mkdir(parents=True, exist_ok=True)
     # Wait for a lock instead of failing at once when two requests write together; take the write lock when a
-    # transaction begins (BEGIN IMMEDIATE), so that two processes never deadlock upgrading a read lock.
-    DATABASES["default"].setdefault("OPTIONS", {}).update({"timeout": 20, "transaction_mode": "IMMEDIATE"})
+    # transaction begins (BEGIN IMMEDIATE), so that two processes never deadlock upgrading a read lock; and
+    # keep a write-ahead log (WAL), so that readers never wait for a writer nor a writer for readers.
+    DATABASES["default"].setdefault("OPTIONS", {}).update(
+        {"timeout": 20, "transaction_mode": "IMMEDIATE", "init_command": "PRAGMA journal_mode=WAL"}
+    )
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 AUTH_USER_MODEL = "clinic.StaffUser"

@@ -7,9 +7,13 @@ from __future__ import annotations
 import hashlib
 import io
 import json
+import os
+import subprocess
+import sys
 import uuid
 from datetime import date, timedelta
 from decimal import Decimal
+from pathlib import Path
 
 import pytest
 from django.core.management import call_command
@@ -62,23 +66,60 @@ def uuid_param(value: uuid.UUID) -> str:
     return value.hex if connection.vendor == "sqlite" else str(value)
 
 
-def lift_defences(cursor) -> None:
-    """What an attacker with the database owner's rights does first: the append-only trigger put aside."""
-    if connection.vendor == "postgresql":
-        cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")  # the test's own rows are checked now, then the ALTER
-        cursor.execute(f"ALTER TABLE audit_auditevent DISABLE TRIGGER {chain.TRIGGER}")
-    else:
-        for statement in chain.DROP_TRIGGERS["sqlite"]:
-            cursor.execute(statement)
+class Beside:
+    """A connection of its own to the suite's database, beside the app's, with the rights of the database's
+    owner (``ISOTRACK_TEST_DB_OWNER`` when the suite runs as the app's least-privilege role): an attacker who
+    got them. Each statement commits on its own."""
+
+    def __init__(self) -> None:
+        params = connection.settings_dict
+        if connection.vendor == "sqlite":
+            import sqlite3
+
+            self.db = sqlite3.connect(params["NAME"], timeout=20, isolation_level=None)
+        else:
+            import psycopg
+
+            owner = os.environ.get("ISOTRACK_TEST_DB_OWNER")
+            self.db = psycopg.connect(
+                host=params["HOST"],
+                port=params["PORT"] or 5432,
+                dbname=params["NAME"],
+                user=owner or params["USER"],
+                password=None if owner else params["PASSWORD"],
+                autocommit=True,
+            )
+
+    def execute(self, statement: str, values: list[object] | tuple[object, ...] = ()) -> None:
+        if connection.vendor == "sqlite":
+            statement = statement.replace("%s", "?")
+        self.db.execute(statement, values)
+
+    def lift_defences(self) -> None:
+        """What the attacker does first: the append-only trigger put aside."""
+        if connection.vendor == "postgresql":
+            self.execute(f"ALTER TABLE audit_auditevent DISABLE TRIGGER {chain.TRIGGER}")
+        else:
+            for statement in chain.DROP_TRIGGERS["sqlite"]:
+                self.execute(statement)
+
+    def put_back_defences(self) -> None:
+        """And then, to cover the tracks, puts it back."""
+        if connection.vendor == "postgresql":
+            self.execute(f"ALTER TABLE audit_auditevent ENABLE ALWAYS TRIGGER {chain.TRIGGER}")
+        else:
+            for statement in chain.TRIGGERS["sqlite"]:
+                self.execute(statement)
+
+    def close(self) -> None:
+        self.db.close()
 
 
-def put_back_defences(cursor) -> None:
-    if connection.vendor == "postgresql":
-        cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
-        cursor.execute(f"ALTER TABLE audit_auditevent ENABLE ALWAYS TRIGGER {chain.TRIGGER}")
-    else:
-        for statement in chain.TRIGGERS["sqlite"]:
-            cursor.execute(statement)
+@pytest.fixture
+def beside():
+    attacker = Beside()
+    yield attacker
+    attacker.close()
 
 
 def test_an_untouched_trail_verifies_and_its_head_is_its_last_row(trail):
@@ -106,96 +147,96 @@ def test_each_row_is_chained_to_the_one_before_it_in_its_own_practice(trail, out
     assert verify()[0] == 0
 
 
+BESIDE = pytest.mark.django_db(transaction=True)  # the trail committed, as the attacker's connection sees it
+REFUSED = "append-only|permission denied"  # the trigger, or (as the app's least-privilege role) the grants
+
+
+@BESIDE
 @pytest.mark.parametrize(
-    "kind",
-    ["update", "update-after-the-trigger-is-disabled", "delete", "forged-insert", "insert-out-of-order"],
+    "kind", ["update-content", "update-reason", "delete", "forged-insert", "insert-between"]
 )
-def test_a_rewrite_beside_the_app_is_named_at_its_first_row(trail, kind):
+def test_a_rewrite_beside_the_app_is_named_at_its_first_row(trail, beside, kind):
     target = trail[2]
-    with transaction.atomic(), connection.cursor() as cursor:
-        lift_defences(cursor)
-        if kind.startswith("update"):
-            changed = json.dumps({**target.after, "kg": "180.00"})
-            cursor.execute("UPDATE audit_auditevent SET after = %s WHERE id = %s", [changed, target.pk])
-        elif kind == "delete":
-            cursor.execute("DELETE FROM audit_auditevent WHERE id = %s", [target.pk])
-        else:
-            seq = trail[-1].seq + 1 if kind == "forged-insert" else target.seq
-            if kind == "insert-out-of-order":  # make room as a forger would: move the later rows up by one
-                cursor.execute(
-                    "UPDATE audit_auditevent SET seq = seq + 1000 WHERE practice_id = %s AND seq >= %s",
-                    [target.practice_id, target.seq],
-                )
-            before = trail[-1] if kind == "forged-insert" else trail[1]
-            forged = f"{before.hash}|forged row dated 2020"
-            cursor.execute(
-                "INSERT INTO audit_auditevent (uuid, practice_id, actor_id, at, action, object_type,"
-                " object_uuid, patient_id, reason, seq, prev_hash, hash)"
-                " VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)",
-                [
-                    uuid_param(uuid.uuid4()),
-                    before.practice_id,
-                    before.actor_id,
-                    "2020-01-01 00:00:00+00:00",
-                    EventCode.WEIGHT_RECORD,
-                    "weight",
-                    uuid_param(before.object_uuid),
-                    before.patient_id,
-                    "",
-                    seq,
-                    before.hash,
-                    hashlib.sha256(forged.encode()).hexdigest(),  # a hash of the content, without the key
-                ],
+    beside.lift_defences()
+    if kind == "update-content":  # a recorded weight of 62 kg made 180 kg
+        changed = json.dumps({**target.after, "kg": "180.00"})
+        beside.execute("UPDATE audit_auditevent SET after = %s WHERE id = %s", [changed, target.pk])
+    elif kind == "update-reason":
+        beside.execute(
+            "UPDATE audit_auditevent SET reason = %s WHERE id = %s", ["entered in error", target.pk]
+        )
+    elif kind == "delete":
+        beside.execute("DELETE FROM audit_auditevent WHERE id = %s", [target.pk])
+    else:
+        seq = trail[-1].seq + 1 if kind == "forged-insert" else target.seq
+        if kind == "insert-between":  # make room as a forger would: the later rows moved up
+            beside.execute(
+                "UPDATE audit_auditevent SET seq = seq + 1000 WHERE practice_id = %s AND seq >= %s",
+                [target.practice_id, target.seq],
             )
-        put_back_defences(cursor)
+        before = trail[-1] if kind == "forged-insert" else trail[1]
+        forged = f"{before.hash}|forged row dated 2020"
+        beside.execute(
+            "INSERT INTO audit_auditevent (uuid, practice_id, actor_id, at, action, object_type,"
+            " object_uuid, patient_id, reason, seq, prev_hash, hash)"
+            " VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)",
+            [
+                uuid_param(uuid.uuid4()),
+                before.practice_id,
+                before.actor_id,
+                "2020-01-01 00:00:00+00:00",
+                str(EventCode.WEIGHT_RECORD),
+                "weight",
+                uuid_param(before.object_uuid),
+                before.patient_id,
+                "",
+                seq,
+                before.hash,
+                hashlib.sha256(forged.encode()).hexdigest(),  # a hash of the content, without the key
+            ],
+        )
+    beside.put_back_defences()
     code, _, err = verify()
     assert code == 1
     first_bad = trail[-1].seq + 1 if kind == "forged-insert" else target.seq
     assert f"practice {target.practice_id}, audit row #{first_bad}" in err
     assert err.count("audit chain broken") == 1  # the first break only, the defences back in place
-    expected = {
-        "update": "does not match its seal",
-        "update-after-the-trigger-is-disabled": "does not match its seal",
-        "delete": "rows were deleted",
-        "forged-insert": "does not match its seal",
-        "insert-out-of-order": "does not match its seal",
-    }[kind]
-    assert expected in err
+    assert ("rows were deleted" if kind == "delete" else "does not match its seal") in err
 
 
-def test_rows_removed_from_the_end_are_named_against_the_head_exported_before(trail, tmp_path):
+@BESIDE
+def test_rows_removed_from_the_end_are_named_against_the_head_exported_before(trail, beside, tmp_path):
     exported = tmp_path / "heads.txt"
     exported.write_text(head_now())
-    with transaction.atomic(), connection.cursor() as cursor:
-        lift_defences(cursor)
-        cursor.execute("DELETE FROM audit_auditevent WHERE seq >= %s", [trail[-2].seq])
-        put_back_defences(cursor)
+    beside.lift_defences()
+    beside.execute("DELETE FROM audit_auditevent WHERE seq >= %s", [trail[-2].seq])
+    beside.put_back_defences()
     assert verify()[0] == 0  # what is left is a whole chain: only the exported head shows the loss
     code, _, err = verify("--heads-file", str(exported))
     assert code == 1
     assert f"audit row #{trail[-2].seq}" in err and "rows were removed from the end" in err
 
 
-def test_a_chain_rewritten_from_a_row_on_does_not_reach_the_exported_head(trail):
+@BESIDE
+def test_a_chain_rewritten_from_a_row_on_does_not_reach_the_exported_head(trail, beside):
     exported = head_now().strip()
-    with transaction.atomic(), connection.cursor() as cursor:
-        lift_defences(cursor)
-        cursor.execute("UPDATE audit_auditevent SET hash = %s WHERE id = %s", ["f" * 64, trail[-1].pk])
-        put_back_defences(cursor)
+    beside.lift_defences()
+    beside.execute("UPDATE audit_auditevent SET hash = %s WHERE id = %s", ["f" * 64, trail[-1].pk])
+    beside.put_back_defences()
     code, _, err = verify("--head", exported)
     assert code == 1 and f"audit row #{trail[-1].seq}" in err
 
 
-def test_the_database_refuses_update_and_delete_of_an_audit_row(trail):
-    """On both databases; on PostgreSQL also in replica mode (session_replication_role), which skips a trigger
-    that is not ENABLE ALWAYS."""
+def test_the_app_cannot_update_or_delete_an_audit_row(trail):
+    """Through the app's own connection, on both databases; on PostgreSQL also in replica mode
+    (session_replication_role), which skips a trigger that is not ENABLE ALWAYS."""
     modes = (
         ["", "SET LOCAL session_replication_role = replica"] if connection.vendor == "postgresql" else [""]
     )
     for mode in modes:
         for statement in ("UPDATE audit_auditevent SET action = 'forged'", "DELETE FROM audit_auditevent"):
             with (
-                pytest.raises(DatabaseError, match="append-only"),
+                pytest.raises(DatabaseError, match=REFUSED),
                 transaction.atomic(),
                 connection.cursor() as cursor,
             ):
@@ -206,13 +247,13 @@ def test_the_database_refuses_update_and_delete_of_an_audit_row(trail):
     assert verify()[0] == 0
 
 
-def test_a_dropped_or_disabled_trigger_is_named(trail):
-    with transaction.atomic():
-        with connection.cursor() as cursor:
-            lift_defences(cursor)
-        code, _, err = verify()
-        transaction.set_rollback(True)
+@BESIDE
+def test_a_dropped_or_disabled_trigger_is_named(trail, beside):
+    beside.lift_defences()
+    code, _, err = verify()
+    beside.put_back_defences()
     assert code == 1 and "append-only trigger" in err
+    assert verify()[0] == 0
 
 
 @pytest.mark.parametrize("text", ["", "1:2", "x:1:" + "a" * 64, "1:2:" + "a" * 63, "1:2:3:4"])
@@ -254,3 +295,97 @@ def test_what_is_sealed_is_what_the_database_gives_back(nurse, patient, value):
         read = AuditEvent.objects.values_list(*chain.SEALED).get(pk=written.pk)
         assert chain.seal(dict(zip(chain.SEALED, read, strict=True))) == written.hash
         transaction.set_rollback(True)
+
+
+ROLE_REFUSALS = [
+    "TRUNCATE audit_auditevent",
+    f"ALTER TABLE audit_auditevent DISABLE TRIGGER {chain.TRIGGER}",
+    f"DROP TRIGGER {chain.TRIGGER} ON audit_auditevent",
+    "SET session_replication_role = replica",
+    "UPDATE audit_auditevent SET reason = 'entered in error'",
+    "DELETE FROM audit_auditevent",
+    "INSERT INTO django_migrations (app, name, applied) VALUES ('audit', 'forged', now())",
+    "CREATE TABLE forged (id integer)",
+    "TRUNCATE clinic_patient",
+]
+
+
+@BESIDE
+def test_the_apps_postgresql_role_can_neither_rewrite_nor_remove_the_trail(trail, beside):
+    """`isotrack grant-app-role ROLE` (run as the owner) leaves the app's role reading and writing the
+    clinic's tables, adding audit rows, and nothing else: every way round the trail above is refused. On
+    SQLite, which has no roles, the command exits 2 with one line."""
+    if connection.vendor == "sqlite":
+        with pytest.raises(CommandError, match="SQLite has no roles") as refused:
+            call_command("grant_app_role", "isotrack_app")
+        assert refused.value.returncode == 2
+        return
+    import psycopg
+
+    role = f"isotrack_test_app_{os.getpid()}"
+    beside.execute(f'CREATE ROLE "{role}" LOGIN')
+    try:
+        assert grant(role).returncode == 0
+        refused = [grant(name) for name in ("no_such_role_here", beside_user())]
+        assert [result.returncode for result in refused] == [2, 2]
+        assert "no role" in refused[0].stderr and "superuser" in refused[1].stderr
+        params = connection.settings_dict
+        with psycopg.connect(
+            host=params["HOST"],
+            port=params["PORT"] or 5432,
+            dbname=params["NAME"],
+            user=role,
+            autocommit=True,
+        ) as app:
+            assert app.execute("SELECT count(*) FROM audit_auditevent").fetchone() == (len(trail),)
+            app.execute("UPDATE clinic_patient SET mrn = mrn")  # the clinic's records: read and write
+            for statement in ROLE_REFUSALS:
+                with pytest.raises(psycopg.errors.InsufficientPrivilege):
+                    app.execute(statement)
+            privileges = app.execute(
+                "SELECT has_table_privilege(%s, 'audit_auditevent', 'INSERT'),"
+                " has_table_privilege(%s, 'audit_auditevent', 'TRUNCATE')",
+                [role, role],
+            ).fetchone()
+            assert privileges == (True, False)
+    finally:
+        beside.execute(f'DROP OWNED BY "{role}"')
+        beside.execute(f'DROP ROLE "{role}"')
+    assert verify()[0] == 0
+
+
+def beside_user() -> str:
+    return os.environ.get("ISOTRACK_TEST_DB_OWNER") or connection.settings_dict["USER"]
+
+
+def grant(role: str) -> subprocess.CompletedProcess[str]:
+    """`isotrack grant-app-role ROLE` as the owner runs it, in a process of its own, on the suite's
+    database."""
+    params = connection.settings_dict
+    url = f"postgres://{beside_user()}@{params['HOST']}:{params['PORT'] or 5432}/{params['NAME']}"
+    env = {k: v for k, v in os.environ.items() if not k.startswith("DJANGO_")}
+    command = [str(Path(sys.executable).with_name("isotrack")), "grant-app-role", role]
+    return subprocess.run(
+        command, capture_output=True, text=True, env={**env, "DATABASE_URL": url}, timeout=120
+    )
+
+
+@BESIDE
+def test_the_nightly_jobs_log_is_a_heads_file_its_latest_head_of_each_practice_counts(
+    trail, beside, tmp_path
+):
+    log = tmp_path / "refresh-worklist.log"
+    call_command("refresh_worklist", stdout=(first := io.StringIO()))
+    record_weight(
+        actor=trail[0].actor, patient=trail[0].patient, effective_date=date(2026, 11, 20), value=Decimal(70)
+    )
+    call_command("refresh_worklist", stdout=(second := io.StringIO()))
+    log.write_text(first.getvalue() + second.getvalue())
+    assert verify("--heads-file", str(log))[0] == 0
+    beside.lift_defences()
+    beside.execute("DELETE FROM audit_auditevent WHERE seq > %s", [trail[-1].seq])  # the day's new row
+    beside.put_back_defences()
+    code, _, err = verify("--heads-file", str(log))
+    assert code == 1 and f"audit row #{trail[-1].seq + 1}" in err  # against the second day's head
+    (tmp_path / "empty.log").write_text("judged 0 worklist line(s) in 1 practice(s)\n")
+    assert verify("--heads-file", str(tmp_path / "empty.log"))[0] == 2

@@ -154,3 +154,42 @@ def test_one_users_key_never_answers_another_users_write(nurse, prescriber, cour
         )
         assert answer.status_code == 201 and "Idempotency-Replayed" not in answer
     assert LabResult.objects.filter(course=course).count() == 2
+
+
+@pytest.mark.django_db(transaction=True)
+def test_twenty_pairs_of_identical_writes_at_the_same_moment_each_save_once_and_none_fails(nurse, patient):
+    """Two tabs saving the same weight at the same instant, twenty times over: the second write waits for the
+    first (SQLite: BEGIN IMMEDIATE with a busy timeout, and WAL) instead of answering 500 "database is
+    locked"; each pair saves one weight."""
+    client = Client()
+    client.force_login(nurse)
+    url = reverse("weight_new", args=[patient.uuid])
+    statuses: list[object] = []
+    for pair in range(20):
+        key = client.get(url).context["submission_key"]
+        data = {
+            "submission_key": key,
+            "effective_date": date(2026, 11, 1 + pair),
+            "value": "61.5",
+            "unit": "kg",
+        }
+        start = threading.Barrier(2)
+
+        def post(data=data, start=start) -> None:
+            twin = Client()
+            twin.cookies = client.cookies
+            start.wait()
+            try:
+                statuses.append(twin.post(url, data).status_code)
+            except Exception as error:  # noqa: BLE001 - shown by the assertion below
+                statuses.append(repr(error))
+            finally:
+                close_old_connections()
+
+        threads = [threading.Thread(target=post) for _ in range(2)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+    assert statuses == [302] * 40
+    assert patient.weights.count() == 20

@@ -9,6 +9,7 @@ data).
 
 from __future__ import annotations
 
+import re
 import sys
 from pathlib import Path
 from typing import Any
@@ -54,18 +55,28 @@ class Command(HyphenatedCommand):
             self.stdout.write(f"head {head}")
 
 
+HEAD = re.compile(r"\b\d+:\d+:[0-9a-f]{64}\b")
+
+
 def _heads(given: list[str], file: str | None) -> list[chain.Head]:
-    lines = list(given)
+    """The heads to check: each ``--head`` as given, then those of the file (the output of `audit-head`, or
+    the nightly job's whole log: every head in it is read, the last of each practice kept)."""
+    try:
+        heads = [chain.Head.parse(text) for text in given]
+    except ValueError as error:
+        raise CommandError(f"--head: {error}", returncode=2) from error
+    if len({head.practice_id for head in heads}) != len(heads):
+        raise CommandError("--head: two heads for one practice; give the latest of each", returncode=2)
     if file is not None:
         try:
             text = sys.stdin.read() if file == "-" else Path(file).read_text(encoding="utf-8")
         except (OSError, UnicodeDecodeError) as error:
             raise CommandError(f"--heads-file: cannot read {file}: {error}", returncode=2) from error
-        lines += [line.split()[0] for line in text.splitlines() if line.strip()]
-    try:
-        heads = [chain.Head.parse(line.removeprefix("head ")) for line in lines]
-    except ValueError as error:
-        raise CommandError(f"--head: {error}", returncode=2) from error
-    if len({head.practice_id for head in heads}) != len(heads):
-        raise CommandError("--head: two heads for one practice; give the latest of each", returncode=2)
+        found = {head.practice_id: head for head in map(chain.Head.parse, HEAD.findall(text))}
+        if not found:
+            raise CommandError(
+                f"--heads-file: no head in {file} (as `isotrack audit-head` prints)", returncode=2
+            )
+        given_for = {head.practice_id for head in heads}
+        heads += [head for practice_id, head in found.items() if practice_id not in given_for]
     return heads
