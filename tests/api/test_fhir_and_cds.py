@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import json
+import uuid
 
 import pytest
-from django.db import transaction
+from django.db import connection, transaction
+from django.test.utils import CaptureQueriesContext
 from fhir.resources.R4B.bundle import Bundle
 from fhir.resources.R4B.capabilitystatement import CapabilityStatement
 
@@ -87,6 +89,34 @@ def test_search_by_patient_and_read_by_id(demo, doctor_api):
     assert read.status_code == 200 and read.json()["id"] == first.id
     tasks = doctor_api.get("/fhir/R4/Task", {"patient": str(patient.uuid)}).json()["entry"]
     assert doctor_api.get(f"/fhir/R4/Task/{tasks[0]['resource']['id']}").status_code == 200
+
+
+def test_every_computed_issue_and_task_reads_back_by_its_id_judging_one_course(demo, doctor_api):
+    """A DetectedIssue's or Task's id names its course: the read judges that course alone, with the same
+    number of queries whatever the practice holds, and answers what $everything answered."""
+    patient = demo.courses["treatment_month_3"][0].patient
+    bundle = doctor_api.get(f"/fhir/R4/Patient/{patient.uuid}/$everything").json()
+    computed = [
+        e["resource"] for e in bundle["entry"] if e["resource"]["resourceType"] in ("DetectedIssue", "Task")
+    ]
+    assert {r["resourceType"] for r in computed} == {"DetectedIssue", "Task"}
+    for resource in computed:
+        with CaptureQueriesContext(connection) as queries:
+            read = doctor_api.get(f"/fhir/R4/{resource['resourceType']}/{resource['id']}")
+        assert read.status_code == 200 and read.json() == resource
+        assert len(queries) <= 30, len(queries)  # one course's rows (the demo practice has 60 patients)
+    course = demo.courses["treatment_month_3"][0]
+    lakeside_api = TokenClient(token_for(demo.staff["lakeside.doctor"]))
+    for wrong in (
+        computed[0]["id"][:-1] + ("0" if computed[0]["id"][-1] != "0" else "1"),  # no such finding today
+        f"{uuid.uuid4()}-{computed[0]['id'][-16:]}",  # no such course
+        str(course.uuid),  # a course, not a finding
+        "not-an-id",
+    ):
+        answer = doctor_api.get(f"/fhir/R4/Task/{wrong}")
+        assert answer.status_code == 404 and answer.json()["resourceType"] == "OperationOutcome"
+    answer = lakeside_api.get(f"/fhir/R4/{computed[0]['resourceType']}/{computed[0]['id']}")
+    assert answer.status_code == 404  # another practice's finding: as if there were none
 
 
 def test_the_capability_statement_is_valid(doctor_api):

@@ -3,8 +3,9 @@ models of fhir.resources 8.3.0; R4B is R4 with a few additions; every resource s
 
 Codes: reference.md section 4 (RxNorm, LOINC, SNOMED CT, ICD-10-CM). What that table has no code for
 (contraception methods, iPLEDGE blocking reasons, due items) uses isotrack's own systems, `urn:isotrack:*`.
-Resource ids are the records' UUIDs; the resources computed from an evaluation (DetectedIssue, Task) get a
-UUID derived from the course, the day and the code, so the same finding keeps its id during the day.
+Resource ids are the records' UUIDs; the resources computed from an evaluation (DetectedIssue, Task) get an
+id made of the course's UUID and a digest of the day and the code (``derived_id``), so the same finding keeps
+its id during the day, and a read by id finds its course at once (``course_of_derived_id``).
 
 What the engine decides is shown, never decided again here (read through the clinic: ``api.answers``): the
 CarePlan's status follows the course's phase, a DetectedIssue's severity the core's weight of its alert or
@@ -152,8 +153,21 @@ def _category(code: str, display: str) -> list[dict[str, Any]]:
     return [{"coding": [{"system": OBSERVATION_CATEGORY, "code": code, "display": display}]}]
 
 
-def derived_id(*parts: object) -> str:
-    return str(uuid.uuid5(DERIVED_ID_NAMESPACE, "|".join(str(p) for p in parts)))
+def derived_id(course_uuid: uuid.UUID, *parts: object) -> str:
+    """``<course UUID>-<16 hex digits>`` (53 characters, within FHIR's 64): the digest of the day and code."""
+    digest = uuid.uuid5(DERIVED_ID_NAMESPACE, "|".join(str(p) for p in (course_uuid, *parts))).hex[:16]
+    return f"{course_uuid}-{digest}"
+
+
+def course_of_derived_id(resource_id: str) -> uuid.UUID | None:
+    """The course a DetectedIssue's or Task's id names (None: not an id of that form)."""
+    head, _, digest = resource_id.rpartition("-")
+    if len(digest) != 16 or any(c not in "0123456789abcdef" for c in digest):
+        return None
+    try:
+        return uuid.UUID(head) if len(head) == 36 else None
+    except ValueError:
+        return None
 
 
 # ------------------------------------------------------------------------------------------------- records
@@ -541,6 +555,15 @@ def _issue(
 
 
 # ---------------------------------------------------------------------------------------------- a patient
+
+
+def derived_resources(courses: Any, today: date) -> list[Resource]:
+    """The DetectedIssues and Tasks of the given courses (a queryset) on the day: a read by id judges one."""
+    found: list[Resource] = []
+    for course in courses_with_facts(courses.select_related("patient", "prescriber")):
+        if course.status != "entered-in-error":
+            found += evaluation_resources(course, answers.plan(course, today))
+    return found
 
 
 def patient_resources(patient: Patient, today: date) -> list[Resource]:

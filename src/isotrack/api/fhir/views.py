@@ -19,7 +19,12 @@ from fhir.resources.R4B.operationoutcome import OperationOutcome
 from fhir.resources.R4B.resource import Resource
 
 from isotrack.api.auth import token_or_session
-from isotrack.api.fhir.resources import patient_resource, patient_resources
+from isotrack.api.fhir.resources import (
+    course_of_derived_id,
+    derived_resources,
+    patient_resource,
+    patient_resources,
+)
 from isotrack.clinic.access import access_patient, patients_of, practice_of
 from isotrack.clinic.errors import ClinicError, RecordNotFound
 from isotrack.clinic.models import (
@@ -189,20 +194,18 @@ def metadata(request: HttpRequest) -> HttpResponse:
     return fhir_response(statement)
 
 
-def _owner(user: StaffUser, kind: str, resource_id: str) -> list[Patient]:
-    """The patient(s) whose resources may hold the id (a computed resource may belong to any of them)."""
+def _owner(user: StaffUser, kind: str, resource_id: str) -> Patient:
+    """The patient whose resources hold the id: found by the id, whatever the practice's size."""
     try:
         key = uuid.UUID(resource_id)
     except ValueError:
         raise RecordNotFound(f"No such {kind}.") from None
-    if kind not in SOURCES:
-        return list(patients_of(user).filter(courses__isnull=False).distinct())
     for model, to_patient in SOURCES[kind]:
         found = model.objects.filter(uuid=key)
         prefix = f"{to_patient}__" if to_patient else ""
         found = found.filter(**{f"{prefix}practice_id": user.practice_id}).first()
         if found is not None:
-            return [found if not to_patient else _follow(found, to_patient)]
+            return found if not to_patient else _follow(found, to_patient)
     raise RecordNotFound(f"No such {kind}.")
 
 
@@ -217,10 +220,17 @@ def read(request: HttpRequest, kind: str, resource_id: str) -> HttpResponse:
     user = _user(request)
     if kind not in RESOURCE_TYPES:
         raise RecordNotFound(f"isotrack serves no {kind[:40]} resources.")
-    for patient in _owner(user, kind, resource_id):
-        for resource in patient_resources(patient, _today(user)):
-            if resource.get_resource_type() == kind and resource.id == resource_id:
-                return fhir_response(resource)
+    if kind in SOURCES:
+        resources = patient_resources(_owner(user, kind, resource_id), _today(user))
+    else:  # computed from a course's evaluation: its id names the course
+        course = course_of_derived_id(resource_id)
+        if course is None:
+            raise RecordNotFound(f"No such {kind}.")
+        courses = Course.objects.filter(uuid=course, patient__practice=practice_of(user))
+        resources = derived_resources(courses, _today(user))
+    for resource in resources:
+        if resource.get_resource_type() == kind and resource.id == resource_id:
+            return fhir_response(resource)
     raise RecordNotFound(f"No such {kind}.")
 
 
