@@ -63,9 +63,10 @@ def flush_lifts_the_audit_triggers():
 
     def sql_flush(self, style, tables, **options):
         statements = plain(self, style, tables, **options)
-        if "audit_auditevent" not in tables:
-            return statements
-        return [*chain.DROP_TRIGGERS["sqlite"], *statements, *chain.TRIGGERS["sqlite"]]
+        tables_of_chains = [each.table for each in chain.CHAINS if each.table in tables]
+        lift = [s for table in tables_of_chains for s in chain.drop_triggers("sqlite", table)]
+        put_back = [s for table in tables_of_chains for s in chain.triggers("sqlite", table)]
+        return [*lift, *statements, *put_back]
 
     with mock.patch.object(operations, "sql_flush", sql_flush):
         yield

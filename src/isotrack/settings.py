@@ -9,6 +9,7 @@ AUDIT_CHAIN_KEY  the key that seals the audit chain (default: SECRET_KEY). Never
 DEBUG          off unless set to 1/true/yes.
 ALLOWED_HOSTS  comma-separated; default localhost names.
 ISOTRACK_TIME_ZONE  the practice time zone used where no practice is known (default America/New_York).
+API_TOKEN_DAYS, FEED_TOKEN_DAYS  how long a new API token (default 90) and calendar feed (365) work.
 """
 
 from __future__ import annotations
@@ -37,6 +38,8 @@ if not SECRET_KEY:
         raise ImproperlyConfigured("SECRET_KEY must be set when DEBUG is off (production).")
     SECRET_KEY = "insecure-development-key-for-debug-only"  # noqa: S105 - only ever used with DEBUG on
 AUDIT_CHAIN_KEY = os.environ.get("AUDIT_CHAIN_KEY") or SECRET_KEY
+API_TOKEN_DAYS = int(os.environ.get("API_TOKEN_DAYS", "90"))  # a new API token's life (the default offered)
+FEED_TOKEN_DAYS = int(os.environ.get("FEED_TOKEN_DAYS", "365"))  # a feed's life from its making or rotation
 
 ALLOWED_HOSTS = [
     h.strip() for h in os.environ.get("ALLOWED_HOSTS", "localhost,127.0.0.1,[::1]").split(",") if h
@@ -74,6 +77,7 @@ MIDDLEWARE = [
     "isotrack.web.middleware.SessionLifetimeMiddleware",  # before the login check: an ended session logs in
     "django.contrib.auth.middleware.LoginRequiredMiddleware",
     "isotrack.web.middleware.TwoFactorEnrollmentMiddleware",  # a practice's required second factor, first
+    "isotrack.web.middleware.AccessLogMiddleware",  # who looked at which patient's record
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "isotrack.web.middleware.ContentSecurityPolicyMiddleware",

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import json
-from datetime import date
+from datetime import date, timedelta
 
 import pytest
 from django.test import Client
+from django.utils import timezone
 
 from isotrack.api.models import ApiToken
 from isotrack.api.tokens import token_hash
@@ -72,6 +73,7 @@ def test_a_wrong_or_revoked_token_gets_401(prescriber, patient):
         name="x",
         key_hash=token_hash("v"),
         prefix="v",
+        expires_at=timezone.now() + timedelta(days=1),
     )
     assert TokenClient("v").get("/api/v1/patients").status_code == 200
     token.revoked_at = token.created_at

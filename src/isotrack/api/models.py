@@ -22,6 +22,7 @@ class ApiToken(models.Model):
     prefix = models.CharField(max_length=8)  # the first characters, so that a user can tell tokens apart
     created_at = models.DateTimeField(auto_now_add=True)
     last_used_at = models.DateTimeField(null=True, blank=True)
+    expires_at = models.DateTimeField()  # the token stops working then (settings.API_TOKEN_DAYS by default)
     revoked_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:

@@ -4,16 +4,18 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.conf import settings
 from django.contrib.auth.decorators import login_not_required
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.utils import timezone
 from django.views.decorators.http import require_http_methods
 
 from isotrack.api import tokens
 from isotrack.api.problems import problem, problem_response
 from isotrack.clinic import submissions
 from isotrack.clinic.access import StaffRequest
-from isotrack.clinic.errors import ClinicError
+from isotrack.clinic.errors import ClinicError, InvalidInput
 
 
 @require_http_methods(["GET", "POST"])
@@ -29,7 +31,8 @@ def token_page(request: StaffRequest) -> HttpResponse:
             made: list[Any] = []
 
             def create() -> tuple[int, str]:
-                made.append(tokens.create_token(actor=request.user, name=request.POST.get("name", "")))
+                name, days = request.POST.get("name", ""), _days(request.POST.get("days", ""))
+                made.append(tokens.create_token(actor=request.user, name=name, days=days))
                 return 200, ""
 
             # Once per form (clinic.submissions): a reload of this page must not create a second token.
@@ -47,9 +50,22 @@ def token_page(request: StaffRequest) -> HttpResponse:
             "value": created[1] if created else None,
             "error": error,
             "repeated": repeated,
+            "default_days": settings.API_TOKEN_DAYS,
+            "max_days": tokens.MAX_TOKEN_DAYS,
+            "now": timezone.now(),
         },
         status=422 if error else 200,
     )
+
+
+def _days(text: str) -> int | None:
+    """The form's "works for" in days (empty: the default); not a whole number is refused beside it."""
+    text = text.strip()
+    if not text:
+        return None
+    if not text.isdigit() or len(text) > 4:
+        raise InvalidInput("Give the days as a whole number.", field="days")
+    return int(text)
 
 
 @login_not_required

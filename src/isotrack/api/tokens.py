@@ -5,8 +5,10 @@ from __future__ import annotations
 
 import hashlib
 import secrets
+from datetime import timedelta
 from typing import Any
 
+from django.conf import settings
 from django.db import transaction
 from django.db.models import QuerySet
 from django.utils import timezone
@@ -14,12 +16,14 @@ from django.utils import timezone
 from isotrack.api.models import ApiToken
 from isotrack.audit.events import EventCode
 from isotrack.audit.trail import record
+from isotrack.clinic import looks
 from isotrack.clinic.access import Capability, practice_id_of, require
 from isotrack.clinic.errors import InvalidInput, RecordNotFound
 from isotrack.clinic.models import StaffUser
 
 MAX_ACTIVE_TOKENS = 20  # per user: more is a sign of tokens being made and forgotten
 LAST_USED_RESOLUTION_SECONDS = 60  # last_used_at is written at most once a minute per token
+MAX_TOKEN_DAYS = 366
 
 
 def token_hash(value: str) -> str:
@@ -27,19 +31,23 @@ def token_hash(value: str) -> str:
 
 
 def _audit_values(token: ApiToken) -> dict[str, Any]:
-    return {"name": token.name, "prefix": token.prefix, "role": token.role}
+    return {"name": token.name, "prefix": token.prefix, "role": token.role, "expires_at": token.expires_at}
 
 
 def tokens_of(user: StaffUser) -> QuerySet[ApiToken]:
     return ApiToken.objects.filter(user=user).order_by("-created_at", "-id")
 
 
-def create_token(*, actor: StaffUser, name: str) -> tuple[ApiToken, str]:
-    """A new token for the actor, in their practice and role; returns it with its value (shown once)."""
+def create_token(*, actor: StaffUser, name: str, days: int | None = None) -> tuple[ApiToken, str]:
+    """A new token for the actor, in their practice and role, working for ``days`` (default
+    settings.API_TOKEN_DAYS); returns it with its value (shown once)."""
     require(actor, Capability.READ)
     name = name.strip()
     if not name:
         raise InvalidInput("Name the token (what will use it).", field="name")
+    days = settings.API_TOKEN_DAYS if days is None else days
+    if not 1 <= days <= MAX_TOKEN_DAYS:
+        raise InvalidInput(f"A token works from 1 to {MAX_TOKEN_DAYS} days.", field="days")
     if tokens_of(actor).filter(revoked_at__isnull=True).count() >= MAX_ACTIVE_TOKENS:
         raise InvalidInput(f"Revoke a token first: at most {MAX_ACTIVE_TOKENS} are active.", field="name")
     value = secrets.token_urlsafe(32)
@@ -51,6 +59,7 @@ def create_token(*, actor: StaffUser, name: str) -> tuple[ApiToken, str]:
             name=name[:80],
             key_hash=token_hash(value),
             prefix=value[:8],
+            expires_at=timezone.now() + timedelta(days=days),
         )
         record(actor=actor, action=EventCode.API_TOKEN_CREATE, instance=token, after=_audit_values(token))
     return token, value
@@ -86,9 +95,10 @@ def user_for_token(value: str) -> StaffUser | None:
     user is deactivated, or when the user's practice or role changed since it was made."""
     if not value or len(value) > 200:
         return None
+    now = timezone.now()
     token = (
         ApiToken.objects.select_related("user__practice")
-        .filter(key_hash=token_hash(value), revoked_at__isnull=True)
+        .filter(key_hash=token_hash(value), revoked_at__isnull=True, expires_at__gt=now)
         .first()
     )
     if token is None:
@@ -96,12 +106,12 @@ def user_for_token(value: str) -> StaffUser | None:
     user = token.user
     if not user.is_active or user.practice_id != token.practice_id or user.role != token.role:
         return None
-    now = timezone.now()
     if (
         token.last_used_at is None
         or (now - token.last_used_at).total_seconds() > LAST_USED_RESOLUTION_SECONDS
     ):
         ApiToken.objects.filter(pk=token.pk).update(last_used_at=now)  # bookkeeping, not an audited change
+    looks.by(user, f"API token {token.name}")
     return user
 
 

@@ -24,7 +24,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from decimal import Decimal
@@ -36,54 +36,91 @@ from django.core.serializers.json import DjangoJSONEncoder
 from django.db import connection
 
 GENESIS = "0" * 64  # the seal before a chain's first row
-_LOCK_BASE = 0x1507_A0D1 << 32  # + the practice's id: the advisory lock of that practice's chain (PostgreSQL)
 _CHUNK = 2000
 
-# The fields a seal covers, in the order a verifier reads them (values_list).
-SEALED = (
-    "seq",
-    "uuid",
-    "practice_id",
-    "actor_id",
-    "at",
-    "action",
-    "object_type",
-    "object_uuid",
-    "patient_id",
-    "before",
-    "after",
-    "reason",
-    "prev_hash",
-)
 
-TRIGGER = "audit_auditevent_append_only"
-TRIGGERS = {
-    # PostgreSQL: one trigger for UPDATE and DELETE, ENABLE ALWAYS so that a session in replica mode
-    # (session_replication_role = replica) does not skip it.
-    "postgresql": [
-        """CREATE OR REPLACE FUNCTION audit_auditevent_append_only() RETURNS trigger AS $$
-        BEGIN
-            RAISE EXCEPTION 'the audit log is append-only: % refused', TG_OP;
-        END;
-        $$ LANGUAGE plpgsql""",
-        f"""CREATE TRIGGER {TRIGGER} BEFORE UPDATE OR DELETE ON audit_auditevent
-        FOR EACH ROW EXECUTE FUNCTION audit_auditevent_append_only()""",
-        f"ALTER TABLE audit_auditevent ENABLE ALWAYS TRIGGER {TRIGGER}",
-    ],
-    "sqlite": [
-        f"""CREATE TRIGGER IF NOT EXISTS {TRIGGER}_update BEFORE UPDATE ON audit_auditevent
+@dataclass(frozen=True)
+class Chain:
+    """One kind of sealed row: its table, the fields its seal covers (in the order a verifier reads them) and
+    the base of its practices' advisory locks on PostgreSQL (+ the practice's id)."""
+
+    name: str
+    table: str
+    model: str  # app_label.ModelName
+    sealed: tuple[str, ...]
+    lock_base: int
+
+    def rows(self) -> Any:
+        from django.apps import apps
+
+        return apps.get_model(self.model).objects
+
+
+_COMMON = ("seq", "uuid", "practice_id", "actor_id", "at")
+AUDIT = Chain(
+    "audit",
+    "audit_auditevent",
+    "audit.AuditEvent",
+    (
+        *_COMMON,
+        "action",
+        "object_type",
+        "object_uuid",
+        "patient_id",
+        "before",
+        "after",
+        "reason",
+        "prev_hash",
+    ),
+    0x1507_A0D1 << 32,
+)
+ACCESS = Chain(
+    "access",
+    "audit_accessevent",
+    "audit.AccessEvent",
+    (*_COMMON, "patient_id", "channel", "view", "detail", "prev_hash"),
+    0x1507_ACCE << 32,
+)
+CHAINS = (AUDIT, ACCESS)
+SEALED = AUDIT.sealed  # the audit rows' sealed fields (tests, migrations)
+
+
+def trigger_name(table: str) -> str:
+    return f"{table}_append_only"
+
+
+TRIGGER = trigger_name(AUDIT.table)
+
+
+def triggers(vendor: str, table: str) -> list[str]:
+    """The statements that make the table append-only: one trigger for UPDATE and DELETE on PostgreSQL, ENABLE
+    ALWAYS so that a session in replica mode (session_replication_role = replica) does not skip it; two on
+    SQLite."""
+    name = trigger_name(table)
+    if vendor == "postgresql":
+        return [
+            """CREATE OR REPLACE FUNCTION audit_append_only() RETURNS trigger AS $$
+            BEGIN
+                RAISE EXCEPTION 'the audit log is append-only: % refused', TG_OP;
+            END;
+            $$ LANGUAGE plpgsql""",
+            f"""CREATE TRIGGER {name} BEFORE UPDATE OR DELETE ON {table}
+            FOR EACH ROW EXECUTE FUNCTION audit_append_only()""",
+            f"ALTER TABLE {table} ENABLE ALWAYS TRIGGER {name}",
+        ]
+    return [
+        f"""CREATE TRIGGER IF NOT EXISTS {name}_update BEFORE UPDATE ON {table}
         BEGIN SELECT RAISE(ABORT, 'the audit log is append-only: UPDATE refused'); END""",
-        f"""CREATE TRIGGER IF NOT EXISTS {TRIGGER}_delete BEFORE DELETE ON audit_auditevent
+        f"""CREATE TRIGGER IF NOT EXISTS {name}_delete BEFORE DELETE ON {table}
         BEGIN SELECT RAISE(ABORT, 'the audit log is append-only: DELETE refused'); END""",
-    ],
-}
-DROP_TRIGGERS = {
-    "postgresql": [
-        f"DROP TRIGGER IF EXISTS {TRIGGER} ON audit_auditevent",
-        "DROP FUNCTION IF EXISTS audit_auditevent_append_only()",
-    ],
-    "sqlite": [f"DROP TRIGGER IF EXISTS {TRIGGER}_update", f"DROP TRIGGER IF EXISTS {TRIGGER}_delete"],
-}
+    ]
+
+
+def drop_triggers(vendor: str, table: str) -> list[str]:
+    name = trigger_name(table)
+    if vendor == "postgresql":
+        return [f"DROP TRIGGER IF EXISTS {name} ON {table}"]
+    return [f"DROP TRIGGER IF EXISTS {name}_update", f"DROP TRIGGER IF EXISTS {name}_delete"]
 
 
 def stored_json(value: Any) -> Any:
@@ -92,11 +129,11 @@ def stored_json(value: Any) -> Any:
     return None if value is None else json.loads(json.dumps(value, cls=DjangoJSONEncoder))
 
 
-def seal(row: dict[str, Any], key: bytes | None = None) -> str:
-    """The seal of one row: HMAC-SHA256 under the audit key of its sealed fields (``SEALED``) in one canonical
-    text. Numbers are written in one form whatever their type (PostgreSQL's jsonb gives 1e300 back as an
-    integer), the instant in UTC to the microsecond."""
-    text = "{" + ",".join(f"{json.dumps(name)}:{_canonical(_plain(row[name]))}" for name in SEALED) + "}"
+def seal(row: dict[str, Any], key: bytes | None = None, sealed: tuple[str, ...] = SEALED) -> str:
+    """The seal of one row: HMAC-SHA256 under the audit key of its sealed fields (``Chain.sealed``) in one
+    canonical text. Numbers are written in one form whatever their type (PostgreSQL's jsonb gives 1e300 back
+    as an integer), the instant in UTC to the microsecond."""
+    text = "{" + ",".join(f"{json.dumps(name)}:{_canonical(_plain(row[name]))}" for name in sealed) + "}"
     return hmac.new(key or audit_key(), text.encode("ascii"), hashlib.sha256).hexdigest()
 
 
@@ -127,62 +164,77 @@ def _canonical(value: Any) -> str:
     raise TypeError(f"an audit value of type {type(value).__name__} cannot be sealed")
 
 
-def next_link(practice_id: int) -> tuple[int, str]:
-    """The place and previous seal of the practice's next audit row. Inside the writing transaction: on
-    PostgreSQL this takes the practice's chain lock until the transaction ends, so two writers never chain
-    onto the same row."""
-    from isotrack.audit.models import AuditEvent
-
+def append(chain: Chain, row: Any) -> Any:
+    """Seal and insert one row (an unsaved model instance of the chain, its practice set) at the end of its
+    practice's chain. Inside the writing transaction: on PostgreSQL this takes the practice's chain lock until
+    the transaction ends, so two writers never chain onto the same row."""
     if connection.vendor == "postgresql":
         with connection.cursor() as cursor:
-            cursor.execute("SELECT pg_advisory_xact_lock(%s)", [_LOCK_BASE + practice_id])
+            cursor.execute("SELECT pg_advisory_xact_lock(%s)", [chain.lock_base + row.practice_id])
     last = (
-        AuditEvent.objects.filter(practice_id=practice_id).order_by("-seq").values_list("seq", "hash").first()
+        chain.rows().filter(practice_id=row.practice_id).order_by("-seq").values_list("seq", "hash").first()
     )
-    return (last[0] + 1, last[1]) if last else (1, GENESIS)
+    row.seq, row.prev_hash = (last[0] + 1, last[1]) if last else (1, GENESIS)
+    row.hash = seal({name: getattr(row, name) for name in chain.sealed}, sealed=chain.sealed)
+    row.save(force_insert=True)
+    return row
 
 
 @dataclass(frozen=True)
 class Head:
-    """Where a practice's chain ends: its last row's place and seal. Written ``practice:seq:hash``."""
+    """Where a practice's chain ends: its last row's place and seal. Written ``chain:practice:seq:hash``
+    (``practice:seq:hash`` alone names the audit chain)."""
 
+    chain: str
     practice_id: int
     seq: int
     hash: str
 
     def __str__(self) -> str:
-        return f"{self.practice_id}:{self.seq}:{self.hash}"
+        return f"{self.chain}:{self.practice_id}:{self.seq}:{self.hash}"
 
     @classmethod
     def parse(cls, text: str) -> Head:
         parts = text.strip().split(":")
-        if len(parts) != 3 or not (parts[0].isdigit() and parts[1].isdigit()) or len(parts[2]) != 64:
+        if len(parts) == 3:
+            parts = [AUDIT.name, *parts]
+        names = {chain.name for chain in CHAINS}
+        if (
+            len(parts) != 4
+            or parts[0] not in names
+            or not (parts[1].isdigit() and parts[2].isdigit())
+            or len(parts[3]) != 64
+        ):
             raise ValueError(f"{text.strip()!r} is not a head as `isotrack audit-head` prints it")
-        return cls(int(parts[0]), int(parts[1]), parts[2].lower())
+        return cls(parts[0], int(parts[1]), int(parts[2]), parts[3].lower())
+
+
+HEAD_PATTERN = r"\b(?:(?:audit|access):)?\d+:\d+:[0-9a-f]{64}\b"
 
 
 def heads() -> list[Head]:
-    """Every practice's chain head, practices in order (a practice with no audit row yet has none)."""
-    from isotrack.audit.models import AuditEvent
-
+    """Every chain's head of every practice, practices in order (a chain with no row yet has none)."""
     found = []
     for practice_id in _practice_ids():
-        last = (
-            AuditEvent.objects.filter(practice_id=practice_id)
-            .order_by("-seq")
-            .values_list("seq", "hash")
-            .first()
-        )
-        if last is not None:
-            found.append(Head(practice_id, *last))
+        for chain in CHAINS:
+            last = (
+                chain.rows()
+                .filter(practice_id=practice_id)
+                .order_by("-seq")
+                .values_list("seq", "hash")
+                .first()
+            )
+            if last is not None:
+                found.append(Head(chain.name, practice_id, *last))
     return found
 
 
 @dataclass(frozen=True)
 class Break:
-    """The first place a practice's chain does not fit: which row (its place, and when known its id, time and
-    code) and why."""
+    """The first place a practice's chain does not fit: which row (its chain and place, and when known its id,
+    time and code) and why."""
 
+    chain: str
     practice_id: int
     seq: int
     why: str
@@ -191,7 +243,7 @@ class Break:
     def __str__(self) -> str:
         if not self.seq:  # the database's defences, not a row
             return self.why
-        where = f"practice {self.practice_id}, audit row #{self.seq}"
+        where = f"practice {self.practice_id}, {self.chain} row #{self.seq}"
         return f"{where}{f' ({self.row})' if self.row else ''}: {self.why}"
 
 
@@ -207,70 +259,72 @@ class Verdict:
 
 
 def verify(exported: Iterable[Head] = ()) -> Verdict:
-    """Check every practice's chain from its first row, and each exported head against it. The first break of
-    each practice is reported; the database's own defences (the append-only triggers) are checked too."""
-    by_practice = {head.practice_id: head for head in exported}
-    breaks: list[Break] = [Break(0, 0, why) for why in missing_defences()]
+    """Check every practice's chains from their first rows, and each exported head against them. The first
+    break of each chain is reported; the database's defences (the append-only triggers) are checked too."""
+    by_chain = {(head.chain, head.practice_id): head for head in exported}
+    breaks: list[Break] = [Break("", 0, 0, why) for why in missing_defences()]
     rows = 0
     found_heads = []
-    for practice_id in sorted(set(_practice_ids()) | set(by_practice)):
-        count, last, problem = _verify_practice(practice_id, by_practice.get(practice_id))
-        rows += count
-        if last is not None:
-            found_heads.append(last)
-        if problem is not None:
-            breaks.append(problem)
+    practices = sorted(set(_practice_ids()) | {practice_id for _, practice_id in by_chain})
+    for practice_id in practices:
+        for chain in CHAINS:
+            count, last, problem = _verify(chain, practice_id, by_chain.get((chain.name, practice_id)))
+            rows += count
+            if last is not None:
+                found_heads.append(last)
+            if problem is not None:
+                breaks.append(problem)
     return Verdict(rows=rows, heads=found_heads, breaks=breaks)
 
 
-def _verify_practice(practice_id: int, exported: Head | None) -> tuple[int, Head | None, Break | None]:
+def _verify(chain: Chain, practice_id: int, exported: Head | None) -> tuple[int, Head | None, Break | None]:
     expected, previous, count = 1, GENESIS, 0
     sealed_at_export = None
     key = audit_key()
-    for values in _rows(practice_id):
-        row = dict(zip(SEALED, values[:-1], strict=True))
+
+    def broken(seq: int, why: str, row: str = "") -> Break:
+        return Break(chain.name, practice_id, seq, why, row)
+
+    rows = (
+        chain.rows()
+        .filter(practice_id=practice_id)
+        .order_by("seq", "id")
+        .values_list(*chain.sealed, "hash")
+        .iterator(chunk_size=_CHUNK)
+    )
+    for values in rows:
+        row = dict(zip(chain.sealed, values[:-1], strict=True))
         row_hash = values[-1]
-        label = f"{row['uuid']}, {_plain(row['at'])}, {row['action']}"
+        label = f"{row['uuid']}, {_plain(row['at'])}, {row.get('action') or row.get('view')}"
         if row["seq"] != expected:
             if row["seq"] > expected:
                 why = f"row #{expected} is missing (the next row is #{row['seq']}): rows were deleted"
-                return count, None, Break(practice_id, expected, why)
+                return count, None, broken(expected, why)
             why = f"a second row #{row['seq']} after #{expected - 1}: inserted out of order"
-            return count, None, Break(practice_id, row["seq"], why, label)
+            return count, None, broken(row["seq"], why, label)
         if row["prev_hash"] != previous:
             why = "its link to the row before does not match that row's seal: inserted or replaced"
-            return count, None, Break(practice_id, row["seq"], why, label)
-        if not hmac.compare_digest(seal(row, key), row_hash or ""):
+            return count, None, broken(row["seq"], why, label)
+        if not hmac.compare_digest(seal(row, key, chain.sealed), row_hash or ""):
             why = "its content does not match its seal: changed after it was written, or forged"
-            return count, None, Break(practice_id, row["seq"], why, label)
+            return count, None, broken(row["seq"], why, label)
         if exported is not None and row["seq"] == exported.seq:
             sealed_at_export = row_hash
         previous, expected, count = row_hash, expected + 1, count + 1
-    last = Head(practice_id, expected - 1, previous) if count else None
+    last = Head(chain.name, practice_id, expected - 1, previous) if count else None
     if exported is not None:
         if exported.seq > expected - 1:
             why = (
                 f"the chain ends at row #{expected - 1} but the exported head {exported} names row "
                 f"#{exported.seq}: rows were removed from the end"
             )
-            return count, last, Break(practice_id, expected, why)
+            return count, last, broken(expected, why)
         if sealed_at_export != exported.hash:
             why = (
                 f"row #{exported.seq} is not the row of the exported head {exported}: the chain was rewritten"
             )
-            return count, last, Break(practice_id, exported.seq, why)
+            return count, last, broken(exported.seq, why)
     return count, last, None
-
-
-def _rows(practice_id: int) -> Iterator[tuple[Any, ...]]:
-    from isotrack.audit.models import AuditEvent
-
-    return (
-        AuditEvent.objects.filter(practice_id=practice_id)
-        .order_by("seq", "id")
-        .values_list(*SEALED, "hash")
-        .iterator(chunk_size=_CHUNK)
-    )
 
 
 def _practice_ids() -> list[int]:
@@ -281,25 +335,30 @@ def _practice_ids() -> list[int]:
 
 def missing_defences() -> list[str]:
     """The database's append-only triggers that are not in place (dropped, or disabled on PostgreSQL)."""
+    missing = []
     with connection.cursor() as cursor:
-        if connection.vendor == "postgresql":
+        for chain in CHAINS:
+            name = trigger_name(chain.table)
+            if connection.vendor == "postgresql":
+                cursor.execute(
+                    "SELECT tgenabled FROM pg_trigger WHERE tgrelid = %s::regclass AND tgname = %s",
+                    [chain.table, name],
+                )
+                state = cursor.fetchone()
+                if state is None:
+                    missing.append(f"the append-only trigger {name} is missing: it was dropped")
+                elif state[0] != "A":
+                    missing.append(
+                        f"the append-only trigger {name} is not enabled always (state {state[0]!r})"
+                    )
+                continue
             cursor.execute(
-                "SELECT tgenabled FROM pg_trigger"
-                " WHERE tgrelid = 'audit_auditevent'::regclass AND tgname = %s",
-                [TRIGGER],
+                "SELECT name FROM sqlite_master WHERE type = 'trigger' AND tbl_name = %s", [chain.table]
             )
-            state = cursor.fetchone()
-            if state is None:
-                return [f"the append-only trigger {TRIGGER} is missing: it was dropped"]
-            if state[0] != "A":
-                return [f"the append-only trigger {TRIGGER} is not enabled always (state {state[0]!r})"]
-            return []
-        cursor.execute(
-            "SELECT name FROM sqlite_master WHERE type = 'trigger' AND tbl_name = 'audit_auditevent'"
-        )
-        present = {name for (name,) in cursor.fetchall()}
-    return [
-        f"the append-only trigger {name} is missing: it was dropped"
-        for name in (f"{TRIGGER}_update", f"{TRIGGER}_delete")
-        if name not in present
-    ]
+            present = {found for (found,) in cursor.fetchall()}
+            missing += [
+                f"the append-only trigger {each} is missing: it was dropped"
+                for each in (f"{name}_update", f"{name}_delete")
+                if each not in present
+            ]
+    return missing

@@ -10,13 +10,14 @@ found by ``isotrack verify-audit``.
 from __future__ import annotations
 
 import uuid
+from typing import Any
 
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db import models
 from django.utils import timezone
 
 
-class AppendOnlyQuerySet(models.QuerySet["AuditEvent"]):
+class AppendOnlyQuerySet(models.QuerySet[Any]):
     """Bulk UPDATE and DELETE through the ORM are refused like single-row ones."""
 
     def update(self, **kwargs: object) -> int:
@@ -57,3 +58,36 @@ class AuditEvent(models.Model):
 
     def delete(self, *args: object, **kwargs: object) -> tuple[int, dict[str, int]]:
         raise RuntimeError("audit events are append-only")
+
+
+class AccessEvent(models.Model):
+    """One look at a patient's record (or at a list of patients, ``patient`` empty): who, when, through what
+    (``channel``) and which view. Append-only and sealed in its practice's access chain like the audit rows
+    (``isotrack.audit.chain.ACCESS``); written by ``isotrack.audit.trail.record_access``."""
+
+    uuid = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    practice = models.ForeignKey("clinic.Practice", on_delete=models.PROTECT, related_name="+")
+    actor = models.ForeignKey("clinic.StaffUser", on_delete=models.PROTECT, related_name="+")
+    at = models.DateTimeField(default=timezone.now, editable=False)
+    patient = models.ForeignKey("clinic.Patient", on_delete=models.PROTECT, null=True, related_name="+")
+    channel = models.CharField(max_length=12)  # page, print, api, fhir, cds, feed
+    view = models.CharField(max_length=80)  # the view's name, e.g. "course" or "fhir_everything"
+    detail = models.CharField(max_length=200, blank=True)  # e.g. the API token's name
+    seq = models.PositiveBigIntegerField(editable=False)
+    prev_hash = models.CharField(max_length=64, editable=False)
+    hash = models.CharField(max_length=64, editable=False)
+
+    objects = AppendOnlyQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["at", "id"]
+        indexes = [models.Index(fields=["patient", "at"]), models.Index(fields=["practice", "at"])]
+        constraints = [models.UniqueConstraint(fields=["practice", "seq"], name="access_one_row_per_place")]
+
+    def save(self, *args: object, **kwargs: object) -> None:
+        if self.pk is not None:
+            raise RuntimeError("access events are append-only")
+        super().save(*args, **kwargs)  # type: ignore[arg-type]
+
+    def delete(self, *args: object, **kwargs: object) -> tuple[int, dict[str, int]]:
+        raise RuntimeError("access events are append-only")

@@ -11,7 +11,7 @@ from django.utils import timezone
 
 from isotrack.audit import chain
 from isotrack.audit.events import EventCode
-from isotrack.audit.models import AuditEvent
+from isotrack.audit.models import AccessEvent, AuditEvent
 
 # Fields never worth copying into the trail (they are the row's identity or bookkeeping).
 _SKIPPED = {
@@ -59,10 +59,8 @@ def record(
         keys = [k for k in after if before.get(k) != after.get(k)]
         changed_before = {k: before.get(k) for k in keys}
         changed_after = {k: after.get(k) for k in keys}
-    practice_id = actor.practice_id if actor.practice_id else patient.practice_id
-    seq, prev_hash = chain.next_link(practice_id)  # the practice's chain is held until the write commits
     event = AuditEvent(
-        practice_id=practice_id,
+        practice_id=actor.practice_id if actor.practice_id else patient.practice_id,
         actor=actor,
         at=timezone.now(),
         action=action,
@@ -72,9 +70,31 @@ def record(
         before=chain.stored_json(changed_before),
         after=chain.stored_json(changed_after),
         reason=reason,
-        seq=seq,
-        prev_hash=prev_hash,
     )
-    event.hash = chain.seal({name: getattr(event, name) for name in chain.SEALED})
-    event.save(force_insert=True)
-    return event
+    return chain.append(chain.AUDIT, event)  # the practice's chain is held until the write commits
+
+
+def record_access(
+    *,
+    actor: Any,
+    channel: str,
+    view: str,
+    patients: Any = (),
+    detail: str = "",
+    practice_id: int | None = None,
+) -> None:
+    """The access rows of one look at patients' records (or at a list, with no patient): who, when, through
+    what (``channel``: page, print, api, fhir, cds, feed) and which view, in a transaction of their own."""
+    practice = practice_id or actor.practice_id
+    with transaction.atomic():
+        for patient_id in patients or [None]:
+            row = AccessEvent(
+                practice_id=practice,
+                actor=actor,
+                at=timezone.now(),
+                patient_id=patient_id,
+                channel=channel,
+                view=view[:80],
+                detail=detail[:200],
+            )
+            chain.append(chain.ACCESS, row)

@@ -15,6 +15,7 @@ from typing import Any
 from django.db.models import QuerySet
 from django.http import HttpRequest
 
+from isotrack.clinic import looks
 from isotrack.clinic.errors import NotPermitted, RecordNotFound
 from isotrack.clinic.models import Course, Patient, Practice, Role, StaffUser, Weight
 
@@ -33,6 +34,7 @@ class Capability(Enum):
     PRESCRIBE = "change a dose, a course or a patient's category"
     MANAGE_PRACTICE = "manage the practice's staff and policy"
     IMPORT_RECORDS = "import the practice's current patients and courses"
+    READ_AUDIT = "read the practice's audit of changes and looks"
 
 
 _CAPABILITIES: dict[Any, set[Capability]] = {
@@ -49,8 +51,9 @@ _CAPABILITIES: dict[Any, set[Capability]] = {
         Capability.REGISTER_PATIENTS,
         Capability.MANAGE_PRACTICE,
         Capability.IMPORT_RECORDS,
+        Capability.READ_AUDIT,
     },
-    Role.AUDITOR: {Capability.READ},
+    Role.AUDITOR: {Capability.READ, Capability.READ_AUDIT},
 }
 
 # What an import of the practice's records writes (``clinic.imports.practice``): a history that prescribers
@@ -117,6 +120,7 @@ def access_patient(user: StaffUser, patient_uuid: Any) -> Patient:
     patient = patients_of(user).filter(uuid=key).first() if key else None
     if patient is None:
         raise RecordNotFound("No such patient.")
+    looks.saw(patient)
     return patient
 
 
@@ -128,6 +132,7 @@ def access_course(user: StaffUser, course_uuid: Any) -> Course:
         course = qs.filter(uuid=key).first()
     if course is None:
         raise RecordNotFound("No such course.")
+    looks.saw(course.patient)
     return course
 
 

@@ -10,7 +10,9 @@ from __future__ import annotations
 import hashlib
 import secrets
 from dataclasses import dataclass
+from datetime import timedelta
 
+from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
@@ -62,6 +64,7 @@ def _issue(
         token_sha256=token_hash(secret),
         created_by=actor,
         replaces=replaces,
+        expires_at=timezone.now() + timedelta(days=settings.FEED_TOKEN_DAYS),
     )
     record(
         actor=actor,

@@ -39,15 +39,23 @@ ALARM_BEFORE = timedelta(hours=-15)  # 9:00 the day before an all-day event
 REFRESH = timedelta(hours=6)
 
 
+LAST_USED_RESOLUTION = timedelta(hours=1)  # a calendar app polls often: its last use is kept to the hour
+
+
 def active_feed(secret: str) -> FeedToken | None:
-    """The feed a secret opens, or None (unknown or revoked: the caller answers 404 either way)."""
+    """The feed a secret opens, or None (unknown, revoked or expired: the caller answers 404 each way). Its
+    last use is written at most once an hour (bookkeeping, not an audited change; the look is logged)."""
     if not secret or len(secret) > 200:
         return None
-    return (
-        FeedToken.objects.select_related("practice", "patient", "prescriber")
-        .filter(token_sha256=token_hash(secret), revoked_at__isnull=True)
+    now = timezone.now()
+    found = (
+        FeedToken.objects.select_related("practice", "patient", "prescriber", "created_by")
+        .filter(token_sha256=token_hash(secret), revoked_at__isnull=True, expires_at__gt=now)
         .first()
     )
+    if found is not None and (found.last_used_at is None or now - found.last_used_at > LAST_USED_RESOLUTION):
+        FeedToken.objects.filter(pk=found.pk).update(last_used_at=now)
+    return found
 
 
 def feed_entries(feed: FeedToken, day: date) -> list[CalendarEntry]:

@@ -36,6 +36,8 @@ class FeedToken(models.Model):
     token_sha256 = models.CharField(max_length=64, unique=True)  # hex digest; the token itself is never kept
     created_by = models.ForeignKey("clinic.StaffUser", on_delete=models.PROTECT, related_name="+")
     created_at = models.DateTimeField(auto_now_add=True)
+    expires_at = models.DateTimeField()  # the feed answers 404 from then (settings.FEED_TOKEN_DAYS)
+    last_used_at = models.DateTimeField(null=True, blank=True)  # to the hour: a calendar app polls often
     revoked_by = models.ForeignKey(
         "clinic.StaffUser", on_delete=models.PROTECT, null=True, blank=True, related_name="+"
     )

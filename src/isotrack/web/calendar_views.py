@@ -11,9 +11,11 @@ from django.contrib.auth.decorators import login_not_required
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils import timezone
 from django.views.decorators.http import require_GET
 
 from isotrack.clinic import calendar as clinic_calendar
+from isotrack.clinic import looks
 from isotrack.clinic.access import Capability, StaffRequest, access_course, can, practice_of
 from isotrack.clinic.errors import InvalidInput, RecordNotFound
 from isotrack.clinic.queries import practice_today
@@ -215,6 +217,7 @@ def feed_list(request: StaffRequest) -> HttpResponse:
             "active": feeds.subjects(found.filter(revoked_at__isnull=True)),
             "revoked": feeds.subjects(found.filter(revoked_at__isnull=False)[:50]),
             "can_manage": can(request.user, Capability.REGISTER_PATIENTS),
+            "now": timezone.now(),
         },
     )
 
@@ -267,6 +270,9 @@ def feed(request: HttpRequest, token: str) -> HttpResponse:
     found = feeds.active_feed(token)
     if found is None:
         raise Http404("No such feed.")
+    looks.by(found.created_by, f"{found.scope} feed {found.uuid}")  # the feed's maker answers for it
+    if found.patient is not None:
+        looks.saw(found.patient)
     response = HttpResponse(feeds.feed_bytes(found), content_type="text/calendar; charset=utf-8")
     response["Cache-Control"] = "private, no-store"
     response["Content-Disposition"] = 'inline; filename="isotrack.ics"'

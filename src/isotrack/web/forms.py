@@ -19,7 +19,7 @@ from isotrack.clinic.actions.practice_settings import SETTINGS
 from isotrack.clinic.actions.practices import time_zones
 from isotrack.clinic.dose_planning import PRODUCT_LINE_CHOICES, capsule_strengths
 from isotrack.clinic.errors import InvalidInput
-from isotrack.clinic.models import PatientCategory, Practice, Role, StaffUser, WeightUnit
+from isotrack.clinic.models import Patient, PatientCategory, Practice, Role, StaffUser, WeightUnit
 
 
 class DateInput(forms.DateInput):
@@ -302,3 +302,42 @@ class PracticeImportForm(forms.Form):
         help_text="One row per course, in the template's columns, saved from the spreadsheet as CSV (UTF-8).",
         widget=forms.ClearableFileInput(attrs={"accept": ".csv,text/csv"}),
     )
+
+
+class PracticeAuditForm(forms.Form):
+    """The practice audit's filters (a GET form): who, which patient (by MRN), which kind of row, from and
+    to which day. Each is optional; a wrong one is refused beside its field."""
+
+    person = forms.ChoiceField(label="Who", required=False)
+    mrn = forms.CharField(label="Patient MRN", required=False, max_length=40)
+    kind = forms.ChoiceField(label="Kind", required=False, choices=[])
+    since = forms.DateField(label="From", required=False, widget=DateInput)
+    until = forms.DateField(label="To", required=False, widget=DateInput)
+
+    def __init__(self, data: Any, *, practice: Practice, kinds: Mapping[str, str]) -> None:
+        super().__init__(data)
+        self.practice = practice
+        members = StaffUser.objects.filter(practice=practice).order_by("last_name", "first_name", "username")
+        self.members = {str(member.uuid): member for member in members}
+        person = self.fields["person"]
+        assert isinstance(person, forms.ChoiceField)
+        person.choices = [("", "Anyone"), *((key, m.display_name) for key, m in self.members.items())]
+        kind = self.fields["kind"]
+        assert isinstance(kind, forms.ChoiceField)
+        kind.choices = list(kinds.items())
+
+    def clean_mrn(self) -> Any:
+        mrn = self.cleaned_data["mrn"].strip()
+        if not mrn:
+            return None
+        patient = Patient.objects.filter(practice=self.practice, mrn__iexact=mrn).first()
+        if patient is None:
+            raise forms.ValidationError("No patient of the practice has this MRN.")
+        return patient
+
+    def clean(self) -> dict[str, Any]:
+        cleaned = super().clean() or {}
+        since, until = cleaned.get("since"), cleaned.get("until")
+        if since and until and since > until:
+            self.add_error("until", "The last day comes before the first.")
+        return cleaned

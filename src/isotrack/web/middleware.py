@@ -11,6 +11,8 @@ from django.shortcuts import redirect
 from django.urls import reverse
 from django.utils import timezone
 
+from isotrack.clinic import looks
+
 
 class NoStoreMiddleware:
     """Nothing isotrack answers is kept by a browser, a proxy or a shared cache: pages, API and FHIR answers
@@ -24,6 +26,75 @@ class NoStoreMiddleware:
         response = self.get_response(request)
         response.headers.setdefault("Cache-Control", "no-store, private")
         return response
+
+
+class AccessLogMiddleware:
+    """Every successful read by a member (GET or HEAD answering 2xx: a page, a print view, an API, FHIR or CDS
+    answer, a feed fetched by its token) writes its look to the access log: who, when, through what, which
+    view and which patients' records were opened (``clinic.looks``). Pages that show no patient data (the
+    account's, the login's, the API's documentation) are not looks."""
+
+    NOT_LOOKS = frozenset(
+        {
+            "healthz",
+            "login",
+            "login_code",
+            "password_change",
+            "password_change_done",
+            "password_reset",
+            "password_reset_sent",
+            "password_set",
+            "password_set_done",
+            "prescribing",
+            "two_factor",
+            "two_factor_setup",
+            "two_factor_recovery",
+            "two_factor_remove",
+            "api_tokens",
+            "fhir_metadata",
+            "cds_discovery",
+        }
+    )
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        token = looks.watch()
+        try:
+            response = self.get_response(request)
+            if request.method in ("GET", "HEAD") and 200 <= response.status_code < 300:
+                self._record(request)
+            return response
+        finally:
+            looks.stop(token)
+
+    def _record(self, request: HttpRequest) -> None:
+        match = request.resolver_match
+        view = (match.view_name if match is not None else "") or request.path_info.split("/")[1]
+        if view in self.NOT_LOOKS or view.endswith(("openapi-json", "openapi-view")):
+            return
+        look = looks.current()
+        actor = look.actor if look is not None and look.actor is not None else _member(request)
+        looks.record(actor=actor, channel=channel_of(request.path_info), view=view)
+
+
+def channel_of(path: str) -> str:
+    """Through what a look came: page, print, api, fhir, cds or feed."""
+    for prefix, channel in (
+        ("/api/", "api"),
+        ("/fhir/", "fhir"),
+        ("/cds-services", "cds"),
+        ("/feeds/", "feed"),
+    ):
+        if path.startswith(prefix):
+            return channel
+    return "print" if path.rstrip("/").endswith("/print") else "page"
+
+
+def _member(request: HttpRequest) -> Any:
+    user = getattr(request, "user", None)
+    return user if user is not None and user.is_authenticated and user.practice_id is not None else None
 
 
 class ContentSecurityPolicyMiddleware:

@@ -4,7 +4,7 @@ from django.contrib.auth.decorators import login_not_required
 from django.urls import include, path, register_converter, reverse_lazy
 from django.views.generic import TemplateView
 
-from isotrack.web import account_views, import_views, record_views, staff_views, views
+from isotrack.web import account_views, audit_views, import_views, record_views, staff_views, views
 from isotrack.web.converters import RecordKindConverter
 
 register_converter(RecordKindConverter, "recordkind")
@@ -77,6 +77,7 @@ urlpatterns = [
     path("records/<recordkind:kind>/<uuid:record_id>/void/", record_views.record_void, name="record_void"),
     path("practice/settings/", staff_views.practice_settings, name="practice_settings"),
     path("practice/import/", import_views.practice_import, name="practice_import"),
+    path("practice/audit/", audit_views.practice_audit, name="practice_audit"),
     path(
         "practice/import/template.csv", import_views.practice_import_template, name="practice_import_template"
     ),

@@ -25,6 +25,7 @@ from isotrack.api.fhir.resources import (
     patient_resource,
     patient_resources,
 )
+from isotrack.clinic import looks
 from isotrack.clinic.access import access_patient, patients_of, practice_of
 from isotrack.clinic.errors import ClinicError, RecordNotFound
 from isotrack.clinic.models import (
@@ -205,7 +206,9 @@ def _owner(user: StaffUser, kind: str, resource_id: str) -> Patient:
         prefix = f"{to_patient}__" if to_patient else ""
         found = found.filter(**{f"{prefix}practice_id": user.practice_id}).first()
         if found is not None:
-            return found if not to_patient else _follow(found, to_patient)
+            patient = found if not to_patient else _follow(found, to_patient)
+            looks.saw(patient)
+            return patient  # type: ignore[no-any-return]
     raise RecordNotFound(f"No such {kind}.")
 
 
@@ -227,6 +230,8 @@ def read(request: HttpRequest, kind: str, resource_id: str) -> HttpResponse:
         if course is None:
             raise RecordNotFound(f"No such {kind}.")
         courses = Course.objects.filter(uuid=course, patient__practice=practice_of(user))
+        for owner in Patient.objects.filter(courses__in=courses):
+            looks.saw(owner)
         resources = derived_resources(courses, _today(user))
     for resource in resources:
         if resource.get_resource_type() == kind and resource.id == resource_id:

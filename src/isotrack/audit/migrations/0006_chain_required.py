@@ -8,13 +8,13 @@ from isotrack.audit import chain
 
 def sqlite_triggers(apps, schema_editor):
     if schema_editor.connection.vendor == "sqlite":
-        for statement in chain.TRIGGERS["sqlite"]:
+        for statement in chain.triggers("sqlite", chain.AUDIT.table):
             schema_editor.execute(statement, params=None)
 
 
 def drop_sqlite_triggers(apps, schema_editor):
     if schema_editor.connection.vendor == "sqlite":
-        for statement in chain.DROP_TRIGGERS["sqlite"]:
+        for statement in chain.drop_triggers("sqlite", chain.AUDIT.table):
             schema_editor.execute(statement, params=None)
 
 

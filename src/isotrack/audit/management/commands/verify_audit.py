@@ -55,7 +55,7 @@ class Command(HyphenatedCommand):
             self.stdout.write(f"head {head}")
 
 
-HEAD = re.compile(r"\b\d+:\d+:[0-9a-f]{64}\b")
+HEAD = re.compile(chain.HEAD_PATTERN)
 
 
 def _heads(given: list[str], file: str | None) -> list[chain.Head]:
@@ -65,18 +65,18 @@ def _heads(given: list[str], file: str | None) -> list[chain.Head]:
         heads = [chain.Head.parse(text) for text in given]
     except ValueError as error:
         raise CommandError(f"--head: {error}", returncode=2) from error
-    if len({head.practice_id for head in heads}) != len(heads):
-        raise CommandError("--head: two heads for one practice; give the latest of each", returncode=2)
+    if len({(head.chain, head.practice_id) for head in heads}) != len(heads):
+        raise CommandError("--head: two heads for one chain; give the latest of each", returncode=2)
     if file is not None:
         try:
             text = sys.stdin.read() if file == "-" else Path(file).read_text(encoding="utf-8")
         except (OSError, UnicodeDecodeError) as error:
             raise CommandError(f"--heads-file: cannot read {file}: {error}", returncode=2) from error
-        found = {head.practice_id: head for head in map(chain.Head.parse, HEAD.findall(text))}
+        found = {(head.chain, head.practice_id): head for head in map(chain.Head.parse, HEAD.findall(text))}
         if not found:
             raise CommandError(
                 f"--heads-file: no head in {file} (as `isotrack audit-head` prints)", returncode=2
             )
-        given_for = {head.practice_id for head in heads}
-        heads += [head for practice_id, head in found.items() if practice_id not in given_for]
+        given_for = {(head.chain, head.practice_id) for head in heads}
+        heads += [head for key, head in found.items() if key not in given_for]
     return heads
