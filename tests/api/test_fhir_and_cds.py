@@ -11,6 +11,7 @@ from django.test.utils import CaptureQueriesContext
 from fhir.resources.R4B.bundle import Bundle
 from fhir.resources.R4B.capabilitystatement import CapabilityStatement
 
+from isotrack.audit.models import AccessEvent
 from isotrack.clinic.models import Patient
 from isotrack.demo.generator import MAIN_SITUATIONS, build_demo, practice_today
 from tests.api.conftest import TokenClient, token_for
@@ -215,6 +216,13 @@ def test_an_order_sign_for_an_expired_window_returns_a_warning_card_naming_why(d
 def test_patient_view_shows_alerts_as_cards(demo, doctor_api):
     patient = demo.courses["triglycerides_critical"][0].patient
     cards = call(doctor_api, "isotrack-patient-view", patient_view_request(str(patient.uuid))).json()["cards"]
+    look = AccessEvent.objects.order_by("id").last()  # a card shows the patient's course: a look
+    assert (look.patient, look.channel, look.view, look.detail) == (
+        patient,
+        "cds",
+        "cds_service",
+        "API token test",
+    )
     critical = [c for c in cards if c["indicator"] == "critical"]
     assert critical and "LAB-TG-CRIT" in critical[0]["detail"]
     assert all(set(c) >= {"uuid", "summary", "indicator", "detail", "source"} for c in cards)

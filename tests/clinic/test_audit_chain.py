@@ -309,6 +309,9 @@ ROLE_REFUSALS = [
     "SET session_replication_role = replica",
     "UPDATE audit_auditevent SET reason = 'entered in error'",
     "DELETE FROM audit_auditevent",
+    "UPDATE audit_accessevent SET detail = 'nobody looked'",
+    "DELETE FROM audit_accessevent",
+    "TRUNCATE audit_accessevent",
     "INSERT INTO django_migrations (app, name, applied) VALUES ('audit', 'forged', now())",
     "CREATE TABLE forged (id integer)",
     "TRUNCATE clinic_patient",
@@ -333,7 +336,7 @@ def test_the_apps_postgresql_role_can_neither_rewrite_nor_remove_the_trail(trail
         assert grant(role).returncode == 0
         refused = [grant(name) for name in ("no_such_role_here", beside_user())]
         assert [result.returncode for result in refused] == [2, 2]
-        assert "no role" in refused[0].stderr and "superuser" in refused[1].stderr
+        assert "no role" in refused[0].stderr and "SUPERUSER" in refused[1].stderr
         params = connection.settings_dict
         with psycopg.connect(
             host=params["HOST"],
@@ -394,3 +397,42 @@ def test_the_nightly_jobs_log_is_a_heads_file_its_latest_head_of_each_practice_c
     assert code == 1 and f"audit row #{trail[-1].seq + 1}" in err  # against the second day's head
     (tmp_path / "empty.log").write_text("judged 0 worklist line(s) in 1 practice(s)\n")
     assert verify("--heads-file", str(tmp_path / "empty.log"))[0] == 2
+
+
+@BESIDE
+def test_a_look_rewritten_or_deleted_beside_the_app_is_named_in_the_access_chain(
+    trail, beside, nurse, course
+):
+    from django.test import Client
+    from django.urls import reverse
+
+    from isotrack.audit.models import AccessEvent
+
+    client = Client()
+    client.force_login(nurse)
+    for _ in range(3):
+        assert client.get(reverse("course", args=[course.uuid])).status_code == 200
+    looks = list(AccessEvent.objects.filter(practice=nurse.practice).order_by("seq"))
+    assert [look.seq for look in looks] == [1, 2, 3] and verify()[0] == 0
+    name = chain.trigger_name(chain.ACCESS.table)
+    lift = (
+        [f"ALTER TABLE audit_accessevent DISABLE TRIGGER {name}"]
+        if connection.vendor == "postgresql"
+        else chain.drop_triggers("sqlite", chain.ACCESS.table)
+    )
+    for statement in lift:
+        beside.execute(statement)
+    beside.execute("UPDATE audit_accessevent SET detail = 'nobody looked' WHERE id = %s", [looks[1].pk])
+    code, _, err = verify()
+    assert code == 1 and f"practice {nurse.practice_id}, access row #2" in err and "does not match" in err
+    assert f"the append-only trigger {name}" in err  # and its defence is named as missing or disabled
+    beside.execute("DELETE FROM audit_accessevent WHERE id = %s", [looks[0].pk])
+    code, _, err = verify()
+    assert code == 1 and "access row #1" in err and "rows were deleted" in err
+    put_back = (
+        [f"ALTER TABLE audit_accessevent ENABLE ALWAYS TRIGGER {name}"]
+        if connection.vendor == "postgresql"
+        else chain.triggers("sqlite", chain.ACCESS.table)
+    )
+    for statement in put_back:
+        beside.execute(statement)

@@ -7,6 +7,8 @@ from __future__ import annotations
 import csv
 import io
 from datetime import timedelta
+from decimal import Decimal
+from unittest import mock
 
 import pytest
 from django.core.management import call_command
@@ -17,6 +19,7 @@ from isotrack.audit import chain
 from isotrack.audit.models import AccessEvent
 from isotrack.clinic import audit_log
 from isotrack.clinic.actions import corrections
+from isotrack.clinic.actions.patients import record_weight
 from isotrack.clinic.models import Role
 from isotrack.notify.actions import create_feed_token
 from tests.api.conftest import TokenClient, token_for
@@ -123,28 +126,47 @@ def test_only_the_administrator_and_the_auditor_read_the_practice_audit(nurse, p
     assert Client().get(AUDIT).status_code == 302  # to the login
 
 
-def test_the_list_pages_by_key_newest_first_without_a_row_twice(nurse, course, auditor):
+@pytest.mark.parametrize("kind", ["all", "looks", "changes"])
+def test_the_pages_together_are_every_row_once_newest_first(nurse, course, auditor, kind):
+    """Changes and looks interleaved (ids of the two tables overlap): following "Older" from the first page
+    shows every row of the kind exactly once, in time order, whatever the page size."""
     client = logged_in(nurse)
-    for _ in range(audit_log.PAGE_SIZE + 5):
+    for day in range(1, 12):
         client.get(reverse("course", args=[course.uuid]))
-    reader = logged_in(auditor)
-    first = reader.get(AUDIT, {"kind": "looks"})
-    assert len(first.context["rows"]) == audit_log.PAGE_SIZE and first.context["next_key"]
-    second = reader.get(AUDIT, {"kind": "looks", "before": first.context["next_key"]})
-    shown = [row.key for row in first.context["rows"] + second.context["rows"]]
-    assert len(shown) == len(set(shown)) and [row.at for row in second.context["rows"]] == sorted(
-        (row.at for row in second.context["rows"]), reverse=True
-    )
-    assert second.context["rows"][0].at <= first.context["rows"][-1].at
+        record_weight(
+            actor=nurse, patient=course.patient, effective_date=TODAY - timedelta(days=day), value=Decimal(60)
+        )
+    reader, shown, before = logged_in(auditor), [], ""
+    with mock.patch.object(audit_log, "PAGE_SIZE", 7):
+        for _ in range(20):
+            page = reader.get(AUDIT, {"kind": kind, "person": str(nurse.uuid), "before": before})
+            shown += page.context["rows"]
+            before = page.context["next_key"]
+            if not before:
+                break
+    # (the nurse's rows: the auditor's own pages are looks too, newer than the first page)
+    filters = audit_log.Filters(kind=kind, person=nurse)
+    everything = list(audit_log.every_row(course.patient.practice, filters))
+    assert [row.key for row in shown] == [row.key for row in everything] and len(shown) > 7
+    assert len({row.key for row in shown}) == len(shown)
+    assert [row.at for row in shown] == sorted((row.at for row in shown), reverse=True)
+    expected_kinds = {"all": {"change", "look"}, "looks": {"look"}, "changes": {"change"}}[kind]
+    assert {row.kind for row in shown} == expected_kinds
     assert reader.get(AUDIT, {"before": "not-a-key"}).status_code == 200  # the first page
 
 
-def test_a_cell_that_starts_like_a_formula_is_text_in_the_csv(nurse, weight, auditor):
-    corrections.void_record(
-        actor=nurse, kind=corrections.KINDS["weight"], item=weight, reason="=HYPERLINK(1)"
-    )
+def test_a_weight_read_through_the_api_is_a_look_at_its_patient(nurse, weight):
+    assert TokenClient(token_for(nurse)).get(f"/api/v1/weights/{weight.uuid}").status_code == 200
+    look = AccessEvent.objects.order_by("id").last()
+    assert (look.patient, look.channel) == (weight.patient, "api")
+
+
+@pytest.mark.parametrize("start", ["=", "+", "-", "@"])
+def test_a_cell_that_starts_like_a_formula_is_text_in_the_csv(nurse, weight, auditor, start):
+    reason = f"{start}HYPERLINK(1)"
+    corrections.void_record(actor=nurse, kind=corrections.KINDS["weight"], item=weight, reason=reason)
     exported = csv_rows(logged_in(auditor).get(AUDIT, {"format": "csv", "kind": "changes"}))
-    assert "'=HYPERLINK(1)" in {row["detail"] for row in exported}
+    assert f"'{reason}" in {row["detail"] for row in exported}
 
 
 def test_an_access_row_is_sealed_and_append_only(nurse, course):

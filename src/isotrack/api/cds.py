@@ -32,6 +32,7 @@ from isotrack.api import answers
 from isotrack.api.auth import token_or_session
 from isotrack.api.fhir.resources import RXNORM, SCD_BY_STRENGTH
 from isotrack.api.problems import problem, problem_response
+from isotrack.clinic import looks
 from isotrack.clinic.access import patients_of, practice_of
 from isotrack.clinic.judgments import Evaluation, PlannedEvent, PrescriptionProposal
 from isotrack.clinic.models import Course, CourseStatus, Patient, StaffUser
@@ -134,9 +135,12 @@ def _patient(user: StaffUser, patient_id: Any) -> Patient | None:
     value = patient_id.strip().removeprefix("Patient/")
     patients = patients_of(user)
     try:
-        return patients.filter(uuid=uuid.UUID(value)).first()
+        found = patients.filter(uuid=uuid.UUID(value)).first()
     except ValueError:
-        return patients.filter(mrn=value).first()
+        found = patients.filter(mrn=value).first()
+    if found is not None:
+        looks.saw(found)  # a card shows the patient's course: a look (web.middleware.AccessLogMiddleware)
+    return found
 
 
 def _current_course(patient: Patient) -> Course | None:

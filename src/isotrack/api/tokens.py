@@ -14,6 +14,7 @@ from django.db.models import QuerySet
 from django.utils import timezone
 
 from isotrack.api.models import ApiToken
+from isotrack.audit.chain import AUDIT, hold
 from isotrack.audit.events import EventCode
 from isotrack.audit.trail import record
 from isotrack.clinic import looks
@@ -68,6 +69,8 @@ def create_token(*, actor: StaffUser, name: str, days: int | None = None) -> tup
 def revoke_token(*, actor: StaffUser, token_uuid: Any) -> ApiToken:
     """Revokes one of the actor's own tokens (another user's token is reported as missing)."""
     with transaction.atomic():
+        if actor.practice_id is not None:
+            hold(AUDIT, actor.practice_id)  # the audit chain before the token's row (audit.chain.hold)
         token = tokens_of(actor).select_for_update().filter(uuid=token_uuid).first()
         if token is None:
             raise RecordNotFound("No such token.")

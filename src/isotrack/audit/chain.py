@@ -153,7 +153,8 @@ def _canonical(value: Any) -> str:
     if value is None or isinstance(value, bool):
         return json.dumps(value)
     if isinstance(value, int | float | Decimal):
-        return str(Decimal(repr(value) if isinstance(value, float) else value).normalize())
+        number = Decimal(repr(value) if isinstance(value, float) else value)
+        return "0" if number.is_zero() else str(number.normalize())  # jsonb gives -0.0 back as 0
     if isinstance(value, str):
         return json.dumps(value)
     if isinstance(value, list | tuple):
@@ -164,13 +165,21 @@ def _canonical(value: Any) -> str:
     raise TypeError(f"an audit value of type {type(value).__name__} cannot be sealed")
 
 
+def hold(chain: Chain, practice_id: int) -> None:
+    """Take the practice's chain lock now, until the transaction ends (PostgreSQL; on SQLite a write
+    transaction holds the database from its start). Every writing transaction takes it first, before any row
+    lock (``clinic.actions.base.action``), so that two writers never wait on each other in a circle: one that
+    locked a course and then wanted the chain, the other the chain and then the course."""
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_advisory_xact_lock(%s)", [chain.lock_base + practice_id])
+
+
 def append(chain: Chain, row: Any) -> Any:
     """Seal and insert one row (an unsaved model instance of the chain, its practice set) at the end of its
     practice's chain. Inside the writing transaction: on PostgreSQL this takes the practice's chain lock until
     the transaction ends, so two writers never chain onto the same row."""
-    if connection.vendor == "postgresql":
-        with connection.cursor() as cursor:
-            cursor.execute("SELECT pg_advisory_xact_lock(%s)", [chain.lock_base + row.practice_id])
+    hold(chain, row.practice_id)
     last = (
         chain.rows().filter(practice_id=row.practice_id).order_by("-seq").values_list("seq", "hash").first()
     )

@@ -144,4 +144,5 @@ def access_weight(user: StaffUser, weight_uuid: Any) -> Weight:
         weight = qs.filter(uuid=key).first()
     if weight is None:
         raise RecordNotFound("No such weight.")
+    looks.saw(weight.patient)
     return weight

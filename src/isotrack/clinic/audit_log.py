@@ -126,15 +126,24 @@ def _bounds(practice: Practice, filters: Filters) -> Q:
     return bounds
 
 
-def _parts(practice: Practice, filters: Filters, before: tuple[datetime, int] | None) -> QuerySet[Any]:
+def _after(kind: str, before: tuple[datetime, str, int] | None) -> Q:
+    """The rows of one kind that come after the key ``before`` in the list's order: time, then kind (looks
+    before changes at the same instant), then id, each newest first. Ids of the two tables may be equal: the
+    kind tells them apart."""
+    if before is None:
+        return Q()
+    at, key_kind, row_id = before
+    if kind == key_kind:
+        return Q(at__lt=at) | Q(at=at, id__lt=row_id)
+    return Q(at__lt=at) | Q(at=at) if kind < key_kind else Q(at__lt=at)
+
+
+def _parts(practice: Practice, filters: Filters, before: tuple[datetime, str, int] | None) -> QuerySet[Any]:
     """Both kinds of row as one shape (at, kind, id, code, actor, patient, channel, detail), newest first."""
     where = Q(practice=practice) & _bounds(practice, filters)
-    if before is not None:
-        at, row_id = before
-        where &= Q(at__lt=at) | Q(at=at, id__lt=row_id)
     fields = ("at", "kind", "id", "code", "actor_id", "patient_id", "channel", "detail")
     changes = (
-        AuditEvent.objects.filter(where)
+        AuditEvent.objects.filter(where & _after("change", before))
         .annotate(
             kind=Value("change", output_field=CharField()),
             code=F("action"),
@@ -144,15 +153,15 @@ def _parts(practice: Practice, filters: Filters, before: tuple[datetime, int] | 
         .values_list(*fields)
     )
     looks = (
-        AccessEvent.objects.filter(where)
+        AccessEvent.objects.filter(where & _after("look", before))
         .annotate(kind=Value("look", output_field=CharField()), code=F("view"))
         .values_list(*fields)
     )
     if filters.kind == "changes":
-        return changes.order_by("-at", "-id")
+        return changes.order_by("-at", "-kind", "-id")
     if filters.kind == "looks":
-        return looks.order_by("-at", "-id")
-    return changes.order_by().union(looks.order_by(), all=True).order_by("-at", "-id")
+        return looks.order_by("-at", "-kind", "-id")
+    return changes.order_by().union(looks.order_by(), all=True).order_by("-at", "-kind", "-id")
 
 
 def page(practice: Practice, filters: Filters, before: str | None) -> tuple[list[Row], str | None]:
@@ -171,7 +180,7 @@ def every_row(practice: Practice, filters: Filters, chunk: int = 2000) -> Iterat
         yield from _rows(found)
         if len(found) < chunk:
             return
-        before = (found[-1][0], found[-1][2])
+        before = (found[-1][0], found[-1][1], found[-1][2])
 
 
 def _rows(found: list[tuple[Any, ...]]) -> list[Row]:
@@ -192,21 +201,19 @@ def _rows(found: list[tuple[Any, ...]]) -> list[Row]:
                 patient_uuid=patient.uuid if patient is not None else None,
                 channel=channel,
                 detail=detail,
-                key=f"{at.isoformat()}~{row_id}",
+                key=f"{at.isoformat()}~{kind}~{row_id}",
             )
         )
     return rows
 
 
-def parse_key(text: str | None) -> tuple[datetime, int] | None:
+def parse_key(text: str | None) -> tuple[datetime, str, int] | None:
     """A row's key as ``page`` gave it, or None (none given, or not one: the first page)."""
-    if not text:
+    parts = (text or "").split("~")
+    if len(parts) != 3 or parts[1] not in ("change", "look") or not parts[2].isdigit() or len(parts[2]) > 18:
         return None
-    at, _, row_id = text.partition("~")
     try:
-        instant = datetime.fromisoformat(at)
+        instant = datetime.fromisoformat(parts[0])
     except ValueError:
         return None
-    if instant.tzinfo is None or not row_id.isdigit() or len(row_id) > 18:
-        return None
-    return instant, int(row_id)
+    return (instant, parts[1], int(parts[2])) if instant.tzinfo is not None else None

@@ -16,6 +16,7 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
+from isotrack.audit.chain import AUDIT, hold
 from isotrack.audit.events import EventCode
 from isotrack.audit.trail import record
 from isotrack.clinic.access import Capability, practice_id_of, require
@@ -108,6 +109,7 @@ def create_feed_token(
 def _locked_active(actor: StaffUser, feed: FeedToken) -> FeedToken:
     if feed.practice_id != actor.practice_id:
         raise RecordNotFound("No such feed.")
+    hold(AUDIT, feed.practice_id)  # the audit chain before the feed's row (audit.chain.hold)
     locked = (
         FeedToken.objects.select_for_update(of=("self",))
         .select_related("patient", "prescriber")

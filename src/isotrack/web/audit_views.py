@@ -6,6 +6,7 @@ from __future__ import annotations
 import csv
 from collections.abc import Iterator
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from django.http import HttpResponse, StreamingHttpResponse
 from django.shortcuts import render
@@ -64,6 +65,7 @@ def _cell(value: Any) -> str:
 
 def _csv(practice: Any, filters: audit_log.Filters) -> StreamingHttpResponse:
     writer = csv.writer(_Echo())
+    zone = ZoneInfo(practice.time_zone)  # streamed after the view returns: the practice's zone, named
 
     def lines() -> Iterator[str]:
         yield writer.writerow(CSV_COLUMNS)
@@ -71,7 +73,7 @@ def _csv(practice: Any, filters: audit_log.Filters) -> StreamingHttpResponse:
             yield writer.writerow(
                 _cell(value)
                 for value in (
-                    timezone.localtime(row.at).isoformat(),
+                    timezone.localtime(row.at, zone).isoformat(),
                     row.kind,
                     row.label,
                     row.code,
@@ -83,6 +85,6 @@ def _csv(practice: Any, filters: audit_log.Filters) -> StreamingHttpResponse:
             )
 
     response = StreamingHttpResponse(lines(), content_type="text/csv; charset=utf-8")
-    stamp = timezone.localdate().isoformat()
+    stamp = timezone.localdate(timezone=zone).isoformat()
     response["Content-Disposition"] = f'attachment; filename="isotrack-audit-{stamp}.csv"'
     return response

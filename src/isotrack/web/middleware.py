@@ -29,10 +29,10 @@ class NoStoreMiddleware:
 
 
 class AccessLogMiddleware:
-    """Every successful read by a member (GET or HEAD answering 2xx: a page, a print view, an API, FHIR or CDS
-    answer, a feed fetched by its token) writes its look to the access log: who, when, through what, which
-    view and which patients' records were opened (``clinic.looks``). Pages that show no patient data (the
-    account's, the login's, the API's documentation) are not looks."""
+    """Every successful read by a member (GET or HEAD answering 2xx, and a CDS Hooks call: a page, a print
+    view, an API, FHIR or CDS answer, a feed fetched by its token) writes its look to the access log: who,
+    when, through what, which view and which patients' records were opened (``clinic.looks``). Pages that
+    show no patient data (the account's, the login's, the API's documentation) are not looks."""
 
     NOT_LOOKS = frozenset(
         {
@@ -59,11 +59,19 @@ class AccessLogMiddleware:
     def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
         self.get_response = get_response
 
+    READ_BY_POST = frozenset({"cds_service"})  # a CDS Hooks call is a POST that reads a patient's course
+
     def __call__(self, request: HttpRequest) -> HttpResponse:
         token = looks.watch()
         try:
             response = self.get_response(request)
-            if request.method in ("GET", "HEAD") and 200 <= response.status_code < 300:
+            if 200 <= response.status_code < 300 and (
+                request.method in ("GET", "HEAD")
+                or (
+                    request.resolver_match is not None
+                    and request.resolver_match.view_name in self.READ_BY_POST
+                )
+            ):
                 self._record(request)
             return response
         finally:

@@ -17,6 +17,7 @@ from ninja import Field, Schema
 
 from isotrack.api.problems import precondition_failed, precondition_required
 from isotrack.api.v1.schemas import Problem
+from isotrack.audit.chain import AUDIT, hold
 from isotrack.audit.trail import snapshot
 from isotrack.clinic.models import StaffUser
 
@@ -86,6 +87,9 @@ def check_version(request: HttpRequest, instance: Model) -> None:
     header = request.headers.get("If-Match", "").strip()
     if not header:
         raise precondition_required()
+    practice_id = getattr(getattr(request, "auth", None), "practice_id", None)
+    if practice_id is not None:
+        hold(AUDIT, practice_id)  # the audit chain before the row (audit.chain.hold), as every writer
     current = type(instance)._default_manager.select_for_update().get(pk=instance.pk)
     tags = [tag.strip().removeprefix("W/") for tag in header.split(",")]
     if etag_of(current) not in tags:

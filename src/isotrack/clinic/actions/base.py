@@ -15,7 +15,7 @@ from typing import Any, ParamSpec, TypeVar
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, models, transaction
 
-from isotrack.audit import trail
+from isotrack.audit import chain, trail
 from isotrack.audit.events import EventCode
 from isotrack.audit.models import AuditEvent
 from isotrack.audit.trail import snapshot
@@ -31,12 +31,16 @@ R = TypeVar("R")
 
 
 def action(func: Callable[P, R]) -> Callable[P, R]:
-    """One transaction per action; a database constraint violation becomes a clear InvalidInput."""
+    """One transaction per action; a database constraint violation becomes a clear InvalidInput. The
+    transaction takes the actor's practice's audit chain first (``audit.chain.hold``), before any row lock."""
 
     @wraps(func)
     def run(*args: P.args, **kwargs: P.kwargs) -> R:
         try:
             with transaction.atomic():
+                practice_id = getattr(kwargs.get("actor"), "practice_id", None)
+                if practice_id is not None:
+                    chain.hold(chain.AUDIT, practice_id)
                 return func(*args, **kwargs)
         except IntegrityError as error:
             raise InvalidInput(_integrity_message(error)) from error

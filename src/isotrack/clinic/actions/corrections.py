@@ -20,6 +20,7 @@ from django.utils import timezone
 
 from isotrack.audit.events import EventCode
 from isotrack.audit.trail import snapshot
+from isotrack.clinic import looks
 from isotrack.clinic.access import Capability, require
 from isotrack.clinic.actions.base import action, record
 from isotrack.clinic.actions.dosing import change_dose, record_interruption, record_missed_dose
@@ -305,6 +306,7 @@ def find(user: StaffUser, kind: Kind, record_uuid: Any, *, in_force: bool = True
     )
     if found is None:
         raise RecordNotFound(f"No such {kind.label.lower()}.")
+    looks.saw(found.patient if kind.on_patient else found.course.patient)  # type: ignore[attr-defined]
     return found
 
 

@@ -35,6 +35,12 @@ class Command(HyphenatedCommand):
         if not target.parent.is_dir():
             raise CommandError(f"{target.parent} is not a directory", returncode=2)
         heads = chain.heads()
+        try:  # made readable by its owner only before a byte is written (patients' records), never twice
+            os.close(os.open(target, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600))
+        except FileExistsError:
+            raise CommandError(
+                f"{target} exists already: a backup never overwrites a file", returncode=2
+            ) from None
         if connection.vendor == "sqlite":
             connection.ensure_connection()
             source = connection.connection
@@ -52,7 +58,6 @@ class Command(HyphenatedCommand):
             if result.returncode != 0:
                 target.unlink(missing_ok=True)
                 raise CommandError(f"pg_dump failed: {result.stderr.strip()}", returncode=1)
-        os.chmod(target, 0o600)  # patients' records: readable by the operator only
         self.stdout.write(f"backed up to {target} ({target.stat().st_size} bytes)")
         for head in heads:
             self.stdout.write(f"audit head {head}")

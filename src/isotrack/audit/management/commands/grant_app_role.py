@@ -37,24 +37,7 @@ class Command(HyphenatedCommand):
         role = options["role"]
         quoted = connection.ops.quote_name(role)
         with transaction.atomic(), connection.cursor() as cursor:
-            cursor.execute("SELECT rolsuper, rolbypassrls FROM pg_roles WHERE rolname = %s", [role])
-            found = cursor.fetchone()
-            if found is None:
-                raise CommandError(
-                    f"no role {role!r}: create it first (CREATE ROLE {quoted} LOGIN PASSWORD '…')",
-                    returncode=2,
-                )
-            if found[0] or found[1]:
-                raise CommandError(f"{role!r} is a superuser: the app's role must not be", returncode=2)
-            cursor.execute(
-                "SELECT count(*) FROM pg_tables WHERE schemaname = current_schema() AND tableowner = %s",
-                [role],
-            )
-            if cursor.fetchone()[0]:
-                raise CommandError(
-                    f"{role!r} owns tables: the app's role must own nothing (migrate as the owner)",
-                    returncode=2,
-                )
+            _refuse_a_role_that_holds_too_much(cursor, role, quoted)
             cursor.execute("SELECT current_database(), current_schema()")
             database, schema = (connection.ops.quote_name(name) for name in cursor.fetchone())
             for statement in (
@@ -71,3 +54,40 @@ class Command(HyphenatedCommand):
             f"granted {role}: read and write the clinic's tables; the audit log read and append only; "
             "no TRUNCATE, no DDL"
         )
+
+
+def _refuse_a_role_that_holds_too_much(cursor: Any, role: str, quoted: str) -> None:
+    """Exit 2 unless the role exists and can do no more than the grants give it: not a superuser, no
+    BYPASSRLS, CREATEROLE (before PostgreSQL 16 it can make itself a member of the owner) or REPLICATION; not
+    the owner of a table nor a member of one (ALTER TABLE, DISABLE TRIGGER); not in pg_write_all_data (UPDATE
+    and DELETE everywhere) nor pg_database_owner."""
+    cursor.execute(
+        "SELECT rolsuper, rolbypassrls, rolcreaterole, rolreplication FROM pg_roles WHERE rolname = %s",
+        [role],
+    )
+    found = cursor.fetchone()
+    if found is None:
+        raise CommandError(
+            f"no role {role!r}: create it first (CREATE ROLE {quoted} LOGIN PASSWORD '…')", returncode=2
+        )
+    for held, what in zip(found, ("SUPERUSER", "BYPASSRLS", "CREATEROLE", "REPLICATION"), strict=True):
+        if held:
+            raise CommandError(f"{role!r} has {what}: the app's role must not", returncode=2)
+    cursor.execute(
+        "SELECT count(*) FROM pg_tables"
+        " WHERE schemaname = current_schema() AND pg_has_role(%s, tableowner, 'USAGE')",
+        [role],
+    )
+    if cursor.fetchone()[0]:
+        raise CommandError(
+            f"{role!r} owns tables or is a member of their owner: the app's role must own nothing "
+            "(migrate as the owner)",
+            returncode=2,
+        )
+    cursor.execute(
+        "SELECT count(*) FROM pg_roles WHERE rolname IN ('pg_write_all_data', 'pg_database_owner')"
+        " AND pg_has_role(%s, oid, 'MEMBER')",
+        [role],
+    )
+    if cursor.fetchone()[0]:
+        raise CommandError(f"{role!r} is a member of pg_write_all_data or pg_database_owner", returncode=2)

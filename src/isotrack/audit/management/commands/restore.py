@@ -70,6 +70,7 @@ def _restore_postgres(source: Path) -> None:
         [
             tool("pg_restore"),
             "--no-owner",
+            "--no-acl",  # the grants are the target's own: `isotrack grant-app-role` after
             "--exit-on-error",
             "--single-transaction",
             *postgres_arguments(),
