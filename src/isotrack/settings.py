@@ -69,6 +69,7 @@ MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "isotrack.web.middleware.NoStoreMiddleware",  # after WhiteNoise: static files keep their caching
+    "isotrack.web.middleware.InputGuardMiddleware",  # oversize bodies, control characters, deep JSON: 4xx
     "django.contrib.sessions.middleware.SessionMiddleware",
     "isotrack.web.middleware.SessionTouchMiddleware",  # runs after the view: the user is known by then
     "django.middleware.common.CommonMiddleware",
@@ -126,6 +127,9 @@ if DATABASES["default"]["ENGINE"].endswith("sqlite3"):
     )
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+# A request body is read only up to 10 MB (clinic.inputs.MAX_BODY_BYTES, refused by its declared length first:
+# web.middleware.InputGuardMiddleware): the largest lab file or practice file allowed fits.
+DATA_UPLOAD_MAX_MEMORY_SIZE = 10 * 1024 * 1024
 AUTH_USER_MODEL = "clinic.StaffUser"
 
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.Argon2PasswordHasher"]

@@ -17,11 +17,24 @@ from decimal import Decimal
 from typing import TypeVar
 
 from django.contrib.auth.models import AbstractUser
-from django.core.validators import MaxValueValidator, MinValueValidator
+from django.core.exceptions import ValidationError
+from django.core.validators import MaxLengthValidator, MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import F, Q
 
 from isotrack import core
+from isotrack.clinic.inputs import control_character
+
+VISIT_NOTE_LENGTH = 4000  # one limit, the same through the page, the API and an import
+
+
+def printable_identifier(value: str) -> None:
+    """An identifier (an MRN) holds no control character, not even a line break: it is printed in lists,
+    files and reminders one to a line."""
+    named = control_character(value, multiline=False)
+    if named is not None:
+        raise ValidationError(f"An identifier cannot hold a control character ({named}).", code="control")
+
 
 # ---------------------------------------------------------------------------------------------- vocabularies
 
@@ -346,7 +359,7 @@ class StaffUser(AbstractUser):
 
 class Patient(PublicIdModel):
     practice = models.ForeignKey(Practice, on_delete=models.PROTECT, related_name="patients")
-    mrn = models.CharField("MRN", max_length=40)
+    mrn = models.CharField("MRN", max_length=40, validators=[printable_identifier])
     given_name = models.CharField(max_length=100)
     family_name = models.CharField(max_length=100)
     birth_date = models.DateField()
@@ -575,7 +588,7 @@ class Visit(RecordedModel):
 
     course = models.ForeignKey(Course, on_delete=models.PROTECT, related_name="visits")
     date = models.DateField()
-    note = models.TextField(blank=True)
+    note = models.TextField(blank=True, validators=[MaxLengthValidator(VISIT_NOTE_LENGTH)])
     methods_confirmed = models.CharField(max_length=300, blank=True)  # method codes, space-separated
     prescription_days_supply = models.PositiveSmallIntegerField(null=True, blank=True)
     prescription_mg_per_day = models.DecimalField(max_digits=5, decimal_places=1, null=True, blank=True)

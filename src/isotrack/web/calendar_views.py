@@ -23,6 +23,7 @@ from isotrack.notify import actions as notify_actions
 from isotrack.notify import feeds
 from isotrack.notify.models import FeedScope
 from isotrack.notify.reminders import outbox_of
+from isotrack.web.forms import TextField
 from isotrack.web.views import _form_with_error, save_once, write_view
 
 MONTH_NAMES = (
@@ -179,7 +180,7 @@ def course_calendar(request: StaffRequest, course_id: str) -> HttpResponse:
 
 class FeedForm(forms.Form):
     scope = forms.ChoiceField(label="Feed of", choices=FeedScope.choices)
-    mrn = forms.CharField(label="Patient's MRN (for a patient's feed)", required=False, max_length=40)
+    mrn = TextField(label="Patient's MRN (for a patient's feed)", required=False, max_length=40)
     prescriber = forms.ChoiceField(label="Prescriber (for a prescriber's feed)", required=False)
 
     def __init__(self, *args: object, prescribers: object = (), **kwargs: object) -> None:

@@ -19,7 +19,23 @@ from isotrack.clinic.actions.practice_settings import SETTINGS
 from isotrack.clinic.actions.practices import time_zones
 from isotrack.clinic.dose_planning import PRODUCT_LINE_CHOICES, capsule_strengths
 from isotrack.clinic.errors import InvalidInput
+from isotrack.clinic.inputs import BadInput, refuse_control_characters
 from isotrack.clinic.models import Patient, PatientCategory, Practice, Role, StaffUser, WeightUnit
+
+
+def no_control_characters(value: str) -> None:
+    """Text a person types holds no control character (NUL, escape, bell…); tab and line breaks are text."""
+    try:
+        refuse_control_characters(value, "This text")
+    except BadInput as error:
+        raise forms.ValidationError(f"{error.message}.", code="control") from None
+
+
+class TextField(forms.CharField):
+    """Every text field of the pages: Django's CharField that also refuses control characters beside the
+    field (clinic.inputs), as the API and the imports do."""
+
+    default_validators = [no_control_characters]
 
 
 class DateInput(forms.DateInput):
@@ -59,9 +75,9 @@ def report_implausible(
 
 
 class PatientForm(forms.Form):
-    mrn = forms.CharField(label="MRN", max_length=40)
-    given_name = forms.CharField(label="Given name", max_length=100)
-    family_name = forms.CharField(label="Family name", max_length=100)
+    mrn = TextField(label="MRN", max_length=40)
+    given_name = TextField(label="Given name", max_length=100)
+    family_name = TextField(label="Family name", max_length=100)
     birth_date = forms.DateField(label="Birth date", widget=DateInput)
     category = forms.ChoiceField(
         label="iPLEDGE category",
@@ -69,9 +85,9 @@ class PatientForm(forms.Form):
         required=False,
         help_text="Assigned by the prescriber from the patient's history; never from sex or gender.",
     )
-    ipledge_id = forms.CharField(label="iPLEDGE ID", max_length=20, required=False)
+    ipledge_id = TextField(label="iPLEDGE ID", max_length=20, required=False)
     email = forms.EmailField(label="Email for reminders", required=False)
-    phone = forms.CharField(label="Phone", max_length=30, required=False)
+    phone = TextField(label="Phone", max_length=30, required=False)
     reminders_consent = forms.BooleanField(label="Patient agrees to reminders", required=False)
 
     def __init__(
@@ -97,7 +113,7 @@ class ContactForm(forms.Form):
     """The patient's contact details and consent to reminders, shown as they are."""
 
     email = forms.EmailField(label="Email for reminders", required=False)
-    phone = forms.CharField(label="Phone", max_length=30, required=False)
+    phone = TextField(label="Phone", max_length=30, required=False)
     reminders_consent = forms.BooleanField(
         label="Patient agrees to reminders",
         required=False,
@@ -109,7 +125,7 @@ class CategoryForm(forms.Form):
     category = forms.ChoiceField(
         label="iPLEDGE category", choices=[("", "Choose the category"), *PatientCategory.choices]
     )
-    reason = forms.CharField(
+    reason = TextField(
         label="Reason for the change",
         max_length=200,
         required=False,
@@ -151,7 +167,7 @@ CORRECTION_LABELS = {
 
 
 class VoidForm(forms.Form):
-    correction_reason = forms.CharField(
+    correction_reason = TextField(
         label=REASON_LABEL["void"],
         max_length=200,
         help_text="Kept with the record and in the audit trail, e.g. “entered on the wrong patient”.",
@@ -171,7 +187,7 @@ def correction_form(kind: Kind, item: Any, user: StaffUser, data: Any = None) ->
     base = forms.models.modelform_factory(
         kind.model, fields=kind.fields, formfield_callback=field_for, labels=labels
     )
-    reason = forms.CharField(label=REASON_LABEL["correct"], max_length=200)
+    reason = TextField(label=REASON_LABEL["correct"], max_length=200)
     form_class = type(f"{kind.model.__name__}Correction", (base,), {"correction_reason": reason})
     form = form_class(data, instance=copy.copy(item))  # the form's checks must not touch the record itself
     if "verified_by" in form.fields:
@@ -185,13 +201,11 @@ class InviteForm(forms.Form):
     """A new member of staff (clinic.actions.staff.invite_staff). No role is chosen for the administrator."""
 
     email = forms.EmailField(label="Email (their login)", max_length=254)
-    first_name = forms.CharField(label="First name", max_length=150)
-    last_name = forms.CharField(label="Last name", max_length=150)
-    credentials = forms.CharField(
-        label="Credentials", max_length=40, required=False, help_text="MD, PA-C, RN…"
-    )
+    first_name = TextField(label="First name", max_length=150)
+    last_name = TextField(label="Last name", max_length=150)
+    credentials = TextField(label="Credentials", max_length=40, required=False, help_text="MD, PA-C, RN…")
     role = forms.ChoiceField(label="Role", choices=[("", "Choose a role"), *Role.choices])
-    npi = forms.CharField(
+    npi = TextField(
         label="NPI",
         max_length=10,
         required=False,
@@ -203,7 +217,7 @@ class StaffForm(forms.Form):
     """A member's role and NPI (clinic.actions.staff.change_staff), shown as they are."""
 
     role = forms.ChoiceField(label="Role", choices=Role.choices)
-    npi = forms.CharField(
+    npi = TextField(
         label="NPI", max_length=10, required=False, help_text="A prescriber's National Provider Identifier."
     )
 
@@ -211,7 +225,7 @@ class StaffForm(forms.Form):
 class CodeForm(forms.Form):
     """A second factor's code: the authenticator's six digits or, at login, one of the recovery codes."""
 
-    code = forms.CharField(
+    code = TextField(
         label="Code",
         max_length=40,
         widget=forms.TextInput(attrs={"autocomplete": "one-time-code", "autocapitalize": "none"}),
@@ -309,7 +323,7 @@ class PracticeAuditForm(forms.Form):
     to which day. Each is optional; a wrong one is refused beside its field."""
 
     person = forms.ChoiceField(label="Who", required=False)
-    mrn = forms.CharField(label="Patient MRN", required=False, max_length=40)
+    mrn = TextField(label="Patient MRN", required=False, max_length=40)
     kind = forms.ChoiceField(label="Kind", required=False, choices=[])
     since = forms.DateField(label="From", required=False, widget=DateInput)
     until = forms.DateField(label="To", required=False, widget=DateInput)

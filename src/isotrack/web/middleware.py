@@ -6,12 +6,12 @@ from zoneinfo import ZoneInfo
 
 from django.conf import settings
 from django.contrib.auth import logout
-from django.http import HttpRequest, HttpResponse
-from django.shortcuts import redirect
+from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
 
-from isotrack.clinic import looks
+from isotrack.clinic import inputs, looks
 
 
 class NoStoreMiddleware:
@@ -26,6 +26,71 @@ class NoStoreMiddleware:
         response = self.get_response(request)
         response.headers.setdefault("Cache-Control", "no-store, private")
         return response
+
+
+class InputGuardMiddleware:
+    """Bad input refused at the door, in words, with a 4xx, before anything reads or parses it
+    (``clinic.inputs``): a body larger than ``MAX_BODY_BYTES`` by its declared length (413); a control
+    character in the address's query (a search, a filter: 400); a JSON body (the API, CDS Hooks) nested too
+    deep, not JSON, or holding a control character in a string (400). The API and CDS Hooks answer with a
+    problem document, FHIR with an OperationOutcome, pages with the error page. Forms refuse the rest beside
+    their fields."""
+
+    JSON_PATHS = ("/api/", "/cds-services")
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        declared = request.META.get("CONTENT_LENGTH") or ""
+        if declared.isdigit() and int(declared) > inputs.MAX_BODY_BYTES:
+            megabytes = inputs.MAX_BODY_BYTES // (1024 * 1024)
+            return _refused(request, 413, "too_large", f"The request is larger than {megabytes} MB.")
+        for key, values in request.GET.lists():
+            for text in (key, *values):
+                named = inputs.control_character(text, multiline=False)
+                if named is not None:
+                    why = f"The address's {key[:30]!r} holds a control character ({named}): type it again."
+                    return _refused(request, 400, "bad_request", why)
+        content_type = request.META.get("CONTENT_TYPE", "")
+        if (
+            request.method in ("POST", "PUT", "PATCH")
+            and content_type.startswith("application/json")
+            and request.path_info.startswith(self.JSON_PATHS)
+        ):
+            try:
+                inputs.parse_json(request.body, "The request body")
+            except inputs.BadInput as error:
+                return _refused(request, 400, "bad_request", f"{error.message}.")
+        return self.get_response(request)
+
+
+def _refused(request: HttpRequest, status: int, code: str, detail: str) -> HttpResponse:
+    path = request.path_info
+    if path.startswith("/fhir/"):
+        outcome = {
+            "resourceType": "OperationOutcome",
+            "issue": [
+                {
+                    "severity": "error",
+                    "code": "too-long" if status == 413 else "invalid",
+                    "diagnostics": detail,
+                }
+            ],
+        }
+        return JsonResponse(outcome, status=status, content_type="application/fhir+json")
+    if path.startswith(("/api/", "/cds-services")):
+        titles = {400: "Bad request", 413: "Request too large"}
+        document = {
+            "type": f"urn:isotrack:problem:{code}",
+            "title": titles[status],
+            "status": status,
+            "detail": detail,
+        }
+        return JsonResponse(
+            {**document, "code": code}, status=status, content_type="application/problem+json"
+        )
+    return render(request, "web/error.html", {"error": detail}, status=status)
 
 
 class AccessLogMiddleware:

@@ -24,6 +24,7 @@ from isotrack.clinic.actions.visits import (
 )
 from isotrack.clinic.dose_planning import DEFAULT_DAYS_SUPPLY, PRODUCT_LINE_CHOICES, stored_product
 from isotrack.clinic.models import (
+    VISIT_NOTE_LENGTH,
     ContraceptionMethodCode,
     IpledgeEntryKind,
     LabTest,
@@ -38,7 +39,7 @@ from isotrack.clinic.models import (
     TestSetting,
     WeightUnit,
 )
-from isotrack.web.forms import DateInput, PatientForm, report_implausible
+from isotrack.web.forms import DateInput, PatientForm, TextField, report_implausible
 
 SIDE_EFFECT_ROWS = 2
 LAB_ROWS = 3
@@ -74,7 +75,7 @@ class DoseFields(forms.Form):
     dose_mg_per_day = forms.DecimalField(label="New dose (mg/day)", max_digits=5, decimal_places=1)
     dose_product = forms.ChoiceField(label="Product", choices=PRODUCT_LINE_CHOICES)
     dose_starts_on = forms.DateField(label="Starting on", widget=DateInput)
-    dose_reason = forms.CharField(label="Reason for the change", max_length=200)
+    dose_reason = TextField(label="Reason for the change", max_length=200)
 
     def dose_change(self) -> VisitDoseChange:
         data = self.cleaned_data
@@ -166,7 +167,7 @@ class MonthlyVisitForm(WeightFields, DoseFields):
     )
 
     ipledge_confirmed = forms.BooleanField(label="Confirmed in iPLEDGE at this visit", required=False)
-    ipledge_confirmation_number = forms.CharField(label="Confirmation number", max_length=40, required=False)
+    ipledge_confirmation_number = TextField(label="Confirmation number", max_length=40, required=False)
 
     dose_decision = forms.ChoiceField(
         label="Dose decision",
@@ -178,7 +179,9 @@ class MonthlyVisitForm(WeightFields, DoseFields):
     days_supply = forms.IntegerField(
         label="Days supply", min_value=1, max_value=30, initial=DEFAULT_DAYS_SUPPLY
     )  # IPL-SUPPLY
-    note = forms.CharField(label="Note", required=False, widget=forms.Textarea(attrs={"rows": 2}))
+    note = TextField(
+        label="Note", required=False, max_length=VISIT_NOTE_LENGTH, widget=forms.Textarea(attrs={"rows": 2})
+    )
     # Asked only when a visit of the same day is already on record: a second one is saved on purpose, not by a
     # resubmitted form (those are caught by the form's one-time key anyway).
     confirm_second_visit = forms.BooleanField(label="Record a second visit on this day", required=False)
@@ -205,7 +208,7 @@ class MonthlyVisitForm(WeightFields, DoseFields):
             self.fields[f"acknowledge_{index}"] = forms.BooleanField(
                 label=f"I have reviewed it: {item['label']} ({item['detail']})", required=False
             )
-            self.fields[f"acknowledge_{index}_reason"] = forms.CharField(
+            self.fields[f"acknowledge_{index}_reason"] = TextField(
                 label="What was decided", max_length=300, required=False
             )
         self.methods_in_use = list(methods_in_use)
@@ -214,7 +217,7 @@ class MonthlyVisitForm(WeightFields, DoseFields):
             (str(m.uuid), m.get_method_display()) for m in self.methods_in_use
         ]
         for index in range(SIDE_EFFECT_ROWS):
-            self.fields[f"side_effect_{index}_term"] = forms.CharField(
+            self.fields[f"side_effect_{index}_term"] = TextField(
                 label=f"Side effect {index + 1}", max_length=100, required=False
             )
             self.fields[f"side_effect_{index}_severity"] = forms.ChoiceField(
@@ -425,7 +428,7 @@ class EnrollCourseForm(WeightFields):
     dose_product = forms.ChoiceField(label="Product", choices=PRODUCT_LINE_CHOICES)
     dose_mg_per_day = forms.DecimalField(label="First dose (mg/day)", max_digits=5, decimal_places=1)
     enrollment_date = forms.DateField(label="Enrolled in iPLEDGE on", widget=DateInput)
-    confirmation_number = forms.CharField(label="iPLEDGE confirmation number", max_length=40, required=False)
+    confirmation_number = TextField(label="iPLEDGE confirmation number", max_length=40, required=False)
 
     def __init__(
         self,
@@ -484,21 +487,21 @@ class EnrollCourseForm(WeightFields):
 class IpledgeEntryForm(forms.Form):
     kind = forms.ChoiceField(label="Step done in iPLEDGE", choices=_blank(IpledgeEntryKind.choices, "Choose"))
     date = forms.DateField(label="Date", widget=DateInput)
-    confirmation_number = forms.CharField(label="Confirmation number", max_length=40, required=False)
+    confirmation_number = TextField(label="Confirmation number", max_length=40, required=False)
 
 
 class DispenseForm(forms.Form):
     date = forms.DateField(label="Picked up on", widget=DateInput)
     days_supply = forms.IntegerField(label="Days supply", min_value=1, max_value=30)  # IPL-SUPPLY
     quantity = forms.IntegerField(label="Capsules", min_value=1, required=False)
-    pharmacy = forms.CharField(label="Pharmacy", max_length=120, required=False)
-    rma = forms.CharField(label="RMA (authorization) number", max_length=40, required=False)
+    pharmacy = TextField(label="Pharmacy", max_length=120, required=False)
+    rma = TextField(label="RMA (authorization) number", max_length=40, required=False)
 
 
 class AcknowledgeForm(forms.Form):
     """A prescriber acknowledges an alert (ALERT-URGENCY), saying what was decided."""
 
-    reason = forms.CharField(
+    reason = TextField(
         label="What was decided",
         max_length=300,
         widget=forms.Textarea(attrs={"rows": 2}),
@@ -511,7 +514,7 @@ class FollowUpForm(forms.Form):
 
     step = forms.ChoiceField(label="Step done")
     date = forms.DateField(label="Done on", widget=DateInput)
-    note = forms.CharField(label="Note", max_length=300, required=False)
+    note = TextField(label="Note", max_length=300, required=False)
 
     def __init__(self, *args: Any, pending: list[tuple[str, str]], **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -523,7 +526,7 @@ class HoldForm(forms.Form):
 
     start = forms.DateField(label="First day without dosing", widget=DateInput)
     end = forms.DateField(label="Last day without dosing", widget=DateInput)
-    reason = forms.CharField(label="Why the drug is held", max_length=200)
+    reason = TextField(label="Why the drug is held", max_length=200)
 
 
 class MissedDoseForm(forms.Form):

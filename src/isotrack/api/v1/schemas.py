@@ -15,6 +15,7 @@ from ninja import Field, Schema
 from pydantic import AfterValidator, StringConstraints
 
 from isotrack.clinic.models import (
+    VISIT_NOTE_LENGTH,
     ContraceptionMethodCode,
     CourseStatus,
     Indication,
@@ -338,7 +339,7 @@ class LabResultOut(RecordOut):
 
 class VisitIn(Schema):
     date: Day
-    note: text(4000) = ""  # type: ignore[valid-type]
+    note: text(VISIT_NOTE_LENGTH) = ""  # type: ignore[valid-type]
 
 
 class PrescriptionOut(Schema):

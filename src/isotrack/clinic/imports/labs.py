@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import csv
 import io
-import json
 import uuid
 from dataclasses import dataclass, field
 from datetime import date, datetime
@@ -30,6 +29,7 @@ from django.db.models import Q
 from isotrack.clinic.access import Capability, patients_of, require
 from isotrack.clinic.actions.observations import record_lab_result
 from isotrack.clinic.errors import InvalidInput
+from isotrack.clinic.inputs import MAX_BODY_BYTES, BadInput, parse_json
 from isotrack.clinic.models import (
     LOINC_BY_LAB_TEST,
     Course,
@@ -45,6 +45,7 @@ from isotrack.core import plausibility
 TRIGLYCERIDES_MG_DL_PER_MMOL_L = Decimal("88.57")  # LAB-TG-HIGH units: 1 mmol/L = 88.57 mg/dL
 CENT = Decimal("0.01")
 MAX_ROWS = 5000  # one file is one lab's batch; a bigger one is split
+MAX_BYTES = MAX_BODY_BYTES  # checked before the file is read whole (the command) or parsed
 LOINC_SYSTEM = "http://loinc.org"
 LAB_TEST_BY_LOINC = {loinc: test for test, loinc in LOINC_BY_LAB_TEST.items()}
 LIPIDS = {LabTest.TRIGLYCERIDES, LabTest.CHOLESTEROL, LabTest.HDL, LabTest.LDL}
@@ -103,6 +104,9 @@ class LabFileRejected(InvalidInput):
 # -------------------------------------------------------------------------------------------------- parsing
 
 
+MAX_DIGITS_BEFORE_POINT = 7  # no lab result isotrack reads reaches 10 million: 1e999999999 is refused unread
+
+
 def _decimal(text: Any, name: str) -> Decimal:
     try:
         value = Decimal(str(text).strip())
@@ -110,6 +114,8 @@ def _decimal(text: Any, name: str) -> Decimal:
         raise ValueError(f"{name} {str(text)[:20]!r} is not a number") from None
     if not value.is_finite():
         raise ValueError(f"{name} is not a number")
+    if value and value.adjusted() >= MAX_DIGITS_BEFORE_POINT:
+        raise ValueError(f"{name} {str(text)[:20]!r} is too large for a lab result")
     return value
 
 
@@ -203,6 +209,8 @@ def _row_of_observation(number: int, observation: Any) -> LabRow:
     )
     if effective is None:
         raise ValueError("no effectiveDateTime")
+    if not isinstance(effective, date):  # FHIR allows a year or a month alone: a result needs its day
+        raise ValueError(f"effectiveDateTime {str(effective)[:20]!r} names no day (a result needs its date)")
     day = effective.date() if isinstance(effective, datetime) else effective
     subject = observation.subject
     if subject is None or (subject.identifier is None and not subject.reference):
@@ -210,13 +218,15 @@ def _row_of_observation(number: int, observation: Any) -> LabRow:
     patient = subject.identifier.value if subject.identifier is not None else subject.reference
     high = low = None
     for reference in observation.referenceRange or []:
-        high = reference.high.value if reference.high is not None else high
-        low = reference.low.value if reference.low is not None else low
+        if reference.high is not None and reference.high.value is not None:
+            high = _decimal(reference.high.value, "referenceRange.high")
+        if reference.low is not None and reference.low.value is not None:
+            low = _decimal(reference.low.value, "referenceRange.low")
     return LabRow(
         row=number,
         patient=(patient or "").strip(),
         loinc=codes[0],
-        value=Decimal(quantity.value),
+        value=_decimal(quantity.value, "valueQuantity.value"),
         unit=(quantity.code or quantity.unit or "").strip(),
         day=day,
         reference_low=low,
@@ -225,7 +235,9 @@ def _row_of_observation(number: int, observation: Any) -> LabRow:
 
 
 def parse_lab_file(content: str | bytes) -> tuple[list[LabRow], list[RejectedRow]]:
-    """A FHIR Bundle (JSON) or a CSV, told apart by the first character."""
+    """A FHIR Bundle (JSON) or a CSV, told apart by the first character; at most ``MAX_BYTES``."""
+    if len(content) > MAX_BYTES:
+        return [], [RejectedRow(1, f"the file is larger than {MAX_BYTES // (1024 * 1024)} MB")]
     if isinstance(content, bytes):
         try:
             content = content.decode("utf-8-sig")
@@ -233,9 +245,9 @@ def parse_lab_file(content: str | bytes) -> tuple[list[LabRow], list[RejectedRow
             return [], [RejectedRow(1, "the file is not UTF-8 text")]
     if content.lstrip().startswith("{"):
         try:
-            data = json.loads(content)
-        except ValueError as error:
-            return [], [RejectedRow(1, f"not valid JSON ({error})")]
+            data = parse_json(content, "the file")
+        except BadInput as error:
+            return [], [RejectedRow(1, error.message)]
         return parse_fhir_bundle(data)
     return parse_csv(content)
 

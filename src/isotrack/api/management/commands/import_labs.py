@@ -9,7 +9,7 @@ from typing import Any
 from django.core.management.base import CommandError
 
 from isotrack.clinic.errors import ClinicError
-from isotrack.clinic.imports.labs import import_lab_file
+from isotrack.clinic.imports.labs import MAX_BYTES, import_lab_file
 from isotrack.clinic.management.arguments import HyphenatedCommand
 from isotrack.clinic.models import StaffUser
 
@@ -26,7 +26,13 @@ class Command(HyphenatedCommand):
         if user is None:
             raise CommandError(f"--as: no active staff member {options['username']!r}", returncode=2)
         try:
-            content = Path(options["file"]).read_bytes()
+            path = Path(options["file"])
+            if path.stat().st_size > MAX_BYTES:  # refused before a byte is read
+                raise CommandError(
+                    f"{options['file']}: larger than {MAX_BYTES // (1024 * 1024)} MB, nothing imported",
+                    returncode=2,
+                )
+            content = path.read_bytes()
         except OSError as error:
             raise CommandError(f"{options['file']}: {error.strerror}", returncode=2) from None
         try:
