@@ -120,6 +120,22 @@ def test_every_computed_issue_and_task_reads_back_by_its_id_judging_one_course(d
     assert answer.status_code == 404  # another practice's finding: as if there were none
 
 
+def test_a_patient_search_pages_in_the_database_following_next_links(demo, doctor_api):
+    total = Patient.objects.filter(practice=demo.practice).count()
+    first = doctor_api.get("/fhir/R4/Patient", {"_count": "10"}).json()
+    assert first["total"] == total and len(first["entry"]) == 10 and total > 20
+    seen, bundle = [], first
+    while True:
+        seen += [entry["resource"]["id"] for entry in bundle["entry"]]
+        following = [link["url"] for link in bundle["link"] if link["relation"] == "next"]
+        if not following:
+            break
+        bundle = doctor_api.get(following[0].split("testserver", 1)[1]).json()
+    assert len(seen) == len(set(seen)) == total
+    assert len(doctor_api.get("/fhir/R4/Patient").json()["entry"]) == min(total, 50)  # the default page
+    assert doctor_api.get("/fhir/R4/Patient", {"_count": "many"}).status_code == 400
+
+
 def test_the_capability_statement_is_valid(doctor_api):
     statement = CapabilityStatement.model_validate_json(doctor_api.get("/fhir/R4/metadata").content)
     assert {r.type for r in statement.rest[0].resource} == FHIR_TYPES

@@ -117,16 +117,21 @@ def _today(user: StaffUser) -> Any:
     return practice_today(practice_of(user))
 
 
-def searchset(request: HttpRequest, resources: list[Resource]) -> Bundle:
+def searchset(
+    request: HttpRequest, resources: list[Resource], total: int | None = None, next_url: str | None = None
+) -> Bundle:
     base = request.build_absolute_uri("/fhir/R4/")
+    links = [{"relation": "self", "url": request.build_absolute_uri()}]
+    if next_url is not None:
+        links.append({"relation": "next", "url": next_url})
     return Bundle.model_validate(
         {
             "resourceType": "Bundle",
             "id": str(uuid.uuid4()),
             "type": "searchset",
             "timestamp": timezone.now().isoformat(),
-            "total": len(resources),
-            "link": [{"relation": "self", "url": request.build_absolute_uri()}],
+            "total": len(resources) if total is None else total,
+            "link": links,
             "entry": [
                 {
                     "fullUrl": f"{base}{r.get_resource_type()}/{r.id}",
@@ -248,12 +253,32 @@ def search(request: HttpRequest, kind: str) -> HttpResponse:
     if reference:
         patients = [access_patient(user, reference.removeprefix("Patient/"))]
     elif kind == "Patient":
-        patients = list(patients_of(user).order_by("family_name", "given_name", "mrn"))
-        return fhir_response(searchset(request, [_patient_only(p) for p in patients]))
+        return _patient_page(request, user)
     else:
         return outcome(400, "invalid", "Search by patient: ?patient=<patient UUID>.")
     found = [r for p in patients for r in patient_resources(p, _today(user)) if r.get_resource_type() == kind]
     return fhir_response(searchset(request, found))
+
+
+PAGE_COUNT, MAX_COUNT = 50, 200  # Patient search: _count per page (FHIR's paging), read a page at a time
+
+
+def _patient_page(request: HttpRequest, user: StaffUser) -> HttpResponse:
+    """The practice's patients a page at a time (``_count``, ``_offset``), in the database: the Bundle's
+    ``next`` link names the following page."""
+    count_text, offset_text = request.GET.get("_count", str(PAGE_COUNT)), request.GET.get("_offset", "0")
+    if not (count_text.isdigit() and offset_text.isdigit()) or len(offset_text) > 9:
+        return outcome(400, "invalid", "_count and _offset are whole numbers.")
+    count, offset = min(max(int(count_text), 1), MAX_COUNT), int(offset_text)
+    everyone = patients_of(user).order_by("family_name", "given_name", "mrn", "id")
+    page = list(everyone[offset : offset + count + 1])
+    next_url = None
+    if len(page) > count:
+        query = request.GET.copy()
+        query["_count"], query["_offset"] = str(count), str(offset + count)
+        next_url = request.build_absolute_uri(f"{request.path}?{query.urlencode()}")
+    resources = [_patient_only(p) for p in page[:count]]
+    return fhir_response(searchset(request, resources, total=everyone.count(), next_url=next_url))
 
 
 def _patient_only(patient: Patient) -> Resource:
