@@ -4,10 +4,11 @@
 Builds COURSES (default 5,000) synthetic active courses with bench/worklist.py's recipe in a throwaway
 database, then times, as p50/p95 over 25 reads each, `GET /fhir/R4/Task/<id>` and
 `GET /fhir/R4/DetectedIssue/<id>` (computed resources: the id names its course, so the read judges that course
-alone), a read of an id no course has, and `GET /fhir/R4/Observation/<id>` for comparison.
+alone) and a read of an id no course has; and, for comparison only, `GET /fhir/R4/Observation/<id>` (a
+record's read builds its patient's resources: bounded by the patient, not the practice).
 
-Target (issue 14): each read under 50 ms (p95) at 5,000 courses, whatever the practice's size. Exits 1 if
-missed.
+Target (issue 14): the Task and DetectedIssue reads under 50 ms (p95) at 5,000 courses, whatever the
+practice's size. Exits 1 if missed.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 import worklist as recipe  # bench/worklist.py: the courses, the throwaway database, the timer
 
 TARGET_MS = 50.0
+TARGETS = ("Task", "DetectedIssue", "a Task no course has")
 COURSES = int(sys.argv[1]) if len(sys.argv) > 1 else int(os.environ.get("COURSES", "5000"))
 
 
@@ -55,7 +57,7 @@ def main() -> int:
             expected = 404 if "no course" in name else 200
             assert response.status_code == expected, (name, response.status_code)
             print(f"GET {name}: p50 {p50:.1f} ms, p95 {p95:.1f} ms")
-            if p95 >= TARGET_MS:
+            if p95 >= TARGET_MS and name in TARGETS:
                 missed.append(name)
     if COURSES != 5_000:
         print("(the target is set for 5,000 courses; checked here all the same)")
