@@ -14,7 +14,10 @@ from django.core.management import call_command
 from django.core.management.base import CommandError
 from django.test import Client
 from django.urls import reverse
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
+from isotrack.clinic import inputs
 from isotrack.clinic.models import LabResult, Patient, Visit
 from tests.api.conftest import TokenClient, token_for
 from tests.conftest import TODAY
@@ -37,11 +40,19 @@ def api(nurse):
     return TokenClient(token_for(nurse))
 
 
-@pytest.mark.parametrize("text", ["\x00", "a\x00b", "\x1b", "tab\there", "new\nline"])
-@pytest.mark.parametrize(
-    "url",
-    ["/patients/", "/", "/calendar/", "/api/v1/patients", "/fhir/R4/Observation", "/practice/audit/"],
-)
+SEARCHED = ["/patients/", "/", "/calendar/", "/api/v1/patients", "/fhir/R4/Observation", "/practice/audit/"]
+
+
+@pytest.mark.parametrize("text", ["tab\there", "new\nline", "pasted\r\n"])
+@pytest.mark.parametrize("url", SEARCHED)
+def test_a_pasted_tab_or_line_break_in_a_search_is_only_space(pages, api, url, text):
+    client = api if url.startswith(("/api/", "/fhir/")) else pages
+    answer = client.get(url, {"q": text, "search": text, "patient": text})
+    assert answer.status_code in (200, 403, 404), answer.status_code  # answered, never refused as input
+
+
+@pytest.mark.parametrize("text", ["\x00", "a\x00b", "\x1b", "bell\x07"])
+@pytest.mark.parametrize("url", SEARCHED)
 def test_a_control_character_in_a_search_is_refused_in_words(pages, api, url, text):
     client = api if url.startswith(("/api/", "/fhir/")) else pages
     answer = client.get(url, {"q": text, "search": text, "patient": text})
@@ -201,3 +212,122 @@ def test_every_text_field_of_the_registration_form_refuses_or_keeps_never_500(pa
         assert answer.status_code == 422, (field, text[:10])
         assert field in answer.context["form"].errors
     assert not Patient.objects.filter(mrn="F-2").exists()
+
+
+# ---------------------------------------------------------------------------- the second review's findings
+
+
+def test_a_json_body_sent_as_another_type_is_checked_all_the_same(api):
+    payload = json.dumps(
+        {"mrn": "F-3", "given_name": "\x1b[31m", "family_name": "S", "birth_date": "2001-02-03"}
+    )
+    for content_type in ("text/plain", "application/fhir+json", "Application/JSON"):
+        answer = api.post("/api/v1/patients", payload, content_type=content_type)
+        assert answer.status_code == 400 and "control character" in answer.json()["detail"], content_type
+    assert not Patient.objects.exists()
+
+
+def test_escaped_quotes_do_not_fool_or_stall_the_depth_measure(api):
+    """A megabyte of escaped quotes is measured in one pass (it was quadratic) and refused as not JSON."""
+    body = '{"' + '\\"' * 500_000
+    answer = api.post("/api/v1/patients", body, content_type="application/json")
+    assert answer.status_code == 400 and "not valid JSON" in answer.json()["detail"]
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    st.recursive(
+        st.none() | st.booleans() | st.integers() | st.text(alphabet='ab"\\[]{}'),
+        lambda inner: (
+            st.lists(inner, max_size=3) | st.dictionaries(st.text(alphabet='k"\\[{'), inner, max_size=3)
+        ),
+        max_leaves=10,
+    )
+)
+def test_the_depth_measured_before_parsing_is_the_parsed_documents_depth(document):
+    def depth(value) -> int:
+        if isinstance(value, list):
+            return 1 + max((depth(item) for item in value), default=0)
+        if isinstance(value, dict):
+            return 1 + max((depth(item) for item in value.values()), default=0)
+        return 0
+
+    assert inputs.json_depth(json.dumps(document)) == depth(document)
+
+
+@pytest.mark.parametrize("number", ["²", "٣", "9" * 5000, "-1", "1.5"])
+def test_a_number_that_is_not_plain_digits_is_refused_not_500(api, pages, number):
+    assert api.get("/fhir/R4/Patient", {"_count": number}).status_code == 400
+    assert pages.get(reverse("practice_audit")).status_code in (200, 403)  # (the nurse may not read it)
+    key = pages.get(reverse("api_tokens")).context["submission_key"]
+    made = pages.post(reverse("api_tokens"), {"name": "script", "days": number, "submission_key": key})
+    assert made.status_code == 422
+    with pytest.raises(CommandError) as refused:
+        call_command("refresh_worklist", "--workers", number)
+    assert refused.value.returncode == 2
+
+
+def test_an_audit_key_with_other_digits_shows_the_first_page(auditor):
+    client = Client()
+    client.force_login(auditor)
+    assert (
+        client.get(reverse("practice_audit"), {"before": "2026-12-01T00:00:00+00:00~look~²"}).status_code
+        == 200
+    )
+
+
+def test_the_token_page_refuses_a_name_with_a_control_character_and_an_id_that_is_no_token(pages, nurse):
+    key = pages.get(reverse("api_tokens")).context["submission_key"]
+    made = pages.post(reverse("api_tokens"), {"name": "script\x1b", "days": "30", "submission_key": key})
+    assert made.status_code == 422 and "control character" in made.content.decode()
+    revoked = pages.post(reverse("api_tokens"), {"revoke": "not-a-token-id"})
+    assert revoked.status_code == 422 and "No such token" in revoked.content.decode()
+
+
+def test_a_correction_refuses_a_control_character_beside_its_field(pages, prescriber, weight):
+    from isotrack.clinic.actions import corrections
+    from tests.web.test_corrections_pages import form_data
+
+    pages.force_login(prescriber)
+    kind = corrections.KINDS["weight"]
+    data = form_data(kind, weight, prescriber, correction_reason="typing\x07 error")
+    answer = pages.post(reverse("record_correct", args=["weight", weight.uuid]), data)
+    assert answer.status_code == 422 and "correction_reason" in answer.context["form"].errors
+
+
+def test_a_practice_file_cell_with_a_control_character_is_a_problem_of_its_row():
+    from isotrack.clinic.imports.practice import COLUMNS, read_csv
+
+    names = [column.name for column in COLUMNS]
+    header = ",".join(names)
+    row = ",".join("T-1\x1b" if name == "mrn" else "" for name in names)
+    rows, problems = read_csv(f"{header}\n{row}\n")
+    assert problems == [] and rows == [(2, {"": "the mrn column holds a control character (U+001B)"})]
+
+
+def test_a_patient_whose_stored_mrn_predates_the_rule_can_still_be_changed(prescriber, patient):
+    from isotrack.clinic.actions.patients import update_patient_contact
+
+    Patient.objects.filter(pk=patient.pk).update(mrn="T-0001\tOLD")  # entered before migration 0020
+    stored = Patient.objects.get(pk=patient.pk)
+    update_patient_contact(actor=prescriber, patient=stored, phone="555-0100")
+    assert Patient.objects.get(pk=patient.pk).phone == "555-0100"
+
+
+def test_a_refused_multipart_body_is_not_read_to_render_the_refusal(pages):
+    answer = pages.generic(
+        "POST",
+        reverse("patient_new"),
+        b"",
+        content_type="multipart/form-data; boundary=x",
+        CONTENT_LENGTH=str(50 * 1024 * 1024),
+    )
+    assert answer.status_code == 413 and "larger than 10 MB" in answer.content.decode()
+
+
+def test_a_lab_file_nested_too_deep_on_the_command_line_exits_2_in_words(nurse, course, tmp_path):
+    deep = tmp_path / "labs.json"
+    deep.write_text("{" + '"a":{' * 100 + "}" * 101)
+    with pytest.raises(CommandError, match="nests deeper than 64 levels") as refused:
+        call_command("import_labs", str(deep), "--as", nurse.username, stdout=io.StringIO())
+    assert refused.value.returncode == 2

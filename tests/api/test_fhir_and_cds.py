@@ -132,6 +132,8 @@ def test_a_patient_search_pages_in_the_database_following_next_links(demo, docto
             break
         bundle = doctor_api.get(following[0].split("testserver", 1)[1]).json()
     assert len(seen) == len(set(seen)) == total
+    others = {str(p.uuid) for p in Patient.objects.exclude(practice=demo.practice)}
+    assert others and not others & set(seen)  # the practice's own patients only
     assert len(doctor_api.get("/fhir/R4/Patient").json()["entry"]) == min(total, 50)  # the default page
     assert doctor_api.get("/fhir/R4/Patient", {"_count": "many"}).status_code == 400
 

@@ -20,7 +20,6 @@
 
 from __future__ import annotations
 
-import json
 import uuid
 from datetime import date
 from typing import Any
@@ -32,7 +31,7 @@ from isotrack.api import answers
 from isotrack.api.auth import token_or_session
 from isotrack.api.fhir.resources import RXNORM, SCD_BY_STRENGTH
 from isotrack.api.problems import problem, problem_response
-from isotrack.clinic import looks
+from isotrack.clinic import inputs, looks
 from isotrack.clinic.access import patients_of, practice_of
 from isotrack.clinic.judgments import Evaluation, PlannedEvent, PrescriptionProposal
 from isotrack.clinic.models import Course, CourseStatus, Patient, StaffUser
@@ -102,9 +101,9 @@ def call_service(request: HttpRequest, service_id: str) -> HttpResponse:
     if service is None:
         return _problem(404, "not_found", "No such CDS service.")
     try:
-        body = json.loads(request.body)
-    except ValueError:
-        return _problem(400, "bad_request", "The request body is not JSON.")
+        body = inputs.parse_json(request.body, "The request body")
+    except inputs.BadInput as error:
+        return _problem(400, "bad_request", f"{error.message}.")
     if not isinstance(body, dict) or not isinstance(body.get("context"), dict):
         return _problem(400, "bad_request", "A CDS Hooks request has a context object.")
     if body.get("hook") != service["hook"]:

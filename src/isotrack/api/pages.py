@@ -16,6 +16,7 @@ from isotrack.api.problems import problem, problem_response
 from isotrack.clinic import submissions
 from isotrack.clinic.access import StaffRequest
 from isotrack.clinic.errors import ClinicError, InvalidInput
+from isotrack.clinic.inputs import whole_number
 
 
 @require_http_methods(["GET", "POST"])
@@ -63,9 +64,10 @@ def _days(text: str) -> int | None:
     text = text.strip()
     if not text:
         return None
-    if not text.isdigit() or len(text) > 4:
+    days = whole_number(text, digits=4)
+    if days is None:
         raise InvalidInput("Give the days as a whole number.", field="days")
-    return int(text)
+    return days
 
 
 @login_not_required

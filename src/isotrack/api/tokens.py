@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import hashlib
 import secrets
+import uuid
 from datetime import timedelta
 from typing import Any
 
@@ -20,6 +21,7 @@ from isotrack.audit.trail import record
 from isotrack.clinic import looks
 from isotrack.clinic.access import Capability, practice_id_of, require
 from isotrack.clinic.errors import InvalidInput, RecordNotFound
+from isotrack.clinic.inputs import BadInput, refuse_control_characters
 from isotrack.clinic.models import StaffUser
 
 MAX_ACTIVE_TOKENS = 20  # per user: more is a sign of tokens being made and forgotten
@@ -46,6 +48,10 @@ def create_token(*, actor: StaffUser, name: str, days: int | None = None) -> tup
     name = name.strip()
     if not name:
         raise InvalidInput("Name the token (what will use it).", field="name")
+    try:
+        refuse_control_characters(name, "The name", multiline=False)
+    except BadInput as error:
+        raise InvalidInput(f"{error.message}.", field="name") from None
     days = settings.API_TOKEN_DAYS if days is None else days
     if not 1 <= days <= MAX_TOKEN_DAYS:
         raise InvalidInput(f"A token works from 1 to {MAX_TOKEN_DAYS} days.", field="days")
@@ -67,7 +73,12 @@ def create_token(*, actor: StaffUser, name: str, days: int | None = None) -> tup
 
 
 def revoke_token(*, actor: StaffUser, token_uuid: Any) -> ApiToken:
-    """Revokes one of the actor's own tokens (another user's token is reported as missing)."""
+    """Revokes one of the actor's own tokens (another user's token, or no token id at all, is reported as
+    missing)."""
+    try:
+        token_uuid = uuid.UUID(str(token_uuid))
+    except ValueError:
+        raise RecordNotFound("No such token.") from None
     with transaction.atomic():
         if actor.practice_id is not None:
             hold(AUDIT, actor.practice_id)  # the audit chain before the token's row (audit.chain.hold)

@@ -17,6 +17,7 @@ from zoneinfo import ZoneInfo
 from django.db.models import CharField, F, Q, QuerySet, Value
 
 from isotrack.audit.models import AccessEvent, AuditEvent
+from isotrack.clinic.inputs import whole_number
 from isotrack.clinic.models import Patient, Practice, StaffUser
 
 PAGE_SIZE = 50
@@ -210,7 +211,7 @@ def _rows(found: list[tuple[Any, ...]]) -> list[Row]:
 def parse_key(text: str | None) -> tuple[datetime, str, int] | None:
     """A row's key as ``page`` gave it, or None (none given, or not one: the first page)."""
     parts = (text or "").split("~")
-    if len(parts) != 3 or parts[1] not in ("change", "look") or not parts[2].isdigit() or len(parts[2]) > 18:
+    if len(parts) != 3 or parts[1] not in ("change", "look") or whole_number(parts[2], digits=18) is None:
         return None
     try:
         instant = datetime.fromisoformat(parts[0])

@@ -14,7 +14,7 @@ from __future__ import annotations
 import uuid
 from datetime import date
 from decimal import Decimal
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from django.contrib.auth.models import AbstractUser
 from django.core.exceptions import ValidationError
@@ -396,6 +396,19 @@ class Patient(PublicIdModel):
 
     def __str__(self) -> str:
         return f"patient {self.uuid}"  # never the name: a str can end up in a log, and logs hold no PHI
+
+    @classmethod
+    def from_db(cls, *args: Any, **kwargs: Any) -> Patient:
+        patient = super().from_db(*args, **kwargs)
+        patient._stored_mrn = patient.__dict__.get("mrn")  # type: ignore[attr-defined]
+        return patient
+
+    def clean_fields(self, exclude: Any = None) -> None:
+        """An MRN kept as it was stored is not judged again: one entered before the rule on control
+        characters (migration 0020) must not block every other change to the patient."""
+        if not self._state.adding and self.mrn == getattr(self, "_stored_mrn", None):
+            exclude = {*(exclude or ()), "mrn"}
+        super().clean_fields(exclude=exclude)
 
     @property
     def full_name(self) -> str:

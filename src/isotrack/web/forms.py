@@ -181,6 +181,8 @@ def correction_form(kind: Kind, item: Any, user: StaffUser, data: Any = None) ->
     def field_for(db_field: models.Field[Any, Any], **kwargs: Any) -> forms.Field | None:
         if isinstance(db_field, models.DateField):
             kwargs["widget"] = DateInput
+        if isinstance(db_field, models.CharField | models.TextField) and not db_field.choices:
+            kwargs["form_class"] = TextField  # control characters refused beside the field, as everywhere
         return db_field.formfield(**kwargs)
 
     labels = {name: CORRECTION_LABELS[name] for name in kind.fields if name in CORRECTION_LABELS}

@@ -28,6 +28,7 @@ from isotrack.api.fhir.resources import (
 from isotrack.clinic import looks
 from isotrack.clinic.access import access_patient, patients_of, practice_of
 from isotrack.clinic.errors import ClinicError, RecordNotFound
+from isotrack.clinic.inputs import whole_number
 from isotrack.clinic.models import (
     Contraception,
     Course,
@@ -266,10 +267,11 @@ PAGE_COUNT, MAX_COUNT = 50, 200  # Patient search: _count per page (FHIR's pagin
 def _patient_page(request: HttpRequest, user: StaffUser) -> HttpResponse:
     """The practice's patients a page at a time (``_count``, ``_offset``), in the database: the Bundle's
     ``next`` link names the following page."""
-    count_text, offset_text = request.GET.get("_count", str(PAGE_COUNT)), request.GET.get("_offset", "0")
-    if not (count_text.isdigit() and offset_text.isdigit()) or len(offset_text) > 9:
+    count = whole_number(request.GET.get("_count", str(PAGE_COUNT)))
+    offset = whole_number(request.GET.get("_offset", "0"))
+    if count is None or offset is None:
         return outcome(400, "invalid", "_count and _offset are whole numbers.")
-    count, offset = min(max(int(count_text), 1), MAX_COUNT), int(offset_text)
+    count = min(max(count, 1), MAX_COUNT)
     everyone = patients_of(user).order_by("family_name", "given_name", "mrn", "id")
     page = list(everyone[offset : offset + count + 1])
     next_url = None

@@ -48,9 +48,13 @@ Day = Annotated[date, AfterValidator(_sane_day)]
 
 
 def text(max_length: int, min_length: int = 0) -> type[str]:
-    """Text that fits its column and that no database refuses (PostgreSQL has no NUL characters)."""
+    """Text that fits its column, without control characters (PostgreSQL refuses NUL; the rest is refused as
+    everywhere else: clinic.inputs); tab and line breaks are text."""
     return Annotated[  # type: ignore[return-value]
-        str, StringConstraints(min_length=min_length, max_length=max_length, pattern=r"^[^\x00]*$")
+        str,
+        StringConstraints(
+            min_length=min_length, max_length=max_length, pattern=r"^[^\x00-\x08\x0b\x0c\x0e-\x1f\x7f]*$"
+        ),
     ]
 
 

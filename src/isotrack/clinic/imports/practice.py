@@ -38,6 +38,7 @@ from isotrack.clinic.actions.base import record_practice_event
 from isotrack.clinic.actions.patients import register_patient, weight_in_kg
 from isotrack.clinic.errors import InvalidInput, RecordNotFound
 from isotrack.clinic.imports.courses import import_course
+from isotrack.clinic.inputs import control_character
 from isotrack.clinic.models import Course, PendingImport, Practice, Role, StaffUser, WeightUnit
 from isotrack.clinic.queries import judged_in_words, practice_today
 from isotrack.clinic.records import course_facts, under_settings
@@ -410,6 +411,15 @@ def read_csv(content: str | bytes) -> tuple[list[tuple[int, dict[str, str]]], li
         ]
         if unnamed:
             rows.append((number, {"": f"text under a column the header does not name (column {unnamed[0]})"}))
+            continue
+        controlled = [
+            (name, named)
+            for name, value in zip(header, values, strict=False)
+            if (named := control_character(value)) is not None
+        ]
+        if controlled:
+            name, named = controlled[0]
+            rows.append((number, {"": f"the {name} column holds a control character ({named})"}))
             continue
         rows.append(
             (number, {name: value.strip() for name, value in zip(header, values, strict=False) if name})

@@ -27,12 +27,16 @@ class Command(HyphenatedCommand):
             raise CommandError(f"--as: no active staff member {options['username']!r}", returncode=2)
         try:
             path = Path(options["file"])
-            if path.stat().st_size > MAX_BYTES:  # refused before a byte is read
+            too_large = path.stat().st_size > MAX_BYTES  # a file too large is refused before a byte is read
+            if not too_large:
+                with path.open("rb") as file:  # and one that grows as it is read (a pipe) at MAX_BYTES + 1
+                    content = file.read(MAX_BYTES + 1)
+                too_large = len(content) > MAX_BYTES
+            if too_large:
                 raise CommandError(
                     f"{options['file']}: larger than {MAX_BYTES // (1024 * 1024)} MB, nothing imported",
                     returncode=2,
                 )
-            content = path.read_bytes()
         except OSError as error:
             raise CommandError(f"{options['file']}: {error.strerror}", returncode=2) from None
         try:

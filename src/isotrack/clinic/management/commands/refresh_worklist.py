@@ -19,6 +19,7 @@ from django.core.management.base import CommandError, CommandParser
 
 from isotrack.audit.chain import heads as audit_heads
 from isotrack.clinic.imports.practice import forget_expired_previews
+from isotrack.clinic.inputs import whole_number
 from isotrack.clinic.management.arguments import HyphenatedCommand, today_option
 from isotrack.clinic.models import Practice
 from isotrack.clinic.worklist import refresh_for_the_day
@@ -58,9 +59,10 @@ def _workers(text: str | None) -> int:
     """The ``--workers`` option: a whole number from 1 (bad input exits 2 with one line)."""
     if text is None:
         return default_workers()
-    if not text.isdigit() or int(text) < 1:
+    workers = whole_number(text, digits=4)
+    if workers is None or workers < 1:
         raise CommandError(f"--workers: {text} is not a whole number of processes from 1", returncode=2)
-    return int(text)
+    return workers
 
 
 def default_workers() -> int:
