@@ -27,7 +27,25 @@ class AppendOnlyQuerySet(models.QuerySet[Any]):
         raise RuntimeError("audit events are append-only")
 
 
-class AuditEvent(models.Model):
+class AppendOnlyModel(models.Model):
+    """A sealed row: saved once, never changed or deleted through the ORM (the database's triggers refuse it
+    beside the app too)."""
+
+    objects = AppendOnlyQuerySet.as_manager()
+
+    class Meta:
+        abstract = True
+
+    def save(self, *args: object, **kwargs: object) -> None:
+        if self.pk is not None:
+            raise RuntimeError(f"{self._meta.verbose_name_plural} are append-only")
+        super().save(*args, **kwargs)  # type: ignore[arg-type]
+
+    def delete(self, *args: object, **kwargs: object) -> tuple[int, dict[str, int]]:
+        raise RuntimeError(f"{self._meta.verbose_name_plural} are append-only")
+
+
+class AuditEvent(AppendOnlyModel):
     uuid = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
     practice = models.ForeignKey("clinic.Practice", on_delete=models.PROTECT, related_name="+")
     actor = models.ForeignKey("clinic.StaffUser", on_delete=models.PROTECT, related_name="+")
@@ -44,23 +62,13 @@ class AuditEvent(models.Model):
     prev_hash = models.CharField(max_length=64, editable=False)
     hash = models.CharField(max_length=64, editable=False)
 
-    objects = AppendOnlyQuerySet.as_manager()
-
     class Meta:
         ordering = ["at", "id"]
         indexes = [models.Index(fields=["patient", "at"]), models.Index(fields=["practice", "at"])]
         constraints = [models.UniqueConstraint(fields=["practice", "seq"], name="audit_one_row_per_place")]
 
-    def save(self, *args: object, **kwargs: object) -> None:
-        if self.pk is not None:
-            raise RuntimeError("audit events are append-only")
-        super().save(*args, **kwargs)  # type: ignore[arg-type]
 
-    def delete(self, *args: object, **kwargs: object) -> tuple[int, dict[str, int]]:
-        raise RuntimeError("audit events are append-only")
-
-
-class AccessEvent(models.Model):
+class AccessEvent(AppendOnlyModel):
     """One look at a patient's record (or at a list of patients, ``patient`` empty): who, when, through what
     (``channel``) and which view. Append-only and sealed in its practice's access chain like the audit rows
     (``isotrack.audit.chain.ACCESS``); written by ``isotrack.audit.trail.record_access``."""
@@ -77,17 +85,7 @@ class AccessEvent(models.Model):
     prev_hash = models.CharField(max_length=64, editable=False)
     hash = models.CharField(max_length=64, editable=False)
 
-    objects = AppendOnlyQuerySet.as_manager()
-
     class Meta:
         ordering = ["at", "id"]
         indexes = [models.Index(fields=["patient", "at"]), models.Index(fields=["practice", "at"])]
         constraints = [models.UniqueConstraint(fields=["practice", "seq"], name="access_one_row_per_place")]
-
-    def save(self, *args: object, **kwargs: object) -> None:
-        if self.pk is not None:
-            raise RuntimeError("access events are append-only")
-        super().save(*args, **kwargs)  # type: ignore[arg-type]
-
-    def delete(self, *args: object, **kwargs: object) -> tuple[int, dict[str, int]]:
-        raise RuntimeError("access events are append-only")
