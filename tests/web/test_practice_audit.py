@@ -6,17 +6,20 @@ from __future__ import annotations
 
 import csv
 import io
+import threading
 from datetime import timedelta
 from decimal import Decimal
 from unittest import mock
 
 import pytest
 from django.core.management import call_command
+from django.db import close_old_connections
 from django.test import Client
 from django.urls import reverse
 
 from isotrack.audit import chain
 from isotrack.audit.models import AccessEvent
+from isotrack.audit.trail import record_access
 from isotrack.clinic import audit_log
 from isotrack.clinic.actions import corrections
 from isotrack.clinic.actions.patients import record_weight
@@ -178,3 +181,65 @@ def test_an_access_row_is_sealed_and_append_only(nurse, course):
         look.save()
     with pytest.raises(RuntimeError):
         AccessEvent.objects.all().delete()
+
+
+def _taken_meanwhile(other):
+    """``chain.seal`` as it is, except that the first time it is called another writer's look goes in first:
+    the place the writer read as the chain's end is taken between its read and its insert."""
+    real_seal, fired = chain.seal, []
+
+    def seal(*args, **kwargs):
+        if not fired:
+            fired.append(True)
+            record_access(actor=other, channel="api", view="patients")
+        return real_seal(*args, **kwargs)
+
+    return mock.patch.object(chain, "seal", seal)
+
+
+@pytest.mark.parametrize("patients", [1, 3])
+def test_a_look_whose_place_was_taken_meanwhile_goes_in_after_it_whole_and_the_chain_holds(
+    nurse, prescriber, patient, patients
+):
+    seen = [patient.pk] * patients
+    record_access(actor=nurse, channel="page", view="worklist")
+    with _taken_meanwhile(prescriber):
+        record_access(actor=nurse, channel="page", view="course", patients=seen)
+    rows = list(AccessEvent.objects.filter(practice=nurse.practice).order_by("seq"))
+    assert [row.seq for row in rows] == list(range(1, patients + 3))
+    assert [row.actor_id for row in rows] == [nurse.pk, prescriber.pk] + [nurse.pk] * patients
+    assert [row.patient_id for row in rows[2:]] == seen  # the look whole, after the other writer's
+    verdict = chain.verify()
+    assert verdict.intact, verdict.breaks
+
+
+@pytest.mark.django_db(transaction=True)
+def test_looks_written_at_the_same_moment_each_take_their_own_place_in_one_chain(nurse, prescriber, patient):
+    """Eight readers at once, twenty-five looks each (one or two patients): every look is logged once, in one
+    unbroken chain, none lost and none refused."""
+    start, failures = threading.Barrier(8), []
+
+    def read(actor, count) -> None:
+        start.wait()
+        try:
+            for _ in range(25):
+                record_access(actor=actor, channel="api", view="patient", patients=[patient.pk] * count)
+        except Exception as error:  # noqa: BLE001 - shown by the assertion below
+            failures.append(repr(error))
+        finally:
+            close_old_connections()
+
+    threads = [
+        threading.Thread(target=read, args=(who, 1 + n % 2)) for n, who in enumerate([nurse, prescriber] * 4)
+    ]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert failures == []
+    seqs = list(
+        AccessEvent.objects.filter(practice=nurse.practice).order_by("seq").values_list("seq", flat=True)
+    )
+    assert seqs == list(range(1, 4 * 25 * 1 + 4 * 25 * 2 + 1))
+    verdict = chain.verify()
+    assert verdict.intact, verdict.breaks

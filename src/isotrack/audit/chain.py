@@ -14,9 +14,12 @@ the row's content and the previous seal, computed in the transaction that writes
 DELETE on the table (a trigger on both PostgreSQL and SQLite, see ``TRIGGERS``) and, on PostgreSQL, the app's
 role is given no TRUNCATE and no DDL (docs/operations.md); the chain tells when those defences were got round.
 
-Writers are serialised per practice: on PostgreSQL a transaction-scoped advisory lock on the practice's chain,
-held until the write commits; on SQLite every write transaction already holds the database's write lock from
-its start (``BEGIN IMMEDIATE``, settings.py).
+Audit writers are serialised per practice (``append``): on PostgreSQL a transaction-scoped advisory lock on
+the practice's chain, held until the write commits; on SQLite every write transaction already holds the
+database's write lock from its start (``BEGIN IMMEDIATE``, settings.py). The access log, written on every
+read, takes no lock (``extend``): a writer reads the chain's end, seals its rows onto it and inserts them in
+one statement that inserts nothing when another writer took one of those places meanwhile, then tries again.
+The unique place (practice, ``seq``) is what keeps the chain one line, whichever way it is written.
 """
 
 from __future__ import annotations
@@ -24,7 +27,8 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping, Sequence
+from contextlib import nullcontext
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from decimal import Decimal
@@ -33,10 +37,11 @@ from uuid import UUID
 
 from django.conf import settings
 from django.core.serializers.json import DjangoJSONEncoder
-from django.db import connection
+from django.db import connection, transaction
 
 GENESIS = "0" * 64  # the seal before a chain's first row
 _CHUNK = 2000
+_TRIES = 100  # ``extend``'s attempts: each one lost means another writer's rows went in
 
 
 @dataclass(frozen=True)
@@ -187,6 +192,52 @@ def append(chain: Chain, row: Any) -> Any:
     row.hash = seal({name: getattr(row, name) for name in chain.sealed}, sealed=chain.sealed)
     row.save(force_insert=True)
     return row
+
+
+def extend(chain: Chain, practice_id: int, rows: Sequence[Mapping[str, Any]]) -> None:
+    """Seal and insert rows (each its fields by attribute name, all but the chain's own) at the end of the
+    practice's chain, without its lock: read where the chain ends, seal the rows onto it and insert them in
+    one statement that skips a place (practice, seq) already taken. If a concurrent writer took one (fewer
+    rows went in), the attempt is undone and made again on the new end. One row costs two statements and no
+    transaction of its own (the cheap write the access log needs on every read); several rows go in one
+    transaction, so that a look is logged whole or not at all."""
+    if not rows:
+        return
+    model = chain.rows().model
+    fields = [field for field in model._meta.concrete_fields if not field.primary_key]
+    table, quote = connection.ops.quote_name(chain.table), connection.ops.quote_name
+    one = "(" + ", ".join(["%s"] * len(fields)) + ")"
+    # The table and columns are the model's; every value is a parameter.
+    statement = (
+        f"INSERT INTO {table} ({', '.join(quote(field.column) for field in fields)}) "  # noqa: S608
+        f"VALUES {', '.join([one] * len(rows))} "
+        f"ON CONFLICT ({quote('practice_id')}, {quote('seq')}) DO NOTHING RETURNING {quote('id')}"
+    )
+    key = audit_key()
+    for _ in range(_TRIES):
+        end = chain.rows().filter(practice_id=practice_id).order_by("-seq").values_list("seq", "hash").first()
+        seq, previous = end or (0, GENESIS)
+        values: list[Any] = []
+        for row in rows:
+            seq += 1
+            sealed = {**row, "practice_id": practice_id, "seq": seq, "prev_hash": previous}
+            previous = seal(sealed, key, chain.sealed)
+            whole = {**sealed, "hash": previous}
+            values += [field.get_db_prep_save(whole[field.attname], connection) for field in fields]
+        try:
+            whole_or_none = transaction.atomic() if len(rows) > 1 else nullcontext()  # one statement is one
+            with whole_or_none, connection.cursor() as cursor:
+                cursor.execute(statement, values)
+                if len(cursor.fetchall()) < len(rows):
+                    raise _Taken
+            return
+        except _Taken:
+            continue
+    raise RuntimeError(f"the {chain.name} chain of practice {practice_id} stayed taken for {_TRIES} tries")
+
+
+class _Taken(Exception):
+    """Another writer took one of the places meanwhile: the attempt is undone."""
 
 
 @dataclass(frozen=True)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from decimal import Decimal
 from typing import Any
 
@@ -11,7 +12,7 @@ from django.utils import timezone
 
 from isotrack.audit import chain
 from isotrack.audit.events import EventCode
-from isotrack.audit.models import AccessEvent, AuditEvent
+from isotrack.audit.models import AuditEvent
 
 # Fields never worth copying into the trail (they are the row's identity or bookkeeping).
 _SKIPPED = {
@@ -85,16 +86,20 @@ def record_access(
 ) -> None:
     """The access rows of one look at patients' records (or at a list, with no patient): who, when, through
     what (``channel``: page, print, api, fhir, cds, feed) and which view, in a transaction of their own."""
-    practice = practice_id or actor.practice_id
-    with transaction.atomic():
-        for patient_id in patients or [None]:
-            row = AccessEvent(
-                practice_id=practice,
-                actor=actor,
-                at=timezone.now(),
-                patient_id=patient_id,
-                channel=channel,
-                view=view[:80],
-                detail=detail[:200],
-            )
-            chain.append(chain.ACCESS, row)
+    now = timezone.now()
+    chain.extend(
+        chain.ACCESS,
+        practice_id or actor.practice_id,
+        [
+            {
+                "uuid": uuid.uuid4(),
+                "actor_id": actor.pk,
+                "at": now,
+                "patient_id": patient_id,
+                "channel": channel,
+                "view": view[:80],
+                "detail": detail[:200],
+            }
+            for patient_id in patients or [None]
+        ],
+    )
