@@ -25,7 +25,8 @@ from aiosmtpd.controller import Controller
 from isotrack.clinic.actions.courses import start_course
 from isotrack.clinic.actions.ipledge import record_ipledge_entry
 from isotrack.clinic.actions.patients import record_contraception, record_weight, register_patient
-from isotrack.clinic.models import Practice, Role, StaffUser
+from isotrack.clinic.models import Course, Patient, Practice, Role, StaffUser
+from isotrack.demo.generator import DemoPractice
 
 PASSWORD = "correct-horse-battery-staple"
 TODAY = date(2026, 12, 1)
@@ -267,3 +268,22 @@ def smtp_server(settings):
     settings.EMAIL_TIMEOUT = 5
     yield server
     server.stop()
+
+
+def reread(demo: DemoPractice) -> DemoPractice:
+    """A demo built once for a module, as a test finds it: every object read again from the database, so that
+    what one test changed on an object (and its savepoint rolled back) is not what the next test holds."""
+    courses = Course.objects.in_bulk([c.pk for listed in demo.courses.values() for c in listed])
+    staff = StaffUser.objects.in_bulk([user.pk for user in demo.staff.values()])
+    practices = Practice.objects.in_bulk([demo.practice.pk, demo.pinned_practice.pk])
+    for user in staff.values():
+        user.practice = practices[user.practice_id]  # one object per practice, as build_demo gives them
+    return DemoPractice(
+        practice=practices[demo.practice.pk],
+        pinned_practice=practices[demo.pinned_practice.pk],
+        staff={name: staff[user.pk] for name, user in demo.staff.items()},
+        courses={key: [courses[c.pk] for c in listed] for key, listed in demo.courses.items()},
+        awaiting_category=(
+            Patient.objects.get(pk=demo.awaiting_category.pk) if demo.awaiting_category is not None else None
+        ),
+    )
