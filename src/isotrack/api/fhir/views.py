@@ -6,9 +6,11 @@ with the API's stable codes; another practice's record answers 404 like a missin
 
 from __future__ import annotations
 
+import json
 import uuid
 from typing import Any
 
+from django.contrib.auth.decorators import login_not_required
 from django.http import HttpRequest, HttpResponse
 from django.urls import path, re_path
 from django.utils import timezone
@@ -19,6 +21,7 @@ from fhir.resources.R4B.operationoutcome import OperationOutcome
 from fhir.resources.R4B.resource import Resource
 
 from isotrack.api.auth import token_or_session
+from isotrack.api.fhir import search as fhir_search
 from isotrack.api.fhir.resources import (
     course_of_derived_id,
     derived_resources,
@@ -28,7 +31,6 @@ from isotrack.api.fhir.resources import (
 from isotrack.clinic import looks
 from isotrack.clinic.access import access_patient, patients_of, practice_of
 from isotrack.clinic.errors import ClinicError, RecordNotFound
-from isotrack.clinic.inputs import whole_number
 from isotrack.clinic.models import (
     Contraception,
     Course,
@@ -119,12 +121,54 @@ def _today(user: StaffUser) -> Any:
 
 
 def searchset(
-    request: HttpRequest, resources: list[Resource], total: int | None = None, next_url: str | None = None
+    request: HttpRequest,
+    resources: list[Resource],
+    total: int | None = None,
+    next_url: str | None = None,
+    asked: fhir_search.Search | None = None,
 ) -> Bundle:
+    """A searchset Bundle of the resources. For a search (``asked``), its ``self`` link names only the
+    parameters that were applied, and an OperationOutcome entry names the ones that were not."""
     base = request.build_absolute_uri("/fhir/R4/")
-    links = [{"relation": "self", "url": request.build_absolute_uri()}]
+    self_url = request.build_absolute_uri()
+    if asked is not None:
+        query = asked.applied.copy()
+        for name in fhir_search.RESULT_PARAMS:
+            if name in request.GET:
+                query[name] = request.GET[name]
+        self_url = request.build_absolute_uri(
+            f"{request.path}?{query.urlencode()}" if query else request.path
+        )
+    links = [{"relation": "self", "url": self_url}]
     if next_url is not None:
         links.append({"relation": "next", "url": next_url})
+    entries: list[dict[str, Any]] = [
+        {
+            "fullUrl": f"{base}{r.get_resource_type()}/{r.id}",
+            "resource": r,
+            "search": {"mode": "match"},
+        }
+        for r in resources
+    ]
+    if asked is not None and asked.ignored:
+        ignored = ", ".join(sorted(asked.ignored))
+        entries.append(
+            {
+                "fullUrl": f"urn:uuid:{uuid.uuid4()}",
+                "resource": {
+                    "resourceType": "OperationOutcome",
+                    "issue": [
+                        {
+                            "severity": "warning",
+                            "code": "not-supported",
+                            "diagnostics": f"Not supported, so not applied: {ignored[:400]}. Send "
+                            "Prefer: handling=strict to have such a search refused.",
+                        }
+                    ],
+                },
+                "search": {"mode": "outcome"},
+            }
+        )
     return Bundle.model_validate(
         {
             "resourceType": "Bundle",
@@ -133,27 +177,34 @@ def searchset(
             "timestamp": timezone.now().isoformat(),
             "total": len(resources) if total is None else total,
             "link": links,
-            "entry": [
-                {
-                    "fullUrl": f"{base}{r.get_resource_type()}/{r.id}",
-                    "resource": r,
-                    "search": {"mode": "match"},
-                }
-                for r in resources
-            ],
+            "entry": entries,
         }
     )
 
 
-@fhir_view
+@login_not_required
+@require_GET
 def metadata(request: HttpRequest) -> HttpResponse:
-    search_patient = [{"name": "patient", "type": "reference", "documentation": "isotrack patient UUID"}]
+    """The capability statement, public as FHIR expects (no patient data): exactly the interactions, search
+    parameters and security this server has."""
     resources: list[dict[str, Any]] = []
     for kind in RESOURCE_TYPES:
         entry: dict[str, Any] = {
             "type": kind,
             "interaction": [{"code": "read"}, {"code": "search-type"}],
-            "searchParam": [{"name": "_id", "type": "token"}] if kind == "Patient" else search_patient,
+            "searchParam": [
+                {
+                    "name": param.name,
+                    "type": param.type,
+                    **({"definition": param.definition} if param.definition else {}),
+                    "documentation": param.documentation,
+                }
+                for param in fhir_search.SUPPORTED[kind]
+            ]
+            + [
+                {"name": name, "type": "number", "documentation": documentation}
+                for name, documentation in fhir_search.RESULT_PARAMS.items()
+            ],
         }
         if kind == "Patient":
             entry["operation"] = [
@@ -167,7 +218,7 @@ def metadata(request: HttpRequest) -> HttpResponse:
         {
             "resourceType": "CapabilityStatement",
             "status": "active",
-            "date": "2026-01-01",
+            "date": "2026-12-03",
             "kind": "instance",
             "software": {"name": "isotrack"},
             "implementation": {
@@ -179,19 +230,18 @@ def metadata(request: HttpRequest) -> HttpResponse:
             "rest": [
                 {
                     "mode": "server",
-                    "documentation": "Read-only. Authorization: Bearer <isotrack API token> (docs/api.md).",
+                    "documentation": (
+                        "Read-only. Searches apply every parameter listed here; any other is refused with "
+                        "Prefer: handling=strict, or left out of the self link and named in an "
+                        "OperationOutcome entry without it."
+                    ),
                     "security": {
-                        "service": [
-                            {
-                                "coding": [
-                                    {
-                                        "system": "http://terminology.hl7.org/CodeSystem/restful-security-service",
-                                        "code": "OAuth",
-                                    }
-                                ],
-                                "text": "Bearer token (isotrack per-user API token)",
-                            }
-                        ]
+                        "cors": False,
+                        "description": (
+                            "Every request but this statement needs Authorization: Bearer <isotrack API "
+                            "token>, a member's own token made on isotrack's token page (docs/api.md). No "
+                            "OAuth or SMART on FHIR."
+                        ),
                     },
                     "resource": resources,
                 }
@@ -250,37 +300,48 @@ def search(request: HttpRequest, kind: str) -> HttpResponse:
     user = _user(request)
     if kind not in RESOURCE_TYPES:
         raise RecordNotFound(f"isotrack serves no {kind[:40]} resources.")
-    reference = request.GET.get("patient") or (request.GET.get("_id") if kind == "Patient" else None)
-    if reference:
-        patients = [access_patient(user, reference.removeprefix("Patient/"))]
-    elif kind == "Patient":
-        return _patient_page(request, user)
-    else:
+    try:
+        strict = fhir_search.strict(request.headers.get("Prefer", ""))
+        asked = fhir_search.parse(kind, request.GET, strict_handling=strict)
+    except fhir_search.SearchError as error:
+        return outcome(400, "invalid", str(error))
+    if kind == "Patient":
+        return _patient_page(request, user, asked)
+    chosen = [set(values) for param, _, values in asked.criteria if param.name == "patient"]
+    if not chosen:
         return outcome(400, "invalid", "Search by patient: ?patient=<patient UUID>.")
-    found = [r for p in patients for r in patient_resources(p, _today(user)) if r.get_resource_type() == kind]
-    return fhir_response(searchset(request, found))
+    references = sorted(set.intersection(*chosen))  # each patient parameter must hold; any of its values
+    patients = [access_patient(user, reference.removeprefix("Patient/")) for reference in references]
+    found = [
+        resource
+        for patient in patients
+        for resource in patient_resources(patient, _today(user))
+        if resource.get_resource_type() == kind
+        and fhir_search.matches(asked, json.loads(resource.model_dump_json()))
+    ]
+    page = found[asked.offset : asked.offset + asked.count]
+    next_url = _next_page(request, asked) if len(found) > asked.offset + asked.count else None
+    return fhir_response(searchset(request, page, total=len(found), next_url=next_url, asked=asked))
 
 
-PAGE_COUNT, MAX_COUNT = 50, 200  # Patient search: _count per page (FHIR's paging), read a page at a time
+def _next_page(request: HttpRequest, asked: fhir_search.Search) -> str:
+    query = asked.applied.copy()
+    query["_count"], query["_offset"] = str(asked.count), str(asked.offset + asked.count)
+    return request.build_absolute_uri(f"{request.path}?{query.urlencode()}")
 
 
-def _patient_page(request: HttpRequest, user: StaffUser) -> HttpResponse:
-    """The practice's patients a page at a time (``_count``, ``_offset``), in the database: the Bundle's
-    ``next`` link names the following page."""
-    count = whole_number(request.GET.get("_count", str(PAGE_COUNT)))
-    offset = whole_number(request.GET.get("_offset", "0"))
-    if count is None or offset is None:
-        return outcome(400, "invalid", "_count and _offset are whole numbers.")
-    count = min(max(count, 1), MAX_COUNT)
-    everyone = patients_of(user).order_by("family_name", "given_name", "mrn", "id")
-    page = list(everyone[offset : offset + count + 1])
-    next_url = None
-    if len(page) > count:
-        query = request.GET.copy()
-        query["_count"], query["_offset"] = str(count), str(offset + count)
-        next_url = request.build_absolute_uri(f"{request.path}?{query.urlencode()}")
-    resources = [_patient_only(p) for p in page[:count]]
-    return fhir_response(searchset(request, resources, total=everyone.count(), next_url=next_url))
+def _patient_page(request: HttpRequest, user: StaffUser, asked: fhir_search.Search) -> HttpResponse:
+    """The practice's patients who match, a page at a time (``_count``, ``_offset``), in the database: the
+    Bundle's ``next`` link names the following page."""
+    practice = practice_of(user)
+    matching = patients_of(user).filter(fhir_search.patient_filter(asked, practice.uuid))
+    ordered = matching.select_related("practice").order_by("family_name", "given_name", "mrn", "id")
+    page = list(ordered[asked.offset : asked.offset + asked.count + 1])
+    next_url = _next_page(request, asked) if len(page) > asked.count else None
+    resources = [_patient_only(p) for p in page[: asked.count]]
+    return fhir_response(
+        searchset(request, resources, total=matching.count(), next_url=next_url, asked=asked)
+    )
 
 
 def _patient_only(patient: Patient) -> Resource:
