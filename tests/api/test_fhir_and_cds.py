@@ -252,17 +252,83 @@ def test_an_order_sign_when_all_is_met_returns_one_info_card(demo, doctor_api):
     assert [c["indicator"] for c in cards if "iPLEDGE" in c["summary"]] == ["info"]
 
 
-def test_cds_gives_no_cards_for_other_orders_or_another_practices_patient(demo, doctor_api):
+def test_cds_gives_no_cards_for_other_orders_and_says_it_did_not_check_a_patient_it_does_not_know(
+    demo, doctor_api
+):
     lakeside_api = TokenClient(token_for(demo.staff["lakeside.doctor"]))
     patient = demo.courses["window_missed"][0].patient
-    assert call(lakeside_api, "isotrack-order-sign", order_sign_request(str(patient.uuid))).json() == {
+    elsewhere = call(lakeside_api, "isotrack-order-sign", order_sign_request(str(patient.uuid))).json()
+    unknown = call(doctor_api, "isotrack-order-sign", order_sign_request(str(uuid.uuid4()))).json()
+    for answer in (elsewhere, unknown):  # another practice's patient: the same words as no patient at all
+        (card,) = answer["cards"]
+        assert card["indicator"] == "info"
+        assert card["summary"] == "isotrack does not know this patient: no iPLEDGE check was made"
+        assert "RxNorm 197845" in card["detail"] and str(patient.uuid) not in json.dumps(card)
+    assert call(lakeside_api, "isotrack-patient-view", patient_view_request(str(patient.uuid))).json() == {
         "cards": []
-    }
+    }  # opening a chart isotrack does not know: nothing to say
     other = order_sign_request(str(patient.uuid))
     other["context"]["draftOrders"]["entry"][0]["resource"]["medicationCodeableConcept"] = {
         "text": "amoxicillin"
     }
     assert call(doctor_api, "isotrack-order-sign", other).json() == {"cards": []}
+
+
+BRANDED = [  # reference.md section 2: each product line's brands and strengths, as an EHR writes the order
+    *[
+        (brand, mg)
+        for brand in ("Amnesteem", "Claravis", "Myorisan", "Zenatane", "Accutane")
+        for mg in (10, 20, 30, 40)
+    ],
+    *[("Absorica", mg) for mg in (10, 20, 25, 30, 35, 40)],
+    *[("Absorica LD", mg) for mg in (8, 16, 20, 24, 28, 32)],
+    *[("isotretinoin", mg) for mg in (10, 20, 25, 30, 35, 40)],
+]
+
+
+def with_medication(request: dict, how: str, name: str) -> dict:
+    """The order naming its drug one way: a text alone, a coding's display with a code isotrack does not know,
+    a Medication contained in the order, or a Medication prefetched (by reference, in a Bundle)."""
+    order = request["context"]["draftOrders"]["entry"][0]["resource"]
+    concept = {
+        "coding": [
+            {"system": "http://www.nlm.nih.gov/research/umls/rxnorm", "code": "999999", "display": name}
+        ]
+    }
+    if how == "text":
+        order["medicationCodeableConcept"] = {"text": name}
+    elif how == "display":
+        order["medicationCodeableConcept"] = concept
+    else:
+        del order["medicationCodeableConcept"]
+        medication = {"resourceType": "Medication", "id": "med1", "code": concept}
+        if how == "contained":
+            order["contained"] = [medication]
+            order["medicationReference"] = {"reference": "#med1"}
+        else:
+            order["medicationReference"] = {"reference": "Medication/med1"}
+            request["prefetch"] = {
+                "medications": {"resourceType": "Bundle", "entry": [{"resource": medication}]}
+            }
+    return request
+
+
+@pytest.mark.parametrize("how", ["text", "display", "contained", "prefetched"])
+def test_every_brand_and_strength_however_named_raises_the_generic_orders_cards(demo, doctor_api, how):
+    patient = demo.courses["window_missed"][0].patient
+    generic = call(doctor_api, "isotrack-order-sign", order_sign_request(str(patient.uuid))).json()["cards"]
+    assert any("WINDOW_EXPIRED" in card["detail"] for card in generic)
+
+    def seen(cards: list[dict]) -> list[tuple[str, str, str]]:
+        return [(card["summary"], card["indicator"], card["detail"]) for card in cards]
+
+    for brand, mg in BRANDED:
+        request = with_medication(order_sign_request(str(patient.uuid)), how, f"{brand} {mg} MG Oral Capsule")
+        cards = call(doctor_api, "isotrack-order-sign", request).json()["cards"]
+        assert seen(cards) == seen(generic), (brand, mg, how)
+    for other in ("Amoxicillin 500 MG Oral Capsule", "Tretinoin 0.05 % Topical Cream", "Acitretin 25 MG"):
+        request = with_medication(order_sign_request(str(patient.uuid)), how, other)
+        assert call(doctor_api, "isotrack-order-sign", request).json() == {"cards": []}, (other, how)
 
 
 def test_cds_needs_a_token_and_answers_problems(client, doctor_api):

@@ -2,10 +2,12 @@
 `patient-view` and `order-sign`, with cards for unmet iPLEDGE requirements and for alerts.
 
 - The patient is `context.patientId`: isotrack's patient UUID (the EHR maps its own id), or else the
-  patient's MRN in the caller's practice. A patient isotrack does not know (or of another practice) gets no
-  cards, as CDS Hooks expects of a service with nothing to say.
-- order-sign looks only at draft orders of isotretinoin (RxNorm 6064 or one of its SCDs, or "isotretinoin"
-  in the text).
+  patient's MRN in the caller's practice. At patient-view, a patient isotrack does not know (or of another
+  practice), or with no course, gets no cards: nothing to say on opening a chart. At order-sign of
+  isotretinoin, such a patient gets one info card saying that no iPLEDGE check was made.
+- order-sign looks only at draft orders of isotretinoin, as the core recognises it (``core.products``: RxNorm
+  ingredient or clinical drug, the ingredient's name or a brand name, in the order's concept or in its
+  Medication, contained, among the draft orders or prefetched).
 - The cards say what the engine says (read through the clinic: ``api.answers``), most urgent first, each
   card's indicator the core's weight of what it shows (``core.weights``, mapped by ``INDICATORS``):
   a stopped course's follow-up steps not yet recorded (IPL-PT-POSITIVE) are critical cards; an open alert
@@ -29,11 +31,17 @@ from django.views.decorators.http import require_GET, require_POST
 
 from isotrack.api import answers
 from isotrack.api.auth import token_or_session
-from isotrack.api.fhir.resources import RXNORM, SCD_BY_STRENGTH
 from isotrack.api.problems import problem, problem_response
 from isotrack.clinic import inputs, looks
 from isotrack.clinic.access import patients_of, practice_of
-from isotrack.clinic.judgments import Evaluation, PlannedEvent, PrescriptionProposal
+from isotrack.clinic.judgments import (
+    Evaluation,
+    MedicationCoding,
+    PlannedEvent,
+    PrescriptionProposal,
+    Recognised,
+    recognise,
+)
 from isotrack.clinic.models import Course, CourseStatus, Patient, StaffUser
 from isotrack.clinic.queries import judge, practice_today
 
@@ -47,7 +55,6 @@ INDICATORS: dict[str, str] = {
     "settled": "info",
 }
 SOURCE = {"label": "isotrack", "topic": {"system": "urn:isotrack:cds", "code": "ipledge"}}
-ISOTRETINOIN_CODES = {"6064", *SCD_BY_STRENGTH.values()}
 SERVICES = {
     "isotrack-patient-view": {
         "hook": "patient-view",
@@ -109,14 +116,15 @@ def call_service(request: HttpRequest, service_id: str) -> HttpResponse:
     if body.get("hook") != service["hook"]:
         return _problem(400, "bad_request", f"This service answers the {service['hook']} hook.")
     context = body["context"]
-    if service["hook"] == "order-sign" and not _orders_isotretinoin(context.get("draftOrders")):
+    signing = service["hook"] == "order-sign"
+    ordered = _isotretinoin_order(context.get("draftOrders"), body.get("prefetch")) if signing else None
+    if signing and ordered is None:
         return JsonResponse({"cards": []})
     user: StaffUser = request.api_user  # type: ignore[attr-defined]
     patient = _patient(user, context.get("patientId"))
     course = _current_course(patient) if patient is not None else None
-    if course is None:
-        return JsonResponse({"cards": []})
-    signing = service["hook"] == "order-sign"
+    if course is None:  # nothing to say at a chart's opening; an isotretinoin order is never let pass unsaid
+        return JsonResponse({"cards": [_unchecked(ordered, known=patient is not None)] if signing else []})
     judged = judge(course, practice_today(practice_of(user)))  # the prescription a visit today would propose
     found = cards(
         judged.evaluation,
@@ -152,23 +160,101 @@ def _current_course(patient: Patient) -> Course | None:
     return open_course or courses.first()
 
 
-def _orders_isotretinoin(draft_orders: Any) -> bool:
+def _isotretinoin_order(draft_orders: Any, prefetch: Any) -> Recognised | None:
+    """The first draft MedicationRequest that is isotretinoin, as the core recognises it (RxNorm code,
+    ingredient or brand name: ``core.products``) in its ``medicationCodeableConcept``, or in the Medication
+    its ``medicationReference`` points to: contained in the order, another entry of the draft orders, or
+    prefetched (a Medication or a Bundle holding it); the Medication's ingredients count too."""
     if not isinstance(draft_orders, dict):
-        return False
-    for entry in draft_orders.get("entry") or []:
-        resource = entry.get("resource") if isinstance(entry, dict) else None
-        if not isinstance(resource, dict) or resource.get("resourceType") != "MedicationRequest":
+        return None
+    resources: list[dict[str, Any]] = [
+        entry["resource"]
+        for entry in draft_orders.get("entry") or []
+        if isinstance(entry, dict) and isinstance(entry.get("resource"), dict)
+    ]
+    medications = _medications([*resources, *(prefetch.values() if isinstance(prefetch, dict) else [])])
+    for order in resources:
+        if order.get("resourceType") != "MedicationRequest":
             continue
-        concept = resource.get("medicationCodeableConcept") or {}
-        codings = concept.get("coding") or [] if isinstance(concept, dict) else []
-        if any(
-            isinstance(c, dict) and c.get("system") == RXNORM and c.get("code") in ISOTRETINOIN_CODES
-            for c in codings
-        ):
-            return True
-        if "isotretinoin" in str(concept.get("text", "")).lower():
-            return True
-    return False
+        for concept in _medication_concepts(order, medications):
+            codings = [
+                MedicationCoding(_text(c.get("system")), _text(c.get("code")), _text(c.get("display")))
+                for c in concept.get("coding") or []
+                if isinstance(c, dict)
+            ]
+            found = recognise(codings, [_text(concept.get("text"))])
+            if found is not None:
+                return found
+    return None
+
+
+def _text(value: Any) -> str | None:
+    return value if isinstance(value, str) else None
+
+
+def _medications(resources: list[Any]) -> dict[str, dict[str, Any]]:
+    """The Medication resources among these (Bundles opened), by ``Medication/<id>`` and by full URL."""
+    found: dict[str, dict[str, Any]] = {}
+    for resource in resources:
+        if not isinstance(resource, dict):
+            continue
+        if resource.get("resourceType") == "Bundle":
+            for entry in resource.get("entry") or []:
+                if isinstance(entry, dict) and isinstance(entry.get("resource"), dict):
+                    medication = entry["resource"]
+                    if medication.get("resourceType") == "Medication" and isinstance(
+                        entry.get("fullUrl"), str
+                    ):
+                        found[entry["fullUrl"]] = medication
+                    found |= _medications([medication])
+        elif resource.get("resourceType") == "Medication" and isinstance(resource.get("id"), str):
+            found[f"Medication/{resource['id']}"] = resource
+    return found
+
+
+def _medication_concepts(
+    order: dict[str, Any], medications: dict[str, dict[str, Any]]
+) -> list[dict[str, Any]]:
+    """The order's medication as concepts: its CodeableConcept, or the referenced Medication's code and
+    ingredients (and the reference's display)."""
+    concepts = [order.get("medicationCodeableConcept")]
+    reference = order.get("medicationReference")
+    if isinstance(reference, dict):
+        concepts.append({"text": reference.get("display")})
+        target = reference.get("reference")
+        medication = None
+        if isinstance(target, str) and target.startswith("#"):
+            contained = [c for c in order.get("contained") or [] if isinstance(c, dict)]
+            medication = next((c for c in contained if c.get("id") == target[1:]), None)
+        elif isinstance(target, str):
+            medication = medications.get(target) or medications.get("/".join(target.split("/")[-2:]))
+        if medication is not None and medication.get("resourceType") == "Medication":
+            concepts.append(medication.get("code"))
+            for ingredient in medication.get("ingredient") or []:
+                if isinstance(ingredient, dict):
+                    concepts.append(ingredient.get("itemCodeableConcept"))
+    return [concept for concept in concepts if isinstance(concept, dict)]
+
+
+def _unchecked(ordered: Recognised | None, *, known: bool) -> dict[str, Any]:
+    """The card of an isotretinoin order isotrack could not check: a patient it does not know (or of another
+    practice: the same words), or one with no isotretinoin course."""
+    what = f"an isotretinoin order ({ordered.by})" if ordered is not None else "an isotretinoin order"
+    if known:
+        summary = "isotrack has no isotretinoin course for this patient: no iPLEDGE check was made"
+        detail = (
+            f"This is {what}, and isotrack holds no isotretinoin course for the patient. Start the course in "
+            "isotrack (and enroll the patient in iPLEDGE) so that each fill is checked."
+        )
+    else:
+        summary = "isotrack does not know this patient: no iPLEDGE check was made"
+        detail = (
+            f"This is {what} for a patient isotrack does not know (matched by isotrack's patient id or the "
+            "MRN in your practice). Check iPLEDGE itself, or register the patient and the course in isotrack."
+        )
+    card = _card(summary, "settled", detail)
+    card.pop("weight")
+    return card
 
 
 def _card(summary: str, weight: str, detail: str) -> dict[str, Any]:

@@ -12,11 +12,14 @@ from isotrack.core import (
     Alert,
     Evaluation,
     Finding,
+    MedicationCoding,
     NextStep,
     PlannedEvent,
     PrescriptionProposal,
+    Recognised,
     RuleSet,
     TherapyCalendar,
+    recognise,
 )
 
 __all__ = [
@@ -24,9 +27,12 @@ __all__ = [
     "Alert",
     "Evaluation",
     "Finding",
+    "MedicationCoding",
     "NextStep",
     "PlannedEvent",
     "PrescriptionProposal",
+    "Recognised",
     "RuleSet",
     "TherapyCalendar",
+    "recognise",
 ]

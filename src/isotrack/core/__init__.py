@@ -57,6 +57,8 @@ All are frozen dataclasses of dates, numbers, text and tuples; build them direct
   first day of change, each day judged from one evaluation;
   ``plain_words(explanation, rule_id)`` drops the rule id from a sentence for the screen;
   ``result_flag(lab_or_mood_screen, policy)`` is the alert one result raises alone.
+- ``recognise(codings, texts) -> Recognised | None``: whether a medication (its ``MedicationCoding``s and
+  texts) is isotretinoin, by RxNorm code, ingredient or brand name (``isotrack.core.products``).
 """
 
 from __future__ import annotations
@@ -138,6 +140,8 @@ from isotrack.core.dose import (
 from isotrack.core.evaluate import Evaluation, Standing, evaluate, standing
 from isotrack.core.monitoring import Alert
 from isotrack.core.prescription import Prescription, PrescriptionProposal, proposed_prescription
+from isotrack.core.products import Coding as MedicationCoding
+from isotrack.core.products import Recognised, recognise
 from isotrack.core.rules import RULE_SETS, Blocking, RuleSet, Window, rule_set_for
 from isotrack.core.schedule import Due
 from isotrack.core.urgency import (
@@ -153,6 +157,9 @@ from isotrack.core.urgency import (
 from isotrack.core.weights import ACT_NOW, BLOCKS_FILL, REVIEW, SETTLED, WEIGHTS
 
 __all__ = [
+    "MedicationCoding",
+    "Recognised",
+    "recognise",
     "HORIZON_DAYS",
     "answer",
     "next_step_until_change",
