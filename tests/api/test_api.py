@@ -233,6 +233,78 @@ def test_an_update_needs_if_match_and_a_stale_one_gets_412(nurse_api, weight):
     assert str(weight.kg) == "63.00"
 
 
+def test_if_match_compares_strongly_and_star_means_the_current_version(nurse_api, weight):
+    """RFC 9110 13.1.1: If-Match uses the strong comparison (a weak tag never matches), ``*`` matches the
+    record as it is; a header that is not entity tags matches nothing."""
+    url = f"/api/v1/weights/{weight.uuid}"
+    etag = nurse_api.get(url)["ETag"]
+    body = {"effective_date": "2026-05-20", "value": 63, "unit": "kg"}
+    for refused in (f"W/{etag}", etag.strip('"'), f'"other", W/{etag}', "", " , "):
+        answer = patch(nurse_api, url, body, HTTP_IF_MATCH=refused)
+        assert answer.status_code == (428 if not refused.strip() else 412), refused
+    assert patch(nurse_api, url, body, HTTP_IF_MATCH=f'"other", {etag}').status_code == 200  # one of a list
+    star = patch(nurse_api, url, {**body, "value": 64}, HTTP_IF_MATCH="*")
+    assert star.status_code == 200 and star.json()["kg"] == 64.0
+
+
+def test_if_none_match_answers_304_while_the_copy_is_current(nurse_api, weight):
+    url = f"/api/v1/weights/{weight.uuid}"
+    etag = nurse_api.get(url)["ETag"]
+    for current in (etag, f"W/{etag}", f'"old", {etag}', "*"):  # RFC 9110 13.1.2: the weak comparison
+        answer = nurse_api.get(url, HTTP_IF_NONE_MATCH=current)
+        assert answer.status_code == 304 and answer["ETag"] == etag and not answer.content, current
+    changed = patch(
+        nurse_api, url, {"effective_date": "2026-05-20", "value": 63, "unit": "kg"}, HTTP_IF_MATCH=etag
+    )
+    fresh = nurse_api.get(url, HTTP_IF_NONE_MATCH=etag)
+    assert fresh.status_code == 200 and fresh["ETag"] == changed["ETag"] != etag
+    assert fresh.json()["kg"] == 63.0
+
+
+def test_a_201_names_the_new_records_url_in_location(nurse_api, prescriber_api, patient, methods):
+    created = post(
+        nurse_api,
+        "/api/v1/patients",
+        {"mrn": "LOC-1", "given_name": "Avery", "family_name": "Quill", "birth_date": "2004-02-02"},
+    )
+    assert created.status_code == 201, created.content
+    assert created["Location"] == f"/api/v1/patients/{created.json()['id']}"
+    assert nurse_api.get(created["Location"]).json() == created.json()
+    weight = post(
+        nurse_api,
+        created["Location"] + "/weights",
+        {"effective_date": "2026-05-01", "value": 60, "unit": "kg"},
+    )
+    assert weight["Location"] == f"/api/v1/weights/{weight.json()['id']}"
+    assert nurse_api.get(weight["Location"]).json() == weight.json()
+    course = post(
+        prescriber_api,
+        f"/api/v1/patients/{patient.uuid}/courses",  # a patient whose category is assigned
+        {"start": "2026-05-02", "mg_per_day": 40, "product": "conventional"},
+    )
+    assert course.status_code == 201, course.content
+    assert nurse_api.get(course["Location"]).json()["id"] == course.json()["id"]
+
+
+def test_the_openapi_document_declares_the_version_headers_and_servers(client):
+    document = client.get("/api/v1/openapi.json").json()
+    assert document["servers"] and document["servers"][0]["url"] == "/"
+    updates = reads = 0
+    for methods in document["paths"].values():
+        for method, operation in methods.items():
+            headers = {p["name"]: p for p in operation.get("parameters", []) if p["in"] == "header"}
+            if "412" in operation["responses"]:  # an update against a version
+                updates += 1
+                assert headers["If-Match"]["required"] is True, operation["operationId"]
+                assert "ETag" in operation["responses"]["200"]["headers"]
+            if method == "get" and "If-None-Match" in headers:
+                reads += 1
+                assert "304" in operation["responses"] and "ETag" in operation["responses"]["200"]["headers"]
+    assert updates == 5 and reads == 4
+    created = document["paths"]["/api/v1/patients"]["post"]["responses"]["201"]
+    assert "Location" in created["headers"]
+
+
 def test_a_validation_error_is_a_problem_naming_the_field(nurse_api, course):
     response = post(
         nurse_api, f"/api/v1/courses/{course.uuid}/mood-screens", {"date": "2026-06-01", "instrument": "phq2"}

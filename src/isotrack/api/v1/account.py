@@ -3,13 +3,13 @@
 from typing import Any
 from uuid import UUID
 
-from django.http import HttpRequest
+from django.http import HttpRequest, HttpResponse
 from ninja import Router
 from ninja.responses import Status
 
 from isotrack.api import tokens
 from isotrack.api.auth import StaffSession
-from isotrack.api.v1.common import READ_PROBLEMS, WRITE_PROBLEMS, actor, public_fields
+from isotrack.api.v1.common import READ_PROBLEMS, WRITE_PROBLEMS, actor, created, doc_created, public_fields
 from isotrack.api.v1.schemas import LabImportOut, TokenCreatedOut, TokenIn, TokenOut
 from isotrack.clinic.imports.labs import import_lab_file
 
@@ -41,9 +41,11 @@ def list_tokens(request: HttpRequest) -> list[dict[str, Any]]:
     auth=[StaffSession()],
     tags=["tokens"],
     summary="Create a token (with a logged-in session and its CSRF token; the value is shown once)",
+    openapi_extra=doc_created(),
 )
-def create_token(request: HttpRequest, payload: TokenIn) -> Status[dict[str, Any]]:
+def create_token(request: HttpRequest, payload: TokenIn, response: HttpResponse) -> Status[dict[str, Any]]:
     token, value = tokens.create_token(actor=actor(request), name=payload.name)
+    created(response, f"/tokens/{token.uuid}")
     return Status(201, {**token_out(token), "token": value})
 
 

@@ -70,6 +70,7 @@ api = IsotrackApi(
     urls_namespace="api-v1",
     auth=[BearerToken(), StaffSession()],
     docs=PlainDocs(),
+    servers=[{"url": "/", "description": "This isotrack server (every path starts with /api/v1)"}],
 )
 api.add_router("", patients.router)
 api.add_router("", courses.router)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 from collections.abc import Callable, Iterable
 from datetime import date
 from decimal import Decimal
@@ -12,7 +13,7 @@ from typing import Any
 
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db.models import Model
-from django.http import HttpRequest
+from django.http import HttpRequest, HttpResponse
 from ninja import Field, Schema
 
 from isotrack.api.problems import precondition_failed, precondition_required
@@ -79,8 +80,28 @@ def etag_of(instance: Model) -> str:
     return '"' + hashlib.sha256(content.encode()).hexdigest()[:32] + '"'
 
 
+_ENTITY_TAG = re.compile(r'\s*(W/)?("[\x21\x23-\x7e]*")\s*(?:,|$)')
+
+
+def entity_tags(header: str) -> list[tuple[bool, str]] | None:
+    """The entity tags an If-Match or If-None-Match header lists (RFC 9110 8.8.3), each as (weak, opaque tag
+    with its quotes); ``None`` for ``*`` (any current version); an empty list for a header that lists none in
+    the grammar (which then matches nothing)."""
+    if header.strip() == "*":
+        return None
+    tags, at = [], 0
+    while at < len(header):
+        found = _ENTITY_TAG.match(header, at)
+        if found is None or found.end() == at:
+            return []
+        tags.append((found.group(1) is not None, found.group(2)))
+        at = found.end()
+    return tags
+
+
 def check_version(request: HttpRequest, instance: Model) -> None:
-    """The update goes ahead only against the version the client read: If-Match must name its ETag.
+    """The update goes ahead only against the version the client read: If-Match must name its ETag, compared
+    strongly (RFC 9110 13.1.1: a weak tag never matches), or be ``*`` (the record as it now is).
 
     Call inside the update's transaction: the row is locked here, so no other writer slips in between this
     check and the change."""
@@ -91,8 +112,82 @@ def check_version(request: HttpRequest, instance: Model) -> None:
     if practice_id is not None:
         hold(AUDIT, practice_id)  # the audit chain before the row (audit.chain.hold), as every writer
     current = type(instance)._default_manager.select_for_update().get(pk=instance.pk)
-    tags = [tag.strip().removeprefix("W/") for tag in header.split(",")]
-    if etag_of(current) not in tags:
+    tags = entity_tags(header)
+    if tags is not None and (False, etag_of(current)) not in tags:
         raise precondition_failed(
-            "The record changed since you read it (or If-Match names another version): GET it again."
+            "The record changed since you read it (or If-Match names another version, or a weak one): GET it "
+            "again and send its ETag as it came."
         )
+
+
+def read_version(request: HttpRequest, instance: Model, response: HttpResponse) -> HttpResponse | None:
+    """A read's ETag on the answer; and, when If-None-Match names it (compared weakly, RFC 9110 13.1.2) or is
+    ``*``, the 304 Not Modified to answer instead: the client's copy is current."""
+    etag = etag_of(instance)
+    response["ETag"] = etag
+    tags = entity_tags(request.headers.get("If-None-Match", "")) if "If-None-Match" in request.headers else []
+    if tags is None or etag in {tag for _, tag in tags}:
+        not_modified = HttpResponse(status=304)
+        not_modified["ETag"] = etag
+        return not_modified
+    return None
+
+
+def created(response: HttpResponse, path: str) -> None:
+    """A 201's Location: the new record's URL (RFC 9110 10.2.2)."""
+    response["Location"] = f"/api/v1{path}"
+
+
+# What the OpenAPI document says of these headers (django-ninja merges ``openapi_extra`` into the operation).
+_ETAG = {
+    "ETag": {
+        "description": "The record's version: send it as If-Match to change it.",
+        "schema": {"type": "string"},
+    }
+}
+
+
+def doc_read() -> dict[str, Any]:
+    return {
+        "parameters": [
+            {
+                "in": "header",
+                "name": "If-None-Match",
+                "required": False,
+                "schema": {"type": "string"},
+                "description": "The ETag of the copy you hold: 304 Not Modified if it is still current.",
+            }
+        ],
+        "responses": {
+            200: {"headers": dict(_ETAG)},
+            304: {"description": "Not Modified: your copy is current."},
+        },
+    }
+
+
+def doc_update() -> dict[str, Any]:
+    return {
+        "parameters": [
+            {
+                "in": "header",
+                "name": "If-Match",
+                "required": True,
+                "schema": {"type": "string"},
+                "description": "The ETag of the version you read (strong, as the GET gave it), or *. "
+                "Without it: 428; another version: 412.",
+            }
+        ],
+        "responses": {200: {"headers": dict(_ETAG)}},
+    }
+
+
+def doc_created() -> dict[str, Any]:
+    return {
+        "responses": {
+            201: {
+                "headers": {
+                    "Location": {"description": "The new record's URL.", "schema": {"type": "string"}}
+                }
+            }
+        }
+    }

@@ -27,11 +27,16 @@ from isotrack.api.v1.common import (
     PageParams,
     actor,
     check_version,
+    created,
     decimal,
     decimal_of,
+    doc_created,
+    doc_read,
+    doc_update,
     etag_of,
     page,
     public_fields,
+    read_version,
 )
 from isotrack.api.v1.schemas import (
     AcknowledgmentIn,
@@ -181,8 +186,11 @@ def list_patient_courses(request: HttpRequest, patient_uuid: UUID) -> list[dict[
     "/patients/{uuid:patient_uuid}/courses",
     response={201: CourseOut, **WRITE_PROBLEMS},
     summary="Open a course with its first dose (prescribers)",
+    openapi_extra=doc_created(),
 )
-def start_course(request: HttpRequest, patient_uuid: UUID, payload: CourseIn) -> Status[dict[str, Any]]:
+def start_course(
+    request: HttpRequest, patient_uuid: UUID, payload: CourseIn, response: HttpResponse
+) -> Status[dict[str, Any]]:
     user = actor(request)
     patient = access_patient(user, patient_uuid)
     prescriber = _staff(user, payload.prescriber, "prescriber") or user
@@ -198,20 +206,25 @@ def start_course(request: HttpRequest, patient_uuid: UUID, payload: CourseIn) ->
         planned_end=payload.planned_end,
         brand=payload.brand,
     )
+    created(response, f"/courses/{course.uuid}")
     return Status(201, course_out(course))
 
 
-@router.get("/courses/{uuid:course_uuid}", response={200: CourseOut, **READ_PROBLEMS})
-def get_course(request: HttpRequest, course_uuid: UUID, response: HttpResponse) -> dict[str, Any]:
+@router.get(
+    "/courses/{uuid:course_uuid}", response={200: CourseOut, **READ_PROBLEMS}, openapi_extra=doc_read()
+)
+def get_course(
+    request: HttpRequest, course_uuid: UUID, response: HttpResponse
+) -> dict[str, Any] | HttpResponse:
     course = access_course(actor(request), course_uuid)
-    response["ETag"] = etag_of(course)
-    return course_out(course)
+    return read_version(request, course, response) or course_out(course)
 
 
 @router.patch(
     "/courses/{uuid:course_uuid}",
     response={200: CourseOut, **UPDATE_PROBLEMS},
     summary="End or stop a course (prescribers; If-Match required)",
+    openapi_extra=doc_update(),
 )
 def end_course(
     request: HttpRequest, course_uuid: UUID, payload: CourseEndPatch, response: HttpResponse

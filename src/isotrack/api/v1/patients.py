@@ -16,10 +16,15 @@ from isotrack.api.v1.common import (
     PageParams,
     actor,
     check_version,
+    created,
     decimal,
+    doc_created,
+    doc_read,
+    doc_update,
     etag_of,
     page,
     public_fields,
+    read_version,
 )
 from isotrack.api.v1.schemas import (
     ContraceptionEndPatch,
@@ -85,23 +90,35 @@ def list_patients(
     return page(patients, paging, patient_out)
 
 
-@router.post("/patients", response={201: PatientOut, **WRITE_PROBLEMS}, summary="Register a patient")
-def register_patient(request: HttpRequest, payload: PatientIn) -> Status[dict[str, Any]]:
+@router.post(
+    "/patients",
+    response={201: PatientOut, **WRITE_PROBLEMS},
+    summary="Register a patient",
+    openapi_extra=doc_created(),
+)
+def register_patient(
+    request: HttpRequest, payload: PatientIn, response: HttpResponse
+) -> Status[dict[str, Any]]:
     patient = patient_actions.register_patient(actor=actor(request), **payload.dict())
+    created(response, f"/patients/{patient.uuid}")
     return Status(201, patient_out(patient))
 
 
-@router.get("/patients/{uuid:patient_uuid}", response={200: PatientOut, **READ_PROBLEMS})
-def get_patient(request: HttpRequest, patient_uuid: UUID, response: HttpResponse) -> dict[str, Any]:
+@router.get(
+    "/patients/{uuid:patient_uuid}", response={200: PatientOut, **READ_PROBLEMS}, openapi_extra=doc_read()
+)
+def get_patient(
+    request: HttpRequest, patient_uuid: UUID, response: HttpResponse
+) -> dict[str, Any] | HttpResponse:
     patient = access_patient(actor(request), patient_uuid)
-    response["ETag"] = etag_of(patient)
-    return patient_out(patient)
+    return read_version(request, patient, response) or patient_out(patient)
 
 
 @router.patch(
     "/patients/{uuid:patient_uuid}",
     response={200: PatientOut, **UPDATE_PROBLEMS},
     summary="Change the patient's contact details (If-Match required)",
+    openapi_extra=doc_update(),
 )
 def update_patient_contact(
     request: HttpRequest, patient_uuid: UUID, payload: PatientContactPatch, response: HttpResponse
@@ -119,6 +136,7 @@ def update_patient_contact(
     "/patients/{uuid:patient_uuid}/category",
     response={200: PatientOut, **UPDATE_PROBLEMS},
     summary="Set the patient's iPLEDGE category (prescribers; If-Match required)",
+    openapi_extra=doc_update(),
 )
 def set_patient_category(
     request: HttpRequest, patient_uuid: UUID, payload: PatientCategoryIn, response: HttpResponse
@@ -150,9 +168,14 @@ def list_weights(request: HttpRequest, patient_uuid: UUID, dates: Query[DateRang
 
 
 @router.post(
-    "/patients/{uuid:patient_uuid}/weights", response={201: WeightOut, **WRITE_PROBLEMS}, tags=["events"]
+    "/patients/{uuid:patient_uuid}/weights",
+    response={201: WeightOut, **WRITE_PROBLEMS},
+    tags=["events"],
+    openapi_extra=doc_created(),
 )
-def record_weight(request: HttpRequest, patient_uuid: UUID, payload: WeightIn) -> Status[dict[str, Any]]:
+def record_weight(
+    request: HttpRequest, patient_uuid: UUID, payload: WeightIn, response: HttpResponse
+) -> Status[dict[str, Any]]:
     user = actor(request)
     weight = patient_actions.record_weight(
         actor=user,
@@ -161,14 +184,21 @@ def record_weight(request: HttpRequest, patient_uuid: UUID, payload: WeightIn) -
         value=decimal(payload.value),
         unit=payload.unit,
     )
+    created(response, f"/weights/{weight.uuid}")
     return Status(201, weight_out(weight))
 
 
-@router.get("/weights/{uuid:weight_uuid}", response={200: WeightOut, **READ_PROBLEMS}, tags=["events"])
-def get_weight(request: HttpRequest, weight_uuid: UUID, response: HttpResponse) -> dict[str, Any]:
+@router.get(
+    "/weights/{uuid:weight_uuid}",
+    response={200: WeightOut, **READ_PROBLEMS},
+    tags=["events"],
+    openapi_extra=doc_read(),
+)
+def get_weight(
+    request: HttpRequest, weight_uuid: UUID, response: HttpResponse
+) -> dict[str, Any] | HttpResponse:
     weight = access_weight(actor(request), weight_uuid)
-    response["ETag"] = etag_of(weight)
-    return weight_out(weight)
+    return read_version(request, weight, response) or weight_out(weight)
 
 
 @router.patch(
@@ -176,6 +206,7 @@ def get_weight(request: HttpRequest, weight_uuid: UUID, response: HttpResponse) 
     response={200: WeightOut, **UPDATE_PROBLEMS},
     tags=["events"],
     summary="Correct a weight (If-Match required)",
+    openapi_extra=doc_update(),
 )
 def change_weight(
     request: HttpRequest, weight_uuid: UUID, payload: WeightPatch, response: HttpResponse
@@ -219,9 +250,10 @@ def list_contraception(
     "/patients/{uuid:patient_uuid}/contraception",
     response={201: ContraceptionOut, **WRITE_PROBLEMS},
     tags=["events"],
+    openapi_extra=doc_created(),
 )
 def record_contraception(
-    request: HttpRequest, patient_uuid: UUID, payload: ContraceptionIn
+    request: HttpRequest, patient_uuid: UUID, payload: ContraceptionIn, response: HttpResponse
 ) -> Status[dict[str, Any]]:
     user = actor(request)
     item = patient_actions.record_contraception(
@@ -231,6 +263,7 @@ def record_contraception(
         start=payload.start,
         end=payload.end,
     )
+    created(response, f"/contraception/{item.uuid}")
     return Status(201, contraception_out(item))
 
 
@@ -238,13 +271,13 @@ def record_contraception(
     "/contraception/{uuid:contraception_uuid}",
     response={200: ContraceptionOut, **READ_PROBLEMS},
     tags=["events"],
+    openapi_extra=doc_read(),
 )
 def get_contraception(
     request: HttpRequest, contraception_uuid: UUID, response: HttpResponse
-) -> dict[str, Any]:
+) -> dict[str, Any] | HttpResponse:
     item = _access_contraception(request, contraception_uuid)
-    response["ETag"] = etag_of(item)
-    return contraception_out(item)
+    return read_version(request, item, response) or contraception_out(item)
 
 
 @router.patch(
@@ -252,6 +285,7 @@ def get_contraception(
     response={200: ContraceptionOut, **UPDATE_PROBLEMS},
     tags=["events"],
     summary="Record the last day a method was used (If-Match required)",
+    openapi_extra=doc_update(),
 )
 def end_contraception(
     request: HttpRequest, contraception_uuid: UUID, payload: ContraceptionEndPatch, response: HttpResponse
