@@ -168,3 +168,42 @@ def test_an_outsider_cannot_revoke_or_rotate_another_practices_feed(
     response = client.post(reverse(url_name), {"feed": str(issued.feed.uuid)})
     assert response.status_code == 404
     assert FeedToken.objects.get(pk=issued.feed.pk).revoked_at is None
+
+
+def test_a_second_parser_reads_the_feed_as_icalendar_does(client, nurse, patient, active_course):
+    """vobject (not the library that wrote the feed) reads the same events, and the refresh interval as a
+    duration (RFC 7986 5.7: REFRESH-INTERVAL;VALUE=DURATION)."""
+    import vobject
+
+    issued = notify_actions.create_feed_token(actor=nurse, scope="patient", patient=patient)
+    response = fetch(client, issued.secret)
+    ours = events_by_uid(parsed(response))
+    theirs = vobject.readOne(response.content.decode())
+    events = {event.uid.value: event for event in theirs.vevent_list}
+    assert events.keys() == ours.keys()
+    for uid, event in events.items():
+        assert event.summary.value == str(ours[uid]["SUMMARY"])
+        assert event.dtstart.value == ours[uid].decoded("DTSTART")
+    refresh = theirs.contents["refresh-interval"][0]
+    assert refresh.params["VALUE"] == ["DURATION"] and refresh.value == "PT6H"
+
+
+def test_a_feed_answers_head_and_304_while_its_events_are_unchanged(
+    client, nurse, prescriber, patient, active_course
+):
+    issued = notify_actions.create_feed_token(actor=nurse, scope="patient", patient=patient)
+    url = reverse("calendar_feed", kwargs={"token": issued.secret})
+    first = client.get(url)
+    etag = first["ETag"]
+    head = client.head(url)
+    assert head.status_code == 200 and head["ETag"] == etag and not head.content
+    again = client.get(url, HTTP_IF_NONE_MATCH=etag)  # a later fetch: new stamps, the same events
+    assert again.status_code == 304 and again["ETag"] == etag and not again.content
+    tomorrow = practice_today(patient.practice) + timedelta(days=1)
+    change_dose(
+        actor=prescriber, course=active_course, starts_on=tomorrow, mg_per_day=Decimal(80),
+        product="conventional", reason="tolerating well",
+    )  # fmt: skip
+    moved = client.get(url, HTTP_IF_NONE_MATCH=etag)
+    assert moved.status_code == 200 and moved["ETag"] != etag
+    assert client.post(url).status_code == 405

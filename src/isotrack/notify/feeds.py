@@ -18,6 +18,7 @@ the morning before (VALARM); a waiting, overdue, done or past one has none.
 
 from __future__ import annotations
 
+import hashlib
 import uuid
 from collections.abc import Iterable
 from datetime import date, datetime, timedelta
@@ -143,6 +144,7 @@ def build_feed(feed: FeedToken, *, now: datetime | None = None) -> Calendar:
         uid=str(feed.uuid),
         refresh_interval=REFRESH,
     )
+    calendar["REFRESH-INTERVAL"].params["VALUE"] = "DURATION"  # RFC 7986 5.7: the value type must be named
     calendar.add("X-PUBLISHED-TTL", "PT6H")  # the same, for clients that predate RFC 7986
     for entry in feed_entries(feed, day):
         calendar.add_component(vevent(entry, for_patient=for_patient, stamp=stamp))
@@ -151,6 +153,14 @@ def build_feed(feed: FeedToken, *, now: datetime | None = None) -> Calendar:
 
 def feed_bytes(feed: FeedToken) -> bytes:
     return build_feed(feed).to_ical()
+
+
+def feed_version(content: bytes) -> str:
+    """The feed's ETag: a digest of its content, the DTSTAMP lines aside (each fetch stamps its events with
+    the time it was made), so that a calendar app's copy is current (304) while no event changed."""
+    lines = [line for line in content.splitlines() if not line.startswith(b"DTSTAMP:")]
+    digest = hashlib.sha256(b"\n".join(lines)).hexdigest()[:32]
+    return f'"{digest}"'
 
 
 def feeds_of(practice_id: int) -> QuerySet[FeedToken]:

@@ -12,7 +12,8 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
-from django.views.decorators.http import require_GET
+from django.utils.cache import get_conditional_response
+from django.views.decorators.http import require_GET, require_safe
 
 from isotrack.clinic import calendar as clinic_calendar
 from isotrack.clinic import looks
@@ -265,16 +266,22 @@ def feed_rotate(request: StaffRequest) -> HttpResponse:
 
 
 @login_not_required
-@require_GET
+@require_safe
 def feed(request: HttpRequest, token: str) -> HttpResponse:
-    """The feed itself: the token in the URL is the credential; unknown and revoked tokens are both 404."""
+    """The feed itself: the token in the URL is the credential; unknown and revoked tokens are both 404. GET
+    and HEAD; an ETag of its content, and 304 when the calendar app's copy is current (If-None-Match)."""
     found = feeds.active_feed(token)
     if found is None:
         raise Http404("No such feed.")
     looks.by(found.created_by, f"{found.scope} feed {found.uuid}")  # the feed's maker answers for it
     if found.patient is not None:
         looks.saw(found.patient)
-    response = HttpResponse(feeds.feed_bytes(found), content_type="text/calendar; charset=utf-8")
+    content = feeds.feed_bytes(found)
+    etag = feeds.feed_version(content)
+    response = get_conditional_response(request, etag=etag) or HttpResponse(
+        content, content_type="text/calendar; charset=utf-8"
+    )
+    response["ETag"] = etag
     response["Cache-Control"] = "private, no-store"
     response["Content-Disposition"] = 'inline; filename="isotrack.ics"'
     return response
