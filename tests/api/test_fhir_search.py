@@ -5,6 +5,7 @@ handling and named when it does not; dates compare as FHIR's prefixes define (is
 from __future__ import annotations
 
 import datetime as dt
+import uuid
 
 import pytest
 from django.db import transaction
@@ -16,6 +17,7 @@ from hypothesis import strategies as st
 
 from isotrack.api.fhir import search
 from isotrack.api.fhir.resources import IPLEDGE_ID_SYSTEM, MRN_SYSTEM
+from isotrack.audit.models import AccessEvent
 from isotrack.clinic.models import Patient
 from isotrack.demo.generator import MAIN_SITUATIONS, build_demo, practice_today
 from tests.api.conftest import TokenClient, token_for
@@ -212,7 +214,9 @@ def test_the_capability_statement_is_public_and_states_exactly_what_searches_app
 def test_a_search_without_a_token_or_for_another_practices_patient_reveals_nothing(demo, api):
     other = Patient.objects.filter(practice=demo.pinned_practice).first()
     assert Client().get("/fhir/R4/Observation", {"patient": str(other.uuid)}).status_code == 401
-    assert api.get("/fhir/R4/Observation", {"patient": str(other.uuid)}).status_code == 404
+    elsewhere = api.get("/fhir/R4/Observation", {"patient": str(other.uuid)}).json()
+    nobody = api.get("/fhir/R4/Observation", {"patient": str(uuid.uuid4())}).json()
+    assert elsewhere["total"] == nobody["total"] == 0 and "entry" not in elsewhere and "entry" not in nobody
     mrn = f"{MRN_SYSTEM}:{demo.pinned_practice.uuid}|{other.mrn}"
     assert api.get("/fhir/R4/Patient", {"identifier": mrn}).json()["total"] == 0
 
@@ -267,3 +271,143 @@ def test_the_prefer_header_asks_for_strict_handling_among_other_preferences():
     assert search.strict("Handling = Strict")
     assert not search.strict("handling=lenient")
     assert not search.strict("")
+
+
+# ------------------------------------------------------------------------------ review: edges of the values
+
+
+def test_an_empty_value_among_commas_is_refused_rather_than_matching_everyone(demo, api):
+    for query in ({"name": "zzzz,"}, {"family": ",Smith"}, {"identifier": "DEMO-000001,"}, {"_id": ","}):
+        for headers in ({}, STRICT):
+            answer = api.get("/fhir/R4/Patient", query, **headers)
+            assert answer.status_code == 400, query
+    escaped = api.get("/fhir/R4/Patient", {"family": "zz\\,yy"}).json()  # a comma in the name, not "or"
+    assert escaped["total"] == 0 and "zz%5C%2Cyy" in self_link(escaped)
+
+
+def test_a_patient_is_named_by_id_reference_or_this_servers_url_and_one_unknown_matches_nothing(demo, api):
+    patient = demo.courses["treatment_month_3"][0].patient
+    url = "/fhir/R4/Observation"
+    plain = ids(api.get(url, {"patient": str(patient.uuid), "_count": "200"}).json())
+    assert plain
+    for reference in (f"Patient/{patient.uuid}", f"http://testserver/fhir/R4/Patient/{patient.uuid}"):
+        assert ids(api.get(url, {"patient": reference, "_count": "200"}).json()) == plain, reference
+    both = api.get(f"{url}?patient=Patient/{patient.uuid}&patient={patient.uuid}&_count=200").json()
+    assert ids(both) == plain  # two ways of naming the same patient, both hold
+    either = api.get(url, {"patient": f"{patient.uuid},{uuid.uuid4()}", "_count": "200"}).json()
+    assert ids(either) == plain
+    for wrong in ("not-a-uuid", "Practitioner/1", f"http://elsewhere.example/fhir/Patient/{patient.uuid}"):
+        assert api.get(url, {"patient": wrong}).status_code == 400, wrong
+    assert ids(api.get("/fhir/R4/Patient", {"patient": str(patient.uuid)}).json()) == [str(patient.uuid)]
+
+
+def test_count_zero_gives_the_total_alone_and_the_self_link_names_the_count_applied(demo, api):
+    total = Patient.objects.filter(practice=demo.practice).count()
+    summary = api.get("/fhir/R4/Patient", {"_count": "0"}).json()
+    assert summary["total"] == total and "entry" not in summary
+    assert [link["relation"] for link in summary["link"]] == ["self"]
+    capped = api.get("/fhir/R4/Patient", {"_count": "5000"}).json()
+    assert "_count=200" in self_link(capped) and len(capped["entry"]) == min(total, 200)
+
+
+def test_each_patient_a_patient_search_answers_is_a_look_at_that_patient(demo, api):
+    patient = Patient.objects.get(practice=demo.practice, mrn="DEMO-000001")
+    before = AccessEvent.objects.count()
+    api.get("/fhir/R4/Patient", {"identifier": "DEMO-000001"})
+    looks = list(AccessEvent.objects.order_by("id")[before:])
+    assert [(look.patient_id, look.channel, look.view) for look in looks] == [
+        (patient.pk, "fhir", "fhir_search")
+    ]
+
+
+def test_exact_is_the_name_as_written_and_a_prefix_any_case(demo, api):
+    patient = Patient.objects.filter(practice=demo.practice).order_by("id").first()
+    assert patient.family_name != patient.family_name.lower()
+    exact = api.get("/fhir/R4/Patient", {"family:exact": patient.family_name}).json()
+    assert str(patient.uuid) in ids(exact)
+    lowered = api.get("/fhir/R4/Patient", {"family:exact": patient.family_name.lower()}).json()
+    assert str(patient.uuid) not in ids(lowered)
+    assert str(patient.uuid) in ids(
+        api.get("/fhir/R4/Patient", {"family": patient.family_name.lower()}).json()
+    )
+
+
+@pytest.mark.parametrize(
+    ("prefix", "searched", "target", "expected"),
+    [  # FHIR R4 3.1.1.4.2, by hand: the search value's days and the target's days
+        ("eq", ("2026-06-01", "2026-06-30"), ("2026-06-15", "2026-06-15"), True),
+        ("eq", ("2026-06-01", "2026-06-30"), ("2026-05-31", "2026-06-02"), False),  # overlaps, not within
+        ("ne", ("2026-06-01", "2026-06-30"), ("2026-05-31", "2026-06-02"), True),
+        ("gt", ("2026-06-01", "2026-06-30"), ("2026-06-20", "2026-07-02"), True),  # reaches above
+        ("gt", ("2026-06-01", "2026-06-30"), ("2026-06-30", "2026-06-30"), False),
+        ("lt", ("2026-06-01", "2026-06-30"), ("2026-05-30", "2026-06-05"), True),  # reaches below
+        ("lt", ("2026-06-01", "2026-06-30"), ("2026-06-01", "2026-06-01"), False),
+        ("ge", ("2026-06-01", "2026-06-30"), ("2026-06-01", "2026-06-01"), True),
+        ("ge", ("2026-06-01", "2026-06-30"), ("2026-05-01", "2026-05-31"), False),
+        ("le", ("2026-06-01", "2026-06-30"), ("2026-06-30", "2026-06-30"), True),
+        ("le", ("2026-06-01", "2026-06-30"), ("2026-07-01", "2026-07-01"), False),
+        ("sa", ("2026-06-01", "2026-06-30"), ("2026-07-01", "2026-08-01"), True),
+        ("sa", ("2026-06-01", "2026-06-30"), ("2026-06-30", "2026-08-01"), False),  # starts within
+        ("eb", ("2026-06-01", "2026-06-30"), ("2026-05-01", "2026-05-31"), True),
+        ("eb", ("2026-06-01", "2026-06-30"), ("2026-05-01", "2026-06-01"), False),
+    ],
+)
+def test_the_prefixes_on_ranges_as_the_specification_words_them(prefix, searched, target, expected):
+    def days(pair):
+        return tuple(dt.date.fromisoformat(day) for day in pair)
+
+    assert search.date_matches(prefix, days(searched), days(target)) is expected
+
+
+def coded(concept: dict, value: str) -> bool:
+    return value.split("|") in [[coding.get("system"), coding.get("code")] for coding in concept["coding"]]
+
+
+def _resources(api, patients, kind) -> list[dict]:
+    found = []
+    for patient in patients:
+        bundle = api.get(f"/fhir/R4/Patient/{patient.uuid}/$everything").json()
+        found += [(patient, e["resource"]) for e in bundle["entry"] if e["resource"]["resourceType"] == kind]
+    return found
+
+
+@pytest.mark.parametrize(
+    ("kind", "name", "value_of", "holds"),
+    [
+        ("CarePlan", "status", lambda r: r["status"], lambda r, v: r["status"] == v),
+        ("MedicationRequest", "status", lambda r: r["status"], lambda r, v: r["status"] == v),
+        (
+            "MedicationRequest", "code",
+            lambda r: "{system}|{code}".format(**r["medicationCodeableConcept"]["coding"][0]),
+            lambda r, v: coded(r["medicationCodeableConcept"], v),
+        ),
+        ("MedicationDispense", "status", lambda r: r["status"], lambda r, v: r["status"] == v),
+        (
+            "MedicationDispense", "whenhandedover", lambda r: r["whenHandedOver"][:10],
+            lambda r, v: r.get("whenHandedOver", "")[:10] == v,
+        ),
+        (
+            "DetectedIssue", "code", lambda r: "{system}|{code}".format(**r["code"]["coding"][0]),
+            lambda r, v: coded(r["code"], v),
+        ),
+        ("Task", "status", lambda r: r["status"], lambda r, v: r["status"] == v),
+        (
+            "Task", "code", lambda r: "{system}|{code}".format(**r["code"]["coding"][0]),
+            lambda r, v: coded(r["code"], v),
+        ),
+        ("Observation", "_id", lambda r: r["id"], lambda r, v: r["id"] == v),
+    ],
+)  # fmt: skip
+def test_every_types_parameters_select_what_they_name(demo, api, kind, name, value_of, holds):
+    """For each type's parameter: a value one resource has selects exactly the resources that have it (worked
+    out here from the JSON, not by the search module), and a value none has selects none."""
+    candidates = [c[0].patient for c in demo.courses.values() if c[0].patient.practice_id == demo.practice.pk]
+    found = _resources(api, candidates, kind)
+    assert found, kind
+    patient, first = found[0]
+    value = value_of(first)
+    mine = [resource for owner, resource in found if owner == patient]
+    answer = api.get(f"/fhir/R4/{kind}", {"patient": str(patient.uuid), name: value, "_count": "200"}).json()
+    assert sorted(ids(answer)) == sorted(r["id"] for r in mine if holds(r, value)) and ids(answer)
+    nothing = "urn:none|none" if "|" in value else ("2001-01-01" if name == "whenhandedover" else "none")
+    assert api.get(f"/fhir/R4/{kind}", {"patient": str(patient.uuid), name: nothing}).json()["total"] == 0

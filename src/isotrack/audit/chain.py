@@ -221,7 +221,7 @@ def extend(chain: Chain, practice_id: int, rows: Sequence[Mapping[str, Any]]) ->
             whole_or_none = transaction.atomic() if len(rows) > 1 else nullcontext()  # one statement is one
             with whole_or_none, connection.cursor() as cursor:
                 cursor.execute(statement, values)
-                if len(cursor.fetchall()) < len(rows):
+                if cursor.rowcount < len(rows):  # the rows inserted (SQLite 3.24+, as Django's 3.31)
                     raise _Taken
             return
         except _Taken:
@@ -240,7 +240,7 @@ def _statements(chain: Chain, vendor: str, count: int) -> tuple[list[Any], str, 
     statement = (
         f"INSERT INTO {table} ({', '.join(quote(field.column) for field in fields)}) "  # noqa: S608
         f"VALUES {', '.join([one] * count)} "
-        f"ON CONFLICT ({quote('practice_id')}, {quote('seq')}) DO NOTHING RETURNING {quote('id')}"
+        f"ON CONFLICT ({quote('practice_id')}, {quote('seq')}) DO NOTHING"
     )
     return fields, tail, statement
 

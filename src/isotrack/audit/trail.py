@@ -85,7 +85,8 @@ def record_access(
     practice_id: int | None = None,
 ) -> None:
     """The access rows of one look at patients' records (or at a list, with no patient): who, when, through
-    what (``channel``: page, print, api, fhir, cds, feed) and which view, in a transaction of their own."""
+    what (``channel``: page, print, api, fhir, cds, feed) and which view, at the end of the practice's access
+    chain without its lock (``chain.extend``: one statement for one row, one transaction for several)."""
     now = timezone.now()
     chain.extend(
         chain.ACCESS,

@@ -5,7 +5,7 @@ that open a patient's record (``access.access_patient``, ``access.access_course`
 note the patient (``saw``); a request authenticated by a token names its owner and the token (``by``). After a
 successful read (GET or HEAD answering 2xx) the middleware writes the look (``record``): one access row per
 patient seen, or one row with no patient for a list (the worklist, the patient list, the calendar, a search),
-each sealed in the practice's access chain (``isotrack.audit.chain.ACCESS``), in one transaction.
+each sealed in the practice's access chain (``isotrack.audit.chain.ACCESS``), all or none.
 """
 
 from __future__ import annotations

@@ -19,8 +19,9 @@ import re
 import uuid
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field, replace
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from django.db.models import Q
 from django.http import QueryDict
@@ -29,6 +30,7 @@ from isotrack.api.fhir.resources import IPLEDGE_ID_SYSTEM, MRN_SYSTEM
 from isotrack.clinic.inputs import whole_number
 
 SPEC = "http://hl7.org/fhir/SearchParameter"
+UTC_ZONE = ZoneInfo("UTC")
 PAGE_COUNT, MAX_COUNT = 50, 200  # _count when none is given, and at most
 
 
@@ -45,39 +47,50 @@ class Param:
     type: str  # token, string, date, reference
     definition: str
     documentation: str
-    values: Callable[[dict[str, Any]], list[Any]] = field(default=lambda resource: [], compare=False)
+    values: Callable[..., list[Any]] = field(default=lambda resource, zone: [], compare=False)
     modifiers: tuple[str, ...] = ()
 
 
-def _codings(*path: str) -> Callable[[dict[str, Any]], list[Any]]:
+def _codings(*path: str) -> Callable[[dict[str, Any], ZoneInfo], list[Any]]:
     """The codings (``{system, code}``) of the CodeableConcept(s) at the path."""
 
-    def values(resource: dict[str, Any]) -> list[Any]:
+    def values(resource: dict[str, Any], zone: ZoneInfo) -> list[Any]:
         concepts = _at(resource, path)
         return [coding for concept in concepts for coding in concept.get("coding", [])]
 
     return values
 
 
-def _code(name: str) -> Callable[[dict[str, Any]], list[Any]]:
+def _code(name: str) -> Callable[[dict[str, Any], ZoneInfo], list[Any]]:
     """A plain ``code`` element (a status): a coding with no system."""
-    return lambda resource: [{"code": resource[name]}] if name in resource else []
+    return lambda resource, zone: [{"code": resource[name]}] if name in resource else []
 
 
-def _dates(*names: str) -> Callable[[dict[str, Any]], list[Any]]:
-    """The date ranges of the first of the elements present: a date, a dateTime or a Period."""
+def _dates(*names: str) -> Callable[[dict[str, Any], ZoneInfo], list[Any]]:
+    """The day ranges of the first of the elements present: a date, a dateTime (its day where the practice
+    is) or a Period."""
 
-    def values(resource: dict[str, Any]) -> list[Any]:
+    def values(resource: dict[str, Any], zone: ZoneInfo) -> list[Any]:
         for name in names:
             value = resource.get(name)
             if isinstance(value, str):
-                return [_range(value[:10])]
+                return [_range(_day(value, zone))]
             if isinstance(value, dict) and value.get("start"):
-                end = _range(value["end"][:10])[1] if value.get("end") else date.max
-                return [(_range(value["start"][:10])[0], end)]
+                end = _range(_day(value["end"], zone))[1] if value.get("end") else date.max
+                return [(_range(_day(value["start"], zone))[0], end)]
         return []
 
     return values
+
+
+def _day(value: str, zone: ZoneInfo) -> str:
+    """A FHIR date as it is; a dateTime with its offset as the day it falls on in ``zone``."""
+    if "T" not in value:
+        return value
+    try:
+        return datetime.fromisoformat(value).astimezone(zone).date().isoformat()
+    except ValueError:
+        return value[:10]
 
 
 def _at(resource: dict[str, Any], path: tuple[str, ...]) -> list[Any]:
@@ -91,7 +104,7 @@ def _at(resource: dict[str, Any], path: tuple[str, ...]) -> list[Any]:
     return found
 
 
-_ID = Param("_id", "token", f"{SPEC}/Resource-id", "The resource's id.", lambda r: [{"code": r["id"]}])
+_ID = Param("_id", "token", f"{SPEC}/Resource-id", "The resource's id.", lambda r, zone: [{"code": r["id"]}])
 _PATIENT = Param(
     "patient",
     "reference",
@@ -107,6 +120,12 @@ SUPPORTED: dict[str, tuple[Param, ...]] = {
     "Patient": (
         _ID,
         Param(
+            "patient",
+            "reference",
+            "",
+            "The same as _id (Patient/<id> or <id>): kept from isotrack's earlier search by patient.",
+        ),
+        Param(
             "identifier",
             "token",
             f"{SPEC}/Patient-identifier",
@@ -116,7 +135,8 @@ SUPPORTED: dict[str, tuple[Param, ...]] = {
             "name",
             "string",
             f"{SPEC}/Patient-name",
-            "Family or given name starts with (any case); :exact for the whole name, :contains.",
+            "Family or given name (or one of its words) starts with, any case; :exact, the whole family or "
+            "given name as written; :contains, anywhere.",
             modifiers=("exact", "contains"),
         ),
         Param(
@@ -205,7 +225,7 @@ SUPPORTED: dict[str, tuple[Param, ...]] = {
     ),
     "Task": (
         _ID,
-        _PATIENT,
+        replace(_PATIENT, definition=f"{SPEC}/Task-patient"),
         replace(_STATUS, definition=f"{SPEC}/Task-status"),
         Param("code", "token", f"{SPEC}/Task-code", "What is due (system|code).", _codings("code")),
     ),
@@ -223,6 +243,7 @@ class Search:
     offset: int
     ignored: list[str]
     applied: QueryDict
+    zone: ZoneInfo = field(default_factory=lambda: UTC_ZONE)
 
     def values_of(self, name: str) -> list[str]:
         return [value for param, _, values in self.criteria if param.name == name for value in values]
@@ -231,10 +252,11 @@ class Search:
 def strict(prefer: str) -> bool:
     """Whether the request's ``Prefer`` header asks for ``handling=strict`` (RFC 7240; FHIR 3.1.1.4)."""
     preferences = re.split(r"[,;]", prefer)
-    return any(p.strip().replace(" ", "").lower() == "handling=strict" for p in preferences)
+    return any(p.replace(" ", "").replace('"', "").lower() == "handling=strict" for p in preferences)
 
 
-def parse(kind: str, query: QueryDict, *, strict_handling: bool) -> Search:
+def parse(kind: str, query: QueryDict, *, strict_handling: bool, zone: ZoneInfo = UTC_ZONE) -> Search:
+    """The search as asked (module docstring); ``zone`` is the practice's, in which a dateTime is a day."""
     supported = {param.name: param for param in SUPPORTED[kind]}
     criteria, ignored, applied = [], [], QueryDict(mutable=True)
     for key, values in query.lists():
@@ -250,9 +272,9 @@ def parse(kind: str, query: QueryDict, *, strict_handling: bool) -> Search:
         if modifier and modifier not in param.modifiers:
             raise SearchError(f"The parameter {name} does not support the modifier :{modifier[:40]}.")
         for value in values:
-            parts = [part.strip() for part in value.split(",")]
-            if not any(parts):
-                raise SearchError(f"The parameter {key[:60]} has no value.")
+            parts = [part.strip() for part in split(value, ",")]
+            if not all(parts):  # "a," would add an empty alternative: a value that matches everything
+                raise SearchError(f"The parameter {key[:60]} has an empty value (a comma in a value is \\,).")
             for part in parts:
                 _check(param, part)
             criteria.append((param, modifier, parts))
@@ -261,7 +283,28 @@ def parse(kind: str, query: QueryDict, *, strict_handling: bool) -> Search:
     offset = whole_number(query.get("_offset", "0"))
     if count is None or offset is None:
         raise SearchError("_count and _offset are whole numbers.")
-    return Search(kind, criteria, min(max(count, 1), MAX_COUNT), offset, ignored, applied)
+    return Search(kind, criteria, min(count, MAX_COUNT), offset, ignored, applied, zone)
+
+
+def split(value: str, separator: str) -> list[str]:
+    """A parameter's value split at each ``separator`` that is not escaped (FHIR R4 3.1.1.6: ``\\,`` ``\\|``
+    ``\\$`` ``\\\\`` stand for the character itself); the parts keep their escapes (``unescape``)."""
+    parts, current, escaped = [], [], False
+    for character in value:
+        if escaped or character == "\\":
+            escaped = not escaped and character == "\\"
+            current.append(character)
+        elif character == separator:
+            parts.append("".join(current))
+            current = []
+        else:
+            current.append(character)
+    parts.append("".join(current))
+    return parts
+
+
+def unescape(part: str) -> str:
+    return re.sub(r"\\(.)", r"\1", part)
 
 
 def _check(param: Param, value: str) -> None:
@@ -337,9 +380,10 @@ def _day_filter(column: str, prefix: str, search: tuple[date, date]) -> Q:
 def token(value: str) -> tuple[str | None, str | None]:
     """``system|code`` (both), ``|code`` (no system), ``system|`` (any code), ``code`` (any system): the
     system (``""`` for none, ``None`` for any) and the code (``None`` for any)."""
-    if "|" not in value:
-        return None, value
-    system, code = value.split("|", 1)
+    parts = split(value, "|")
+    if len(parts) == 1:
+        return None, unescape(parts[0])
+    system, code = unescape(parts[0]), unescape("|".join(parts[1:]))
     return system, code or None
 
 
@@ -362,8 +406,8 @@ def patient_filter(search: Search, practice_uuid: uuid.UUID) -> Q:
     for param, modifier, values in search.criteria:
         either = Q(pk__in=[])
         for value in values:
-            if param.name == "_id":
-                either |= _by_id(value)
+            if param.name in ("_id", "patient"):
+                either |= _by_id(value.removeprefix("Patient/"))
             elif param.name == "identifier":
                 either |= _by_identifier(value, mrn_system)
             elif param.name == "birthdate":
@@ -378,7 +422,7 @@ def patient_filter(search: Search, practice_uuid: uuid.UUID) -> Q:
 
 def _by_id(value: str) -> Q:
     try:
-        return Q(uuid=uuid.UUID(value))
+        return Q(uuid=uuid.UUID(unescape(value)))
     except ValueError:
         return Q(pk__in=[])  # no patient has it
 
@@ -390,16 +434,41 @@ def _by_identifier(value: str, mrn_system: str) -> Q:
         IPLEDGE_ID_SYSTEM: Q(ipledge_id=code) if code else ~Q(ipledge_id=""),
     }
     if system is None:
-        return Q(mrn=code) | Q(ipledge_id=code)
+        return Q(mrn=code) | Q(ipledge_id=code) if code else Q(pk__in=[])
     return held.get(system, Q(pk__in=[]))  # "|code" or another assigning authority's system: none of ours
 
 
 def _by_string(column: str, modifier: str, value: str) -> Q:
-    lookup = {"exact": "exact", "contains": "icontains"}.get(modifier, "istartswith")
-    return Q(**{f"{column}__{lookup}": value})
+    """FHIR's string search: the name (or one of its words: "Ann" finds "Mary Ann") starts with the value,
+    in any case; ``:exact``, the whole name as written; ``:contains``, anywhere. Accents count as written."""
+    value = unescape(value)
+    if modifier == "exact":
+        return Q(**{f"{column}__exact": value})
+    if modifier == "contains":
+        return Q(**{f"{column}__icontains": value})
+    return Q(**{f"{column}__istartswith": value}) | Q(**{f"{column}__icontains": f" {value}"})
 
 
 # ---------------------------------------------------------------------------------------- other resources
+
+
+def patient_references(search: Search, base: str) -> set[uuid.UUID] | None:
+    """The patients a search within patients' resources names: every ``patient`` parameter must hold (their
+    sets intersect), any of one parameter's values; ``None`` when it names none. A value is ``<id>``,
+    ``Patient/<id>`` or this server's ``<base>Patient/<id>``; anything else is refused."""
+    chosen = []
+    for param, _, values in search.criteria:
+        if param.name != "patient":
+            continue
+        named = set()
+        for value in values:
+            reference = unescape(value).removeprefix(base).removeprefix("Patient/")
+            try:
+                named.add(uuid.UUID(reference))
+            except ValueError:
+                raise SearchError(f"{value[:80]!r} is not a patient: <id> or Patient/<id>.") from None
+        chosen.append(named)
+    return set.intersection(*chosen) if chosen else None
 
 
 def matches(search: Search, resource: dict[str, Any]) -> bool:
@@ -408,7 +477,7 @@ def matches(search: Search, resource: dict[str, Any]) -> bool:
     for param, _, values in search.criteria:
         if param.name == "patient":
             continue
-        found = param.values(resource)
+        found = param.values(resource, search.zone)
         if param.type == "date":
             if not any(date_matches(*date_criterion(value), target) for value in values for target in found):
                 return False

@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import uuid
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from django.contrib.auth.decorators import login_not_required
 from django.http import HttpRequest, HttpResponse
@@ -133,9 +134,10 @@ def searchset(
     self_url = request.build_absolute_uri()
     if asked is not None:
         query = asked.applied.copy()
-        for name in fhir_search.RESULT_PARAMS:
-            if name in request.GET:
-                query[name] = request.GET[name]
+        if "_count" in request.GET:
+            query["_count"] = str(asked.count)  # the count applied
+        if "_offset" in request.GET:
+            query["_offset"] = str(asked.offset)
         self_url = request.build_absolute_uri(
             f"{request.path}?{query.urlencode()}" if query else request.path
         )
@@ -300,18 +302,23 @@ def search(request: HttpRequest, kind: str) -> HttpResponse:
     user = _user(request)
     if kind not in RESOURCE_TYPES:
         raise RecordNotFound(f"isotrack serves no {kind[:40]} resources.")
+    practice = practice_of(user)
     try:
         strict = fhir_search.strict(request.headers.get("Prefer", ""))
-        asked = fhir_search.parse(kind, request.GET, strict_handling=strict)
+        asked = fhir_search.parse(
+            kind, request.GET, strict_handling=strict, zone=ZoneInfo(practice.time_zone)
+        )
+        references = fhir_search.patient_references(asked, request.build_absolute_uri("/fhir/R4/"))
     except fhir_search.SearchError as error:
         return outcome(400, "invalid", str(error))
     if kind == "Patient":
         return _patient_page(request, user, asked)
-    chosen = [set(values) for param, _, values in asked.criteria if param.name == "patient"]
-    if not chosen:
+    if references is None:
         return outcome(400, "invalid", "Search by patient: ?patient=<patient UUID>.")
-    references = sorted(set.intersection(*chosen))  # each patient parameter must hold; any of its values
-    patients = [access_patient(user, reference.removeprefix("Patient/")) for reference in references]
+    # A patient the practice does not have (another practice's, or none) matches nothing, like any value.
+    patients = list(patients_of(user).filter(uuid__in=references).order_by("id"))
+    for patient in patients:
+        looks.saw(patient)
     found = [
         resource
         for patient in patients
@@ -320,7 +327,10 @@ def search(request: HttpRequest, kind: str) -> HttpResponse:
         and fhir_search.matches(asked, json.loads(resource.model_dump_json()))
     ]
     page = found[asked.offset : asked.offset + asked.count]
-    next_url = _next_page(request, asked) if len(found) > asked.offset + asked.count else None
+    more = (
+        asked.count and len(found) > asked.offset + asked.count
+    )  # _count=0: the total alone (FHIR 3.1.1.5.6)
+    next_url = _next_page(request, asked) if more else None
     return fhir_response(searchset(request, page, total=len(found), next_url=next_url, asked=asked))
 
 
@@ -336,9 +346,11 @@ def _patient_page(request: HttpRequest, user: StaffUser, asked: fhir_search.Sear
     practice = practice_of(user)
     matching = patients_of(user).filter(fhir_search.patient_filter(asked, practice.uuid))
     ordered = matching.select_related("practice").order_by("family_name", "given_name", "mrn", "id")
-    page = list(ordered[asked.offset : asked.offset + asked.count + 1])
+    page = list(ordered[asked.offset : asked.offset + asked.count + 1]) if asked.count else []
     next_url = _next_page(request, asked) if len(page) > asked.count else None
     resources = [_patient_only(p) for p in page[: asked.count]]
+    for patient in page[: asked.count]:
+        looks.saw(patient)  # each Patient resource answered is a look at that patient's record
     return fhir_response(
         searchset(request, resources, total=matching.count(), next_url=next_url, asked=asked)
     )
