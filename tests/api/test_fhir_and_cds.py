@@ -140,7 +140,9 @@ def test_a_patient_search_pages_in_the_database_following_next_links(demo, docto
 
 def test_the_capability_statement_is_valid(doctor_api):
     statement = CapabilityStatement.model_validate_json(doctor_api.get("/fhir/R4/metadata").content)
-    assert {r.type for r in statement.rest[0].resource} == FHIR_TYPES
+    assert {r.type for r in statement.rest[0].resource} == FHIR_TYPES | {"GuidanceResponse"}
+    (guidance,) = [r for r in statement.rest[0].resource if r.type == "GuidanceResponse"]
+    assert [operation.name for operation in guidance.operation] == ["rems-etasu"]  # no read, no search
 
 
 def test_fhir_is_scoped_to_the_practice_and_needs_a_token(demo, client):

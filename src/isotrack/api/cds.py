@@ -42,8 +42,8 @@ from isotrack.clinic.judgments import (
     Recognised,
     recognise,
 )
-from isotrack.clinic.models import Course, CourseStatus, Patient, StaffUser
-from isotrack.clinic.queries import judge, practice_today
+from isotrack.clinic.models import Patient, StaffUser
+from isotrack.clinic.queries import current_course, judge, practice_today
 
 SUMMARY_MAX = 140  # CDS Hooks: a card's summary is under 140 characters
 # The core's weights of what a card shows (core.weights, most pressing first: the cards' order) in the words
@@ -117,12 +117,12 @@ def call_service(request: HttpRequest, service_id: str) -> HttpResponse:
         return _problem(400, "bad_request", f"This service answers the {service['hook']} hook.")
     context = body["context"]
     signing = service["hook"] == "order-sign"
-    ordered = _isotretinoin_order(context.get("draftOrders"), body.get("prefetch")) if signing else None
+    ordered = isotretinoin_order(context.get("draftOrders"), body.get("prefetch")) if signing else None
     if signing and ordered is None:
         return JsonResponse({"cards": []})
     user: StaffUser = request.api_user  # type: ignore[attr-defined]
     patient = _patient(user, context.get("patientId"))
-    course = _current_course(patient) if patient is not None else None
+    course = current_course(patient) if patient is not None else None
     if course is None:  # nothing to say at a chart's opening; an isotretinoin order is never let pass unsaid
         return JsonResponse({"cards": [_unchecked(ordered, known=patient is not None)] if signing else []})
     judged = judge(course, practice_today(practice_of(user)))  # the prescription a visit today would propose
@@ -150,17 +150,7 @@ def _patient(user: StaffUser, patient_id: Any) -> Patient | None:
     return found
 
 
-def _current_course(patient: Patient) -> Course | None:
-    """The course a prescription would belong to: the latest qualifying or active one, else the latest."""
-    courses = patient.courses.select_related("patient__practice").exclude(
-        status=CourseStatus.ENTERED_IN_ERROR
-    )
-    courses = courses.order_by("-start", "-id")
-    open_course = courses.filter(status__in=[CourseStatus.DRAFT, CourseStatus.ACTIVE]).first()
-    return open_course or courses.first()
-
-
-def _isotretinoin_order(draft_orders: Any, prefetch: Any) -> Recognised | None:
+def isotretinoin_order(draft_orders: Any, prefetch: Any) -> Recognised | None:
     """The first draft MedicationRequest that is isotretinoin, as the core recognises it (RxNorm code,
     ingredient or brand name: ``core.products``) in its ``medicationCodeableConcept``, or in the Medication
     its ``medicationReference`` points to: contained in the order, another entry of the draft orders, or

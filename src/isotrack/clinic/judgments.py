@@ -10,6 +10,7 @@ from __future__ import annotations
 from isotrack.core import (
     Acknowledgment,
     Alert,
+    Etasu,
     Evaluation,
     Finding,
     MedicationCoding,
@@ -25,6 +26,7 @@ from isotrack.core import (
 __all__ = [
     "Acknowledgment",
     "Alert",
+    "Etasu",
     "Evaluation",
     "Finding",
     "MedicationCoding",

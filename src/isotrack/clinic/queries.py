@@ -19,6 +19,7 @@ from isotrack.clinic.models import (
     AlertAcknowledgment,
     ContraceptionMethodCode,
     Course,
+    CourseStatus,
     Patient,
     Practice,
     StaffUser,
@@ -122,6 +123,24 @@ def judge(course: Course, day: date, days_supply: int = 30) -> Judgment:
         calendar=core.therapy_calendar(course_file, day, evaluation=evaluation),
         acknowledged_by=names,
     )
+
+
+def current_course(patient: Patient) -> Course | None:
+    """The course a prescription would belong to: the latest qualifying or active one, else the latest."""
+    courses = patient.courses.select_related("patient__practice").exclude(
+        status=CourseStatus.ENTERED_IN_ERROR
+    )
+    courses = courses.order_by("-start", "-id")
+    open_course = courses.filter(status__in=[CourseStatus.DRAFT, CourseStatus.ACTIVE]).first()
+    return open_course or courses.first()
+
+
+def rems_etasu(course: Course, day: date) -> core.Etasu:
+    """The course's iPLEDGE requirements for a fill on ``day``, as the REMS guide's ``$rems-etasu`` words
+    them (``core.etasu``)."""
+    course_file = course_facts(course)
+    evaluation = core.evaluate(course_file, day)
+    return core.etasu(core.current_cycle(course_file, day, evaluation), evaluation)
 
 
 def judged_in_words(course_file: facts.CourseFile, day: date) -> tuple[str, date | None]:

@@ -59,6 +59,8 @@ All are frozen dataclasses of dates, numbers, text and tuples; build them direct
   ``result_flag(lab_or_mood_screen, policy)`` is the alert one result raises alone.
 - ``recognise(codings, texts) -> Recognised | None``: whether a medication (its ``MedicationCoding``s and
   texts) is isotretinoin, by RxNorm code, ingredient or brand name (``isotrack.core.products``).
+- ``etasu(cycle, evaluation) -> Etasu``: the cycle's iPLEDGE requirements as HL7's REMS guide words them
+  (``$rems-etasu``: success, data-required, failure; ``isotrack.core.rems``).
 """
 
 from __future__ import annotations
@@ -142,6 +144,7 @@ from isotrack.core.monitoring import Alert
 from isotrack.core.prescription import Prescription, PrescriptionProposal, proposed_prescription
 from isotrack.core.products import Coding as MedicationCoding
 from isotrack.core.products import Recognised, recognise
+from isotrack.core.rems import Etasu, etasu
 from isotrack.core.rules import RULE_SETS, Blocking, RuleSet, Window, rule_set_for
 from isotrack.core.schedule import Due
 from isotrack.core.urgency import (
@@ -157,6 +160,8 @@ from isotrack.core.urgency import (
 from isotrack.core.weights import ACT_NOW, BLOCKS_FILL, REVIEW, SETTLED, WEIGHTS
 
 __all__ = [
+    "Etasu",
+    "etasu",
     "MedicationCoding",
     "Recognised",
     "recognise",

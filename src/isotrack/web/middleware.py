@@ -37,7 +37,7 @@ class InputGuardMiddleware:
     problem document, FHIR with an OperationOutcome, pages with the error page. Forms refuse the rest beside
     their fields."""
 
-    JSON_PATHS = ("/api/", "/cds-services")
+    JSON_PATHS = ("/api/", "/cds-services", "/fhir/")
 
     def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
         self.get_response = get_response
@@ -125,7 +125,8 @@ class AccessLogMiddleware:
     def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
         self.get_response = get_response
 
-    READ_BY_POST = frozenset({"cds_service"})  # a CDS Hooks call is a POST that reads a patient's course
+    # A CDS Hooks call and FHIR's $rems-etasu are POSTs that read a patient's course.
+    READ_BY_POST = frozenset({"cds_service", "fhir_rems_etasu"})
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
         token = looks.watch()

@@ -15,21 +15,26 @@ from django.contrib.auth.decorators import login_not_required
 from django.http import HttpRequest, HttpResponse
 from django.urls import path, re_path
 from django.utils import timezone
-from django.views.decorators.http import require_GET
+from django.views.decorators.csrf import csrf_exempt
+from django.views.decorators.http import require_GET, require_POST
 from fhir.resources.R4B.bundle import Bundle
 from fhir.resources.R4B.capabilitystatement import CapabilityStatement
 from fhir.resources.R4B.operationoutcome import OperationOutcome
+from fhir.resources.R4B.parameters import Parameters
 from fhir.resources.R4B.resource import Resource
 
 from isotrack.api.auth import token_or_session
+from isotrack.api.cds import isotretinoin_order
 from isotrack.api.fhir import search as fhir_search
 from isotrack.api.fhir.resources import (
+    IPLEDGE_ID_SYSTEM,
+    MRN_SYSTEM,
     course_of_derived_id,
     derived_resources,
     patient_resource,
     patient_resources,
 )
-from isotrack.clinic import looks
+from isotrack.clinic import inputs, looks, queries
 from isotrack.clinic.access import access_patient, patients_of, practice_of
 from isotrack.clinic.errors import ClinicError, RecordNotFound
 from isotrack.clinic.models import (
@@ -44,9 +49,10 @@ from isotrack.clinic.models import (
     StaffUser,
     Weight,
 )
-from isotrack.clinic.queries import practice_today
+from isotrack.clinic.queries import current_course, practice_today
 
 FHIR_JSON = "application/fhir+json"
+REMS_GUIDE = "http://hl7.org/fhir/us/medication-rems/"  # HL7 US Medication REMS, STU2: $rems-etasu
 RESOURCE_TYPES = (
     "Patient",
     "CarePlan",
@@ -216,6 +222,14 @@ def metadata(request: HttpRequest) -> HttpResponse:
                 }
             ]
         resources.append(entry)
+    resources.append(
+        {
+            "type": "GuidanceResponse",
+            "operation": [
+                {"name": "rems-etasu", "definition": f"{REMS_GUIDE}OperationDefinition/rems-etasu"}
+            ],
+        }
+    )
     statement = CapabilityStatement.model_validate(
         {
             "resourceType": "CapabilityStatement",
@@ -367,6 +381,125 @@ def everything(request: HttpRequest, resource_id: str) -> HttpResponse:
     return fhir_response(searchset(request, patient_resources(patient, _today(user))))
 
 
+@login_not_required
+@csrf_exempt
+@require_POST
+def rems_etasu(request: HttpRequest) -> HttpResponse:
+    """``POST GuidanceResponse/$rems-etasu``: a Parameters resource with ``patient`` (a Patient: isotrack's
+    id, or an identifier of this practice's MRN or the iPLEDGE id) and ``medication`` (a Medication or a
+    MedicationRequest of isotretinoin) in; out, a Parameters resource whose ``rems-etasu`` GuidanceResponse
+    gives the iPLEDGE requirements of a fill today, each a nested GuidanceResponse, as the core judges them
+    (``core.rems``)."""
+    return token_or_session(_rems_etasu, unauthenticated=_unauthenticated)(request)
+
+
+def _rems_etasu(request: HttpRequest) -> HttpResponse:
+    user = _user(request)
+    try:
+        body = inputs.parse_json(request.body, "The request body")
+    except inputs.BadInput as error:
+        return outcome(400, "invalid", f"{error.message}.")
+    given = _parameters(body)
+    if given is None:
+        return outcome(400, "invalid", "Send a Parameters resource with a patient and a medication.")
+    patient_in, medication = given
+    if isotretinoin_order(_as_order(medication), None) is None:
+        return outcome(422, "invalid", "isotrack answers $rems-etasu for isotretinoin (iPLEDGE) only.")
+    patient = _patient_named(user, patient_in)
+    if patient is None:
+        return outcome(404, "not_found", "isotrack does not know this patient.")
+    looks.saw(patient)
+    course = current_course(patient)
+    subject = {"reference": f"Patient/{patient.uuid}"}
+    if course is None:
+        answer = _guidance("failure", subject, "isotrack has no isotretinoin course for this patient.")
+    else:
+        judged = queries.rems_etasu(course, _today(user))
+        answer = _guidance(judged.status, subject, f"iPLEDGE, rule set {judged.rule_set_id}, {judged.day}")
+    if course is not None and judged.requirements:
+        answer["outputParameters"] = {"reference": "#etasuOutputParameters"}
+        answer["contained"] = [
+            {
+                "resourceType": "Parameters",
+                "id": "etasuOutputParameters",
+                "parameter": [
+                    {
+                        "name": requirement.name,
+                        "resource": _guidance(requirement.status, subject, requirement.note),
+                    }
+                    for requirement in judged.requirements
+                ],
+            }
+        ]
+    resource = Parameters.model_validate(
+        {"resourceType": "Parameters", "parameter": [{"name": "rems-etasu", "resource": answer}]}
+    )
+    return fhir_response(resource)
+
+
+def _guidance(status: str, subject: dict[str, str], note: str) -> dict[str, Any]:
+    return {
+        "resourceType": "GuidanceResponse",
+        "moduleUri": REMS_GUIDE,
+        "status": status,
+        "subject": subject,
+        "occurrenceDateTime": timezone.now().isoformat(),
+        "note": [{"text": note}],
+    }
+
+
+def _parameters(body: Any) -> tuple[dict[str, Any], dict[str, Any]] | None:
+    if not isinstance(body, dict) or body.get("resourceType") != "Parameters":
+        return None
+    named = {
+        parameter.get("name"): parameter.get("resource")
+        for parameter in body.get("parameter") or []
+        if isinstance(parameter, dict)
+    }
+    patient, medication = named.get("patient"), named.get("medication")
+    if not (isinstance(patient, dict) and isinstance(medication, dict)):
+        return None
+    return patient, medication
+
+
+def _as_order(medication: dict[str, Any]) -> dict[str, Any]:
+    """The medication as CDS Hooks' draft orders hold it, for the one recognition of isotretinoin."""
+    if medication.get("resourceType") == "Medication":
+        medication = {
+            "resourceType": "MedicationRequest",
+            "medicationReference": {"reference": "#medication"},
+            "contained": [{**medication, "id": "medication"}],
+        }
+    return {"resourceType": "Bundle", "entry": [{"resource": medication}]}
+
+
+def _patient_named(user: StaffUser, patient: dict[str, Any]) -> Patient | None:
+    """The practice's patient the Patient resource names: by isotrack's id, else by an identifier of this
+    practice's MRN system or the iPLEDGE id's (an identifier of another system names no patient of ours)."""
+    mine = patients_of(user)
+    resource_id = patient.get("id")
+    if isinstance(resource_id, str):
+        try:
+            found = mine.filter(uuid=uuid.UUID(resource_id)).first()
+        except ValueError:
+            found = None
+        if found is not None:
+            return found
+    mrn_system = f"{MRN_SYSTEM}:{practice_of(user).uuid}"
+    for identifier in patient.get("identifier") or []:
+        if not isinstance(identifier, dict) or not isinstance(identifier.get("value"), str):
+            continue
+        system, value = identifier.get("system"), identifier["value"]
+        found = None
+        if system == mrn_system:
+            found = mine.filter(mrn=value).first()
+        elif system == IPLEDGE_ID_SYSTEM and value:
+            found = mine.filter(ipledge_id=value).first()
+        if found is not None:
+            return found
+    return None
+
+
 @fhir_view
 def unknown(request: HttpRequest, rest: str = "") -> HttpResponse:
     raise RecordNotFound(
@@ -377,6 +510,7 @@ def unknown(request: HttpRequest, rest: str = "") -> HttpResponse:
 urlpatterns = [
     path("metadata", metadata, name="fhir_metadata"),
     path("Patient/<str:resource_id>/$everything", everything, name="fhir_everything"),
+    path("GuidanceResponse/$rems-etasu", rems_etasu, name="fhir_rems_etasu"),
     path("<str:kind>/<str:resource_id>", read, name="fhir_read"),
     path("<str:kind>", search, name="fhir_search"),
     re_path(r"^(?P<rest>.*)$", unknown),
