@@ -349,3 +349,66 @@ def test_fhir_and_cds_hooks_grade_with_the_cores_one_scale_in_its_order() -> Non
     assert tuple(SEVERITIES) == core.WEIGHTS
     assert [INDICATORS[w] for w in core.WEIGHTS] == ["critical", "warning", "warning", "info"]
     assert [SEVERITIES[w] for w in core.WEIGHTS] == ["high", "high", "moderate", "low"]
+
+
+def _order(**fields) -> dict:
+    return {"resource": {"resourceType": "MedicationRequest", **fields}}
+
+
+def _contained(**medication) -> dict:
+    return {
+        "medicationReference": {"reference": "#m"},
+        "contained": [{"resourceType": "Medication", "id": "m", **medication}],
+    }
+
+
+@pytest.mark.parametrize(
+    "shape",
+    [
+        {"entry": 5},
+        {"entry": [_order(medicationCodeableConcept={"coding": 5})]},
+        {"entry": [_order(contained=5, medicationReference={"reference": "#m"})]},
+        {"entry": [_order(medication=[1, 2])]},
+        {"entry": [_order(medicationReference={"reference": 7})]},
+        {"entry": [_order(**_contained(ingredient=1))]},
+        {"entry": [None, "x", {"resource": []}]},
+    ],
+)
+def test_an_order_sign_of_odd_shapes_answers_without_a_500(demo, doctor_api, shape):
+    patient = demo.courses["window_missed"][0].patient
+    request = order_sign_request(str(patient.uuid))
+    request["context"]["draftOrders"] = {"resourceType": "Bundle", **shape}
+    request["prefetch"] = {"medications": {"resourceType": "Bundle", "entry": 3}}
+    answer = call(doctor_api, "isotrack-order-sign", request)
+    assert answer.status_code == 200 and answer.json() == {"cards": []}
+
+
+URN = "urn:uuid:0c3a0b0e-0000-4000-8000-000000000001"
+RXNORM_OID = "urn:oid:2.16.840.1.113883.6.88"
+
+
+@pytest.mark.parametrize(
+    "order",
+    [
+        {"medication": {"concept": {"text": "Zenatane 30 MG Oral Capsule"}}},  # R5
+        {"medication": {"reference": {"reference": "Medication/m5"}}},  # R5, prefetched by its full URL
+        {"medicationReference": {"reference": "Medication/m5/_history/2"}},  # a version of it
+        {"medicationReference": {"reference": URN}},  # an entry of the draft orders named by its urn:uuid
+        {"medicationCodeableConcept": {"coding": [{"system": RXNORM_OID, "code": 197845}]}},  # OID, a number
+        _contained(ingredient=[{"item": {"concept": {"text": "isotretinoin"}}}]),  # R5 ingredient
+        _contained(ingredient=[{"itemReference": {"display": "ISOtretinoin"}}]),  # R4, by its display
+    ],
+)
+def test_an_isotretinoin_order_is_found_however_the_ehr_shapes_it(demo, doctor_api, order):
+    patient = demo.courses["window_missed"][0].patient
+    generic = call(doctor_api, "isotrack-order-sign", order_sign_request(str(patient.uuid))).json()["cards"]
+    request = order_sign_request(str(patient.uuid))
+    entries = request["context"]["draftOrders"]["entry"]
+    del entries[0]["resource"]["medicationCodeableConcept"]
+    entries[0]["resource"].update(order)
+    claravis = {"resourceType": "Medication", "code": {"text": "Claravis 40 MG Oral Capsule"}}  # no id
+    entries.append({"fullUrl": URN, "resource": claravis})
+    prefetched = {"fullUrl": "http://ehr.example/fhir/Medication/m5", "resource": claravis}
+    request["prefetch"] = {"medications": {"resourceType": "Bundle", "entry": [prefetched]}}
+    cards = call(doctor_api, "isotrack-order-sign", request).json()["cards"]
+    assert cards and [c["summary"] for c in cards] == [c["summary"] for c in generic], order

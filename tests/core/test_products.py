@@ -29,6 +29,15 @@ from isotrack.core.products import BRANDS, CLINICAL_DRUGS, RXNORM, Coding, recog
         ([], ["ISOtretinoin 10 mg"], "isotretinoin", None, 10.0),
         ([], ["Zenatane"], "Zenatane", "conventional", None),
         ([Coding("http://snomed.info/sct", "6064", "Myorisan 30 MG")], [], "Myorisan", "conventional", 30.0),
+        ([], ["ISOTRETINOIN40MG CAP"], "isotretinoin", None, 40.0),  # run together, as some catalogues write
+        ([], ["isotretinoin_40mg"], "isotretinoin", None, 40.0),
+        ([], ["Isotretinoinum 20 mg"], "isotretinoin", None, 20.0),
+        ([], ["Claravis40mg"], "Claravis", "conventional", 40.0),
+        ([], ["AMNESTEEM 40MG"], "Amnesteem", "conventional", 40.0),
+        ([], ["AbsoricaLD 32mg"], "Absorica LD", "micronized", 32.0),
+        ([], ["Absorica-LD 16 mg"], "Absorica LD", "micronized", 16.0),
+        ([], ["Absorica L.D. 24 mg"], "Absorica LD", "micronized", 24.0),
+        ([], ["Absorica_LD"], "Absorica LD", "micronized", None),
     ],
 )
 def test_an_order_is_isotretinoin_by_code_ingredient_or_brand(codings, texts, by, product, mg):
@@ -53,12 +62,14 @@ def test_nothing_else_is_taken_for_isotretinoin(codings, texts):
 @given(
     st.sampled_from(BRANDS),
     st.sampled_from([str.lower, str.upper, str.title, lambda name: name]),
-    st.text(alphabet=" ,;()[]-0123456789", max_size=8),
-    st.text(alphabet=" ,;()[]-", max_size=8),
+    st.text(alphabet=" ,;()[]-_0123456789", max_size=8),
+    st.text(alphabet=" ,;()[]-_0123456789", max_size=8),
 )
-def test_a_brand_in_any_case_between_any_punctuation_names_its_product_line(brand, case, before, after):
+def test_a_brand_in_any_case_against_any_punctuation_or_digit_names_its_product_line(
+    brand, case, before, after
+):
     name, product = brand
-    found = recognise([], [f"{before} {case(name)} {after}"])
+    found = recognise([], [f"{before}{case(name)}{after}"])  # nothing between: "Claravis40mg", "(ZENATANE)"
     assert found is not None and (found.by, found.product) == (name, product)
 
 

@@ -31,6 +31,7 @@ from django.views.decorators.http import require_GET, require_POST
 
 from isotrack.api import answers
 from isotrack.api.auth import token_or_session
+from isotrack.api.fhir.resources import RXNORM
 from isotrack.api.problems import problem, problem_response
 from isotrack.clinic import inputs, looks
 from isotrack.clinic.access import patients_of, practice_of
@@ -159,17 +160,18 @@ def isotretinoin_order(draft_orders: Any, prefetch: Any) -> Recognised | None:
         return None
     resources: list[dict[str, Any]] = [
         entry["resource"]
-        for entry in draft_orders.get("entry") or []
+        for entry in _list(draft_orders.get("entry"))
         if isinstance(entry, dict) and isinstance(entry.get("resource"), dict)
     ]
-    medications = _medications([*resources, *(prefetch.values() if isinstance(prefetch, dict) else [])])
+    prefetched = list(prefetch.values()) if isinstance(prefetch, dict) else []
+    medications = _medications([draft_orders, *prefetched])
     for order in resources:
         if order.get("resourceType") != "MedicationRequest":
             continue
         for concept in _medication_concepts(order, medications):
             codings = [
-                MedicationCoding(_text(c.get("system")), _text(c.get("code")), _text(c.get("display")))
-                for c in concept.get("coding") or []
+                MedicationCoding(_rxnorm(c.get("system")), _code(c.get("code")), _text(c.get("display")))
+                for c in _list(concept.get("coding"))
                 if isinstance(c, dict)
             ]
             found = recognise(codings, [_text(concept.get("text"))])
@@ -178,25 +180,47 @@ def isotretinoin_order(draft_orders: Any, prefetch: Any) -> Recognised | None:
     return None
 
 
+def _list(value: Any) -> list[Any]:
+    """A JSON array as it should be, or nothing: an EHR's odd shape never turns into a 500 (and no check)."""
+    return value if isinstance(value, list) else []
+
+
+def _dict(value: Any) -> dict[str, Any]:
+    return value if isinstance(value, dict) else {}
+
+
 def _text(value: Any) -> str | None:
     return value if isinstance(value, str) else None
 
 
+def _code(value: Any) -> str | None:
+    """A code as text: some EHRs send RxNorm's digits as a JSON number."""
+    return str(value) if isinstance(value, int) and not isinstance(value, bool) else _text(value)
+
+
+RXNORM_OID = "urn:oid:2.16.840.1.113883.6.88"  # RxNorm's OID, used by some EHRs in place of its URL
+
+
+def _rxnorm(system: Any) -> str | None:
+    return RXNORM if system == RXNORM_OID else _text(system)
+
+
 def _medications(resources: list[Any]) -> dict[str, dict[str, Any]]:
-    """The Medication resources among these (Bundles opened), by ``Medication/<id>`` and by full URL."""
+    """The Medication resources among these (Bundles opened), by ``Medication/<id>``, by full URL and by the
+    full URL's ``Medication/<id>`` ending."""
     found: dict[str, dict[str, Any]] = {}
     for resource in resources:
         if not isinstance(resource, dict):
             continue
         if resource.get("resourceType") == "Bundle":
-            for entry in resource.get("entry") or []:
-                if isinstance(entry, dict) and isinstance(entry.get("resource"), dict):
-                    medication = entry["resource"]
-                    if medication.get("resourceType") == "Medication" and isinstance(
-                        entry.get("fullUrl"), str
-                    ):
-                        found[entry["fullUrl"]] = medication
-                    found |= _medications([medication])
+            for entry in _list(resource.get("entry")):
+                if not (isinstance(entry, dict) and isinstance(entry.get("resource"), dict)):
+                    continue
+                medication, full_url = entry["resource"], entry.get("fullUrl")
+                if medication.get("resourceType") == "Medication" and isinstance(full_url, str):
+                    found[full_url] = medication
+                    found["/".join(full_url.split("/")[-2:])] = medication
+                found |= _medications([medication])
         elif resource.get("resourceType") == "Medication" and isinstance(resource.get("id"), str):
             found[f"Medication/{resource['id']}"] = resource
     return found
@@ -205,24 +229,32 @@ def _medications(resources: list[Any]) -> dict[str, dict[str, Any]]:
 def _medication_concepts(
     order: dict[str, Any], medications: dict[str, dict[str, Any]]
 ) -> list[dict[str, Any]]:
-    """The order's medication as concepts: its CodeableConcept, or the referenced Medication's code and
-    ingredients (and the reference's display)."""
-    concepts = [order.get("medicationCodeableConcept")]
-    reference = order.get("medicationReference")
-    if isinstance(reference, dict):
+    """The order's medication as concepts: its CodeableConcept (R4 ``medicationCodeableConcept``, R5
+    ``medication.concept``), or the referenced Medication's code and ingredients (and the displays)."""
+    r5 = _dict(order.get("medication"))
+    concepts = [order.get("medicationCodeableConcept"), r5.get("concept")]
+    for reference in (order.get("medicationReference"), r5.get("reference")):
+        if not isinstance(reference, dict):
+            continue
         concepts.append({"text": reference.get("display")})
         target = reference.get("reference")
         medication = None
         if isinstance(target, str) and target.startswith("#"):
-            contained = [c for c in order.get("contained") or [] if isinstance(c, dict)]
+            contained = [c for c in _list(order.get("contained")) if isinstance(c, dict)]
             medication = next((c for c in contained if c.get("id") == target[1:]), None)
         elif isinstance(target, str):
+            target = target.split("/_history/")[0]
             medication = medications.get(target) or medications.get("/".join(target.split("/")[-2:]))
         if medication is not None and medication.get("resourceType") == "Medication":
             concepts.append(medication.get("code"))
-            for ingredient in medication.get("ingredient") or []:
-                if isinstance(ingredient, dict):
-                    concepts.append(ingredient.get("itemCodeableConcept"))
+            for ingredient in _list(medication.get("ingredient")):
+                if not isinstance(ingredient, dict):
+                    continue
+                item = _dict(ingredient.get("item"))
+                concepts += [ingredient.get("itemCodeableConcept"), item.get("concept")]
+                for named in (ingredient.get("itemReference"), item.get("reference")):
+                    if isinstance(named, dict):
+                        concepts.append({"text": named.get("display")})
     return [concept for concept in concepts if isinstance(concept, dict)]
 
 

@@ -43,11 +43,16 @@ BRANDS: tuple[tuple[str, Product], ...] = (
     ("Zenatane", "conventional"),
     ("Sotret", "conventional"),
 )
+# A brand as a word of its own (no letter just before or after: "Claravis40mg" is Claravis, "Absoricant" is
+# not), Absorica LD however it is spaced or dotted; the ingredient anywhere ("ISOTRETINOIN40MG").
+_MICRONIZED = r"absorica[\s\-_.]*l\.?\s*d\.?"
 _NAMES = re.compile(
-    r"\b(" + "|".join(re.escape(name).replace(r"\ ", r"\s+") for name, _ in BRANDS) + r"|isotretinoin)\b",
+    r"(?<![a-z])("
+    + "|".join([_MICRONIZED, *(re.escape(name.lower()) for name, _ in BRANDS if name != "Absorica LD")])
+    + r")(?![a-z])|(isotretinoin)",
     re.IGNORECASE,
 )
-_STRENGTH = re.compile(r"\b(\d{1,3}(?:\.\d+)?)\s*mg\b", re.IGNORECASE)
+_STRENGTH = re.compile(r"(?<![\d.])(\d{1,3}(?:\.\d+)?)\s*mg(?![a-z])", re.IGNORECASE)
 
 
 @dataclass(frozen=True)
@@ -79,10 +84,12 @@ def recognise(codings: Iterable[Coding], texts: Iterable[str | None] = ()) -> Re
     for text in words:
         found = _NAMES.search(text or "")
         if found is not None:
-            name = " ".join(found.group(1).split())
-            product = next((line for brand, line in BRANDS if brand.lower() == name.lower()), None)
-            label = next((brand for brand, _ in BRANDS if brand.lower() == name.lower()), "isotretinoin")
-            return Recognised(label, product, _strength(codings, [text]))
+            if found.group(1) is None:
+                return Recognised("isotretinoin", None, _strength(codings, [text]))
+            name = found.group(1).lower()
+            label = "Absorica LD" if re.fullmatch(_MICRONIZED, name) else name
+            brand, product = next((b, line) for b, line in BRANDS if b.lower() == label.lower())
+            return Recognised(brand, product, _strength(codings, [text]))
     return None
 
 
