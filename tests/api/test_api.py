@@ -362,3 +362,35 @@ def test_a_visit_shows_the_methods_confirmed_and_the_prescription_to_send(nurse_
     visit = nurse_api.get(f"/api/v1/courses/{course.uuid}/visits").json()[0]
     assert visit["confirmed_methods"] == ["iud_copper", "male_condom"]
     assert visit["prescription"] == {"days_supply": 30, "mg_per_day": 40.0, "product": "conventional"}
+
+
+def test_a_courses_etag_covers_what_its_get_shows_and_a_304_is_a_look(nurse_api, course):
+    """The course answer shows the practice's target when the course has none of its own: a change of the
+    practice's target is a new version, never a 304 over a stale copy. A 304 still opened the record."""
+    from decimal import Decimal
+
+    from isotrack.audit.models import AccessEvent
+
+    url = f"/api/v1/courses/{course.uuid}"
+    first = nurse_api.get(url)
+    assert first.json()["follows_practice_target"] is True
+    before = AccessEvent.objects.count()
+    held = nurse_api.get(url, HTTP_IF_NONE_MATCH=first["ETag"])
+    assert held.status_code == 304
+    look = AccessEvent.objects.order_by("id").last()
+    assert AccessEvent.objects.count() == before + 1 and look.patient_id == course.patient_id
+    practice = course.patient.practice
+    practice.target_mg_per_kg = Decimal(120)
+    practice.save(update_fields=["target_mg_per_kg"])
+    changed = nurse_api.get(url, HTTP_IF_NONE_MATCH=first["ETag"])
+    assert changed.status_code == 200 and changed["ETag"] != first["ETag"]
+    assert changed.json()["target_mg_per_kg"] == 120.0
+
+
+def test_empty_elements_of_an_if_match_list_are_ignored(nurse_api, weight):
+    url = f"/api/v1/weights/{weight.uuid}"
+    etag = nurse_api.get(url)["ETag"]
+    body = {"effective_date": "2026-05-20", "value": 63, "unit": "kg"}
+    assert (
+        patch(nurse_api, url, body, HTTP_IF_MATCH=f' , "other", , {etag}').status_code == 200
+    )  # RFC 9110 5.6.1

@@ -207,3 +207,25 @@ def test_a_feed_answers_head_and_304_while_its_events_are_unchanged(
     moved = client.get(url, HTTP_IF_NONE_MATCH=etag)
     assert moved.status_code == 200 and moved["ETag"] != etag
     assert client.post(url).status_code == 405
+
+
+def test_a_feeds_etag_is_the_same_at_any_hour_while_its_events_are_and_no_precondition_logs_it(
+    client, nurse, patient, active_course, caplog
+):
+    from datetime import UTC, datetime
+
+    from isotrack.notify import feeds
+
+    issued = notify_actions.create_feed_token(actor=nurse, scope="patient", patient=patient)
+    feed = FeedToken.objects.get(uuid=issued.feed.uuid)
+    early, late = datetime(2026, 12, 3, 8, 0, 1, tzinfo=UTC), datetime(2026, 12, 3, 13, 59, 58, tzinfo=UTC)
+    at_eight, at_two = (feeds.build_feed(feed, now=when).to_ical() for when in (early, late))
+    assert at_eight != at_two  # the stamps differ ...
+    assert feeds.feed_version(at_eight) == feeds.feed_version(at_two)  # ... the version does not
+    url = reverse("calendar_feed", kwargs={"token": issued.secret})
+    for header in (
+        {"HTTP_IF_UNMODIFIED_SINCE": "Mon, 01 Jan 2001 00:00:00 GMT"},
+        {"HTTP_IF_MATCH": '"other"'},
+    ):
+        assert client.get(url, **header).status_code == 200  # only If-None-Match is a condition here
+    assert issued.secret not in caplog.text

@@ -132,7 +132,8 @@ class AccessLogMiddleware:
         token = looks.watch()
         try:
             response = self.get_response(request)
-            if 200 <= response.status_code < 300 and (
+            # A 304 answers a conditional read of the record: the requester holds it, so it is a look too.
+            if (200 <= response.status_code < 300 or response.status_code == 304) and (
                 request.method in ("GET", "HEAD")
                 or (
                     request.resolver_match is not None

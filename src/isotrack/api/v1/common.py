@@ -11,15 +11,13 @@ from datetime import date
 from decimal import Decimal
 from typing import Any
 
-from django.core.serializers.json import DjangoJSONEncoder
 from django.db.models import Model
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse, HttpResponseNotModified
 from ninja import Field, Schema
 
 from isotrack.api.problems import precondition_failed, precondition_required
 from isotrack.api.v1.schemas import Problem
 from isotrack.audit.chain import AUDIT, hold
-from isotrack.audit.trail import snapshot
 from isotrack.clinic.models import StaffUser
 
 READ_PROBLEMS: dict[int, Any] = {400: Problem, 401: Problem, 403: Problem, 404: Problem, 422: Problem}
@@ -74,9 +72,11 @@ def public_fields(instance: Model, names: Iterable[str]) -> dict[str, Any]:
 # ---------------------------------------------------------------------------------- optimistic concurrency
 
 
-def etag_of(instance: Model) -> str:
-    """A strong validator: the hash of the record's audited snapshot (what an audit row would show)."""
-    content = json.dumps(snapshot(instance), sort_keys=True, cls=DjangoJSONEncoder)
+def etag_of(representation: dict[str, Any]) -> str:
+    """A strong validator: the hash of what the GET answers (the representation), so that a change to anything
+    it shows (the record, or what it draws from elsewhere, as a course's target from the practice's policy)
+    changes it."""
+    content = json.dumps(representation, sort_keys=True, default=_as_served)
     return '"' + hashlib.sha256(content.encode()).hexdigest()[:32] + '"'
 
 
@@ -91,6 +91,9 @@ def entity_tags(header: str) -> list[tuple[bool, str]] | None:
         return None
     tags, at = [], 0
     while at < len(header):
+        if header[at] in " \t,":  # empty list elements are ignored (RFC 9110 5.6.1)
+            at += 1
+            continue
         found = _ENTITY_TAG.match(header, at)
         if found is None or found.end() == at:
             return []
@@ -99,7 +102,12 @@ def entity_tags(header: str) -> list[tuple[bool, str]] | None:
     return tags
 
 
-def check_version(request: HttpRequest, instance: Model) -> None:
+def _as_served(value: object) -> object:
+    """A value as the answer serves it: a decimal as its number (64.5 and 64.50 are one version)."""
+    return float(value) if isinstance(value, Decimal) else str(value)
+
+
+def check_version(request: HttpRequest, instance: Model, represent: Callable[[Any], dict[str, Any]]) -> None:
     """The update goes ahead only against the version the client read: If-Match must name its ETag, compared
     strongly (RFC 9110 13.1.1: a weak tag never matches), or be ``*`` (the record as it now is).
 
@@ -113,24 +121,26 @@ def check_version(request: HttpRequest, instance: Model) -> None:
         hold(AUDIT, practice_id)  # the audit chain before the row (audit.chain.hold), as every writer
     current = type(instance)._default_manager.select_for_update().get(pk=instance.pk)
     tags = entity_tags(header)
-    if tags is not None and (False, etag_of(current)) not in tags:
+    if tags is not None and (False, etag_of(represent(current))) not in tags:
         raise precondition_failed(
             "The record changed since you read it (or If-Match names another version, or a weak one): GET it "
             "again and send its ETag as it came."
         )
 
 
-def read_version(request: HttpRequest, instance: Model, response: HttpResponse) -> HttpResponse | None:
-    """A read's ETag on the answer; and, when If-None-Match names it (compared weakly, RFC 9110 13.1.2) or is
-    ``*``, the 304 Not Modified to answer instead: the client's copy is current."""
-    etag = etag_of(instance)
+def read_version(
+    request: HttpRequest, representation: dict[str, Any], response: HttpResponse
+) -> dict[str, Any] | HttpResponse:
+    """A read's answer with its ETag; or, when If-None-Match names it (compared weakly, RFC 9110 13.1.2) or is
+    ``*``, 304 Not Modified instead: the client's copy is current."""
+    etag = etag_of(representation)
     response["ETag"] = etag
     tags = entity_tags(request.headers.get("If-None-Match", "")) if "If-None-Match" in request.headers else []
     if tags is None or etag in {tag for _, tag in tags}:
-        not_modified = HttpResponse(status=304)
+        not_modified = HttpResponseNotModified()
         not_modified["ETag"] = etag
         return not_modified
-    return None
+    return representation
 
 
 def created(response: HttpResponse, path: str) -> None:

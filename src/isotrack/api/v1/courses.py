@@ -217,7 +217,7 @@ def get_course(
     request: HttpRequest, course_uuid: UUID, response: HttpResponse
 ) -> dict[str, Any] | HttpResponse:
     course = access_course(actor(request), course_uuid)
-    return read_version(request, course, response) or course_out(course)
+    return read_version(request, course_out(course), response)
 
 
 @router.patch(
@@ -232,13 +232,14 @@ def end_course(
     user = actor(request)
     with transaction.atomic():
         course = access_course(user, course_uuid)
-        check_version(request, course)
+        check_version(request, course, course_out)
         course = course_actions.end_course(
             actor=user, course=course, end=payload.end, reason=payload.reason, stopped=payload.stopped
         )
     course = access_course(user, course_uuid)
-    response["ETag"] = etag_of(course)
-    return course_out(course)
+    answer = course_out(course)
+    response["ETag"] = etag_of(answer)
+    return answer
 
 
 # ------------------------------------------------------------------------------------------- course records

@@ -111,7 +111,7 @@ def get_patient(
     request: HttpRequest, patient_uuid: UUID, response: HttpResponse
 ) -> dict[str, Any] | HttpResponse:
     patient = access_patient(actor(request), patient_uuid)
-    return read_version(request, patient, response) or patient_out(patient)
+    return read_version(request, patient_out(patient), response)
 
 
 @router.patch(
@@ -126,10 +126,11 @@ def update_patient_contact(
     user = actor(request)
     with transaction.atomic():
         patient = access_patient(user, patient_uuid)
-        check_version(request, patient)
+        check_version(request, patient, patient_out)
         patient = patient_actions.update_patient_contact(actor=user, patient=patient, **payload.dict())
-    response["ETag"] = etag_of(patient)
-    return patient_out(patient)
+    answer = patient_out(patient)
+    response["ETag"] = etag_of(answer)
+    return answer
 
 
 @router.put(
@@ -144,12 +145,13 @@ def set_patient_category(
     user = actor(request)
     with transaction.atomic():
         patient = access_patient(user, patient_uuid)
-        check_version(request, patient)
+        check_version(request, patient, patient_out)
         patient = patient_actions.set_patient_category(
             actor=user, patient=patient, category=payload.category, reason=payload.reason
         )
-    response["ETag"] = etag_of(patient)
-    return patient_out(patient)
+    answer = patient_out(patient)
+    response["ETag"] = etag_of(answer)
+    return answer
 
 
 # --------------------------------------------------------------------------------------------------- weights
@@ -198,7 +200,7 @@ def get_weight(
     request: HttpRequest, weight_uuid: UUID, response: HttpResponse
 ) -> dict[str, Any] | HttpResponse:
     weight = access_weight(actor(request), weight_uuid)
-    return read_version(request, weight, response) or weight_out(weight)
+    return read_version(request, weight_out(weight), response)
 
 
 @router.patch(
@@ -214,7 +216,7 @@ def change_weight(
     user = actor(request)
     with transaction.atomic():
         weight = access_weight(user, weight_uuid)
-        check_version(request, weight)
+        check_version(request, weight, weight_out)
         weight = patient_actions.change_weight(
             actor=user,
             weight=weight,
@@ -223,8 +225,9 @@ def change_weight(
             unit=payload.unit,
             reason=payload.reason,
         )
-    response["ETag"] = etag_of(weight)
-    return weight_out(weight)
+    answer = weight_out(weight)
+    response["ETag"] = etag_of(answer)
+    return answer
 
 
 # --------------------------------------------------------------------------------------------- contraception
@@ -277,7 +280,7 @@ def get_contraception(
     request: HttpRequest, contraception_uuid: UUID, response: HttpResponse
 ) -> dict[str, Any] | HttpResponse:
     item = _access_contraception(request, contraception_uuid)
-    return read_version(request, item, response) or contraception_out(item)
+    return read_version(request, contraception_out(item), response)
 
 
 @router.patch(
@@ -293,7 +296,8 @@ def end_contraception(
     user = actor(request)
     with transaction.atomic():
         item = _access_contraception(request, contraception_uuid)
-        check_version(request, item)
+        check_version(request, item, contraception_out)
         item = patient_actions.end_contraception(actor=user, contraception=item, end=payload.end)
-    response["ETag"] = etag_of(item)
-    return contraception_out(item)
+    answer = contraception_out(item)
+    response["ETag"] = etag_of(answer)
+    return answer
