@@ -37,3 +37,16 @@ def auditor_api(auditor):
 @pytest.fixture
 def outsider_api(outsider):
     return TokenClient(token_for(outsider))
+
+
+@pytest.fixture(scope="module")
+def demo(django_db_setup, django_db_blocker):
+    """One demo practice dated on the practice's today for a module's read-only tests, rolled back at its
+    end (a module may define its own)."""
+    from django.db import transaction
+
+    from isotrack.demo.generator import MAIN_SITUATIONS, build_demo, practice_today
+
+    with django_db_blocker.unblock(), transaction.atomic():
+        yield build_demo(patients=len(MAIN_SITUATIONS), today=practice_today())
+        transaction.set_rollback(True)

@@ -6,14 +6,14 @@ import json
 import uuid
 
 import pytest
-from django.db import connection, transaction
+from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from fhir.resources.R4B.bundle import Bundle
 from fhir.resources.R4B.capabilitystatement import CapabilityStatement
 
 from isotrack.audit.models import AccessEvent
 from isotrack.clinic.models import Patient
-from isotrack.demo.generator import MAIN_SITUATIONS, build_demo, practice_today
+from isotrack.demo.generator import MAIN_SITUATIONS
 from tests.api.conftest import TokenClient, token_for
 
 FHIR_TYPES = {
@@ -28,14 +28,6 @@ FHIR_TYPES = {
 
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture(scope="module")
-def demo(django_db_setup, django_db_blocker):
-    """One demo for the module's read-only tests, rolled back at the end."""
-    with django_db_blocker.unblock(), transaction.atomic():
-        yield build_demo(patients=len(MAIN_SITUATIONS), today=practice_today())
-        transaction.set_rollback(True)
 
 
 @pytest.fixture

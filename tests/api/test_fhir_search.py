@@ -8,7 +8,6 @@ import datetime as dt
 import uuid
 
 import pytest
-from django.db import transaction
 from django.test import Client
 from fhir.resources.R4B.bundle import Bundle
 from fhir.resources.R4B.capabilitystatement import CapabilityStatement
@@ -19,19 +18,10 @@ from isotrack.api.fhir import search
 from isotrack.api.fhir.resources import IPLEDGE_ID_SYSTEM, MRN_SYSTEM
 from isotrack.audit.models import AccessEvent
 from isotrack.clinic.models import Patient
-from isotrack.demo.generator import MAIN_SITUATIONS, build_demo, practice_today
 from tests.api.conftest import TokenClient, token_for
 
 pytestmark = pytest.mark.django_db
 STRICT = {"HTTP_PREFER": "handling=strict"}
-
-
-@pytest.fixture(scope="module")
-def demo(django_db_setup, django_db_blocker):
-    """One demo for the module's read-only tests, rolled back at the end."""
-    with django_db_blocker.unblock(), transaction.atomic():
-        yield build_demo(patients=len(MAIN_SITUATIONS), today=practice_today())
-        transaction.set_rollback(True)
 
 
 @pytest.fixture

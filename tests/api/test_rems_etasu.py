@@ -8,13 +8,12 @@ import json
 import uuid
 
 import pytest
-from django.db import transaction
 from fhir.resources.R4B.parameters import Parameters
 
 from isotrack.api.fhir.resources import MRN_SYSTEM
 from isotrack.audit.models import AccessEvent
 from isotrack.clinic.queries import current_course, judge
-from isotrack.demo.generator import MAIN_SITUATIONS, build_demo, practice_today
+from isotrack.demo.generator import practice_today
 from tests.api.conftest import TokenClient, token_for
 
 pytestmark = pytest.mark.django_db
@@ -23,13 +22,6 @@ ISOTRETINOIN = {
     "resourceType": "Medication",
     "code": {"coding": [{"system": "http://www.nlm.nih.gov/research/umls/rxnorm", "code": "6064"}]},
 }
-
-
-@pytest.fixture(scope="module")
-def demo(django_db_setup, django_db_blocker):
-    with django_db_blocker.unblock(), transaction.atomic():
-        yield build_demo(patients=len(MAIN_SITUATIONS), today=practice_today())
-        transaction.set_rollback(True)
 
 
 @pytest.fixture
