@@ -43,7 +43,7 @@ browsers:
 	  else echo "the browser tests need /usr/bin/chromium: sudo apt-get install chromium"; exit 1; fi; }
 
 pytest: $(STAMP) browsers
-	$(BIN)/pytest $(PYTEST_ARGS)
+	$(BIN)/pytest --durations=20 $(PYTEST_ARGS)  # the slowest twenty named: where the suite's time goes
 
 test: lint typecheck pytest
 
