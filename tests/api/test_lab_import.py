@@ -12,7 +12,7 @@ from django.core.management import call_command
 from django.core.management.base import CommandError
 
 from isotrack.clinic.imports.labs import LabFileRejected, import_lab_file
-from isotrack.clinic.models import LabResult
+from isotrack.clinic.models import LabResult, PregnancyTest
 
 HEADER = "mrn,loinc,value,unit,date\n"
 
@@ -83,7 +83,8 @@ def observation(loinc: str, value: float, unit: str, day: str, mrn: str = "T-000
         "resourceType": "Observation",
         "status": "final",
         "code": {"coding": [{"system": "http://loinc.org", "code": loinc}]},
-        "subject": {"identifier": {"system": "urn:lab:mrn", "value": mrn}},
+        # no system: the practice's MRN (an identifier of another system is refused)
+        "subject": {"identifier": {"value": mrn}},
         "effectiveDateTime": day,
         "valueQuantity": {"value": value, "unit": unit, "system": "http://unitsofmeasure.org", "code": unit},
         **extra,
@@ -150,3 +151,21 @@ def test_the_command_imports_a_file_or_exits_2_naming_the_row(tmp_path, nurse, p
     with pytest.raises(CommandError) as failure:
         call_command("import_labs", str(good), "--as", "nobody")
     assert failure.value.returncode == 2
+
+
+def test_the_api_answer_keeps_results_for_lab_results_and_lists_pregnancy_tests_apart(
+    client, nurse_api, patient, course
+):
+    content = HEADER + "T-0001,1742-6,35,U/L,2026-11-20\nT-0001,2106-3,Negative,,2026-11-20\n"
+    body = nurse_api.post("/api/v1/lab-imports", content, content_type="text/csv").json()
+    assert (body["imported"], body["pregnancy_tests_imported"], body["duplicates"]) == (1, 1, 0)
+    assert body["results"] == [str(LabResult.objects.get().uuid)]
+    assert body["pregnancy_tests"] == [str(PregnancyTest.objects.get().uuid)]
+    document = client.get("/api/v1/openapi.json").json()
+    answer = document["paths"]["/api/v1/lab-imports"]["post"]["responses"]["200"]["content"][
+        "application/json"
+    ]
+    schema = document["components"]["schemas"][answer["schema"]["$ref"].rsplit("/", 1)[1]]
+    assert {"imported", "results", "pregnancy_tests_imported", "pregnancy_tests", "rows"} <= set(
+        schema["required"]
+    )

@@ -1,10 +1,10 @@
 """The caller's API tokens, and lab files coming in."""
 
-from typing import Any
+from typing import Any, Literal
 from uuid import UUID
 
 from django.http import HttpRequest, HttpResponse
-from ninja import Router
+from ninja import Field, Router, Schema
 from ninja.responses import Status
 
 from isotrack.api import tokens
@@ -17,13 +17,32 @@ router = Router()
 
 LAB_FILE_BODY = {
     "required": True,
-    "description": "A FHIR R4 Bundle of Observations (JSON), or a CSV with the columns "
-    "mrn, loinc, value, unit, date (optional uln, reference_low, reference_high). See docs/api.md.",
+    "description": "An HL7 v2 ORU^R01 message, a FHIR R4 Bundle holding Observations (JSON), or a CSV with "
+    "the columns mrn, loinc, value, unit, date (optional uln, reference_low, reference_high, "
+    "identifier_system). See docs/api.md.",
     "content": {
+        "x-application/hl7-v2+er7": {"schema": {"type": "string"}},
         "application/fhir+json": {"schema": {"type": "object"}},
         "text/csv": {"schema": {"type": "string"}},
     },
 }
+
+
+class LabImportRowOut(Schema):
+    row: int = Field(..., description="The CSV line, the Bundle entry, or the HL7 segment's line (MSH = 1).")
+    outcome: Literal["imported", "duplicate", "ignored"]
+    kind: Literal["lab_result", "pregnancy_test", ""] = Field(..., description="What the row is; '' ignored.")
+    detail: str = Field(..., description="The result as filed (converted units named), or why it is ignored.")
+    record: UUID | None = Field(..., description="The record imported (a lab result or a pregnancy test).")
+
+
+class LabImportReportOut(LabImportOut):
+    """The import's report: LabImportOut's fields as before (`imported` and `results`: the lab results), the
+    pregnancy tests imported, and every row of the file."""
+
+    pregnancy_tests_imported: int = Field(..., description="How many pregnancy tests were imported.")
+    pregnancy_tests: list[UUID] = Field(..., description="The pregnancy tests imported (their ids).")
+    rows: list[LabImportRowOut]
 
 
 def token_out(token: Any) -> dict[str, Any]:
@@ -56,16 +75,20 @@ def revoke_token(request: HttpRequest, token_uuid: UUID) -> dict[str, Any]:
 
 @router.post(
     "/lab-imports",
-    response={200: LabImportOut, **WRITE_PROBLEMS},
+    response={200: LabImportReportOut, **WRITE_PROBLEMS},
     openapi_extra={"requestBody": LAB_FILE_BODY},
     tags=["labs"],
     summary="Import a lab file: every result on its course, or nothing (422 names the bad rows)",
 )
 def import_labs(request: HttpRequest) -> dict[str, Any]:
     report = import_lab_file(actor=actor(request), content=request.body)
+    rows = [vars(outcome) for outcome in report.rows]
     return {
-        "imported": len(report.imported),
+        "imported": len(report.imported),  # the lab results, as before the pregnancy tests came in
         "duplicates": report.duplicates,
         "rejected": [],
         "results": [result.uuid for result in report.imported],
+        "pregnancy_tests_imported": len(report.pregnancy_tests),
+        "pregnancy_tests": [test.uuid for test in report.pregnancy_tests],
+        "rows": rows,
     }

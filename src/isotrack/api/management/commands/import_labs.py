@@ -1,5 +1,6 @@
-"""isotrack import-labs FILE --as USERNAME: a lab file (CSV or FHIR Bundle) onto the right courses, or
-nothing at all."""
+"""isotrack import-labs FILE --as USERNAME: a lab file (HL7 v2 ORU^R01, FHIR Bundle or CSV) onto the right
+courses, or nothing at all. Every row's outcome is listed: imported, duplicate or ignored (stdout), or every
+bad row and why (stderr, exit status 2)."""
 
 from __future__ import annotations
 
@@ -9,13 +10,16 @@ from typing import Any
 from django.core.management.base import CommandError
 
 from isotrack.clinic.errors import ClinicError
-from isotrack.clinic.imports.labs import MAX_BYTES, import_lab_file
+from isotrack.clinic.imports.labs import MAX_BYTES, LabFileRejected, import_lab_file
 from isotrack.clinic.management.arguments import HyphenatedCommand
 from isotrack.clinic.models import StaffUser
 
 
 class Command(HyphenatedCommand):
-    help = "Import lab results from a CSV (mrn, loinc, value, unit, date) or a FHIR Bundle of Observations."
+    help = (
+        "Import lab results and pregnancy tests from an HL7 v2 ORU^R01 message, a FHIR Bundle of "
+        "Observations or a CSV (mrn, loinc, value, unit, date)."
+    )
 
     def add_arguments(self, parser: Any) -> None:
         parser.add_argument("file", help="the lab file")
@@ -41,8 +45,15 @@ class Command(HyphenatedCommand):
             raise CommandError(f"{options['file']}: {error.strerror}", returncode=2) from None
         try:
             report = import_lab_file(actor=user, content=content)
+        except LabFileRejected as error:
+            for rejected in error.rejected:
+                self.stderr.write(f"row {rejected.row}: rejected: {rejected.reason}")
+            raise CommandError(f"{options['file']}: {error.message}", returncode=2) from None
         except ClinicError as error:
             raise CommandError(f"{options['file']}: {error.message}", returncode=2) from None
+        for row in report.rows:
+            self.stdout.write(f"row {row.row}: {row.outcome}: {row.detail}")
         self.stdout.write(
-            f"{len(report.imported)} lab result(s) imported, {report.duplicates} duplicate(s) ignored."
+            f"{len(report.imported)} lab result(s) imported, {len(report.pregnancy_tests)} pregnancy test(s) "
+            f"imported, {report.duplicates} duplicate(s) ignored."
         )
