@@ -45,6 +45,13 @@ ALLOWED_HOSTS = [
     h.strip() for h in os.environ.get("ALLOWED_HOSTS", "localhost,127.0.0.1,[::1]").split(",") if h
 ]
 CSRF_TRUSTED_ORIGINS = [o.strip() for o in os.environ.get("CSRF_TRUSTED_ORIGINS", "").split(",") if o.strip()]
+# The browser origins that may call the CDS Hooks service (/cds-services only: CORS, api.cds);
+# comma-separated, exact origins (scheme://host[:port]); none by default. To try the CDS Hooks sandbox, set
+# https://sandbox.cds-hooks.org (it sends its own JWT, which isotrack does not verify: without an isotrack
+# token its calls get a 401).
+CDS_HOOKS_ALLOWED_ORIGINS = [
+    o.strip().rstrip("/") for o in os.environ.get("CDS_HOOKS_ALLOWED_ORIGINS", "").split(",") if o.strip()
+]
 
 INSTALLED_APPS = [
     "django.contrib.auth",

@@ -352,10 +352,13 @@ def test_the_apps_postgresql_role_can_neither_rewrite_nor_remove_the_trail(trail
                     app.execute(statement)
             privileges = app.execute(
                 "SELECT has_table_privilege(%s, 'audit_auditevent', 'INSERT'),"
-                " has_table_privilege(%s, 'audit_auditevent', 'TRUNCATE')",
-                [role, role],
+                " has_table_privilege(%s, 'audit_auditevent', 'TRUNCATE'),"
+                " has_table_privilege(%s, 'api_cdsfeedback', 'INSERT'),"  # an EHR's feedback: added, kept
+                " has_table_privilege(%s, 'api_cdsfeedback', 'UPDATE'),"
+                " has_table_privilege(%s, 'api_cdsfeedback', 'DELETE')",
+                [role] * 5,
             ).fetchone()
-            assert privileges == (True, False)
+            assert privileges == (True, False, True, False, False)
     finally:
         beside.execute(f'DROP OWNED BY "{role}"')
         beside.execute(f'DROP ROLE "{role}"')

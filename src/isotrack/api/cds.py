@@ -1,10 +1,18 @@
-"""The CDS Hooks 2.0 service: `GET /cds-services` (discovery) and `POST /cds-services/{id}` for the hooks
-`patient-view` and `order-sign`, with cards for unmet iPLEDGE requirements and for alerts.
+"""The CDS Hooks 2.0 service: `GET /cds-services` (discovery), `POST /cds-services/{id}` for the hooks
+`patient-view` and `order-sign`, with cards for unmet iPLEDGE requirements and for alerts, and
+`POST /cds-services/{id}/feedback` (what the user did with a card, kept in ``CdsFeedback``).
 
-- The patient is `context.patientId`: isotrack's patient UUID (the EHR maps its own id), or else the
-  patient's MRN in the caller's practice. At patient-view, a patient isotrack does not know (or of another
-  practice), or with no course, gets no cards: nothing to say on opening a chart. At order-sign of
-  isotretinoin, such a patient gets one info card saying that no iPLEDGE check was made.
+- The patient (``identify``) is named by `context.patientId` when it is isotrack's patient UUID (an EHR set
+  up with isotrack's ids); any other value is the EHR's own id, never taken for an MRN (an EHR's id that
+  spells another patient's MRN would show that patient's cards). And by the prefetched `patient` (a FHIR
+  Patient), which must be the hook's patient (its `id` is `context.patientId`), by its id (isotrack's UUID)
+  or its identifiers of isotrack's systems: this practice's MRN system (``urn:isotrack:mrn:<practice
+  uuid>``) or the iPLEDGE id's. An identifier of any other system names no patient of ours (another
+  assigning authority's number is another patient's). When the two name different patients (or the
+  prefetched Patient names two, or is not known to be the hook's patient) isotrack does not guess: one
+  warning card says the identifiers disagree, and nothing clinical. At patient-view, a patient isotrack does
+  not know (or of another practice), or with no course, gets no cards: nothing to say on opening a chart. At
+  order-sign of isotretinoin, such a patient gets one info card saying that no iPLEDGE check was made.
 - order-sign looks only at draft orders of isotretinoin, as the core recognises it (``core.products``: RxNorm
   ingredient or clinical drug, the ingredient's name or a brand name, in the order's concept or in its
   Medication, contained, among the draft orders or prefetched).
@@ -16,25 +24,38 @@
   reason of the next fill is a warning card naming the reason, the rule id and the rule set. At order-sign,
   when the core would propose no prescription today, a critical card gives its reasons; when nothing blocks
   and a prescription would be proposed, one info card says so.
-- Authentication: the same per-user bearer token as the API. (CDS Hooks normally has the EHR sign a JWT; a
-  per-user token is a simplification, see docs/api.md.)
+- Authentication: the same per-user bearer token as the API, for the feedback too. (CDS Hooks normally has
+  the EHR sign a JWT; a per-user token is a simplification, see docs/api.md.)
+- CORS (``cors``): a browser client of an allowed origin (``settings.CDS_HOOKS_ALLOWED_ORIGINS``, none by
+  default; a deployment may list the CDS Hooks sandbox) may call these URLs; a preflight needs no token.
 """
 
 from __future__ import annotations
 
 import uuid
-from datetime import date
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
+from functools import wraps
 from typing import Any
 
+from django.conf import settings
+from django.contrib.auth.decorators import login_not_required
+from django.db import transaction
 from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.utils import timezone
+from django.utils.cache import patch_vary_headers
+from django.utils.dateparse import parse_datetime
+from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_POST
 
 from isotrack.api import answers
 from isotrack.api.auth import token_or_session
-from isotrack.api.fhir.resources import RXNORM
+from isotrack.api.fhir.resources import IPLEDGE_ID_SYSTEM, MRN_SYSTEM, RXNORM
+from isotrack.api.models import CdsFeedback
 from isotrack.api.problems import problem, problem_response
-from isotrack.clinic import inputs, looks
-from isotrack.clinic.access import patients_of, practice_of
+from isotrack.clinic import inputs, looks, queries
+from isotrack.clinic.access import patients_of, practice_id_of, practice_of
 from isotrack.clinic.judgments import (
     Evaluation,
     MedicationCoding,
@@ -62,7 +83,7 @@ SERVICES = {
         "title": "isotrack: iPLEDGE status",
         "description": "Unmet iPLEDGE requirements for the next isotretinoin fill, and safety alerts.",
         "id": "isotrack-patient-view",
-        "prefetch": {},
+        "prefetch": {"patient": "Patient/{{context.patientId}}"},
     },
     "isotrack-order-sign": {
         "hook": "order-sign",
@@ -70,7 +91,7 @@ SERVICES = {
         "description": "Before an isotretinoin prescription is signed: can the pharmacy fill it today under "
         "iPLEDGE, and what stands in the way.",
         "id": "isotrack-order-sign",
-        "prefetch": {},
+        "prefetch": {"patient": "Patient/{{context.patientId}}"},
     },
 }
 # A short phrase per blocking reason, for the card's summary (the detail gives the full explanation).
@@ -96,12 +117,54 @@ def _problem(status: int, code: str, detail: str) -> HttpResponse:
     return problem_response(problem(status, code, detail))
 
 
+# ------------------------------------------------------------------------------------------------------- CORS
+
+CORS_METHODS = "GET, POST, OPTIONS"
+CORS_HEADERS = "Authorization, Content-Type"
+CORS_MAX_AGE = "600"  # seconds a browser may keep a preflight's answer
+
+
+def cors(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
+    """CORS for a browser client of an allowed origin (``settings.CDS_HOOKS_ALLOWED_ORIGINS``: none by
+    default; e.g. the CDS Hooks sandbox when a deployment lists it). A preflight ``OPTIONS`` is answered here
+    with 204 and no token (a browser sends none with it): the methods and the headers the service reads are
+    granted to an allowed origin only. Every other answer of the view (a 401 and the problems too, so that
+    the client can show them) names an allowed origin in ``Access-Control-Allow-Origin``; another origin gets
+    no grant, so its browser reads nothing. Credentials are never allowed: a script of another origin calls
+    with a bearer token it sends, never with a session. A preflight is no look (``AccessLogMiddleware``)."""
+
+    @wraps(view)
+    def answered(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        origin = request.headers.get("Origin", "")
+        allowed = origin in settings.CDS_HOOKS_ALLOWED_ORIGINS  # exact origins, none empty
+        if request.method == "OPTIONS":
+            response = HttpResponse(status=204)
+            response["Allow"] = CORS_METHODS
+            if allowed:
+                response["Access-Control-Allow-Methods"] = CORS_METHODS
+                response["Access-Control-Allow-Headers"] = CORS_HEADERS
+                response["Access-Control-Max-Age"] = CORS_MAX_AGE
+        else:
+            response = view(request, *args, **kwargs)
+        if allowed:
+            response["Access-Control-Allow-Origin"] = origin
+        patch_vary_headers(response, ["Origin"])
+        return response
+
+    return login_not_required(csrf_exempt(answered))
+
+
+# -------------------------------------------------------------------------------------------------- services
+
+
+@cors
 @token_or_session
 @require_GET
 def discovery(request: HttpRequest) -> HttpResponse:
     return JsonResponse({"services": list(SERVICES.values())})
 
 
+@cors
 @token_or_session
 @require_POST
 def call_service(request: HttpRequest, service_id: str) -> HttpResponse:
@@ -122,7 +185,12 @@ def call_service(request: HttpRequest, service_id: str) -> HttpResponse:
     if signing and ordered is None:
         return JsonResponse({"cards": []})
     user: StaffUser = request.api_user  # type: ignore[attr-defined]
-    patient = _patient(user, context.get("patientId"))
+    identified = identify(user, context.get("patientId"), body.get("prefetch"))
+    if identified.disagree:  # whose record would the cards show? Not a guess: a card saying so, nothing else
+        return JsonResponse({"cards": [_disagreeing(ordered, signing=signing)]})
+    patient = identified.patient
+    if patient is not None:
+        looks.saw(patient)  # a card shows the patient's course: a look (web.middleware.AccessLogMiddleware)
     course = current_course(patient) if patient is not None else None
     if course is None:  # nothing to say at a chart's opening; an isotretinoin order is never let pass unsaid
         return JsonResponse({"cards": [_unchecked(ordered, known=patient is not None)] if signing else []})
@@ -137,18 +205,255 @@ def call_service(request: HttpRequest, service_id: str) -> HttpResponse:
     return JsonResponse({"cards": found})
 
 
-def _patient(user: StaffUser, patient_id: Any) -> Patient | None:
-    if not isinstance(patient_id, str) or not patient_id.strip():
-        return None
-    value = patient_id.strip().removeprefix("Patient/")
-    patients = patients_of(user)
+# ------------------------------------------------------------------------------------------------ the patient
+
+
+@dataclass(frozen=True)
+class Identified:
+    """Whom a hook is about: ``patient`` (None: isotrack does not know them), or ``disagree``: the hook's
+    namings of the patient name different patients, and isotrack does not guess between them."""
+
+    patient: Patient | None
+    disagree: bool = False
+
+
+def identify(user: StaffUser, patient_id: Any, prefetch: Any) -> Identified:
+    """The practice's patient a hook is about: named by ``context.patientId`` (``_by_context``: isotrack's
+    UUID only) and by the prefetched ``patient``, a FHIR Patient (``_claims``), which must agree.
+
+    The prefetched Patient speaks only as the hook's patient: when ``context.patientId`` is given, the
+    Patient's ``id`` must be it (what ``Patient/{{context.patientId}}`` fetches), else (no id, another id)
+    the namings disagree, whatever its identifiers say. When the context names no patient of ours (the EHR's
+    own id), the prefetched Patient alone may. Any other shape of the prefetch (none, null, not a Patient) is
+    no naming. A context id that is not isotrack's UUID is never looked up, as an MRN or otherwise: an MRN
+    names a patient only as an identifier of isotrack's MRN system."""
+    context_id = _reference_id(patient_id)
+    by_context = _by_context(user, context_id)
+    resource = prefetch.get("patient") if isinstance(prefetch, dict) else None
+    if not isinstance(resource, dict) or resource.get("resourceType") != "Patient":
+        return Identified(by_context)
+    if context_id is not None and not _same_id(_reference_id(resource.get("id")), context_id):
+        return Identified(None, disagree=True)  # not known to be the hook's patient
+    claims = _claims(user, resource)
+    if claims is None:
+        return Identified(None, disagree=True)
+    if by_context is not None:
+        agree = all(claim == by_context for claim in claims)
+        return Identified(by_context) if agree else Identified(None, disagree=True)
+    known = {claim for claim in claims if claim is not None}
+    if not known:
+        return Identified(None)
+    if len(known) > 1 or None in claims:
+        return Identified(None, disagree=True)
+    return Identified(known.pop())
+
+
+def _reference_id(value: Any) -> str | None:
+    """An id as text: ``Patient/`` removed (some EHRs send ``context.patientId`` as the reference), None for
+    none (blank, or not text: a FHIR id is a string)."""
+    return (value.strip().removeprefix("Patient/").strip() or None) if isinstance(value, str) else None
+
+
+def _uuid(value: str | None) -> uuid.UUID | None:
     try:
-        found = patients.filter(uuid=uuid.UUID(value)).first()
+        return uuid.UUID(value) if value is not None else None
     except ValueError:
-        found = patients.filter(mrn=value).first()
-    if found is not None:
-        looks.saw(found)  # a card shows the patient's course: a look (web.middleware.AccessLogMiddleware)
-    return found
+        return None
+
+
+def _same_id(resource_id: str | None, context_id: str) -> bool:
+    """Whether the prefetched Patient's id is ``context.patientId``: the same text, or the same UUID however
+    written (case, hyphens)."""
+    if resource_id is None:
+        return False
+    if resource_id == context_id:
+        return True
+    as_uuid = _uuid(resource_id)
+    return as_uuid is not None and as_uuid == _uuid(context_id)
+
+
+def _by_context(user: StaffUser, context_id: str | None) -> Patient | None:
+    """The practice's patient whose isotrack UUID ``context.patientId`` is. Any other id is the EHR's own and
+    names no one (an EHR's patient id may well spell one of our MRNs: it is not that patient)."""
+    key = _uuid(context_id)
+    return patients_of(user).filter(uuid=key).first() if key is not None else None
+
+
+def _claims(user: StaffUser, resource: dict[str, Any]) -> list[Patient | None] | None:
+    """What the Patient resource says of the patient in isotrack's terms, each a claim:
+
+    - its ``id`` when it is one of the practice's patients' UUIDs (an EHR's own id may be a UUID too: one that
+      is not ours says nothing);
+    - its identifier of this practice's MRN system (``urn:isotrack:mrn:<practice uuid>``, as isotrack's FHIR
+      Patient gives it): that patient or, no such MRN, None;
+    - its iPLEDGE id when a patient has it (one not recorded in isotrack says nothing).
+
+    An identifier of any other system is no claim: another assigning authority's number is another patient's.
+    None when the resource holds two MRNs or two iPLEDGE ids: a patient has one."""
+    mine = patients_of(user)
+    claims: list[Patient | None] = []
+    key = _uuid(_reference_id(resource.get("id")))
+    if key is not None and (found := mine.filter(uuid=key).first()) is not None:
+        claims.append(found)
+    mrn_system = f"{MRN_SYSTEM}:{practice_of(user).uuid}"
+    mrns: set[str] = set()
+    ipledge_ids: set[str] = set()
+    for identifier in _list(resource.get("identifier")):
+        if not isinstance(identifier, dict):
+            continue
+        value = (_code(identifier.get("value")) or "").strip()
+        if value and identifier.get("system") == mrn_system:
+            mrns.add(value)
+        elif value and identifier.get("system") == IPLEDGE_ID_SYSTEM:
+            ipledge_ids.add(value)
+    if len(mrns) > 1 or len(ipledge_ids) > 1:
+        return None
+    if mrns:
+        claims.append(mine.filter(mrn=mrns.pop()).first())
+    if ipledge_ids and (found := mine.filter(ipledge_id=ipledge_ids.pop()).first()) is not None:
+        claims.append(found)
+    return claims
+
+
+# ----------------------------------------------------------------------------------------------- feedback
+
+FEEDBACK_MAX = 100  # entries in one request
+SUGGESTIONS_MAX = 20  # accepted suggestions in one entry
+OUTCOMES = {CdsFeedback.Outcome.ACCEPTED.value, CdsFeedback.Outcome.OVERRIDDEN.value}
+
+
+@cors
+@token_or_session
+@require_POST
+def feedback(request: HttpRequest, service_id: str) -> HttpResponse:
+    """``POST /cds-services/{id}/feedback`` (CDS Hooks 2.0 Feedback): what the user did with isotrack's cards,
+    each entry a row of ``CdsFeedback`` for the caller's practice, naming the token's owner, all in one
+    transaction, or none when any entry is refused (400, the entry and the field named). Answers ``{}``.
+
+    The rows are the EHR's report: isotrack keeps no cards, so it cannot check that it gave the card named.
+    Written once (``CdsFeedback`` refuses changes), and once only: an entry the same user already reported
+    (the same card, outcome and moment: an EHR's retry, or an entry repeated) is not kept again; the first
+    report stands."""
+    if service_id not in SERVICES:
+        return _problem(404, "not_found", "No such CDS service.")
+    received_at = queries.now()  # the clinic's clock
+    try:
+        body = inputs.parse_json(request.body, "The request body")
+        rows = [
+            _feedback_row(entry, f"feedback[{n}]", received_at)
+            for n, entry in enumerate(_feedback_entries(body))
+        ]
+    except inputs.BadInput as error:
+        return _problem(400, "bad_request", f"{error.message}.")
+    user: StaffUser = request.api_user  # type: ignore[attr-defined]
+    with transaction.atomic():
+        CdsFeedback.objects.bulk_create(
+            (
+                CdsFeedback(
+                    practice_id=practice_id_of(user),
+                    actor=user,
+                    service=service_id,
+                    received_at=received_at,
+                    **row,
+                )
+                for row in rows
+            ),
+            ignore_conflicts=True,  # the unique constraint "cds_feedback_once": reported already
+        )
+    return JsonResponse({})
+
+
+def _feedback_entries(body: Any) -> list[Any]:
+    entries = body.get("feedback") if isinstance(body, dict) else None
+    if not isinstance(entries, list) or not entries:
+        raise inputs.BadInput(
+            "A feedback request is an object whose feedback is an array of one or more entries"
+        )
+    if len(entries) > FEEDBACK_MAX:
+        raise inputs.BadInput(f"At most {FEEDBACK_MAX} feedback entries in one request")
+    return entries
+
+
+def _feedback_row(entry: Any, where: str, now: datetime) -> dict[str, Any]:
+    """One Feedback entry as the fields of its ``CdsFeedback``; ``BadInput`` naming the field otherwise."""
+    if not isinstance(entry, dict):
+        raise inputs.BadInput(f"{where}: a Feedback object")
+    try:
+        card = uuid.UUID(entry["card"]) if isinstance(entry.get("card"), str) else None
+    except ValueError:
+        card = None
+    if card is None:
+        raise inputs.BadInput(f"{where}.card: the uuid of the card, as isotrack gave it")
+    outcome = entry.get("outcome")
+    if not isinstance(outcome, str) or outcome not in OUTCOMES:
+        raise inputs.BadInput(f"{where}.outcome: accepted or overridden")
+    accepted = entry.get("acceptedSuggestions")
+    if outcome == "accepted":
+        if not isinstance(accepted, list) or not 1 <= len(accepted) <= SUGGESTIONS_MAX:
+            raise inputs.BadInput(
+                f"{where}.acceptedSuggestions: an accepted outcome names 1 to {SUGGESTIONS_MAX} suggestions"
+            )
+        suggestions = [
+            _bounded(_dict(s).get("id"), f"{where}.acceptedSuggestions[{n}].id", 100, required=True)
+            for n, s in enumerate(accepted)
+        ]
+    elif accepted is not None:
+        raise inputs.BadInput(f"{where}.acceptedSuggestions: only with an accepted outcome")
+    else:
+        suggestions = []
+    reason = entry.get("overrideReason")
+    if reason is not None and (outcome != "overridden" or not isinstance(reason, dict)):
+        raise inputs.BadInput(f"{where}.overrideReason: an object, with an overridden outcome only")
+    reason = _dict(reason)
+    coding = reason.get("reason")
+    if coding is not None and not isinstance(coding, dict):
+        raise inputs.BadInput(f"{where}.overrideReason.reason: a Coding object")
+    coded = f"{where}.overrideReason.reason"
+    given = coding is not None  # CDS Hooks: the reason's Coding has its code and its system
+    return {
+        "card": card,
+        "outcome": outcome,
+        "accepted_suggestions": suggestions,
+        "reason_code": _bounded(_dict(coding).get("code"), f"{coded}.code", 64, required=given),
+        "reason_system": _bounded(_dict(coding).get("system"), f"{coded}.system", 255, required=given),
+        "reason_display": _bounded(_dict(coding).get("display"), f"{coded}.display", 255),
+        "comment": _bounded(reason.get("userComment"), f"{where}.overrideReason.userComment", 1000),
+        "outcome_at": _timestamp(entry.get("outcomeTimestamp"), f"{where}.outcomeTimestamp", now),
+    }
+
+
+def _bounded(value: Any, where: str, limit: int, *, required: bool = False) -> str:
+    if value is None and not required:
+        return ""
+    if not isinstance(value, str) or (required and not value.strip()) or len(value) > limit:
+        kind = "required, non-empty text" if required else "text"
+        raise inputs.BadInput(f"{where}: {kind} of at most {limit} characters")
+    return value
+
+
+OUTCOME_SINCE = 2000  # the first year of an outcome's moment: before it, no EHR ran isotrack's cards
+OUTCOME_AHEAD = timedelta(days=1)  # how far ahead of isotrack's clock an EHR's may run
+
+
+def _timestamp(value: Any, where: str, now: datetime) -> datetime:
+    """An ISO 8601 date and time (a day alone is not one); one without an offset is in UTC (CDS Hooks: the
+    time in UTC). From ``OUTCOME_SINCE`` to ``OUTCOME_AHEAD`` after ``now``: the years 1 and 9999 are no
+    moment a user acted on a card (and overflow once turned to UTC)."""
+    try:
+        moment = parse_datetime(value) if isinstance(value, str) and len(value.strip()) > 10 else None
+    except ValueError:  # well formed, but no such day or time
+        moment = None
+    if moment is None:
+        raise inputs.BadInput(f"{where}: an ISO 8601 date and time, e.g. 2026-12-11T09:30:00Z")
+    if not timezone.is_aware(moment):
+        moment = moment.replace(tzinfo=UTC)
+    # The year first, as written: out of these years, turning the moment to UTC may overflow.
+    if not OUTCOME_SINCE <= moment.year <= now.year + 1 or moment.astimezone(UTC) > now + OUTCOME_AHEAD:
+        raise inputs.BadInput(
+            f"{where}: a moment from {OUTCOME_SINCE} on, and at most a day from now "
+            f"({now.astimezone(UTC):%Y-%m-%dT%H:%MZ})"
+        )
+    return moment
 
 
 def isotretinoin_order(draft_orders: Any, prefetch: Any) -> Recognised | None:
@@ -271,10 +576,33 @@ def _unchecked(ordered: Recognised | None, *, known: bool) -> dict[str, Any]:
     else:
         summary = "isotrack does not know this patient: no iPLEDGE check was made"
         detail = (
-            f"This is {what} for a patient isotrack does not know (matched by isotrack's patient id or the "
-            "MRN in your practice). Check iPLEDGE itself, or register the patient and the course in isotrack."
+            f"This is {what} for a patient isotrack does not know (matched by isotrack's patient id, or by "
+            "the prefetched Patient's identifier of isotrack's MRN system for your practice or its iPLEDGE "
+            "id; the EHR's own patient id is not one of isotrack's). Check iPLEDGE itself, or register the "
+            "patient and the course in isotrack."
         )
     card = _card(summary, "settled", detail)
+    card.pop("weight")
+    return card
+
+
+def _disagreeing(ordered: Recognised | None, *, signing: bool) -> dict[str, Any]:
+    """The card of a hook whose namings of the patient disagree (``identify``): a warning, naming no one."""
+    if signing:
+        what = f"an isotretinoin order ({ordered.by})" if ordered is not None else "an isotretinoin order"
+        summary = "isotrack cannot tell which patient this is: no iPLEDGE check was made"
+        outcome = f"so it made no iPLEDGE check of this, {what}: check iPLEDGE itself"
+    else:
+        summary = "isotrack cannot tell which patient this is: the patient's identifiers disagree"
+        outcome = "so it shows nothing of either patient's iPLEDGE status"
+    detail = (
+        "The hook's patient (`context.patientId`) and the prefetched Patient (its id, its MRN of isotrack's "
+        "system for your practice, its iPLEDGE id) name different patients in isotrack, or the prefetched "
+        "Patient is not known to be the hook's patient (its id is not `context.patientId`, or it has none). "
+        f"isotrack does not guess between them, {outcome}. Correct the patient's identifiers in the EHR or "
+        "in isotrack."
+    )
+    card = _card(summary, "review", detail)
     card.pop("weight")
     return card
 

@@ -99,4 +99,5 @@ urlpatterns = [
     path("fhir/R4/", include(fhir.urlpatterns)),
     path("cds-services", cds.discovery, name="cds_discovery"),
     path("cds-services/<slug:service_id>", cds.call_service, name="cds_service"),
+    path("cds-services/<slug:service_id>/feedback", cds.feedback, name="cds_feedback"),
 ]

@@ -6,6 +6,9 @@ bounded depth, bodies of a bounded size. What they refuse is refused in words (`
   lines (``multiline``); an identifier (an MRN) allows none.
 - JSON nests at most ``MAX_JSON_DEPTH`` levels: measured on the text before it is parsed, so that a document
   nested 200,000 deep is refused, not recursed into.
+- A JSON string (a key too) is text: JSON's escapes can spell half of a UTF-16 pair alone (``"\\ud800"``),
+  which Python decodes to a lone surrogate, no character, that cannot be written as UTF-8 (nor stored); it
+  is refused.
 - A request body is at most ``MAX_BODY_BYTES`` (settings.DATA_UPLOAD_MAX_MEMORY_SIZE), told by its length
   before it is read; an uploaded file is read at most its own limit plus one byte.
 """
@@ -22,6 +25,7 @@ MAX_BODY_BYTES = 10 * 1024 * 1024
 _CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 _CONTROL_OR_BREAK = re.compile("[\x00-\x1f\x7f]")
 _SPECIAL = re.compile(r'[\[\]{}"\\]')
+_SURROGATE = re.compile("[\ud800-\udfff]")  # what json.loads makes of a lone "\\ud800": not UTF-8
 _WHOLE_NUMBER = re.compile("[0-9]{1,18}")
 
 
@@ -81,8 +85,8 @@ def whole_number(text: str, digits: int = 9) -> int | None:
 
 
 def parse_json(content: str | bytes, what: str = "the JSON") -> Any:
-    """JSON text parsed once it is known to nest at most ``MAX_JSON_DEPTH`` deep and to hold no control
-    character in any string; ``BadInput`` in words otherwise."""
+    """JSON text parsed once it is known to nest at most ``MAX_JSON_DEPTH`` deep, and checked to hold no
+    control character nor lone surrogate in any string or key; ``BadInput`` in words otherwise."""
     if isinstance(content, bytes):
         try:
             content = content.decode("utf-8-sig")
@@ -96,6 +100,12 @@ def parse_json(content: str | bytes, what: str = "the JSON") -> Any:
         raise BadInput(f"{what} is not valid JSON ({error})") from None
     for text in _strings(data):
         refuse_control_characters(text, f"{what}: the text {text[:20]!r}")
+        surrogate = _SURROGATE.search(text)
+        if surrogate is not None:
+            raise BadInput(
+                f"{what}: the text {text[:20]!r} holds a lone surrogate (U+{ord(surrogate.group()):04X}, "
+                "half of a UTF-16 pair escaped alone), which is no character"
+            )
     return data
 
 

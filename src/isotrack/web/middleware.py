@@ -95,10 +95,10 @@ def _refused(request: HttpRequest, status: int, code: str, detail: str) -> HttpR
 
 
 class AccessLogMiddleware:
-    """Every successful read by a member (GET or HEAD answering 2xx, and a CDS Hooks call: a page, a print
-    view, an API, FHIR or CDS answer, a feed fetched by its token) writes its look to the access log: who,
-    when, through what, which view and which patients' records were opened (``clinic.looks``). Pages that
-    show no patient data (the account's, the login's, the API's documentation) are not looks."""
+    """Every successful read by a member (GET or HEAD answering 2xx, and the POST of a CDS Hooks call: a
+    page, a print view, an API, FHIR or CDS answer, a feed fetched by its token) writes its look to the access
+    log: who, when, through what, which view and which patients' records were opened (``clinic.looks``).
+    Pages that show no patient data (the account's, the login's, the API's documentation) are not looks."""
 
     NOT_LOOKS = frozenset(
         {
@@ -125,7 +125,8 @@ class AccessLogMiddleware:
     def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
         self.get_response = get_response
 
-    # A CDS Hooks call and FHIR's $rems-etasu are POSTs that read a patient's course.
+    # A CDS Hooks call and FHIR's $rems-etasu are POSTs that read a patient's course (their POST only: a CORS
+    # preflight OPTIONS, which a browser sends with the session cookie, reads nothing).
     READ_BY_POST = frozenset({"cds_service", "fhir_rems_etasu"})
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
@@ -136,7 +137,8 @@ class AccessLogMiddleware:
             if (200 <= response.status_code < 300 or response.status_code == 304) and (
                 request.method in ("GET", "HEAD")
                 or (
-                    request.resolver_match is not None
+                    request.method == "POST"
+                    and request.resolver_match is not None
                     and request.resolver_match.view_name in self.READ_BY_POST
                 )
             ):

@@ -17,7 +17,7 @@ from django.db import connection, transaction
 
 from isotrack.clinic.management.arguments import HyphenatedCommand
 
-APPEND_ONLY = ("audit_auditevent", "audit_accessevent")  # read and add, never change or remove
+APPEND_ONLY = ("audit_auditevent", "audit_accessevent", "api_cdsfeedback")  # read and add, never change
 READ_ONLY = ("django_migrations",)  # the schema's history is the owner's
 
 
