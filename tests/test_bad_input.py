@@ -74,6 +74,24 @@ def test_a_cds_call_with_a_nul_or_too_deep_is_refused_not_500(api, patient):
         assert answer["Content-Type"] == "application/problem+json"
 
 
+@pytest.mark.parametrize(
+    "body",
+    [
+        '{"feedback": [{"card": "\\ud800"}]}',
+        '{"a\\udfffb": 1}',  # a key
+        '["ok", {"x": ["\\udc00\\ud800"]}]',  # the halves in the wrong order
+        '"\\ud83d"',  # a high half and no low one
+    ],
+)
+def test_a_lone_surrogate_anywhere_in_json_is_refused_in_words(api, body):
+    with pytest.raises(inputs.BadInput, match="lone surrogate"):
+        inputs.parse_json(body)
+    for url in ("/api/v1/patients", "/cds-services/isotrack-order-sign/feedback", "/fhir/R4/Patient/$match"):
+        answer = api.post(url, body, content_type="application/json")
+        assert answer.status_code == 400 and "lone surrogate" in answer.content.decode(), url
+    assert inputs.parse_json('"\\ud83d\\ude00"') == "\U0001f600"  # both halves: one character
+
+
 @pytest.mark.parametrize("field", ["mrn", "given_name", "family_name", "email", "phone", "ipledge_id"])
 @pytest.mark.parametrize("text", TEXTS)
 def test_every_text_of_a_new_patient_through_the_api_is_refused_or_kept_never_500(api, field, text):
@@ -96,6 +114,7 @@ def test_an_mrn_with_a_line_break_is_refused_on_the_page_in_the_api_and_in_an_im
         "given_name": "Rowan",
         "family_name": "Synthetic",
         "birth_date": "2001-02-03",
+        "gender": "unknown",
         "submission_key": pages.get(reverse("patient_new")).context["submission_key"],
     }
     answer = pages.post(reverse("patient_new"), form)
@@ -156,6 +175,7 @@ def lab_bundle(value: object, effective: str = "2026-11-20") -> str:
         (lab_bundle(120, effective="2026"), "names no day"),
         (lab_bundle(120, effective="2026-11"), "names no day"),
         (lab_bundle("\u0000"), "control character"),
+        (lab_bundle("\ud800"), "lone surrogate"),  # JSON's escape of half a UTF-16 pair: not UTF-8
         ("{" * 100 + "}" * 100, "nests deeper"),
     ],
 )

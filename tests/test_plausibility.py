@@ -319,6 +319,7 @@ def test_a_birth_date_after_today_and_a_course_start_years_back_are_refused(clie
             "given_name": "A",
             "family_name": "B",
             "birth_date": "2031-01-01",
+            "gender": "female",
             "category": "can_get_pregnant",
         },
     )

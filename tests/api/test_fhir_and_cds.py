@@ -18,6 +18,8 @@ from tests.api.conftest import TokenClient, token_for
 
 FHIR_TYPES = {
     "Patient",
+    "Practitioner",
+    "Condition",
     "CarePlan",
     "MedicationRequest",
     "MedicationDispense",
@@ -243,8 +245,15 @@ def test_patient_view_shows_alerts_as_cards(demo, doctor_api):
 
 def test_an_order_sign_when_all_is_met_returns_one_info_card(demo, doctor_api):
     patient = demo.courses["window_closing_today"][0].patient
-    cards = call(doctor_api, "isotrack-order-sign", order_sign_request(patient.mrn)).json()["cards"]
+    # The EHR's own id in the context; the patient named by the prefetched Patient's MRN of isotrack's system
+    # (a context id alone is never taken for an MRN: tests/api/test_cds_hooks_more.py).
+    request = order_sign_request("ehr-4711")
+    mrn = {"system": f"urn:isotrack:mrn:{demo.practice.uuid}", "value": patient.mrn}
+    request["prefetch"] = {"patient": {"resourceType": "Patient", "id": "ehr-4711", "identifier": [mrn]}}
+    cards = call(doctor_api, "isotrack-order-sign", request).json()["cards"]
     assert [c["indicator"] for c in cards if "iPLEDGE" in c["summary"]] == ["info"]
+    met = "iPLEDGE requirements recorded in isotrack are met today"
+    assert any(c["summary"].startswith(met) for c in cards)  # the patient's own card, not "does not know"
 
 
 def test_cds_gives_no_cards_for_other_orders_and_says_it_did_not_check_a_patient_it_does_not_know(

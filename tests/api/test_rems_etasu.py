@@ -113,6 +113,26 @@ def test_the_patient_is_named_by_id_or_by_this_practices_identifiers_only(demo, 
         assert refused.status_code == 404 and refused.json()["resourceType"] == "OperationOutcome"
 
 
+def test_namings_that_disagree_name_no_one_and_odd_shapes_are_not_an_error(demo, api):
+    """The id and every identifier of ours must name one patient: otherwise isotrack does not know whom the
+    request means (404), rather than answer for the first that matched. An identifier that is not a list of
+    objects names no one."""
+    patient, other = demo.courses["window_missed"][0].patient, demo.courses["ready_for_first_fill"][0].patient
+    mrn = f"{MRN_SYSTEM}:{demo.practice.uuid}"
+    for named in (
+        {"id": str(patient.uuid), "identifier": [{"system": mrn, "value": other.mrn}]},
+        {"identifier": [{"system": mrn, "value": patient.mrn}, {"system": mrn, "value": other.mrn}]},
+        {"id": str(patient.uuid), "identifier": [{"system": mrn, "value": "NO-SUCH-MRN"}]},
+        {"identifier": 5},
+        {"identifier": {"system": mrn, "value": patient.mrn}},
+        {"identifier": [5, None, {"system": mrn, "value": 7}]},
+    ):
+        refused = ask(api, {"resourceType": "Patient", **named})
+        assert refused.status_code == 404 and refused.json()["resourceType"] == "OperationOutcome", named
+    agreeing = {"id": str(patient.uuid), "identifier": [{"system": mrn, "value": patient.mrn}]}
+    assert answered(ask(api, {"resourceType": "Patient", **agreeing}))[0] == "data-required"
+
+
 def test_only_isotretinoin_and_a_parameters_resource_are_answered(demo, api):
     patient = patient_of(demo, "window_missed")
     claravis = {"resourceType": "Medication", "code": {"text": "Claravis 40 MG Oral Capsule"}}

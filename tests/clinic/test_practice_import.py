@@ -5,9 +5,11 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from decimal import Decimal
+from pathlib import Path
 
 import pytest
 from django.core.management import call_command
@@ -642,3 +644,49 @@ def test_a_product_is_read_in_any_case(admin, prescriber):
         actor=admin, content=csv_of([THIRTY[0].cells() | {"product": "Micronized"}]), confirm=True
     )
     assert Course.objects.get().dose_segments.get().product == "micronized"
+
+
+@pytest.mark.django_db
+def test_the_gender_column_is_read_in_any_case_and_empty_is_unknown(admin, prescriber):
+    """Review item 4: the optional ``gender`` column (FHIR's administrative gender), never the category."""
+    genders = ["Female", "MALE", " other ", "unknown", ""]
+    rows = [p.cells() | {"gender": g} for p, g in zip(THIRTY, genders, strict=False)]
+    rows[1]["category"] = "can_get_pregnant"  # a male patient who can get pregnant: the two are apart
+    report = import_practice(actor=admin, content=csv_of(rows), confirm=True)
+    assert report.problems == [] and report.imported
+    stored = dict(Patient.objects.values_list("mrn", "gender"))
+    assert [stored[p.mrn] for p in THIRTY[:5]] == ["female", "male", "other", "unknown", "unknown"]
+    assert Patient.objects.get(mrn=THIRTY[1].mrn).category == "can_get_pregnant"
+
+
+@pytest.mark.django_db
+def test_a_file_without_the_gender_column_registers_unknown(admin, prescriber):
+    out = io.StringIO()
+    columns = [name for name in COLUMN_NAMES if name != "gender"]
+    writer = csv.DictWriter(out, fieldnames=columns, lineterminator="\n")
+    writer.writeheader()
+    writer.writerow(THIRTY[0].cells())
+    import_practice(actor=admin, content=out.getvalue(), confirm=True)
+    assert Patient.objects.get().gender == "unknown"
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("text", ["f", "woman", "nonbinary", "can_get_pregnant", "unknown?"])
+def test_a_gender_isotrack_does_not_read_refuses_its_row_naming_the_allowed_values(admin, prescriber, text):
+    rows = [THIRTY[0].cells(), THIRTY[1].cells() | {"gender": text}]
+    report = import_practice(actor=admin, content=csv_of(rows), confirm=False)
+    [problem] = report.problems
+    assert (problem.row, problem.column, problem.mrn) == (3, "gender", THIRTY[1].mrn)
+    assert problem.message == (
+        f"{text!r} is not a gender isotrack reads (female, male, other, unknown; empty: unknown)"
+    )
+    with pytest.raises(PracticeFileRejected) as refused:
+        import_practice(actor=admin, content=csv_of(rows), confirm=True)
+    assert "row 3 (MRN IMP-0002), gender:" in refused.value.message
+    assert Patient.objects.count() == 0
+
+
+def test_the_docs_list_every_column_of_the_template_in_its_order():
+    docs = (Path(__file__).resolve().parents[2] / "docs" / "practice-import.md").read_text(encoding="utf-8")
+    documented = re.findall(r"^\| `([a-z_]+)` \| (yes|no) \|", docs, re.M)
+    assert documented == [(c.name, "yes" if c.required else "no") for c in practice_module.COLUMNS]

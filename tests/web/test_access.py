@@ -208,6 +208,7 @@ def test_a_front_desk_user_registers_a_patient(client, front_desk):
             "given_name": "Jordan",
             "family_name": "Sample",
             "birth_date": "2003-02-01",
+            "gender": "male",
             "category": "cannot_get_pregnant",
         },
     )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import date
 from decimal import Decimal
 
@@ -9,6 +10,8 @@ import pytest
 from django.urls import reverse
 
 from isotrack.clinic import dose_planning
+from isotrack.clinic.actions.dosing import change_dose
+from isotrack.clinic.actions.ipledge import record_dispense
 from isotrack.clinic.models import DoseSegment
 
 
@@ -128,3 +131,75 @@ def test_a_nurse_gets_403_an_auditor_403_and_an_outsider_404(client, nurse, audi
     client.force_login(outsider)
     assert client.get(preview_url(course), {"dose_mg_per_day": "60"}).status_code == 404
     assert DoseSegment.objects.filter(course=course).count() == 1
+
+
+def test_the_preview_plans_a_stated_strength_alone_and_refuses_one_saving_would_refuse(
+    client, prescriber, course, weight
+):
+    """Review item 1: the preview shows what saving stores and FHIR sends: 60 mg a day in 20 mg capsules is
+    3 × 20 mg whatever the pharmacies stock; a strength that does not fit is refused in saving's words."""
+    prescriber.stocked_strengths = {"conventional": [20, 40]}
+    prescriber.save()
+    client.force_login(prescriber)
+    typed = {"dose_mg_per_day": "60", "dose_product": "conventional", "dose_starts_on": "2026-12-01"}
+    stocked = client.get(preview_url(course), typed).content.decode()
+    assert "30 × 20 mg capsules, 30 × 40 mg capsules" in stocked
+    stated = client.get(preview_url(course), typed | {"dose_strength_mg": "20"}).content.decode()
+    assert "90 × 20 mg capsules" in stated and "40 mg capsules" not in stated
+    refused = client.get(preview_url(course), typed | {"dose_strength_mg": "40"}).content.decode()
+    assert "not a whole number of 40 mg capsules" in refused and "90 ×" not in refused
+    other_line = client.get(preview_url(course), typed | {"dose_strength_mg": "25"})
+    assert "Conventional capsules come in 10, 20, 30, 40 mg" in other_line.content.decode()
+    for junk in ("abc", "-5", "99999", "20.5"):  # not a strength: ignored, never a crash
+        response = client.get(preview_url(course), typed | {"dose_strength_mg": junk})
+        assert response.status_code == 200 and "30 × 40 mg capsules" in response.content.decode()
+
+
+def test_a_target_date_with_a_strength_gives_the_nearest_doses_in_that_strength(
+    client, prescriber, course, weight
+):
+    client.force_login(prescriber)
+    data = {
+        "dose_product": "conventional",
+        "dose_starts_on": "2026-07-01",
+        "dose_completion_date": "2026-12-31",
+        "dose_strength_mg": "20",
+    }
+    page = client.get(preview_url(course), data).content.decode()
+    assert "Dose to finish on 2026-12-31" in page
+    assert "is not a sum of the available capsule strengths (20 mg)" in page
+    nearest = [int(mg) for mg in re.findall(r"<li>(\d+) mg/day is possible", page)]
+    assert nearest and all(mg % 20 == 0 for mg in nearest)
+
+
+def test_the_visit_previews_the_continued_dose_in_its_stored_strength(
+    client, prescriber, nurse, course, weight, methods
+):
+    """A visit that continues a dose of 60 mg a day in 20 mg capsules previews 3 × 20 mg, for the prescriber
+    (the decision "continue", the strength field left empty) and for the nurse (the dose read only)."""
+    prescriber.stocked_strengths = {"conventional": [20, 40]}
+    prescriber.save()
+    record_dispense(actor=nurse, course=course, day=date(2026, 6, 1), days_supply=30)
+    change_dose(
+        actor=prescriber,
+        course=course,
+        starts_on=date(2026, 11, 20),
+        mg_per_day=Decimal(60),
+        product="conventional",
+        reason="tolerating well",
+        strength_mg=20,
+    )
+    visit_url = reverse("course_visit", kwargs={"course_id": course.uuid})
+    for user in (prescriber, nurse):
+        client.force_login(user)
+        page = client.get(visit_url).content.decode()
+        assert "60 mg/day, Conventional, 20 mg capsules" in page, user  # the current dose
+        assert "90 × 20 mg capsules" in page and "40 mg capsules" not in page, user
+    client.force_login(prescriber)
+    continued = {"dose_decision": "continue", "dose_mg_per_day": "60.0", "dose_product": "conventional"}
+    assert "90 × 20 mg capsules" in client.get(preview_url(course), continued).content.decode()
+    changed = continued | {
+        "dose_decision": "change",
+        "dose_mg_per_day": "80",
+    }  # a new dose: typed strength only
+    assert "60 × 40 mg capsules" in client.get(preview_url(course), changed).content.decode()

@@ -12,6 +12,7 @@ PATIENT = {
     "given_name": "Quinn",
     "family_name": "Sample",
     "birth_date": "2005-02-03",
+    "gender": "female",
     "category": "can_get_pregnant",
 }
 

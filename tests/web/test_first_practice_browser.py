@@ -75,6 +75,7 @@ def test_a_new_practice_invites_a_nurse_who_registers_a_patient_and_is_then_stop
     nurse_page.get_by_label("Given name").fill("Sky")
     nurse_page.get_by_label("Family name").fill("Example")
     nurse_page.get_by_label("Birth date").fill("2004-05-06")
+    nurse_page.get_by_label("Gender (administrative)").select_option("female")
     nurse_page.locator("main").get_by_role("button", name="Register and continue").click()
     assert "Patient registered: MRN H-0001." in nurse_page.locator("main").inner_text()
     screenshot(nurse_page, "first-practice-nurse-registered")

@@ -20,7 +20,8 @@ def test_staff_change_a_patients_email_and_consent_to_reminders(client, nurse, p
     form = client.get(url).content.decode()
     assert 'name="email" value' not in form and "checked" not in form  # none on record: nothing shown as one
     response = client.post(
-        url, {"email": "avery@example.org", "phone": "555-0100", "reminders_consent": "on"}
+        url,
+        {"gender": "unknown", "email": "avery@example.org", "phone": "555-0100", "reminders_consent": "on"},
     )
     assert response.status_code == 302
     patient.refresh_from_db()

@@ -110,6 +110,7 @@ def test_a_prescriber_enrolls_qualifies_fills_and_documents_a_routine_visit(page
     page.get_by_label("Given name").fill("Skyler")
     page.get_by_label("Family name").fill("Example")
     page.get_by_label("Birth date").fill("2006-05-04")
+    page.get_by_label("Gender (administrative)").select_option("other")
     page.get_by_label("iPLEDGE category").select_option("can_get_pregnant")
     screenshot(page, "enroll-1-patient")
     save(page, "Register and continue")

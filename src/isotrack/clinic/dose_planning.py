@@ -1,8 +1,9 @@
 """What-if dose planning for a stored course: the figures a prescriber sees before saving a dose change.
 
 Every number comes from the core (``completion_date_for_dose``, ``dose_needed_for_completion``,
-``capsule_plan``, ``dose_report``, ``evaluate``); this module only picks the course's facts, the day and the
-product line, and packs the answers for a page. Nothing is written.
+``capsule_plan``, ``dose_report``, ``evaluate``); this module only picks the course's facts, the day, the
+product line and the capsule strengths (a dose's stated strength alone, else the stocked ones), and packs the
+answers for a page. Nothing is written.
 """
 
 from __future__ import annotations
@@ -43,6 +44,29 @@ def strengths_of(prescriber: StaffUser | None, line: str) -> tuple[int, ...] | N
     return tuple(stocked) if stocked else None
 
 
+def plan_strengths(
+    prescriber: StaffUser | None, line: str, strength_mg: int | None
+) -> tuple[int, ...] | None:
+    """The capsule strengths a dose's capsule plan uses: the one strength the prescriber stated for the dose
+    (what is prescribed, and what FHIR sends as the clinical drug), else the ones the prescriber's pharmacies
+    stock, else every strength of the line (None)."""
+    if strength_mg:
+        return (strength_mg,)
+    return strengths_of(prescriber, line)
+
+
+def segment_capsules(segment: DoseSegment, prescriber: StaffUser | None) -> core.CapsulePlan | None:
+    """The core's capsule plan of a stored dose segment, in its stated strength when it has one (None: a dose
+    the planner does not take, such as none at all)."""
+    line = line_of(segment.product, segment.brand)
+    try:
+        return core.capsule_plan(
+            float(segment.mg_per_day), line, plan_strengths(prescriber, line, segment.strength_mg)
+        )
+    except ValueError:
+        return None
+
+
 def product_words(product: str, brand: str = "") -> str:
     """A product in the one way staff read it everywhere: Conventional, Absorica or Absorica LD."""
     if product == Product.MICRONIZED:
@@ -54,9 +78,14 @@ def product_line_of(segment: DoseSegment | None) -> str:
     """The capsule line of a stored dose segment."""
     if segment is None:
         return "conventional"
-    if segment.product == Product.MICRONIZED:
+    return line_of(segment.product, segment.brand)
+
+
+def line_of(product: str, brand: str = "") -> str:
+    """The capsule line of a stored product and brand."""
+    if product == Product.MICRONIZED:
         return "micronized"
-    return "absorica" if segment.brand.strip().lower() == "absorica" else "conventional"
+    return "absorica" if brand.strip().lower() == "absorica" else "conventional"
 
 
 def stored_product(line: str) -> tuple[str, str]:
@@ -72,6 +101,15 @@ def current_segment(course: Course, day: date) -> DoseSegment | None:
     if on_or_before:
         return on_or_before[-1]
     return segments[0] if segments else None
+
+
+def continued_strength(course: Course, day: date, mg_per_day: Decimal | None, line: str) -> int | None:
+    """The stored capsule strength of the dose a visit continues (the one prescribed on ``day``), when the
+    dose previewed is that one: its mg a day and its product line."""
+    segment = current_segment(course, day)
+    if segment is None or mg_per_day is None or segment.mg_per_day != mg_per_day:
+        return None
+    return segment.strength_mg if product_line_of(segment) == line else None
 
 
 @dataclasses.dataclass(frozen=True)
@@ -113,9 +151,11 @@ def plan_dose(
     mg_per_day: Decimal | None = None,
     completion_date: date | None = None,
     days_supply: int = DEFAULT_DAYS_SUPPLY,
+    strength_mg: int | None = None,
 ) -> DosePlan:
     """The figures for a new dose of ``product_line`` from ``starts_on``: typed (``mg_per_day``), or the dose
-    that reaches the target on ``completion_date``."""
+    that reaches the target on ``completion_date``. A capsule strength stated for the dose plans its capsules
+    in that strength alone (as saving stores it and FHIR sends it)."""
     if product_line not in PRODUCT_LINES:
         product_line = "conventional"
     facts = course_facts(course)
@@ -164,8 +204,17 @@ def plan_dose(
         if completion_date is not None and mg_per_day is None:
             too_much = f"Finishing on {completion_date} would need {mg:.1f} mg a day. {too_much}"
         return replace(blank, problem=too_much)
+    if strength_mg is not None:
+        # Saving refuses a strength of another line, or a typed dose that is no whole number of it; a dose
+        # computed for a target date is not a choice yet: its capsule plan shows the doses near it instead.
+        refused = plausibility.capsule_strength(strength_mg, mg, product_line)
+        if refused is not None and (
+            mg_per_day is not None or strength_mg not in capsule_strengths(product_line)
+        ):
+            return replace(blank, problem=refused)
     try:
-        plan = core.capsule_plan(mg, product_line, strengths_of(course.prescriber, product_line))
+        strengths = plan_strengths(course.prescriber, product_line, strength_mg)
+        plan = core.capsule_plan(mg, product_line, strengths)
         capsules = Capsules(plan, days_supply, plan.fill(days_supply) if plan.possible else None)
     except ValueError as error:  # a dose or a supply outside what the planner takes
         return replace(blank, mg_per_day=mg, problem=str(error))

@@ -20,6 +20,7 @@ from isotrack.core import (
     Recognised,
     RuleSet,
     TherapyCalendar,
+    clinical_drug,
     recognise,
 )
 
@@ -36,5 +37,6 @@ __all__ = [
     "Recognised",
     "RuleSet",
     "TherapyCalendar",
+    "clinical_drug",
     "recognise",
 ]

@@ -47,6 +47,17 @@ class Role(models.TextChoices):
     AUDITOR = "auditor", "Compliance auditor"
 
 
+class AdministrativeGender(models.TextChoices):
+    """The patient's gender for administration (FHIR Patient.gender, AdministrativeGender), as registered.
+    It is not the iPLEDGE category, which is about whether the patient can get pregnant and is never derived
+    from it (IPL-CAT)."""
+
+    FEMALE = "female", "Female"
+    MALE = "male", "Male"
+    OTHER = "other", "Other"
+    UNKNOWN = "unknown", "Unknown"
+
+
 class PatientCategory(models.TextChoices):  # IPL-CAT: never derived from sex or gender
     CAN_GET_PREGNANT = "can_get_pregnant", "Can get pregnant"
     CANNOT_GET_PREGNANT = "cannot_get_pregnant", "Cannot get pregnant"
@@ -363,6 +374,9 @@ class Patient(PublicIdModel):
     given_name = models.CharField(max_length=100)
     family_name = models.CharField(max_length=100)
     birth_date = models.DateField()
+    # Administrative gender (FHIR): chosen at registration, no default; "unknown" where nobody said (the rows
+    # before it, migration 0021). Never the iPLEDGE category, which is apart (IPL-CAT).
+    gender = models.CharField(max_length=7, choices=AdministrativeGender.choices)
     ipledge_id = models.CharField("iPLEDGE ID", max_length=20, blank=True)
     # IPL-CAT: assigned by a prescriber only; empty until then ("to be assigned": the worklist asks for it)
     category = models.CharField(max_length=20, choices=PatientCategory.choices, blank=True)

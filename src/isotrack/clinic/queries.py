@@ -14,7 +14,7 @@ from django.utils import timezone
 from isotrack import core
 from isotrack.audit.models import AuditEvent
 from isotrack.clinic.access import patients_of
-from isotrack.clinic.dose_planning import product_words, strengths_of
+from isotrack.clinic.dose_planning import line_of, plan_strengths, product_words
 from isotrack.clinic.models import (
     AlertAcknowledgment,
     ContraceptionMethodCode,
@@ -298,23 +298,24 @@ def _dose_curve(course_file: facts.CourseFile, today: date) -> list[tuple[date, 
 
 
 def _capsules(course: Course, evaluation: core.Evaluation) -> dict[str, Any] | None:
-    """The capsule plan of today's dose (DOSE-LD: the product line's strengths)."""
+    """The capsule plan of today's dose (DOSE-LD: the product line's strengths): in the capsule strength the
+    prescriber stated for the dose, when one was (what FHIR sends), else in the stocked strengths."""
     mg = evaluation.dose.current_mg_per_day
     segment = evaluation.dose.current_segment
     if not mg or segment is None:
         return None
     stored = [s for s in course.dose_segments.all() if s.starts_on == segment.start]
     brand = stored[0].brand if stored else ""
-    line = (
-        "micronized"
-        if segment.product == "micronized"
-        else "absorica"
-        if brand == "Absorica"
-        else "conventional"
-    )
-    plan = core.capsule_plan(mg, line, strengths_of(course.prescriber, line))
-    words = product_words(segment.product, brand)
-    return {"plan": plan, "line": words, "fill": plan.fill(30) if plan.possible else None}
+    strength = stored[0].strength_mg if stored else None
+    line = line_of(segment.product, brand)
+    plan = core.capsule_plan(mg, line, plan_strengths(course.prescriber, line, strength))
+    return {
+        "plan": plan,
+        "line": product_words(segment.product, brand),
+        "strength_mg": strength,
+        "per_day": plan.capsules_per_day if plan.possible else None,
+        "fill": plan.fill(30) if plan.possible else None,
+    }
 
 
 def visit_summary(visit: Visit) -> str:

@@ -58,7 +58,8 @@ def words(item: Any) -> str:
             return f"{item.days_supply}-day supply{mg}{rma}"
         case DoseSegment():
             reason = f" ({item.reason})" if item.reason else ""
-            return f"{item.mg_per_day} mg/day, {product_words(item.product, item.brand)}{reason}"
+            strength = f", {item.strength_mg} mg capsules" if item.strength_mg else ""
+            return f"{item.mg_per_day} mg/day, {product_words(item.product, item.brand)}{strength}{reason}"
         case Interruption():
             return f"no dosing {_day(item.start)} to {_day(item.end)} {item.reason}".strip()
         case MissedDose():

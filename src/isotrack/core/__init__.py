@@ -58,7 +58,8 @@ All are frozen dataclasses of dates, numbers, text and tuples; build them direct
   ``plain_words(explanation, rule_id)`` drops the rule id from a sentence for the screen;
   ``result_flag(lab_or_mood_screen, policy)`` is the alert one result raises alone.
 - ``recognise(codings, texts) -> Recognised | None``: whether a medication (its ``MedicationCoding``s and
-  texts) is isotretinoin, by RxNorm code, ingredient or brand name (``isotrack.core.products``).
+  texts) is isotretinoin, by RxNorm code, ingredient or brand name (``isotrack.core.products``);
+  ``clinical_drug(strength_mg, product)``: the RxNorm SCD of a capsule strength, when the reference has one.
 - ``etasu(cycle, evaluation) -> Etasu``: the cycle's iPLEDGE requirements as HL7's REMS guide words them
   (``$rems-etasu``: success, data-required, failure; ``isotrack.core.rems``).
 """
@@ -143,7 +144,7 @@ from isotrack.core.evaluate import Evaluation, Standing, evaluate, standing
 from isotrack.core.monitoring import Alert
 from isotrack.core.prescription import Prescription, PrescriptionProposal, proposed_prescription
 from isotrack.core.products import Coding as MedicationCoding
-from isotrack.core.products import Recognised, recognise
+from isotrack.core.products import Recognised, clinical_drug, recognise
 from isotrack.core.rems import Etasu, etasu
 from isotrack.core.rules import RULE_SETS, Blocking, RuleSet, Window, rule_set_for
 from isotrack.core.schedule import Due
@@ -165,6 +166,7 @@ __all__ = [
     "MedicationCoding",
     "Recognised",
     "recognise",
+    "clinical_drug",
     "HORIZON_DAYS",
     "answer",
     "next_step_until_change",

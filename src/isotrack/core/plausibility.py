@@ -14,7 +14,9 @@ typed wrong, a unit chosen wrong, a value with a digit too many):
   or mmol/L; ALT and AST in U/L);
 - a daily dose of 1 to 300 mg (reference.md section 2: 2 mg/kg/day for 150 kg), the same limits for saving
   a dose and for the live preview of one;
-- a body weight of 20 to 300 kg.
+- a body weight of 20 to 300 kg;
+- a dose's capsule strength, when one is given, among its product line's (reference.md section 2), the daily
+  dose a whole number of those capsules (a dose taken in two strengths leaves the strength unsaid).
 
 Decisions where reference.md is silent: the limits above (conventions of this program, not clinical
 thresholds; they refuse what cannot be a patient's record, they decide nothing clinical).
@@ -25,6 +27,7 @@ from __future__ import annotations
 import datetime as dt
 
 from isotrack.core.course import ENZYME_TESTS, LIPID_TESTS
+from isotrack.core.dose import CAPSULE_STRENGTHS_MG
 
 COURSE_START_REFUSED_DAYS = 730  # two years: a course is 4-6 months; a practice enters its current courses
 COURSE_START_WARNED_DAYS = 183  # half a year: possible (a long low-dose course), worth a second look
@@ -110,6 +113,23 @@ def mg_per_day(mg: float) -> str | None:
     if low <= mg <= high:
         return None
     return f"A daily dose is {low} to {high} mg (the labeled maximum for 150 kg, DOSE-MAX): {_number(mg)} mg."
+
+
+LINE_NAMES = {"conventional": "Conventional", "absorica": "Absorica", "micronized": "Absorica LD"}
+
+
+def capsule_strength(strength_mg: int, mg_per_day: float, line: str) -> str | None:
+    """A dose's capsule strength: one of its product line's, and the daily dose a whole number of them."""
+    strengths = CAPSULE_STRENGTHS_MG.get(line, ())
+    if strength_mg not in strengths:
+        listed = ", ".join(str(s) for s in strengths)
+        return f"{LINE_NAMES.get(line, line)} capsules come in {listed} mg, not {strength_mg} mg."
+    if (mg_per_day / strength_mg) % 1:
+        return (
+            f"{_number(mg_per_day)} mg a day is not a whole number of {strength_mg} mg capsules: leave the "
+            "strength empty when the dose is taken in capsules of two strengths."
+        )
+    return None
 
 
 def weight_kg(kg: float) -> str | None:

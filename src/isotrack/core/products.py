@@ -93,6 +93,15 @@ def recognise(codings: Iterable[Coding], texts: Iterable[str | None] = ()) -> Re
     return None
 
 
+def clinical_drug(strength_mg: int | None, product: Product) -> str | None:
+    """The RxNorm clinical drug (SCD) of an isotretinoin capsule of one strength, when the reference has it:
+    the conventional capsules (10, 20, 30, 40 mg, and Absorica's 25 and 35 mg). Absorica LD's micronized
+    capsules are other clinical drugs, not in the reference: None, as for an unknown strength."""
+    if product != "conventional" or strength_mg is None:
+        return None
+    return next((code for code, mg in CLINICAL_DRUGS.items() if mg == strength_mg), None)
+
+
 def _strength(codings: list[Coding], texts: Iterable[str | None]) -> float | None:
     for text in [*texts, *(coding.display for coding in codings)]:
         found = _STRENGTH.search(text or "")

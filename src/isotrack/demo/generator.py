@@ -259,6 +259,16 @@ class _Chart:
         strengths = MICRONIZED_STRENGTHS if self.product == "micronized" else CONVENTIONAL_STRENGTHS
         return 1 if int(mg) in strengths else 2
 
+    def strength(self, mg: Decimal) -> int | None:
+        """The capsule strength the demo prescribes a dose in: one capsule a day, or two of the same; else
+        (two strengths) none stated."""
+        strengths = MICRONIZED_STRENGTHS if self.product == "micronized" else CONVENTIONAL_STRENGTHS
+        for count in (1, 2):
+            each = mg / count
+            if each == int(each) and int(each) in strengths:
+                return int(each)
+        return None
+
     def open_course(self, start: date) -> None:
         dose = self.starting_dose()
         self._course = start_course(
@@ -269,6 +279,7 @@ class _Chart:
             mg_per_day=dose,
             product=self.product,
             brand=self.brand,
+            strength_mg=self.strength(dose),
         )
         self.segments = [(start, dose)]
 
@@ -281,6 +292,7 @@ class _Chart:
             product=self.product,
             brand=self.brand,
             reason=reason,
+            strength_mg=self.strength(mg),
         )
         self.segments = sorted([*self.segments, (starts_on, mg)])
 
@@ -829,6 +841,7 @@ def build_demo(*, patients: int = 60, seed: int = 1, today: date | None = None) 
                 random.Random(f"isotrack-demo:{seed}:awaiting"),
                 AWAITING_CATEGORY,
                 number=patients + 1,
+                seed=seed,
                 today=today,
                 names={(p.given_name, p.family_name) for p in Patient.objects.filter(practice=main)},
             )
@@ -845,7 +858,7 @@ def _create_staff(practices: dict[str, Practice]) -> dict[str, StaffUser]:
     template = StaffUser()
     template.set_password(DEMO_PASSWORD)
     staff = {}
-    for login in STAFF:
+    for index, login in enumerate(STAFF, start=1):
         user = StaffUser(
             username=login.username,
             first_name=login.given_name,
@@ -854,6 +867,7 @@ def _create_staff(practices: dict[str, Practice]) -> dict[str, StaffUser]:
             practice=practices[login.practice],
             role=login.role,
             credentials=login.credentials,
+            npi=synthetic_npi(index) if login.role == "prescriber" else "",
             password=template.password,
         )
         user.save()
@@ -878,7 +892,7 @@ def _populate(
         number = first_number + index
         # One generator per patient: adding patients never changes the earlier ones.
         rng = random.Random(f"isotrack-demo:{seed}:{number}")
-        patient = _register(team, rng, situation, number=number, today=today, names=names)
+        patient = _register(team, rng, situation, number=number, seed=seed, today=today, names=names)
         micronized = situation.micronized if situation.micronized is not None else rng.random() < 0.15
         unit = situation.weight_unit or ("lb" if rng.random() < 0.15 else "kg")
         methods = situation.methods or (rng.choice(CONTRACEPTION_PAIRS) if situation.category == CGP else ())
@@ -898,6 +912,7 @@ def _register(
     situation: Situation,
     *,
     number: int,
+    seed: int,
     today: date,
     names: set[tuple[str, str]],
 ) -> Patient:
@@ -915,6 +930,7 @@ def _register(
         given_name=given,
         family_name=family,
         birth_date=birth_date,
+        gender=_gender(situation.category, number, seed),
         ipledge_id=f"99{number:06d}{rng.randrange(100):02d}",  # 10 digits, obviously not an iPLEDGE number
         email=f"{given}.{family}.{number}@example.org".lower(),
         phone=f"555-01{number % 100:02d}",
@@ -925,6 +941,31 @@ def _register(
             actor=team.prescribers[0], patient=patient, category=situation.category, reason=""
         )
     return patient
+
+
+# The administrative gender registered, by the category the prescriber assigns (IPL-CAT is never derived from
+# it; the demo only keeps the two plausible together): cumulative shares of each gender.
+GENDER_SHARES = {
+    CGP: (("female", 0.95), ("other", 0.98), ("male", 1.0)),
+    CNGP: (("male", 0.8), ("female", 0.97), ("other", 1.0)),
+    "": (("female", 0.5), ("male", 0.95), ("unknown", 1.0)),
+}
+
+
+def _gender(category: str, number: int, seed: int) -> str:
+    """A patient's gender, drawn from its own generator: the patient's other draws stay as they were."""
+    draw = random.Random(f"isotrack-demo:{seed}:{number}:gender").random()
+    return next(gender for gender, share in GENDER_SHARES[category] if draw < share)
+
+
+def synthetic_npi(serial: int) -> str:
+    """A made-up NPI with a valid check digit (Luhn over the prefix 80840 and the first nine digits, as CMS
+    computes it): 1999 followed by the serial, never a real prescriber's (an NPI starting 1999 is synthetic
+    here only by convention: the demo's are not looked up anywhere)."""
+    body = f"1999{serial:05d}"
+    digits = [int(d) for d in "80840" + body]
+    total = sum(sum(divmod(d * 2, 10)) if i % 2 == 0 else d for i, d in enumerate(reversed(digits)))
+    return body + str((10 - total % 10) % 10)
 
 
 def _years_before(day: date, years: int) -> date:

@@ -43,7 +43,7 @@ def enroll(request: StaffRequest) -> HttpResponse:
     return render(request, "web/enroll/patient_step.html", {"form": form}, status=422 if form.errors else 200)
 
 
-DOSE_FIELDS = {"mg_per_day": "dose_mg_per_day", "product": "dose_product"}
+DOSE_FIELDS = {"mg_per_day": "dose_mg_per_day", "product": "dose_product", "strength_mg": "dose_strength_mg"}
 
 
 @write_view(Capability.PRESCRIBE)

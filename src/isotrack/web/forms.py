@@ -20,7 +20,27 @@ from isotrack.clinic.actions.practices import time_zones
 from isotrack.clinic.dose_planning import PRODUCT_LINE_CHOICES, capsule_strengths
 from isotrack.clinic.errors import InvalidInput
 from isotrack.clinic.inputs import BadInput, refuse_control_characters
-from isotrack.clinic.models import Patient, PatientCategory, Practice, Role, StaffUser, WeightUnit
+from isotrack.clinic.models import (
+    AdministrativeGender,
+    Patient,
+    PatientCategory,
+    Practice,
+    Role,
+    StaffUser,
+    WeightUnit,
+)
+
+GENDER_HELP = "For registration and records sent to other systems; not the iPLEDGE category."
+
+
+def gender_field() -> forms.ChoiceField:
+    """The administrative gender, chosen by staff: no choice made for them (a blank first, required)."""
+    return forms.ChoiceField(
+        label="Gender (administrative)",
+        choices=[("", "Choose"), *AdministrativeGender.choices],
+        help_text=GENDER_HELP,
+        error_messages={"required": "Choose the gender (Unknown when the patient has not said)."},
+    )
 
 
 def no_control_characters(value: str) -> None:
@@ -79,6 +99,7 @@ class PatientForm(forms.Form):
     given_name = TextField(label="Given name", max_length=100)
     family_name = TextField(label="Family name", max_length=100)
     birth_date = forms.DateField(label="Birth date", widget=DateInput)
+    gender = gender_field()
     category = forms.ChoiceField(
         label="iPLEDGE category",
         choices=[("", "To be assigned by a prescriber"), *PatientCategory.choices],
@@ -110,8 +131,9 @@ class PatientForm(forms.Form):
 
 
 class ContactForm(forms.Form):
-    """The patient's contact details and consent to reminders, shown as they are."""
+    """The patient's contact details, consent to reminders and administrative gender, shown as they are."""
 
+    gender = gender_field()
     email = forms.EmailField(label="Email for reminders", required=False)
     phone = TextField(label="Phone", max_length=30, required=False)
     reminders_consent = forms.BooleanField(
@@ -157,6 +179,7 @@ CORRECTION_LABELS = {
     "action": "Action taken",
     "starts_on": "First day of this dose",
     "mg_per_day": "Dose (mg/day)",
+    "strength_mg": "Capsule strength (mg; empty: not stated)",
     "reason": "Reason",
     "days_supply": "Days supply",
     "quantity": "Capsules",

@@ -160,7 +160,7 @@ def patient_contact(request: StaffRequest, patient_id: str) -> HttpResponse:
 
     current = {name: getattr(patient, name) for name in ContactForm.base_fields}
     form = ContactForm(request.POST or None, initial=current)
-    context = {"patient": patient, "title": "Contact details", "heading": "Contact details of"}
+    context = {"patient": patient, "title": "Contact details and gender", "heading": "Contact details of"}
     return form_page(request, form, "web/patient_form_page.html", context, save)
 
 

@@ -22,7 +22,13 @@ from isotrack.clinic.actions.visits import (
     VisitSideEffect,
     VisitWeight,
 )
-from isotrack.clinic.dose_planning import DEFAULT_DAYS_SUPPLY, PRODUCT_LINE_CHOICES, stored_product
+from isotrack.clinic.dose_planning import (
+    DEFAULT_DAYS_SUPPLY,
+    PRODUCT_LINE_CHOICES,
+    PRODUCT_LINES,
+    capsule_strengths,
+    stored_product,
+)
 from isotrack.clinic.models import (
     VISIT_NOTE_LENGTH,
     ContraceptionMethodCode,
@@ -46,6 +52,7 @@ LAB_ROWS = 3
 NO_TEST = "not_done"
 LAB_TESTS = [c for c in LabTest.choices if c[0] != LabTest.OTHER]
 LAB_UNITS = [c for c in LabUnit.choices if c[0] != LabUnit.OTHER]
+ALL_STRENGTHS = sorted({mg for line in PRODUCT_LINES for mg in capsule_strengths(line)})
 
 
 def _blank(choices: list[tuple[str, str]], label: str = "—") -> list[tuple[str, str]]:
@@ -68,12 +75,26 @@ class WeightFields(forms.Form):
         return VisitWeight(value, self.cleaned_data["weight_unit"]) if value is not None else None
 
 
+def strength_field() -> forms.TypedChoiceField:
+    """The capsule strength of a dose: optional, nothing chosen for the prescriber (the action checks it
+    against the product line and the dose, as the core says)."""
+    return forms.TypedChoiceField(
+        label="Capsule strength",
+        choices=[("", "Not stated"), *((str(mg), f"{mg} mg") for mg in ALL_STRENGTHS)],
+        coerce=int,
+        empty_value=None,
+        required=False,
+        help_text="When the dose is taken in capsules of one strength; sent on as the RxNorm clinical drug.",
+    )
+
+
 class DoseFields(forms.Form):
     """The dose a prescriber proposes (also read by the live preview)."""
 
     # Its limits are the core's (core.plausibility, checked by the action): one message wherever it comes in.
     dose_mg_per_day = forms.DecimalField(label="New dose (mg/day)", max_digits=5, decimal_places=1)
     dose_product = forms.ChoiceField(label="Product", choices=PRODUCT_LINE_CHOICES)
+    dose_strength_mg = strength_field()
     dose_starts_on = forms.DateField(label="Starting on", widget=DateInput)
     dose_reason = TextField(label="Reason for the change", max_length=200)
 
@@ -86,6 +107,7 @@ class DoseFields(forms.Form):
             brand=brand,
             reason=data["dose_reason"],
             starts_on=data["dose_starts_on"],
+            strength_mg=data.get("dose_strength_mg"),
         )
 
 
@@ -112,10 +134,15 @@ class DoseChangeForm(DoseFields):
 
 
 class DosePreviewForm(forms.Form):
-    """What the live preview reads; never saved, so nothing is required."""
+    """What the live preview reads; never saved, so nothing is required. A visit that continues the current
+    dose (``dose_decision``) previews it in its stored capsule strength, whatever the strength field says."""
 
+    dose_decision = forms.ChoiceField(
+        choices=[("continue", "continue"), ("change", "change")], required=False
+    )
     dose_mg_per_day = forms.DecimalField(max_digits=5, decimal_places=1, required=False)
     dose_product = forms.ChoiceField(choices=PRODUCT_LINE_CHOICES, required=False)
+    dose_strength_mg = strength_field()
     dose_starts_on = forms.DateField(required=False)
     dose_completion_date = forms.DateField(required=False)
     days_supply = forms.IntegerField(min_value=1, max_value=30, required=False)
@@ -427,6 +454,7 @@ class EnrollCourseForm(WeightFields):
     )
     dose_product = forms.ChoiceField(label="Product", choices=PRODUCT_LINE_CHOICES)
     dose_mg_per_day = forms.DecimalField(label="First dose (mg/day)", max_digits=5, decimal_places=1)
+    dose_strength_mg = strength_field()
     enrollment_date = forms.DateField(label="Enrolled in iPLEDGE on", widget=DateInput)
     confirmation_number = TextField(label="iPLEDGE confirmation number", max_length=40, required=False)
 
@@ -477,6 +505,7 @@ class EnrollCourseForm(WeightFields):
             "mg_per_day": data["dose_mg_per_day"],
             "product": product,
             "brand": brand,
+            "strength_mg": data.get("dose_strength_mg"),
             "target_mg_per_kg": data["target_mg_per_kg"],
             "enrollment_date": data["enrollment_date"],
             "confirmation_number": data["confirmation_number"],

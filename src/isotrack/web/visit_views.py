@@ -150,13 +150,19 @@ def _plan(course: Course, data: Any, tomorrow: date) -> dose_planning.DosePlan:
     preview = DosePreviewForm(data)
     preview.is_valid()
     values = preview.cleaned_data
+    line = values.get("dose_product") or "conventional"
+    mg_per_day = values.get("dose_mg_per_day")
+    strength = values.get("dose_strength_mg")
+    if values.get("dose_decision") == "continue":  # the current dose, in its stored strength
+        strength = dose_planning.continued_strength(course, tomorrow - timedelta(days=1), mg_per_day, line)
     return dose_planning.plan_dose(
         course,
         starts_on=values.get("dose_starts_on") or tomorrow,
-        product_line=values.get("dose_product") or "conventional",
-        mg_per_day=values.get("dose_mg_per_day"),
+        product_line=line,
+        mg_per_day=mg_per_day,
         completion_date=values.get("dose_completion_date"),
         days_supply=values.get("days_supply") or dose_planning.DEFAULT_DAYS_SUPPLY,
+        strength_mg=strength,
     )
 
 

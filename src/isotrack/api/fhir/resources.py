@@ -3,9 +3,19 @@ models of fhir.resources 8.3.0; R4B is R4 with a few additions; every resource s
 
 Codes: reference.md section 4 (RxNorm, LOINC, SNOMED CT, ICD-10-CM). What that table has no code for
 (contraception methods, iPLEDGE blocking reasons, due items) uses isotrack's own systems, `urn:isotrack:*`.
-Resource ids are the records' UUIDs; the resources computed from an evaluation (DetectedIssue, Task) get an
-id made of the course's UUID and a digest of the day and the code (``derived_id``), so the same finding keeps
-its id during the day, and a read by id finds its course at once (``course_of_derived_id``).
+Resource ids are the records' UUIDs (a Practitioner's: the staff member's); the resources computed from an
+evaluation (DetectedIssue, Task) get an id made of the course's UUID and a digest of the day and the code
+(``derived_id``), so the same finding keeps its id during the day, and a read by id finds its course at once
+(``course_of_derived_id``); a course's indication (a Condition) gets one the same way, from the course alone.
+
+US Core 6.1 where it fits: ``meta.profile`` names a US Core profile only on a resource that has that
+profile's mandatory elements (``PROFILES``; a MedicationRequest only with its clinical drug's RxNorm code and
+a requester that is a US Core Practitioner, a Practitioner only with a family name (its identifier is always
+there: isotrack's staff identifier, and the NPI when known), a lab Observation only with a LOINC code).
+Every resource carries a generated narrative that says nothing the resource does not (``_narrative``,
+escaped). The course's indication is a Condition (an encounter diagnosis: the prescriber's at enrollment) that
+the CarePlan addresses and the MedicationRequests give as their reason; the course's prescriber is a
+Practitioner (with the NPI when known).
 
 What the engine decides is shown, never decided again here (read through the clinic: ``api.answers``): the
 CarePlan's status follows the course's phase, a DetectedIssue's severity the core's weight of its alert or
@@ -19,18 +29,32 @@ import uuid
 from datetime import date, timedelta
 from decimal import Decimal
 from typing import Any
+from zoneinfo import ZoneInfo
 
+from django.utils import timezone
+from django.utils.html import escape
 from fhir.resources.R4B.careplan import CarePlan
+from fhir.resources.R4B.condition import Condition
 from fhir.resources.R4B.detectedissue import DetectedIssue
 from fhir.resources.R4B.medicationdispense import MedicationDispense
 from fhir.resources.R4B.medicationrequest import MedicationRequest
 from fhir.resources.R4B.observation import Observation
 from fhir.resources.R4B.patient import Patient as FhirPatient
+from fhir.resources.R4B.practitioner import Practitioner
 from fhir.resources.R4B.resource import Resource
 from fhir.resources.R4B.task import Task
 
 from isotrack.api import answers
-from isotrack.clinic.judgments import Acknowledgment, Evaluation, PlannedEvent, RuleSet, TherapyCalendar
+from isotrack.clinic.dose_planning import segment_capsules
+from isotrack.clinic.identifiers import IPLEDGE_ID_SYSTEM, MRN_SYSTEM
+from isotrack.clinic.judgments import (
+    Acknowledgment,
+    Evaluation,
+    PlannedEvent,
+    RuleSet,
+    TherapyCalendar,
+    clinical_drug,
+)
 from isotrack.clinic.models import (
     Contraception,
     Course,
@@ -40,6 +64,7 @@ from isotrack.clinic.models import (
     MoodScreen,
     Patient,
     PregnancyTest,
+    StaffUser,
     Weight,
 )
 from isotrack.clinic.records import courses_with_facts, target_of
@@ -51,8 +76,6 @@ ICD10CM = "http://hl7.org/fhir/sid/icd-10-cm"
 UCUM = "http://unitsofmeasure.org"
 OBSERVATION_CATEGORY = "http://terminology.hl7.org/CodeSystem/observation-category"
 IDENTIFIER_TYPE = "http://terminology.hl7.org/CodeSystem/v2-0203"
-MRN_SYSTEM = "urn:isotrack:mrn"  # + ":<practice uuid>": an MRN is unique within its practice
-IPLEDGE_ID_SYSTEM = "urn:isotrack:ipledge-id"
 RMA_SYSTEM = "urn:isotrack:ipledge-rma"
 CONTRACEPTION_SYSTEM = "urn:isotrack:contraception-method"
 ISOTRACK_OBSERVATION_SYSTEM = "urn:isotrack:observation"
@@ -70,17 +93,29 @@ SEVERITIES: dict[str, str] = {
     "settled": "low",
 }
 DERIVED_ID_NAMESPACE = uuid.UUID("5d1f0e1e-6c53-4a57-9d55-3a4f1b7d0c11")  # isotrack's namespace for uuid5 ids
+NPI_SYSTEM = "http://hl7.org/fhir/sid/us-npi"
+STAFF_SYSTEM = "urn:isotrack:staff"  # the staff member's UUID: every Practitioner has it, the NPI beside
+CONDITION_CLINICAL = "http://terminology.hl7.org/CodeSystem/condition-clinical"
+CONDITION_VERIFICATION = "http://terminology.hl7.org/CodeSystem/condition-ver-status"
+CONDITION_CATEGORY = "http://terminology.hl7.org/CodeSystem/condition-category"
+CARE_PLAN_CATEGORY = "http://hl7.org/fhir/us/core/CodeSystem/careplan-category"
+XHTML = "http://www.w3.org/1999/xhtml"
+US_CORE = "http://hl7.org/fhir/us/core/StructureDefinition"
+US_CORE_VERSION = "6.1.0"
+# The US Core 6.1 profiles isotrack's resources claim, each only where the resource has what it requires (the
+# functions below say when). No claim: contraception (isotrack's own codes), mood screens, dispenses (the
+# ingredient code only), DetectedIssue and Task (US Core has no profile for them).
+PROFILES = {
+    "Patient": f"{US_CORE}/us-core-patient|{US_CORE_VERSION}",
+    "Practitioner": f"{US_CORE}/us-core-practitioner|{US_CORE_VERSION}",
+    "Condition": f"{US_CORE}/us-core-condition-encounter-diagnosis|{US_CORE_VERSION}",
+    "CarePlan": f"{US_CORE}/us-core-careplan|{US_CORE_VERSION}",
+    "MedicationRequest": f"{US_CORE}/us-core-medicationrequest|{US_CORE_VERSION}",
+    "lab": f"{US_CORE}/us-core-observation-lab|{US_CORE_VERSION}",
+    "body-weight": f"{US_CORE}/us-core-body-weight|{US_CORE_VERSION}",
+}
 
 ISOTRETINOIN = {"system": RXNORM, "code": "6064", "display": "isotretinoin"}  # RxNorm ingredient
-# RxNorm SCD per capsule strength (mg), reference.md section 4.
-SCD_BY_STRENGTH = {
-    10: "197843",
-    20: "197844",
-    30: "403930",
-    40: "197845",
-    25: "1547561",
-    35: "1547565",
-}
 LOINC_WEIGHT = {"system": LOINC, "code": "29463-7", "display": "Body weight"}
 LOINC_HCG_URINE = {
     "system": LOINC,
@@ -153,6 +188,21 @@ def _category(code: str, display: str) -> list[dict[str, Any]]:
     return [{"coding": [{"system": OBSERVATION_CATEGORY, "code": code, "display": display}]}]
 
 
+def _concept(system: str, code: str, display: str | None = None) -> dict[str, Any]:
+    coding = {"system": system, "code": code} | ({"display": display} if display else {})
+    return {"coding": [coding]}
+
+
+def _narrative(*lines: str) -> dict[str, Any]:
+    """A generated narrative: each line a paragraph, escaped; only what the resource itself holds."""
+    body = "".join(f"<p>{escape(line)}</p>" for line in lines if line)
+    return {"status": "generated", "div": f'<div xmlns="{XHTML}">{body}</div>'}
+
+
+def _meta(*profiles: str) -> dict[str, Any]:
+    return {"meta": {"profile": list(profiles)}} if profiles else {}
+
+
 def derived_id(course_uuid: uuid.UUID, *parts: object) -> str:
     """``<course UUID>-<16 hex digits>`` (53 characters, within FHIR's 64): the digest of the day and code."""
     digest = uuid.uuid5(DERIVED_ID_NAMESPACE, "|".join(str(p) for p in (course_uuid, *parts))).hex[:16]
@@ -174,6 +224,8 @@ def course_of_derived_id(resource_id: str) -> uuid.UUID | None:
 
 
 def patient_resource(patient: Patient) -> FhirPatient:
+    """US Core Patient: an identifier (the MRN), a name and the administrative gender, which is the patient's
+    own field and never the iPLEDGE category."""
     identifiers = [
         {
             "use": "usual",
@@ -190,12 +242,90 @@ def patient_resource(patient: Patient) -> FhirPatient:
         {
             "resourceType": "Patient",
             "id": str(patient.uuid),
+            **_meta(PROFILES["Patient"]),
+            "text": _narrative(
+                patient.full_name,
+                f"Gender: {patient.get_gender_display().lower()}; born {patient.birth_date.isoformat()}",
+                f"MRN {patient.mrn}",
+            ),
             "identifier": identifiers,
             "name": [{"family": patient.family_name, "given": [patient.given_name]}],
+            "gender": patient.gender,
             "birthDate": patient.birth_date.isoformat(),
             **({"telecom": telecom} if telecom else {}),
         }
     )
+
+
+def us_core_practitioner(member: StaffUser) -> bool:
+    """Whether a member's Practitioner has what US Core 6.1 Practitioner requires: an identifier (always:
+    isotrack's staff identifier, and the NPI when known) and a name with a family name."""
+    return bool(member.last_name.strip())
+
+
+def practitioner_resource(member: StaffUser) -> Practitioner:
+    """A prescriber: isotrack's staff identifier (``urn:isotrack:staff``, the member's UUID) and the NPI
+    (``us-npi``) when known, the name and credentials. US Core Practitioner asks for an identifier and a
+    family name: claimed whenever the family name is known (``us_core_practitioner``)."""
+    name: dict[str, Any] = {"text": member.display_name}
+    if member.last_name.strip():
+        name["family"] = member.last_name.strip()
+    if member.first_name:
+        name["given"] = [member.first_name]
+    if member.credentials:
+        name["suffix"] = [member.credentials]
+    resource: dict[str, Any] = {
+        "resourceType": "Practitioner",
+        "id": str(member.uuid),
+        **(_meta(PROFILES["Practitioner"]) if us_core_practitioner(member) else {}),
+        "text": _narrative(member.display_name, f"NPI {member.npi}" if member.npi else ""),
+        "identifier": [
+            *([{"system": NPI_SYSTEM, "value": member.npi}] if member.npi else []),
+            {"system": STAFF_SYSTEM, "value": str(member.uuid)},
+        ],
+        "active": member.is_active,
+        "name": [name],
+    }
+    return Practitioner.model_validate(resource)
+
+
+def _prescriber_ref(course: Course) -> dict[str, Any]:
+    return _ref("Practitioner", course.prescriber.uuid, course.prescriber.display_name)
+
+
+def indication_id(course: Course) -> str:
+    """The id of a course's indication (a Condition): derived from the course, so a read finds the course."""
+    return derived_id(course.uuid, "indication")
+
+
+def indication_condition(course: Course) -> Condition:
+    """The indication the prescriber recorded when opening the course (ICD-10-CM), as a US Core encounter
+    diagnosis. Active while the course is qualifying or under way; isotrack records no outcome of the acne, so
+    a finished course's condition has no clinical status rather than a guessed one. A course entered in error
+    makes its indication one too (and then no clinical status, as FHIR requires)."""
+    label = course.get_indication_display()
+    in_error = course.status == "entered-in-error"
+    resource: dict[str, Any] = {
+        "resourceType": "Condition",
+        "id": indication_id(course),
+        **_meta(PROFILES["Condition"]),
+        "text": _narrative(
+            f"{label} (ICD-10-CM {course.indication})",
+            f"The indication of the isotretinoin course from {course.start.isoformat()}, diagnosed by "
+            f"{course.prescriber.display_name}",
+        ),
+        "verificationStatus": _concept(
+            CONDITION_VERIFICATION, "entered-in-error" if in_error else "confirmed"
+        ),
+        "category": [_concept(CONDITION_CATEGORY, "encounter-diagnosis", "Encounter Diagnosis")],
+        "code": {"coding": [{"system": ICD10CM, "code": course.indication, "display": label}], "text": label},
+        "subject": _ref("Patient", course.patient.uuid),
+        "recordedDate": course.created_at.isoformat(),
+        "asserter": _prescriber_ref(course),
+    }
+    if course.status in ("draft", "active"):
+        resource["clinicalStatus"] = _concept(CONDITION_CLINICAL, "active")
+    return Condition.model_validate(resource)
 
 
 def care_plan_status(course: Course, evaluation: Evaluation | None) -> str:
@@ -211,27 +341,34 @@ def care_plan_status(course: Course, evaluation: Evaluation | None) -> str:
 
 
 def care_plan(course: Course, evaluation: Evaluation | None) -> CarePlan:
+    """US Core CarePlan (assess-plan): the course, addressing its indication."""
     period = {"start": course.start.isoformat()}
     if course.end or course.planned_end:
         period["end"] = (course.end or course.planned_end).isoformat()  # type: ignore[union-attr]
+    status = care_plan_status(course, evaluation)
+    description = (
+        f"Isotretinoin course, target {target_of(course, course.patient.practice)} mg/kg (cumulative)"
+    )
+    label = f"{course.get_indication_display()} (ICD-10-CM {course.indication})"
     return CarePlan.model_validate(
         {
             "resourceType": "CarePlan",
             "id": str(course.uuid),
-            "status": care_plan_status(course, evaluation),
+            **_meta(PROFILES["CarePlan"]),
+            "text": _narrative(
+                f"{description}; {status}",
+                f"From {period['start']}" + (f" to {period['end']}" if "end" in period else ""),
+                f"For {label}; prescriber {course.prescriber.display_name}",
+            ),
+            "status": status,
             "intent": "plan",
+            "category": [_concept(CARE_PLAN_CATEGORY, "assess-plan", "Assessment and Plan of Treatment")],
             "title": "Isotretinoin course",
-            "description": f"Isotretinoin course, target {target_of(course, course.patient.practice)} mg/kg "
-            "(cumulative)",
+            "description": description,
             "subject": _ref("Patient", course.patient.uuid),
             "period": period,
-            "author": {"display": course.prescriber.display_name},
-            "addresses": [
-                {
-                    "display": f"{course.get_indication_display()} (ICD-10-CM {course.indication})",
-                    "identifier": {"system": ICD10CM, "value": course.indication},
-                }
-            ],
+            "author": _prescriber_ref(course),
+            "addresses": [_ref("Condition", indication_id(course), label)],
             "activity": [
                 {"reference": _ref("MedicationRequest", s.uuid)} for s in course.dose_segments.all()
             ],
@@ -244,33 +381,75 @@ def _segment_end(course: Course, segment: DoseSegment) -> date | None:
     return min(later) - timedelta(days=1) if later else course.end
 
 
+def authored_on(course: Course, segment: DoseSegment) -> date:
+    """The day the dose was prescribed. isotrack keeps no prescribing date apart from the row: a dose entered
+    ahead of its start (only a prescriber enters one) was prescribed that day, the day of entry where the
+    practice is; a dose entered on or after its start (a backdated record, an import, a correction) was
+    prescribed by its start at the latest, and that day is the only honest one. So: the earlier of the two,
+    never after the dosing starts. A date (FHIR's dateTime takes one)."""
+    entered = timezone.localtime(segment.recorded_at, ZoneInfo(course.patient.practice.time_zone)).date()
+    return min(entered, segment.starts_on)
+
+
+def _capsule_words(course: Course, segment: DoseSegment) -> str:
+    """The capsules of a dose in its stated strength, as the core plans them (the plan the course page shows):
+    `` (3 × 20 mg capsules)``; "" without a stated strength or when the dose is no whole number of it."""
+    if not segment.strength_mg:
+        return ""
+    plan = segment_capsules(segment, course.prescriber)
+    if plan is None or not plan.possible:
+        return ""
+    counts = ", ".join(f"{count} × {strength} mg" for strength, count in plan.capsules_per_day.items())
+    return f" ({counts} capsules)"
+
+
 def medication_request(course: Course, segment: DoseSegment) -> MedicationRequest:
+    """US Core MedicationRequest when the capsule strength is known: its RxNorm clinical drug (the profile's
+    medication codes) beside the ingredient, and its requester a US Core Practitioner (a family name; the
+    identifier is always there). Without either, no claim; without the strength, the ingredient alone."""
     coding = [ISOTRETINOIN]
-    if segment.product == "conventional" and segment.strength_mg in SCD_BY_STRENGTH:
-        coding.append({"system": RXNORM, "code": SCD_BY_STRENGTH[segment.strength_mg]})
+    scd = clinical_drug(segment.strength_mg, segment.product)  # type: ignore[arg-type]
+    if scd is not None:
+        coding.append(
+            {"system": RXNORM, "code": scd, "display": f"isotretinoin {segment.strength_mg} MG Oral Capsule"}
+        )
     bounds = {"start": segment.starts_on.isoformat()}
     end = _segment_end(course, segment)
     if end is not None and end >= segment.starts_on:
         bounds["end"] = end.isoformat()
     product = "micronized (Absorica LD)" if segment.product == "micronized" else "conventional"
+    strength = f", {segment.strength_mg} mg capsules" if segment.strength_mg else ""
+    medication = f"isotretinoin, {product}{', ' + segment.brand if segment.brand else ''}{strength}"
+    dose = f"{_number(segment.mg_per_day)} mg a day by mouth{_capsule_words(course, segment)}"
+    written = authored_on(course, segment)
     return MedicationRequest.model_validate(
         {
             "resourceType": "MedicationRequest",
             "id": str(segment.uuid),
+            **(
+                _meta(PROFILES["MedicationRequest"])
+                if scd is not None and us_core_practitioner(course.prescriber)
+                else {}
+            ),
+            "text": _narrative(
+                medication,
+                f"{dose} from {segment.starts_on.isoformat()}"
+                + (f" to {bounds['end']}" if "end" in bounds else ""),
+                f"Prescribed {written.isoformat()} by {course.prescriber.display_name}",
+                f"Reason for the dose: {segment.reason}" if segment.reason else "",
+            ),
             "status": MEDICATION_STATUS[course.status],
             "intent": "order",
-            "medicationCodeableConcept": {
-                "coding": coding,
-                "text": f"isotretinoin, {product}{', ' + segment.brand if segment.brand else ''}",
-            },
+            "medicationCodeableConcept": {"coding": coding, "text": medication},
             "subject": _ref("Patient", course.patient.uuid),
-            "authoredOn": segment.recorded_at.isoformat(),
-            "requester": {"display": course.prescriber.display_name},
+            "authoredOn": written.isoformat(),
+            "requester": _prescriber_ref(course),
+            "reasonReference": [_ref("Condition", indication_id(course))],
             "basedOn": [_ref("CarePlan", course.uuid)],
             **({"note": [{"text": segment.reason}]} if segment.reason else {}),
             "dosageInstruction": [
                 {
-                    "text": f"{_number(segment.mg_per_day)} mg a day by mouth",
+                    "text": dose,
                     "timing": {
                         "repeat": {"boundsPeriod": bounds, "frequency": 1, "period": 1, "periodUnit": "d"}
                     },
@@ -284,17 +463,23 @@ def medication_request(course: Course, segment: DoseSegment) -> MedicationReques
 
 
 def medication_dispense(course: Course, dispense: Dispense) -> MedicationDispense:
+    supply = f"{dispense.days_supply} days" + (
+        f", {dispense.quantity} capsules" if dispense.quantity is not None else ""
+    )
     resource: dict[str, Any] = {
         "resourceType": "MedicationDispense",
         "id": str(dispense.uuid),
+        "text": _narrative(
+            f"Isotretinoin picked up {dispense.date.isoformat()}: {supply}",
+            f"Pharmacy: {dispense.pharmacy}" if dispense.pharmacy else "",
+            f"iPLEDGE RMA {dispense.rma}" if dispense.rma else "",
+        ),
         "status": "completed",
         "medicationCodeableConcept": {"coding": [ISOTRETINOIN], "text": "isotretinoin"},
         "subject": _ref("Patient", course.patient.uuid),
-        "context": None,
         "whenHandedOver": dispense.date.isoformat(),
         "daysSupply": {"value": dispense.days_supply, "unit": "day", "system": UCUM, "code": "d"},
     }
-    resource.pop("context")
     if dispense.quantity is not None:
         resource["quantity"] = {"value": dispense.quantity, "unit": "capsule"}
     if dispense.rma:
@@ -306,11 +491,15 @@ def medication_dispense(course: Course, dispense: Dispense) -> MedicationDispens
     return MedicationDispense.model_validate(resource)
 
 
-def _observation(record_id: Any, patient: Patient, **fields: Any) -> Observation:
+def _observation(
+    record_id: Any, patient: Patient, *lines: str, profile: str = "", **fields: Any
+) -> Observation:
     return Observation.model_validate(
         {
             "resourceType": "Observation",
             "id": str(record_id),
+            **(_meta(profile) if profile else {}),
+            "text": _narrative(*lines),
             "status": "final",
             "subject": _ref("Patient", patient.uuid),
             **fields,
@@ -318,10 +507,18 @@ def _observation(record_id: Any, patient: Patient, **fields: Any) -> Observation
     )
 
 
+def _based_on(course: Course) -> list[dict[str, Any]]:
+    """What an Observation of the course was done for: the course's CarePlan (Observation.basedOn)."""
+    return [_ref("CarePlan", course.uuid)]
+
+
 def weight_observation(weight: Weight) -> Observation:
+    """US Core Body Weight: LOINC 29463-7 in kg (UCUM)."""
     return _observation(
         weight.uuid,
         weight.patient,
+        f"Body weight {_number(weight.kg)} kg on {weight.effective_date.isoformat()}",
+        profile=PROFILES["body-weight"],
         category=_category("vital-signs", "Vital Signs"),
         code={"coding": [LOINC_WEIGHT], "text": "Body weight"},
         effectiveDateTime=weight.effective_date.isoformat(),
@@ -336,6 +533,8 @@ def contraception_observation(item: Contraception) -> Observation:
     return _observation(
         item.uuid,
         item.patient,
+        f"Contraception: {item.get_method_display()}, from {period['start']}"
+        + (f" to {period['end']}" if "end" in period else ""),
         category=_category("social-history", "Social History"),
         code={
             "coding": [{"system": ISOTRACK_OBSERVATION_SYSTEM, "code": "contraception-method"}],
@@ -352,23 +551,26 @@ def contraception_observation(item: Contraception) -> Observation:
 
 
 def pregnancy_test_observation(course: Course, test: PregnancyTest) -> Observation:
+    """A pregnancy test (hCG, LOINC): a US Core lab Observation, done for the course."""
     code = LOINC_HCG_SERUM if test.setting == "lab" else LOINC_HCG_URINE
+    text = f"Pregnancy test ({test.get_purpose_display()}, {test.get_setting_display()})"
     return _observation(
         test.uuid,
         course.patient,
+        f"{text}: {test.get_result_display().lower()}, specimen of {test.specimen_date.isoformat()}",
+        f"Verification: {test.verification_note}" if test.verification_note else "",
+        profile=PROFILES["lab"],
         category=_category("laboratory", "Laboratory"),
-        code={
-            "coding": [code],
-            "text": f"Pregnancy test ({test.get_purpose_display()}, {test.get_setting_display()})",
-        },
+        code={"coding": [code], "text": text},
         effectiveDateTime=test.specimen_date.isoformat(),
         valueCodeableConcept={"coding": [SNOMED_RESULT[test.result]], "text": test.get_result_display()},
-        focus=[_ref("CarePlan", course.uuid)],
+        basedOn=_based_on(course),
         **({"note": [{"text": test.verification_note}]} if test.verification_note else {}),
     )
 
 
 def lab_observation(course: Course, lab: LabResult) -> Observation:
+    """A lab result: a US Core lab Observation when it has its LOINC code (a test of isotrack's list)."""
     coding = (
         [{"system": LOINC, "code": lab.loinc, "display": LAB_DISPLAY.get(lab.test, lab.test)}]
         if lab.loinc
@@ -383,32 +585,35 @@ def lab_observation(course: Course, lab: LabResult) -> Observation:
     return _observation(
         lab.uuid,
         course.patient,
+        f"{lab.get_test_display()}: {_number(lab.value)} {lab.unit} on {lab.effective_date.isoformat()}",
+        profile=PROFILES["lab"] if coding else "",
         category=_category("laboratory", "Laboratory"),
         code={"coding": coding, "text": lab.get_test_display()}
         if coding
         else {"text": lab.get_test_display()},
         effectiveDateTime=lab.effective_date.isoformat(),
         valueQuantity=_quantity(lab.value, lab.unit),
-        focus=[_ref("CarePlan", course.uuid)],
+        basedOn=_based_on(course),
         **({"referenceRange": [ranges]} if ranges else {}),
     )
 
 
 def mood_observation(course: Course, screen: MoodScreen) -> Observation:
-    components = []
+    extra: dict[str, Any] = {}
     if screen.item9 is not None:
-        components.append(
-            {"code": {"coding": [LOINC_PHQ9_ITEM9], "text": "PHQ-9 item 9"}, "valueInteger": screen.item9}
-        )
+        item9 = {"code": {"coding": [LOINC_PHQ9_ITEM9], "text": "PHQ-9 item 9"}, "valueInteger": screen.item9}
+        extra["component"] = [item9]
     return _observation(
         screen.uuid,
         course.patient,
+        f"{screen.get_instrument_display()} total score {screen.score} on {screen.date.isoformat()}",
+        f"Item 9: {screen.item9}" if screen.item9 is not None else "",
         category=_category("survey", "Survey"),
         code={"coding": [LOINC_PHQ[screen.instrument]], "text": screen.get_instrument_display()},
         effectiveDateTime=screen.date.isoformat(),
         valueInteger=screen.score,
-        focus=[_ref("CarePlan", course.uuid)],
-        **({"component": components} if components else {}),
+        basedOn=_based_on(course),
+        **extra,
     )
 
 
@@ -493,10 +698,12 @@ def _task(
 ) -> Task:
     """A Task: completed when the calendar's event that answers it is done, else requested."""
     done = event is not None and event.status == "done"
+    status = "completed" if done else "requested"
     resource: dict[str, Any] = {
         "resourceType": "Task",
         "id": derived_id(course.uuid, day, *key),
-        "status": "completed" if done else "requested",
+        "text": _narrative(f"{code['text'].capitalize()}: {status}", description),
+        "status": status,
         "intent": "plan",
         "code": code,
         "description": description,
@@ -537,17 +744,23 @@ def _issue(
     *,
     mitigation: dict[str, Any] | None = None,
 ) -> DetectedIssue:
+    text = code.replace("_", " ").lower()
+    detail = f"{explanation} Rule {rule_id}; rule set {rule_set.id} ({rule_set.title})."
+    acknowledged = mitigation["action"]["text"] if mitigation else ""
     return DetectedIssue.model_validate(
         {
             "resourceType": "DetectedIssue",
             "id": derived_id(course.uuid, day, system, code),
+            "text": _narrative(
+                f"{text.capitalize()} ({severity} severity), {day.isoformat()}", detail, acknowledged
+            ),
             "status": "final",
-            "code": {"coding": [{"system": system, "code": code}], "text": code.replace("_", " ").lower()},
+            "code": {"coding": [{"system": system, "code": code}], "text": text},
             "severity": severity,
             "patient": _ref("Patient", course.patient.uuid),
             "identifiedDateTime": day.isoformat(),
             "implicated": [_ref("CarePlan", course.uuid)],
-            "detail": f"{explanation} Rule {rule_id}; rule set {rule_set.id} ({rule_set.title}).",
+            "detail": detail,
             "reference": f"urn:isotrack:rule:{rule_id}",
             **({"mitigation": [mitigation]} if mitigation else {}),
         }
@@ -557,24 +770,32 @@ def _issue(
 # ---------------------------------------------------------------------------------------------- a patient
 
 
-def derived_resources(courses: Any, today: date) -> list[Resource]:
-    """The DetectedIssues and Tasks of the given courses (a queryset) on the day: a read by id judges one."""
+def derived_resources(courses: Any, today: date, kind: str = "") -> list[Resource]:
+    """What the given courses (a queryset) make besides their records, for a read by id that names the course:
+    their indications (Conditions) and, on the day, their DetectedIssues and Tasks (judged only when ``kind``
+    is one of those)."""
     found: list[Resource] = []
-    for course in courses_with_facts(courses.select_related("patient", "prescriber")):
-        if course.status != "entered-in-error":
+    for course in courses_with_facts(courses.select_related("prescriber")):
+        found.append(indication_condition(course))
+        if course.status != "entered-in-error" and kind in ("", "DetectedIssue", "Task"):
             found += evaluation_resources(course, answers.plan(course, today))
     return found
 
 
 def patient_resources(patient: Patient, today: date) -> list[Resource]:
-    """Everything isotrack holds about one patient, as FHIR resources (for $everything and searches)."""
+    """Everything isotrack holds about one patient, as FHIR resources (for $everything and searches): the
+    patient, the prescribers of the patient's courses, then each course with its indication, its records and
+    what the engine finds."""
     found: list[Resource] = [patient_resource(patient)]
+    courses = courses_with_facts(patient.courses.select_related("prescriber").order_by("start", "id"))
+    prescribers = {course.prescriber.pk: course.prescriber for course in courses}
+    found += [practitioner_resource(member) for member in prescribers.values()]
     found += [weight_observation(w) for w in patient.weights.all()]
     found += [contraception_observation(c) for c in patient.contraception.all()]
-    courses = courses_with_facts(patient.courses.select_related("prescriber").order_by("start", "id"))
     for course in courses:
         plan = answers.plan(course, today) if course.status != "entered-in-error" else None
         found.append(care_plan(course, plan.evaluation if plan is not None else None))
+        found.append(indication_condition(course))
         found += [medication_request(course, s) for s in course.dose_segments.all()]
         found += [medication_dispense(course, d) for d in course.dispenses.all()]
         found += [pregnancy_test_observation(course, t) for t in course.pregnancy_tests.all()]

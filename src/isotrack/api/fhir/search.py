@@ -169,6 +169,25 @@ SUPPORTED: dict[str, tuple[Param, ...]] = {
             _dates("effectiveDateTime", "effectivePeriod"),
         ),
     ),
+    "Condition": (
+        _ID,
+        _PATIENT,
+        Param(
+            "category",
+            "token",
+            f"{SPEC}/Condition-category",
+            "encounter-diagnosis, every course's indication (system|code).",
+            _codings("category"),
+        ),
+        Param("code", "token", f"{SPEC}/clinical-code", "ICD-10-CM code (system|code).", _codings("code")),
+        Param(
+            "clinical-status",
+            "token",
+            f"{SPEC}/Condition-clinical-status",
+            "active while the course is qualifying or under way (system|code); none once it ended.",
+            _codings("clinicalStatus"),
+        ),
+    ),
     "CarePlan": (
         _ID,
         _PATIENT,

@@ -1,4 +1,5 @@
 """The read-only FHIR R4 view under /fhir/R4/: metadata, read, search by patient, Patient/{id}/$everything.
+Practitioners (the prescribers the patients' resources name) are read by id only.
 
 Same bearer token (or session) and practice scoping as the JSON API; errors are OperationOutcome resources
 with the API's stable codes; another practice's record answers 404 like a missing one.
@@ -12,6 +13,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from django.contrib.auth.decorators import login_not_required
+from django.db.models import Q
 from django.http import HttpRequest, HttpResponse
 from django.urls import path, re_path
 from django.utils import timezone
@@ -29,10 +31,12 @@ from isotrack.api.fhir import search as fhir_search
 from isotrack.api.fhir.resources import (
     IPLEDGE_ID_SYSTEM,
     MRN_SYSTEM,
+    PROFILES,
     course_of_derived_id,
     derived_resources,
     patient_resource,
     patient_resources,
+    practitioner_resource,
 )
 from isotrack.clinic import inputs, looks, queries
 from isotrack.clinic.access import access_patient, patients_of, practice_of
@@ -46,6 +50,7 @@ from isotrack.clinic.models import (
     MoodScreen,
     Patient,
     PregnancyTest,
+    Role,
     StaffUser,
     Weight,
 )
@@ -55,6 +60,8 @@ FHIR_JSON = "application/fhir+json"
 REMS_GUIDE = "http://hl7.org/fhir/us/medication-rems/"  # HL7 US Medication REMS, STU2: $rems-etasu
 RESOURCE_TYPES = (
     "Patient",
+    "Practitioner",
+    "Condition",
     "CarePlan",
     "MedicationRequest",
     "MedicationDispense",
@@ -75,6 +82,16 @@ SOURCES: dict[str, list[tuple[Any, str]]] = {
         (LabResult, "course__patient"),
         (MoodScreen, "course__patient"),
     ],
+}
+READ_ONLY = ("Practitioner",)  # read by id only: the prescribers a patient's resources name, no search
+# The US Core 6.1 profiles each type's resources may claim (each resource says which, in meta.profile).
+SUPPORTED_PROFILES: dict[str, list[str]] = {
+    "Patient": [PROFILES["Patient"]],
+    "Practitioner": [PROFILES["Practitioner"]],
+    "Condition": [PROFILES["Condition"]],
+    "CarePlan": [PROFILES["CarePlan"]],
+    "MedicationRequest": [PROFILES["MedicationRequest"]],
+    "Observation": [PROFILES["lab"], PROFILES["body-weight"]],
 }
 ISSUE_CODES = {"not_found": "not-found", "not_permitted": "forbidden", "unauthenticated": "login"}
 
@@ -197,10 +214,13 @@ def metadata(request: HttpRequest) -> HttpResponse:
     parameters and security this server has."""
     resources: list[dict[str, Any]] = []
     for kind in RESOURCE_TYPES:
-        entry: dict[str, Any] = {
-            "type": kind,
-            "interaction": [{"code": "read"}, {"code": "search-type"}],
-            "searchParam": [
+        entry: dict[str, Any] = {"type": kind}
+        if kind in SUPPORTED_PROFILES:
+            entry["supportedProfile"] = SUPPORTED_PROFILES[kind]
+        entry["interaction"] = [{"code": "read"}]
+        if kind not in READ_ONLY:
+            entry["interaction"].append({"code": "search-type"})
+            entry["searchParam"] = [
                 {
                     "name": param.name,
                     "type": param.type,
@@ -208,12 +228,10 @@ def metadata(request: HttpRequest) -> HttpResponse:
                     "documentation": param.documentation,
                 }
                 for param in fhir_search.SUPPORTED[kind]
-            ]
-            + [
+            ] + [
                 {"name": name, "type": "number", "documentation": documentation}
                 for name, documentation in fhir_search.RESULT_PARAMS.items()
-            ],
-        }
+            ]
         if kind == "Patient":
             entry["operation"] = [
                 {
@@ -290,21 +308,41 @@ def _follow(record: Any, to_patient: str) -> Patient:
     return record  # type: ignore[no-any-return]
 
 
+def _prescriber(user: StaffUser, resource_id: str) -> StaffUser:
+    """A member of the user's practice who prescribes (a prescriber, or the prescriber of a course): the
+    Practitioners the practice's resources name. Anyone else, or another practice's, answers 404."""
+    try:
+        key = uuid.UUID(resource_id)
+    except ValueError:
+        raise RecordNotFound("No such Practitioner.") from None
+    found = (
+        StaffUser.objects.filter(uuid=key, practice=practice_of(user))
+        .filter(Q(role=Role.PRESCRIBER) | Q(courses__isnull=False))
+        .distinct()
+        .first()
+    )
+    if found is None:
+        raise RecordNotFound("No such Practitioner.")
+    return found
+
+
 @fhir_view
 def read(request: HttpRequest, kind: str, resource_id: str) -> HttpResponse:
     user = _user(request)
     if kind not in RESOURCE_TYPES:
         raise RecordNotFound(f"isotrack serves no {kind[:40]} resources.")
+    if kind == "Practitioner":
+        return fhir_response(practitioner_resource(_prescriber(user, resource_id)))
     if kind in SOURCES:
         resources = patient_resources(_owner(user, kind, resource_id), _today(user))
-    else:  # computed from a course's evaluation: its id names the course
+    else:  # derived from a course (its indication, its evaluation's findings): the id names the course
         course = course_of_derived_id(resource_id)
         if course is None:
             raise RecordNotFound(f"No such {kind}.")
         courses = Course.objects.filter(uuid=course, patient__practice=practice_of(user))
         for owner in Patient.objects.filter(courses__in=courses):
             looks.saw(owner)
-        resources = derived_resources(courses, _today(user))
+        resources = derived_resources(courses, _today(user), kind)
     for resource in resources:
         if resource.get_resource_type() == kind and resource.id == resource_id:
             return fhir_response(resource)
@@ -316,6 +354,12 @@ def search(request: HttpRequest, kind: str) -> HttpResponse:
     user = _user(request)
     if kind not in RESOURCE_TYPES:
         raise RecordNotFound(f"isotrack serves no {kind[:40]} resources.")
+    if kind in READ_ONLY:
+        return outcome(
+            400,
+            "invalid",
+            f"isotrack serves {kind} resources by read only (the ones a patient's resources name).",
+        )
     practice = practice_of(user)
     try:
         strict = fhir_search.strict(request.headers.get("Prefer", ""))
@@ -474,30 +518,36 @@ def _as_order(medication: dict[str, Any]) -> dict[str, Any]:
 
 
 def _patient_named(user: StaffUser, patient: dict[str, Any]) -> Patient | None:
-    """The practice's patient the Patient resource names: by isotrack's id, else by an identifier of this
-    practice's MRN system or the iPLEDGE id's (an identifier of another system names no patient of ours)."""
+    """The practice's patient the Patient resource names: by isotrack's id and by every identifier of this
+    practice's MRN system or the iPLEDGE id's (an identifier of another system names no patient of ours).
+    Every naming must name the same patient: a resource whose id and identifiers disagree, or that carries
+    one of our identifiers matching nobody, names no one (``None``: the caller answers that it does not know
+    the patient) rather than the first that matched."""
     mine = patients_of(user)
+    named: set[int | None] = set()
     resource_id = patient.get("id")
     if isinstance(resource_id, str):
         try:
-            found = mine.filter(uuid=uuid.UUID(resource_id)).first()
+            by_id = mine.filter(uuid=uuid.UUID(resource_id)).first()
         except ValueError:
-            found = None
-        if found is not None:
-            return found
+            by_id = None
+        if by_id is not None:
+            named.add(by_id.pk)
     mrn_system = f"{MRN_SYSTEM}:{practice_of(user).uuid}"
-    for identifier in patient.get("identifier") or []:
+    identifiers = patient.get("identifier")
+    for identifier in identifiers if isinstance(identifiers, list) else []:
         if not isinstance(identifier, dict) or not isinstance(identifier.get("value"), str):
             continue
         system, value = identifier.get("system"), identifier["value"]
-        found = None
         if system == mrn_system:
             found = mine.filter(mrn=value).first()
         elif system == IPLEDGE_ID_SYSTEM and value:
             found = mine.filter(ipledge_id=value).first()
-        if found is not None:
-            return found
-    return None
+        else:
+            continue
+        named.add(found.pk if found is not None else None)
+    (only, *others) = named or {None}
+    return None if only is None or others else mine.get(pk=only)
 
 
 @fhir_view

@@ -205,6 +205,7 @@ def start_course(
         indication=payload.indication,
         planned_end=payload.planned_end,
         brand=payload.brand,
+        strength_mg=payload.strength_mg,
     )
     created(response, f"/courses/{course.uuid}")
     return Status(201, course_out(course))
@@ -267,6 +268,7 @@ def _dose_segment(user: StaffUser, course: Course, p: DoseSegmentIn) -> Model:
         product=p.product,
         reason=p.reason,
         brand=p.brand,
+        strength_mg=p.strength_mg,
     )
 
 

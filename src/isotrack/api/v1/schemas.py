@@ -16,6 +16,7 @@ from pydantic import AfterValidator, StringConstraints
 
 from isotrack.clinic.models import (
     VISIT_NOTE_LENGTH,
+    AdministrativeGender,
     ContraceptionMethodCode,
     CourseStatus,
     Indication,
@@ -66,6 +67,12 @@ def optional_number(low: float, high: float) -> object:
     return Field(None, ge=low, le=high, allow_inf_nan=False)
 
 
+STRENGTH_DESCRIPTION = (
+    "The capsule strength in mg, when the dose is taken in capsules of one strength of its product line "
+    "(reference.md section 2); left out: not stated. FHIR then gives the RxNorm clinical drug."
+)
+
+
 # --------------------------------------------------------------------------------------------- shared
 
 
@@ -95,6 +102,11 @@ class PatientIn(Schema):
     given_name: text(100, 1)  # type: ignore[valid-type]
     family_name: text(100, 1)  # type: ignore[valid-type]
     birth_date: Day
+    gender: AdministrativeGender = Field(
+        AdministrativeGender.UNKNOWN,
+        description="Administrative gender (FHIR AdministrativeGender); left out: unknown (not stated). Not "
+        "the iPLEDGE category, which is never derived from it.",
+    )
     category: PatientCategory | Literal[""] = Field(
         "", description="IPL-CAT: a prescriber's to assign; left out, the patient waits for one."
     )
@@ -110,6 +122,7 @@ class PatientContactPatch(Schema):
     email: text(254) | None = None  # type: ignore[valid-type]
     phone: text(30) | None = None  # type: ignore[valid-type]
     reminders_consent: bool | None = None
+    gender: AdministrativeGender | None = Field(None, description="Administrative gender (FHIR).")
 
 
 class PatientCategoryIn(Schema):
@@ -123,6 +136,9 @@ class PatientOut(Schema):
     given_name: str
     family_name: str
     birth_date: date
+    gender: AdministrativeGender = Field(
+        ..., description="Administrative gender (FHIR); unknown: not stated."
+    )
     ipledge_id: str
     category: PatientCategory | None = Field(..., description="None until a prescriber assigns it.")
     category_set_at: datetime | None
@@ -187,6 +203,7 @@ class CourseIn(Schema):
     mg_per_day: float | None = optional_number(0.1, 300)  # type: ignore[assignment]
     product: Product = Field(Product.CONVENTIONAL)  # type: ignore[assignment]
     brand: text(40) = ""  # type: ignore[valid-type]
+    strength_mg: int | None = Field(None, ge=1, le=100, description=STRENGTH_DESCRIPTION)
     target_mg_per_kg: float | None = optional_number(50, 300)  # type: ignore[assignment]  # none: the practice's
     indication: Indication = Field(Indication.ACNE_VULGARIS)  # type: ignore[assignment]
     planned_end: Day | None = None
@@ -239,6 +256,7 @@ class DoseSegmentIn(Schema):
     product: Product = Field(Product.CONVENTIONAL)  # type: ignore[assignment]
     reason: text(200, 1)  # type: ignore[valid-type]
     brand: text(40) = ""  # type: ignore[valid-type]
+    strength_mg: int | None = Field(None, ge=1, le=100, description=STRENGTH_DESCRIPTION)
 
 
 class DoseSegmentOut(RecordOut):

@@ -165,6 +165,7 @@ def _dose(actor: StaffUser, old: DoseSegment, v: Values) -> DoseSegment:
         product=v["product"],
         reason=v["reason"],
         brand=old.brand,
+        strength_mg=v["strength_mg"],
     )
 
 
@@ -259,7 +260,7 @@ KINDS: dict[str, Kind] = {
             "Dose",
             DoseSegment,
             Capability.PRESCRIBE,
-            ("starts_on", "mg_per_day", "product", "reason"),
+            ("starts_on", "mg_per_day", "product", "strength_mg", "reason"),
             _dose,
         ),
         Kind("hold", "Hold", Interruption, Capability.PRESCRIBE, ("start", "end", "reason"), _hold),

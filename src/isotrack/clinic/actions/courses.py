@@ -20,6 +20,7 @@ from isotrack.clinic.actions.base import (
     today_of,
     validated_save,
 )
+from isotrack.clinic.actions.dosing import check_strength
 from isotrack.clinic.errors import InvalidInput
 from isotrack.clinic.models import (
     Course,
@@ -47,8 +48,10 @@ def start_course(
     indication: str = "L70.0",
     planned_end: date | None = None,
     brand: str = "",
+    strength_mg: int | None = None,
 ) -> Course:
-    """Open a course (qualifying until the first dispense) with its first dose segment."""
+    """Open a course (qualifying until the first dispense) with its first dose segment (and its capsule
+    strength, when the prescriber gives one)."""
     require(actor, Capability.PRESCRIBE)
     check_practice(actor, patient)
     if prescriber.practice_id != patient.practice_id or prescriber.role != Role.PRESCRIBER:
@@ -59,6 +62,9 @@ def start_course(
     plausible(plausibility.first_dosing_day(start, practice_today(practice), patient.birth_date), "start")
     if mg_per_day is not None:
         plausible(plausibility.mg_per_day(float(mg_per_day)), "mg_per_day")
+        check_strength(strength_mg, mg_per_day, product, brand)
+    elif strength_mg is not None:
+        raise InvalidInput("A capsule strength goes with a first dose.", field="strength_mg")
     course = Course(
         patient=patient,
         prescriber=prescriber,
@@ -79,6 +85,7 @@ def start_course(
             mg_per_day=mg_per_day,
             product=product,
             brand=brand,
+            strength_mg=strength_mg,
             reason="starting dose",
         )
         create(actor, segment, patient=patient, code=EventCode.DOSE_PRESCRIBE)

@@ -14,6 +14,7 @@ from isotrack.clinic.actions.base import (
     plausible,
     today_of,
 )
+from isotrack.clinic.dose_planning import line_of
 from isotrack.clinic.errors import InvalidInput
 from isotrack.clinic.models import (
     Course,
@@ -35,8 +36,10 @@ def change_dose(
     product: str,
     reason: str,
     brand: str = "",
+    strength_mg: int | None = None,
 ) -> DoseSegment:
-    """A new dose segment from `starts_on` on. Only a prescriber changes a dose, and says why."""
+    """A new dose segment from `starts_on` on. Only a prescriber changes a dose, and says why. The capsule
+    strength, when the prescriber gives one, is checked against the product line and the dose."""
     check_course(actor, course, Capability.PRESCRIBE)
     if not reason.strip():
         raise InvalidInput("Say why the dose changes.", field="reason")
@@ -45,6 +48,7 @@ def change_dose(
     if DoseSegment.objects.filter(course=course, starts_on=starts_on).exists():
         raise InvalidInput("A dose already starts on that day.", field="starts_on")
     plausible(plausibility.mg_per_day(float(mg_per_day)), "mg_per_day")
+    check_strength(strength_mg, mg_per_day, product, brand)
     plausible(
         plausibility.planned_within_a_year(starts_on, today_of(course.patient), "A new dose"), "starts_on"
     )
@@ -54,9 +58,17 @@ def change_dose(
         mg_per_day=mg_per_day,
         product=product,
         brand=brand,
+        strength_mg=strength_mg,
         reason=reason.strip(),
     )
     return create(actor, segment, patient=course.patient, code=EventCode.DOSE_CHANGE, reason=reason.strip())
+
+
+def check_strength(strength_mg: int | None, mg_per_day: Decimal, product: str, brand: str) -> None:
+    """A capsule strength given with a dose: one of its product line's, the dose a whole number of them."""
+    if strength_mg is not None:
+        line = line_of(product, brand)
+        plausible(plausibility.capsule_strength(strength_mg, float(mg_per_day), line), "strength_mg")
 
 
 @action

@@ -39,6 +39,7 @@ def enroll_in_course(
     target_mg_per_kg: Decimal | None = None,
     confirmation_number: str = "",
     weight: VisitWeight | None = None,
+    strength_mg: int | None = None,
 ) -> Course:
     """IPL-CAT and enrollment: the prescriber assigns the category (kept with who and when), opens the course
     with its first dose and records the iPLEDGE enrollment, with a starting weight: all or nothing."""
@@ -67,6 +68,7 @@ def enroll_in_course(
         mg_per_day=mg_per_day,
         product=product,
         brand=brand,
+        strength_mg=strength_mg,
         target_mg_per_kg=target_mg_per_kg,
     )
     with Section("enrollment"):

@@ -22,6 +22,7 @@ from isotrack.clinic.actions.base import (
 )
 from isotrack.clinic.errors import InvalidInput
 from isotrack.clinic.models import (
+    AdministrativeGender,
     Contraception,
     Patient,
     PatientCategory,
@@ -44,6 +45,7 @@ def register_patient(
     given_name: str,
     family_name: str,
     birth_date: date,
+    gender: str = AdministrativeGender.UNKNOWN,
     category: str = "",
     ipledge_id: str = "",
     email: str = "",
@@ -51,8 +53,12 @@ def register_patient(
     reminders_consent: bool = False,
 ) -> Patient:
     """A new patient. The iPLEDGE category is a prescriber's decision (IPL-CAT): registered by anyone else,
-    the patient waits on the worklist for a prescriber to assign it."""
+    the patient waits on the worklist for a prescriber to assign it. The administrative gender is the one the
+    page makes staff choose; a caller that does not say it (an import file without it) registers "unknown",
+    which is what FHIR's AdministrativeGender calls a gender nobody stated. It never sets the category."""
     require(actor, Capability.REGISTER_PATIENTS)
+    if gender not in AdministrativeGender.values:
+        raise InvalidInput(f"{gender!r} is not a gender (female, male, other or unknown).", field="gender")
     if category and category not in PatientCategory.values:
         raise InvalidInput(f"{category!r} is not a patient category.", field="category")
     if category and not can(actor, Capability.PRESCRIBE):
@@ -68,6 +74,7 @@ def register_patient(
         given_name=given_name.strip(),
         family_name=family_name.strip(),
         birth_date=birth_date,
+        gender=gender,
         category=category,
         ipledge_id=ipledge_id.strip(),
         category_set_by=actor if category else None,
@@ -130,10 +137,14 @@ def update_patient_contact(
     email: str | None = None,
     phone: str | None = None,
     reminders_consent: bool | None = None,
+    gender: str | None = None,
 ) -> Patient:
-    """The patient's e-mail, phone and consent to reminders; values left as None stay as they are."""
+    """The patient's e-mail, phone, consent to reminders and administrative gender; values left as None stay
+    as they are."""
     require(actor, Capability.REGISTER_PATIENTS)
     check_practice(actor, patient)
+    if gender is not None and gender not in AdministrativeGender.values:
+        raise InvalidInput(f"{gender!r} is not a gender (female, male, other or unknown).", field="gender")
     patient = Patient.objects.select_for_update().get(pk=patient.pk)
     before = snapshot(patient)
     if email is not None:
@@ -142,6 +153,8 @@ def update_patient_contact(
         patient.phone = phone.strip()
     if reminders_consent is not None:
         patient.reminders_consent = reminders_consent
+    if gender is not None:
+        patient.gender = gender
     validated_save(patient)
     after = snapshot(patient)
     if after != before:

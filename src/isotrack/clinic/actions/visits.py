@@ -132,6 +132,7 @@ class VisitDoseChange:
     reason: str
     starts_on: date
     brand: str = ""
+    strength_mg: int | None = None  # the capsule strength, when the prescriber gives one
 
 
 @action

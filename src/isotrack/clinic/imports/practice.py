@@ -39,7 +39,15 @@ from isotrack.clinic.actions.patients import register_patient, weight_in_kg
 from isotrack.clinic.errors import InvalidInput, RecordNotFound
 from isotrack.clinic.imports.courses import import_course
 from isotrack.clinic.inputs import control_character
-from isotrack.clinic.models import Course, PendingImport, Practice, Role, StaffUser, WeightUnit
+from isotrack.clinic.models import (
+    AdministrativeGender,
+    Course,
+    PendingImport,
+    Practice,
+    Role,
+    StaffUser,
+    WeightUnit,
+)
 from isotrack.clinic.queries import judged_in_words, practice_today
 from isotrack.clinic.records import course_facts, under_settings
 from isotrack.core import plausibility
@@ -65,6 +73,13 @@ COLUMNS = (
     Column("given_name", True, "given name", "Alex"),
     Column("family_name", True, "family name", "Example"),
     Column("birth_date", True, "date of birth (YYYY-MM-DD)", "2004-03-01"),
+    Column(
+        "gender",
+        False,
+        "administrative gender: female, male, other or unknown (any case); empty: unknown. Never the iPLEDGE "
+        "category",
+        "female",
+    ),
     Column("category", True, "iPLEDGE category: can_get_pregnant or cannot_get_pregnant", "can_get_pregnant"),
     Column("ipledge_id", False, "the patient's iPLEDGE identification number", "1234567890"),
     Column("email", False, "email address, for reminders", ""),
@@ -199,6 +214,7 @@ class _Row:
     number: int
     cells: dict[str, str]
     course_file: core.CourseFile | None = None
+    gender: str = AdministrativeGender.UNKNOWN
     origin: dict[str, tuple[str, int]] = field(default_factory=dict)
 
 
@@ -228,6 +244,15 @@ def _parts(text: str, parts: list[str], column: str, entry: str, low: int, high:
         raise _Bad(column, f"{entry} {text[:60]!r} is not of the form {shape}")
 
 
+def _gender(text: str) -> str:
+    """The administrative gender of a ``gender`` cell, in any case; empty: unknown (nobody said)."""
+    gender = text.strip().lower() or AdministrativeGender.UNKNOWN
+    if gender not in AdministrativeGender.values:
+        allowed = ", ".join(AdministrativeGender.values)
+        raise _Bad("gender", f"{text[:20]!r} is not a gender isotrack reads ({allowed}; empty: unknown)")
+    return gender
+
+
 def _read_row(number: int, cells: dict[str, str], rules: str, verifiers: dict[str, str]) -> _Row:
     """The row's course file, checked for form by the core; raises _Bad naming the column."""
     row = _Row(number, cells)
@@ -238,6 +263,7 @@ def _read_row(number: int, cells: dict[str, str], rules: str, verifiers: dict[st
         date.fromisoformat(cells["birth_date"])
     except ValueError:
         raise _Bad("birth_date", f"{cells['birth_date'][:20]!r} is not a date (YYYY-MM-DD)") from None
+    row.gender = _gender(cells.get("gender", ""))
     product = cells["product"].lower()
     if product not in PRODUCTS:
         raise _Bad(
@@ -638,6 +664,7 @@ def _import_row(
         given_name=cells["given_name"],
         family_name=cells["family_name"],
         birth_date=date.fromisoformat(cells["birth_date"]),
+        gender=row.gender,
         category=cells["category"],
         ipledge_id=cells.get("ipledge_id", ""),
         email=cells.get("email", ""),
