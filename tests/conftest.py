@@ -100,6 +100,25 @@ def _flush_as_the_owner(connection):
         yield
 
 
+@contextmanager
+def migrating_as_the_owner(connection):
+    """Migrations run as the database's owner (docs/operations.md): when the suite connects as the app's
+    least-privilege role (``ISOTRACK_TEST_DB_OWNER``), a test that migrates connects as the owner meanwhile
+    (transactional tests only: the connection is closed and opened again)."""
+    owner = os.environ.get("ISOTRACK_TEST_DB_OWNER")
+    if not owner:
+        yield
+        return
+    role = connection.settings_dict["USER"]
+    connection.close()
+    connection.settings_dict["USER"] = owner
+    try:
+        yield
+    finally:
+        connection.close()
+        connection.settings_dict["USER"] = role
+
+
 def make_staff(practice: Practice, username: str, role: str) -> StaffUser:
     user = StaffUser(
         username=username, practice=practice, role=role, first_name=username.title(), last_name="Synthetic"

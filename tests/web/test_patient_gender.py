@@ -17,6 +17,7 @@ from isotrack.audit.events import EventCode
 from isotrack.audit.models import AuditEvent
 from isotrack.clinic.models import AdministrativeGender, Patient
 from tests.api.conftest import TokenClient, token_for
+from tests.conftest import migrating_as_the_owner
 
 NEW_PATIENT = {"mrn": "G-0001", "given_name": "Sky", "family_name": "Example", "birth_date": "2004-05-06"}
 
@@ -89,16 +90,17 @@ def test_the_api_takes_and_gives_the_gender(prescriber):
 
 @pytest.mark.django_db(transaction=True)
 def test_the_patients_registered_before_the_gender_are_unknown():
-    executor = MigrationExecutor(connection)
-    before, after = ("clinic", "0020_identifier_and_note_limits"), ("clinic", "0021_patient_gender")
-    executor.migrate([before])
-    old = executor.loader.project_state([before]).apps
-    practice = old.get_model("clinic", "Practice").objects.create(name="Before (test)")
-    old.get_model("clinic", "Patient").objects.create(
-        practice=practice, mrn="OLD-1", given_name="A", family_name="B", birth_date=date(2000, 1, 1)
-    )
-    executor = MigrationExecutor(connection)
-    executor.migrate([after])
-    assert Patient.objects.get(mrn="OLD-1").gender == "unknown"
-    executor = MigrationExecutor(connection)
-    executor.migrate(executor.loader.graph.leaf_nodes())
+    with migrating_as_the_owner(connection):
+        executor = MigrationExecutor(connection)
+        before, after = ("clinic", "0020_identifier_and_note_limits"), ("clinic", "0021_patient_gender")
+        executor.migrate([before])
+        old = executor.loader.project_state([before]).apps
+        practice = old.get_model("clinic", "Practice").objects.create(name="Before (test)")
+        old.get_model("clinic", "Patient").objects.create(
+            practice=practice, mrn="OLD-1", given_name="A", family_name="B", birth_date=date(2000, 1, 1)
+        )
+        executor = MigrationExecutor(connection)
+        executor.migrate([after])
+        assert Patient.objects.get(mrn="OLD-1").gender == "unknown"
+        executor = MigrationExecutor(connection)
+        executor.migrate(executor.loader.graph.leaf_nodes())

@@ -26,6 +26,12 @@ class AppendOnlyQuerySet(models.QuerySet[Any]):
     def delete(self) -> tuple[int, dict[str, int]]:
         raise RuntimeError("audit events are append-only")
 
+    def update_or_create(self, *args: Any, **kwargs: Any) -> tuple[Any, bool]:
+        """Refused before it locks a row (its SELECT … FOR UPDATE, which the app's least-privilege PostgreSQL
+        role may not run on an append-only table, docs/operations.md)."""
+        self.update()  # the queryset's own refusal
+        raise AssertionError("unreachable: update is refused")
+
 
 class AppendOnlyModel(models.Model):
     """A sealed row: saved once, never changed or deleted through the ORM (the database's triggers refuse it
