@@ -1073,3 +1073,84 @@ def test_the_identifier_systems_are_the_clinic_s_and_the_fhir_server_serves_them
     tree = ast.parse(Path(labs.__file__).read_text(encoding="utf-8"))
     modules = {node.module or "" for node in ast.walk(tree) if isinstance(node, ast.ImportFrom)}
     assert not [module for module in modules if module.startswith("isotrack.api")]
+
+
+# A lab sends whole panels: the results isotrack does not track are listed as ignored, never refused, unless
+# their name says they are one isotrack tracks under another code.
+
+HEPATIC_PANEL = [
+    "OBR|1|||24325-3^Hepatic function panel^LN|||20261125",
+    "OBX|1|NM|1742-6^Alanine aminotransferase^LN||35|U/L|||||F",
+    "OBX|2|NM|1920-8^Aspartate aminotransferase^LN||28|U/L|||||F",
+    "OBX|3|NM|1751-7^Albumin [Mass/volume] in Serum or Plasma^LN||4.4|g/dL|||||F",
+    "OBX|4|NM|6768-6^Alkaline phosphatase^LN||71|U/L|||||X",  # a status isotrack would refuse: not read
+    "OBX|5|SN|33914-3^Glomerular filtration rate^LN||>^60|mL/min|||||F",  # a bound: not read either
+]
+
+
+def test_a_panel_s_results_isotrack_does_not_track_are_listed_as_ignored(nurse, patient, course):
+    report = import_lab_file(actor=nurse, content=segments(MSH, PID, *HEPATIC_PANEL))
+    assert {result.test for result in LabResult.objects.filter(course=course)} == {"alt", "ast"}
+    assert [(row.row, row.outcome) for row in report.rows] == [
+        (4, "imported"),
+        (5, "imported"),
+        (6, "ignored"),
+        (7, "ignored"),
+        (8, "ignored"),
+    ]
+    assert report.rows[2].detail == (
+        "LOINC 1751-7 (Albumin [Mass/volume] in Serum or Plasma): a result isotrack does not track"
+    )
+
+
+@pytest.mark.parametrize(
+    "obx",
+    [
+        "OBX|1|NM|18262-6^Cholesterol in LDL [Mass/volume] by Direct assay^LN||95|mg/dL|||||F",
+        "OBX|1|NM|1743-4^ALT with P-5'-P^LN||35|U/L|||||F",
+        "OBX|1|NM|3043-7^Triglyceride [Mass/volume] in Blood^LN||180|mg/dL|||||F",
+        "OBX|1|NM|LOCAL9^TRIG^L^99999-9^Some code^LN||180|mg/dL|||||F",
+        "OBX|1|ST|2112-1^Choriogonadotropin [Presence] in Serum^LN||Negative||||||F",
+    ],
+)
+def test_a_tracked_result_under_another_loinc_is_refused_never_left_out(nurse, patient, course, obx):
+    with pytest.raises(LabFileRejected) as refused:
+        import_lab_file(actor=nurse, content=segments(MSH, PID, OBR, obx + "|||20261125"))
+    (row,) = refused.value.rejected
+    assert row.row == 4 and "is not a code isotrack reads for this result" in row.reason
+    assert "Triglycerides 2571-8" in row.reason and "hCG 2106-3, 2118-8" in row.reason
+    assert not LabResult.objects.exists() and not PregnancyTest.objects.exists()
+
+
+def test_a_file_of_untracked_results_alone_is_refused_saying_so(nurse, patient, course):
+    albumin = "OBX|1|NM|1751-7^Albumin^LN||4.4|g/dL|||||F|||20261125"
+    with pytest.raises(LabFileRejected) as refused:
+        import_lab_file(actor=nurse, content=segments(MSH, PID, OBR, albumin))
+    (row,) = refused.value.rejected
+    assert row.row == 1 and row.reason.startswith("the file holds no result isotrack tracks (1 row left out")
+    assert "LOINC 1751-7 (Albumin)" in row.reason
+
+
+def test_a_fhir_observation_isotrack_does_not_track_is_listed_as_ignored(nurse, patient, course):
+    sodium = observation("2951-2", {"identifier": {"value": "T-0001"}}, valueQuantity={"value": 140})
+    sodium["code"]["text"] = "Sodium"
+    sodium["status"] = "preliminary"  # not read: the row is left out before its status matters
+    direct_ldl = observation("18262-6", {"identifier": {"value": "T-0001"}}, valueQuantity={"value": 95})
+    direct_ldl["code"]["coding"][0]["display"] = "Cholesterol in LDL [Mass/volume] by Direct assay"
+    report = import_lab_file(actor=nurse, content=collection(alt(), sodium).encode())
+    assert [(row.row, row.outcome) for row in report.rows] == [(1, "imported"), (2, "ignored")]
+    assert report.rows[1].detail == "LOINC 2951-2 (Sodium): a result isotrack does not track"
+    with pytest.raises(LabFileRejected) as refused:
+        import_lab_file(actor=nurse, content=collection(alt(value=36), direct_ldl).encode())
+    assert [row.row for row in refused.value.rejected] == [2]
+    assert LabResult.objects.filter(course=course).count() == 1  # the first file's ALT alone
+
+
+def test_an_unknown_loinc_in_a_csv_made_for_isotrack_is_still_refused(nurse, patient, course):
+    content = (
+        "mrn,loinc,value,unit,date\nT-0001,1751-7,4.4,g/dL,2026-11-25\nT-0001,1742-6,35,U/L,2026-11-25\n"
+    )
+    with pytest.raises(LabFileRejected) as refused:
+        import_lab_file(actor=nurse, content=content.encode())
+    (row,) = refused.value.rejected
+    assert row.row == 2 and "is not a lab isotrack tracks" in row.reason

@@ -62,6 +62,10 @@ this practice's; alone, it refuses the row naming it (an MRN of another authorit
   and result), or repeated in the file, is ignored. A corrected result (HL7 C, FHIR amended or corrected) of a
   result on record (or in the file) of the same course, test and date with another value or result is refused:
   it is corrected in isotrack (the record's Correct), never added beside it.
+- A result of a LOINC isotrack does not track (an HL7 OBX or a FHIR Observation: a panel's albumin or
+  sodium) is listed as ignored, unless its name says it is one isotrack tracks (``TRACKED_NAMES``: a direct
+  LDL, an ALT with P-5'-P...), which refuses the row naming the codes isotrack reads. A CSV is made for
+  isotrack: an unknown LOINC in it refuses the row.
 - One bad row rejects the file: nothing is imported, and the report names every bad row and why. A file
   imported lists every row: imported, duplicate or ignored.
 Every result is written by `record_lab_result` or `record_pregnancy_test` (audited), in one transaction.
@@ -124,6 +128,16 @@ ENZYMES = {LabTest.ALT, LabTest.AST}
 # Qualitative hCG: a pregnancy test (reference.md section 4), by its specimen.
 PREGNANCY_TEST_LOINC = {"2106-3": "urine", "2118-8": "serum"}
 QUANTITATIVE_HCG_LOINC = {"19080-1", "21198-7"}  # mIU/mL: refused, the cut-off is the reader's
+TRACKED_LOINC = frozenset({*LAB_TEST_BY_LOINC, *PREGNANCY_TEST_LOINC, *QUANTITATIVE_HCG_LOINC})
+# What isotrack tracks, as a lab's names write it. A result of a LOINC isotrack does not read is left out
+# (a lab sends whole panels: a hepatic panel's albumin, a metabolic panel's sodium), unless its name is one of
+# these: a triglyceride, an ALT, an LDL or an hCG under another code (a direct LDL, ALT with P-5'-P...) is
+# refused, never left out in silence.
+TRACKED_NAMES = re.compile(
+    r"triglycer|\bTG\b|\bTRIG\b|\bALT\b|\bSGPT\b|alanine amino|\bAST\b|\bSGOT\b|aspartate amino|cholest"
+    r"|\bHDL\b|\bLDL\b|\bhCG\b|chorio|pregnan",
+    re.IGNORECASE,
+)
 # A qualitative result's words (compared trimmed, case-insensitive, spaces as one; SNOMED CT's "(qualifier
 # value)" left out): every code, display, text and string of a pregnancy test's result must be one, all saying
 # the same. A coded value is its code as given, or "SNOMED CT <code>" in SNOMED CT's system.
@@ -358,6 +372,24 @@ def _csv_rows(reader: csv.DictReader[str]) -> ParsedFile:
     return parsed
 
 
+def _untracked(number: int, loinc: str, names: list[str]) -> RowOutcome | None:
+    """None for a LOINC isotrack reads; for another, an ignored row (a panel's other results), unless a name
+    of the result is one of what isotrack tracks (``TRACKED_NAMES``): then the row is refused, naming the
+    codes isotrack reads, so that no triglyceride or hCG under another code is left out unseen."""
+    if loinc in TRACKED_LOINC:
+        return None
+    shown = next((name.strip() for name in names if name and name.strip()), "")
+    named = next((name.strip() for name in names if name and TRACKED_NAMES.search(name)), None)
+    if named is not None:
+        read = ", ".join(f"{LabTest(test).label} {code}" for code, test in LAB_TEST_BY_LOINC.items())
+        raise ValueError(
+            f"LOINC {loinc[:20]!r} ({named[:40]}) is not a code isotrack reads for this result (it reads "
+            f"{read}; hCG 2106-3, 2118-8): ask the lab for that code, or enter the result by hand"
+        )
+    what = f" ({shown[:40]})" if shown else ""
+    return RowOutcome(number, "ignored", f"LOINC {loinc[:20]}{what}: a result isotrack does not track")
+
+
 # ----------------------------------------------------------------------------------------------- FHIR R4
 
 
@@ -407,9 +439,11 @@ def parse_fhir_bundle(data: Any) -> ParsedFile:
                     raise ValueError(
                         "no subject, and the DiagnosticReports that list it name different subjects"
                     )
-            parsed.rows.append(
-                _row_of_observation(number, observation, _patient_of_subject(subject, patients))
-            )
+            row = _row_of_observation(number, observation, _patient_of_subject(subject, patients))
+            if isinstance(row, RowOutcome):
+                parsed.ignored.append(row)
+            else:
+                parsed.rows.append(row)
         except ValueError as error:
             parsed.rejected.append(RejectedRow(number, str(error)))
     return parsed
@@ -542,19 +576,23 @@ def _patient_of_subject(subject: Any, patients: dict[str, dict[str, Any]]) -> Pa
     raise ValueError(f"subject.reference {reference[:60]!r} names no Patient entry of the Bundle")
 
 
-def _row_of_observation(number: int, observation: Any, patient: PatientRef) -> LabRow:
+def _row_of_observation(number: int, observation: Any, patient: PatientRef) -> LabRow | RowOutcome:
+    """The Observation's result, or an ignored row for a result of a LOINC isotrack does not track
+    (``_untracked``)."""
+    coding = observation.code.coding if observation.code is not None else None
+    codes = [c.code for c in (coding or []) if c.system == LOINC_SYSTEM and c.code]
+    if not codes:
+        raise ValueError("no LOINC code (code.coding with system http://loinc.org)")
+    loinc = next((code for code in codes if code in TRACKED_LOINC), codes[0])
+    names = [observation.code.text or "", *(c.display or "" for c in coding or [])]
+    untracked = _untracked(number, loinc, names)
+    if untracked is not None:
+        return untracked
     if observation.status == "entered-in-error":
         raise ValueError(WITHDRAWN.format("status entered-in-error"))
     if observation.status not in FINAL_STATUSES:
         raise ValueError(f"status {observation.status} is not a final result")
     corrected = FINAL_STATUSES[observation.status]
-    coding = observation.code.coding if observation.code is not None else None
-    codes = [c.code for c in (coding or []) if c.system == LOINC_SYSTEM and c.code]
-    if not codes:
-        raise ValueError("no LOINC code (code.coding with system http://loinc.org)")
-    loinc = next(
-        (code for code in codes if code in LAB_TEST_BY_LOINC or code in PREGNANCY_TEST_LOINC), codes[0]
-    )
     effective = observation.effectiveDateTime or (
         observation.effectivePeriod.start if observation.effectivePeriod else None
     )
@@ -773,16 +811,21 @@ def _v2_range(text: str) -> tuple[Decimal | None, Decimal | None]:
     raise ValueError(f"reference range (OBX-7) {text[:30]!r} is not low-high, <high or >low")
 
 
-def _row_of_obx(number: int, obx: Any, patient: PatientRef, obr: Any) -> LabRow:
+def _row_of_obx(number: int, obx: Any, patient: PatientRef, obr: Any) -> LabRow | RowOutcome:
+    """The OBX's result, or an ignored row for a result of a LOINC isotrack does not track
+    (``_untracked``)."""
+    codes = [code for code, _text, system in _v2_coded(obx, 3) if system in ("LN", "LOINC") and code]
+    if not codes:
+        raise ValueError("no LOINC code (OBX-3 with coding system LN)")
+    loinc = next((code for code in codes if code in TRACKED_LOINC), codes[0])
+    untracked = _untracked(number, loinc, [text for _code, text, _system in _v2_coded(obx, 3)])
+    if untracked is not None:
+        return untracked
     status = _v2(obx, 11).upper()
     if status in HL7_WITHDRAWN_STATUSES:
         raise ValueError(WITHDRAWN.format(HL7_WITHDRAWN_STATUSES[status]))
     if status not in HL7_FINAL_STATUSES:
         raise ValueError(f"result status (OBX-11) {status[:10]!r} is not final (F) or corrected (C)")
-    codes = [code for code, _text, system in _v2_coded(obx, 3) if system in ("LN", "LOINC") and code]
-    if not codes:
-        raise ValueError("no LOINC code (OBX-3 with coding system LN)")
-    loinc = codes[0]
     pregnancy_test = loinc in PREGNANCY_TEST_LOINC
     # a pregnancy test is dated by its specimen's collection (OBR-7), a lab by its observation (OBX-14)
     dates = [("OBX-14", _v2(obx, 14)), ("OBR-7", _v2(obr, 7) if obr is not None else "")]
@@ -953,7 +996,11 @@ def _message_rows(parsed: ParsedFile, message: Any, lines: list[int]) -> None:
             try:
                 if isinstance(patient, str):
                     raise ValueError(patient)
-                parsed.rows.append(_row_of_obx(number, segment, patient, obr))
+                row = _row_of_obx(number, segment, patient, obr)
+                if isinstance(row, RowOutcome):
+                    parsed.ignored.append(row)
+                else:
+                    parsed.rows.append(row)
             except ValueError as error:
                 parsed.rejected.append(RejectedRow(number, str(error)))
 
@@ -1384,7 +1431,15 @@ def import_lab_rows(
     if rejected:
         raise LabFileRejected(sorted(rejected, key=lambda r: r.row))
     if not planned:
-        raise LabFileRejected([RejectedRow(1, "the file holds no results")])
+        why = "the file holds no results"
+        if ignored:
+            rows = f"{len(ignored)} row{'s' if len(ignored) > 1 else ''}"
+            why = (
+                f"the file holds no result isotrack tracks ({rows} left out: "
+                + "; ".join(outcome.detail for outcome in ignored[:3])
+                + ("…)" if len(ignored) > 3 else ")")
+            )
+        raise LabFileRejected([RejectedRow(1, why)])
     report = LabImportReport(rows=list(ignored or []))
     with transaction.atomic():
         seen: set[tuple[Any, ...]] = set()
