@@ -113,3 +113,13 @@ def test_the_demo_command_exists_only_for_development():
     development = run_isotrack("demo", "--help", DEBUG="1")
     assert development.returncode == 0, development.stderr
     assert "--if-empty" in development.stdout
+
+
+def test_an_ipledge_website_that_is_no_absolute_url_refuses_to_run():
+    for value in ("www.ipledgeprogram.com", "ftp://ipledge.example", ""):
+        result = run_isotrack("check", DEBUG="1", IPLEDGE_WEBSITE_URL=value)
+        assert result.returncode == 2, value
+        assert result.stderr.strip().splitlines() == [
+            "isotrack: IPLEDGE_WEBSITE_URL must be an absolute http(s) URL (a card's link)."
+        ]
+    assert run_isotrack("check", DEBUG="1", IPLEDGE_WEBSITE_URL="https://ipledge.example.org").returncode == 0

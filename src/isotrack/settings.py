@@ -47,11 +47,16 @@ ALLOWED_HOSTS = [
 CSRF_TRUSTED_ORIGINS = [o.strip() for o in os.environ.get("CSRF_TRUSTED_ORIGINS", "").split(",") if o.strip()]
 # The browser origins that may call the CDS Hooks service (/cds-services only: CORS, api.cds);
 # comma-separated, exact origins (scheme://host[:port]); none by default. To try the CDS Hooks sandbox, set
-# https://sandbox.cds-hooks.org (it sends its own JWT, which isotrack does not verify: without an isotrack
-# token its calls get a 401).
+# https://sandbox.cds-hooks.org (it sends its own signed JWT: its calls get a 401 unless its issuer and key
+# set are registered with `isotrack cds-client add`, api.cds_jwt).
 CDS_HOOKS_ALLOWED_ORIGINS = [
     o.strip().rstrip("/") for o in os.environ.get("CDS_HOOKS_ALLOWED_ORIGINS", "").split(",") if o.strip()
 ]
+# The iPLEDGE REMS website, where staff and patients make the steps isotrack tracks (reference §1): CDS Hooks
+# cards of such a step link to it (the REMS guide's "external reference" card).
+IPLEDGE_WEBSITE_URL = os.environ.get("IPLEDGE_WEBSITE_URL", "https://www.ipledgeprogram.com").strip()
+if not IPLEDGE_WEBSITE_URL.startswith(("https://", "http://")) or len(IPLEDGE_WEBSITE_URL) < 12:
+    raise ImproperlyConfigured("IPLEDGE_WEBSITE_URL must be an absolute http(s) URL (a card's link)")
 
 INSTALLED_APPS = [
     "django.contrib.auth",

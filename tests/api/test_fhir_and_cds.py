@@ -225,7 +225,7 @@ def test_an_order_sign_for_an_expired_window_returns_a_warning_card_naming_why(d
     assert card["indicator"] == "warning"
     assert "window" in card["summary"] and len(card["summary"]) <= 140
     assert "IPL-WIN-7" in card["detail"] and "us-ipledge-20" in card["detail"]
-    assert card["source"]["label"] == "isotrack"
+    assert card["source"]["label"] == "iPLEDGE REMS · isotrack"
 
 
 def test_patient_view_shows_alerts_as_cards(demo, doctor_api):

@@ -24,8 +24,20 @@
   reason of the next fill is a warning card naming the reason, the rule id and the rule set. At order-sign,
   when the core would propose no prescription today, a critical card gives its reasons; when nothing blocks
   and a prescription would be proposed, one info card says so.
-- Authentication: the same per-user bearer token as the API, for the feedback too. (CDS Hooks normally has
-  the EHR sign a JWT; a per-user token is a simplification, see docs/api.md.)
+- The cards take the card types of HL7's US Medication REMS guide (STU2, "CDS Hooks Card Profiles"): a card
+  that rests on reference rules is an "external reference" card: its summary says what to do, its detail
+  ends with each rule's source (``core.sources``: the reference's section, the sources it names, and whether
+  the rule is a REMS requirement, labeling, evidence or a practice convention), and its ``links`` (type
+  ``absolute``) lead to each rule's entry on isotrack's reference page and, for a step made on the iPLEDGE
+  website (``IPLEDGE_WEBSITE_URL``), to that website. A card that rests on no rule (the patient's namings
+  disagree) is an "instructions" card. ``source.label`` names the REMS program as the user knows it
+  ("iPLEDGE REMS · isotrack"), ``source.url`` isotrack's reference page. Indicators stay clinical, as the
+  guide asks: ``critical`` only for what calls for holding or stopping the drug.
+- Authentication (``cds_jwt.cds_client_or_token``), for the discovery, the services and the feedback alike:
+  the EHR's signed JWT, as CDS Hooks has it ("Trusting CDS Clients"), when the practice registered the EHR
+  (`isotrack cds-client add`: its issuer, its key set, the staff account its calls act as; ``api.cds_jwt``
+  checks the signature, sub, aud, the lifetime and the jti's replay); or, for an EHR not registered, the same
+  per-user bearer token as the API (a simplification, see docs/api.md).
 - CORS (``cors``): a browser client of an allowed origin (``settings.CDS_HOOKS_ALLOWED_ORIGINS``, none by
   default; a deployment may list the CDS Hooks sandbox) may call these URLs; a preflight needs no token.
 """
@@ -43,6 +55,7 @@ from django.conf import settings
 from django.contrib.auth.decorators import login_not_required
 from django.db import transaction
 from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.cache import patch_vary_headers
 from django.utils.dateparse import parse_datetime
@@ -50,7 +63,7 @@ from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_POST
 
 from isotrack.api import answers
-from isotrack.api.auth import token_or_session
+from isotrack.api.cds_jwt import cds_client_or_token
 from isotrack.api.fhir.resources import IPLEDGE_ID_SYSTEM, MRN_SYSTEM, RXNORM
 from isotrack.api.models import CdsFeedback
 from isotrack.api.problems import problem, problem_response
@@ -63,6 +76,7 @@ from isotrack.clinic.judgments import (
     PrescriptionProposal,
     Recognised,
     recognise,
+    rule,
 )
 from isotrack.clinic.models import Patient, StaffUser
 from isotrack.clinic.queries import current_course, judge, practice_today
@@ -76,7 +90,9 @@ INDICATORS: dict[str, str] = {
     "review": "warning",
     "settled": "info",
 }
-SOURCE = {"label": "isotrack", "topic": {"system": "urn:isotrack:cds", "code": "ipledge"}}
+# The REMS guide: the source's label names the REMS program the user knows; isotrack is who says it.
+SOURCE_LABEL = "iPLEDGE REMS · isotrack"
+SOURCE_TOPIC = {"system": "urn:isotrack:cds", "code": "ipledge"}
 SERVICES = {
     "isotrack-patient-view": {
         "hook": "patient-view",
@@ -158,14 +174,14 @@ def cors(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
 
 
 @cors
-@token_or_session
+@cds_client_or_token
 @require_GET
 def discovery(request: HttpRequest) -> HttpResponse:
     return JsonResponse({"services": list(SERVICES.values())})
 
 
 @cors
-@token_or_session
+@cds_client_or_token
 @require_POST
 def call_service(request: HttpRequest, service_id: str) -> HttpResponse:
     service = SERVICES.get(service_id)
@@ -185,18 +201,22 @@ def call_service(request: HttpRequest, service_id: str) -> HttpResponse:
     if signing and ordered is None:
         return JsonResponse({"cards": []})
     user: StaffUser = request.api_user  # type: ignore[attr-defined]
+    links = Links(request.build_absolute_uri(reverse("reference")), settings.IPLEDGE_WEBSITE_URL)
     identified = identify(user, context.get("patientId"), body.get("prefetch"))
     if identified.disagree:  # whose record would the cards show? Not a guess: a card saying so, nothing else
-        return JsonResponse({"cards": [_disagreeing(ordered, signing=signing)]})
+        return JsonResponse({"cards": [_disagreeing(ordered, links, signing=signing)]})
     patient = identified.patient
     if patient is not None:
         looks.saw(patient)  # a card shows the patient's course: a look (web.middleware.AccessLogMiddleware)
     course = current_course(patient) if patient is not None else None
     if course is None:  # nothing to say at a chart's opening; an isotretinoin order is never let pass unsaid
-        return JsonResponse({"cards": [_unchecked(ordered, known=patient is not None)] if signing else []})
+        return JsonResponse(
+            {"cards": [_unchecked(ordered, links, known=patient is not None)] if signing else []}
+        )
     judged = judge(course, practice_today(practice_of(user)))  # the prescription a visit today would propose
     found = cards(
         judged.evaluation,
+        links,
         signing=signing,
         names=judged.acknowledged_by,
         follow_up=answers.follow_up_events(judged.calendar.events),
@@ -323,7 +343,7 @@ OUTCOMES = {CdsFeedback.Outcome.ACCEPTED.value, CdsFeedback.Outcome.OVERRIDDEN.v
 
 
 @cors
-@token_or_session
+@cds_client_or_token
 @require_POST
 def feedback(request: HttpRequest, service_id: str) -> HttpResponse:
     """``POST /cds-services/{id}/feedback`` (CDS Hooks 2.0 Feedback): what the user did with isotrack's cards,
@@ -563,7 +583,7 @@ def _medication_concepts(
     return [concept for concept in concepts if isinstance(concept, dict)]
 
 
-def _unchecked(ordered: Recognised | None, *, known: bool) -> dict[str, Any]:
+def _unchecked(ordered: Recognised | None, links: Links, *, known: bool) -> dict[str, Any]:
     """The card of an isotretinoin order isotrack could not check: a patient it does not know (or of another
     practice: the same words), or one with no isotretinoin course."""
     what = f"an isotretinoin order ({ordered.by})" if ordered is not None else "an isotretinoin order"
@@ -581,12 +601,13 @@ def _unchecked(ordered: Recognised | None, *, known: bool) -> dict[str, Any]:
             "id; the EHR's own patient id is not one of isotrack's). Check iPLEDGE itself, or register the "
             "patient and the course in isotrack."
         )
-    card = _card(summary, "settled", detail)
+    card = _card(summary, "settled", detail, links)
+    card["links"] = links.confirming(None)  # check iPLEDGE itself
     card.pop("weight")
     return card
 
 
-def _disagreeing(ordered: Recognised | None, *, signing: bool) -> dict[str, Any]:
+def _disagreeing(ordered: Recognised | None, links: Links, *, signing: bool) -> dict[str, Any]:
     """The card of a hook whose namings of the patient disagree (``identify``): a warning, naming no one."""
     if signing:
         what = f"an isotretinoin order ({ordered.by})" if ordered is not None else "an isotretinoin order"
@@ -602,28 +623,92 @@ def _disagreeing(ordered: Recognised | None, *, signing: bool) -> dict[str, Any]
         f"isotrack does not guess between them, {outcome}. Correct the patient's identifiers in the EHR or "
         "in isotrack."
     )
-    card = _card(summary, "review", detail)
+    card = _card(summary, "review", detail, links)
     card.pop("weight")
     return card
 
 
-def _card(summary: str, weight: str, detail: str) -> dict[str, Any]:
+@dataclass(frozen=True)
+class Links:
+    """Where a card's reader can learn more, as absolute URLs (the REMS guide's "external reference" card:
+    ``Link.type`` absolute): isotrack's reference page (each rule's words, kind and sources, by its id as
+    the anchor; login required, as every page), and the iPLEDGE REMS website where the steps are made."""
+
+    reference: str
+    ipledge: str
+
+    def source(self) -> dict[str, Any]:
+        return {"label": SOURCE_LABEL, "url": self.reference, "topic": SOURCE_TOPIC}
+
+    def of(self, rule_ids: tuple[str, ...]) -> list[dict[str, str]]:
+        found: list[dict[str, str]] = []
+        for rule_id in dict.fromkeys(rule_ids):
+            known = rule(rule_id)
+            if known is None:
+                continue
+            found.append(
+                {
+                    "label": f"Rule {rule_id} and its sources",
+                    "url": f"{self.reference}#{rule_id}",
+                    "type": "absolute",
+                }
+            )
+            if known.done_in_ipledge and not any(link["url"] == self.ipledge for link in found):
+                found.append({"label": "The iPLEDGE REMS website", "url": self.ipledge, "type": "absolute"})
+        return found
+
+    def confirming(self, rule_set_id: str | None) -> list[dict[str, str]]:
+        """Where to confirm what isotrack could not say or says is met: iPLEDGE itself, and the rule set that
+        was applied (if one was)."""
+        found = [{"label": "The iPLEDGE REMS website", "url": self.ipledge, "type": "absolute"}]
+        if rule_set_id is not None:
+            found.append(
+                {
+                    "label": f"Rule set {rule_set_id} and its sources",
+                    "url": f"{self.reference}#{rule_set_id}",
+                    "type": "absolute",
+                }
+            )
+        return found
+
+
+def _sources(rule_ids: tuple[str, ...]) -> str:
+    """The rules' sources, one line each, for a card's detail."""
+    lines = [
+        f"Source of {rule_id}: {known.source}."
+        for rule_id in dict.fromkeys(rule_ids)
+        if (known := rule(rule_id))
+    ]
+    return "\n\n".join(lines)
+
+
+def _card(
+    summary: str, weight: str, detail: str, links: Links, rule_ids: tuple[str, ...] = ()
+) -> dict[str, Any]:
     """A card of the core's ``weight`` (``core.weights``), shown as its indicator; the weight orders the
-    cards and is dropped once they are in order."""
+    cards and is dropped once they are in order. A card that rests on reference rules is the REMS guide's
+    "external reference" card: a link to each rule's entry (and to the iPLEDGE website for a step made
+    there), the rules' sources at the end of the detail; one that rests on none is an "instructions" card."""
     if len(summary) > SUMMARY_MAX:
         summary = summary[: SUMMARY_MAX - 1] + "…"
-    return {
+    card: dict[str, Any] = {
         "uuid": str(uuid.uuid4()),
         "summary": summary,
         "indicator": INDICATORS[weight],
         "weight": weight,
         "detail": detail,
-        "source": SOURCE,
+        "source": links.source(),
     }
+    found = links.of(rule_ids)
+    if found:
+        card["links"] = found
+        card["detail"] = f"{detail}\n\n{_sources(rule_ids)}"
+    return card
 
 
 def cards(
     evaluation: Evaluation,
+    links: Links,
     *,
     signing: bool,
     names: dict[tuple[str, date], str] | None = None,
@@ -644,7 +729,15 @@ def cards(
             f"(due {event.latest.isoformat()}); record it when done.\n\nRule **{event.rule_id}** "
             f"(IPL-PT-POSITIVE); {rules}."
         )
-        found.append(_card(f"Positive pregnancy test: {event.label}", event.weight, detail))
+        found.append(
+            _card(
+                f"Positive pregnancy test: {event.label}",
+                event.weight,
+                detail,
+                links,
+                (event.rule_id, "IPL-PT-POSITIVE"),
+            )
+        )
     window = evaluation.dispense.window
     for blocking in evaluation.dispense.blocking:
         why = BLOCKING_SUMMARY.get(blocking.code, blocking.code.replace("_", " ").lower())
@@ -653,9 +746,13 @@ def cards(
         detail = f"{blocking.explanation}\n\nRule **{blocking.rule_id}** (`{blocking.code}`); {rules}."
         if window is not None:
             detail += f" Window: {window.opens.isoformat()} to {window.closes.isoformat()}."
-        found.append(_card(f"iPLEDGE: cannot be filled today: {why}", blocking.weight, detail))
+        found.append(
+            _card(
+                f"iPLEDGE: cannot be filled today: {why}", blocking.weight, detail, links, (blocking.rule_id,)
+            )
+        )
     for finding in evaluation.findings:
-        found.append(_finding_card(finding, answers.acknowledged_by(finding, names or {}), rules))
+        found.append(_finding_card(finding, answers.acknowledged_by(finding, names or {}), rules, links))
     if signing and proposal is not None and proposal.prescription is None:
         reasons = "\n".join(f"- {reason}" for reason in proposal.reasons)
         found.append(
@@ -663,23 +760,25 @@ def cards(
                 "isotrack proposes no isotretinoin prescription today",
                 proposal.weight,
                 f"The engine would not propose this prescription today:\n\n{reasons}\n\n{rules}.",
+                links,
             )
         )
     elif signing and not evaluation.dispense.blocking:
         closes = f"; the window closes {window.closes.isoformat()}" if window else ""
-        found.append(
-            _card(
-                f"iPLEDGE requirements recorded in isotrack are met today{closes}",
-                evaluation.dispense.weight,
-                f"Confirm in iPLEDGE itself; isotrack is the practice's ledger. {rules}.",
-            )
+        met = _card(
+            f"iPLEDGE requirements recorded in isotrack are met today{closes}",
+            evaluation.dispense.weight,
+            f"Confirm in iPLEDGE itself; isotrack is the practice's ledger. {rules}.",
+            links,
         )
+        met["links"] = links.confirming(rule_set.id)
+        found.append(met)
     order = list(INDICATORS)
     found.sort(key=lambda card: order.index(card.pop("weight")))
     return found
 
 
-def _finding_card(finding: Any, acknowledged_by: str | None, rules: str) -> dict[str, Any]:
+def _finding_card(finding: Any, acknowledged_by: str | None, rules: str, links: Links) -> dict[str, Any]:
     """An alert (ALERT-URGENCY): critical while open when it calls for holding or stopping the drug, a
     warning while another is open, info once acknowledged."""
     alert, action, acknowledgment = finding.alert, finding.action, finding.acknowledgment
@@ -687,11 +786,11 @@ def _finding_card(finding: Any, acknowledged_by: str | None, rules: str) -> dict
     asks = f"It asks the {action.actor} for: {action.asks_for}."
     if acknowledgment is None:
         detail = f"{alert.explanation}\n\n{asks}\n\n{source}"
-        return _card(f"{action.label}: {action.asks_for}", finding.weight, detail)
+        return _card(f"{action.label}: {action.asks_for}", finding.weight, detail, links, (alert.rule_id,))
     who = f" by {acknowledged_by}" if acknowledged_by else ""
     why = f": {acknowledgment.reason}" if acknowledgment.reason else ""
     detail = (
         f"{alert.explanation}\n\nAcknowledged{who} on {acknowledgment.date.isoformat()}{why}.\n\n{source}"
     )
     summary = f"{action.label} acknowledged{who} on {acknowledgment.date.isoformat()}"
-    return _card(summary, finding.weight, detail)
+    return _card(summary, finding.weight, detail, links, (alert.rule_id,))

@@ -89,3 +89,54 @@ class CdsFeedback(AppendOnlyModel):
 
     def __str__(self) -> str:
         return f"cds feedback {self.outcome} on card {self.card}"
+
+
+class CdsClient(models.Model):
+    """An EHR (a CDS Hooks client) that signs its calls with a JWT (``api.cds_jwt``): who it is (``issuer``,
+    the JWT's ``iss``, one client and so one practice: unique across practices; ``subject``, its ``sub``),
+    where its public keys are (a JWK Set at ``jwks_url``, or given inline in ``jwks``: exactly one of the
+    two), and the practice's staff account its calls act as (``acting_user``: its role and practice scope
+    the cards, its name is on the looks; ``acting_role``, its role when the client was registered: as for an
+    API token, the EHR's calls stop when that role changes). Registered and revoked by `isotrack cds-client`
+    (``api.cds_clients``), never deleted: the audit rows name it."""
+
+    uuid = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    practice = models.ForeignKey(Practice, on_delete=models.PROTECT, related_name="+")
+    issuer = models.CharField(max_length=255, unique=True)
+    subject = models.CharField(max_length=255)  # the JWT's sub: the client's client_id
+    jwks_url = models.URLField(max_length=500, blank=True)  # https (http to loopback only: tests, local)
+    jwks = models.JSONField(null=True, blank=True)  # an inline JWK Set {"keys": [...]}, public keys only
+    acting_user = models.ForeignKey(StaffUser, on_delete=models.PROTECT, related_name="+")
+    acting_role = models.CharField(max_length=20, choices=Role.choices)  # the acting user's, at registration
+    created_at = models.DateTimeField(auto_now_add=True)
+    revoked_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["created_at", "id"]
+        constraints = [
+            models.CheckConstraint(  # the keys come from one place: a URL or the stored set, never both
+                condition=(models.Q(jwks_url="") & models.Q(jwks__isnull=False))
+                | (~models.Q(jwks_url="") & models.Q(jwks__isnull=True)),
+                name="cds_client_one_key_set",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"cds client {self.issuer}"
+
+
+class CdsJwtUse(models.Model):
+    """A JWT a CDS client used (its ``jti``), kept until it expires so that it is never accepted twice
+    (CDS Hooks: the jti is a nonce "used to protect against replay attacks"). Bookkeeping, not a record: rows
+    past ``expires_at`` are deleted when the client's next JWT is written."""
+
+    client = models.ForeignKey(CdsClient, on_delete=models.CASCADE, related_name="+")
+    jti = models.CharField(max_length=255)
+    expires_at = models.DateTimeField()  # the JWT's exp plus the leeway: until then a replay could pass
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["client", "jti"], name="cds_jwt_once")]
+        indexes = [models.Index(fields=["client", "expires_at"], name="cds_jwt_use_expiry")]
+
+    def __str__(self) -> str:
+        return f"cds jwt {self.jti}"

@@ -76,6 +76,8 @@ class EventCode(StrEnum):
     FEED_TOKEN_REVOKE = "feed_token.revoke"
     API_TOKEN_CREATE = "api_token.create"
     API_TOKEN_REVOKE = "api_token.revoke"
+    CDS_CLIENT_ADD = "cds_client.add"  # an EHR allowed to sign its CDS Hooks calls (api.cds_clients)
+    CDS_CLIENT_REVOKE = "cds_client.revoke"
 
     # the practice and its staff (clinic.actions.practices, clinic.actions.staff)
     PRACTICE_CREATE = "practice.create"

@@ -8,6 +8,10 @@ them name the types of what they receive instead of ``Any``, so that mypy checks
 from __future__ import annotations
 
 from isotrack.core import (
+    CHAPTERS,
+    RULE_SET_SOURCES,
+    RULE_SETS,
+    RULES,
     Acknowledgment,
     Alert,
     Etasu,
@@ -18,13 +22,21 @@ from isotrack.core import (
     PlannedEvent,
     PrescriptionProposal,
     Recognised,
+    Rule,
     RuleSet,
     TherapyCalendar,
     clinical_drug,
     recognise,
+    rule,
 )
 
 __all__ = [
+    "CHAPTERS",
+    "RULE_SET_SOURCES",
+    "RULE_SETS",
+    "RULES",
+    "Rule",
+    "rule",
     "Acknowledgment",
     "Alert",
     "Etasu",

@@ -62,6 +62,9 @@ All are frozen dataclasses of dates, numbers, text and tuples; build them direct
   ``clinical_drug(strength_mg, product)``: the RxNorm SCD of a capsule strength, when the reference has one.
 - ``etasu(cycle, evaluation) -> Etasu``: the cycle's iPLEDGE requirements as HL7's REMS guide words them
   (``$rems-etasu``: success, data-required, failure; ``isotrack.core.rems``).
+- ``rule(rule_id) -> Rule | None`` / ``RULES``: each reference rule the engine cites, in plain words, with its
+  section, its kind (regulation, label, evidence, convention) and the sources the reference names
+  (``CHAPTERS``; ``RULE_SET_SOURCES`` per rule set; ``isotrack.core.sources``).
 """
 
 from __future__ import annotations
@@ -148,6 +151,7 @@ from isotrack.core.products import Recognised, clinical_drug, recognise
 from isotrack.core.rems import Etasu, etasu
 from isotrack.core.rules import RULE_SETS, Blocking, RuleSet, Window, rule_set_for
 from isotrack.core.schedule import Due
+from isotrack.core.sources import CHAPTERS, RULE_SET_SOURCES, RULES, Rule, rule
 from isotrack.core.urgency import (
     ACKNOWLEDGEABLE,
     ALERT_ACTIONS,
@@ -161,6 +165,11 @@ from isotrack.core.urgency import (
 from isotrack.core.weights import ACT_NOW, BLOCKS_FILL, REVIEW, SETTLED, WEIGHTS
 
 __all__ = [
+    "CHAPTERS",
+    "RULE_SET_SOURCES",
+    "RULES",
+    "Rule",
+    "rule",
     "Etasu",
     "etasu",
     "MedicationCoding",

@@ -62,6 +62,7 @@ urlpatterns = [
     path("account/two-factor/setup/", account_views.two_factor_setup, name="two_factor_setup"),
     path("account/two-factor/recovery/", account_views.two_factor_recovery, name="two_factor_recovery"),
     path("account/two-factor/remove/", account_views.two_factor_remove, name="two_factor_remove"),
+    path("reference/", views.reference, name="reference"),
     path("patients/", views.patient_list, name="patients"),
     path("patients/new/", views.patient_new, name="patient_new"),
     path("patients/<uuid:patient_id>/", views.patient_detail, name="patient"),

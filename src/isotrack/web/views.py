@@ -13,7 +13,7 @@ from django.shortcuts import redirect, render
 from django.views.decorators.http import require_http_methods
 
 from isotrack.audit.events import VOIDS_AND_CORRECTIONS
-from isotrack.clinic import queries, submissions
+from isotrack.clinic import judgments, queries, submissions
 from isotrack.clinic.access import Capability, StaffRequest, access_patient, can, practice_of, require
 from isotrack.clinic.actions import corrections
 from isotrack.clinic.actions.patients import (
@@ -23,6 +23,7 @@ from isotrack.clinic.actions.patients import (
     update_patient_contact,
 )
 from isotrack.clinic.errors import InvalidInput
+from isotrack.clinic.models import Practice
 from isotrack.web.forms import CategoryForm, ContactForm, PatientForm, WeightForm
 
 View = Callable[..., HttpResponse]
@@ -81,6 +82,30 @@ def _form_with_error(form: Any, error: InvalidInput) -> None:
 @login_not_required
 def healthz(request: HttpRequest) -> HttpResponse:
     return HttpResponse("ok", content_type="text/plain")
+
+
+@require_http_methods(["GET"])
+def reference(request: StaffRequest) -> HttpResponse:
+    """The reference rules every decision cites (the course page's "reference rules used", a CDS Hooks card's
+    link): each rule's words, its kind (regulation, label, evidence, convention) and the sources the
+    reference names; the rule sets with the day each is in force for this practice. The same for everyone of
+    the practice: no patient on it."""
+    practice = request.user.practice  # None for an account of no practice (a superuser): the default date
+    chapters = [
+        {"chapter": chapter, "rules": [rule for rule in judgments.RULES.values() if rule.chapter is chapter]}
+        for chapter in judgments.CHAPTERS.values()
+    ]
+    rule_sets = [
+        {
+            "rule_set": rule_set,
+            "in_force_from": rule_set.in_force_from
+            or (practice or Practice()).ipledge_2026_effective,  # no practice: the field's default
+            "practice_setting": rule_set.in_force_from is None and practice is not None,
+            "sources": judgments.RULE_SET_SOURCES.get(rule_set.id, ()),
+        }
+        for rule_set in judgments.RULE_SETS.values()
+    ]
+    return render(request, "web/reference.html", {"chapters": chapters, "rule_sets": rule_sets})
 
 
 @require_http_methods(["GET"])
