@@ -33,6 +33,8 @@ def as_rendered(page: bytes) -> dict[str, str]:
     for name, body in re.findall(r'<select name="(\w+)"[^>]*>(.*?)</select>', text, re.S):
         chosen = re.search(r'<option value="([^"]*)"[^>]*selected', body)
         values[name] = chosen.group(1) if chosen else ""
+    for name, body in re.findall(r'<textarea name="(\w+)"[^>]*>(.*?)</textarea>', text, re.S):
+        values[name] = body.strip()
     if re.search(r'<input type="checkbox" name="home_testing_permitted"[^>]*checked', text):
         values["home_testing_permitted"] = "on"
     return values

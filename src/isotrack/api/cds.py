@@ -64,11 +64,12 @@ from django.views.decorators.http import require_GET, require_POST
 
 from isotrack.api import answers
 from isotrack.api.cds_jwt import cds_client_or_token
-from isotrack.api.fhir.resources import IPLEDGE_ID_SYSTEM, MRN_SYSTEM, RXNORM
+from isotrack.api.fhir.resources import IPLEDGE_ID_SYSTEM, RXNORM
 from isotrack.api.models import CdsFeedback
 from isotrack.api.problems import problem, problem_response
 from isotrack.clinic import inputs, looks, queries
 from isotrack.clinic.access import patients_of, practice_id_of, practice_of
+from isotrack.clinic.identifiers import mrn_systems
 from isotrack.clinic.judgments import (
     Evaluation,
     MedicationCoding,
@@ -315,14 +316,14 @@ def _claims(user: StaffUser, resource: dict[str, Any]) -> list[Patient | None] |
     key = _uuid(_reference_id(resource.get("id")))
     if key is not None and (found := mine.filter(uuid=key).first()) is not None:
         claims.append(found)
-    mrn_system = f"{MRN_SYSTEM}:{practice_of(user).uuid}"
+    ours = mrn_systems(practice_of(user))
     mrns: set[str] = set()
     ipledge_ids: set[str] = set()
     for identifier in _list(resource.get("identifier")):
         if not isinstance(identifier, dict):
             continue
         value = (_code(identifier.get("value")) or "").strip()
-        if value and identifier.get("system") == mrn_system:
+        if value and identifier.get("system") in ours:
             mrns.add(value)
         elif value and identifier.get("system") == IPLEDGE_ID_SYSTEM:
             ipledge_ids.add(value)

@@ -313,6 +313,10 @@ class Practice(PublicIdModel):
         choices=TwoFactorPolicy.choices,
         default=TwoFactorPolicy.OPTIONAL,
     )
+    # The other names of this practice's MRNs (clinic.identifiers.mrn_systems): the EHR's MRN system (a URI or
+    # an OID), the HL7 assigning authority its labs write in PID-3.4. An identifier of one of them is read as
+    # the practice's MRN by the lab import, CDS Hooks and the FHIR searches; isotrack serves its own system.
+    mrn_aliases = models.JSONField(default=list, blank=True)
     # What the worklist's stored lines were judged with (worklist_entries.basis: the engine, the rules and the
     # policy above); when it differs, every line of the practice is judged again.
     worklist_basis = models.CharField(max_length=64, blank=True, editable=False)

@@ -272,6 +272,7 @@ _SETTING_LABELS = {
     "liver_enzyme_default_uln": "Liver enzymes: upper limit of normal when the lab gives none (U/L)",
     "peak_labs_after_days": "Peak-dose labs: days after the first fill",
     "two_factor": "Two-factor authentication",
+    "mrn_aliases": "Other names of this practice's MRNs",
 }
 _SETTING_HELP = {
     "rules": "IPL-RULES: the rule set in force on each day, or one pinned.",
@@ -279,7 +280,23 @@ _SETTING_HELP = {
     "ld_equivalence_factor": "DOSE-LD: micronized mg count as this many conventional mg.",
     "home_testing_permitted": "IPL-PT-MONTH: the monthly test may be a verified home test.",
     "two_factor": "Who must give an authenticator's code after the password (from their next login).",
+    "mrn_aliases": "One per line: the EHR's MRN system (a URI or OID) and the assigning authority your labs "
+    "write in PID-3.4. Identifiers of these are read as this practice's MRNs by lab feeds, CDS Hooks and "
+    "FHIR searches. Leave empty if unsure.",
 }
+
+
+class LinesField(forms.CharField):
+    """A list of short texts, one per line (blank lines left out)."""
+
+    widget = forms.Textarea(attrs={"rows": 3})
+
+    def prepare_value(self, value: Any) -> Any:
+        return "\n".join(value) if isinstance(value, list) else value
+
+    def to_python(self, value: Any) -> list[str]:  # type: ignore[override]
+        text = super().to_python(value)
+        return [line.strip() for line in str(text or "").splitlines() if line.strip()]
 
 
 class PracticeSettingsForm(forms.Form):
@@ -291,13 +308,16 @@ class PracticeSettingsForm(forms.Form):
         super().__init__(*args, **kwargs)
         fields = forms.fields_for_model(
             Practice,
-            fields=[name for name in SETTINGS if name != "time_zone"],
+            fields=[name for name in SETTINGS if name not in ("time_zone", "mrn_aliases")],
             labels=_SETTING_LABELS,
             help_texts=_SETTING_HELP,
             widgets={"ipledge_2026_effective": DateInput},
         )
         fields["time_zone"] = forms.ChoiceField(
             label=_SETTING_LABELS["time_zone"], choices=[(zone, zone) for zone in time_zones()]
+        )
+        fields["mrn_aliases"] = LinesField(
+            label=_SETTING_LABELS["mrn_aliases"], help_text=_SETTING_HELP["mrn_aliases"], required=False
         )
         self.fields = {name: fields[name] for name in SETTINGS}
 

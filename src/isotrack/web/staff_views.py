@@ -186,6 +186,8 @@ def practice_settings(request: StaffRequest) -> HttpResponse:
 def _shown(name: str, value: Any) -> str:
     """A setting's value in the words of its form: a choice's label, yes or no, a number without trailing
     zeros, a date as ISO."""
+    if isinstance(value, list):  # the MRN's other names
+        return ", ".join(value) or "none"
     field = Practice._meta.get_field(name)
     choices = dict(getattr(field, "choices", None) or ())
     if value in choices:

@@ -129,7 +129,8 @@ SUPPORTED: dict[str, tuple[Param, ...]] = {
             "identifier",
             "token",
             f"{SPEC}/Patient-identifier",
-            f"system|value: the MRN ({MRN_SYSTEM}:<practice id>) or the iPLEDGE id ({IPLEDGE_ID_SYSTEM}).",
+            f"system|value: the MRN ({MRN_SYSTEM}:<practice id>, or another name the practice gave its "
+            f"MRNs: the EHR's MRN system) or the iPLEDGE id ({IPLEDGE_ID_SYSTEM}).",
         ),
         Param(
             "name",
@@ -418,9 +419,9 @@ def token_matches(value: str, codings: Iterable[dict[str, Any]]) -> bool:
 # ---------------------------------------------------------------------------------------------- Patient
 
 
-def patient_filter(search: Search, practice_uuid: uuid.UUID) -> Q:
-    """The Patient search's criteria as one database filter over the practice's patients."""
-    mrn_system = f"{MRN_SYSTEM}:{practice_uuid}"
+def patient_filter(search: Search, mrn_systems: frozenset[str]) -> Q:
+    """The Patient search's criteria as one database filter over the practice's patients; ``mrn_systems``
+    are the names of the practice's MRNs (``clinic.identifiers.mrn_systems``)."""
     where = Q()
     for param, modifier, values in search.criteria:
         either = Q(pk__in=[])
@@ -428,7 +429,7 @@ def patient_filter(search: Search, practice_uuid: uuid.UUID) -> Q:
             if param.name in ("_id", "patient"):
                 either |= _by_id(value.removeprefix("Patient/"))
             elif param.name == "identifier":
-                either |= _by_identifier(value, mrn_system)
+                either |= _by_identifier(value, mrn_systems)
             elif param.name == "birthdate":
                 either |= _day_filter("birth_date", *date_criterion(value))
             else:
@@ -446,15 +447,15 @@ def _by_id(value: str) -> Q:
         return Q(pk__in=[])  # no patient has it
 
 
-def _by_identifier(value: str, mrn_system: str) -> Q:
+def _by_identifier(value: str, mrn_systems: frozenset[str]) -> Q:
     system, code = token(value)
-    held = {
-        mrn_system: Q(mrn=code) if code else Q(),
-        IPLEDGE_ID_SYSTEM: Q(ipledge_id=code) if code else ~Q(ipledge_id=""),
-    }
     if system is None:
         return Q(mrn=code) | Q(ipledge_id=code) if code else Q(pk__in=[])
-    return held.get(system, Q(pk__in=[]))  # "|code" or another assigning authority's system: none of ours
+    if system in mrn_systems:
+        return Q(mrn=code) if code else Q()
+    if system == IPLEDGE_ID_SYSTEM:
+        return Q(ipledge_id=code) if code else ~Q(ipledge_id="")
+    return Q(pk__in=[])  # "|code" or another assigning authority's system: none of ours
 
 
 def _by_string(column: str, modifier: str, value: str) -> Q:

@@ -30,7 +30,6 @@ from isotrack.api.cds import isotretinoin_order
 from isotrack.api.fhir import search as fhir_search
 from isotrack.api.fhir.resources import (
     IPLEDGE_ID_SYSTEM,
-    MRN_SYSTEM,
     PROFILES,
     course_of_derived_id,
     derived_resources,
@@ -41,6 +40,7 @@ from isotrack.api.fhir.resources import (
 from isotrack.clinic import inputs, looks, queries
 from isotrack.clinic.access import access_patient, patients_of, practice_of
 from isotrack.clinic.errors import ClinicError, RecordNotFound
+from isotrack.clinic.identifiers import mrn_systems
 from isotrack.clinic.models import (
     Contraception,
     Course,
@@ -402,7 +402,7 @@ def _patient_page(request: HttpRequest, user: StaffUser, asked: fhir_search.Sear
     """The practice's patients who match, a page at a time (``_count``, ``_offset``), in the database: the
     Bundle's ``next`` link names the following page."""
     practice = practice_of(user)
-    matching = patients_of(user).filter(fhir_search.patient_filter(asked, practice.uuid))
+    matching = patients_of(user).filter(fhir_search.patient_filter(asked, mrn_systems(practice)))
     ordered = matching.select_related("practice").order_by("family_name", "given_name", "mrn", "id")
     page = list(ordered[asked.offset : asked.offset + asked.count + 1]) if asked.count else []
     next_url = _next_page(request, asked) if len(page) > asked.count else None
@@ -533,13 +533,13 @@ def _patient_named(user: StaffUser, patient: dict[str, Any]) -> Patient | None:
             by_id = None
         if by_id is not None:
             named.add(by_id.pk)
-    mrn_system = f"{MRN_SYSTEM}:{practice_of(user).uuid}"
+    ours = mrn_systems(practice_of(user))
     identifiers = patient.get("identifier")
     for identifier in identifiers if isinstance(identifiers, list) else []:
         if not isinstance(identifier, dict) or not isinstance(identifier.get("value"), str):
             continue
         system, value = identifier.get("system"), identifier["value"]
-        if system == mrn_system:
+        if system in ours:
             found = mine.filter(mrn=value).first()
         elif system == IPLEDGE_ID_SYSTEM and value:
             found = mine.filter(ipledge_id=value).first()

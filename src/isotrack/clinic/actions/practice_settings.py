@@ -1,7 +1,8 @@
 """The practice's settings, for its administrators: its name and time zone, the rule-set choice and the 2026
 effective date, the dose target, the weight basis, home testing, the micronized equivalence, the protocol
-thresholds the engine accepts (``policy`` of the course-evaluation contract) and who must use two-factor
-authentication.
+thresholds the engine accepts (``policy`` of the course-evaluation contract), who must use two-factor
+authentication, and the other names of the practice's MRNs (``clinic.identifiers``: the EHR's MRN system, the
+labs' assigning authority).
 
 A change is previewed before it is saved (``preview_settings``): every course on the worklist is judged
 with the settings as they are and as they would be, and the courses whose next step or projected completion
@@ -25,6 +26,7 @@ from isotrack.clinic.access import Capability, practice_id_of, require
 from isotrack.clinic.actions.base import action, record_practice_event, validate
 from isotrack.clinic.actions.practices import time_zones
 from isotrack.clinic.errors import InvalidInput
+from isotrack.clinic.identifiers import clean_mrn_aliases
 from isotrack.clinic.models import Course, Practice, StaffUser, WorklistEntry
 from isotrack.clinic.queries import judged_in_words, practice_today
 from isotrack.clinic.records import facts_by_course, under_settings
@@ -44,6 +46,7 @@ SETTINGS = (
     "liver_enzyme_default_uln",
     "peak_labs_after_days",
     "two_factor",
+    "mrn_aliases",
 )
 CHUNK = 500  # courses judged per read of their facts
 EXAMPLES = 20  # courses named in a preview
@@ -80,6 +83,8 @@ def _proposed(practice: Practice, changes: dict[str, Any]) -> tuple[Practice, di
     unknown = set(changes) - set(SETTINGS)
     if unknown:
         raise InvalidInput(f"Not a setting: {', '.join(sorted(unknown))}.")
+    if "mrn_aliases" in changes:
+        changes = {**changes, "mrn_aliases": clean_mrn_aliases(changes["mrn_aliases"])}
     zone = changes.get("time_zone")
     if zone is not None and zone not in time_zones():
         raise InvalidInput(f"{zone} is not a time zone of the tz database.", field="time_zone")
@@ -175,4 +180,6 @@ def _plain(value: Any) -> Any:
         return value.isoformat()
     if isinstance(value, bool | int | str) or value is None:
         return value
+    if isinstance(value, list):  # the MRN's other names
+        return [_plain(item) for item in value]
     return str(value)

@@ -26,13 +26,15 @@ Formats (told apart by the first characters: ``MSH|`` HL7 v2, ``{`` FHIR JSON, a
 The patient is matched by identifier system and value. This practice's systems are its MRN system,
 ``urn:isotrack:mrn:<practice uuid>`` (``clinic.identifiers``, the one the FHIR server serves), and the iPLEDGE
 id's, ``urn:isotrack:ipledge-id``. An HL7 assigning authority (PID-3.4) is this practice's when its namespace
-id or its universal id is one of those URNs (no per-lab configuration of other names exists). An identifier
-without system or authority (the CSV ``mrn``, PID-3 without PID-3.4, a FHIR identifier without system) is
-the practice's MRN only when its type (PID-3.5, ``identifier.type``) is MR or none; of another type (PI,
-SS...) it is left out. Every identifier of this practice's systems, every MRN without authority and a
-``Patient/<isotrack uuid>`` reference must each name a patient of the practice, and the same one: else the row
-is refused, naming them. An identifier of another system or assigning authority is left out beside one of
-this practice's; alone, it refuses the row naming it (an MRN of another authority is not our MRN).
+id or its universal id is one of those URNs or one of the other names the practice gave its MRNs
+(``Practice.mrn_aliases``, in the practice settings: e.g. the namespace id its labs write, an OID bare or as
+``urn:oid:``). An identifier without system or authority (the CSV ``mrn``, PID-3 without PID-3.4, a FHIR
+identifier without system) is the practice's MRN only when its type (PID-3.5, ``identifier.type``) is MR or
+none; of another type (PI, SS...) it is left out. Every identifier of this practice's systems, every MRN
+without authority and a ``Patient/<isotrack uuid>`` reference must each name a patient of the practice, and
+the same one: else the row is refused, naming them. An identifier of another system or assigning authority is
+left out beside one of this practice's; alone, it refuses the row naming it (an MRN of another authority is
+not our MRN).
 
 - The course (``core.filing``): a lab's is the course running on its date (start <= date <= end), else the
   first course that starts after it (baseline labs come before the first dose), else the one that ended last
@@ -96,7 +98,7 @@ from isotrack import core
 from isotrack.clinic.access import Capability, patients_of, practice_of, require
 from isotrack.clinic.actions.observations import record_lab_result, record_pregnancy_test
 from isotrack.clinic.errors import InvalidInput
-from isotrack.clinic.identifiers import IPLEDGE_ID_SYSTEM, mrn_system
+from isotrack.clinic.identifiers import IPLEDGE_ID_SYSTEM, mrn_system, mrn_systems
 from isotrack.clinic.inputs import MAX_BODY_BYTES, BadInput, control_character, parse_json
 from isotrack.clinic.models import (
     LOINC_BY_LAB_TEST,
@@ -1076,6 +1078,7 @@ class _Context:
     today: date  # the practice's
     zone: ZoneInfo  # the practice's time zone: the day of a moment given with its offset
     mrn_system: str  # this practice's MRN system
+    mrn_systems: frozenset[str]  # every name of this practice's MRNs (its system and its aliases)
     patients: QuerySet[Patient]  # the practice's
 
 
@@ -1086,6 +1089,7 @@ def _context(actor: StaffUser, today: date | None) -> _Context:
         today=today or practice_today(practice),
         zone=ZoneInfo(practice.time_zone),
         mrn_system=mrn_system(practice),
+        mrn_systems=mrn_systems(practice),
         patients=patients_of(actor),
     )
 
@@ -1094,7 +1098,7 @@ def _patient(ctx: _Context, reference: PatientRef) -> Patient:
     """The one patient every identifier of this practice's (and every MRN without authority, and an isotrack
     reference) names, born on the birth date given."""
     given = [identifier for identifier in reference.identifiers if identifier.value]
-    ours = [i for i in given if ctx.mrn_system in i.names or IPLEDGE_ID_SYSTEM in i.names]
+    ours = [i for i in given if set(i.names) & ctx.mrn_systems or IPLEDGE_ID_SYSTEM in i.names]
     foreign = [i for i in given if i.names and i not in ours]
     bare = [i for i in given if not i.names]
     as_mrn = [i for i in bare if i.kind.upper() in ("", "MR")]  # an identifier of another type is no MRN
@@ -1102,11 +1106,12 @@ def _patient(ctx: _Context, reference: PatientRef) -> Patient:
         authorities = ", ".join(dict.fromkeys(repr(i.system[:80]) for i in foreign))
         raise ValueError(
             f"the patient identifier is of another assigning authority ({authorities}), not this practice's "
-            f"MRN system ({ctx.mrn_system})"
+            f"MRN system ({ctx.mrn_system}) nor one of its other names (an administrator names the labs' "
+            "assigning authority in the practice settings, if it writes this practice's MRNs)"
         )
     lookups: dict[str, Q] = {}
     for identifier in ours:
-        if ctx.mrn_system in identifier.names:
+        if set(identifier.names) & ctx.mrn_systems:
             lookups[f"MRN {identifier.value[:40]!r}"] = Q(mrn=identifier.value)
         else:
             lookups[f"iPLEDGE id {identifier.value[:40]!r}"] = Q(ipledge_id=identifier.value)
@@ -1433,9 +1438,9 @@ def import_lab_rows(
     if not planned:
         why = "the file holds no results"
         if ignored:
-            rows = f"{len(ignored)} row{'s' if len(ignored) > 1 else ''}"
+            left_out = f"{len(ignored)} row{'s' if len(ignored) > 1 else ''}"
             why = (
-                f"the file holds no result isotrack tracks ({rows} left out: "
+                f"the file holds no result isotrack tracks ({left_out} left out: "
                 + "; ".join(outcome.detail for outcome in ignored[:3])
                 + ("…)" if len(ignored) > 3 else ")")
             )
