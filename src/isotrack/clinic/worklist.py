@@ -130,7 +130,7 @@ class Worklist:
     last_page: bool  # no line after this page
     prescribers: list[tuple[str, str]]  # (uuid, name) for the filter
     steps: list[tuple[str, str]]  # (code, label) for the filter
-    rule_set_id: str = ""  # the rule set in force on ``today`` for the practice (IPL-RULES)
+    rule_set_id: str = ""  # the rule set in force on ``today`` for the practice (reference §1.1)
     rule_set_title: str = ""
 
     @property

@@ -275,7 +275,7 @@ _SETTING_LABELS = {
     "mrn_aliases": "Other names of this practice's MRNs",
 }
 _SETTING_HELP = {
-    "rules": "IPL-RULES: the rule set in force on each day, or one pinned.",
+    "rules": "The rule set in force on each day (reference §1.1), or one pinned.",
     "target_mg_per_kg": "DOSE-TARGET: for every course without a target of its own.",
     "ld_equivalence_factor": "DOSE-LD: micronized mg count as this many conventional mg.",
     "home_testing_permitted": "IPL-PT-MONTH: the monthly test may be a verified home test.",
