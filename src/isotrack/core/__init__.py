@@ -57,6 +57,11 @@ All are frozen dataclasses of dates, numbers, text and tuples; build them direct
   first day of change, each day judged from one evaluation;
   ``plain_words(explanation, rule_id)`` drops the rule id from a sentence for the screen;
   ``result_flag(lab_or_mood_screen, policy)`` is the alert one result raises alone.
+- ``replay_course(course_file, start, end) -> CourseReplay``: the engine's answer on each past day of a
+  period, for the quality report (``isotrack.core.replay``): ``spans`` (``Span``: maximal runs of days with
+  the same phase, rule set, allowed, blocking codes and window, judged on candidate days only), ``windows``
+  (``WindowOutcome``: each window filled, lost with the steps missing when it closed, or open) and
+  ``first_fill(course_file) -> FirstFill`` (enrollment to first fill in days, and how they were spent).
 - ``recognise(codings, texts) -> Recognised | None``: whether a medication (its ``MedicationCoding``s and
   texts) is isotretinoin, by RxNorm code, ingredient or brand name (``isotrack.core.products``);
   ``clinical_drug(strength_mg, product)``: the RxNorm SCD of a capsule strength, when the reference has one.
@@ -149,6 +154,16 @@ from isotrack.core.prescription import Prescription, PrescriptionProposal, propo
 from isotrack.core.products import Coding as MedicationCoding
 from isotrack.core.products import Recognised, clinical_drug, recognise
 from isotrack.core.rems import Etasu, etasu
+from isotrack.core.replay import (
+    CourseReplay,
+    FirstFill,
+    Span,
+    WindowOutcome,
+    first_fill,
+    replay_course,
+    spans,
+    windows,
+)
 from isotrack.core.rules import RULE_SETS, Blocking, RuleSet, Window, rule_set_for
 from isotrack.core.schedule import Due
 from isotrack.core.sources import CHAPTERS, RULE_SET_SOURCES, RULES, Rule, rule
@@ -165,6 +180,14 @@ from isotrack.core.urgency import (
 from isotrack.core.weights import ACT_NOW, BLOCKS_FILL, REVIEW, SETTLED, WEIGHTS
 
 __all__ = [
+    "CourseReplay",
+    "FirstFill",
+    "Span",
+    "WindowOutcome",
+    "first_fill",
+    "replay_course",
+    "spans",
+    "windows",
     "CHAPTERS",
     "RULE_SET_SOURCES",
     "RULES",
