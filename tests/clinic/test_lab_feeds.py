@@ -515,7 +515,10 @@ def test_the_command_lists_every_row_or_every_bad_row(tmp_path, nurse, practice,
     assert (
         "row 11: imported: pregnancy test (urine hCG) negative on 2026-11-25, screening, setting lab" in out
     )
-    assert "3 lab result(s) imported, 1 pregnancy test(s) imported, 0 duplicate(s) ignored." in out
+    assert (
+        "3 lab result(s) imported, 1 pregnancy test(s) imported, 0 duplicate(s) ignored, 0 row(s) left out "
+        "(no result isotrack tracks)." in out
+    )
     bad = tmp_path / "other.hl7"
     bad.write_text(oru_r01("OTHERHOSP").replace("\n", "\r"))
     with pytest.raises(CommandError) as failure:
@@ -1075,8 +1078,8 @@ def test_the_identifier_systems_are_the_clinic_s_and_the_fhir_server_serves_them
     assert not [module for module in modules if module.startswith("isotrack.api")]
 
 
-# A lab sends whole panels: the results isotrack does not track are listed as ignored, never refused, unless
-# their name says they are one isotrack tracks under another code.
+# A lab sends whole panels: their other results (labs.PANEL_COMPANIONS) are listed as ignored; any other
+# LOINC isotrack does not read refuses the row, whatever its name (or none) says.
 
 HEPATIC_PANEL = [
     "OBR|1|||24325-3^Hepatic function panel^LN|||20261125",
@@ -1098,26 +1101,48 @@ def test_a_panel_s_results_isotrack_does_not_track_are_listed_as_ignored(nurse, 
         (7, "ignored"),
         (8, "ignored"),
     ]
-    assert report.rows[2].detail == (
-        "LOINC 1751-7 (Albumin [Mass/volume] in Serum or Plasma): a result isotrack does not track"
-    )
+    assert report.rows[2].detail == "LOINC 1751-7 (Albumin): a result isotrack does not track"
+
+
+def test_a_lipid_panel_s_calculated_results_are_left_out_and_its_measured_ones_imported(
+    nurse, patient, course
+):
+    panel = [
+        OBR,
+        "OBX|1|NM|2571-8^Triglyceride^LN||140|mg/dL|||||F|||20261125",
+        "OBX|2|NM|2093-3^Cholesterol^LN||180|mg/dL|||||F|||20261125",
+        "OBX|3|NM|2085-9^HDL Cholesterol^LN||50|mg/dL|||||F|||20261125",
+        "OBX|4|NM|13457-7^LDL Cholesterol (calc)^LN||102|mg/dL|||||F|||20261125",
+        "OBX|5|NM|13458-5^VLDL Cholesterol (calc)^LN||28|mg/dL|||||F|||20261125",
+        "OBX|6|NM|9830-1^Cholesterol/HDL ratio^LN||3.6||||||F|||20261125",
+        "OBX|7|NM|43396-1^Non-HDL Cholesterol^LN||130|mg/dL|||||F|||20261125",
+    ]
+    report = import_lab_file(actor=nurse, content=segments(MSH, PID, *panel))
+    assert [(row.row, row.outcome) for row in report.rows][-3:] == [
+        (8, "ignored"),
+        (9, "ignored"),
+        (10, "ignored"),
+    ]
+    tests = set(LabResult.objects.filter(course=course).values_list("test", flat=True))
+    assert tests == {"triglycerides", "cholesterol", "hdl", "ldl"}
 
 
 @pytest.mark.parametrize(
     "obx",
     [
         "OBX|1|NM|18262-6^Cholesterol in LDL [Mass/volume] by Direct assay^LN||95|mg/dL|||||F",
+        "OBX|1|NM|18262-6^^LN||95|mg/dL|||||F",  # no name at all
         "OBX|1|NM|1743-4^ALT with P-5'-P^LN||35|U/L|||||F",
-        "OBX|1|NM|3043-7^Triglyceride [Mass/volume] in Blood^LN||180|mg/dL|||||F",
+        "OBX|1|NM|3043-7^TRIGLY^LN||180|mg/dL|||||F",
         "OBX|1|NM|LOCAL9^TRIG^L^99999-9^Some code^LN||180|mg/dL|||||F",
-        "OBX|1|ST|2112-1^Choriogonadotropin [Presence] in Serum^LN||Negative||||||F",
+        "OBX|1|ST|2112-1^UPT^LN||Positive||||||F",  # a positive pregnancy test must never be left out
     ],
 )
 def test_a_tracked_result_under_another_loinc_is_refused_never_left_out(nurse, patient, course, obx):
     with pytest.raises(LabFileRejected) as refused:
         import_lab_file(actor=nurse, content=segments(MSH, PID, OBR, obx + "|||20261125"))
     (row,) = refused.value.rejected
-    assert row.row == 4 and "is not a code isotrack reads for this result" in row.reason
+    assert row.row == 4 and "is not a code isotrack reads" in row.reason
     assert "Triglycerides 2571-8" in row.reason and "hCG 2106-3, 2118-8" in row.reason
     assert not LabResult.objects.exists() and not PregnancyTest.objects.exists()
 
@@ -1136,7 +1161,6 @@ def test_a_fhir_observation_isotrack_does_not_track_is_listed_as_ignored(nurse, 
     sodium["code"]["text"] = "Sodium"
     sodium["status"] = "preliminary"  # not read: the row is left out before its status matters
     direct_ldl = observation("18262-6", {"identifier": {"value": "T-0001"}}, valueQuantity={"value": 95})
-    direct_ldl["code"]["coding"][0]["display"] = "Cholesterol in LDL [Mass/volume] by Direct assay"
     report = import_lab_file(actor=nurse, content=collection(alt(), sodium).encode())
     assert [(row.row, row.outcome) for row in report.rows] == [(1, "imported"), (2, "ignored")]
     assert report.rows[1].detail == "LOINC 2951-2 (Sodium): a result isotrack does not track"
@@ -1144,6 +1168,17 @@ def test_a_fhir_observation_isotrack_does_not_track_is_listed_as_ignored(nurse, 
         import_lab_file(actor=nurse, content=collection(alt(value=36), direct_ldl).encode())
     assert [row.row for row in refused.value.rejected] == [2]
     assert LabResult.objects.filter(course=course).count() == 1  # the first file's ALT alone
+    panel = observation("24331-1", {"identifier": {"value": "T-0001"}})
+    panel["component"] = [
+        {
+            "code": {"coding": [{"system": LOINC, "code": "2571-8"}]},
+            "valueQuantity": {"value": 900, "unit": "mg/dL"},
+        }
+    ]  # a triglyceride of 900 mg/dL in a component: never left out
+    with pytest.raises(LabFileRejected) as refused:
+        import_lab_file(actor=nurse, content=collection(alt(value=37), panel).encode())
+    (row,) = refused.value.rejected
+    assert row.row == 2 and "components, which isotrack does not read" in row.reason
 
 
 def test_an_unknown_loinc_in_a_csv_made_for_isotrack_is_still_refused(nurse, patient, course):

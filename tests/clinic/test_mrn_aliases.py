@@ -4,6 +4,8 @@ CDS Hooks and the FHIR searches; another name names no patient of the practice. 
 
 from __future__ import annotations
 
+import json
+
 import pytest
 from django.test import Client
 from hypothesis import given
@@ -14,7 +16,13 @@ from isotrack.audit.events import EventCode
 from isotrack.audit.models import AuditEvent
 from isotrack.clinic.actions.practice_settings import change_settings
 from isotrack.clinic.errors import InvalidInput
-from isotrack.clinic.identifiers import ALIASES_MAX, clean_mrn_aliases, mrn_system, mrn_systems
+from isotrack.clinic.identifiers import (
+    ALIASES_MAX,
+    NEVER_MRN_SYSTEMS,
+    clean_mrn_aliases,
+    mrn_system,
+    mrn_systems,
+)
 from isotrack.clinic.imports.labs import LabFileRejected, import_lab_file
 from isotrack.clinic.models import LabResult, Practice, Role
 from tests.api.conftest import TokenClient, token_for
@@ -64,6 +72,13 @@ def test_the_names_are_kept_trimmed_in_order_and_once(given, kept):
         ([f"A{n}" for n in range(ALIASES_MAX + 1)], f"At most {ALIASES_MAX}"),
         (["urn:isotrack:mrn:00000000-0000-0000-0000-000000000000"], "isotrack's own systems"),
         (["URN:ISOTRACK:ipledge-id"], "isotrack's own systems"),
+        (["MR"], "at least 3 characters"),
+        (["LAB&1.2.840.99999.1&ISO"], "HL7's delimiters"),
+        (["ISO"], "never an MRN system"),
+        (["npi"], "never an MRN system"),
+        (["http://hl7.org/fhir/sid/us-ssn"], "never an MRN system"),
+        (["urn:oid:2.16.840.1.113883.4.1"], "never an MRN system"),  # the SSN's OID
+        (["2.16.840.1.113883.6.1"], "never an MRN system"),  # LOINC's
     ],
 )
 def test_a_name_that_cannot_be_one_is_refused_naming_the_field(given, says):
@@ -72,13 +87,25 @@ def test_a_name_that_cannot_be_one_is_refused_naming_the_field(given, says):
     assert refused.value.field == "mrn_aliases" and says in refused.value.message
 
 
-@given(st.lists(st.from_regex(r"[!-~]{1,30}", fullmatch=True), max_size=ALIASES_MAX))
-def test_every_name_kept_names_the_practice_s_mrns(aliases):
-    aliases = [alias for alias in aliases if not alias.lower().startswith("urn:isotrack:")]
+@given(st.lists(st.from_regex(r"[A-Za-z0-9.:/_-]{3,30}", fullmatch=True), max_size=ALIASES_MAX))
+def test_every_name_kept_names_the_practice_s_mrns_and_nothing_else(aliases):
+    aliases = [
+        alias
+        for alias in aliases
+        if not alias.lower().startswith("urn:isotrack:") and alias.lower() not in NEVER_MRN_SYSTEMS
+    ]
     kept = clean_mrn_aliases(aliases)
     assert clean_mrn_aliases(kept) == kept
     practice = Practice(name="Synthetic", mrn_aliases=kept)
-    assert set(kept) | {mrn_system(practice)} <= mrn_systems(practice)
+    names = mrn_systems(practice)
+    assert set(kept) | {mrn_system(practice)} <= names
+    # exactly these names (matched as sets: no other case, no part): only an OID's other spelling is added
+    for name in names - set(kept) - {mrn_system(practice)}:
+        assert name.removeprefix("urn:oid:") in {alias.removeprefix("urn:oid:") for alias in kept}
+
+
+def test_an_oid_urn_is_kept_in_lowercase():
+    assert clean_mrn_aliases(["URN:OID:1.2.840.99999.7"]) == ["urn:oid:1.2.840.99999.7"]
 
 
 def test_an_oid_is_one_name_bare_or_as_a_urn():
@@ -168,3 +195,107 @@ def test_the_settings_page_takes_one_name_per_line_and_refuses_a_bad_one_beside_
     practice.refresh_from_db()
     assert practice.mrn_aliases == ["ALDERDERM", "urn:oid:1.2.3"]
     assert "ALDERDERM\nurn:oid:1.2.3</textarea>" in browser.get("/practice/settings/").content.decode()
+
+
+def test_under_an_alias_only_an_mrn_is_an_mrn_and_every_part_of_the_authority_must_be_ours(
+    admin, nurse, patient, course
+):
+    """A lab issues several kinds of number under one namespace (its own PI, an account number): only one
+    typed MR (or untyped) is read as the practice's MRN; and an HL7 authority whose namespace id is the
+    practice's alias but whose universal id is another's is another authority (namespace ids collide)."""
+    named(admin, "ALDERDERM")
+    for pid_3, says in (
+        ("T-0001^^^ALDERDERM^PI", "is no MRN"),
+        ("T-0001^^^ALDERDERM^AN", "is no MRN"),
+        ("T-0001^^^ALDERDERM&1.2.840.99999.1&ISO^MR", "another assigning authority"),
+    ):
+        with pytest.raises(LabFileRejected) as refused:
+            import_lab_file(actor=nurse, content=message(pid_3))
+        assert says in refused.value.rejected[0].reason, pid_3
+    named(admin, "ALDERDERM", "urn:oid:1.2.840.99999.1")
+    both = message("T-0001^^^ALDERDERM&1.2.840.99999.1&ISO^MR")
+    assert [result.test for result in import_lab_file(actor=nurse, content=both).imported] == ["alt"]
+
+
+def test_an_alias_counts_in_a_fhir_bundle_and_a_csv(admin, nurse, patient, course):
+    named(admin, "http://ehr.example.org/mrn")
+    bundle = {
+        "resourceType": "Bundle",
+        "type": "collection",
+        "entry": [
+            {
+                "resource": {
+                    "resourceType": "Observation",
+                    "status": "final",
+                    "code": {"coding": [{"system": "http://loinc.org", "code": "1742-6"}]},
+                    "subject": {"identifier": {"system": "http://ehr.example.org/mrn", "value": "T-0001"}},
+                    "effectiveDateTime": "2026-11-25",
+                    "valueQuantity": {"value": 41, "unit": "U/L"},
+                }
+            }
+        ],
+    }
+    assert len(import_lab_file(actor=nurse, content=json.dumps(bundle).encode()).imported) == 1
+    csv = "mrn,identifier_system,loinc,value,unit,date\nT-0001,http://ehr.example.org/mrn,1920-8,30,U/L,2026-11-25\n"
+    assert len(import_lab_file(actor=nurse, content=csv.encode()).imported) == 1
+
+
+def test_an_ehr_s_number_of_another_type_or_an_odd_system_names_no_one_and_is_never_a_500(
+    admin, prescriber, patient
+):
+    system = "http://ehr.example.org/mrn"
+    named(admin, system)
+
+    def prefetched(*identifiers: dict) -> dict:
+        return {"patient": {"resourceType": "Patient", "id": "ehr-1", "identifier": list(identifiers)}}
+
+    typed = {"system": system, "value": "T-0001", "type": {"coding": [{"code": "PI"}]}}
+    assert identify(prescriber, "ehr-1", prefetched(typed)).patient is None
+    typed_mr = {
+        **typed,
+        "type": {"coding": [{"system": "http://terminology.hl7.org/CodeSystem/v2-0203", "code": "MR"}]},
+    }
+    assert identify(prescriber, "ehr-1", prefetched(typed_mr)).patient == patient
+    for odd in ([system], {"a": system}, 7, None):
+        assert identify(prescriber, "ehr-1", prefetched({"system": odd, "value": "T-0001"})).patient is None
+    api = TokenClient(token_for(prescriber))
+    for identifier in ({"system": [system], "value": "T-0001"}, typed):
+        body = {
+            "resourceType": "Parameters",
+            "parameter": [
+                {"name": "patient", "resource": {"resourceType": "Patient", "identifier": [identifier]}},
+                {
+                    "name": "medication",
+                    "resource": {
+                        "resourceType": "Medication",
+                        "code": {
+                            "coding": [
+                                {"system": "http://www.nlm.nih.gov/research/umls/rxnorm", "code": "6064"}
+                            ]
+                        },
+                    },
+                },
+            ],
+        }
+        answer = api.post(
+            "/fhir/R4/GuidanceResponse/$rems-etasu", json.dumps(body), content_type="application/fhir+json"
+        )
+        assert answer.status_code == 404, answer.content  # names no patient: never a 500
+
+
+def test_previewing_a_change_of_the_mrn_s_names_judges_no_course(admin, course):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from isotrack.clinic.actions.practice_settings import preview_settings
+
+    with CaptureQueriesContext(connection) as names_only:
+        preview = preview_settings(actor=admin, changes={"mrn_aliases": ["ALDERDERM"]})
+    assert preview.changed == {"mrn_aliases": ([], ["ALDERDERM"])} and preview.steps_changed == 0
+    with CaptureQueriesContext(connection) as with_target:
+        preview_settings(actor=admin, changes={"target_mg_per_kg": 120})
+
+    def read_the_course(captured: CaptureQueriesContext) -> bool:  # its facts, to judge it
+        return any("clinic_dosesegment" in query["sql"] for query in captured.captured_queries)
+
+    assert read_the_course(with_target) and not read_the_course(names_only)

@@ -69,7 +69,7 @@ from isotrack.api.models import CdsFeedback
 from isotrack.api.problems import problem, problem_response
 from isotrack.clinic import inputs, looks, queries
 from isotrack.clinic.access import patients_of, practice_id_of, practice_of
-from isotrack.clinic.identifiers import mrn_systems
+from isotrack.clinic.identifiers import mrn_systems, typed_as_mrn
 from isotrack.clinic.judgments import (
     Evaluation,
     MedicationCoding,
@@ -323,7 +323,8 @@ def _claims(user: StaffUser, resource: dict[str, Any]) -> list[Patient | None] |
         if not isinstance(identifier, dict):
             continue
         value = (_code(identifier.get("value")) or "").strip()
-        if value and identifier.get("system") in ours:
+        system = identifier.get("system")
+        if value and isinstance(system, str) and system in ours and typed_as_mrn(identifier):
             mrns.add(value)
         elif value and identifier.get("system") == IPLEDGE_ID_SYSTEM:
             ipledge_ids.add(value)

@@ -280,7 +280,8 @@ _SETTING_HELP = {
     "ld_equivalence_factor": "DOSE-LD: micronized mg count as this many conventional mg.",
     "home_testing_permitted": "IPL-PT-MONTH: the monthly test may be a verified home test.",
     "two_factor": "Who must give an authenticator's code after the password (from their next login).",
-    "mrn_aliases": "One per line: the EHR's MRN system (a URI or OID) and the assigning authority your labs "
+    "mrn_aliases": "One per line, only names under which the numbers are the MRNs recorded in isotrack: the "
+    "EHR's MRN system (a URI or OID) and the assigning authority your labs "
     "write in PID-3.4. Identifiers of these are read as this practice's MRNs by lab feeds, CDS Hooks and "
     "FHIR searches. Leave empty if unsure.",
 }

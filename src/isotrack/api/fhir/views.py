@@ -40,7 +40,7 @@ from isotrack.api.fhir.resources import (
 from isotrack.clinic import inputs, looks, queries
 from isotrack.clinic.access import access_patient, patients_of, practice_of
 from isotrack.clinic.errors import ClinicError, RecordNotFound
-from isotrack.clinic.identifiers import mrn_systems
+from isotrack.clinic.identifiers import mrn_systems, typed_as_mrn
 from isotrack.clinic.models import (
     Contraception,
     Course,
@@ -539,7 +539,7 @@ def _patient_named(user: StaffUser, patient: dict[str, Any]) -> Patient | None:
         if not isinstance(identifier, dict) or not isinstance(identifier.get("value"), str):
             continue
         system, value = identifier.get("system"), identifier["value"]
-        if system in ours:
+        if isinstance(system, str) and system in ours and typed_as_mrn(identifier):
             found = mine.filter(mrn=value).first()
         elif system == IPLEDGE_ID_SYSTEM and value:
             found = mine.filter(ipledge_id=value).first()

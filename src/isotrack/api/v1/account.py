@@ -42,6 +42,9 @@ class LabImportReportOut(LabImportOut):
 
     pregnancy_tests_imported: int = Field(..., description="How many pregnancy tests were imported.")
     pregnancy_tests: list[UUID] = Field(..., description="The pregnancy tests imported (their ids).")
+    ignored: int = Field(
+        ..., description="How many rows were left out: a panel's results isotrack does not track, no results."
+    )
     rows: list[LabImportRowOut]
 
 
@@ -90,5 +93,6 @@ def import_labs(request: HttpRequest) -> dict[str, Any]:
         "results": [result.uuid for result in report.imported],
         "pregnancy_tests_imported": len(report.pregnancy_tests),
         "pregnancy_tests": [test.uuid for test in report.pregnancy_tests],
+        "ignored": sum(outcome.outcome == "ignored" for outcome in report.rows),
         "rows": rows,
     }

@@ -49,6 +49,7 @@ SETTINGS = (
     "mrn_aliases",
 )
 CHUNK = 500  # courses judged per read of their facts
+UNJUDGED = frozenset({"name", "two_factor", "mrn_aliases"})  # settings the engine never reads
 EXAMPLES = 20  # courses named in a preview
 
 
@@ -115,7 +116,7 @@ def preview_settings(*, actor: StaffUser, changes: dict[str, Any]) -> SettingsPr
     )
     counts = {"steps": 0, "completions": 0}
     examples: list[CourseChange] = []
-    if changed:
+    if set(changed) - UNJUDGED:  # a name, two-factor or the MRN's other names change no judgment
         before_day, after_day = practice_today(practice), practice_today(proposed)
         for start in range(0, len(course_ids), CHUNK):
             for change in _changes(course_ids[start : start + CHUNK], proposed, before_day, after_day):

@@ -64,10 +64,11 @@ not our MRN).
   and result), or repeated in the file, is ignored. A corrected result (HL7 C, FHIR amended or corrected) of a
   result on record (or in the file) of the same course, test and date with another value or result is refused:
   it is corrected in isotrack (the record's Correct), never added beside it.
-- A result of a LOINC isotrack does not track (an HL7 OBX or a FHIR Observation: a panel's albumin or
-  sodium) is listed as ignored, unless its name says it is one isotrack tracks (``TRACKED_NAMES``: a direct
-  LDL, an ALT with P-5'-P...), which refuses the row naming the codes isotrack reads. A CSV is made for
-  isotrack: an unknown LOINC in it refuses the row.
+- Another result of the panels labs send with isotrack's (``PANEL_COMPANIONS``: a lipid panel's VLDL, a
+  hepatic panel's albumin, a metabolic panel's sodium; an HL7 OBX or a FHIR Observation) is listed as
+  ignored, read no further. Any other LOINC refuses its row (a triglyceride or an hCG under a code isotrack
+  does not read must not be left out unseen), and so does an Observation of another code holding results in
+  ``component``. A CSV is made for isotrack: a LOINC it does not read refuses the row.
 - One bad row rejects the file: nothing is imported, and the report names every bad row and why. A file
   imported lists every row: imported, duplicate or ignored.
 Every result is written by `record_lab_result` or `record_pregnancy_test` (audited), in one transaction.
@@ -131,15 +132,40 @@ ENZYMES = {LabTest.ALT, LabTest.AST}
 PREGNANCY_TEST_LOINC = {"2106-3": "urine", "2118-8": "serum"}
 QUANTITATIVE_HCG_LOINC = {"19080-1", "21198-7"}  # mIU/mL: refused, the cut-off is the reader's
 TRACKED_LOINC = frozenset({*LAB_TEST_BY_LOINC, *PREGNANCY_TEST_LOINC, *QUANTITATIVE_HCG_LOINC})
-# What isotrack tracks, as a lab's names write it. A result of a LOINC isotrack does not read is left out
-# (a lab sends whole panels: a hepatic panel's albumin, a metabolic panel's sodium), unless its name is one of
-# these: a triglyceride, an ALT, an LDL or an hCG under another code (a direct LDL, ALT with P-5'-P...) is
-# refused, never left out in silence.
-TRACKED_NAMES = re.compile(
-    r"triglycer|\bTG\b|\bTRIG\b|\bALT\b|\bSGPT\b|alanine amino|\bAST\b|\bSGOT\b|aspartate amino|cholest"
-    r"|\bHDL\b|\bLDL\b|\bhCG\b|chorio|pregnan",
-    re.IGNORECASE,
-)
+# The other results of the panels a lab sends with isotrack's (the lipid, hepatic and comprehensive metabolic
+# panels): none is a result isotrack tracks, so each is listed as ignored. Any other LOINC refuses its row: a
+# triglyceride, an ALT or an hCG under a code isotrack does not read (a direct LDL, an ALT with P-5'-P, a
+# lab's own hCG code) must never be left out unseen, and a name cannot tell them apart (labs write "TRIGLY",
+# "UPT", or nothing).
+PANEL_COMPANIONS: dict[str, str] = {
+    "13458-5": "VLDL cholesterol (calculated)",
+    "9830-1": "Cholesterol/HDL ratio",
+    "43396-1": "Non-HDL cholesterol",
+    "1751-7": "Albumin",
+    "2885-2": "Protein, total",
+    "10834-0": "Globulin",
+    "1759-0": "Albumin/globulin ratio",
+    "1975-2": "Bilirubin, total",
+    "1968-7": "Bilirubin, direct",
+    "1971-1": "Bilirubin, indirect",
+    "6768-6": "Alkaline phosphatase",
+    "2324-2": "Gamma glutamyl transferase",
+    "2345-7": "Glucose",
+    "3094-0": "Urea nitrogen",
+    "2160-0": "Creatinine",
+    "3097-3": "Urea nitrogen/creatinine ratio",
+    "33914-3": "eGFR (MDRD)",
+    "48642-3": "eGFR (MDRD, non-Black)",
+    "48643-1": "eGFR (MDRD, Black)",
+    "62238-1": "eGFR (CKD-EPI)",
+    "98979-8": "eGFR (CKD-EPI 2021)",
+    "2951-2": "Sodium",
+    "2823-3": "Potassium",
+    "2075-0": "Chloride",
+    "2028-9": "Carbon dioxide, total",
+    "33037-3": "Anion gap",
+    "17861-6": "Calcium",
+}
 # A qualitative result's words (compared trimmed, case-insensitive, spaces as one; SNOMED CT's "(qualifier
 # value)" left out): every code, display, text and string of a pregnancy test's result must be one, all saying
 # the same. A coded value is its code as given, or "SNOMED CT <code>" in SNOMED CT's system.
@@ -375,21 +401,22 @@ def _csv_rows(reader: csv.DictReader[str]) -> ParsedFile:
 
 
 def _untracked(number: int, loinc: str, names: list[str]) -> RowOutcome | None:
-    """None for a LOINC isotrack reads; for another, an ignored row (a panel's other results), unless a name
-    of the result is one of what isotrack tracks (``TRACKED_NAMES``): then the row is refused, naming the
-    codes isotrack reads, so that no triglyceride or hCG under another code is left out unseen."""
+    """None for a LOINC isotrack reads; an ignored row for another result of the panels labs send
+    (``PANEL_COMPANIONS``); for any other LOINC, the row is refused naming the codes isotrack reads: what it
+    is, isotrack cannot tell (a triglyceride under another code must not be left out)."""
     if loinc in TRACKED_LOINC:
         return None
-    shown = next((name.strip() for name in names if name and name.strip()), "")
-    named = next((name.strip() for name in names if name and TRACKED_NAMES.search(name)), None)
-    if named is not None:
-        read = ", ".join(f"{LabTest(test).label} {code}" for code, test in LAB_TEST_BY_LOINC.items())
-        raise ValueError(
-            f"LOINC {loinc[:20]!r} ({named[:40]}) is not a code isotrack reads for this result (it reads "
-            f"{read}; hCG 2106-3, 2118-8): ask the lab for that code, or enter the result by hand"
+    if loinc in PANEL_COMPANIONS:
+        return RowOutcome(
+            number, "ignored", f"LOINC {loinc} ({PANEL_COMPANIONS[loinc]}): a result isotrack does not track"
         )
+    shown = next((name.strip() for name in names if name and name.strip()), "")
     what = f" ({shown[:40]})" if shown else ""
-    return RowOutcome(number, "ignored", f"LOINC {loinc[:20]}{what}: a result isotrack does not track")
+    read = ", ".join(f"{LabTest(test).label} {code}" for code, test in LAB_TEST_BY_LOINC.items())
+    raise ValueError(
+        f"LOINC {loinc[:20]!r}{what} is not a code isotrack reads (it reads {read}; hCG 2106-3, 2118-8) nor "
+        "one of the panel results it leaves out: ask the lab for isotrack's code, or enter the result by hand"
+    )
 
 
 # ----------------------------------------------------------------------------------------------- FHIR R4
@@ -587,6 +614,11 @@ def _row_of_observation(number: int, observation: Any, patient: PatientRef) -> L
         raise ValueError("no LOINC code (code.coding with system http://loinc.org)")
     loinc = next((code for code in codes if code in TRACKED_LOINC), codes[0])
     names = [observation.code.text or "", *(c.display or "" for c in coding or [])]
+    if loinc not in TRACKED_LOINC and observation.component:
+        raise ValueError(
+            f"LOINC {loinc[:20]}: an Observation holding its results in components, which isotrack does not "
+            "read (send each result as its own Observation)"
+        )
     untracked = _untracked(number, loinc, names)
     if untracked is not None:
         return untracked
@@ -1094,14 +1126,29 @@ def _context(actor: StaffUser, today: date | None) -> _Context:
     )
 
 
+def _kind_of(identifier: Identifier, ctx: _Context) -> str:
+    """What an identifier is to this practice: "mrn" (every name of its system or authority is one of the
+    practice's MRN systems, and its type is MR or none), "ipledge" (the iPLEDGE id's system), "bare" (no
+    system nor authority), "other_type" (an MRN system's identifier of another type: a lab's PI or AN under
+    the practice's namespace is no MRN), or "foreign" (another system or authority, or an HL7 authority whose
+    namespace id is the practice's and universal id another's: namespace ids are local and collide)."""
+    names = set(identifier.names)
+    if not names:
+        return "bare"
+    if names <= ctx.mrn_systems:
+        return "mrn" if identifier.kind.upper() in ("", "MR") else "other_type"
+    return "ipledge" if names == {IPLEDGE_ID_SYSTEM} else "foreign"
+
+
 def _patient(ctx: _Context, reference: PatientRef) -> Patient:
     """The one patient every identifier of this practice's (and every MRN without authority, and an isotrack
     reference) names, born on the birth date given."""
     given = [identifier for identifier in reference.identifiers if identifier.value]
-    ours = [i for i in given if set(i.names) & ctx.mrn_systems or IPLEDGE_ID_SYSTEM in i.names]
-    foreign = [i for i in given if i.names and i not in ours]
-    bare = [i for i in given if not i.names]
-    as_mrn = [i for i in bare if i.kind.upper() in ("", "MR")]  # an identifier of another type is no MRN
+    kinds = {id(i): _kind_of(i, ctx) for i in given}
+    ours = [i for i in given if kinds[id(i)] in ("mrn", "ipledge")]
+    foreign = [i for i in given if kinds[id(i)] == "foreign"]
+    bare = [i for i in given if kinds[id(i)] in ("bare", "other_type")]
+    as_mrn = [i for i in given if kinds[id(i)] == "bare" and i.kind.upper() in ("", "MR")]
     if foreign and not ours:
         authorities = ", ".join(dict.fromkeys(repr(i.system[:80]) for i in foreign))
         raise ValueError(
@@ -1111,7 +1158,7 @@ def _patient(ctx: _Context, reference: PatientRef) -> Patient:
         )
     lookups: dict[str, Q] = {}
     for identifier in ours:
-        if set(identifier.names) & ctx.mrn_systems:
+        if kinds[id(identifier)] == "mrn":
             lookups[f"MRN {identifier.value[:40]!r}"] = Q(mrn=identifier.value)
         else:
             lookups[f"iPLEDGE id {identifier.value[:40]!r}"] = Q(ipledge_id=identifier.value)
@@ -1129,8 +1176,8 @@ def _patient(ctx: _Context, reference: PatientRef) -> Patient:
         if bare:
             left_out = ", ".join(f"{i.value[:40]!r} of type {i.kind[:10]}" for i in bare)
             raise ValueError(
-                f"no patient identifier isotrack reads: {left_out}, without assigning authority, is no MRN "
-                "(an identifier without authority or system is this practice's MRN only when its type is MR "
+                f"no patient identifier isotrack reads: {left_out} is no MRN (an identifier without "
+                "authority or system, or of this practice's MRN system, is an MRN only when its type is MR "
                 "or none)"
             )
         raise ValueError("no patient identifier")

@@ -53,7 +53,9 @@ class Command(HyphenatedCommand):
             raise CommandError(f"{options['file']}: {error.message}", returncode=2) from None
         for row in report.rows:
             self.stdout.write(f"row {row.row}: {row.outcome}: {row.detail}")
+        left_out = sum(row.outcome == "ignored" for row in report.rows)
         self.stdout.write(
             f"{len(report.imported)} lab result(s) imported, {len(report.pregnancy_tests)} pregnancy test(s) "
-            f"imported, {report.duplicates} duplicate(s) ignored."
+            f"imported, {report.duplicates} duplicate(s) ignored, {left_out} row(s) left out (no result "
+            "isotrack tracks)."
         )
