@@ -62,6 +62,11 @@ All are frozen dataclasses of dates, numbers, text and tuples; build them direct
   the same phase, rule set, allowed, blocking codes and window, judged on candidate days only), ``windows``
   (``WindowOutcome``: each window filled, lost with the steps missing when it closed, or open) and
   ``first_fill(course_file) -> FirstFill`` (enrollment to first fill in days, and how they were spent).
+- ``measures(courses, start, end) -> Measures``: the practice's quality measures of a period, each course
+  replayed with ``replay_course`` and its dose read with ``dose_report`` (``isotrack.core.quality``): first
+  fills (count, median and nearest-rank quartiles of the days from enrollment, the days waited by category),
+  windows closed (filled, lost, the steps missing), dosing ended (mg/kg, 120 and target reached, without a
+  weight), positive tests, courses started, stopped and active; ``QUALITY_DEFINITIONS`` words each figure.
 - ``recognise(codings, texts) -> Recognised | None``: whether a medication (its ``MedicationCoding``s and
   texts) is isotretinoin, by RxNorm code, ingredient or brand name (``isotrack.core.products``);
   ``clinical_drug(strength_mg, product)``: the RxNorm SCD of a capsule strength, when the reference has one.
@@ -153,6 +158,8 @@ from isotrack.core.monitoring import Alert
 from isotrack.core.prescription import Prescription, PrescriptionProposal, proposed_prescription
 from isotrack.core.products import Coding as MedicationCoding
 from isotrack.core.products import Recognised, clinical_drug, recognise
+from isotrack.core.quality import DEFINITIONS as QUALITY_DEFINITIONS
+from isotrack.core.quality import Measures, measures
 from isotrack.core.rems import Etasu, etasu
 from isotrack.core.replay import (
     CourseReplay,
@@ -180,6 +187,9 @@ from isotrack.core.urgency import (
 from isotrack.core.weights import ACT_NOW, BLOCKS_FILL, REVIEW, SETTLED, WEIGHTS
 
 __all__ = [
+    "QUALITY_DEFINITIONS",
+    "Measures",
+    "measures",
     "CourseReplay",
     "FirstFill",
     "Span",
