@@ -273,5 +273,83 @@ def test_window_outcomes_agree_with_their_dates(course_file: CourseFile, offset:
             assert outcome.filled_on <= end and outcome.missing == ()
         elif outcome.outcome == "open":
             assert outcome.closes > end and outcome.missing == ()
-        else:
+        elif outcome.outcome == "lost":
             assert outcome.closes <= end and outcome.missing and "WINDOW_EXPIRED" not in outcome.missing
+        else:
+            assert outcome.closes <= end and outcome.missing == () and outcome.filled_on is None
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(courses, st.integers(-90, 240), st.integers(0, 90))
+def test_window_outcomes_are_the_engine_s_answers_on_their_days(
+    course_file: CourseFile, offset: int, length: int
+) -> None:
+    """A filled window is the one the engine shows on the fill's day; a lost one is still shown on its last
+    day, its missing steps that day's blocking codes; a replaced one is no longer shown on its last day."""
+    start = START + days(offset)
+    end = start + days(length)
+    for outcome in windows(course_file, start, end):
+        window = Window(outcome.opens, outcome.closes)
+        if outcome.outcome == "filled":
+            assert outcome.filled_on is not None
+            assert standing(course_file, outcome.filled_on).dispense.window == window
+        elif outcome.outcome in ("lost", "course_closed"):
+            on_last_day = standing(course_file, outcome.closes)
+            assert on_last_day.dispense.window == window
+            codes = tuple(
+                dict.fromkeys(b.code for b in on_last_day.dispense.blocking if b.code != "WINDOW_EXPIRED")
+            )
+            if outcome.outcome == "lost":
+                assert set(outcome.missing) == set(codes or (PICK_UP,))
+        elif outcome.outcome == "replaced":
+            assert standing(course_file, outcome.closes).dispense.window != window
+
+
+# --- windows replaced, used on their last day, cut by the 2026 rules ---------------------------------------
+
+
+def replaced_course() -> CourseFile:
+    """Filled at S-3; monthly tests on S+20 and S+24 (the second replaces the first's window), both entries
+    each time, the fill at S+28 within the second window."""
+    month = (
+        PregnancyTest(S + days(20), "monthly", "lab", "negative"),
+        PrescriberConfirmation(S + days(20)),
+        PatientAttestation(S + days(20)),
+        PregnancyTest(S + days(24), "monthly", "lab", "negative"),
+        PrescriberConfirmation(S + days(24)),
+        PatientAttestation(S + days(24)),
+        Dispense(S + days(28), 30),
+    )
+    return simple_course(events=(*filled_course().events, *month))
+
+
+def test_a_window_a_newer_test_replaced_is_neither_filled_nor_lost() -> None:
+    found = windows(replaced_course(), S + days(1), S + days(40))
+    assert [(w.opens, w.closes, w.outcome, w.filled_on) for w in found] == [
+        (S + days(20), S + days(26), "replaced", None),
+        (S + days(24), S + days(30), "filled", S + days(28)),
+    ]
+    for start in (S + days(22), S + days(25)):  # wherever the period starts, the same outcomes
+        assert [w.outcome for w in windows(replaced_course(), start, S + days(40))][-1] == "filled"
+        assert "lost" not in [w.outcome for w in windows(replaced_course(), start, S + days(40))]
+
+
+def test_a_fill_on_the_window_s_last_day_fills_it() -> None:
+    course_file = simple_course(events=(*simple_course().events, Dispense(S, 30)))  # the window is S-6..S
+    assert windows(course_file, S - days(10), S + days(10)) == (WindowOutcome(S - days(6), S, S, "filled"),)
+    assert windows(course_file, S + days(1), S + days(10)) == ()  # it closed before the period
+
+
+def test_a_2021_counseling_window_the_2026_rules_ended_is_replaced_not_lost() -> None:
+    """Cannot get pregnant, counseled under the 2021 rules (IPL-WIN-30) on S+30; the 2026 rules take effect on
+    S+40 (IPL-2026-CNGP: no 30-day window): the window was not missed, the rules ended it."""
+    crossing = simple_course(
+        patient=Patient("cannot_get_pregnant"),
+        contraception=(),
+        events=counseling_course().events,
+        policy=Policy(ipledge_2026_effective=S + days(40)),
+    )
+    found = windows(crossing, S + days(25), S + days(70))
+    assert [(w.opens, w.outcome) for w in found] == [(S + days(30), "replaced")]
+    assert [w.outcome for w in windows(counseling_course(), S + days(25), S + days(70))] == ["lost"]  # 2021
+    assert span_on(spans(crossing, S + days(25), S + days(70)), S + days(40)).rule_set_id == "us-ipledge-2026"

@@ -67,12 +67,16 @@ class FirstFills:
 class Windows:
     """The dispense windows whose last day is in the period, as the replay judged them: ``closed`` =
     ``filled`` + ``lost``. ``missing``: for the lost ones, how many lacked each step (a window lacking two
-    steps counts for both), as ``(code, count)`` sorted by code."""
+    steps counts for both), as ``(code, count)`` sorted by code. Apart: ``replaced`` (the engine stopped
+    showing them before their last day: a newer test, or the 2026 rules' end of the 30-day window) and
+    ``course_closed`` (the course ended or was stopped while they were open): neither filled nor missed."""
 
     closed: int = 0
     filled: int = 0
     lost: int = 0
     missing: tuple[tuple[str, int], ...] = ()
+    replaced: int = 0
+    course_closed: int = 0
 
 
 @dataclass(frozen=True, slots=True)
@@ -138,8 +142,10 @@ DEFINITIONS: dict[str, str] = {
         "lead-in, a missed window, the 2021 lockout, other steps, or ready but not picked up)."
     ),
     "windows.closed": "Dispense windows whose last day is in the period.",
-    "windows.filled": "Of those, the windows with a fill dated within them.",
-    "windows.lost": "Of those, the windows that closed without a fill.",
+    "windows.filled": "Of those, the windows a fill used (the engine's window on the fill's day).",
+    "windows.lost": "Of those, the windows the engine still showed, unfilled, on their last day.",
+    "windows.replaced": "Windows whose last day is in the period that a newer test or rule replaced first.",
+    "windows.course_closed": "Windows whose last day is in the period, open when the course ended.",
     "windows.missing": (
         "For the lost windows, how many lacked each step on their last day (test, prescriber's entry, "
         "patient's questions, pick-up); a window lacking two steps counts for both."
@@ -182,7 +188,7 @@ def measures(courses: Sequence[CourseFile], start: dt.date, end: dt.date) -> Mea
     days_to_fill: list[int] = []
     unmeasured = 0
     waited: Counter[str] = Counter()
-    closed = filled = lost = 0
+    closed = filled = lost = replaced = course_closed = 0
     missing: Counter[str] = Counter()
     ended = without_weight = reached_120 = reached_target = 0
     mg_per_kg: list[float] = []
@@ -201,13 +207,19 @@ def measures(courses: Sequence[CourseFile], start: dt.date, end: dt.date) -> Mea
                 unmeasured += 1
 
         for window in replay.windows:
-            if start <= window.closes <= end and window.outcome != "open":
+            if not start <= window.closes <= end:
+                continue
+            if window.outcome == "filled":
                 closed += 1
-                if window.outcome == "filled":
-                    filled += 1
-                else:
-                    lost += 1
-                    missing.update(window.missing)
+                filled += 1
+            elif window.outcome == "lost":
+                closed += 1
+                lost += 1
+                missing.update(window.missing)
+            elif window.outcome == "replaced":
+                replaced += 1
+            elif window.outcome == "course_closed":
+                course_closed += 1
 
         last_day = course_file.course.end
         if last_day is not None and start <= last_day <= end:
@@ -245,7 +257,7 @@ def measures(courses: Sequence[CourseFile], start: dt.date, end: dt.date) -> Mea
             max_days=max(days_to_fill, default=None),
             waited=tuple((name, waited[name]) for name in WAITED_ORDER if waited[name]),
         ),
-        windows=Windows(closed, filled, lost, _sorted_counts(missing)),
+        windows=Windows(closed, filled, lost, _sorted_counts(missing), replaced, course_closed),
         dosing=Dosing(ended, without_weight, reached_120, reached_target, median(mg_per_kg)),
         safety=Safety(with_positive, positive_tests),
         courses=Courses(started, stopped, active),

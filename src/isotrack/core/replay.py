@@ -11,7 +11,8 @@ recorded later.
 - ``spans(course_file, start, end)``: the course's iPLEDGE standing on every day of the period, as maximal
   runs of days with the same answer (``Span``: phase, rule set, allowed, blocking codes, window).
 - ``windows(course_file, start, end)``: every dispense window open on some day of the period, with its
-  outcome (``WindowOutcome``: filled, lost with the steps missing when it closed, or still open).
+  outcome as the engine's answers tell it (``WindowOutcome``: filled, lost with the steps missing when it
+  closed, replaced by a newer test or rule, closed with the course, or still open).
 - ``first_fill(course_file)``: enrollment to first fill, in days, and how those days were spent
   (``WAITED_CATEGORIES``).
 - ``replay_course(course_file, start, end)``: the three together (``CourseReplay``).
@@ -42,15 +43,20 @@ from isotrack.core.change import _dates
 from isotrack.core.course import CourseFile, Dispense, Enrollment
 from isotrack.core.evaluate import Standing, standing
 from isotrack.core.rules import Window
+from isotrack.core.rules.ipledge import COUNSELING_WINDOW_DAYS, TEST_WINDOW_DAYS
 
 DAY = dt.timedelta(days=1)
+LONGEST_WINDOW_DAYS = max(COUNSELING_WINDOW_DAYS, TEST_WINDOW_DAYS)  # IPL-WIN-30, IPL-WIN-7
 WINDOW_EXPIRED = "WINDOW_EXPIRED"
 # What a lost window lacked when nothing else blocked on its last day: every step was done and the patient
 # did not pick the prescription up. The checklist's own name for that step (``cycle.STEP_LABELS``), so that a
 # report lists it beside the blocking codes of the other lost windows rather than as an empty list.
 PICK_UP = "PICK_UP"
 
-Outcome: TypeAlias = Literal["filled", "lost", "open"]
+Outcome: TypeAlias = Literal["filled", "lost", "open", "replaced", "course_closed"]
+# A window the engine still showed on its last day while one of these blocked was not missed by the practice:
+# the course had ended or a positive test had stopped it.
+CLOSING_CODES = frozenset({"COURSE_CLOSED", "PREGNANCY_TEST_POSITIVE"})
 # One day's answer as a span keeps it: phase, rule set id, allowed, blocking codes (sorted), window.
 _Answer: TypeAlias = tuple[str, str, bool, tuple[str, ...], Window | None]
 
@@ -81,11 +87,18 @@ class Span:
 
 @dataclass(frozen=True, slots=True)
 class WindowOutcome:
-    """One dispense window and what became of it. ``filled_on``: the first dispense dated within the window
-    (on or before the period's end); ``outcome``: ``filled``, ``lost`` (it closed, within the period, with no
-    dispense) or ``open`` (it closes after the period's end and has no dispense yet); ``missing``: for a lost
-    window, the blocking codes on its last day but ``WINDOW_EXPIRED``, or ``(PICK_UP,)`` when nothing blocked
-    and the prescription was not picked up; empty otherwise."""
+    """One dispense window and what became of it, as the engine answered day by day (never by comparing
+    dates here). ``outcome``:
+
+    - ``filled``: a dispense dated within the window (on or before the period's end) used it: on that day the
+      engine shows this window (the one the last dispense used); ``filled_on`` is that day;
+    - ``lost``: no dispense used it, and on its last day (within the period) the engine still showed it;
+      ``missing`` is that day's blocking codes but ``WINDOW_EXPIRED``, or ``(PICK_UP,)`` when nothing blocked;
+    - ``course_closed``: as lost, but on its last day the course had ended or a positive test had stopped it
+      (``CLOSING_CODES``): not a window the practice missed;
+    - ``replaced``: the engine stopped showing it before its last day (a newer test opened another window, or
+      the 2026 rules dropped the 30-day window): it closed neither filled nor missed;
+    - ``open``: not used, and it closes after the period's end."""
 
     opens: dt.date
     closes: dt.date
@@ -217,28 +230,47 @@ def windows(course_file: CourseFile, start: dt.date, end: dt.date) -> tuple[Wind
 def _window_outcomes(
     course_file: CourseFile, found_spans: tuple[Span, ...], start: dt.date, end: dt.date
 ) -> tuple[WindowOutcome, ...]:
-    """The windows of the spans, judged. A window is the engine's (the one a span shows), never worked out
-    again here. The dispenses are those dated on or before ``end``, as in a replay: a fill after the period is
-    not yet known, so a window still open at its end is ``open``. A fill dated within a window fills it even
-    when a newer test had replaced the window by then: the patient got the prescription in those days."""
+    """The windows of the spans, each judged by the engine's answers (``WindowOutcome``). The dispenses are
+    those dated on or before ``end``, as in a replay: a fill after the period is not yet known. A dispense
+    used the window the engine shows on its day (the spec: with no newer qualifying test, the window is the
+    one the last dispense used), so one fill fills one window, the one it used."""
     seen: dict[Window, None] = {}
     for span in found_spans:
         window = span.window
         if window is not None and window.opens <= end and window.closes >= start:
             seen.setdefault(window)
-    fills = sorted(e.date for e in course_file.events if isinstance(e, Dispense) and e.date <= end)
     firsts = [span.first for span in found_spans]
+
+    def shown_on(day: dt.date) -> Span | None:
+        """The span holding the day, when the period does."""
+        if not start <= day <= end:
+            return None
+        return found_spans[bisect.bisect_right(firsts, day) - 1]
+
+    used: dict[Window, dt.date] = {}
+    earliest = start - dt.timedelta(days=LONGEST_WINDOW_DAYS)  # a fill before it used no window of the period
+    fills = sorted(
+        e.date for e in course_file.events if isinstance(e, Dispense) and earliest <= e.date <= end
+    )
+    for fill in fills:
+        held = shown_on(fill)  # a fill before the period: the engine asked on its day
+        window = held.window if held is not None else standing(course_file, fill).dispense.window
+        if window is not None and window.contains(fill):
+            used.setdefault(window, fill)
     outcomes: list[WindowOutcome] = []
     for window in sorted(seen, key=lambda w: (w.opens, w.closes)):
-        at = bisect.bisect_left(fills, window.opens)
-        filled_on = fills[at] if at < len(fills) and fills[at] <= window.closes else None
-        if filled_on is not None:
-            outcomes.append(WindowOutcome(window.opens, window.closes, filled_on, "filled"))
-        elif window.closes > end:
+        if window in used:
+            outcomes.append(WindowOutcome(window.opens, window.closes, used[window], "filled"))
+            continue
+        if window.closes > end:
             outcomes.append(WindowOutcome(window.opens, window.closes, None, "open"))
+            continue
+        last_day = shown_on(window.closes)  # closes is within the period: open on some day of it
+        if last_day is None or last_day.window != window:
+            outcomes.append(WindowOutcome(window.opens, window.closes, None, "replaced"))
+        elif set(last_day.blocking) & CLOSING_CODES or last_day.phase not in ("active", "qualifying"):
+            outcomes.append(WindowOutcome(window.opens, window.closes, None, "course_closed"))
         else:
-            # closes is within the period (on or after start, on or before end): a span holds it.
-            last_day = found_spans[bisect.bisect_right(firsts, window.closes) - 1]
             missing = tuple(dict.fromkeys(c for c in last_day.blocking if c != WINDOW_EXPIRED))
             outcomes.append(WindowOutcome(window.opens, window.closes, None, "lost", missing or (PICK_UP,)))
     return tuple(outcomes)
