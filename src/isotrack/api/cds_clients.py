@@ -15,7 +15,6 @@ from __future__ import annotations
 import getpass
 import ipaddress
 import uuid
-from collections.abc import Iterator
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -30,7 +29,7 @@ from isotrack.audit.chain import AUDIT, hold
 from isotrack.audit.events import EventCode
 from isotrack.audit.trail import record
 from isotrack.clinic.errors import InvalidInput, RecordNotFound
-from isotrack.clinic.inputs import BadInput, parse_json, refuse_control_characters
+from isotrack.clinic.inputs import BadInput, json_strings, parse_json, refuse_control_characters
 from isotrack.clinic.models import Practice, StaffUser
 
 TEXT_MAX = 255  # CdsClient.issuer, .subject; StaffUser.username is shorter
@@ -113,7 +112,7 @@ def check_jwks(data: Any) -> dict[str, Any]:
         raise InvalidInput('A JWK Set is a JSON object with a non-empty "keys" list.', field="jwks")
     if len(data["keys"]) > MAX_KEYS:
         raise InvalidInput(f"At most {MAX_KEYS} keys in the set.", field="jwks")
-    for text in _texts(data):  # stored as JSON: PostgreSQL's jsonb refuses NUL
+    for text in json_strings(data):  # stored as JSON: PostgreSQL's jsonb refuses NUL
         check_text(text, f"The key set's text {text[:20]!r}", "jwks", longest=64 * 1024)
     kids: set[str] = set()
     for n, key in enumerate(data["keys"], start=1):
@@ -137,20 +136,6 @@ def check_jwks(data: Any) -> dict[str, Any]:
         except (jwt.PyJWTError, ValueError, TypeError):
             raise InvalidInput(f"Key {n} is not a valid {key['kty']} public key.", field="jwks") from None
     return {"keys": data["keys"]}
-
-
-def _texts(data: Any) -> Iterator[str]:
-    """Every string of a JSON value, its object's names too."""
-    stack = [data]
-    while stack:
-        item = stack.pop()
-        if isinstance(item, str):
-            yield item
-        elif isinstance(item, dict):
-            stack.extend(item.keys())
-            stack.extend(item.values())
-        elif isinstance(item, list):
-            stack.extend(item)
 
 
 def practice_named(name: str) -> Practice:

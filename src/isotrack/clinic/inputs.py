@@ -98,7 +98,7 @@ def parse_json(content: str | bytes, what: str = "the JSON") -> Any:
         data = json.loads(content, parse_constant=_no_constant)
     except ValueError as error:
         raise BadInput(f"{what} is not valid JSON ({error})") from None
-    for text in _strings(data):
+    for text in json_strings(data):
         refuse_control_characters(text, f"{what}: the text {text[:20]!r}")
         surrogate = _SURROGATE.search(text)
         if surrogate is not None:
@@ -113,7 +113,8 @@ def _no_constant(name: str) -> Any:
     raise ValueError(f"{name} is not a JSON number")
 
 
-def _strings(data: Any) -> Iterator[str]:
+def json_strings(data: Any) -> Iterator[str]:
+    """Every string of a decoded JSON value, its objects' names too."""
     stack = [data]
     while stack:
         item = stack.pop()
