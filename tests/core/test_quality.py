@@ -1,6 +1,8 @@
 """The practice's quality measures (core.quality): a hand-built practice of a dozen courses with known
-outcomes, every measure checked exactly for two periods, and properties over random courses (the counts add
-up, the quartiles are in order, the days waited are the days to the first fill)."""
+outcomes, every measure checked exactly for two periods; a second hand-built practice for the monitoring,
+the holds and reductions, the safety events and the stop reasons; the published figures set beside them; and
+properties over random courses (the counts add up, the quartiles are in order, the days waited are the days
+to the first fill). tests/core/test_quality_outcome.py checks the kept outcomes."""
 
 from __future__ import annotations
 
@@ -13,23 +15,40 @@ from hypothesis import strategies as st
 
 from isotrack.core import (
     QUALITY_DEFINITIONS,
+    Acknowledgment,
+    ClosedAs,
     Course,
     CourseFile,
     Dispense,
     DoseSegment,
     Enrollment,
+    FollowUp,
+    Interruption,
+    LabResult,
     Measures,
+    MoodScreen,
     Patient,
     PatientAttestation,
     Policy,
     PregnancyTest,
     PrescriberConfirmation,
     Weight,
+    course_outcome,
     first_fill,
     measures,
+    measures_of,
     replay_course,
 )
-from isotrack.core.quality import Courses, Dosing, FirstFills, Safety, Windows, nearest_rank
+from isotrack.core.quality import (
+    COMPARISONS,
+    Courses,
+    Dosing,
+    FirstFills,
+    Monitoring,
+    Safety,
+    Windows,
+    nearest_rank,
+)
 from tests.core.builders import START, any_course_files, days, simple_course
 from tests.core.test_change import running_courses
 from tests.core.test_replay import counseling_course, filled_course, lockout_course
@@ -177,15 +196,61 @@ def test_every_measure_of_the_practice_over_seven_months() -> None:
             ("PRESCRIBER_CONFIRMATION_MISSING", 1),
         ),
     )
-    # Dosing ended: 150 days and 100 days of 1 mg/kg/day, and one course with no weight. 100 mg/kg was that
+    # Completed: 150 days and 100 days of 1 mg/kg/day, and one course with no weight. 100 mg/kg was that
     # course's own target; only the 150 reached 120.
+    # No course of this practice has a hold or a change of dose.
     assert found.dosing == Dosing(
-        ended=3, without_weight=1, reached_120=1, reached_target=2, median_mg_per_kg=125.0
+        completed=3,
+        without_weight=1,
+        reached_120=1,
+        reached_target=2,
+        median_mg_per_kg=125.0,
+        interruptions=0,
+        interruption_reasons=(),
+        reductions=0,
     )
-    assert found.safety == Safety(courses_with_positive_test=1, positive_tests=1)
+    # The positive test's follow-up was never recorded; no mood screen, no lab after the baseline.
+    assert found.safety == Safety(
+        courses_with_positive_test=1,
+        positive_tests=1,
+        follow_up_complete=0,
+        follow_up_open=1,
+        self_harm_risk=0,
+        critical_labs=(),
+    )
+    assert found.monitoring == Monitoring(
+        # The eleven first fills of the period (the ten measured and the one without an enrollment): the
+        # courses built on simple_course (slow, positive test, crossing) have triglycerides and ALT on S - 14;
+        # the others have no lab at all, so the engine raised BASELINE_LABS_MISSING on their fill's day.
+        baseline_labs_done=3,
+        baseline_labs_missing=8,
+        # Peak-dose labs due (first fill + 60 days) in the period: every course filled but the one started
+        # late (due S + 187) and the one long ago (due S - 243); none has a lab after its first fill, so none
+        # was done. The positive test stopped its course on S + 25, before its due date S + 57: apart. The
+        # courses that ended after their due date without them (completed, stopped at 100, without weight)
+        # are not done.
+        peak_labs_due=9,
+        peak_labs_on_time=0,
+        peak_labs_late=0,
+        peak_labs_not_done=9,
+        peak_labs_course_closed=1,
+        draws_after_peak=0,
+        draws_without_cause=0,
+        # The positive test (S + 25); the eight baseline alerts above (the one long ago was raised before
+        # the period); the target reached on S + 149 by the quick and the completed courses (150 days of
+        # 1 mg/kg/day) and on S + 99 by the one stopped at 100 mg/kg (its own target).
+        alerts_raised=(("PREGNANCY_TEST_POSITIVE", 1), ("BASELINE_LABS_MISSING", 8), ("TARGET_REACHED", 3)),
+        acknowledged=0,
+        median_days_to_acknowledge=None,
+        # Still given on S + 150 and never acknowledged: the nine baseline alerts (the one long ago's too: a
+        # baseline is never drawn later) and the three targets reached. A positive test is not acknowledged.
+        unacknowledged=12,
+    )
     # Started: all but the one long ago. Active on the last day (S + 150): quick, slow, lost window, crossing,
     # cannot get pregnant, no enrollment, started late; the completed course ended the day before.
-    assert found.courses == Courses(started=12, stopped=1, active=7)
+    assert found.courses == Courses(
+        started=12, completed=3, stopped=1, stop_reasons=(("positive_test", 1),), active=7
+    )
 
 
 def test_a_second_period_leaves_out_what_happened_outside_it() -> None:
@@ -197,17 +262,32 @@ def test_a_second_period_leaves_out_what_happened_outside_it() -> None:
     # monthly ones, the filled and the lost (S + 59) windows of the course that cannot get pregnant.
     assert found.windows == Windows(closed=8, filled=7, lost=1, missing=(("PICK_UP", 1),))
     assert found.dosing == Dosing(
-        ended=2, without_weight=1, reached_120=0, reached_target=1, median_mg_per_kg=100.0
+        completed=2, without_weight=1, reached_120=0, reached_target=1, median_mg_per_kg=100.0
     )
-    assert found.safety == Safety(1, 1)
+    assert found.safety == Safety(1, 1, follow_up_complete=0, follow_up_open=1)
+    # The one first fill of the period (S + 2) had no baseline labs; the same peak-dose labs fall due in it
+    # (S + 51 to S + 62); raised in it: the positive test, that course's baseline alert and the target of
+    # the course stopped at 100 mg/kg (S + 99); open on S + 120: the baseline alerts of the eight courses
+    # filled by then (the one started late was filled on S + 127) and that target.
+    assert found.monitoring == Monitoring(
+        baseline_labs_done=0,
+        baseline_labs_missing=1,
+        peak_labs_due=9,
+        peak_labs_not_done=9,
+        peak_labs_course_closed=1,
+        alerts_raised=(("PREGNANCY_TEST_POSITIVE", 1), ("BASELINE_LABS_MISSING", 1), ("TARGET_REACHED", 1)),
+        unacknowledged=9,
+    )
     # The completed course is still dosing on S + 120.
-    assert found.courses == Courses(started=0, stopped=1, active=7)
+    assert found.courses == Courses(
+        started=0, completed=2, stopped=1, stop_reasons=(("positive_test", 1),), active=7
+    )
 
 
 def test_a_course_stopped_before_the_period_is_not_stopped_again_in_it() -> None:
     found = measures([positive_test()], S + days(26), S + days(40))  # the positive test was on S + 25
-    assert found.courses == Courses(started=0, stopped=0, active=0)
-    assert found.safety == Safety(0, 0)
+    assert found.courses == Courses()
+    assert found.safety == Safety()
     assert measures([positive_test()], S + days(25), S + days(25)).courses.stopped == 1
 
 
@@ -219,8 +299,9 @@ def test_the_crossing_course_is_judged_by_each_rule_set_in_turn() -> None:
 
 def test_no_courses_give_zero_counts_and_no_medians() -> None:
     found = measures([], S, S)
-    assert found == Measures(S, S, FirstFills(), Windows(), Dosing(), Safety(), Courses())
+    assert found == Measures(S, S, FirstFills(), Windows(), Monitoring(), Dosing(), Safety(), Courses())
     assert found.first_fill.median_days is None and found.dosing.median_mg_per_kg is None
+    assert found.monitoring.median_days_to_acknowledge is None
 
 
 def test_a_period_that_ends_before_it_starts_is_refused() -> None:
@@ -243,6 +324,251 @@ def test_every_figure_has_a_definition() -> None:
     }
     assert names == set(QUALITY_DEFINITIONS)
     assert all(text.endswith(".") for text in QUALITY_DEFINITIONS.values())
+
+
+# --- a second practice: labs, alerts, holds and reductions, safety events, stop reasons --------------------
+# Each course is counseled (cannot get pregnant, 2021 rules, 60 kg) or can get pregnant (filled_course), and
+# filled on S - 3: its peak-dose labs are due on S - 3 + 60 = S + 57 (LAB-PEAK).
+
+
+def labs(day: dt.date, triglycerides: float, alt: float) -> tuple[LabResult, LabResult]:
+    return LabResult(day, "triglycerides", triglycerides, "mg/dL"), LabResult(day, "alt", alt, "U/L")
+
+
+def counseled(*events: object, **changes: object) -> CourseFile:
+    """``cannot_get_pregnant(10)`` (enrolled S - 10, filled S - 3) with more events."""
+    return cannot_get_pregnant(10, events=(*cannot_get_pregnant(10).events, *events), **changes)
+
+
+BASELINE = labs(S - days(10), 98, 19)
+
+
+def peak_labs_on_time() -> CourseFile:
+    # Peak-dose labs on S + 50 (due S + 57), then a monthly draw on S + 80 that no abnormal result called for.
+    # The dose lowered on S + 40 (60 to 40 mg/day); on S + 100 micronized 32 mg/day, whose conventional
+    # equivalent (x 1.25, DOSE-LD) is the same 40: no reduction. A hold for dry eyes, S + 20 to S + 26.
+    return counseled(
+        *BASELINE,
+        *labs(S + days(50), 120, 22),
+        *labs(S + days(80), 130, 20),
+        doses=(
+            DoseSegment(S, 60),
+            DoseSegment(S + days(40), 40),
+            DoseSegment(S + days(100), 32, "micronized"),
+        ),
+        interruptions=(Interruption(S + days(20), S + days(26), "dry eyes"),),
+    )
+
+
+def high_then_critical() -> CourseFile:
+    # Peak-dose labs late (S + 70) with triglycerides of 600 (TRIGLYCERIDES_HIGH), acknowledged three days
+    # later; the dose lowered on S + 75. The recheck on S + 90: triglycerides 850 and ALT 150 (above 3 x 40):
+    # TRIGLYCERIDES_CRITICAL, acknowledged the next day, and LIVER_ENZYMES_HIGH, never acknowledged; a hold
+    # S + 91 to S + 103; the recheck on S + 104 is normal and clears both.
+    return counseled(
+        *BASELINE,
+        *labs(S + days(70), 600, 22),
+        *labs(S + days(90), 850, 150),
+        *labs(S + days(104), 200, 30),
+        doses=(DoseSegment(S, 60), DoseSegment(S + days(75), 40)),
+        interruptions=(Interruption(S + days(91), S + days(103), "triglycerides"),),
+        acknowledgments=(
+            Acknowledgment("TRIGLYCERIDES_HIGH", S + days(70), S + days(73)),
+            Acknowledgment("TRIGLYCERIDES_CRITICAL", S + days(90), S + days(91)),
+        ),
+    )
+
+
+def no_labs_acknowledged() -> CourseFile:
+    # No lab at all: BASELINE_LABS_MISSING on the fill (S - 3), acknowledged on S + 2; the peak-dose labs
+    # never drawn. 40 mg/day, so the target is not reached within the periods.
+    return counseled(
+        doses=(DoseSegment(S, 40),),
+        acknowledgments=(Acknowledgment("BASELINE_LABS_MISSING", S - days(3), S + days(2)),),
+    )
+
+
+def self_harm() -> CourseFile:
+    # A PHQ-9 of 12 with item 9 = 1 on S + 27: MOOD_SCREEN_POSITIVE and SELF_HARM_RISK; the self-harm risk
+    # acknowledged the same day, the positive screen never, but the PHQ-9 of 3 on S + 57 clears both. The
+    # peak-dose labs on their due date, S + 57.
+    return counseled(
+        *BASELINE,
+        MoodScreen(S + days(27), "phq9", 12, 1),
+        MoodScreen(S + days(57), "phq9", 3, 0),
+        *labs(S + days(57), 110, 21),
+        doses=(DoseSegment(S, 40),),
+        acknowledgments=(Acknowledgment("SELF_HARM_RISK", S + days(27), S + days(27)),),
+    )
+
+
+def positive_followed_up() -> CourseFile:
+    # positive_test (S + 25) with its three follow-up steps recorded by S + 30.
+    return dataclasses.replace(
+        positive_test(),
+        follow_ups=(
+            FollowUp("stop", S + days(25)),
+            FollowUp("refer", S + days(26)),
+            FollowUp("report", S + days(30)),
+        ),
+    )
+
+
+def positive_not_reported() -> CourseFile:
+    # A positive monthly test on S + 40: stopped and referred, never reported.
+    return simple_course(
+        events=(*filled_course().events, PregnancyTest(S + days(40), "monthly", "lab", "positive")),
+        follow_ups=(FollowUp("stop", S + days(40)), FollowUp("refer", S + days(41))),
+    )
+
+
+def stopped_for_side_effects() -> CourseFile:
+    # No baseline labs (BASELINE_LABS_MISSING, never acknowledged); a hold with no reason, S + 30 to S + 33;
+    # the prescriber stopped the course on S + 45 for its side effects (the clinic's record, below), before
+    # its peak-dose labs were due.
+    return counseled(
+        course=Course(S, S + days(45)),
+        interruptions=(Interruption(S + days(30), S + days(33)),),
+    )
+
+
+MONITORED = {
+    "peak labs on time": peak_labs_on_time(),
+    "high then critical triglycerides": high_then_critical(),
+    "no labs, acknowledged": no_labs_acknowledged(),
+    "self-harm risk": self_harm(),
+    "positive test, followed up": positive_followed_up(),
+    "positive test, not reported": positive_not_reported(),
+    "stopped for side effects": stopped_for_side_effects(),
+}
+CLOSED: dict[str, tuple[ClosedAs, str]] = {"stopped for side effects": ("stopped", "side_effects")}
+
+
+def monitored(start: dt.date, end: dt.date) -> Measures:
+    """The second practice's measures: each course replayed through the period's end with the clinic's
+    record of how it ended (``course_outcome``), then counted."""
+    return measures_of(
+        [course_outcome(c, end, *CLOSED.get(name, (None, None))) for name, c in MONITORED.items()], start, end
+    )
+
+
+def test_the_monitoring_holds_and_safety_events_of_a_second_practice_over_seven_months() -> None:
+    found = monitored(S - days(60), S + days(150))
+    assert found.monitoring == Monitoring(
+        # Every course was filled on S - 3: without labs the course that has none and the one stopped for
+        # side effects; the five others with triglycerides and ALT before it.
+        baseline_labs_done=5,
+        baseline_labs_missing=2,
+        # Due on S + 57: on time the course drawn on S + 50 and the one drawn on the due date itself; late
+        # the one drawn on S + 70; not done the one with no labs. Apart: the two positive tests (S + 25,
+        # S + 40) and the course stopped on S + 45 closed before the due date.
+        peak_labs_due=4,
+        peak_labs_on_time=2,
+        peak_labs_late=1,
+        peak_labs_not_done=1,
+        peak_labs_course_closed=3,
+        # After the peak-dose draw: S + 80 (nothing abnormal before it: without cause), S + 90 (the high
+        # triglycerides of S + 70 still given the day before, though acknowledged: the recheck they asked
+        # for) and S + 104 (after the critical result).
+        draws_after_peak=3,
+        draws_without_cause=1,
+        # In the urgency order (ALERT-URGENCY).
+        alerts_raised=(
+            ("SELF_HARM_RISK", 1),
+            ("PREGNANCY_TEST_POSITIVE", 2),
+            ("TRIGLYCERIDES_CRITICAL", 1),
+            ("LIVER_ENZYMES_HIGH", 1),
+            ("MOOD_SCREEN_POSITIVE", 1),
+            ("TRIGLYCERIDES_HIGH", 1),
+            ("BASELINE_LABS_MISSING", 2),
+        ),
+        # Acknowledged: the self-harm risk after 0 days, the critical triglycerides after 1, the high ones
+        # after 3, the missing baseline labs after 5 (S - 3 to S + 2): median (1 + 3) / 2.
+        acknowledged=4,
+        median_days_to_acknowledge=2.0,
+        # Open on S + 150: only the baseline alert of the course stopped for side effects; the others were
+        # acknowledged or cleared by a newer result (the positive screen, the liver enzymes).
+        unacknowledged=1,
+    )
+    assert found.dosing == Dosing(
+        # No course completed: two stopped by a positive test, one by the prescriber, four still running.
+        interruptions=3,
+        interruption_reasons=(("dry eyes", 1), ("triglycerides", 1), ("not recorded", 1)),
+        reductions=2,  # 60 to 40 mg/day on S + 40 and on S + 75; the switch to micronized is none
+    )
+    assert found.safety == Safety(
+        courses_with_positive_test=2,
+        positive_tests=2,
+        follow_up_complete=1,  # stopped, referred and reported by S + 30
+        follow_up_open=1,  # never reported
+        self_harm_risk=1,
+        critical_labs=(("TRIGLYCERIDES_CRITICAL", 1), ("LIVER_ENZYMES_HIGH", 1)),
+    )
+    assert found.courses == Courses(
+        started=7,
+        completed=0,
+        stopped=3,
+        stop_reasons=(("positive_test", 2), ("side_effects", 1)),
+        active=4,
+    )
+
+
+def test_the_second_practice_over_its_first_two_months() -> None:
+    found = monitored(S + days(1), S + days(60))
+    assert found.monitoring == Monitoring(
+        # No first fill in the period, no draw after a peak-dose draw (the next is S + 80). The peak-dose labs
+        # of S + 70 were not done by S + 60: not done here (late only in a period that holds both days).
+        peak_labs_due=4,
+        peak_labs_on_time=2,
+        peak_labs_not_done=2,
+        peak_labs_course_closed=3,
+        alerts_raised=(("SELF_HARM_RISK", 1), ("PREGNANCY_TEST_POSITIVE", 2), ("MOOD_SCREEN_POSITIVE", 1)),
+        # The missing baseline (raised S - 3, before the period) acknowledged on S + 2, and the self-harm
+        # risk the day it was raised: (5 + 0) / 2.
+        acknowledged=2,
+        median_days_to_acknowledge=2.5,
+        unacknowledged=1,  # the baseline alert of the course stopped for side effects; the screen cleared
+    )
+    # The holds of S + 20 and S + 30 (not the one of S + 91); the reduction of S + 40 (not the one of S + 75).
+    assert found.dosing == Dosing(
+        interruptions=2, interruption_reasons=(("dry eyes", 1), ("not recorded", 1)), reductions=1
+    )
+    # Both positive tests (S + 25, S + 40) and the self-harm screen (S + 27) are in it; the report of the
+    # first, on S + 30, too. The critical results came on S + 90.
+    assert found.safety == Safety(2, 2, follow_up_complete=1, follow_up_open=1, self_harm_risk=1)
+    # Nothing started in it (every course started on S); stopped: S + 25, S + 40 and S + 45.
+    assert found.courses == Courses(
+        stopped=3, stop_reasons=(("positive_test", 2), ("side_effects", 1)), active=4
+    )
+
+
+def test_a_follow_up_completed_after_the_period_is_open_in_it() -> None:
+    # The follow-up of the positive test of S + 25 was complete on S + 30 (its report).
+    course = [course_outcome(positive_followed_up(), S + days(150))]
+    assert measures_of(course, S + days(25), S + days(29)).safety.follow_up_open == 1
+    assert measures_of(course, S + days(25), S + days(30)).safety.follow_up_complete == 1
+
+
+def test_the_published_figures_beside_the_practices_own() -> None:
+    found = monitored(S - days(60), S + days(150))
+    shares = {c.key: c.share(found) for c in COMPARISONS}
+    assert shares["ended_early"] == 1.0  # 3 stopped, none completed
+    assert shares["baseline_labs"] == 5 / 7
+    assert shares["peak_labs"] == 2 / 4
+    assert shares["labs_without_cause"] == 1 / 3
+    assert shares["cumulative_120"] is None  # no course completed: nothing to divide
+    assert shares["restarted"] is None and shares["charts_matching_ipledge"] is None  # not measured
+    for comparison in COMPARISONS:
+        assert comparison.label and comparison.published and comparison.source
+        assert comparison.practice.endswith(".")
+        assert (comparison.counts is None) == comparison.practice.startswith("Not measured")
+    assert len({c.key for c in COMPARISONS}) == len(COMPARISONS)
+    sources = {c.source for c in COMPARISONS}
+    assert {"J Drugs Dermatol 2016", "J Drugs Dermatol 2015", "EADV 2024 summary"} <= sources
+    assert any(s.startswith("Charrow et al.") for s in sources)
+    assert any(s.startswith("2022 Delphi consensus") for s in sources)
+    # A share of no courses is None, never a division by zero.
+    assert all(c.share(measures([], S, S)) is None for c in COMPARISONS)
 
 
 # --- properties ---------------------------------------------------------------------------------------------
@@ -273,9 +599,9 @@ def test_the_figures_are_consistent(course_files: list[CourseFile], offsets: tup
             (None,) * 5
         )
     dosing = found.dosing
-    assert dosing.reached_120 + dosing.without_weight <= dosing.ended
-    assert dosing.reached_target + dosing.without_weight <= dosing.ended
-    assert (dosing.median_mg_per_kg is None) == (dosing.ended == dosing.without_weight)
+    assert dosing.reached_120 + dosing.without_weight <= dosing.completed
+    assert dosing.reached_target + dosing.without_weight <= dosing.completed
+    assert (dosing.median_mg_per_kg is None) == (dosing.completed == dosing.without_weight)
 
 
 @settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])

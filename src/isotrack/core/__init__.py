@@ -63,10 +63,19 @@ All are frozen dataclasses of dates, numbers, text and tuples; build them direct
   (``WindowOutcome``: each window filled, lost with the steps missing when it closed, or open) and
   ``first_fill(course_file) -> FirstFill`` (enrollment to first fill in days, and how they were spent).
 - ``measures(courses, start, end) -> Measures``: the practice's quality measures of a period, each course
-  replayed with ``replay_course`` and its dose read with ``dose_report`` (``isotrack.core.quality``): first
-  fills (count, median and nearest-rank quartiles of the days from enrollment, the days waited by category),
-  windows closed (filled, lost, the steps missing), dosing ended (mg/kg, 120 and target reached, without a
-  weight), positive tests, courses started, stopped and active; ``QUALITY_DEFINITIONS`` words each figure.
+  replayed with ``replay_course``, its alerts and peak-dose labs read from the engine on the days they can
+  change, and its dose read with ``dose_report`` (``isotrack.core.quality``): first fills (count, median and
+  nearest-rank quartiles of the days from enrollment, the days waited by category), windows closed (filled,
+  lost, the steps missing), monitoring (baseline labs, peak-dose labs on time, late or not done, lab draws
+  without cause, alerts raised, acknowledged and the days it took, still open), dosing (completed courses'
+  mg/kg, 120 and target reached, without a weight; holds by reason; dose reductions), safety (positive tests
+  and their follow-up, self-harm risk, critical labs), courses started, completed, stopped (and why) and
+  active; ``QUALITY_DEFINITIONS`` words each figure; ``COMPARISONS`` (``Comparison``: label, published
+  figure, source, the practice's share or why none) sets the published figures beside them.
+  ``course_outcome(course_file, through, closed_as, stop_reason) -> CourseOutcome``: one course replayed once
+  over its whole life, kept as JSON (``outcome_to_json`` / ``outcome_from_json``) and summed for any period
+  it serves (``measures_of(outcomes, start, end)``); ``STOP_REASONS``, ``HOLD_REASON_NOT_RECORDED``,
+  ``AGE_BANDS``, ``age_band``, ``age_on``.
 - ``recognise(codings, texts) -> Recognised | None``: whether a medication (its ``MedicationCoding``s and
   texts) is isotretinoin, by RxNorm code, ingredient or brand name (``isotrack.core.products``);
   ``clinical_drug(strength_mg, product)``: the RxNorm SCD of a capsule strength, when the reference has one.
@@ -158,8 +167,25 @@ from isotrack.core.monitoring import Alert
 from isotrack.core.prescription import Prescription, PrescriptionProposal, proposed_prescription
 from isotrack.core.products import Coding as MedicationCoding
 from isotrack.core.products import Recognised, clinical_drug, recognise
+from isotrack.core.quality import (
+    AGE_BANDS,
+    COMPARISONS,
+    HOLD_REASON_NOT_RECORDED,
+    NOT_RECORDED,
+    STOP_REASONS,
+    ClosedAs,
+    Comparison,
+    CourseOutcome,
+    Measures,
+    age_band,
+    age_on,
+    course_outcome,
+    measures,
+    measures_of,
+    outcome_from_json,
+    outcome_to_json,
+)
 from isotrack.core.quality import DEFINITIONS as QUALITY_DEFINITIONS
-from isotrack.core.quality import Measures, measures
 from isotrack.core.rems import Etasu, etasu
 from isotrack.core.replay import (
     CourseReplay,
@@ -190,6 +216,20 @@ __all__ = [
     "QUALITY_DEFINITIONS",
     "Measures",
     "measures",
+    "AGE_BANDS",
+    "COMPARISONS",
+    "Comparison",
+    "HOLD_REASON_NOT_RECORDED",
+    "ClosedAs",
+    "NOT_RECORDED",
+    "STOP_REASONS",
+    "CourseOutcome",
+    "age_band",
+    "age_on",
+    "course_outcome",
+    "measures_of",
+    "outcome_from_json",
+    "outcome_to_json",
     "CourseReplay",
     "FirstFill",
     "Span",

@@ -178,17 +178,28 @@ def waited_category(blocking: tuple[str, ...]) -> str:
 def spans(course_file: CourseFile, start: dt.date, end: dt.date) -> tuple[Span, ...]:
     """The course's standing on every day from ``start`` through ``end``, as maximal runs of days with the
     same answer, in order: judged on candidate days only (see the module's docstring), never day by day."""
+    return spans_until_change(course_file, start, end)[0]
+
+
+def spans_until_change(
+    course_file: CourseFile, start: dt.date, end: dt.date
+) -> tuple[tuple[Span, ...], dt.date | None]:
+    """``spans`` and the first day after ``end`` on which the answer could change with no new record: the
+    earliest candidate day after ``end`` (a date of the course's facts or of an answer judged, or the day
+    after one), None when there is none. The last span's answer holds on every day from ``end`` up to the
+    day before it, so a replay through ``end`` serves a period that ends before that day."""
     if end < start:
         raise ValueError(f"the period ends ({end}) before it starts ({start})")
     pending = [start]
     queued = {start}
-    _queue(pending, queued, _dates(course_file), start - DAY, end)
+    later: list[dt.date] = []
+    _queue(pending, queued, _dates(course_file), start - DAY, end, later)
     judged: list[tuple[dt.date, _Answer]] = []
     while pending:
         day = heapq.heappop(pending)
         found = standing(course_file, day)
         judged.append((day, _answer(found)))
-        _queue(pending, queued, _dates(found), day, end)
+        _queue(pending, queued, _dates(found), day, end, later)
     found_spans: list[Span] = []
     for index, (day, answer) in enumerate(judged):
         last = judged[index + 1][0] - DAY if index + 1 < len(judged) else end
@@ -196,16 +207,25 @@ def spans(course_file: CourseFile, start: dt.date, end: dt.date) -> tuple[Span, 
             found_spans[-1] = dataclasses.replace(found_spans[-1], last=last)
         else:
             found_spans.append(Span(day, last, *answer))
-    return tuple(found_spans)
+    return tuple(found_spans), min(later, default=None)
 
 
 def _queue(
-    pending: list[dt.date], queued: set[dt.date], dates: set[dt.date], after: dt.date, end: dt.date
+    pending: list[dt.date],
+    queued: set[dt.date],
+    dates: set[dt.date],
+    after: dt.date,
+    end: dt.date,
+    later: list[dt.date],
 ) -> None:
-    """Adds each date and the day after it to the candidates: those after ``after``, on or before ``end``."""
+    """Adds each date and the day after it to the candidates: those after ``after``, on or before ``end``;
+    the first candidate after ``end`` goes to ``later`` (``dt.date.max`` is no day a course reaches)."""
     for date in dates:
-        for candidate in (date, date + DAY) if date < dt.date.max else (date,):
-            if after < candidate <= end and candidate not in queued:
+        for candidate in (date, date + DAY) if date < dt.date.max else ():
+            if candidate > end:
+                if not later or candidate < later[0]:
+                    later[:] = [candidate]
+            elif after < candidate and candidate not in queued:
                 queued.add(candidate)
                 heapq.heappush(pending, candidate)
 
@@ -224,10 +244,10 @@ def _answer(found: Standing) -> _Answer:
 def windows(course_file: CourseFile, start: dt.date, end: dt.date) -> tuple[WindowOutcome, ...]:
     """Every distinct dispense window that is open on some day from ``start`` through ``end`` and that the
     engine showed on some day of the period, in order of opening, with its outcome (``WindowOutcome``)."""
-    return _window_outcomes(course_file, spans(course_file, start, end), start, end)
+    return windows_of(course_file, spans(course_file, start, end), start, end)
 
 
-def _window_outcomes(
+def windows_of(
     course_file: CourseFile, found_spans: tuple[Span, ...], start: dt.date, end: dt.date
 ) -> tuple[WindowOutcome, ...]:
     """The windows of the spans, each judged by the engine's answers (``WindowOutcome``). The dispenses are
@@ -276,13 +296,16 @@ def _window_outcomes(
     return tuple(outcomes)
 
 
-def first_fill(course_file: CourseFile) -> FirstFill:
+def first_fill(course_file: CourseFile, found_spans: tuple[Span, ...] = ()) -> FirstFill:
     """Enrollment (the earliest ``Enrollment``) to the first fill (the earliest ``Dispense``), and how the
     days in between were spent, by category (``WAITED_CATEGORIES``), read from ``spans``.
 
     A course never filled is counted through its last known day: the latest date of its records, ``as_of``
     included; the policy's dates are left out, since they are the practice's settings, not this course's (the
-    default date of the 2026 rules would otherwise stretch every unfilled course to November 2026)."""
+    default date of the 2026 rules would otherwise stretch every unfilled course to November 2026).
+
+    ``found_spans``: the course's spans over days that hold those days, when the caller has them (a replay of
+    the course's whole life); the days are judged here otherwise."""
     enrolled_on = min((e.date for e in course_file.events if isinstance(e, Enrollment)), default=None)
     filled_on = min((e.date for e in course_file.events if isinstance(e, Dispense)), default=None)
     days = (filled_on - enrolled_on).days if enrolled_on is not None and filled_on is not None else None
@@ -290,15 +313,37 @@ def first_fill(course_file: CourseFile) -> FirstFill:
     if enrolled_on is not None:
         last = filled_on - DAY if filled_on is not None else _last_known_day(course_file)
         if last >= enrolled_on:
-            waited = _waited(spans(course_file, enrolled_on, last))
+            if found_spans and found_spans[0].first <= enrolled_on and last <= found_spans[-1].last:
+                waited = _waited(_clipped(found_spans, enrolled_on, last))
+            else:
+                waited = _waited(spans(course_file, enrolled_on, last))
     return FirstFill(enrolled_on, filled_on, days, waited)
 
 
+def _clipped(found_spans: tuple[Span, ...], first: dt.date, last: dt.date) -> tuple[Span, ...]:
+    """The spans' days from ``first`` through ``last``: every day of a span has its answer, so a span cut to
+    those days is the span the engine gives for them."""
+    return tuple(
+        dataclasses.replace(span, first=max(span.first, first), last=min(span.last, last))
+        for span in found_spans
+        if span.last >= first and span.first <= last
+    )
+
+
+def first_known_day(course_file: CourseFile) -> dt.date:
+    """The earliest date of the course's records (the policy's dates left out, see ``first_fill``)."""
+    return min(_record_dates(course_file))
+
+
 def _last_known_day(course_file: CourseFile) -> dt.date:
+    return max(_record_dates(course_file))
+
+
+def _record_dates(course_file: CourseFile) -> set[dt.date]:
     records = tuple(
         getattr(course_file, f.name) for f in dataclasses.fields(course_file) if f.name != "policy"
     )  # as_of is a value of the tuple here, so it is walked (as a field of the file it is not a fact)
-    return max(_dates(records))
+    return _dates(records) - {dt.date.max}
 
 
 def _waited(found_spans: tuple[Span, ...]) -> tuple[tuple[str, int], ...]:
@@ -313,6 +358,6 @@ def replay_course(course_file: CourseFile, start: dt.date, end: dt.date) -> Cour
     found_spans = spans(course_file, start, end)
     return CourseReplay(
         spans=found_spans,
-        windows=_window_outcomes(course_file, found_spans, start, end),
+        windows=windows_of(course_file, found_spans, start, end),
         first_fill=first_fill(course_file),
     )
