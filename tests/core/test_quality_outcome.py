@@ -18,9 +18,11 @@ from hypothesis import strategies as st
 from isotrack.core import (
     ACKNOWLEDGEABLE,
     AGE_BANDS,
+    Course,
     CourseFile,
     DoseSegment,
     Measures,
+    PregnancyTest,
     age_band,
     age_on,
     course_outcome,
@@ -30,7 +32,7 @@ from isotrack.core import (
     outcome_from_json,
     outcome_to_json,
 )
-from isotrack.core.quality import OUTCOME_FORMAT, RESULT_ALERTS
+from isotrack.core.quality import COMPARISONS, OUTCOME_FORMAT, RESULT_ALERTS
 from isotrack.core.replay import first_known_day
 from tests.core.builders import START, any_course_files, days
 from tests.core.test_change import running_courses
@@ -78,20 +80,64 @@ def test_an_outcome_kept_in_another_format_is_refused() -> None:
 
 
 @PROPERTY
-@given(courses, st.integers(-60, 320), st.integers(-200, 60), st.integers(0, 120))
+@given(courses, st.integers(-60, 320), st.integers(-200, 60), st.integers(0, 120), closings)
 def test_an_outcome_serves_the_periods_it_holds_for_with_the_figures_of_a_replay_through_their_end(
-    course_file: CourseFile, offset: int, shift: int, length: int
+    course_file: CourseFile, offset: int, shift: int, length: int, closing: tuple[Any, Any]
 ) -> None:
     """A period ending on or before the day replayed through, or after it but before ``changes_on``: the
-    kept outcome's figures are those of the course replayed through the period's end."""
+    kept outcome's figures are those of the course replayed through the period's end (with the clinic's
+    record of how it ended, whichever it is)."""
     through = through_day(offset)
-    outcome = course_outcome(course_file, through)
+    outcome = course_outcome(course_file, through, *closing)
     end = through + days(shift)
     if shift > 0 and outcome.changes_on is not None:
         end = min(end, outcome.changes_on - DAY)
     assert outcome.holds_for(end)
     start = end - days(length)
-    assert measures_of([outcome], start, end) == measures([course_file], start, end)
+    assert measures_of([outcome], start, end) == measures_of(
+        [course_outcome(course_file, end, *closing)], start, end
+    )
+    if closing == (None, None):
+        assert measures_of([outcome], start, end) == measures([course_file], start, end)
+
+
+def test_a_positive_test_after_the_last_dose_is_a_safety_event_not_a_stop() -> None:
+    """A course that ended on S + 20 and had a positive test on S + 25 was completed, not stopped; one the
+    prescriber stopped for side effects on S + 20 stays stopped for side effects; and a kept outcome gives
+    an earlier period what a replay through that period's end gives."""
+    ended = dataclasses.replace(PRACTICE["positive test"], course=Course(S, S + days(20)))
+    found = measures([ended], S + days(1), S + days(60))
+    assert (found.courses.completed, found.courses.stopped, found.safety.positive_tests) == (1, 0, 1)
+    assert found.dosing.completed == 1
+    kept = course_outcome(ended, S + days(60), "stopped", "side_effects")
+    stopped = measures_of([kept], S + days(1), S + days(60)).courses
+    assert (stopped.stopped, stopped.stop_reasons, stopped.stopped_before_first_fill) == (
+        1,
+        (("side_effects", 1),),
+        0,
+    )
+    early = S + days(1), S + days(22)
+    assert measures_of([kept], *early) == measures_of(
+        [course_outcome(ended, early[1], "stopped", "side_effects")], *early
+    )
+
+
+def test_a_course_stopped_before_its_first_fill_did_not_start_nor_end_early() -> None:
+    """A positive screening test before any fill stops the course: stopped, before its first fill, so the
+    comparison with the literature's courses ended early leaves it out; never filled, it never started."""
+    base = PRACTICE["never filled"]
+    screened = dataclasses.replace(
+        base, events=(*base.events, PregnancyTest(S - days(5), "monthly", "lab", "positive"))
+    )
+    found = measures([screened], S - days(30), S + days(30))
+    assert (found.courses.started, found.courses.stopped, found.courses.stopped_before_first_fill) == (
+        0,
+        1,
+        1,
+    )
+    ended_early = next(c for c in COMPARISONS if c.key == "ended_early")
+    assert ended_early.counts is not None and ended_early.counts(found) == (0, 0)
+    assert ended_early.share(found) is None
 
 
 @PROPERTY
@@ -170,7 +216,8 @@ def test_the_alerts_kept_are_the_engines_on_every_day(course_file: CourseFile, o
     shows that day, acknowledged exactly when ``evaluate``'s findings are; the peak-dose labs are listed by
     the engine exactly until the day the outcome says they were done or closed; the baseline labs are judged
     on the first fill's day; a lab draw after the peak-dose draw had a cause exactly when a lab result alert
-    was given the day before; the alerts open on a day are the engine's open findings."""
+    was given the day before; the alerts open on a day are the engine's open findings, on a course in
+    treatment that day."""
     through = through_day(offset)
     outcome = course_outcome(course_file, through)
     day = max(first_known_day(course_file), through - days(200))
@@ -189,7 +236,11 @@ def test_the_alerts_kept_are_the_engines_on_every_day(course_file: CourseFile, o
             acknowledged_on = kept[finding.alert.code, finding.alert.date].acknowledged_on
             assert finding.open == (acknowledged_on is None or acknowledged_on > day), day
         open_acknowledgeable = [f for f in found.open_findings if f.alert.code in ACKNOWLEDGEABLE]
-        assert len(open_acknowledgeable) == measures_of([outcome], day, day).monitoring.unacknowledged
+        in_treatment = found.phase in ("qualifying", "active", "post_course")  # no one's work after
+        assert (
+            len(open_acknowledgeable) * in_treatment
+            == measures_of([outcome], day, day).monitoring.unacknowledged
+        )
         listed = [due.date for due in found.due if due.code == "LABS_PEAK_DOSE"]
         if listed:
             assert peak is not None and peak.due == listed[0]

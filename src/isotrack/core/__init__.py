@@ -74,7 +74,7 @@ All are frozen dataclasses of dates, numbers, text and tuples; build them direct
   figure, source, the practice's share or why none) sets the published figures beside them.
   ``course_outcome(course_file, through, closed_as, stop_reason) -> CourseOutcome``: one course replayed once
   over its whole life, kept as JSON (``outcome_to_json`` / ``outcome_from_json``) and summed for any period
-  it serves (``measures_of(outcomes, start, end)``); ``STOP_REASONS``, ``HOLD_REASON_NOT_RECORDED``,
+  it serves (``measures_of(outcomes, start, end)``); ``STOP_REASONS``,
   ``AGE_BANDS``, ``age_band``, ``age_on``.
 - ``recognise(codings, texts) -> Recognised | None``: whether a medication (its ``MedicationCoding``s and
   texts) is isotretinoin, by RxNorm code, ingredient or brand name (``isotrack.core.products``);
@@ -170,7 +170,6 @@ from isotrack.core.products import Recognised, clinical_drug, recognise
 from isotrack.core.quality import (
     AGE_BANDS,
     COMPARISONS,
-    HOLD_REASON_NOT_RECORDED,
     NOT_RECORDED,
     STOP_REASONS,
     ClosedAs,
@@ -219,7 +218,6 @@ __all__ = [
     "AGE_BANDS",
     "COMPARISONS",
     "Comparison",
-    "HOLD_REASON_NOT_RECORDED",
     "ClosedAs",
     "NOT_RECORDED",
     "STOP_REASONS",

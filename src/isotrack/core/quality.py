@@ -91,7 +91,6 @@ STOP_REASONS: tuple[str, ...] = (
 )
 NOT_RECORDED = "not_recorded"
 # A hold's reason is free text as the clinic recorded it (``Interruption.reason``); a hold without one:
-HOLD_REASON_NOT_RECORDED = "not recorded"
 ClosedAs: TypeAlias = Literal["completed", "stopped"]
 # Age bands at the first day of dosing, for the split the issue asks for (iPLEDGE enrolls from age 12).
 AGE_BANDS: tuple[tuple[int, int | None, str], ...] = (
@@ -109,6 +108,10 @@ REFERENCE_MG_PER_KG = 120.0
 BASELINE_LABS_MISSING = "BASELINE_LABS_MISSING"  # LAB-BASE, dated the first dispense
 LABS_PEAK_DOSE = "LABS_PEAK_DOSE"  # LAB-PEAK, the due item
 SELF_HARM_RISK = "SELF_HARM_RISK"  # MOOD: PHQ-9 item 9 above 0
+# The phases in which a course's open alerts are someone's to handle (the worklist lists such a course): a
+# completed course keeps alerts the engine never clears (BASELINE_LABS_MISSING, TARGET_REACHED), which are
+# no longer anyone's work. A positive test is not acknowledged: its follow-up steps are counted apart.
+IN_TREATMENT = frozenset({"qualifying", "active", "post_course"})
 PREGNANCY_TEST_POSITIVE = "PREGNANCY_TEST_POSITIVE"  # IPL-PT-POSITIVE: handled by its follow-up steps
 # The alerts the engine raises on a lab result (LAB-TG-HIGH, LAB-TG-CRIT, LAB-LFT-HIGH): an abnormal result,
 # which a later draw may be checking (``Monitoring.draws_without_cause``). BASELINE_LABS_MISSING is no result.
@@ -211,12 +214,13 @@ class Dosing:
     is not a course that fell short of its target.
 
     Of every course (completed or not): ``interruptions``, the holds (DOSE-CUM) starting in the period, and
-    ``interruption_reasons``, the same by reason as recorded (``HOLD_REASON_NOT_RECORDED`` for none), as
-    ``(reason, count)`` sorted by reason, that one last; ``reductions``, the dose segments starting in the
-    period (on or before the course's last day) whose conventional-equivalent dose (DOSE-LD) is lower than the
-    segment's before it: lower mg/kg/day at the same weight (a change of weight alone is no reduction, and a
-    change of product at the same equivalent dose neither). A course file records no reason for a dose change,
-    so reductions for side effects cannot be told from the others."""
+    ``interruptions_without_reason``, those with no reason recorded. A hold's reason is free text, which may
+    name a person or a result: it is kept on the outcome (``holds``) for the course's own page and never made
+    a key of the practice's figures, which go to CSV files and printouts; ``reductions``, the dose segments
+    starting in the period (on or before the course's last day) whose conventional-equivalent dose (DOSE-LD)
+    is lower than the segment's before it: lower mg/kg/day at the same weight (a change of weight alone is no
+    reduction, and a change of product at the same equivalent dose neither). A course file records no reason
+    for a dose change, so reductions for side effects cannot be told from the others."""
 
     completed: int = 0
     without_weight: int = 0
@@ -224,7 +228,7 @@ class Dosing:
     reached_target: int = 0
     median_mg_per_kg: float | None = None
     interruptions: int = 0
-    interruption_reasons: tuple[tuple[str, int], ...] = ()
+    interruptions_without_reason: int = 0
     reductions: int = 0
 
 
@@ -248,15 +252,17 @@ class Safety:
 
 @dataclass(frozen=True, slots=True)
 class Courses:
-    """Courses started in the period (``course.start`` in it), completed in it (last day of dosing in it, not
-    stopped), stopped in it (the engine's phase turned ``stopped`` on a day of it, a positive test; or the
-    clinic recorded the course as stopped with its last day of dosing in it), with ``stop_reasons`` as
-    ``(reason, count)`` in the order of ``STOP_REASONS`` (``not_recorded`` last), and active on the period's
-    last day."""
+    """Courses started in the period (their first fill dated in it: a course planned but never dispensed did
+    not start), completed in it (last day of dosing in it, not stopped), stopped in it (``stopped_on``: the
+    engine's phase turned ``stopped`` on a day of it on or before the last day of dosing, a positive test; or
+    the clinic recorded the course as stopped with its last day of dosing in it), of which
+    ``stopped_before_first_fill`` had no fill yet, with ``stop_reasons`` as ``(reason, count)`` in the order
+    of ``STOP_REASONS`` (``not_recorded`` last), and active on the period's last day."""
 
     started: int = 0
     completed: int = 0
     stopped: int = 0
+    stopped_before_first_fill: int = 0
     stop_reasons: tuple[tuple[str, int], ...] = ()
     active: int = 0
 
@@ -292,7 +298,10 @@ DEFINITIONS: dict[str, str] = {
         "what the checklist was waiting for that day (the 19-day confirmation test, the contraception "
         "lead-in, a missed window, the 2021 lockout, other steps, or ready but not picked up)."
     ),
-    "windows.closed": "Dispense windows whose last day is in the period.",
+    "windows.closed": (
+        "Dispense windows whose last day is in the period that were filled or lost (the replaced ones and "
+        "those open when the course ended are counted apart)."
+    ),
     "windows.filled": "Of those, the windows a fill used (the engine's window on the fill's day).",
     "windows.lost": "Of those, the windows the engine still showed, unfilled, on their last day.",
     "windows.replaced": "Windows whose last day is in the period that a newer test or rule replaced first.",
@@ -344,7 +353,9 @@ DEFINITIONS: dict[str, str] = {
         "Median days from an alert's date to its acknowledgment, over the alerts acknowledged in the period."
     ),
     "monitoring.unacknowledged": (
-        "Alerts still open on the period's last day: not cleared by a newer result and not acknowledged."
+        "Alerts still open on the period's last day (not cleared by a newer result and not acknowledged) on "
+        "courses in treatment that day (qualifying, active, or in the 30 days after the last dose); a "
+        "positive pregnancy test is counted by its follow-up (safety.follow_up_open) instead."
     ),
     "dosing.completed": "Courses completed in the period (their last day of dosing in it, not stopped).",
     "dosing.without_weight": "Of those, the courses with no weight recorded: no mg/kg can be given.",
@@ -355,7 +366,7 @@ DEFINITIONS: dict[str, str] = {
         "conventional equivalent), over the courses with a weight."
     ),
     "dosing.interruptions": "Holds (days with no dosing) starting in the period, of every course.",
-    "dosing.interruption_reasons": "Those holds by the reason recorded for them ('not recorded' for none).",
+    "dosing.interruptions_without_reason": "Of those holds, the ones with no reason recorded.",
     "dosing.reductions": (
         "Dose changes in the period to a lower daily dose than the one before (micronized doses counted as "
         "their conventional equivalent), whatever the reason: none is recorded for a dose change."
@@ -378,7 +389,11 @@ DEFINITIONS: dict[str, str] = {
         "Critical lab alerts raised in the period, by alert: triglycerides at or above the critical level "
         "and liver enzymes above 3 x the upper limit of normal (both hold the drug)."
     ),
-    "courses.started": "Courses whose first day of dosing is in the period.",
+    "courses.started": "Courses whose first fill (the first dispense) is dated in the period.",
+    "courses.stopped_before_first_fill": (
+        "Of the courses stopped in the period, those stopped before any fill (e.g. a positive test before "
+        "the first dispense): not courses ended early, since they never began."
+    ),
     "courses.completed": "Courses whose last day of dosing is in the period and that were not stopped.",
     "courses.stopped": (
         "Courses stopped in the period: a positive pregnancy test dated in it stopped them, or the "
@@ -499,16 +514,24 @@ class CourseOutcome:
     def age_band(self) -> str:
         return age_band(self.age_at_start)
 
+    def stopped_by_test_on(self) -> dt.date | None:
+        """The engine's first day of phase ``stopped`` (a positive pregnancy test, IPL-PT-POSITIVE) on or
+        before the last day of dosing; a positive test after the last dose is a safety event, not a stop."""
+        day = next((run.first for run in self.phases if run.phase == "stopped"), None)
+        return None if day is None or (self.end is not None and day > self.end) else day
+
     def stopped_on(self) -> dt.date | None:
-        """The day the course was stopped: the engine's first day of phase ``stopped``, or, when the clinic
-        recorded it as stopped, its last day of dosing, whichever came first; None when it was not."""
-        days = [run.first for run in self.phases if run.phase == "stopped"][:1]
+        """The day the course was stopped: ``stopped_by_test_on``, or, when the clinic recorded it as
+        stopped, its last day of dosing, whichever came first; None when it was not."""
+        days = [day for day in (self.stopped_by_test_on(),) if day is not None]
         if self.closed_as == "stopped" and self.end is not None:
             days.append(self.end)
         return min(days, default=None)
 
     def stopped_why(self) -> str:
-        if any(run.phase == "stopped" for run in self.phases):
+        """Why, from what stopped it first: the engine's stop is a positive test (on the same day as the
+        clinic's record of a stop, the test decides); the clinic's is its recorded reason."""
+        if self.stopped_by_test_on() == self.stopped_on() is not None:
             return "positive_test"
         return self.stop_reason if self.stop_reason in STOP_REASONS else NOT_RECORDED
 
@@ -809,7 +832,7 @@ def measures_of(outcomes: Sequence[CourseOutcome], start: dt.date, end: dt.date)
     completed = without_weight = reached_120 = reached_target = 0
     mg_per_kg: list[float] = []
     with_positive = positive_tests = 0
-    started = stopped = active = 0
+    started = stopped = stopped_unfilled = active = 0
     stop_reasons: Counter[str] = Counter()
     baseline_done = baseline_missing = 0
     peak: Counter[str] = Counter()
@@ -817,7 +840,7 @@ def measures_of(outcomes: Sequence[CourseOutcome], start: dt.date, end: dt.date)
     raised: Counter[str] = Counter()
     days_to_acknowledge: list[int] = []
     unacknowledged = 0
-    hold_reasons: Counter[str] = Counter()
+    holds = holds_without_reason = 0
     reductions = 0
     follow_up_complete = follow_up_open = self_harm = 0
     critical: Counter[str] = Counter()
@@ -857,6 +880,8 @@ def measures_of(outcomes: Sequence[CourseOutcome], start: dt.date, end: dt.date)
         if within(stopped_on):
             stopped += 1
             stop_reasons[outcome.stopped_why()] += 1
+            first_filled = outcome.first_fill.filled_on
+            stopped_unfilled += first_filled is None or first_filled > stopped_on
         elif stopped_on is None and within(outcome.end):
             completed += 1
             if outcome.end_mg_per_kg is None:
@@ -870,7 +895,7 @@ def measures_of(outcomes: Sequence[CourseOutcome], start: dt.date, end: dt.date)
         positive_tests += positives
         with_positive += positives > 0
 
-        started += within(outcome.start)
+        started += within(outcome.first_fill.filled_on)
         active += outcome.phase_on(end) == "active"
 
         if outcome.peak_labs is not None and within(outcome.peak_labs.due):
@@ -898,12 +923,17 @@ def measures_of(outcomes: Sequence[CourseOutcome], start: dt.date, end: dt.date)
             if within(acknowledged_on) and alert.raised_on <= end:
                 assert acknowledged_on is not None
                 days_to_acknowledge.append((acknowledged_on - alert.date).days)
-            if alert.shown_on(end) and (acknowledged_on is None or acknowledged_on > end):
+            if (
+                alert.shown_on(end)
+                and (acknowledged_on is None or acknowledged_on > end)
+                and outcome.phase_on(end) in IN_TREATMENT
+            ):
                 unacknowledged += 1
 
         for hold_start, reason in outcome.holds:
             if within(hold_start):
-                hold_reasons[reason if reason and reason.strip() else HOLD_REASON_NOT_RECORDED] += 1
+                holds += 1
+                holds_without_reason += not (reason and reason.strip())
         reductions += sum(1 for day in outcome.reductions if within(day))
 
     return Measures(
@@ -926,13 +956,8 @@ def measures_of(outcomes: Sequence[CourseOutcome], start: dt.date, end: dt.date)
             reached_120,
             reached_target,
             median(mg_per_kg),
-            interruptions=sum(hold_reasons.values()),
-            interruption_reasons=tuple(
-                sorted(
-                    ((reason, n) for reason, n in hold_reasons.items()),
-                    key=lambda item: (item[0] == HOLD_REASON_NOT_RECORDED, item[0]),
-                )
-            ),
+            interruptions=holds,
+            interruptions_without_reason=holds_without_reason,
             reductions=reductions,
         ),
         safety=Safety(
@@ -947,6 +972,7 @@ def measures_of(outcomes: Sequence[CourseOutcome], start: dt.date, end: dt.date)
             started=started,
             completed=completed,
             stopped=stopped,
+            stopped_before_first_fill=stopped_unfilled,
             stop_reasons=tuple(
                 (name, stop_reasons[name]) for name in (*STOP_REASONS, NOT_RECORDED) if stop_reasons[name]
             ),
@@ -1023,7 +1049,8 @@ class Comparison:
 
 
 def _ended_early(found: Measures) -> tuple[int, int]:
-    return found.courses.stopped, found.courses.stopped + found.courses.completed
+    begun = found.courses.stopped - found.courses.stopped_before_first_fill
+    return begun, begun + found.courses.completed
 
 
 def _prescriptions_filled(found: Measures) -> tuple[int, int]:
@@ -1056,9 +1083,9 @@ COMPARISONS: tuple[Comparison, ...] = (
         "Courses ended early",
         "30.1 % of white and 43.5 % of non-white patients",
         "Charrow et al., isotretinoin course discontinuation",
-        "Courses stopped in the period, of the courses stopped or completed in it (courses.stopped / "
-        "(courses.stopped + courses.completed)); isotrack records no race or ethnicity, so the practice's "
-        "figure is for all its patients.",
+        "Courses stopped in the period after their first fill, of those and the courses completed in it "
+        "((courses.stopped - courses.stopped_before_first_fill) / (that + courses.completed)); isotrack "
+        "records no race or ethnicity, so the practice's figure is for all its patients.",
         _ended_early,
     ),
     Comparison(
