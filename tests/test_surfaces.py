@@ -168,7 +168,8 @@ def test_every_page_states_what_the_engine_says_for_every_demo_course_today_and_
                 assert f"Window: {window.opens} to {window.closes}" in html
             _check_visit_form(visit, facts[course.pk], day, course)
             checked += 1
-    assert checked >= len(courses) + 40  # most courses have a next deadline: two days each
+    # most courses have a next deadline, two days each (not the history's completed and stopped ones)
+    assert checked >= len(courses) + 35
 
 
 def _check_visit_form(response: Any, course_file: core.CourseFile, day: dt.date, course: Course) -> None:

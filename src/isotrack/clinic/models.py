@@ -104,6 +104,17 @@ class CourseStatus(models.TextChoices):  # FHIR CarePlan.status
     ENTERED_IN_ERROR = "entered-in-error", "Entered in error"
 
 
+class StopReason(models.TextChoices):
+    """Why a prescriber stopped a course early: the codes of ``core.STOP_REASONS`` (the quality report counts
+    stopped courses by them; tests/clinic/test_stop_reason.py checks they are the same), in plain words."""
+
+    POSITIVE_TEST = "positive_test", "Positive pregnancy test"
+    SIDE_EFFECTS = "side_effects", "Side effects"
+    PATIENT_CHOICE = "patient_choice", "The patient's choice"
+    LOST_TO_FOLLOW_UP = "lost_to_follow_up", "Lost to follow-up"
+    OTHER = "other", "Another reason"
+
+
 class Indication(models.TextChoices):  # reference.md section 4, ICD-10-CM
     ACNE_VULGARIS = "L70.0", "Acne vulgaris"
     ACNE_CONGLOBATA = "L70.1", "Acne conglobata"
@@ -479,6 +490,9 @@ class Course(PublicIdModel):
     start = models.DateField(help_text="The first day of dosing (planned while qualifying).")
     planned_end = models.DateField(null=True, blank=True)
     end = models.DateField(null=True, blank=True, help_text="The last day of dosing, once known.")
+    # Why a stopped course (status REVOKED) was stopped; blank for any other course, and for courses stopped
+    # before reasons were recorded (the quality report counts those as "not recorded").
+    stop_reason = models.CharField(max_length=20, choices=StopReason.choices, blank=True, default="")
     # DOSE-TARGET: the course's own target, or none: the practice's (Practice.target_mg_per_kg), which its
     # settings change for every course that follows it (records.policy_of).
     target_mg_per_kg = models.DecimalField(max_digits=5, decimal_places=1, null=True, blank=True)
@@ -489,6 +503,13 @@ class Course(PublicIdModel):
             _date_order("course_end_after_start", "start", "end"),
             _date_order("course_planned_end_after_start", "start", "planned_end"),
             _range("course_target_range", "target_mg_per_kg", 50, 300),
+            models.CheckConstraint(
+                condition=Q(stop_reason="")
+                | Q(status__in=[CourseStatus.REVOKED, CourseStatus.ENTERED_IN_ERROR]),
+                name="course_stop_reason_only_when_stopped",
+                violation_error_code="stop_reason",
+                violation_error_message="Only a course stopped early has a reason for stopping.",
+            ),
         ]
         indexes = [models.Index(fields=["status"])]
 
@@ -857,6 +878,24 @@ class WorklistEntry(models.Model):
             models.Index(fields=["practice", "plan_changes_on"], name="worklist_plan_changes_on"),
             models.Index(fields=["practice", "plan_judged_on"], name="worklist_plan_judged_on"),
         ]
+
+
+class QualityOutcome(models.Model):
+    """A course replayed by the core over its whole life for the quality report (``core.course_outcome``),
+    kept as the core's JSON (``core.outcome_to_json``). Derived, never a record: stored so that a month's or a
+    year's report sums kept outcomes instead of replaying thousands of courses (isotrack.clinic.quality says
+    when one is replayed again: the course's records changed, i.e. its worklist line's ``generation`` moved;
+    the engine or the practice's policy changed, ``basis``; or a period ends after the day it serves)."""
+
+    course = models.OneToOneField(
+        Course, on_delete=models.CASCADE, primary_key=True, related_name="quality_outcome"
+    )
+    practice = models.ForeignKey(Practice, on_delete=models.CASCADE, related_name="+")
+    generation = models.PositiveIntegerField()  # the worklist line's generation read before the facts
+    basis = models.CharField(max_length=64)  # worklist_entries.basis: the engine's source, the policy
+    through = models.DateField()  # replayed through this day
+    changes_on = models.DateField(null=True)  # the replay could change on this day (None: never)
+    outcome = models.JSONField()
 
 
 # The order of a day's events on the calendar: by patient, then as the core orders a course's events.

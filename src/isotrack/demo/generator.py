@@ -6,8 +6,10 @@ and dates. Names come from the small invented lists below, MRNs start with `DEMO
 e-mail addresses end in `@example.org`, phone numbers are the fictional 555-01xx ones.
 
 Two practices:
-- "Riverbend Dermatology (demo)": the rule set in force on each day (`auto`), `patients` patients cycling
-  through MAIN_SITUATIONS, so every situation appears once `patients` >= len(MAIN_SITUATIONS).
+- "Riverbend Dermatology (demo)": the rule set in force on each day (`auto`), `patients` patients: each of
+  MAIN_SITUATIONS once (every situation appears once `patients` >= len(MAIN_SITUATIONS)), then the history
+  of the three months before today's (HISTORY_SITUATIONS: what the quality report measures; all of it with
+  the default 60), then MAIN_SITUATIONS again.
 - "Lakeside Skin Clinic (demo, rules pinned to 2021)": six patients showing what only the 2021 rules have (the
   19-day lockout, monthly counseling for patients who cannot get pregnant). It is also "another practice" for
   access checks.
@@ -139,6 +141,7 @@ PEAK_LABS_AFTER = 60  # LAB-PEAK ⚙ default
 TRIGLYCERIDES_HIGH = 500  # LAB-TG-HIGH
 TRIGLYCERIDES_CRITICAL = 800  # LAB-TG-CRIT
 ENZYME_ULN = 40  # LAB-LFT-HIGH ⚙ default ULN, U/L
+LOCKOUT_DAYS = 19  # IPL-LOCK-19 (2021 rules)
 
 
 def _days(n: int) -> timedelta:
@@ -148,6 +151,68 @@ def _days(n: int) -> timedelta:
 def practice_today() -> date:
     """Today where the demo practices are."""
     return queries.now().astimezone(ZoneInfo(DEMO_TIME_ZONE)).date()
+
+
+# ------------------------------------------------------------------------------------------ the history
+# The quality report (`isotrack report --month`, the dashboard) measures what happened over past months, so
+# the main practice also has a history: courses that started, were completed or were stopped in each of the
+# three calendar months before today's (HISTORY_SITUATIONS; `back` = 1, 2 or 3 months back), their key days
+# on days 1-28 of that month, so that any `today` gives the same shape. Some events must happen in each of
+# those months but can happen to any course running then (a window lost for lack of each step, a window a
+# repeated test replaced, late or missing peak-dose labs, a high then critical triglyceride, a liver result
+# still not acknowledged at the month's end, a routine lab drawn without cause, a self-harm answer): they are
+# the month's `_Incidents`, each handed to the first history course, in the order patients are built, that
+# runs on the day it needs (and can take it: a course planned to reach a dose exactly takes none that
+# changes its dosing). Deterministic like the rest: the same seed and day give the same hand-out.
+
+HISTORY_MONTHS = (1, 2, 3)
+CYCLE_INCIDENTS = ("replaced", "lost_test", "lost_prescriber", "lost_patient", "lost_pick_up")
+PEAK_INCIDENTS = ("peak_late", "peak_not_done")
+LAB_INCIDENTS = ("triglycerides_high_then_critical", "liver_unacknowledged", "routine_labs", "self_harm")
+DOSE_CHANGING = frozenset({"triglycerides_high_then_critical", "liver_unacknowledged"})
+
+
+@dataclass
+class _Incidents:
+    """The events each recent month still needs (months back, kind), one of each kind a month."""
+
+    today: date
+    needed: dict[tuple[int, str], int]
+
+    @classmethod
+    def for_history(cls, today: date) -> _Incidents:
+        kinds = CYCLE_INCIDENTS + PEAK_INCIDENTS + LAB_INCIDENTS
+        return cls(today, {(back, kind): 1 for back in HISTORY_MONTHS for kind in kinds})
+
+    def take(self, day: date, kinds: tuple[str, ...]) -> str | None:
+        """The first of `kinds` the month of `day` still needs, now taken; None when it needs none."""
+        back = _months_back(self.today, day)
+        for kind in kinds:
+            if self.needed.get((back, kind), 0) > 0:
+                self.needed[(back, kind)] -= 1
+                return kind
+        return None
+
+
+def _months_back(today: date, day: date) -> int:
+    return (today.year - day.year) * 12 + today.month - day.month
+
+
+def _month_day(today: date, back: int, day: int) -> date:
+    """Day `day` (at most 28: every month has it) of the calendar month `back` months before today's."""
+    months = today.year * 12 + today.month - 1 - back
+    return date(months // 12, months % 12 + 1, day)
+
+
+def _month_last(today: date, back: int) -> date:
+    return _month_day(today, back - 1, 1) - _days(1)
+
+
+def _lab_incident_day(kind: str, today: date, back: int) -> date:
+    """The day of a month's lab incident (see `_Chart.lab_incident`)."""
+    if kind == "liver_unacknowledged":
+        return _month_last(today, back) - _days(1)  # still open when the month ends
+    return _month_day(today, back, {"triglycerides_high_then_critical": 3, "routine_labs": 5}.get(kind, 12))
 
 
 # ---------------------------------------------------------------------------------------------- the result
@@ -161,6 +226,7 @@ class DemoPractice:
     pinned_practice: Practice
     staff: dict[str, StaffUser]
     courses: dict[str, list[Course]] = field(default_factory=dict)  # situation key -> courses
+    incidents: dict[str, list[Course]] = field(default_factory=dict)  # history incident -> courses
     awaiting_category: Patient | None = None  # registered at the desk, no category yet (IPL-CAT)
 
     @property
@@ -181,6 +247,7 @@ class _Team:
     prescribers: list[StaffUser]
     nurses: list[StaffUser]
     registrar: StaffUser  # who registers patients: the front desk, or a nurse where there is none
+    incidents: _Incidents | None = None  # the history's events of each recent month (the main practice)
 
     def rules_2021_on(self, day: date) -> bool:
         """Which iPLEDGE rule set applies on a day (reference.md 1.1), for the steps that differ."""
@@ -216,6 +283,10 @@ class _Chart:
         self.methods = methods
         self.pharmacy = rng.choice(PHARMACIES)
         self.skip_baseline_labs = False
+        self.record_weights = True  # False: the patient's weight is never entered (history)
+        self.enroll_on: date | None = None  # the enrollment's recorded date, when not the usual one (history)
+        self.in_order = True  # False: iPLEDGE entries kept in the order given, as an import keeps them
+        self.taken: list[str] = []  # the history incidents this course took (_Incidents)
         self._course: Course | None = None
         self.segments: list[tuple[date, Decimal]] = []
 
@@ -299,6 +370,8 @@ class _Chart:
     # -- observations and iPLEDGE steps
 
     def weigh(self, day: date, kg: Decimal) -> None:
+        if not self.record_weights:
+            return
         value = kg if self.weight_unit == "kg" else (kg / KG_PER_LB).quantize(Decimal("0.1"))
         record_weight(
             actor=self.nurse, patient=self.patient, effective_date=day, value=value, unit=self.weight_unit
@@ -309,7 +382,9 @@ class _Chart:
             record_contraception(actor=self.nurse, patient=self.patient, method=method, start=day)
 
     def enroll(self, day: date) -> None:
-        record_ipledge_entry(actor=self.prescriber, course=self.course, kind="enrollment", day=day)
+        record_ipledge_entry(
+            actor=self.prescriber, course=self.course, kind="enrollment", day=day, in_order=self.in_order
+        )
 
     def pregnancy_test(
         self, day: date, purpose: str, setting: str = "office", result: str = "negative"
@@ -326,12 +401,18 @@ class _Chart:
     def prescriber_confirmation(self, day: date) -> None:
         """IPL-PRESCRIBER-CONFIRM (or, for cannot-get-pregnant under 2021, the monthly counseling visit)."""
         record_ipledge_entry(
-            actor=self.prescriber, course=self.course, kind="prescriber_confirmation", day=day
+            actor=self.prescriber,
+            course=self.course,
+            kind="prescriber_confirmation",
+            day=day,
+            in_order=self.in_order,
         )
 
     def patient_attestation(self, day: date) -> None:
         """IPL-PATIENT-QUIZ: the patient answers in iPLEDGE; a nurse records it once the office knows."""
-        record_ipledge_entry(actor=self.nurse, course=self.course, kind="patient_attestation", day=day)
+        record_ipledge_entry(
+            actor=self.nurse, course=self.course, kind="patient_attestation", day=day, in_order=self.in_order
+        )
 
     def visit(self, day: date, *, phq2: int | None = None) -> None:
         record_visit(actor=self.nurse, course=self.course, day=day)
@@ -406,13 +487,13 @@ class _Chart:
         if self.can_get_pregnant:
             screening = anchor - _days(rng.randint(CONFIRMATION_AFTER_SCREENING + 1, 32))
             self.start_contraception(anchor - _days(rng.randint(CONTRACEPTION_LEAD_IN + 5, 120)))
-            self.enroll(screening)
+            self.enroll(self.enroll_on or screening)
             self.pregnancy_test(screening, "screening")
             self.baseline(screening, labs_by=by)
             self.qualifying_steps(anchor, by, purpose="confirmation", setting="lab")
         else:
             enrollment = anchor - _days(rng.randint(7, 30))
-            self.enroll(enrollment)
+            self.enroll(self.enroll_on or enrollment)
             self.baseline(enrollment, labs_by=by)
             if self.team.rules_2021_on(by):
                 self.prescriber_confirmation(anchor)  # IPL-COUNSEL-MONTH
@@ -475,10 +556,314 @@ class _Chart:
         if peak_labs and peak < self.today:
             self.labs(peak)
 
-    def end(self, day: date, reason: str, *, stopped: bool = False) -> None:
+    def end(self, day: date, reason: str, *, stopped: bool = False, stop_reason: str = "") -> None:
         self._course = end_course(
-            actor=self.prescriber, course=self.course, end=day, reason=reason, stopped=stopped
+            actor=self.prescriber,
+            course=self.course,
+            end=day,
+            reason=reason,
+            stopped=stopped,
+            stop_reason=stop_reason,
         )
+
+    # -- history (see "the history" above)
+
+    def running(self, day: date, first_fill: date, end: date | None) -> bool:
+        """Whether the course doses on `day` (after its first fill, before its last day), today or before."""
+        return first_fill < day < (end or date.max) and day <= self.today
+
+    def history_course(
+        self,
+        first_fill: date,
+        end: date | None,
+        *,
+        first: str = "",
+        exact: bool = False,
+        reduction: tuple[int, str] | None = None,
+    ) -> None:
+        """A history course dispensed first on `first_fill`, dosing through `end` (None: still running): its
+        dose plan, the steps before the first fill, every monthly fill, the peak-dose labs, and the recent
+        months' incidents it can hold (`_Incidents`); its ending is the caller's.
+
+        `first`: "delayed", the first window closed unfilled and the first fill waited (with the 19-day
+        lockout where the 2021 rules applied); "" as `pre_treatment`. `exact`: the course's cumulative dose is
+        planned to the day (a target reached), so it takes no incident that changes its dosing.
+        `reduction`: (day of the course, reason) of a lower dose."""
+        start = first_fill + _days(1)
+        self.open_course(start)
+        self.change_dose(start + _days(30), self.increased_dose(), "planned increase after the first month")
+        if reduction is not None:
+            offset, why = reduction
+            self.change_dose(start + _days(offset), self.reduced_dose(self.increased_dose()), why)
+        peak = self.plan_peak_incident(first_fill, end)
+        labs = self.plan_lab_incident(first_fill, end, exact=exact, peak=peak)
+        if labs is not None and labs[0] == "triglycerides_high_then_critical":
+            lowered = labs[1] + _days(2)
+            self.change_dose(
+                lowered, self.reduced_dose(self.dose_on(lowered)), "high triglycerides: dose lowered"
+            )
+        if first == "delayed":
+            self.delayed_first_fill(first_fill)
+        else:
+            self.pre_treatment(first_fill - _days(self.rng.randint(0, 3)), first_fill)
+        self.dispense(first_fill)
+        self.history_fills(first_fill, end or self.today, exact=exact)
+        self.peak_labs(first_fill, end, peak)
+        if labs is not None:
+            self.lab_incident(*labs)
+
+    def delayed_first_fill(self, first_fill: date) -> None:
+        """The first window closed unfilled (every step done, the prescription not picked up: IPL-WIN-7); a
+        new confirmation test ten days later. Where the 2021 rules applied that test came too early
+        (IPL-LOCK-19: 19 days after the missed one, and each test in the lockout starts it again): a third
+        test 19 days after it opened the window of the first fill. Else the second test's window did."""
+        locked = self.team.rules_2021_on(first_fill - _days(20))
+        missed = first_fill - _days(30 if locked else 11)
+        self.pre_treatment(missed, missed + _days(1))
+        retest = missed + _days(10)
+        self.qualifying_steps(retest, retest + _days(1), purpose="confirmation", setting="lab")
+        if locked:
+            last = retest + _days(LOCKOUT_DAYS)
+            self.qualifying_steps(last, first_fill, purpose="confirmation", setting="lab")
+
+    def history_fills(self, first_fill: date, end: date, *, exact: bool) -> None:
+        """The fills after the first, each at a monthly visit two days before the supply runs out, while the
+        supply runs out before `end`. A cycle may take one of its month's cycle incidents: its window lost
+        for lack of one step (a new test eight days later, the days without capsules recorded as a hold), or
+        replaced by a test repeated in a lab three days later, whose window the fill used."""
+        fill, number = first_fill, 1
+        while fill + _days(30) < end:
+            due = fill + _days(30)  # the supply's last day
+            visit = due - _days(2)
+            kind = None
+            if self.can_get_pregnant and self.team.incidents is not None and visit + _days(10) < end:
+                kind = self.take_cycle_incident(due, exact=exact)
+            if kind is not None:
+                self.taken.append(kind)
+            if kind is not None and kind.startswith("lost_"):
+                self.lose_window(visit, kind)
+                visit = due + _days(6)  # the next day after the lost window closed
+                fill = visit + _days(1)
+                record_interruption(  # the days without capsules; for a pick-up missed, no reason was entered
+                    actor=self.prescriber,
+                    course=self.course,
+                    start=due + _days(1),
+                    end=fill,
+                    reason=""
+                    if kind == "lost_pick_up"
+                    else "out of capsules: the iPLEDGE window closed unfilled",
+                )
+                self.monthly_cycle(visit, fill)
+            elif kind == "replaced":
+                visit = due - _days(4)
+                self.visit(visit)
+                self.pregnancy_test(visit, "monthly", "office")
+                fill = due - _days(1)
+                self.qualifying_steps(fill, fill, purpose="monthly", setting="lab")  # the repeat, in a lab
+            else:
+                fill = visit + _days(self.rng.randint(0, 1))
+                self.monthly_cycle(visit, fill)
+            if number % 2 == 0:
+                self.weigh(visit, self.baseline_kg + Decimal(self.rng.randint(-10, 15)) / 10)
+            self.dispense(fill)
+            number += 1
+
+    def take_cycle_incident(self, due: date, *, exact: bool) -> str | None:
+        """The cycle incident (at most three a course) of the month its window closes in: the replaced one,
+        opened four days before the supply's last day, closes two days after it; a lost one, opened two days
+        before, four days after."""
+        incidents = self.team.incidents
+        if incidents is None or sum(kind in CYCLE_INCIDENTS for kind in self.taken) >= 3:
+            return None
+        # a course whose dosing is planned exactly takes only a replaced window; the others leave those to it
+        for kind in ("replaced",) if exact else (*CYCLE_INCIDENTS[1:], "replaced"):
+            closes = due + _days(2 if kind == "replaced" else 4)
+            if incidents.take(closes, (kind,)):
+                return kind
+        return None
+
+    def lose_window(self, visit: date, kind: str) -> None:
+        """A monthly visit whose window closed unfilled for lack of one step: the test (a home test, which
+        the practice does not accept: IPL-PT-MONTH), the prescriber's entry, the patient's answers, or the
+        pick-up."""
+        self.visit(visit)
+        if kind == "lost_test":
+            self.pregnancy_test(visit, "monthly", "home")
+            self.prescriber_confirmation(visit)
+            self.patient_attestation(visit + _days(1))
+            return
+        self.qualifying_steps(
+            visit,
+            visit + _days(1),
+            purpose="monthly",
+            setting="office",
+            confirmed=kind != "lost_prescriber",
+            attested=kind == "lost_pick_up",
+        )
+
+    def plan_peak_incident(self, first_fill: date, end: date | None) -> str | None:
+        """The peak-dose labs' incident of the month they fall due in (first fill + 60), if the course runs
+        then: late (drawn a week after the due date, still in its month) or not done by the month's end."""
+        due = first_fill + _days(PEAK_LABS_AFTER)
+        if self.team.incidents is None or not self.running(due, first_fill, end):
+            return None
+        late_fits = due.day <= 21 and self.running(due + _days(7), first_fill, end)
+        kind = self.team.incidents.take(due, PEAK_INCIDENTS if late_fits else ("peak_not_done",))
+        if kind is not None:
+            self.taken.append(kind)
+        return kind
+
+    def peak_labs(self, first_fill: date, end: date | None, incident: str | None) -> None:
+        """LAB-PEAK: drawn a few days before the due date (first fill + 60), or as the `incident` says: late,
+        or not by the month's end (at the visit a month later, if the course still runs, or never)."""
+        due = first_fill + _days(PEAK_LABS_AFTER)
+        if not self.running(due, first_fill, end):
+            return  # the course ended first (or the labs are not due yet)
+        if incident == "peak_late":
+            self.labs(due + _days(7))
+        elif incident == "peak_not_done":
+            if self.running(due + _days(33), first_fill, end):
+                self.labs(due + _days(33))
+        else:
+            self.labs(due - _days(self.rng.randint(1, 3)))
+
+    def plan_lab_incident(
+        self, first_fill: date, end: date | None, *, exact: bool, peak: str | None
+    ) -> tuple[str, date] | None:
+        """The first of the recent months' lab incidents this course can hold, and its day (see
+        `lab_incident`); None when it holds none. Only one per course; none that draws labs before the
+        peak-dose labs of a `peak` incident are drawn (they would count as those)."""
+        incidents = self.team.incidents
+        if incidents is None:
+            return None
+        for back in HISTORY_MONTHS:
+            for kind in LAB_INCIDENTS:
+                if exact and kind in DOSE_CHANGING:
+                    continue
+                day = _lab_incident_day(kind, self.today, back)
+                if not self.lab_incident_fits(kind, day, first_fill, end):
+                    continue
+                if (
+                    peak is not None
+                    and kind != "self_harm"
+                    and day <= first_fill + _days(PEAK_LABS_AFTER + 40)
+                ):
+                    continue
+                if incidents.take(day, (kind,)):
+                    self.taken.append(kind)
+                    return kind, day
+        return None
+
+    def lab_incident_fits(self, kind: str, day: date, first_fill: date, end: date | None) -> bool:
+        if not self.running(day, first_fill, end):
+            return False
+        if kind == "triglycerides_high_then_critical":  # the lower dose, the critical recheck, the hold
+            return (
+                day >= first_fill + _days(10)
+                and self.running(day + _days(17), first_fill, end)
+                and (end is None or day + _days(31) < end)
+            )
+        if kind == "liver_unacknowledged":  # the hold after it
+            return day >= first_fill + _days(10) and (end is None or day + _days(19) < end)
+        if kind == "routine_labs":  # after the peak-dose labs, drawn on time (`peak_labs`)
+            return day >= first_fill + _days(PEAK_LABS_AFTER + 10)
+        return True  # self_harm
+
+    def lab_incident(self, kind: str, day: date) -> None:
+        """One recent month's lab incident, on `day`:
+
+        - a high triglyceride (LAB-TG-HIGH): the dose lowered two days later (``history_course``), the alert
+          acknowledged then; the recheck 16 days later critical (LAB-TG-CRIT): the drug held two weeks, the
+          alert acknowledged the next day; a recheck after the hold;
+        - an ALT above 3 x ULN (LAB-LFT-HIGH) on the month's last days, acknowledged four days later, in the
+          next month (a hold and a recheck follow), so still open at its month's end;
+        - a lipid panel drawn at a visit with nothing calling for it (the 2022 Delphi consensus asks for no
+          routine monthly labs);
+        - a PHQ-9 whose item 9 reports thoughts of self-harm, assessed the same day (MOOD)."""
+        rng = self.rng
+        if kind == "triglycerides_high_then_critical":
+            high = rng.randint(TRIGLYCERIDES_HIGH + 20, 700)
+            self.labs(day, triglycerides=high)
+            self.acknowledge(
+                "TRIGLYCERIDES_HIGH",
+                day,
+                day + _days(2),
+                f"triglycerides {high} mg/dL: dose lowered, recheck in 2-3 weeks",
+            )
+            critical = day + _days(16)
+            value = rng.randint(TRIGLYCERIDES_CRITICAL + 10, 960)
+            self.labs(critical, triglycerides=value)
+            self.acknowledge(
+                "TRIGLYCERIDES_CRITICAL",
+                critical,
+                critical + _days(1),
+                f"triglycerides {value} mg/dL: held for two weeks, recheck",
+            )
+            record_interruption(
+                actor=self.prescriber,
+                course=self.course,
+                start=critical + _days(1),
+                end=critical + _days(14),
+                reason="critical triglycerides: held, recheck in 2 weeks",
+            )
+            if critical + _days(15) <= self.today:
+                self.labs(critical + _days(15), triglycerides=rng.randint(260, 420))
+        elif kind == "liver_unacknowledged":
+            alt = rng.randint(3 * ENZYME_ULN + 5, 190)
+            self.labs(day, alt=alt, ast=rng.randint(90, 125))
+            seen = day + _days(4)
+            if seen <= self.today:
+                self.acknowledge(
+                    "LIVER_ENZYMES_HIGH", day, seen, f"ALT {alt} U/L: held for two weeks, recheck"
+                )
+                record_interruption(
+                    actor=self.prescriber,
+                    course=self.course,
+                    start=seen,
+                    end=seen + _days(13),
+                    reason="ALT above 3 x the upper limit: held, recheck liver tests",
+                )
+        elif kind == "routine_labs":
+            self.visit(day)
+            self.labs(day)
+        else:  # self_harm
+            self.visit(day, phq2=4)
+            record_mood_screen(
+                actor=self.nurse,
+                course=self.course,
+                day=day,
+                instrument="phq9",
+                score=rng.randint(10, 14),
+                item9=1,
+            )
+            for code in ("SELF_HARM_RISK", "MOOD_SCREEN_POSITIVE"):
+                self.acknowledge(
+                    code,
+                    day,
+                    day,
+                    "safety assessment done: no plan or intent; crisis line given, weekly check-ins",
+                )
+
+    def acknowledge(self, code: str, alert_date: date, day: date, reason: str) -> None:
+        acknowledge_alert(
+            actor=self.prescriber,
+            course=self.course,
+            code=code,
+            alert_date=alert_date,
+            reason=reason,
+            day=day,
+        )
+
+    def after_course_tests(self, end: date) -> None:
+        """A patient who can get pregnant: the end-of-course test at the last visit, the test 30 days after
+        the last dose once its day has come."""
+        if not self.can_get_pregnant:
+            return
+        self.visit(end - _days(1))
+        self.pregnancy_test(end - _days(1), "end_of_course")
+        post = end + _days(30 + self.rng.randint(0, 3))
+        if post <= self.today:
+            self.pregnancy_test(post, "post_course", "lab")
 
 
 def _round10(value: float) -> int:
@@ -747,6 +1132,150 @@ def _counseling_due(c: _Chart, n: int) -> None:
     c.treat(t - _days(57), 2)
 
 
+# The history (see "the history" above). Each builds one course for a month `back` months before today's.
+
+
+def _days_to_reach(c: _Chart, mg_per_kg: float) -> int:
+    """Days of dosing the demo's plan (the starting dose for 30 days, the increased one after) needs to reach
+    `mg_per_kg` on the patient's weight (conventional capsules, DOSE-CUM on the baseline weight)."""
+    kg, first, then = float(c.baseline_kg), float(c.starting_dose()), float(c.increased_dose())
+    total, days = 0.0, 0
+    while total < mg_per_kg:
+        days += 1
+        total += (first if days <= 30 else then) / kg
+    return days
+
+
+def _completed_at(aim: float, last_day: int, doc: str) -> Callable[[_Chart, int], None]:
+    def build(c: _Chart, back: int) -> None:
+        end = _month_day(c.today, back, last_day)
+        c.history_course(end - _days(_days_to_reach(c, aim)), end, exact=True)
+        c.after_course_tests(end)
+        c.end(end, "course completed")
+
+    build.__doc__ = doc
+    return build
+
+
+_history_completed_target = _completed_at(
+    153, 14, "Completed at the practice's target (150 mg/kg) in the month, after about six months."
+)
+_history_completed_120 = _completed_at(
+    132, 20, "Completed in the month above 120 mg/kg, short of the practice's target."
+)
+_history_completed_below_120 = _completed_at(
+    104, 9, "Completed in the month below 120 mg/kg: clear early, the patient chose to finish there."
+)
+
+
+def _history_completed_without_weight(c: _Chart, back: int) -> None:
+    """Completed in the month after five fills; no weight was ever entered, so no mg/kg can be given."""
+    c.record_weights = False
+    end = _month_day(c.today, back, 24)
+    c.history_course(end - _days(150), end)
+    c.after_course_tests(end)
+    c.end(end, "course completed")
+
+
+def _history_positive_follow_up_open(c: _Chart, back: int) -> None:
+    """A positive monthly test at the month's end: the drug stopped and the patient referred at once; the
+    report to the pregnancy registry recorded only on the next month's first day."""
+    positive = _month_day(c.today, back, 25)
+    c.history_course(positive - _days(88), positive)
+    c.monthly_cycle(positive, positive, result="positive")
+    report = _month_last(c.today, back) + _days(1)
+    for step, day in (("stop", positive), ("refer", positive + _days(1)), ("report", report)):
+        record_pregnancy_follow_up(actor=c.prescriber, course=c.course, step=step, day=day)
+
+
+def _history_positive_before_first_fill(c: _Chart, back: int) -> None:
+    """The confirmation test was positive: the course stopped before its first dose, the patient referred and
+    the pregnancy reported within days (IPL-PT-POSITIVE)."""
+    positive = _month_day(c.today, back, 16)
+    screening = positive - _days(c.rng.randint(CONFIRMATION_AFTER_SCREENING + 1, 32))
+    c.open_course(positive + _days(4))  # planned
+    c.start_contraception(positive - _days(c.rng.randint(CONTRACEPTION_LEAD_IN + 5, 90)))
+    c.enroll(screening)
+    c.pregnancy_test(screening, "screening")
+    c.baseline(screening, labs_by=positive)
+    c.pregnancy_test(positive, "confirmation", "lab", result="positive")
+    for step, day in (("stop", positive), ("refer", positive + _days(1)), ("report", positive + _days(2))):
+        record_pregnancy_follow_up(actor=c.prescriber, course=c.course, step=step, day=day)
+
+
+def _history_stopped_side_effects(c: _Chart, back: int) -> None:
+    """Dry lips lowered the dose in month 2; back pain and severe dryness stopped the course before the
+    peak-dose labs were due and before the month's prescription, its window open, was picked up."""
+    stop = _month_day(c.today, back, 6)
+    first_fill = _month_day(c.today, back, 12) - _days(PEAK_LABS_AFTER)
+    reason = "cheilitis (dry lips): dose lowered"
+    c.history_course(first_fill, stop, reduction=(35, reason))
+    c.monthly_cycle(stop - _days(3), stop)  # this month's test and entries done; stopped before the pick-up
+    record_side_effect(
+        actor=c.nurse, course=c.course, term="cheilitis (dry lips)", severity="moderate",
+        onset=c.course.start + _days(32), action_taken="dose_reduced",
+    )  # fmt: skip
+    record_side_effect(
+        actor=c.nurse, course=c.course, term="back pain and severe skin dryness", severity="severe",
+        onset=stop - _days(4), action_taken="stopped",
+    )  # fmt: skip
+    c.after_course_tests(stop)
+    c.end(
+        stop, "back pain and severe dryness despite the lower dose", stopped=True, stop_reason="side_effects"
+    )
+
+
+def _history_stopped_patient_choice(c: _Chart, back: int) -> None:
+    """Stopped in the month at the patient's wish (clear enough, a trip ahead), the relapse risk explained;
+    the peak-dose labs fell due the month before."""
+    stop = _month_day(c.today, back, 24)
+    c.history_course(_month_day(c.today, back + 1, 12) - _days(PEAK_LABS_AFTER), stop)
+    c.after_course_tests(stop)
+    c.end(
+        stop,
+        "the patient chose to stop: acne clear enough, travelling; relapse risk explained",
+        stopped=True,
+        stop_reason="patient_choice",
+    )
+
+
+def _history_lost_to_follow_up(c: _Chart, back: int) -> None:
+    """No visit after the fourth fill; the capsules ran out in the month and calls went unanswered."""
+    last_dose = _month_day(c.today, back, 12)
+    c.history_course(last_dose - _days(115), last_dose)
+    c.end(
+        last_dose,
+        "no visit since the last fill; three calls and a letter unanswered",
+        stopped=True,
+        stop_reason="lost_to_follow_up",
+    )
+
+
+def _history_first_fill_delayed(c: _Chart, back: int) -> None:
+    """First fill in the month, late: the first window closed unfilled and, under the 2021 rules, the next
+    test came too early (IPL-LOCK-19); still on treatment."""
+    c.history_course(_month_day(c.today, back, 20), None, first="delayed")
+
+
+def _history_baseline_labs_missing(c: _Chart, back: int) -> None:
+    """First fill in the month without baseline labs (LAB-BASE); they were drawn nine days later."""
+    c.skip_baseline_labs = True
+    first_fill = _month_day(c.today, back, 6)
+    c.history_course(first_fill, None)
+    if first_fill + _days(9) <= c.today:
+        c.labs(first_fill + _days(9))
+
+
+def _history_enrollment_dated_late(c: _Chart, back: int) -> None:
+    """First fill in the month, in a course brought over from the practice's previous records: its iPLEDGE
+    entries kept as given, as an import keeps them, the enrollment dated the day it was typed, after the
+    fill; the report cannot count its days to the first fill."""
+    first_fill = _month_day(c.today, back, 14)
+    c.in_order = False  # the app refuses a step before the enrollment; only an import keeps one (IPL-ENROLL)
+    c.enroll_on = first_fill + _days(3)
+    c.history_course(first_fill, None)
+
+
 @dataclass(frozen=True)
 class Situation:
     key: str
@@ -799,6 +1328,55 @@ MAIN_SITUATIONS = (
     Situation("baseline_labs_missing", CGP, _in_month(1), skip_baseline_labs=True),
 )
 
+
+def _back(back: int, build: Callable[[_Chart, int], None]) -> Callable[[_Chart, int], None]:
+    """A history situation's builder for the month `back` months before today's."""
+
+    def for_month(c: _Chart, n: int) -> None:
+        build(c, back)
+
+    for_month.__doc__ = build.__doc__
+    return for_month
+
+
+def _history(back: int, categories: str) -> tuple[Situation, ...]:
+    """The history of one recent month; `categories` gives, in the order below, C (can get pregnant) or N
+    (cannot) for the situations whose patients may be either."""
+    category = iter(CGP if letter == "C" else CNGP for letter in categories)
+    kg = "kg"  # a course planned to reach a dose exactly: its weight as planned, not rounded from lb
+    return (
+        Situation(
+            "history_completed_target", next(category), _back(back, _history_completed_target), False, kg
+        ),
+        Situation("history_completed_120", next(category), _back(back, _history_completed_120), False, kg),
+        Situation("history_completed_without_weight", CNGP, _back(back, _history_completed_without_weight)),
+        Situation(
+            "history_positive_before_first_fill", CGP, _back(back, _history_positive_before_first_fill)
+        ),
+        Situation(
+            "history_positive_follow_up_open", CGP, _back(back, _history_positive_follow_up_open), False
+        ),
+        Situation("history_stopped_side_effects", CGP, _back(back, _history_stopped_side_effects), False),
+        Situation(
+            "history_stopped_patient_choice", next(category), _back(back, _history_stopped_patient_choice)
+        ),
+        Situation("history_lost_to_follow_up", CNGP, _back(back, _history_lost_to_follow_up)),
+        Situation("history_first_fill_delayed", CGP, _back(back, _history_first_fill_delayed), False),
+        Situation(
+            "history_baseline_labs_missing", next(category), _back(back, _history_baseline_labs_missing)
+        ),
+        Situation("history_enrollment_dated_late", CGP, _back(back, _history_enrollment_dated_late)),
+    )
+
+
+# The main practice's history, the most recent month first (a demo of fewer patients keeps the latest).
+HISTORY_SITUATIONS = (
+    *_history(1, "CNCC"),
+    *_history(2, "NCNN"),
+    *_history(3, "CNCC"),
+    Situation("history_completed_below_120", CNGP, _back(2, _history_completed_below_120), False, "kg"),
+)
+
 PINNED_SITUATIONS = (
     Situation("lockout_19_day", CGP, _lockout_19_day),
     Situation("ready_for_first_fill", CGP, _ready_for_first_fill),
@@ -833,7 +1411,13 @@ def build_demo(*, patients: int = 60, seed: int = 1, today: date | None = None) 
         staff = _create_staff({MAIN_PRACTICE_NAME: main, PINNED_PRACTICE_NAME: pinned})
         demo = DemoPractice(practice=main, pinned_practice=pinned, staff=staff)
         main_team = _team(main, staff)
-        situations = [MAIN_SITUATIONS[i % len(MAIN_SITUATIONS)] for i in range(patients)]
+        main_team.incidents = _Incidents.for_history(today)
+        # Every situation once, then the history, then the situations again.
+        ordered = (*MAIN_SITUATIONS, *HISTORY_SITUATIONS)
+        situations = [
+            ordered[i] if i < len(ordered) else MAIN_SITUATIONS[i % len(MAIN_SITUATIONS)]
+            for i in range(patients)
+        ]
         _populate(demo, main_team, situations, seed=seed, today=today, first_number=1)
         demo.awaiting_category = (
             _register(  # registered at the desk today: the worklist asks for its category
@@ -902,8 +1486,10 @@ def _populate(
         chart.skip_baseline_labs = situation.skip_baseline_labs
         situation.build(chart, seen[situation])
         seen[situation] += 1
-        chart.course.refresh_from_db(fields=["status", "end"])  # a dispense or end_course changed them
+        chart.course.refresh_from_db(fields=["status", "end", "stop_reason"])  # changed by a dispense, an end
         demo.courses.setdefault(situation.key, []).append(chart.course)
+        for kind in chart.taken:
+            demo.incidents.setdefault(kind, []).append(chart.course)
 
 
 def _register(

@@ -122,9 +122,10 @@ CALENDAR_PAGE, CALENDAR_MAX_PAGE = 200, 1000  # events per page of the calendar:
 
 
 def course_out(course: Course) -> dict[str, Any]:
-    own = {"prescriber_name", "follows_practice_target"}
+    own = {"prescriber_name", "follows_practice_target", "stop_reason"}
     values = public_fields(course, [name for name in CourseOut.model_fields if name not in own])
     values["prescriber_name"] = course.prescriber.display_name
+    values["stop_reason"] = course.stop_reason or None  # blank: not stopped, or no reason recorded
     values["target_mg_per_kg"] = target_of(course, course.patient.practice)
     values["follows_practice_target"] = course.target_mg_per_kg is None
     return values
@@ -235,7 +236,12 @@ def end_course(
         course = access_course(user, course_uuid)
         check_version(request, course, course_out)
         course = course_actions.end_course(
-            actor=user, course=course, end=payload.end, reason=payload.reason, stopped=payload.stopped
+            actor=user,
+            course=course,
+            end=payload.end,
+            reason=payload.reason,
+            stopped=payload.stopped,
+            stop_reason=payload.stop_reason or "",
         )
     course = access_course(user, course_uuid)
     answer = course_out(course)

@@ -30,6 +30,7 @@ from isotrack.clinic.models import (
     Role,
     Severity,
     SideEffectAction,
+    StopReason,
     TestPurpose,
     TestResult,
     TestSetting,
@@ -210,11 +211,16 @@ class CourseIn(Schema):
 
 
 class CourseEndPatch(Schema):
-    """The last day of dosing: a completed course, or one stopped early (`stopped`)."""
+    """The last day of dosing: a completed course, or one stopped early (`stopped`, and its `stop_reason`)."""
 
     end: Day
     stopped: bool = False
-    reason: text(200) = ""  # type: ignore[valid-type]
+    stop_reason: StopReason | None = Field(
+        None,
+        description="Why the course is stopped early: required with `stopped`, refused without it (a course "
+        "that ends as planned has no stop reason).",
+    )
+    reason: text(200) = Field("", description="A note, kept in the audit trail.")  # type: ignore[valid-type]
 
 
 class CourseOut(Schema):
@@ -224,6 +230,10 @@ class CourseOut(Schema):
     prescriber_name: str
     indication: Indication
     status: CourseStatus
+    stop_reason: StopReason | None = Field(
+        description="Why a stopped course was stopped; None for any other course, and for a course stopped "
+        "before reasons were recorded."
+    )
     start: date
     planned_end: date | None
     end: date | None

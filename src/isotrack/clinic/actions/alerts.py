@@ -24,6 +24,7 @@ from isotrack.clinic.models import (
     PregnancyFollowUp,
     PregnancyFollowUpStep,
     StaffUser,
+    StopReason,
 )
 from isotrack.clinic.records import course_facts
 from isotrack.core import plausibility
@@ -93,7 +94,14 @@ def _stop_course(actor: StaffUser, course: Course, day: date) -> None:
     if course.end is not None or course.status == CourseStatus.REVOKED:
         return
     if day >= course.start:
-        end_course(actor=actor, course=course, end=day, reason="positive pregnancy test", stopped=True)
+        end_course(
+            actor=actor,
+            course=course,
+            end=day,
+            reason="positive pregnancy test",
+            stopped=True,
+            stop_reason=StopReason.POSITIVE_TEST,
+        )
         return
     set_status(
         actor,
@@ -101,4 +109,5 @@ def _stop_course(actor: StaffUser, course: Course, day: date) -> None:
         CourseStatus.REVOKED,
         EventCode.COURSE_STOP,
         "positive pregnancy test before the first dose",
+        stop_reason=StopReason.POSITIVE_TEST,
     )

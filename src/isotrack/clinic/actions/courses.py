@@ -30,6 +30,7 @@ from isotrack.clinic.models import (
     Practice,
     Role,
     StaffUser,
+    StopReason,
 )
 from isotrack.clinic.queries import practice_today
 from isotrack.core import plausibility
@@ -94,11 +95,20 @@ def start_course(
 
 @action
 def end_course(
-    *, actor: StaffUser, course: Course, end: date, reason: str = "", stopped: bool = False
+    *,
+    actor: StaffUser,
+    course: Course,
+    end: date,
+    reason: str = "",
+    stopped: bool = False,
+    stop_reason: str = "",
 ) -> Course:
-    """Record the last day of dosing: a completed course, or one stopped early (`stopped`, e.g. a positive
-    pregnancy test), which FHIR calls a revoked CarePlan."""
+    """Record the last day of dosing: a completed course, or one stopped early (`stopped`), which FHIR calls a
+    revoked CarePlan. A stopped course says why (`stop_reason`, one of ``StopReason``: the codes the quality
+    report counts stopped courses by); a completed one has no such reason. `reason` is the prescriber's own
+    note, kept in the audit row."""
     check_course(actor, course, Capability.PRESCRIBE)
+    check_stop_reason(stopped, stop_reason)
     course = Course.objects.select_for_update().get(pk=course.pk)
     plausible(
         plausibility.planned_within_a_year(end, today_of(course.patient), "The last day of dosing"), "end"
@@ -106,6 +116,7 @@ def end_course(
     before = snapshot(course)
     course.end = end
     course.status = CourseStatus.REVOKED if stopped else CourseStatus.COMPLETED
+    course.stop_reason = stop_reason if stopped else ""
     validated_save(course)
     record(
         actor=actor,
@@ -119,6 +130,26 @@ def end_course(
     return course
 
 
+STOP_REASON_WORDS = ", ".join(f"{code} ({label.lower()})" for code, label in StopReason.choices)
+
+
+def check_stop_reason(stopped: bool, stop_reason: str) -> None:
+    """A stopped course needs one of ``StopReason``; a course that ends as planned takes none."""
+    if stopped and not stop_reason:
+        raise InvalidInput(f"Choose why the course is stopped: {STOP_REASON_WORDS}.", field="stop_reason")
+    if stopped and stop_reason not in StopReason.values:
+        shown = stop_reason if stop_reason.isprintable() else repr(stop_reason)
+        raise InvalidInput(
+            f"{shown[:40]} is not a reason for stopping a course; choose one of {STOP_REASON_WORDS}.",
+            field="stop_reason",
+        )
+    if not stopped and stop_reason:
+        raise InvalidInput(
+            "A course that ends as planned has no reason for stopping; to give one, stop the course early.",
+            field="stop_reason",
+        )
+
+
 @action
 def activate_course(*, actor: StaffUser, course: Course) -> Course:
     check_course(actor, course, Capability.RECORD_OBSERVATIONS)
@@ -128,11 +159,17 @@ def activate_course(*, actor: StaffUser, course: Course) -> Course:
     return course
 
 
-def set_status(actor: StaffUser, course: Course, status: Any, code: EventCode, reason: str = "") -> None:
-    """A course's status changed (the caller holds the row locked), with its audit row."""
+def set_status(
+    actor: StaffUser, course: Course, status: Any, code: EventCode, reason: str = "", stop_reason: str = ""
+) -> None:
+    """A course's status changed (the caller holds the row locked), with its audit row; a course stopped
+    this way says why (``stop_reason``, as ``end_course``)."""
+    if stop_reason:
+        check_stop_reason(status == CourseStatus.REVOKED, stop_reason)
     before = snapshot(course)
     course.status = status
-    course.save(update_fields=["status"])
+    course.stop_reason = stop_reason
+    course.save(update_fields=["status", "stop_reason"])
     record(
         actor=actor,
         action=code,

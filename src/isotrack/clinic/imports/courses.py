@@ -4,11 +4,13 @@
 
 from __future__ import annotations
 
+from datetime import date
 from decimal import Decimal
 from typing import Any
 
 from django.db import transaction
 
+from isotrack import core
 from isotrack.clinic.actions.courses import end_course, start_course
 from isotrack.clinic.actions.dosing import change_dose, record_interruption, record_missed_dose
 from isotrack.clinic.actions.ipledge import record_dispense, record_ipledge_entry
@@ -16,7 +18,7 @@ from isotrack.clinic.actions.observations import record_lab_result, record_mood_
 from isotrack.clinic.actions.patients import record_contraception, record_weight
 from isotrack.clinic.actions.visits import record_visit
 from isotrack.clinic.errors import InvalidInput
-from isotrack.clinic.models import Course, Patient, Practice, Role, StaffUser
+from isotrack.clinic.models import Course, Patient, Practice, Role, StaffUser, StopReason
 from isotrack.clinic.records import policy_of
 from isotrack.core import course as facts
 
@@ -145,14 +147,31 @@ def import_course(
             with _At(f"events[{index}]"):
                 _import_event(actor, course, event, f"events[{index}]")
         if course_file.course.end is not None:
-            with _At("course.end"):
+            stopped = stopped_by_positive_test(course_file, course_file.course.end)
+            with _At("course.end", {"stop_reason": "course.end"}):
                 end_course(
                     actor=actor,
                     course=course,
                     end=course_file.course.end,
                     reason="imported from a course file",
+                    stopped=stopped,
+                    stop_reason=StopReason.POSITIVE_TEST if stopped else "",
                 )
         return course
+
+
+def stopped_by_positive_test(course_file: facts.CourseFile, end: date) -> bool:
+    """Whether the file's course ended stopped, and why, as far as a course file can say.
+
+    A course file has no field for a stop reason (spec/course-evaluation.md; the parser ignores unknown keys,
+    so a ``stop_reason`` someone added to a file never reaches here), and its only way of saying a course was
+    stopped is a positive pregnancy test on or before its last day of dosing, which the engine answers with
+    phase ``stopped``. So an imported course is recorded as stopped with reason ``positive_test`` exactly
+    when the engine says so on its last day; every other course with an end is recorded as completed, as
+    the file shows it. No reason is invented: recording such a course as stopped for "other" would move a
+    course the clinic may well have completed into the report's stopped courses, under a reason nobody gave.
+    A course stopped for another reason is recorded as stopped on its page after the import."""
+    return core.standing(course_file, end).phase == "stopped"
 
 
 def _import_event(actor: StaffUser, course: Course, event: facts.Event, where: str) -> None:
