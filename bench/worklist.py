@@ -59,7 +59,9 @@ def setup_django(database: str) -> None:
     call_command("migrate", verbosity=0)
 
 
-def build(count: int):  # noqa: PLR0915 -- one straight recipe
+def build(count: int, spread_days: int = 25):  # noqa: PLR0915 -- one straight recipe
+    """The bench practice: ``count`` courses whose first fills fall on ``spread_days`` days before the last
+    65 (bench/quality.py spreads them over a year)."""
     from django.utils import timezone
 
     from isotrack.clinic import models as m
@@ -95,7 +97,7 @@ def build(count: int):  # noqa: PLR0915 -- one straight recipe
     courses, rows = [], {name: [] for name in ("dose", "entry", "test", "dispense", "lab", "visit", "mood")}
     weights, methods = [], []
     for n, patient in enumerate(patients):
-        first_fill = TODAY - (65 + n % 25) * DAY
+        first_fill = TODAY - (65 + n % spread_days) * DAY
         courses.append(
             m.Course(patient=patient, prescriber=staff[n % 3], status="active", start=first_fill + DAY)
         )

@@ -8,7 +8,8 @@ from __future__ import annotations
 import csv
 import dataclasses
 import io
-from datetime import date
+import re
+from datetime import UTC, date, datetime
 from decimal import Decimal
 
 import pytest
@@ -22,7 +23,17 @@ from isotrack.clinic.actions.courses import start_course
 from isotrack.clinic.actions.ipledge import record_dispense, record_ipledge_entry
 from isotrack.clinic.actions.observations import record_pregnancy_test
 from isotrack.clinic.actions.patients import record_weight, register_patient
-from isotrack.clinic.models import Course, CourseStatus, Role
+from isotrack.clinic.models import (
+    Course,
+    CourseStatus,
+    Dispense,
+    DoseSegment,
+    IpledgeEntry,
+    PregnancyTest,
+    QualityOutcome,
+    Role,
+    Weight,
+)
 from isotrack.clinic.quality import month_period
 from isotrack.clinic.records import facts_by_course
 from tests.conftest import make_staff
@@ -96,23 +107,31 @@ def report(*args: str) -> list[list[str]]:
 
 
 def practice_rows(rows: list[list[str]]) -> dict[str, str]:
-    return {measure: value for group, measure, value, _ in rows[1:] if group == "practice"}
+    return {measure: value for split, _, measure, value, _ in rows[1:] if split == "practice"}
 
 
 def test_the_report_is_the_cores_measures_of_the_practice_and_of_each_prescriber(
     october, practice, prescriber, second
 ):
     rows = report("--month", "2026-10", "--practice", str(practice.uuid))
-    assert rows[0] == ["group", "measure", "value", "definition"]
-    assert {row[0] for row in rows[1:]} == {"practice", prescriber.display_name, second.display_name}
-    assert all(len(row) == 4 and row[3] for row in rows[1:]), "every row has its definition"
+    assert rows[0] == ["split", "group", "measure", "value", "definition"]
+    assert {(row[0], row[1]) for row in rows[1:]} == {
+        ("practice", "practice"),
+        ("prescriber", prescriber.display_name),
+        ("prescriber", second.display_name),
+        ("category", "Cannot get pregnant"),
+        ("category", "Can get pregnant"),  # the fixture's course
+        ("age band", "35 and over"),  # born 1990: 36 in 2026
+        ("age band", "18-24"),
+    }
+    assert all(len(row) == 5 and row[4] for row in rows[1:]), "every row has its definition"
     figures = practice_rows(rows)
     # One first fill (four days, all ready and not picked up): not the course entered in error, nor the other
     # practice's; one window filled, one lost for want of the pick-up; the positive test stopped its course.
     assert {measure: figures[measure] for measure in EXPECTED} == EXPECTED
     assert figures["dosing.median_mg_per_kg"] == "", "a median of no course is an empty value"
     by_group: dict[str, dict[str, str]] = {}
-    for group, measure, value, _ in rows[1:]:
+    for _, group, measure, value, _ in rows[1:]:
         by_group.setdefault(group, {})[measure] = value
     assert by_group[prescriber.display_name]["first_fill.count"] == "1"
     assert by_group[second.display_name]["windows.missing.PICK_UP"] == "1"
@@ -146,25 +165,75 @@ EXPECTED = {
     "windows.missing.PICK_UP": "1",
     "safety.courses_with_positive_test": "1",
     "safety.positive_tests": "1",
-    "courses.started": "2",
+    "courses.started": "1",  # a first fill in October: the lost window's course was never filled
     "courses.stopped": "1",
     "courses.active": "1",
 }
 
 
-def test_the_only_practice_needs_no_uuid_and_a_month_without_courses_counts_nothing(practice, course):
-    rows = report("--month", "2026-05")  # the course starts in June: nothing of it is measured
+def test_the_only_practice_needs_no_uuid_and_a_month_before_anything_happened_counts_nothing(
+    practice, course
+):
+    rows = report("--month", "2026-04")  # enrolled on 2026-05-01, planned to start in June
     figures = practice_rows(rows)
     assert figures["courses.started"] == "0" and figures["first_fill.count"] == "0"
-    assert {row[0] for row in rows[1:]} == {"practice"}, "no prescriber without a course in the report"
+    assert {value for measure, value in figures.items() if "median" not in measure} <= {"0", ""}
+    assert {row[0] for row in rows[1:]} == {"practice", "prescriber", "category", "age band"}
 
 
-def test_the_report_only_reads(october, practice):
-    """Read only: every statement the command sends is a query (no write, no audit row, no worklist line)."""
+def test_the_report_writes_no_record_and_a_second_report_replays_nothing(october, practice):
+    """The first report keeps each course's outcome (``QualityOutcome``, derived) and writes nothing else: no
+    record, no audit row, no worklist line; the second only reads. A write to a patient's records makes their
+    courses' outcomes stale: the next report replays those and keeps them again."""
     with CaptureQueriesContext(connection) as queries:
-        report("--month", "2026-10", "--practice", str(practice.uuid))
-    statements = [query["sql"].lstrip().split(None, 1)[0].upper() for query in queries.captured_queries]
-    assert statements and set(statements) == {"SELECT"}, statements
+        first = report("--month", "2026-10", "--practice", str(practice.uuid))
+    sent = [query["sql"] for query in queries.captured_queries]
+    writes = [sql for sql in sent if not sql.lstrip().upper().startswith("SELECT")]
+    assert writes and all("clinic_qualityoutcome" in sql for sql in writes), writes
+    assert QualityOutcome.objects.filter(practice=practice).count() == 3
+    with CaptureQueriesContext(connection) as queries:
+        assert report("--month", "2026-10", "--practice", str(practice.uuid)) == first
+    statements = {q["sql"].lstrip().split(None, 1)[0].upper() for q in queries.captured_queries}
+    assert statements == {"SELECT"}, statements
+    kept = QualityOutcome.objects.get(course=october["filled"])
+    record_pregnancy_test(
+        actor=october["filled"].prescriber,
+        course=october["filled"],
+        purpose="monthly",
+        setting="lab",
+        specimen_date=date(2026, 10, 28),
+        result="positive",
+    )
+    after = practice_rows(report("--month", "2026-10", "--practice", str(practice.uuid)))
+    assert after["safety.positive_tests"] == "2", "the new test is counted: the outcome was replayed"
+    assert QualityOutcome.objects.get(course=october["filled"]).generation > kept.generation
+
+
+def test_the_html_report_is_the_practice_a_sheet_per_prescriber_and_the_definitions(
+    october, practice, prescriber, second
+):
+    """`--format html`: the printable report as one file that stands alone (its stylesheet inline), the
+    practice's figures first, then each prescriber's beside the practice's, then the definitions."""
+    out = io.StringIO()
+    call_command(
+        "report", "--month", "2026-10", "--practice", str(practice.uuid), "--format", "html", stdout=out
+    )
+    html = out.getvalue()
+    assert html.startswith("<!doctype html>") and "<style>" in html and "<link" not in html
+    assert re.findall(
+        r'<article class="q-sheet[^"]*"(?: data-group="([^"]*)")? data-split="([^"]*)"', html
+    ) == [
+        ("practice", "practice"),
+        *sorted((p.display_name, "prescriber") for p in (prescriber, second)),
+        ("", "definitions"),
+    ]
+    practice_sheet = html[: html.index('data-split="prescriber"')]
+    lost = re.search(
+        r'<tr data-measure="windows.lost">\s*<th scope="row">[^<]*</th>\s*<td class="num">(\d+)</td>',
+        practice_sheet,
+    )
+    assert lost is not None and lost.group(1) == EXPECTED["windows.lost"]
+    assert "it never replaces them" in html and "October 2026: 2026-10-01 to 2026-10-31" in html
 
 
 def test_a_month_is_its_first_and_last_day():
@@ -181,8 +250,13 @@ def test_a_month_is_its_first_and_last_day():
         (("--month", "2026-13"), "--month: 2026-13 is not a valid month (YYYY-MM)"),
         (("--month", "October"), "--month: October is not a valid month (YYYY-MM)"),
         (("--month", "2026-10\nx"), "--month: '2026-10\\nx' is not a valid month (YYYY-MM)"),
-        (("--month", "2026-10", "--format", "html"), "--format html: not built yet; use csv"),
-        (("--month", "2026-10", "--format", "pdf"), "--format: pdf is not a format (csv)"),
+        (("--month", "2027-01", "--format", "html"), "--month: 2027-01 has not begun (today is 2026-12-01)"),
+        (("--month", "2026-10", "--format", "pdf"), "--format: pdf is not a format (csv, html)"),
+        (
+            ("--month", "2026-10", "--format", "html", "--as-recorded"),
+            "--as-recorded: only with --format csv",
+        ),
+        (("--month", "2027-01"), "--month: 2027-01 has not begun (today is 2026-12-01)"),
         (
             ("--month", "2026-10", "--practice", "no-such\npractice"),
             "--practice: no practice 'no-such\\npractice' (give its UUID)",
@@ -216,13 +290,40 @@ def test_no_practice_at_all_exits_2(db):
 
 
 def test_the_command_line_prints_one_line_on_stderr():
-    """As an operator runs it: the command is `isotrack report`, and a bad month or the unbuilt format is one
+    """As an operator runs it: the command is `isotrack report`, and a bad month or an unknown format is one
     line on standard error and exit status 2 (checked before the database is opened)."""
     for arguments, line in (
         (("--month", "2026-13"), "CommandError: --month: 2026-13 is not a valid month (YYYY-MM)"),
-        (("--month", "2026-10", "--format", "html"), "CommandError: --format html: not built yet; use csv"),
+        (
+            ("--month", "2026-10", "--format", "pdf"),
+            "CommandError: --format: pdf is not a format (csv, html)",
+        ),
     ):
         result = run_isotrack("report", *arguments, DEBUG="1")
         assert result.returncode == 2, result.stderr
         assert result.stderr.strip().splitlines() == [line]
         assert result.stdout == ""
+
+
+def test_as_recorded_shows_a_later_entry_as_a_difference_not_a_rewrite(october, practice, prescriber):
+    """``--as-recorded``: beside each figure, the figure from the records as they stood at the end of the
+    month. Everything of October was entered in October but a positive test entered on November 3rd."""
+    late = record_pregnancy_test(
+        actor=prescriber,
+        course=october["filled"],
+        purpose="monthly",
+        setting="lab",
+        specimen_date=date(2026, 10, 28),
+        result="positive",
+    )
+    in_october = datetime(2026, 10, 15, 12, tzinfo=UTC)
+    Course.objects.update(created_at=in_october)
+    for model in (Dispense, PregnancyTest, IpledgeEntry, DoseSegment, Weight):
+        model.all_objects.update(recorded_at=in_october)
+    PregnancyTest.all_objects.filter(pk=late.pk).update(recorded_at=datetime(2026, 11, 3, 9, tzinfo=UTC))
+    rows = report("--month", "2026-10", "--practice", str(practice.uuid), "--as-recorded")
+    assert rows[0] == ["split", "group", "measure", "value", "definition", "as_recorded_then"]
+    figures = {row[2]: (row[3], row[5]) for row in rows[1:] if row[0] == "practice"}
+    assert figures["safety.positive_tests"] == ("2", "1"), "entered after the month: a difference"
+    assert figures["windows.lost"] == ("1", "1") and figures["first_fill.count"] == ("1", "1")
+    assert all(len(row) == 6 for row in rows)

@@ -280,9 +280,15 @@ def test_the_nightly_command_judges_the_day_so_the_first_page_load_need_not(demo
         Course.objects.filter(patient__practice=practice, status__in=("draft", "active")).count()
         for practice in (demo.practice, demo.pinned_practice)
     )
-    first, *heads = out.getvalue().splitlines()
+    first, replayed, *heads = out.getvalue().splitlines()
     judged = int(first.split()[1])
     assert judged >= listed and first.endswith("in 2 practice(s)")
+    # The quality report's outcomes of every course (none kept yet), replayed ahead of the day's first report.
+    courses = Course.objects.filter(patient__practice__in=(demo.practice, demo.pinned_practice))
+    assert (
+        replayed
+        == f"replayed {courses.exclude(status='entered-in-error').count()} course(s) for the quality report"
+    )
     assert heads == [f"audit head {head}" for head in chain.heads()] and len(heads) == 2  # the log keeps them
     assert "Sam" not in out.getvalue() and "@" not in out.getvalue()  # counts and seals only, no patient data
     demo.practice.refresh_from_db()  # as each request reads it
@@ -290,6 +296,7 @@ def test_the_nightly_command_judges_the_day_so_the_first_page_load_need_not(demo
     again = io.StringIO()
     call_command("refresh_worklist", "--today", TODAY.isoformat(), stdout=again)
     assert again.getvalue().startswith("judged 0 ")
+    assert again.getvalue().splitlines()[1] == "replayed 0 course(s) for the quality report"
     assert shown(demo, TODAY) == judged_afresh(demo, TODAY)
 
 

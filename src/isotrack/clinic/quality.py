@@ -1,16 +1,30 @@
-"""The practice's quality report as rows (issue 16): the core's measures of one period, for the practice as a
-whole and for each prescriber, flattened to one row per figure.
+"""The practice's quality report (issue 16): the core's measures of one period for the practice as a whole,
+each prescriber, each iPLEDGE category and each age band, as rows; the courses behind each figure; the
+month-by-month trend.
 
-The figures are the core's (``core.measures``, each course replayed by the engine), never recomputed here:
-this module only chooses the courses, groups them, and lays the answer out as rows a CSV, a page or a
-printout can show the same way. The courses are read through ``records.facts_by_course`` once for all the
-groups, so the report judges exactly the facts every page and the export judge.
+The figures are the core's (``core.course_outcome``: each course replayed by the engine over its whole life;
+``core.measures_of``: a period's counts), never recomputed here: this module only chooses the courses, keeps
+their outcomes, groups them, and lays the answer out as rows a CSV, a page or a printout show the same way.
+
+How outcomes are kept (``QualityOutcome``, one per course) and when a course is replayed again: a kept
+outcome serves a period when (1) the course's records have not changed since: its worklist line's
+``generation``, which every write to the patient's records moves in the write's own transaction
+(``worklist_entries.mark_stale``), is the one read *before* the facts the outcome was replayed from; (2) the
+engine's source and the practice's rules and policy are the same (``worklist_entries.basis``); (3) the
+period ends on or before the day it was replayed through, or before the first day its replay could change
+(``CourseOutcome.holds_for``). Otherwise it is replayed on read, through the later of the period's end and
+the practice's today, and stored again; the nightly job (``isotrack refresh-worklist``) replays the
+practice's stale outcomes ahead of the day's first report. A read that races a write stores an outcome
+labelled with the generation read before its facts, so at worst it is replayed once more; never a figure
+of facts older than the label says.
 
 Which courses: the practice's, but those entered in error (a record that should never have existed, as
-every other list of the clinic leaves them out), and only those that started on or before the period's last
-day (a course planned to start later had nothing in the period to measure). A prescriber's group is the
-courses whose ``Course.prescriber`` they are; every count of the core is a sum over courses, so the
-prescribers' counts add up to the practice's (the medians and quartiles do not).
+every other list of the clinic leaves them out). A course's planned first day of dosing does not bound them:
+its enrollment, tests, windows and first fill come before it, and a replay counts only what is dated in the
+period. Every count of the core is a sum
+over courses, so each split's counts add up to the practice's (the medians and quartiles do not), and one
+course's own measures (``measures_of([outcome])``) are its part of each figure: the courses behind a figure
+are those whose part is not zero.
 """
 
 from __future__ import annotations
@@ -19,22 +33,55 @@ import calendar
 import dataclasses
 import re
 from collections import defaultdict
-from datetime import date
+from collections.abc import Iterable, Sequence
+from datetime import date, datetime, time
+from functools import cache
 from typing import Any, NamedTuple
+from zoneinfo import ZoneInfo
 
 from isotrack import core
-from isotrack.clinic.models import Course, CourseStatus, Practice, StaffUser
-from isotrack.clinic.records import facts_by_course
+from isotrack.clinic.models import (
+    Course,
+    CourseStatus,
+    PatientCategory,
+    Practice,
+    QualityOutcome,
+    StaffUser,
+)
+from isotrack.clinic.queries import practice_today
+from isotrack.clinic.records import CHUNK, facts_by_course
+from isotrack.clinic.worklist_entries import basis
 
-PRACTICE_GROUP = "practice"  # the group of the practice as a whole; the others are prescribers' names
+PRACTICE_GROUP = "practice"  # the group of the practice as a whole
+# The splits of the report, in order: the practice, then each prescriber, category and age band.
+SPLITS = ("practice", "prescriber", "category", "age band")
 _MONTH = re.compile(r"([0-9]{4})-([0-9]{2})")  # [0-9], not \d: other scripts' digits are no month
+_CLOSED_AS: dict[str, core.ClosedAs] = {CourseStatus.COMPLETED: "completed", CourseStatus.REVOKED: "stopped"}
+
+
+class Measured(NamedTuple):
+    """A course of the report and its outcome."""
+
+    course: Course
+    outcome: core.CourseOutcome
+
+
+class Group(NamedTuple):
+    """One split's group (``split`` one of ``SPLITS``; ``name`` what a person reads) and its measures."""
+
+    split: str
+    name: str
+    measures: core.Measures
+    courses: tuple[Measured, ...]
 
 
 class Row(NamedTuple):
-    """One figure: the group it is for (``PRACTICE_GROUP`` or a prescriber's display name), the measure
+    """One figure: the split and group it is for (``PRACTICE_GROUP``, a prescriber's display name, a
+    category's or an age band's name), the measure
     (``section.field``, a tuple's entries as ``section.field.NAME``), its value (None: nothing to measure,
     e.g. a median of no courses) and the measure's definition, so that the row explains itself."""
 
+    split: str
     group: str
     measure: str
     value: int | float | None
@@ -55,34 +102,197 @@ def month_period(text: str) -> tuple[date, date]:
 
 
 def report_courses(practice: Practice, end: date) -> list[Course]:
-    """The courses the report measures up to ``end`` (see the module's docstring), with their prescribers."""
+    """The courses the report measures (see the module's docstring; ``end`` is the period's), with their
+    prescribers, worklist lines and kept outcomes (one query)."""
     return list(
-        Course.objects.filter(patient__practice=practice, start__lte=end)
+        Course.objects.filter(patient__practice=practice)
         .exclude(status=CourseStatus.ENTERED_IN_ERROR)
-        .select_related("prescriber")
+        .select_related("prescriber", "worklist_entry", "quality_outcome")
         .order_by("id")
     )
 
 
-def report_rows(practice: Practice, start: date, end: date) -> list[Row]:
-    """The practice's measures from ``start`` through ``end`` (both inclusive), then each prescriber's (in
-    the order of their names), as rows; read only, one ``facts_by_course`` for every course."""
+def outcomes(practice: Practice, end: date, today: date | None = None) -> list[Measured]:
+    """Every course of the report up to ``end`` with an outcome that serves a period ending on ``end``: kept
+    ones as they are, the others replayed (through the later of ``end`` and ``today``, the practice's today
+    by default) and kept, in chunks of ``records.CHUNK``."""
     courses = report_courses(practice, end)
-    found = facts_by_course([course.pk for course in courses])
-    by_prescriber: dict[int, list[Course]] = defaultdict(list)
-    prescribers: dict[int, StaffUser] = {}
+    current = basis(practice)
+    through = max(end, today or practice_today(practice))
+    found: dict[int, core.CourseOutcome] = {}
+    stale: list[Course] = []
     for course in courses:
-        by_prescriber[course.prescriber_id].append(course)
-        prescribers[course.prescriber_id] = course.prescriber
-    names = group_names(list(prescribers.values()))
-    groups = [(PRACTICE_GROUP, courses)] + sorted(
-        ((names[key], members) for key, members in by_prescriber.items()), key=lambda group: group[0]
+        kept = _kept(course, current, end)
+        if kept is None:
+            stale.append(course)
+        else:
+            found[course.pk] = kept
+    for first in range(0, len(stale), CHUNK):
+        found.update(replay(practice, stale[first : first + CHUNK], current, through))
+    return [Measured(course, found[course.pk]) for course in courses]
+
+
+def outcomes_as_recorded(practice: Practice, end: date) -> list[Measured]:
+    """Every course of the report up to ``end`` as its records stood at the end of that day in the practice's
+    time zone (issue 16, "correct on any day": what was recorded by then; ``facts_by_course(recorded_by=)``),
+    replayed through ``end`` and not kept: a later entry or correction then shows beside the figure as a
+    correction, not as a rewrite of it. A course created after that instant is left out."""
+    cutoff = datetime.combine(end, time.max, tzinfo=ZoneInfo(practice.time_zone))
+    courses = [course for course in report_courses(practice, end) if course.created_at <= cutoff]
+    found: dict[int, core.CourseOutcome] = {}
+    for first in range(0, len(courses), CHUNK):
+        chunk = courses[first : first + CHUNK]
+        facts = facts_by_course([course.pk for course in chunk], recorded_by=cutoff)
+        for course in chunk:
+            found[course.pk] = core.course_outcome(
+                facts[course.pk],
+                end,
+                closed_as=_CLOSED_AS.get(course.status),
+                stop_reason=getattr(course, "stop_reason", "") or None,
+            )
+    return [Measured(course, found[course.pk]) for course in courses]
+
+
+def refresh_outcomes(practice: Practice, today: date) -> int:
+    """The nightly job's part (``isotrack refresh-worklist``): replay the practice's courses whose kept
+    outcome does not serve a period ending ``today``, so that the day's first report reads kept ones only.
+    Returns how many were replayed."""
+    current = basis(practice)
+    stale = [course for course in report_courses(practice, today) if _kept(course, current, today) is None]
+    for first in range(0, len(stale), CHUNK):
+        replay(practice, stale[first : first + CHUNK], current, today)
+    return len(stale)
+
+
+def _kept(course: Course, current: str, end: date) -> core.CourseOutcome | None:
+    """The course's kept outcome when it serves a period ending on ``end`` (see the module's docstring)."""
+    kept = getattr(course, "quality_outcome", None)
+    entry = getattr(course, "worklist_entry", None)
+    if kept is None or entry is None or kept.generation != entry.generation or kept.basis != current:
+        return None
+    try:
+        outcome = core.outcome_from_json(kept.outcome)
+    except (ValueError, KeyError, TypeError):  # kept in another shape: replayed again
+        return None
+    return outcome if outcome.holds_for(end) else None
+
+
+def replay(
+    practice: Practice, courses: Sequence[Course], current: str, through: date
+) -> dict[int, core.CourseOutcome]:
+    """The courses replayed through ``through`` and kept, each labelled with its worklist line's generation
+    as read with ``courses`` (before the facts: see the module's docstring). A course with no worklist line
+    (none is missing once ``worklist_entries.add_missing_lines`` ran) is replayed and not kept: no write would
+    mark it stale."""
+    facts = facts_by_course([course.pk for course in courses])
+    # The facts read the practice's policy from its row: when it changed since ``current`` was computed, the
+    # replays are right for the new policy but would be kept under the old basis; they are not kept.
+    keep = basis(Practice.objects.get(pk=practice.pk)) == current
+    replayed: dict[int, core.CourseOutcome] = {}
+    kept: list[QualityOutcome] = []
+    for course in courses:
+        outcome = core.course_outcome(
+            facts[course.pk],
+            through,
+            closed_as=_CLOSED_AS.get(course.status),
+            stop_reason=getattr(course, "stop_reason", "") or None,
+        )
+        replayed[course.pk] = outcome
+        entry = getattr(course, "worklist_entry", None)
+        if entry is not None and keep:
+            kept.append(
+                QualityOutcome(
+                    course_id=course.pk,
+                    practice_id=practice.pk,
+                    generation=entry.generation,
+                    basis=current,
+                    through=outcome.through,
+                    changes_on=outcome.changes_on,
+                    outcome=core.outcome_to_json(outcome),
+                )
+            )
+    QualityOutcome.objects.bulk_create(
+        kept,
+        update_conflicts=True,
+        unique_fields=["course"],
+        update_fields=["practice", "generation", "basis", "through", "changes_on", "outcome"],
     )
+    return replayed
+
+
+def groups(
+    practice: Practice, start: date, end: date, measured: Sequence[Measured] | None = None
+) -> list[Group]:
+    """The practice's measures from ``start`` through ``end`` (both inclusive), then each prescriber's (in
+    the order of their names), each iPLEDGE category's and each age band's (in the core's order), only the
+    groups with a course."""
+    measured = outcomes(practice, end) if measured is None else measured
+    names = group_names(sorted({m.course.prescriber for m in measured}, key=lambda p: p.pk))
+    categories = dict(PatientCategory.choices)
+    bands = [name for _, _, name in core.AGE_BANDS] + [core.age_band(None)]
+    split_of: list[tuple[str, Any]] = [
+        ("prescriber", lambda m: names[m.course.prescriber_id]),
+        ("category", lambda m: str(categories.get(m.outcome.category, m.outcome.category))),
+        ("age band", lambda m: m.outcome.age_band),
+    ]
+    found = [_group(PRACTICE_GROUP, PRACTICE_GROUP, measured, start, end)]
+    for split, name_of in split_of:
+        members: dict[str, list[Measured]] = defaultdict(list)
+        for m in measured:
+            members[name_of(m)].append(m)
+        order = sorted(members) if split != "age band" else [b for b in bands if b in members]
+        found += [_group(split, name, members[name], start, end) for name in order]
+    return found
+
+
+def _group(split: str, name: str, members: Sequence[Measured], start: date, end: date) -> Group:
+    return Group(split, name, core.measures_of([m.outcome for m in members], start, end), tuple(members))
+
+
+def report_rows(practice: Practice, start: date, end: date) -> list[Row]:
+    """Every group's figures (``groups``) as rows."""
     rows: list[Row] = []
-    for group, members in groups:
-        measured = core.measures([found[course.pk] for course in members], start, end)
-        rows += measure_rows(group, measured)
+    for group in groups(practice, start, end):
+        rows += measure_rows(group.split, group.name, group.measures)
     return rows
+
+
+def course_figures(outcome: core.CourseOutcome, start: date, end: date) -> dict[str, int | float | None]:
+    """One course's part of each count of the period (its own ``measures_of``), keyed as the rows are;
+    medians and quartiles left out (a course's own median is its value, not a part of the practice's)."""
+    figures: dict[str, int | float | None] = {}
+    for row in measure_rows("", "", core.measures_of([outcome], start, end)):
+        if not _is_statistic(row.measure):
+            figures[row.measure] = row.value
+    return figures
+
+
+def courses_behind(measured: Iterable[Measured], measure: str, start: date, end: date) -> list[Measured]:
+    """The courses whose part of ``measure`` (a row's key) in the period is not zero."""
+    return [m for m in measured if course_figures(m.outcome, start, end).get(measure)]
+
+
+def _is_statistic(measure: str) -> bool:
+    name = measure.rsplit(".", 1)[-1]
+    return name.startswith(("median", "p25", "p75", "min_", "max_"))
+
+
+def month_periods(last: date, count: int) -> list[tuple[date, date]]:
+    """The ``count`` months up to the one holding ``last``, oldest first, that one measured through ``last``
+    (a later day is not yet known: a replay through it would count windows still open as lost)."""
+    periods: list[tuple[date, date]] = []
+    year, month = last.year, last.month
+    for _ in range(count):
+        periods.append(month_period(f"{year:04d}-{month:02d}"))
+        year, month = (year, month - 1) if month > 1 else (year - 1, 12)
+    periods[0] = (periods[0][0], min(periods[0][1], last))
+    return periods[::-1]
+
+
+def trend(practice: Practice, periods: Sequence[tuple[date, date]]) -> list[core.Measures]:
+    """The practice's measures of each period (its courses' outcomes read once, through the last end)."""
+    measured = outcomes(practice, max(end for _, end in periods))
+    return [core.measures_of([m.outcome for m in measured], start, end) for start, end in periods]
 
 
 def group_names(prescribers: list[StaffUser]) -> dict[int, str]:
@@ -97,7 +307,7 @@ def group_names(prescribers: list[StaffUser]) -> dict[int, str]:
     }
 
 
-def measure_rows(group: str, measured: core.Measures) -> list[Row]:
+def measure_rows(split: str, group: str, measured: core.Measures) -> list[Row]:
     """One row per figure of ``measured``, section by section in the core's order: a tuple of ``(name,
     count)`` (the days waited by category, the steps lost windows lacked) one row per entry, under its
     parent's definition; floats to one decimal, as a person reads them."""
@@ -111,11 +321,327 @@ def measure_rows(group: str, measured: core.Measures) -> list[Row]:
             definition = core.QUALITY_DEFINITIONS[key]  # a figure without its definition fails loudly
             value = getattr(figures, field.name)
             if isinstance(value, tuple):
-                rows += [Row(group, f"{key}.{name}", count, definition) for name, count in value]
+                rows += [Row(split, group, f"{key}.{name}", count, definition) for name, count in value]
             else:
-                rows.append(Row(group, key, _rounded(value), definition))
+                rows.append(Row(split, group, key, _rounded(value), definition))
     return rows
 
 
 def _rounded(value: Any) -> int | float | None:
     return round(value, 1) if isinstance(value, float) else value
+
+
+# --- The pages and exports (isotrack.web.quality_views, `isotrack report --format html`) --------------------
+# What a dashboard, a CSV and a printout need of the figures besides the rows, so that the pages (which may
+# not import the core) lay them out from the rows generically: a figure the core adds shows with no change.
+
+DEFINITIONS: dict[str, str] = core.QUALITY_DEFINITIONS
+# Every page of the report ends with it (the footer of every page says the same).
+DISCLAIMER = (
+    "isotrack supports iPLEDGE and clinical judgment; it never replaces them. Verify requirements in iPLEDGE."
+)
+# What a person reads for a section and a figure; any other is named from its key (``_words``).
+SECTION_TITLES: dict[str, str] = {
+    "first_fill": "Enrollment to first fill",
+    "windows": "Dispense windows",
+    "monitoring": "Monitoring: labs and alerts",
+    "dosing": "Dosing of completed courses",
+    "safety": "Safety events",
+    "courses": "Courses",
+}
+LABELS: dict[str, str] = {
+    "first_fill.count": "First fills",
+    "first_fill.unmeasured": "First fills without a known enrollment",
+    "first_fill.median_days": "Median days to the first fill",
+    "first_fill.p25_days": "25th percentile (days)",
+    "first_fill.p75_days": "75th percentile (days)",
+    "first_fill.min_days": "Fewest days",
+    "first_fill.max_days": "Most days",
+    "first_fill.waited": "Days waited, by what was missing",
+    "windows.closed": "Windows closed",
+    "windows.filled": "Filled",
+    "windows.lost": "Lost (closed without a fill)",
+    "windows.missing": "Lost windows, by the step missing",
+    "windows.replaced": "Replaced before their last day",
+    "windows.course_closed": "Open when the course ended",
+    "dosing.completed": "Courses completed",
+    "dosing.without_weight": "Without a weight",
+    "dosing.reached_120": "Reached 120 mg/kg",
+    "dosing.reached_target": "Reached the practice target",
+    "dosing.median_mg_per_kg": "Median cumulative mg/kg",
+    "dosing.interruption_reasons": "Interruptions, by reason",
+    "dosing.reductions": "Dose reductions",
+    "monitoring.peak_labs_course_closed": "Peak labs due after the course ended",
+    "monitoring.draws_after_peak": "Lab draw days after the peak-dose draw",
+    "monitoring.draws_without_cause": "Of those, drawn without cause",
+    "monitoring.alerts_raised": "Alerts raised, by alert",
+    "monitoring.acknowledged": "Alerts acknowledged",
+    "monitoring.median_days_to_acknowledge": "Median days to acknowledge an alert",
+    "monitoring.unacknowledged": "Alerts open on the last day",
+    "safety.follow_up_complete": "Positive tests, follow-up complete",
+    "safety.follow_up_open": "Positive tests, follow-up open",
+    "safety.self_harm_risk": "Self-harm risk screens",
+    "safety.critical_labs": "Critical lab alerts, by alert",
+    "safety.courses_with_positive_test": "Courses with a positive pregnancy test",
+    "safety.positive_tests": "Positive pregnancy tests",
+    "courses.started": "Started",
+    "courses.completed": "Completed",
+    "courses.stopped": "Stopped",
+    "courses.stop_reasons": "Stopped, by reason",
+    "courses.active": "Active on the last day",
+}
+ENTRY_LABELS: dict[str, str] = {
+    # where the days before a first fill went (core.replay.WAITED_ORDER)
+    "closed": "course stopped or ended",
+    "lockout": "the 2021 19-day lockout",
+    "missed_window": "a missed window",
+    "lead_in": "the contraception lead-in",
+    "confirmation_test": "the 19-day confirmation test",
+    "other_steps": "other steps",
+    "ready_not_filled": "ready, not yet picked up",
+    # what a lost window lacked on its last day (the engine's blocking codes)
+    "PICK_UP": "pick-up",
+    "PREGNANCY_TEST_MISSING": "pregnancy test",
+    "PREGNANCY_TEST_SETTING": "test in the required setting",
+    "SCREENING_TEST_MISSING": "screening test",
+    "CONFIRMATION_TOO_EARLY": "confirmation test too early",
+    "LOCKOUT_19_DAY": "19-day lockout",
+    "PRESCRIBER_CONFIRMATION_MISSING": "prescriber's confirmation",
+    "PATIENT_ATTESTATION_MISSING": "patient's questions",
+    "COUNSELING_MISSING": "counseling",
+    "CONTRACEPTION_LEAD_IN": "contraception lead-in",
+    "CONTRACEPTION_INSUFFICIENT": "contraception",
+    # why a course stopped (core.STOP_REASONS)
+    "positive_test": "positive pregnancy test",
+    "side_effects": "side effects",
+    "patient_choice": "the patient's choice",
+    "lost_to_follow_up": "lost to follow-up",
+    "other": "another reason",
+    "not_recorded": "no reason recorded",
+}
+
+
+class Cell(NamedTuple):
+    """One group's value of a figure (None: nothing to measure)."""
+
+    split: str
+    group: str
+    value: int | float | None
+
+
+class Figure(NamedTuple):
+    """A figure as a page lays it out: its key (a row's ``measure``), words, definition, whether it is a count
+    (a sum over courses, whose courses can be listed: not a median or a quartile), and one cell per group; a
+    tuple of the core (the days waited by category, the steps lost windows lacked) is a figure with no cells
+    whose ``entries`` are its rows (none when nothing was counted)."""
+
+    measure: str
+    label: str
+    definition: str
+    countable: bool
+    cells: tuple[Cell, ...]
+    entries: tuple[Figure, ...] = ()
+
+
+class Section(NamedTuple):
+    key: str
+    title: str
+    figures: tuple[Figure, ...]
+
+
+@cache
+def _skeleton() -> tuple[tuple[str, tuple[tuple[str, bool], ...]], ...]:
+    """The sections of the core's measures in order, each with its fields' keys and whether the field is a
+    tuple of ``(name, count)`` (read off the measures of no course, so a field the core adds is in it)."""
+    empty = core.measures_of([], date.min, date.min)
+    found = []
+    for section in dataclasses.fields(empty):
+        figures = getattr(empty, section.name)
+        if dataclasses.is_dataclass(figures):
+            fields = tuple(
+                (f"{section.name}.{f.name}", isinstance(getattr(figures, f.name), tuple))
+                for f in dataclasses.fields(figures)
+            )
+            found.append((section.name, fields))
+    return tuple(found)
+
+
+def _tuples() -> frozenset[str]:
+    return frozenset(key for _, fields in _skeleton() for key, is_tuple in fields if is_tuple)
+
+
+def _parent(measure: str) -> str | None:
+    """The tuple a row's key is an entry of (its name may hold dots: a reason typed by staff)."""
+    return next(
+        (key for key in _tuples() if measure.startswith(f"{key}.") and len(measure) > len(key) + 1), None
+    )
+
+
+def definition_of(measure: str) -> str | None:
+    """The definition of a row's measure key (a tuple's entry: its parent's); None for no measure."""
+    if measure in DEFINITIONS and measure not in _tuples():
+        return DEFINITIONS[measure]
+    parent = _parent(measure)
+    return DEFINITIONS[parent] if parent is not None else None
+
+
+def is_count(measure: str) -> bool:
+    """Whether the figure is a sum over courses (the courses behind it can be listed)."""
+    return definition_of(measure) is not None and not _is_statistic(measure)
+
+
+def label_of(measure: str) -> str:
+    """The words for a figure: a tuple's entry is its name's (``ENTRY_LABELS``)."""
+    if measure in LABELS:
+        return LABELS[measure]
+    parent = _parent(measure)
+    if parent is not None:
+        name = measure[len(parent) + 1 :]
+        return ENTRY_LABELS.get(name, _words(name).lower() if name.isupper() or "_" in name else name)
+    return _words(measure.rpartition(".")[2])
+
+
+def section_title(section: str) -> str:
+    return SECTION_TITLES.get(section, _words(section))
+
+
+def _words(name: str) -> str:
+    text = name.replace("_", " ").strip()
+    return text[:1].upper() + text[1:].lower() if text.isupper() else text[:1].upper() + text[1:]
+
+
+def layout(shown: Sequence[Group], reference: Group | None = None) -> list[Section]:
+    """The figures of the ``shown`` groups side by side, section by section in the core's order; a tuple's
+    entries in the order of the ``reference`` group's rows (the practice's, which holds every entry of its
+    groups; the first shown group's by default)."""
+    values = [{row.measure: row.value for row in measure_rows(g.split, g.name, g.measures)} for g in shown]
+    reference = reference or (shown[0] if shown else None)
+    order = [r.measure for r in measure_rows("", "", reference.measures)] if reference is not None else []
+    sections: list[Section] = []
+    for section, fields in _skeleton():
+        figures: list[Figure] = []
+        for key, is_tuple in fields:
+            if not is_tuple:
+                cells = tuple(Cell(g.split, g.name, v.get(key)) for g, v in zip(shown, values, strict=True))
+                figures.append(Figure(key, label_of(key), DEFINITIONS[key], is_count(key), cells))
+                continue
+            names = list(dict.fromkeys(m for m in order if m.startswith(f"{key}.")))
+            names += [m for v in values for m in v if m.startswith(f"{key}.") and m not in names]
+            entries = tuple(
+                Figure(
+                    name,
+                    label_of(name),
+                    DEFINITIONS[key],
+                    is_count(name),
+                    tuple(Cell(g.split, g.name, v.get(name, 0)) for g, v in zip(shown, values, strict=True)),
+                )
+                for name in names
+            )
+            figures.append(Figure(key, label_of(key), DEFINITIONS[key], False, (), entries))
+        sections.append(Section(section, section_title(section), tuple(figures)))
+    return sections
+
+
+def month_to_date(text: str, today: date) -> tuple[date, date, date]:
+    """The month ``YYYY-MM`` as a report measures it on ``today``: its first day, its last day measured (the
+    month's last, or ``today`` while it runs: a later day is not yet known, and a replay through it would
+    count windows still open as lost) and its last; a ValueError in words for no month or one to come."""
+    first, last = month_period(text)
+    if first > today:
+        raise ValueError(f"{text} has not begun (today is {today.isoformat()})")
+    return first, min(last, today), last
+
+
+def trend_of(measured: Sequence[Measured], periods: Sequence[tuple[date, date]]) -> list[core.Measures]:
+    """The practice's measures of each period from outcomes already read (``outcomes`` through a day on or
+    after the last period's end): ``trend`` without reading them again."""
+    kept = [m.outcome for m in measured]
+    return [core.measures_of(kept, start, end) for start, end in periods]
+
+
+def course_splits(found: Sequence[Group]) -> dict[int, dict[str, str]]:
+    """Each course's group in each split (``groups``' answer): course id → split → group name."""
+    splits: dict[int, dict[str, str]] = defaultdict(dict)
+    for group in found:
+        for m in group.courses:
+            splits[m.course.pk][group.split] = group.name
+    return dict(splits)
+
+
+def figure_keys(measures: core.Measures) -> list[str]:
+    """The keys of the counts of ``measures``' rows (those ``course_figures`` gives), in the rows' order."""
+    return [row.measure for row in measure_rows("", "", measures) if not _is_statistic(row.measure)]
+
+
+def csv_cell(value: Any) -> str:
+    """A cell a spreadsheet shows as text: one that starts like a formula is quoted (CSV injection), as the
+    audit log's export does (a group is a prescriber's name, which staff type)."""
+    text = "" if value is None else str(value)
+    return f"'{text}" if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
+
+
+class Compared(NamedTuple):
+    """A published figure (``core.COMPARISONS``) beside the practice's own of a period: ``how`` says how the
+    practice's figure is counted, or why isotrack does not measure it (``measured`` False); the share is
+    None when nothing was counted in the period."""
+
+    key: str
+    label: str
+    published: str
+    source: str
+    how: str
+    measured: bool
+    numerator: int | None
+    denominator: int | None
+    share: float | None
+
+
+def compared(measures: core.Measures) -> list[Compared]:
+    """Each published figure of ``core.COMPARISONS`` with the practice's comparable share of ``measures``."""
+    found: list[Compared] = []
+    for item in core.COMPARISONS:
+        numerator = denominator = None
+        if item.counts is not None:
+            numerator, denominator = item.counts(measures)
+        found.append(
+            Compared(
+                item.key,
+                item.label,
+                item.published,
+                item.source,
+                item.practice,
+                item.counts is not None,
+                numerator,
+                denominator,
+                item.share(measures),
+            )
+        )
+    return found
+
+
+class ReportPage(NamedTuple):
+    """A page of the printable report: the practice's figures, or one prescriber's beside the practice's."""
+
+    group: Group
+    sections: list[Section]
+
+
+def monthly_report(practice: Practice, start: date, end: date, month_end: date) -> dict[str, Any]:
+    """What the printable report shows (``web/quality/report.html``, rendered the same by the page and by
+    ``isotrack report --format html``): the practice's page, then one page per prescriber with the
+    practice's figures beside theirs. ``end`` is the month's last day, or the practice's today while the
+    month runs (``month_end`` then says it is a part of the month)."""
+    measured = outcomes(practice, end)
+    found = groups(practice, start, end, measured)
+    whole = found[0]
+    pages = [ReportPage(whole, layout([whole]))]
+    pages += [ReportPage(g, layout([g, whole], whole)) for g in found if g.split == "prescriber"]
+    return {
+        "practice": practice,
+        "start": start,
+        "end": end,
+        "to_date": end < month_end,
+        "printed": practice_today(practice),
+        "pages": pages,
+        "disclaimer": DISCLAIMER,
+    }

@@ -14,7 +14,7 @@ import dataclasses
 import json
 from collections import defaultdict
 from collections.abc import Iterable
-from datetime import date
+from datetime import date, datetime
 from decimal import Decimal
 from typing import Any, cast
 
@@ -37,6 +37,7 @@ from isotrack.clinic.models import (
     Practice,
     PregnancyFollowUp,
     PregnancyTest,
+    RecordedModel,
     Visit,
     Weight,
 )
@@ -131,22 +132,37 @@ def facts_of(courses: Iterable[Course]) -> dict[int, facts.CourseFile]:
     return facts_by_course([course.pk for course in courses])
 
 
-def facts_by_course(course_ids: list[int]) -> dict[int, facts.CourseFile]:
-    """The core's facts of each course (ids of any practices), a fixed number of queries per ``CHUNK``."""
+def facts_by_course(
+    course_ids: list[int], recorded_by: datetime | None = None
+) -> dict[int, facts.CourseFile]:
+    """The core's facts of each course (ids of any practices), a fixed number of queries per ``CHUNK``.
+
+    ``recorded_by``: the records as they stood at that instant (the quality report's "as recorded then"):
+    those recorded by then and not voided by then, so that a record entered or corrected later shows as a
+    correction, not a rewrite. What is kept on the course and the patient themselves (the last day of
+    dosing, the category, the birth date) and a contraception method's end are edited in place and read as
+    they are now; the audit trail keeps their history."""
     found: dict[int, facts.CourseFile] = {}
     for first in range(0, len(course_ids), CHUNK):
-        found.update(_chunk(course_ids[first : first + CHUNK]))
+        found.update(_chunk(course_ids[first : first + CHUNK], recorded_by))
     return found
 
 
-def _chunk(course_ids: list[int]) -> dict[int, facts.CourseFile]:
+def _records(model: type[RecordedModel], recorded_by: datetime | None) -> QuerySet[Any]:
+    """The records in force, or as they stood at ``recorded_by`` (see ``facts_by_course``)."""
+    if recorded_by is None:
+        return model.objects.all()
+    return model.all_objects.filter(recorded_at__lte=recorded_by).exclude(voided_at__lte=recorded_by)
+
+
+def _chunk(course_ids: list[int], recorded_by: datetime | None = None) -> dict[int, facts.CourseFile]:
     rows = _rows(Course.objects.filter(id__in=_among(course_ids)).values_list(*_COURSE_COLUMNS))
     patient_ids = sorted({row[4] for row in rows})
     practices = {p.pk: p for p in Practice.objects.filter(id__in={row[7] for row in rows})}
-    events = _events(course_ids)
-    doses, holds, missed = _dosing(course_ids)
-    acknowledgments, follow_ups = _handled(course_ids)
-    weights, contraception = _patient_facts(patient_ids)
+    events = _events(course_ids, recorded_by)
+    doses, holds, missed = _dosing(course_ids, recorded_by)
+    acknowledgments, follow_ups = _handled(course_ids, recorded_by)
+    weights, contraception = _patient_facts(patient_ids, recorded_by)
     policies: dict[tuple[int, Any], facts.Policy] = {}
     found = {}
     for course_id, start, end, target, patient_id, category, birth, practice_id in rows:
@@ -199,19 +215,21 @@ def mood_fact(screen: MoodScreen) -> facts.MoodScreen:
     return _mood(screen.date, screen.instrument, screen.score, screen.item9)
 
 
-def _events(course_ids: list[int]) -> dict[int, list[facts.Event]]:
+def _events(course_ids: list[int], recorded_by: datetime | None) -> dict[int, list[facts.Event]]:
     """Every event of each course: each type in date order (then id)."""
     among = _among(course_ids)
     found: dict[int, list[facts.Event]] = defaultdict(list)
     tables: list[tuple[QuerySet[Any, Any], Any]] = [
         (
-            IpledgeEntry.objects.filter(course_id__in=among)
+            _records(IpledgeEntry, recorded_by)
+            .filter(course_id__in=among)
             .order_by("date", "id")
             .values_list("course_id", "kind", "date"),
             lambda kind, day: _IPLEDGE_EVENTS[kind](_date(day)),
         ),
         (
-            PregnancyTest.objects.filter(course_id__in=among)
+            _records(PregnancyTest, recorded_by)
+            .filter(course_id__in=among)
             .order_by("specimen_date", "id")
             .values_list(
                 "course_id", "specimen_date", "purpose", "setting", "result", "verified_by__username"
@@ -221,7 +239,8 @@ def _events(course_ids: list[int]) -> dict[int, list[facts.Event]]:
             ),
         ),
         (
-            Dispense.objects.filter(course_id__in=among)
+            _records(Dispense, recorded_by)
+            .filter(course_id__in=among)
             .order_by("date", "id")
             .values_list("course_id", "date", "days_supply", "mg_per_day", "product", "rma"),
             lambda day, supply, mg, product, rma: facts.Dispense(
@@ -229,17 +248,22 @@ def _events(course_ids: list[int]) -> dict[int, list[facts.Event]]:
             ),
         ),
         (
-            Visit.objects.filter(course_id__in=among).order_by("date", "id").values_list("course_id", "date"),
+            _records(Visit, recorded_by)
+            .filter(course_id__in=among)
+            .order_by("date", "id")
+            .values_list("course_id", "date"),
             lambda day: facts.Visit(_date(day)),
         ),
         (
-            LabResult.objects.filter(course_id__in=among)
+            _records(LabResult, recorded_by)
+            .filter(course_id__in=among)
             .order_by("effective_date", "id")
             .values_list("course_id", "effective_date", "test", "value", "unit", "uln"),
             _lab,
         ),
         (
-            MoodScreen.objects.filter(course_id__in=among)
+            _records(MoodScreen, recorded_by)
+            .filter(course_id__in=among)
             .order_by("date", "id")
             .values_list("course_id", "date", "instrument", "score", "item9"),
             _mood,
@@ -252,7 +276,7 @@ def _events(course_ids: list[int]) -> dict[int, list[facts.Event]]:
 
 
 def _dosing(
-    course_ids: list[int],
+    course_ids: list[int], recorded_by: datetime | None
 ) -> tuple[
     dict[int, tuple[facts.DoseSegment, ...]],
     dict[int, tuple[facts.Interruption, ...]],
@@ -260,19 +284,22 @@ def _dosing(
 ]:
     among = _among(course_ids)
     doses = _grouped(
-        DoseSegment.objects.filter(course_id__in=among)
+        _records(DoseSegment, recorded_by)
+        .filter(course_id__in=among)
         .order_by("starts_on", "id")
         .values_list("course_id", "starts_on", "mg_per_day", "product"),
         lambda day, mg, product: facts.DoseSegment(_date(day), _number(mg), product),
     )
     holds = _grouped(
-        Interruption.objects.filter(course_id__in=among)
+        _records(Interruption, recorded_by)
+        .filter(course_id__in=among)
         .order_by("start", "id")
         .values_list("course_id", "start", "end", "reason"),
         lambda start, end, reason: facts.Interruption(_date(start), _date(end), reason or None),
     )
     missed = _grouped(
-        MissedDose.objects.filter(course_id__in=among)
+        _records(MissedDose, recorded_by)
+        .filter(course_id__in=among)
         .order_by("date", "id")
         .values_list("course_id", "date"),
         _date,
@@ -281,11 +308,12 @@ def _dosing(
 
 
 def _handled(
-    course_ids: list[int],
+    course_ids: list[int], recorded_by: datetime | None
 ) -> tuple[dict[int, tuple[facts.Acknowledgment, ...]], dict[int, tuple[facts.FollowUp, ...]]]:
     among = _among(course_ids)
     acknowledgments = _grouped(
-        AlertAcknowledgment.objects.filter(course_id__in=among)
+        _records(AlertAcknowledgment, recorded_by)
+        .filter(course_id__in=among)
         .order_by("date", "id")
         .values_list("course_id", "alert_code", "alert_date", "date", "recorded_by__username", "reason"),
         lambda code, alert_date, day, by, reason: facts.Acknowledgment(
@@ -293,7 +321,8 @@ def _handled(
         ),
     )
     follow_ups = _grouped(
-        PregnancyFollowUp.objects.filter(course_id__in=among)
+        _records(PregnancyFollowUp, recorded_by)
+        .filter(course_id__in=among)
         .order_by("date", "id")
         .values_list("course_id", "step", "date"),
         lambda step, day: facts.FollowUp(step, _date(day)),
@@ -302,17 +331,19 @@ def _handled(
 
 
 def _patient_facts(
-    patient_ids: list[int],
+    patient_ids: list[int], recorded_by: datetime | None
 ) -> tuple[dict[int, tuple[facts.Weight, ...]], dict[int, tuple[facts.ContraceptionUse, ...]]]:
     among = _among(patient_ids)
     weights = _grouped(
-        Weight.objects.filter(patient_id__in=among)
+        _records(Weight, recorded_by)
+        .filter(patient_id__in=among)
         .order_by("effective_date", "id")
         .values_list("patient_id", "effective_date", "kg"),
         lambda day, kg: facts.Weight(_date(day), _number(kg)),
     )
     contraception = _grouped(
-        Contraception.objects.filter(patient_id__in=among)
+        _records(Contraception, recorded_by)
+        .filter(patient_id__in=among)
         .order_by("start", "id")
         .values_list("patient_id", "method", "start", "end"),
         lambda method, start, end: facts.ContraceptionUse(method, _date(start), _maybe_date(end)),

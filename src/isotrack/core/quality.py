@@ -877,7 +877,7 @@ def measures_of(outcomes: Sequence[CourseOutcome], start: dt.date, end: dt.date)
                 course_closed += 1
 
         stopped_on = outcome.stopped_on()
-        if within(stopped_on):
+        if stopped_on is not None and within(stopped_on):
             stopped += 1
             stop_reasons[outcome.stopped_why()] += 1
             first_filled = outcome.first_fill.filled_on

@@ -4,7 +4,15 @@ from django.contrib.auth.decorators import login_not_required
 from django.urls import include, path, register_converter, reverse_lazy
 from django.views.generic import TemplateView
 
-from isotrack.web import account_views, audit_views, import_views, record_views, staff_views, views
+from isotrack.web import (
+    account_views,
+    audit_views,
+    course_views,
+    import_views,
+    record_views,
+    staff_views,
+    views,
+)
 from isotrack.web.converters import RecordKindConverter
 
 register_converter(RecordKindConverter, "recordkind")
@@ -76,6 +84,7 @@ urlpatterns = [
         name="record_correct",
     ),
     path("records/<recordkind:kind>/<uuid:record_id>/void/", record_views.record_void, name="record_void"),
+    path("courses/<uuid:course_id>/end/", course_views.course_end, name="course_end"),
     path("practice/settings/", staff_views.practice_settings, name="practice_settings"),
     path("practice/import/", import_views.practice_import, name="practice_import"),
     path("practice/audit/", audit_views.practice_audit, name="practice_audit"),
@@ -96,4 +105,5 @@ urlpatterns = [
     ),
     path("", include("isotrack.web.worklist_urls")),  # the worklist (home) and the course page
     path("", include("isotrack.web.visit_urls")),  # enrollment, the monthly visit, dose changes
+    path("", include("isotrack.web.quality_urls")),  # the practice's quality report (issue 16)
 ]

@@ -3,8 +3,10 @@
 Each stored line holds until the day the core's answer changes; this judges the lines whose day came (a few
 percent a day) and adds a line for any course that has none. Without it the day's first worklist page judges
 them itself; with it that page reads stored lines like every other. Safe to run at any time, twice, or from
-several machines: a line already current is left alone. Prints counts only (no patient data), then each
-practice's audit chain head (`isotrack audit-head`), so that the job's log keeps one a day.
+several machines: a line already current is left alone. It also replays the courses whose kept outcome for
+the quality report is stale (isotrack.clinic.quality), so that the day's first report reads kept ones. Prints
+counts only (no patient data), then each practice's audit chain head (`isotrack audit-head`), so that the
+job's log keeps one a day.
 
 On PostgreSQL the lines are judged by ``--workers`` processes at once (default: the machine's cores, at most
 ``MAX_WORKERS``), each with a connection of its own; SQLite takes one writer at a time, so one process there.
@@ -22,6 +24,8 @@ from isotrack.clinic.imports.practice import forget_expired_previews
 from isotrack.clinic.inputs import whole_number
 from isotrack.clinic.management.arguments import HyphenatedCommand, today_option
 from isotrack.clinic.models import Practice
+from isotrack.clinic.quality import refresh_outcomes
+from isotrack.clinic.queries import practice_today
 from isotrack.clinic.worklist import refresh_for_the_day
 
 MAX_WORKERS = 8  # each a database connection: a default that leaves the app processes theirs
@@ -47,10 +51,13 @@ class Command(HyphenatedCommand):
         workers = _workers(options["workers"])
         total = 0
         practices = list(Practice.objects.order_by("id"))
+        replayed = 0
         for practice in practices:
             total += refresh_for_the_day(practice, today, workers=workers)
+            replayed += refresh_outcomes(practice, today or practice_today(practice))
         forget_expired_previews()  # the Import page's previewed files past their day (patients' data)
         self.stdout.write(f"judged {total} worklist line(s) in {len(practices)} practice(s)")
+        self.stdout.write(f"replayed {replayed} course(s) for the quality report")
         for head in audit_heads():  # the job's log keeps each practice's audit head, outside the database
             self.stdout.write(f"audit head {head}")
 
