@@ -213,3 +213,29 @@ def test_the_report_counts_stopped_courses_by_their_recorded_reason(prescriber, 
     assert practice["courses.stopped"] == "1"
     assert practice["courses.stop_reasons.patient_choice"] == "1"
     assert Course.objects.get(pk=course.pk).stop_reason == "patient_choice"
+
+
+def test_a_course_a_positive_test_stopped_ends_only_by_its_follow_up(prescriber, course):
+    """Once a positive test stopped the course in the engine, neither another reason nor a completion may be
+    recorded over it (the follow-up's stop would then do nothing and the course keep the wrong reason); the
+    test's own stop, as the follow-up records it, is the one way."""
+    record_dispense(actor=prescriber, course=course, day=date(2026, 6, 1), days_supply=30)
+    record_pregnancy_test(
+        actor=prescriber,
+        course=course,
+        purpose="monthly",
+        setting="lab",
+        specimen_date=date(2026, 6, 25),
+        result="positive",
+    )
+    for stopped, reason in ((True, "side_effects"), (False, "")):
+        with pytest.raises(InvalidInput, match="A positive pregnancy test stopped this course"):
+            end_course(
+                actor=prescriber, course=course, end=date(2026, 6, 25), stopped=stopped, stop_reason=reason
+            )
+    course.refresh_from_db()
+    assert (course.status, course.end, course.stop_reason) == (CourseStatus.ACTIVE, None, "")
+    ended = end_course(
+        actor=prescriber, course=course, end=date(2026, 6, 25), stopped=True, stop_reason="positive_test"
+    )
+    assert (ended.status, ended.stop_reason) == (CourseStatus.REVOKED, "positive_test")

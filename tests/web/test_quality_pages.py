@@ -388,6 +388,8 @@ def test_bad_input_is_refused_beside_its_field_and_the_last_30_days_are_shown(bu
         ({}, "measure"),
         ({"measure": "windows.nope"}, "measure"),
         ({"measure": "first_fill.median_days"}, "measure"),  # a median: no courses make it up
+        ({"measure": "windows.missing.<img src=x>"}, "measure"),  # words typed into the address: no code
+        ({"measure": "windows.missing.PICK_UP.x"}, "measure"),
         ({"measure": "windows.lost", "split": "prescriber", "group": "Nobody Here"}, "group"),
         ({"measure": "windows.lost", "month": "2026-99"}, "month"),
         ({"measure": "windows.lost", "page": "-1"}, "page"),

@@ -470,10 +470,19 @@ def _tuples() -> frozenset[str]:
     return frozenset(key for _, fields in _skeleton() for key, is_tuple in fields if is_tuple)
 
 
+_ENTRY = re.compile(r"[A-Z0-9_]+|[a-z0-9_]+")  # an entry of a tuple is a code: a step, an alert, a reason
+
+
 def _parent(measure: str) -> str | None:
-    """The tuple a row's key is an entry of (its name may hold dots: a reason typed by staff)."""
+    """The tuple a row's key is an entry of; None for no tuple, or an entry that is no code (words typed
+    into an address are no figure, and would otherwise be shown as one)."""
     return next(
-        (key for key in _tuples() if measure.startswith(f"{key}.") and len(measure) > len(key) + 1), None
+        (
+            key
+            for key in _tuples()
+            if measure.startswith(f"{key}.") and _ENTRY.fullmatch(measure[len(key) + 1 :])
+        ),
+        None,
     )
 
 

@@ -6,6 +6,7 @@ from datetime import date
 from decimal import Decimal
 from typing import Any
 
+from isotrack import core
 from isotrack.audit.events import EventCode
 from isotrack.audit.trail import snapshot
 from isotrack.clinic import worklist_entries
@@ -33,6 +34,7 @@ from isotrack.clinic.models import (
     StopReason,
 )
 from isotrack.clinic.queries import practice_today
+from isotrack.clinic.records import course_facts
 from isotrack.core import plausibility
 
 
@@ -113,6 +115,12 @@ def end_course(
     plausible(
         plausibility.planned_within_a_year(end, today_of(course.patient), "The last day of dosing"), "end"
     )
+    if not (stopped and stop_reason == STOP_BY_TEST) and _stopped_by_a_test(course, end):
+        raise InvalidInput(
+            "A positive pregnancy test stopped this course (IPL-PT-POSITIVE): record its follow-up steps "
+            "(stop, refer, report) instead; they stop it with that reason.",
+            field="stop_reason" if stopped else "end",
+        )
     before = snapshot(course)
     course.end = end
     course.status = CourseStatus.REVOKED if stopped else CourseStatus.COMPLETED
@@ -128,6 +136,16 @@ def end_course(
         reason=reason,
     )
     return course
+
+
+STOP_BY_TEST = "positive_test"  # core.STOP_REASONS: the reason a positive test's follow-up records
+
+
+def _stopped_by_a_test(course: Course, end: date) -> bool:
+    """Whether the engine says a positive pregnancy test stopped the course by its last day of dosing
+    ``end`` (its phase that day): then only the test's follow-up ends it, as stopped for that reason, never
+    another reason nor as completed. A positive test after the last dose stops nothing (core.quality)."""
+    return core.standing(course_facts(course), end).phase == "stopped"
 
 
 STOP_REASON_WORDS = ", ".join(f"{code} ({label.lower()})" for code, label in StopReason.choices)
