@@ -13,7 +13,9 @@ DATABASE_URL). Then times:
 - the report of the last 12 months once the outcomes are kept: the year's measures for every group
   (``report_rows``) and the 12 months' trend, from kept outcomes (the target: under 5 s);
 - the same right after a write to one patient's records (that course replayed again);
-- the dashboard page (GET /quality/, the last 30 days) once computed, when the page exists (target < 1 s).
+- the dashboard page (GET /quality/, the last 30 days): its first look (its figures computed from the kept
+  outcomes and kept, ``QualityFigures``), then once computed (the target: under 1 s), then right after a
+  write (the figures computed again: a write moves the fingerprint they are kept under).
 
 Prints plain figures; exits 1 if a target is missed.
 """
@@ -94,12 +96,19 @@ def main() -> int:
         else:
             client = Client()
             client.force_login(StaffUser.objects.filter(practice=practice, role="prescriber").first())
-            client.get(url)
+            computing_ms, _, response = timed(lambda: client.get(url), repeat=1)
+            assert response.status_code == 200, response.status_code
+            print(f"dashboard page (GET {url}, the last 30 days), computing its figures from kept outcomes: "
+                  f"{computing_ms:.0f} ms")  # fmt: skip
             page_p50, page_p95, response = timed(lambda: client.get(url), repeat=10)
             assert response.status_code == 200, response.status_code
-            print(f"dashboard page (GET {url}, the last 30 days), outcomes kept: p50 {page_p50:.0f} ms, "
-                  f"p95 {page_p95:.0f} ms")  # fmt: skip
+            print(f"dashboard page, figures kept: p50 {page_p50:.0f} ms, p95 {page_p95:.0f} ms")
             figures["dashboard"] = page_p95
+            record_visit(actor=nurse, course=course, day=TODAY - 2 * DAY)
+            again_ms, _, response = timed(lambda: client.get(url), repeat=1)
+            assert response.status_code == 200, response.status_code
+            print(f"dashboard page right after a write to one patient's records (one course replayed, the "
+                  f"figures computed again): {again_ms:.0f} ms")  # fmt: skip
 
         missed = [name for name, target in TARGETS_MS.items() if figures.get(name, 0) > target]
         for name in missed:

@@ -28,7 +28,9 @@ from isotrack.core import (
     course_outcome,
     evaluate,
     measures,
+    measures_from_json,
     measures_of,
+    measures_to_json,
     outcome_from_json,
     outcome_to_json,
 )
@@ -74,6 +76,38 @@ def test_an_outcome_kept_in_another_format_is_refused() -> None:
     kept = outcome_to_json(course_outcome(MONITORED["self-harm risk"], S + days(150)))
     with pytest.raises(ValueError):
         outcome_from_json({**kept, "format": OUTCOME_FORMAT - 1})
+
+
+@PROPERTY
+@given(st.lists(courses, max_size=4), st.integers(-60, 200), st.integers(0, 120))
+def test_a_periods_measures_read_back_from_json_are_the_same(
+    course_files: list[CourseFile], offset: int, length: int
+) -> None:
+    start = through_day(offset)
+    found = measures(course_files, start, start + days(length))
+    assert measures_from_json(json.loads(json.dumps(measures_to_json(found)))) == found
+
+
+def test_the_hand_built_practices_measures_read_back_from_json() -> None:
+    found = measures([*PRACTICE.values(), *MONITORED.values()], S, S + days(210))
+    assert found.windows.lost and found.monitoring.alerts_raised and found.courses.stop_reasons
+    assert measures_from_json(json.loads(json.dumps(measures_to_json(found)))) == found
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        lambda kept: {key: value for key, value in kept.items() if key != "safety"},
+        lambda kept: {**kept, "windows": {**kept["windows"], "unknown_figure": 1}},
+        lambda kept: {**kept, "windows": {k: v for k, v in kept["windows"].items() if k != "lost"}},
+        lambda kept: {**kept, "courses": [1, 2]},
+    ],
+    ids=["a section missing", "a figure unknown", "a figure missing", "a section of another kind"],
+)
+def test_measures_kept_in_another_shape_are_refused(change: Any) -> None:
+    kept = measures_to_json(measures(list(PRACTICE.values()), S, S + days(60)))
+    with pytest.raises(ValueError):
+        measures_from_json(change(kept))
 
 
 # --- (b), (c) which periods an outcome serves ---------------------------------------------------------------

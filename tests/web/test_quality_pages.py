@@ -555,6 +555,32 @@ def test_the_dashboards_queries_do_not_grow_with_the_courses(db):
     )
 
 
+def test_the_dashboard_shows_kept_figures_until_a_record_changes_them(db):
+    """Once computed, the page shows the kept figures (and says when they were computed); a course stopped
+    through its page's action is on the next look."""
+    practice = Practice.objects.create(name="Keeping Dermatology (test)")
+    doctor = staff_of(practice, "keep-doctor", Role.PRESCRIBER, "Kim", "Keep")
+    client = client_of(doctor)
+    courses = [
+        course_of(doctor, f"K-{n}", enrolled=date(2026, 11, 2 + n), start=date(2026, 11, 9 + n))
+        for n in range(2)
+    ]
+    for course in courses:
+        record_dispense(actor=doctor, course=course, day=course.start, days_supply=30)
+    first = client.get(reverse("quality"))
+    assert "Figures computed" in first.content.decode()
+    assert parsed(first).values[("practice", "courses.stopped")] == "0"
+    stop = client.post(
+        reverse("course_end", args=[courses[0].uuid]),
+        {"end": "2026-11-30", "outcome": "stop", "stop_reason": "side_effects"},
+    )
+    assert stop.status_code in (200, 302, 303), stop.status_code
+    assert Course.objects.get(pk=courses[0].pk).status == CourseStatus.REVOKED
+    after = parsed(client.get(reverse("quality")))
+    assert after.values[("practice", "courses.stopped")] == "1"
+    assert after.values[("practice", "courses.stop_reasons.side_effects")] == "1"
+
+
 def test_a_practice_with_no_course_gets_every_page_with_nothing_counted(db):
     practice = Practice.objects.create(name="Empty Dermatology (test)")
     client = client_of(staff_of(practice, "empty-doctor", Role.PRESCRIBER, "Eve", "Empty"))

@@ -898,6 +898,28 @@ class QualityOutcome(models.Model):
     outcome = models.JSONField()
 
 
+
+class QualityFigures(models.Model):
+    """A dashboard's figures for one period, as computed from the kept outcomes (``QualityOutcome``): each
+    group's measures (``core.measures_to_json``) and the twelve months' trend. Derived, never a record: kept
+    so that the dashboard shown again reads one row instead of summing thousands of outcomes, and computed
+    again when its ``fingerprint`` is not the practice's (isotrack.clinic.quality.fingerprint: the courses'
+    records, the engine and the policy, the prescribers' names). The nightly job computes the default period
+    ahead of the day's first look and removes rows computed more than a month before."""
+
+    id = models.BigAutoField(primary_key=True)
+    practice = models.ForeignKey(Practice, on_delete=models.CASCADE, related_name="+")
+    start = models.DateField()
+    end = models.DateField()
+    fingerprint = models.CharField(max_length=64)
+    figures = models.JSONField()
+    computed_at = models.DateTimeField()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["practice", "start", "end"], name="quality_figures_period"),
+        ]
+
 # The order of a day's events on the calendar: by patient, then as the core orders a course's events.
 PLAN_ORDER = ("date", "family_name", "given_name", "course_id", "kind_order", "number")
 _PLAN_INDEX = ("date", "family_name", "given_name", "course", "kind_order", "number")  # the same, as fields

@@ -31,13 +31,18 @@ from __future__ import annotations
 
 import calendar
 import dataclasses
+import hashlib
+import json
 import re
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
-from datetime import date, datetime, time
+from datetime import date, datetime, time, timedelta
 from functools import cache
 from typing import Any, NamedTuple
 from zoneinfo import ZoneInfo
+
+from django.db.models import Count, Sum
+from django.utils import timezone
 
 from isotrack import core
 from isotrack.clinic.models import (
@@ -45,6 +50,7 @@ from isotrack.clinic.models import (
     CourseStatus,
     PatientCategory,
     Practice,
+    QualityFigures,
     QualityOutcome,
     StaffUser,
 )
@@ -55,6 +61,11 @@ from isotrack.clinic.worklist_entries import basis
 PRACTICE_GROUP = "practice"  # the group of the practice as a whole
 # The splits of the report, in order: the practice, then each prescriber, category and age band.
 SPLITS = ("practice", "prescriber", "category", "age band")
+DEFAULT_DAYS = 30  # the dashboard's period when none is chosen: the last 30 days, today included
+TREND_MONTHS = 12  # the month-by-month trend: the twelve months up to the period's end
+EARLIEST = date(2000, 1, 1)  # iPLEDGE began in 2006: an earlier day is a typing slip
+FIGURES_FORMAT = 1  # the shape of a dashboard's kept figures (QualityFigures.figures); in the fingerprint
+KEEP_FIGURES = timedelta(days=31)  # the nightly job removes kept figures computed longer ago than this
 _MONTH = re.compile(r"([0-9]{4})-([0-9]{2})")  # [0-9], not \d: other scripts' digits are no month
 _CLOSED_AS: dict[str, core.ClosedAs] = {CourseStatus.COMPLETED: "completed", CourseStatus.REVOKED: "stopped"}
 
@@ -519,7 +530,9 @@ def _words(name: str) -> str:
     return text[:1].upper() + text[1:].lower() if text.isupper() else text[:1].upper() + text[1:]
 
 
-def layout(shown: Sequence[Group], reference: Group | None = None) -> list[Section]:
+def layout(
+    shown: Sequence[Group | GroupFigures], reference: Group | GroupFigures | None = None
+) -> list[Section]:
     """The figures of the ``shown`` groups side by side, section by section in the core's order; a tuple's
     entries in the order of the ``reference`` group's rows (the practice's, which holds every entry of its
     groups; the first shown group's by default)."""
@@ -654,3 +667,127 @@ def monthly_report(practice: Practice, start: date, end: date, month_end: date) 
         "pages": pages,
         "disclaimer": DISCLAIMER,
     }
+
+
+# --- The dashboard's kept figures ---------------------------------------------------------------------------
+# The dashboard sums every course's outcome for each group of each split and for each of the twelve months:
+# at 5,000 courses that is seconds of work per look. Its figures are kept (``QualityFigures``, one row per
+# practice and period) with the fingerprint of what they were computed from, and shown again while the
+# practice's fingerprint is the same: one aggregate query and one row read, whatever the practice's size.
+# The fingerprint moves with any write to a course's records (the worklist lines' generations: every write
+# moves its patient's, in its own transaction), a course or a line added, the engine's source and the
+# practice's rules and policy (``basis``), the prescribers' names (a group's name), and the kept figures'
+# shape (``FIGURES_FORMAT``). It is read before the outcomes the figures are computed from, so figures
+# computed while a write lands are labelled with the older fingerprint and computed again at the next look;
+# never shown as newer than they are.
+
+
+class GroupFigures(NamedTuple):
+    """One group's measures of the period and how many of the report's courses are in the group."""
+
+    split: str
+    name: str
+    measures: core.Measures
+    course_count: int
+
+
+class Figures(NamedTuple):
+    """A dashboard's figures: the groups of every split (the practice's first, as ``groups`` orders them),
+    the trend's months (``trend_periods``) and their measures, and when they were computed."""
+
+    groups: list[GroupFigures]
+    months: list[tuple[date, date]]
+    trend: list[core.Measures]
+    computed_at: datetime
+
+
+def trend_periods(end: date) -> list[tuple[date, date]]:
+    """The ``TREND_MONTHS`` months up to the one holding ``end`` (none before ``EARLIEST``), the last one
+    measured through ``end``."""
+    return [p for p in month_periods(end, TREND_MONTHS) if p[0] >= EARLIEST]
+
+
+def fingerprint(practice: Practice) -> str:
+    """What a dashboard's kept figures were computed from (see above): two small queries."""
+    lines = Course.objects.filter(patient__practice=practice).aggregate(
+        courses=Count("id"), lines=Count("worklist_entry"), generations=Sum("worklist_entry__generation")
+    )
+    names = list(
+        StaffUser.objects.filter(practice=practice)
+        .order_by("pk")
+        .values_list("pk", "username", "first_name", "last_name", "credentials")
+    )
+    text = json.dumps([FIGURES_FORMAT, basis(practice), lines, names], default=str)
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+def dashboard_figures(practice: Practice, start: date, end: date) -> Figures:
+    """The figures of the period from ``start`` through ``end`` and the trend up to ``end``: the kept ones
+    when their fingerprint is the practice's, computed (``outcomes``, ``groups``, ``trend_of``) and kept
+    otherwise."""
+    mark = fingerprint(practice)
+    kept = QualityFigures.objects.filter(practice=practice, start=start, end=end, fingerprint=mark).first()
+    if kept is not None:
+        try:
+            return _figures_from_json(kept.figures, end, kept.computed_at)
+        except (ValueError, KeyError, TypeError):  # kept in another shape: computed again
+            pass
+    measured = outcomes(practice, end)
+    months = trend_periods(end)
+    figures = Figures(
+        [
+            GroupFigures(g.split, g.name, g.measures, len(g.courses))
+            for g in groups(practice, start, end, measured)
+        ],
+        months,
+        trend_of(measured, months),
+        timezone.now(),  # the real time, as the audit's: when the figures were computed
+    )
+    QualityFigures.objects.bulk_create(
+        [
+            QualityFigures(
+                practice=practice,
+                start=start,
+                end=end,
+                fingerprint=mark,
+                figures=_figures_to_json(figures),
+                computed_at=figures.computed_at,
+            )
+        ],
+        update_conflicts=True,
+        unique_fields=["practice", "start", "end"],
+        update_fields=["fingerprint", "figures", "computed_at"],
+    )
+    return figures
+
+
+def refresh_figures(practice: Practice, today: date) -> None:
+    """The nightly job's part: the default period's figures (the last ``DEFAULT_DAYS`` days through
+    ``today``) computed ahead of the day's first look; kept figures computed more than ``KEEP_FIGURES`` ago
+    removed (a period looked at again is computed again)."""
+    dashboard_figures(practice, today - timedelta(days=DEFAULT_DAYS - 1), today)
+    QualityFigures.objects.filter(practice=practice, computed_at__lt=timezone.now() - KEEP_FIGURES).delete()
+
+
+def _figures_to_json(figures: Figures) -> dict[str, Any]:
+    return {
+        "format": FIGURES_FORMAT,
+        "groups": [[g.split, g.name, g.course_count, core.measures_to_json(g.measures)] for g in figures.groups],
+        "trend": [core.measures_to_json(m) for m in figures.trend],
+    }
+
+
+def _figures_from_json(data: dict[str, Any], end: date, computed_at: datetime) -> Figures:
+    if data.get("format") != FIGURES_FORMAT:
+        raise ValueError(f"figures of format {data.get('format')!r}, not {FIGURES_FORMAT}")
+    months = trend_periods(end)
+    trend = [core.measures_from_json(m) for m in data["trend"]]
+    if [(m.start, m.end) for m in trend] != months:
+        raise ValueError("figures of another trend")
+    found = [
+        GroupFigures(str(split), str(name), core.measures_from_json(kept), int(count))
+        for split, name, count, kept in data["groups"]
+    ]
+    if not found or found[0].split != PRACTICE_GROUP:
+        raise ValueError("figures without the practice's")
+    return Figures(found, months, trend, computed_at)

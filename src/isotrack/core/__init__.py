@@ -74,8 +74,8 @@ All are frozen dataclasses of dates, numbers, text and tuples; build them direct
   figure, source, the practice's share or why none) sets the published figures beside them.
   ``course_outcome(course_file, through, closed_as, stop_reason) -> CourseOutcome``: one course replayed once
   over its whole life, kept as JSON (``outcome_to_json`` / ``outcome_from_json``) and summed for any period
-  it serves (``measures_of(outcomes, start, end)``); ``STOP_REASONS``,
-  ``AGE_BANDS``, ``age_band``, ``age_on``.
+  it serves (``measures_of(outcomes, start, end)``); a period's measures kept as JSON too
+  (``measures_to_json`` / ``measures_from_json``); ``STOP_REASONS``, ``AGE_BANDS``, ``age_band``, ``age_on``.
 - ``recognise(codings, texts) -> Recognised | None``: whether a medication (its ``MedicationCoding``s and
   texts) is isotretinoin, by RxNorm code, ingredient or brand name (``isotrack.core.products``);
   ``clinical_drug(strength_mg, product)``: the RxNorm SCD of a capsule strength, when the reference has one.
@@ -180,7 +180,9 @@ from isotrack.core.quality import (
     age_on,
     course_outcome,
     measures,
+    measures_from_json,
     measures_of,
+    measures_to_json,
     outcome_from_json,
     outcome_to_json,
 )
@@ -225,7 +227,9 @@ __all__ = [
     "age_band",
     "age_on",
     "course_outcome",
+    "measures_from_json",
     "measures_of",
+    "measures_to_json",
     "outcome_from_json",
     "outcome_to_json",
     "CourseReplay",

@@ -51,9 +51,11 @@ from __future__ import annotations
 import bisect
 import dataclasses
 import datetime as dt
+import functools
 import heapq
 import math
 import statistics
+import typing
 from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -1268,3 +1270,53 @@ def _iso(day: dt.date | None) -> str | None:
 
 def _date(text: str | None) -> dt.date | None:
     return None if text is None else dt.date.fromisoformat(text)
+
+
+# --- keeping a period's measures ----------------------------------------------------------------------------
+# A period's measures as plain JSON, read back to the same value (a property test checks the round trip),
+# for figures computed once and shown again (the clinic keeps a dashboard's). Read generically off the
+# dataclasses: a section or a figure the core adds is kept with no change here; a stored answer of another
+# shape (a figure missing or unknown) is a ValueError, so that it is computed again rather than misread.
+
+
+def measures_to_json(found: Measures) -> dict[str, object]:
+    kept: dict[str, object] = {"start": found.start.isoformat(), "end": found.end.isoformat()}
+    for section in dataclasses.fields(found):
+        figures = getattr(found, section.name)
+        if dataclasses.is_dataclass(figures):
+            kept[section.name] = {
+                f.name: [list(pair) for pair in value] if isinstance(value, tuple) else value
+                for f in dataclasses.fields(figures)
+                for value in (getattr(figures, f.name),)
+            }
+    return kept
+
+
+def measures_from_json(data: dict[str, Any]) -> Measures:
+    """The measures ``measures_to_json`` gave; a ValueError for another shape."""
+    sections: dict[str, Any] = {}
+    for name, kind in _sections().items():
+        stored = data.get(name)
+        names = {f.name for f in dataclasses.fields(kind)}
+        if not isinstance(stored, dict) or set(stored) != names:
+            raise ValueError(f"measures of another shape: {name}")
+        sections[name] = kind(
+            **{
+                figure: tuple((str(key), int(count)) for key, count in value)
+                if isinstance(value, list)
+                else value
+                for figure, value in stored.items()
+            }
+        )
+    return Measures(
+        start=dt.date.fromisoformat(data["start"]), end=dt.date.fromisoformat(data["end"]), **sections
+    )
+
+
+@functools.cache
+def _sections() -> dict[str, type]:
+    """The sections of ``Measures`` and their classes, in order."""
+    hints = typing.get_type_hints(Measures)
+    return {
+        f.name: hints[f.name] for f in dataclasses.fields(Measures) if dataclasses.is_dataclass(hints[f.name])
+    }

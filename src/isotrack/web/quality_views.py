@@ -35,9 +35,8 @@ from isotrack.clinic.queries import practice_today
 from isotrack.web.forms import DateInput, TextField
 
 READERS = (Capability.PRESCRIBE, Capability.MANAGE_PRACTICE, Capability.READ_AUDIT)
-DEFAULT_DAYS = 30  # the dashboard's period when none is chosen: the last 30 days, today included
-TREND_MONTHS = 12
-EARLIEST = date(2000, 1, 1)  # iPLEDGE began in 2006: an earlier day is a typing slip
+DEFAULT_DAYS = quality.DEFAULT_DAYS  # the dashboard's period when none is chosen (the nightly job's too)
+EARLIEST = quality.EARLIEST
 PAGE_SIZE = 100  # courses behind a figure shown per page (computed in memory from the kept outcomes)
 # The splits as the address names them (``quality.SPLITS`` holds "age band", with a space).
 SPLITS = {"practice": "practice", "prescriber": "prescriber", "category": "category", "age_band": "age band"}
@@ -163,15 +162,12 @@ def dashboard(request: StaffRequest) -> HttpResponse:
     form = PeriodForm(request.GET or None, today=today)
     bad = form.is_bound and not form.is_valid()
     period, split = form.period(), form.chosen_split()
-    measured = quality.outcomes(practice, period.end)  # the one read of the courses' outcomes
-    found = quality.groups(practice, period.start, period.end, measured)
-    whole = found[0]
-    shown = [g for g in found if g.split == SPLITS[split]]
+    figures = quality.dashboard_figures(practice, period.start, period.end)  # kept, or computed and kept
+    whole = figures.groups[0]
+    shown = [g for g in figures.groups if g.split == SPLITS[split]]
     sections = [
         _section(section, shown, period, split) for section in quality.layout(shown or [whole], whole)
     ]
-    months = _trend_periods(period.end)
-    trend = quality.trend_of(measured, months)
     context = {
         "form": form,
         "period": period,
@@ -183,9 +179,10 @@ def dashboard(request: StaffRequest) -> HttpResponse:
             for key, label in SPLIT_CHOICES
         ],
         "groups": shown,
-        "courses_in_report": len(whole.courses),
+        "courses_in_report": whole.course_count,
+        "computed_at": figures.computed_at,
         "sections": sections,
-        "trend": _trend(months, trend),
+        "trend": _trend(figures.months, figures.trend),
         "comparisons": _comparisons(whole),
         "print_month": period.month or _last_whole_month(today),
         "disclaimer": quality.DISCLAIMER,
@@ -198,7 +195,9 @@ def _last_whole_month(today: date) -> str:
     return f"{last.year:04d}-{last.month:02d}"
 
 
-def _section(section: quality.Section, shown: Sequence[quality.Group], period: Period, split: str) -> dict:
+def _section(
+    section: quality.Section, shown: Sequence[quality.GroupFigures], period: Period, split: str
+) -> dict:
     """A section of the dashboard: its figures (each cell with the link to its courses when it counts any)
     and its charts."""
     figures = []
@@ -380,13 +379,6 @@ def spread_chart(section: quality.Section, names: list[str]) -> dict | None:
     return None
 
 
-def _trend_periods(end: date) -> list[tuple[date, date]]:
-    """The 12 months up to the one holding ``end``, the last one measured through ``end``."""
-    periods = [p for p in quality.month_periods(end, TREND_MONTHS) if p[0] >= EARLIEST]
-    first, _ = periods[-1]
-    return [*periods[:-1], (first, end)]
-
-
 TREND_W, TREND_H = 560, 200
 T_LEFT, T_RIGHT, T_TOP, T_BOTTOM = 40, 12, 16, 34
 
@@ -503,7 +495,7 @@ def _slug(text: str) -> str:
 # ----------------------------------------------------------------------------------------------- comparisons
 
 
-def _comparisons(whole: quality.Group) -> list[dict]:
+def _comparisons(whole: quality.GroupFigures) -> list[dict]:
     """The published figures beside the practice's own share of the period, in words."""
     rows = []
     for item in quality.compared(whole.measures):

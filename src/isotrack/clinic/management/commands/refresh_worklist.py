@@ -4,7 +4,8 @@ Each stored line holds until the day the core's answer changes; this judges the 
 percent a day) and adds a line for any course that has none. Without it the day's first worklist page judges
 them itself; with it that page reads stored lines like every other. Safe to run at any time, twice, or from
 several machines: a line already current is left alone. It also replays the courses whose kept outcome for
-the quality report is stale (isotrack.clinic.quality), so that the day's first report reads kept ones. Prints
+the quality report is stale and computes the dashboard's default period (isotrack.clinic.quality), so that
+the day's first report reads kept ones. Prints
 counts only (no patient data), then each practice's audit chain head (`isotrack audit-head`), so that the
 job's log keeps one a day.
 
@@ -24,7 +25,7 @@ from isotrack.clinic.imports.practice import forget_expired_previews
 from isotrack.clinic.inputs import whole_number
 from isotrack.clinic.management.arguments import HyphenatedCommand, today_option
 from isotrack.clinic.models import Practice
-from isotrack.clinic.quality import refresh_outcomes
+from isotrack.clinic.quality import refresh_figures, refresh_outcomes
 from isotrack.clinic.queries import practice_today
 from isotrack.clinic.worklist import refresh_for_the_day
 
@@ -54,7 +55,9 @@ class Command(HyphenatedCommand):
         replayed = 0
         for practice in practices:
             total += refresh_for_the_day(practice, today, workers=workers)
-            replayed += refresh_outcomes(practice, today or practice_today(practice))
+            day = today or practice_today(practice)
+            replayed += refresh_outcomes(practice, day)
+            refresh_figures(practice, day)  # the dashboard's default period, ahead of the day's first look
         forget_expired_previews()  # the Import page's previewed files past their day (patients' data)
         self.stdout.write(f"judged {total} worklist line(s) in {len(practices)} practice(s)")
         self.stdout.write(f"replayed {replayed} course(s) for the quality report")
