@@ -216,7 +216,9 @@ def test_every_measure_of_the_practice_over_seven_months() -> None:
         follow_up_complete=0,
         follow_up_open=1,
         self_harm_risk=0,
+        self_harm_acknowledged=0,
         critical_labs=(),
+        critical_labs_acknowledged=0,
     )
     assert found.monitoring == Monitoring(
         # The eleven first fills of the period (the ten measured and the one without an enrollment): the
@@ -510,7 +512,11 @@ def test_the_monitoring_holds_and_safety_events_of_a_second_practice_over_seven_
         follow_up_complete=1,  # stopped, referred and reported by S + 30
         follow_up_open=1,  # never reported
         self_harm_risk=1,
+        self_harm_acknowledged=1,  # the day it was raised
         critical_labs=(("TRIGLYCERIDES_CRITICAL", 1), ("LIVER_ENZYMES_HIGH", 1)),
+        # The critical triglycerides acknowledged the next day; the liver enzymes never (a newer result
+        # cleared them).
+        critical_labs_acknowledged=1,
     )
     assert found.courses == Courses(
         started=7,
@@ -543,7 +549,9 @@ def test_the_second_practice_over_its_first_two_months() -> None:
     assert found.dosing == Dosing(interruptions=2, interruptions_without_reason=1, reductions=1)
     # Both positive tests (S + 25, S + 40) and the self-harm screen (S + 27) are in it; the report of the
     # first, on S + 30, too. The critical results came on S + 90.
-    assert found.safety == Safety(2, 2, follow_up_complete=1, follow_up_open=1, self_harm_risk=1)
+    assert found.safety == Safety(
+        2, 2, follow_up_complete=1, follow_up_open=1, self_harm_risk=1, self_harm_acknowledged=1
+    )
     # Nothing started in it (every course started on S); stopped: S + 25, S + 40 and S + 45.
     assert found.courses == Courses(
         stopped=3, stop_reasons=(("positive_test", 2), ("side_effects", 1)), active=4
@@ -654,3 +662,16 @@ def test_a_period_split_in_two_counts_what_the_whole_counts(
         )
 
     assert figures(whole) == tuple(map(sum, zip(*(figures(part) for part in parts), strict=True)))
+
+
+def test_a_self_harm_screen_acknowledged_after_the_period_is_not_followed_up_in_it() -> None:
+    # The self-harm risk alert of S + 27, acknowledged on S + 29.
+    course_file = dataclasses.replace(
+        MONITORED["self-harm risk"],
+        acknowledgments=(Acknowledgment("SELF_HARM_RISK", S + days(27), S + days(29)),),
+    )
+    outcome = [course_outcome(course_file, S + days(150))]
+    before = measures_of(outcome, S + days(20), S + days(28)).safety
+    assert (before.self_harm_risk, before.self_harm_acknowledged) == (1, 0)
+    after = measures_of(outcome, S + days(20), S + days(29)).safety
+    assert (after.self_harm_risk, after.self_harm_acknowledged) == (1, 1)

@@ -898,7 +898,6 @@ class QualityOutcome(models.Model):
     outcome = models.JSONField()
 
 
-
 class QualityFigures(models.Model):
     """A dashboard's figures for one period, as computed from the kept outcomes (``QualityOutcome``): each
     group's measures (``core.measures_to_json``) and the twelve months' trend. Derived, never a record: kept
@@ -919,6 +918,7 @@ class QualityFigures(models.Model):
         constraints = [
             models.UniqueConstraint(fields=["practice", "start", "end"], name="quality_figures_period"),
         ]
+
 
 # The order of a day's events on the calendar: by patient, then as the core orders a course's events.
 PLAN_ORDER = ("date", "family_name", "given_name", "course_id", "kind_order", "number")

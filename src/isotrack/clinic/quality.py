@@ -392,7 +392,9 @@ LABELS: dict[str, str] = {
     "safety.follow_up_complete": "Positive tests, follow-up complete",
     "safety.follow_up_open": "Positive tests, follow-up open",
     "safety.self_harm_risk": "Self-harm risk screens",
+    "safety.self_harm_acknowledged": "Self-harm risk screens acknowledged",
     "safety.critical_labs": "Critical lab alerts, by alert",
+    "safety.critical_labs_acknowledged": "Critical lab alerts acknowledged",
     "safety.courses_with_positive_test": "Courses with a positive pregnancy test",
     "safety.positive_tests": "Positive pregnancy tests",
     "courses.started": "Started",
@@ -772,7 +774,9 @@ def refresh_figures(practice: Practice, today: date) -> None:
 def _figures_to_json(figures: Figures) -> dict[str, Any]:
     return {
         "format": FIGURES_FORMAT,
-        "groups": [[g.split, g.name, g.course_count, core.measures_to_json(g.measures)] for g in figures.groups],
+        "groups": [
+            [g.split, g.name, g.course_count, core.measures_to_json(g.measures)] for g in figures.groups
+        ],
         "trend": [core.measures_to_json(m) for m in figures.trend],
     }
 

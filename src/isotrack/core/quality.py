@@ -242,14 +242,19 @@ class Safety:
     IPL-PREG-STOP, IPL-PREG-REFER, IPL-PREG-REPORT) were all recorded by the period's end, as the engine
     counts them; ``follow_up_open``, the others. ``self_harm_risk``: the engine's SELF_HARM_RISK alerts (a
     PHQ-9 with item 9 above 0, MOOD) raised in the period; ``critical_labs``: its critical lab alerts
-    (``CRITICAL_LAB_ALERTS``) raised in the period, as ``(code, count)`` in the urgency order."""
+    (``CRITICAL_LAB_ALERTS``) raised in the period, as ``(code, count)`` in the urgency order. Their
+    follow-up: ``self_harm_acknowledged`` and ``critical_labs_acknowledged``, those a clinician
+    acknowledged by the period's end (ALERT-URGENCY: the record that a prescriber saw it and acted); the
+    others were not."""
 
     courses_with_positive_test: int = 0
     positive_tests: int = 0
     follow_up_complete: int = 0
     follow_up_open: int = 0
     self_harm_risk: int = 0
+    self_harm_acknowledged: int = 0
     critical_labs: tuple[tuple[str, int], ...] = ()
+    critical_labs_acknowledged: int = 0
 
 
 @dataclass(frozen=True, slots=True)
@@ -390,6 +395,14 @@ DEFINITIONS: dict[str, str] = {
     "safety.critical_labs": (
         "Critical lab alerts raised in the period, by alert: triglycerides at or above the critical level "
         "and liver enzymes above 3 x the upper limit of normal (both hold the drug)."
+    ),
+    "safety.self_harm_acknowledged": (
+        "Of those self-harm risk alerts, the ones a clinician acknowledged by the period's end (the record "
+        "that the answer was seen and followed up); the others were not."
+    ),
+    "safety.critical_labs_acknowledged": (
+        "Of those critical lab alerts, the ones a clinician acknowledged by the period's end; the others "
+        "were not (a newer result may have cleared them)."
     ),
     "courses.started": "Courses whose first fill (the first dispense) is dated in the period.",
     "courses.stopped_before_first_fill": (
@@ -844,7 +857,7 @@ def measures_of(outcomes: Sequence[CourseOutcome], start: dt.date, end: dt.date)
     unacknowledged = 0
     holds = holds_without_reason = 0
     reductions = 0
-    follow_up_complete = follow_up_open = self_harm = 0
+    follow_up_complete = follow_up_open = self_harm = self_harm_acknowledged = critical_acknowledged = 0
     critical: Counter[str] = Counter()
 
     for outcome in outcomes:
@@ -910,10 +923,13 @@ def measures_of(outcomes: Sequence[CourseOutcome], start: dt.date, end: dt.date)
         for alert in outcome.alerts:
             if within(alert.raised_on):
                 raised[alert.code] += 1
+                acknowledged_by_end = alert.acknowledged_on is not None and alert.acknowledged_on <= end
                 if alert.code == SELF_HARM_RISK:
                     self_harm += 1
+                    self_harm_acknowledged += acknowledged_by_end
                 if alert.code in CRITICAL_LAB_ALERTS:
                     critical[alert.code] += 1
+                    critical_acknowledged += acknowledged_by_end
                 if alert.code == PREGNANCY_TEST_POSITIVE:
                     if alert.acknowledged_on is not None and alert.acknowledged_on <= end:
                         follow_up_complete += 1
@@ -968,7 +984,9 @@ def measures_of(outcomes: Sequence[CourseOutcome], start: dt.date, end: dt.date)
             follow_up_complete=follow_up_complete,
             follow_up_open=follow_up_open,
             self_harm_risk=self_harm,
+            self_harm_acknowledged=self_harm_acknowledged,
             critical_labs=_urgency_counts(critical),
+            critical_labs_acknowledged=critical_acknowledged,
         ),
         courses=Courses(
             started=started,
