@@ -431,6 +431,21 @@ def test_the_figures_csv_is_the_report_commands(built):
     assert ["prescriber", "'=HYPERLINK(1) Synthetic"] in [row[:2] for row in rows], "a formula is quoted"
 
 
+def test_the_figures_csv_as_recorded_is_the_report_commands_as_recorded(built):
+    client = client_of(built.staff["auditor"])
+    dashboard = client.get(reverse("quality"), {"month": "2026-10"}).content.decode()
+    assert "month=2026-10&amp;as_recorded=1" in dashboard, "the dashboard links to it"
+    response = client.get(reverse("quality_measures_csv"), {"month": "2026-10", "as_recorded": "1"})
+    assert "measures-as-recorded-2026-10-01-to-2026-10-31.csv" in response["Content-Disposition"]
+    rows = read_csv(response)
+    assert rows[0] == ["split", "group", "measure", "value", "definition", "as_recorded_then"]
+    out = io.StringIO()
+    call_command(
+        "report", "--month", "2026-10", "--practice", str(built.practice.uuid), "--as-recorded", stdout=out
+    )
+    assert rows == list(csv.reader(io.StringIO(out.getvalue(), newline="")))
+
+
 def test_the_courses_csv_has_one_row_per_course_with_a_figure_and_no_patient(built):
     client = client_of(built.staff["admin"])
     rows = read_csv(client.get(reverse("quality_courses_csv"), {"month": "2026-10"}))

@@ -795,3 +795,37 @@ def _figures_from_json(data: dict[str, Any], end: date, computed_at: datetime) -
     if not found or found[0].split != PRACTICE_GROUP:
         raise ValueError("figures without the practice's")
     return Figures(found, months, trend, computed_at)
+
+
+# --- The figures' CSV (`isotrack report`, /quality/measures.csv) --------------------------------------------
+
+CSV_HEADER = ("split", "group", "measure", "value", "definition")
+AS_RECORDED_HEADER = "as_recorded_then"
+
+
+def measures_table(practice: Practice, start: date, end: date, as_recorded: bool = False) -> list[tuple]:
+    """The figures' CSV, header first: one row per figure of every group (``report_rows``); with
+    ``as_recorded``, a sixth column, each figure from the records as they stood at the end of ``end``
+    (``outcomes_as_recorded``: every course replayed, nothing kept, so it takes longer), and a row for a
+    figure of then that no longer is (a group whose course was voided since): a later entry or correction
+    shows as a difference between the two columns, not as a rewrite of the period."""
+    rows = report_rows(practice, start, end)
+    if not as_recorded:
+        return [CSV_HEADER, *((r.split, csv_cell(r.group), r.measure, _cell(r), r.definition) for r in rows)]
+    then = {
+        (row.split, row.group, row.measure): row
+        for group in groups(practice, start, end, outcomes_as_recorded(practice, end))
+        for row in measure_rows(group.split, group.name, group.measures)
+    }
+    table: list[tuple] = [(*CSV_HEADER, AS_RECORDED_HEADER)]
+    for row in rows:
+        earlier = then.pop((row.split, row.group, row.measure), None)
+        shown = "" if earlier is None else _cell(earlier)
+        table.append((row.split, csv_cell(row.group), row.measure, _cell(row), row.definition, shown))
+    for row in then.values():
+        table.append((row.split, csv_cell(row.group), row.measure, "", row.definition, _cell(row)))
+    return table
+
+
+def _cell(row: Row) -> int | float | str:
+    return "" if row.value is None else row.value

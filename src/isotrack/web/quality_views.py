@@ -46,7 +46,6 @@ SPLIT_CHOICES = [
     ("category", "iPLEDGE category"),
     ("age_band", "Age band"),
 ]
-CSV_HEADER = ("split", "group", "measure", "value", "definition")  # as `isotrack report` writes it
 
 
 def may_read(user: StaffUser) -> bool:
@@ -626,17 +625,14 @@ def _csv_response(rows: list[Sequence[Any]], name: str, period: Period) -> HttpR
 
 @require_GET
 def measures_csv(request: StaffRequest) -> HttpResponse:
-    """Every group's figures of the period, the rows and header of `isotrack report`."""
+    """Every group's figures of the period, the rows and header of `isotrack report`; with ``as_recorded=1``,
+    its ``--as-recorded`` column too (each figure as the records stood at the period's end)."""
     practice, period, refused = _csv_period(request)
     if refused is not None:
         return refused
-    measured = quality.outcomes(practice, period.end)
-    rows: list[Sequence[Any]] = [CSV_HEADER]
-    for group in quality.groups(practice, period.start, period.end, measured):
-        for row in quality.measure_rows(group.split, group.name, group.measures):
-            value = "" if row.value is None else row.value
-            rows.append((row.split, quality.csv_cell(row.group), row.measure, value, row.definition))
-    return _csv_response(rows, "measures", period)
+    as_recorded = request.GET.get("as_recorded") == "1"
+    rows = quality.measures_table(practice, period.start, period.end, as_recorded=as_recorded)
+    return _csv_response(rows, "measures-as-recorded" if as_recorded else "measures", period)
 
 
 @require_GET

@@ -32,19 +32,13 @@ from django.template.loader import render_to_string
 from isotrack.clinic.management.arguments import HyphenatedCommand
 from isotrack.clinic.models import Practice
 from isotrack.clinic.quality import (
-    Row,
-    csv_cell,
-    groups,
-    measure_rows,
+    measures_table,
     month_period,
     month_to_date,
     monthly_report,
-    outcomes_as_recorded,
-    report_rows,
 )
 from isotrack.clinic.queries import practice_today
 
-HEADER = ("split", "group", "measure", "value", "definition")
 FORMATS = ("csv", "html")
 TEMPLATE = "web/quality/report.html"  # the printable report, the page's own template
 STYLESHEET = "web/quality-print.css"
@@ -86,31 +80,8 @@ class Command(HyphenatedCommand):
             self.stdout.write(_html(practice, options["month"]), ending="")
             return
         out = io.StringIO()
-        writer = csv.writer(out)
-        rows = report_rows(practice, start, end)
-        if not options["as_recorded"]:
-            writer.writerow(HEADER)
-            for row in rows:
-                writer.writerow((row.split, csv_cell(row.group), row.measure, _value(row), row.definition))
-            self.stdout.write(out.getvalue(), ending="")
-            return
-        then = {
-            (row.split, row.group, row.measure): row
-            for group in groups(practice, start, end, outcomes_as_recorded(practice, end))
-            for row in measure_rows(group.split, group.name, group.measures)
-        }
-        writer.writerow((*HEADER, "as_recorded_then"))
-        for row in rows:
-            earlier = then.pop((row.split, row.group, row.measure), None)
-            shown = "" if earlier is None else _value(earlier)
-            writer.writerow((row.split, csv_cell(row.group), row.measure, _value(row), row.definition, shown))
-        for row in then.values():  # a figure of then that no longer is (e.g. a group whose course was voided)
-            writer.writerow((row.split, csv_cell(row.group), row.measure, "", row.definition, _value(row)))
+        csv.writer(out).writerows(measures_table(practice, start, end, as_recorded=options["as_recorded"]))
         self.stdout.write(out.getvalue(), ending="")
-
-
-def _value(row: Row) -> object:
-    return "" if row.value is None else row.value
 
 
 def _practice(text: str | None) -> Practice:
