@@ -146,9 +146,11 @@ def test_figures_kept_in_another_shape_are_computed_again(practice, prescriber, 
     assert QualityFigures.objects.get().figures["format"] == quality.FIGURES_FORMAT
 
 
-def test_figures_computed_while_a_write_lands_are_computed_again_at_the_next_look(practice, prescriber):
-    """The fingerprint is read before the outcomes: a write landing between them leaves the figures under the
-    older fingerprint, so the next look computes them again and shows the write."""
+def test_figures_computed_while_a_write_lands_are_not_kept_and_the_next_look_shows_the_write(
+    practice, prescriber, sums
+):
+    """The fingerprint is read before the outcomes and again after the figures: a write landing between them
+    leaves nothing kept, so the next look computes them again (and keeps them)."""
     (course, *_) = add_courses(practice, prescriber, 1)
     real = quality.outcomes
 
@@ -157,11 +159,42 @@ def test_figures_computed_while_a_write_lands_are_computed_again_at_the_next_loo
         return real(*args, **kwargs)
 
     with mock.patch.object(quality, "outcomes", side_effect=outcomes_after_a_write):
-        raced = quality.dashboard_figures(practice, START, END)
-    assert raced.groups[0].measures.courses.stopped == 1  # computed from the facts after the write
-    kept = QualityFigures.objects.get()
-    assert kept.fingerprint != quality.fingerprint(practice), "labelled with what it read before"
-    assert quality.dashboard_figures(practice, START, END).groups[0].measures.courses.stopped == 1
+        quality.dashboard_figures(practice, START, END)
+    assert not QualityFigures.objects.exists()
+    again = quality.dashboard_figures(practice, START, END)
+    assert again.groups[0].measures.courses.stopped == 1
+    assert QualityFigures.objects.get().fingerprint == quality.fingerprint(practice)
+    summed = sums.call_count
+    quality.dashboard_figures(practice, START, END)
+    assert sums.call_count == summed
+
+
+def test_figures_computed_while_the_settings_change_and_change_back_are_not_kept(practice, prescriber):
+    """Settings changed while the figures are computed (the replays then follow the new policy) and changed
+    back later must not bring back figures of the passing settings: they are shown once, not kept."""
+    add_courses(practice, prescriber, 1)
+    manager = make_staff(practice, "manager", Role.PRACTICE_ADMIN)
+    real = quality.outcomes
+
+    def outcomes_while_the_settings_change(*args, **kwargs):
+        change_settings(actor=manager, changes={"target_mg_per_kg": 60})
+        return real(*args, **kwargs)
+
+    with mock.patch.object(quality, "outcomes", side_effect=outcomes_while_the_settings_change):
+        quality.dashboard_figures(practice, START, END)
+    assert not QualityFigures.objects.exists()
+    change_settings(actor=manager, changes={"target_mg_per_kg": 150})
+    practice.refresh_from_db()
+    assert shown(quality.dashboard_figures(practice, START, END)) == fresh(practice)
+
+
+def test_the_practice_keeps_the_figures_of_its_newest_periods_only(practice, prescriber):
+    add_courses(practice, prescriber, 1)
+    with mock.patch.object(quality, "KEEP_PERIODS", 3):
+        for day in range(1, 6):
+            quality.dashboard_figures(practice, START, date(2026, 7, day))
+    kept = sorted(QualityFigures.objects.values_list("end", flat=True))
+    assert kept == [date(2026, 7, 3), date(2026, 7, 4), date(2026, 7, 5)]
 
 
 def test_a_look_at_kept_figures_costs_the_same_queries_whatever_the_practices_size(practice, prescriber):
@@ -174,7 +207,7 @@ def test_a_look_at_kept_figures_costs_the_same_queries_whatever_the_practices_si
     with CaptureQueriesContext(connection) as large:
         figures = quality.dashboard_figures(practice, START, END)
     assert figures.groups[0].course_count == 10
-    assert len(large) == len(small) <= 4, [q["sql"] for q in large.captured_queries]
+    assert len(large) == len(small) <= 5, [q["sql"] for q in large.captured_queries]
 
 
 def test_the_nightly_job_computes_the_default_period_and_forgets_old_figures(practice, prescriber, sums):

@@ -583,7 +583,10 @@ def test_the_dashboard_shows_kept_figures_until_a_record_changes_them(db):
     for course in courses:
         record_dispense(actor=doctor, course=course, day=course.start, days_supply=30)
     first = client.get(reverse("quality"))
-    assert "Figures computed" in first.content.decode()
+    computed = re.search(
+        r"Figures computed (\d{4}-\d{2}-\d{2} \d{2}:\d{2} (EST|EDT))", first.content.decode()
+    )
+    assert computed, "when, in the practice's time zone (America/New_York)"
     assert parsed(first).values[("practice", "courses.stopped")] == "0"
     stop = client.post(
         reverse("course_end", args=[courses[0].uuid]),

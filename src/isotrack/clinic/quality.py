@@ -38,6 +38,7 @@ from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from datetime import date, datetime, time, timedelta
 from functools import cache
+from pathlib import Path
 from typing import Any, NamedTuple
 from zoneinfo import ZoneInfo
 
@@ -45,6 +46,7 @@ from django.db.models import Count, Sum
 from django.utils import timezone
 
 from isotrack import core
+from isotrack.clinic import models, records
 from isotrack.clinic.models import (
     Course,
     CourseStatus,
@@ -53,6 +55,7 @@ from isotrack.clinic.models import (
     QualityFigures,
     QualityOutcome,
     StaffUser,
+    WorklistEntry,
 )
 from isotrack.clinic.queries import practice_today
 from isotrack.clinic.records import CHUNK, facts_by_course
@@ -66,6 +69,7 @@ TREND_MONTHS = 12  # the month-by-month trend: the twelve months up to the perio
 EARLIEST = date(2000, 1, 1)  # iPLEDGE began in 2006: an earlier day is a typing slip
 FIGURES_FORMAT = 1  # the shape of a dashboard's kept figures (QualityFigures.figures); in the fingerprint
 KEEP_FIGURES = timedelta(days=31)  # the nightly job removes kept figures computed longer ago than this
+KEEP_PERIODS = 60  # and a practice keeps the figures of this many periods at most, the newest
 _MONTH = re.compile(r"([0-9]{4})-([0-9]{2})")  # [0-9], not \d: other scripts' digits are no month
 _CLOSED_AS: dict[str, core.ClosedAs] = {CourseStatus.COMPLETED: "completed", CourseStatus.REVOKED: "stopped"}
 
@@ -114,13 +118,23 @@ def month_period(text: str) -> tuple[date, date]:
 
 def report_courses(practice: Practice, end: date) -> list[Course]:
     """The courses the report measures (see the module's docstring; ``end`` is the period's), with their
-    prescribers, worklist lines and kept outcomes (one query)."""
+    worklist lines' generations and kept outcomes (one query; the lines' other columns are not read, and
+    the prescribers are read once each by ``groups``)."""
     return list(
         Course.objects.filter(patient__practice=practice)
         .exclude(status=CourseStatus.ENTERED_IN_ERROR)
-        .select_related("prescriber", "worklist_entry", "quality_outcome")
+        .select_related("worklist_entry", "quality_outcome")
+        .defer(*_LINE_COLUMNS_UNUSED)
         .order_by("id")
     )
+
+
+# Every column of a worklist line but its course and generation: a report reads thousands of lines.
+_LINE_COLUMNS_UNUSED = tuple(
+    f"worklist_entry__{field.name}"
+    for field in WorklistEntry._meta.concrete_fields
+    if field.name not in ("course", "generation")
+)
 
 
 def outcomes(practice: Practice, end: date, today: date | None = None) -> list[Measured]:
@@ -238,7 +252,8 @@ def groups(
     the order of their names), each iPLEDGE category's and each age band's (in the core's order), only the
     groups with a course."""
     measured = outcomes(practice, end) if measured is None else measured
-    names = group_names(sorted({m.course.prescriber for m in measured}, key=lambda p: p.pk))
+    prescribers = StaffUser.objects.filter(pk__in={m.course.prescriber_id for m in measured}).order_by("pk")
+    names = group_names(list(prescribers))
     categories = dict(PatientCategory.choices)
     bands = [name for _, _, name in core.AGE_BANDS] + [core.age_band(None)]
     split_of: list[tuple[str, Any]] = [
@@ -710,7 +725,9 @@ def trend_periods(end: date) -> list[tuple[date, date]]:
 
 
 def fingerprint(practice: Practice) -> str:
-    """What a dashboard's kept figures were computed from (see above): two small queries."""
+    """What a dashboard's kept figures were computed from (see above), read from the database (the practice's
+    row too: a ``practice`` read minutes ago may hold settings changed since): three small queries."""
+    current = Practice.objects.get(pk=practice.pk)
     lines = Course.objects.filter(patient__practice=practice).aggregate(
         courses=Count("id"), lines=Count("worklist_entry"), generations=Sum("worklist_entry__generation")
     )
@@ -719,20 +736,31 @@ def fingerprint(practice: Practice) -> str:
         .order_by("pk")
         .values_list("pk", "username", "first_name", "last_name", "credentials")
     )
-    text = json.dumps([FIGURES_FORMAT, basis(practice), lines, names], default=str)
+    text = json.dumps([FIGURES_FORMAT, _code_digest(), basis(current), lines, names], default=str)
     return hashlib.sha256(text.encode()).hexdigest()
+
+
+@cache
+def _code_digest() -> str:
+    """A digest of the clinic's code the figures depend on besides the core's (``basis`` has that): which
+    courses a report takes and how they close, the rows → facts mapping, the groups' names and labels."""
+    digest = hashlib.sha256()
+    for module in (__file__, records.__file__, models.__file__):
+        digest.update(Path(module).read_bytes())
+    return digest.hexdigest()
 
 
 def dashboard_figures(practice: Practice, start: date, end: date) -> Figures:
     """The figures of the period from ``start`` through ``end`` and the trend up to ``end``: the kept ones
-    when their fingerprint is the practice's, computed (``outcomes``, ``groups``, ``trend_of``) and kept
-    otherwise."""
+    when their fingerprint is the practice's, computed (``outcomes``, ``groups``, ``trend_of``) otherwise,
+    and kept when the fingerprint read again after computing is the one read before (settings changed and
+    changed back while they were computed would otherwise serve figures of the passing settings)."""
     mark = fingerprint(practice)
     kept = QualityFigures.objects.filter(practice=practice, start=start, end=end, fingerprint=mark).first()
     if kept is not None:
         try:
             return _figures_from_json(kept.figures, end, kept.computed_at)
-        except (ValueError, KeyError, TypeError):  # kept in another shape: computed again
+        except (ValueError, KeyError, TypeError, AttributeError):  # kept in another shape: computed again
             pass
     measured = outcomes(practice, end)
     months = trend_periods(end)
@@ -745,6 +773,8 @@ def dashboard_figures(practice: Practice, start: date, end: date) -> Figures:
         trend_of(measured, months),
         timezone.now(),  # the real time, as the audit's: when the figures were computed
     )
+    if fingerprint(practice) != mark:
+        return figures  # something changed while they were computed: shown, not kept
     QualityFigures.objects.bulk_create(
         [
             QualityFigures(
@@ -760,6 +790,11 @@ def dashboard_figures(practice: Practice, start: date, end: date) -> Figures:
         unique_fields=["practice", "start", "end"],
         update_fields=["fingerprint", "figures", "computed_at"],
     )
+    # Any period may be asked for: a practice keeps its most recently computed ones only.
+    newest = QualityFigures.objects.filter(practice=practice).order_by("-computed_at", "-id")
+    QualityFigures.objects.filter(
+        practice=practice, id__in=newest.values_list("id", flat=True)[KEEP_PERIODS:]
+    ).delete()
     return figures
 
 

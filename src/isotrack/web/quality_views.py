@@ -180,6 +180,7 @@ def dashboard(request: StaffRequest) -> HttpResponse:
         "groups": shown,
         "courses_in_report": whole.course_count,
         "computed_at": figures.computed_at,
+        "time_zone": practice.time_zone,
         "sections": sections,
         "trend": _trend(figures.months, figures.trend),
         "comparisons": _comparisons(whole),
@@ -613,7 +614,7 @@ def _csv_period(request: StaffRequest) -> tuple[Practice, Period, HttpResponse |
     return practice, form.period(), None
 
 
-def _csv_response(rows: list[Sequence[Any]], name: str, period: Period) -> HttpResponse:
+def _csv_response(rows: Sequence[Sequence[Any]], name: str, period: Period) -> HttpResponse:
     out = io.StringIO()
     writer = csv.writer(out)
     writer.writerows(rows)
