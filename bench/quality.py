@@ -13,6 +13,8 @@ DATABASE_URL). Then times:
 - the report of the last 12 months once the outcomes are kept: the year's measures for every group
   (``report_rows``) and the 12 months' trend, from kept outcomes (the target: under 5 s);
 - the same right after a write to one patient's records (that course replayed again);
+- the figures CSV "as recorded then" (``quality.measures_table(as_recorded=True)``: every course replayed from
+  the records as they stood at the period's end, nothing kept; no target: how long the download takes);
 - the dashboard page (GET /quality/, the last 30 days): its first look (its figures computed from the kept
   outcomes and kept, ``QualityFigures``), then once computed (the target: under 1 s), then right after a
   write (the figures computed again: a write moves the fingerprint they are kept under).
@@ -86,6 +88,12 @@ def main() -> int:
         record_visit(actor=nurse, course=course, day=TODAY - 3 * DAY)
         after_ms, _, _ = timed(year_report, repeat=1)
         print(f"the same report right after a write to one patient's records: {after_ms:.0f} ms")
+
+        as_recorded_ms, _, table = timed(
+            lambda: quality.measures_table(practice, TODAY - 29 * DAY, TODAY, as_recorded=True), repeat=1
+        )
+        print(f"figures CSV with each figure as recorded at the period's end (every course replayed, nothing "
+              f"kept): {as_recorded_ms / 1000:.1f} s, {len(table) - 1} rows")  # fmt: skip
 
         try:
             url = reverse("quality")
