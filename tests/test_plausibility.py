@@ -260,12 +260,19 @@ ABSURD = [
                 "dose_mg_per_day": "0.5",
                 "dose_product": "conventional",
                 "dose_starts_on": "2026-12-02",
+                "dose_change_reason": "planned",
                 "dose_reason": "test",
             },
         ),
         lambda course, _: (
             f"/api/v1/courses/{course.uuid}/dose-segments",
-            {"starts_on": "2026-12-02", "mg_per_day": 0.5, "product": "conventional", "reason": "test"},
+            {
+                "starts_on": "2026-12-02",
+                "mg_per_day": 0.5,
+                "product": "conventional",
+                "change_reason": "planned",
+                "reason": "test",
+            },
         ),
         lambda content, _: content["doses"].append(
             {"from": "2026-07-01", "mg_per_day": 0.5, "product": "conventional"}

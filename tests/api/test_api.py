@@ -155,7 +155,7 @@ WRITES = [
     (
         "post",
         "/api/v1/courses/{course}/dose-segments",
-        {"starts_on": "2026-07-01", "mg_per_day": 60, "reason": "tolerated"},
+        {"starts_on": "2026-07-01", "mg_per_day": 60, "change_reason": "planned", "reason": "tolerated"},
     ),
     ("post", "/api/v1/courses/{course}/interruptions", {"start": "2026-07-01", "end": "2026-07-03"}),
     ("post", "/api/v1/courses/{course}/missed-doses", {"date": "2026-07-01"}),

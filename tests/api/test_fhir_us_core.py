@@ -163,6 +163,7 @@ def test_a_medication_request_claims_us_core_only_when_its_requester_qualifies(p
         starts_on=date(2026, 12, 10),
         mg_per_day=Decimal(60),
         product="conventional",
+        change_reason="planned",
         reason="tolerating well",
         strength_mg=20,
     )
@@ -212,6 +213,7 @@ def test_authored_on_is_the_day_a_dose_was_entered_ahead_of_its_start_else_its_s
         starts_on=date(2026, 12, 20),
         mg_per_day=Decimal(60),
         product="conventional",
+        change_reason="planned",
         reason="tolerating well",
     )
     first = course.dose_segments.get(starts_on=date(2026, 6, 1))

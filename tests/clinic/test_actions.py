@@ -66,6 +66,7 @@ def test_it_lets_only_a_prescriber_change_a_dose(nurse, course):
             starts_on=date(2026, 7, 1),
             mg_per_day=Decimal(60),
             product="conventional",
+            change_reason="planned",
             reason="tolerating well",
         )
     assert DoseSegment.objects.filter(course=course).count() == 1
@@ -78,11 +79,13 @@ def test_it_records_a_dose_change_with_its_reason(prescriber, course):
         starts_on=date(2026, 7, 1),
         mg_per_day=Decimal(30),
         product="conventional",
+        change_reason="side_effects",
         reason="dry lips",
     )
     event = AuditEvent.objects.get(action=EventCode.DOSE_CHANGE)
-    assert event.reason == "dry lips"
+    assert event.reason == "dry lips"  # the note; the code and the note both in the row's values
     assert event.after["mg_per_day"] == "30.0"
+    assert (event.after["change_reason"], event.after["reason"]) == ("side_effects", "dry lips")
 
 
 def test_it_lets_only_a_prescriber_change_the_category_and_keeps_who_and_when(nurse, prescriber, patient):

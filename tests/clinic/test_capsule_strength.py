@@ -31,6 +31,7 @@ def dose(prescriber, course, **changes):
         "starts_on": date(2026, 12, 10),
         "mg_per_day": Decimal(80),
         "product": "conventional",
+        "change_reason": "planned",
         "reason": "tolerating well",
     } | changes
     return change_dose(actor=prescriber, course=course, **values)
@@ -131,6 +132,7 @@ def test_the_dose_page_offers_the_strengths_with_none_chosen_and_saves_the_one_c
         "dose_mg_per_day": "60",
         "dose_product": "conventional",
         "dose_starts_on": "2026-12-10",
+        "dose_change_reason": "planned",
         "dose_reason": "tolerating well",
         "days_supply": "30",
     }
@@ -145,7 +147,12 @@ def test_the_dose_page_offers_the_strengths_with_none_chosen_and_saves_the_one_c
 def test_the_api_takes_a_strength_and_refuses_one_that_does_not_fit(prescriber, course):
     api = TokenClient(token_for(prescriber))
     url = f"/api/v1/courses/{course.uuid}/dose-segments"
-    body = {"starts_on": "2026-12-10", "mg_per_day": 80, "reason": "tolerating well"}
+    body = {
+        "starts_on": "2026-12-10",
+        "mg_per_day": 80,
+        "change_reason": "planned",
+        "reason": "tolerating well",
+    }
     bad = api.post(url, json.dumps(body | {"strength_mg": 30}), content_type="application/json")
     assert bad.status_code == 422 and bad.json()["field"] == "strength_mg"
     good = api.post(url, json.dumps(body | {"strength_mg": 40}), content_type="application/json")
@@ -182,7 +189,8 @@ def test_a_stated_strength_is_the_capsule_plan_on_the_course_page_and_in_fhir(cl
     assert "60 mg/day" in page and "(3 × 20 mg capsules, the prescribed strength)" in page
     assert "30-day fill: 90 × 20 mg (Conventional, 20 mg capsules as prescribed)" in page
     assert "20 + 20 mg, then 20 mg a day" in page and "× 40 mg" not in page
-    assert "Conventional, 20 mg capsules (tolerating well)" in page  # the timeline's row of the dose
+    # the timeline's row of the dose: why it changed, then the note
+    assert "Conventional, 20 mg capsules, for the planned step (titration): tolerating well" in page
     assert (
         "now 60 mg/day in 20 mg capsules"
         in client.get(reverse("course_print", args=[course.uuid])).content.decode()

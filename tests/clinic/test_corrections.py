@@ -70,6 +70,7 @@ def one_of_each(course, nurse, prescriber) -> dict[str, Any]:
             starts_on=date(2026, 8, 1),
             mg_per_day=Decimal(60),
             product="conventional",
+            change_reason="planned",
             reason="tolerating well",
         ),
         "hold": record_interruption(

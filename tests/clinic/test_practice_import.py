@@ -193,6 +193,7 @@ def enter_by_hand(prescriber, nurse, synthetic: Synthetic) -> Course:
                     starts_on=day,
                     mg_per_day=Decimal(mg),
                     product="conventional",
+                    change_reason="planned",
                     reason="tolerated",
                 )
     return course
@@ -590,6 +591,7 @@ def test_a_micronized_course_with_its_own_target_an_ended_method_and_a_home_test
             starts_on=day,
             mg_per_day=Decimal(mg),
             product="micronized",
+            change_reason="planned",
             reason="tolerated",
         )
     for day in (TODAY - timedelta(days=20), TODAY, TODAY + timedelta(days=25)):

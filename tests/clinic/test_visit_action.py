@@ -118,18 +118,32 @@ def test_an_impossible_weight_names_the_weight_field_and_saves_nothing(nurse, co
 
 def test_a_nurse_cannot_change_the_dose_and_the_visit_saves_nothing(nurse, course, methods):
     before = saved_counts(course)
-    change = VisitDoseChange(Decimal(60), "conventional", "tolerating well", date(2026, 7, 2))
+    change = VisitDoseChange(Decimal(60), "conventional", "planned", date(2026, 7, 2), "tolerating well")
     with pytest.raises(NotPermitted):
         routine_visit(nurse, course, dose_change=change)
     assert saved_counts(course) == before
 
 
 def test_a_prescriber_changes_the_dose_at_the_visit_with_its_reason(prescriber, course, methods):
-    change = VisitDoseChange(Decimal(60), "conventional", "tolerating well", date(2026, 7, 2))
+    change = VisitDoseChange(Decimal(60), "conventional", "planned", date(2026, 7, 2), "tolerating well")
     routine_visit(prescriber, course, dose_change=change)
     segment = DoseSegment.objects.get(course=course, starts_on=date(2026, 7, 2))
-    assert (segment.mg_per_day, segment.reason) == (Decimal(60), "tolerating well")
+    assert (segment.mg_per_day, segment.change_reason, segment.reason) == (
+        Decimal(60),
+        "planned",
+        "tolerating well",
+    )
     assert AuditEvent.objects.get(action=EventCode.DOSE_CHANGE).reason == "tolerating well"
+
+
+@pytest.mark.parametrize("code", ["", "dry lips"])
+def test_a_dose_change_without_a_known_reason_saves_nothing_of_the_visit(prescriber, course, methods, code):
+    before = saved_counts(course)
+    change = VisitDoseChange(Decimal(60), "conventional", code, date(2026, 7, 2), "tolerating well")
+    with pytest.raises(InvalidInput) as error:
+        routine_visit(prescriber, course, dose_change=change)
+    assert error.value.field == "dose_change_reason"  # beside the visit form's field
+    assert saved_counts(course) == before
 
 
 def test_it_refuses_a_visit_without_the_contraception_confirmed_or_changed(nurse, course, methods):
@@ -217,7 +231,7 @@ def test_a_nurse_cannot_enroll_a_patient_in_a_course(nurse, prescriber, patient)
 
 
 def test_a_dose_change_at_the_visit_is_the_prescription_to_send(prescriber, course, methods):
-    change = VisitDoseChange(Decimal(60), "conventional", "Tolerating well", date(2026, 6, 2))
+    change = VisitDoseChange(Decimal(60), "conventional", "planned", date(2026, 6, 2), "Tolerating well")
     visit = routine_visit(prescriber, course, dose_change=change, days_supply=28)
     assert (visit.prescription_days_supply, visit.prescription_mg_per_day) == (28, Decimal(60))
 

@@ -7,6 +7,7 @@ import datetime as dt
 from hypothesis import strategies as st
 
 from isotrack.core import (
+    DOSE_CHANGE_REASONS,
     ContraceptionUse,
     Course,
     CourseFile,
@@ -61,17 +62,22 @@ def simple_course(**changes: object) -> CourseFile:
 
 
 products = st.sampled_from(["conventional", "micronized"])
+dose_change_reasons = st.none() | st.sampled_from(list(DOSE_CHANGE_REASONS))
 offsets = st.integers(min_value=0, max_value=200)
 
 
 @st.composite
 def dose_courses(draw: st.DrawFn, with_end: bool = True) -> CourseFile:
-    """Random dose histories: segments, holds, missed doses, weights, both bases, both products."""
+    """Random dose histories: segments (with or without a reason), holds, missed doses, weights, both bases,
+    both products."""
     start = START + days(draw(st.integers(-30, 30)))
     segment_days = sorted(set(draw(st.lists(offsets, max_size=4)) + [0]))
     doses = tuple(
         DoseSegment(
-            start + days(d), draw(st.sampled_from([8, 10, 20, 24, 30, 32, 40, 60, 80, 22.5])), draw(products)
+            start + days(d),
+            draw(st.sampled_from([8, 10, 20, 24, 30, 32, 40, 60, 80, 22.5])),
+            draw(products),
+            draw(dose_change_reasons),
         )
         for d in segment_days
     )

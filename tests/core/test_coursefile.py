@@ -52,6 +52,12 @@ ERRORS = [
     ("doses.0.mg_per_day", 0, "doses[0].mg_per_day: 0 must be above 0"),
     ("doses.0.mg_per_day", True, "doses[0].mg_per_day: expected a number, got true"),
     ("doses.0.product", "absorica", "doses[0].product: 'absorica' is not one of: conventional, micronized"),
+    (
+        "doses.0.reason",
+        "dry lips",
+        "doses[0].reason: 'dry lips' is not one of: side_effects, lab_result, weight_change, planned, other",
+    ),
+    ("doses.0.reason", 3, "doses[0].reason: 3 is not one of: side_effects"),
     ("weights.0.kg", -3, "weights[0].kg: -3 must be above 0"),
     ("weights.0.kg", 1e-320, "weights[0].kg: 1e-320 is not a body weight: 1-1000 kg"),
     ("doses.0.mg_per_day", 1e308, "doses[0].mg_per_day: 1e+308 is more than 1,000"),
@@ -199,6 +205,25 @@ def test_it_ignores_unknown_keys_and_takes_null_for_absent() -> None:
     parsed = parse_course_file(data)
     assert parsed.policy.target_mg_per_kg == 150
     assert parsed.interruptions == ()
+
+
+def test_a_dose_changes_reason_is_read_and_written_and_absent_means_none_recorded() -> None:
+    data = copy.deepcopy(EXAMPLE)
+    data["doses"].append(
+        {"from": "2025-10-08", "mg_per_day": 20, "product": "conventional", "reason": "side_effects"}
+    )
+    data["doses"].append({"from": "2025-11-08", "mg_per_day": 40, "product": "conventional", "reason": None})
+    parsed = parse_course_file(data)
+    assert [segment.reason for segment in parsed.doses] == [None, "side_effects", None]
+    written = dump_course_file(parsed)["doses"]
+    assert written[1] == {
+        "from": "2025-10-08",
+        "mg_per_day": 20,
+        "product": "conventional",
+        "reason": "side_effects",
+    }
+    assert "reason" not in written[0] and "reason" not in written[2]  # none recorded: left out
+    assert parse_course_file({**data, "doses": written}) == parsed
 
 
 def test_check_history_rejects_what_the_django_side_builds_wrongly() -> None:

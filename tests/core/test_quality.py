@@ -208,6 +208,8 @@ def test_every_measure_of_the_practice_over_seven_months() -> None:
         interruptions=0,
         interruptions_without_reason=0,
         reductions=0,
+        reductions_for_side_effects=0,
+        reduction_reasons=(),
     )
     # The positive test's follow-up was never recorded; no mood screen, no lab after the baseline.
     assert found.safety == Safety(
@@ -354,16 +356,19 @@ BASELINE = labs(S - days(10), 98, 19)
 
 def peak_labs_on_time() -> CourseFile:
     # Peak-dose labs on S + 50 (due S + 57), then a monthly draw on S + 80 that no abnormal result called for.
-    # The dose lowered on S + 40 (60 to 40 mg/day); on S + 100 micronized 32 mg/day, whose conventional
-    # equivalent (x 1.25, DOSE-LD) is the same 40: no reduction. A hold for dry eyes, S + 20 to S + 26.
+    # The dose lowered on S + 40 (60 to 40 mg/day) for side effects; on S + 100 micronized 32 mg/day, whose
+    # conventional equivalent (x 1.25, DOSE-LD) is the same 40: no reduction, whatever its reason; on S + 120
+    # micronized 24 mg/day (30 conventional), a reduction with no reason recorded. A hold for dry eyes,
+    # S + 20 to S + 26.
     return counseled(
         *BASELINE,
         *labs(S + days(50), 120, 22),
         *labs(S + days(80), 130, 20),
         doses=(
             DoseSegment(S, 60),
-            DoseSegment(S + days(40), 40),
-            DoseSegment(S + days(100), 32, "micronized"),
+            DoseSegment(S + days(40), 40, reason="side_effects"),
+            DoseSegment(S + days(100), 32, "micronized", reason="side_effects"),
+            DoseSegment(S + days(120), 24, "micronized"),
         ),
         interruptions=(Interruption(S + days(20), S + days(26), "dry eyes"),),
     )
@@ -371,15 +376,16 @@ def peak_labs_on_time() -> CourseFile:
 
 def high_then_critical() -> CourseFile:
     # Peak-dose labs late (S + 70) with triglycerides of 600 (TRIGLYCERIDES_HIGH), acknowledged three days
-    # later; the dose lowered on S + 75. The recheck on S + 90: triglycerides 850 and ALT 150 (above 3 x 40):
-    # TRIGLYCERIDES_CRITICAL, acknowledged the next day, and LIVER_ENZYMES_HIGH, never acknowledged; a hold
-    # S + 91 to S + 103; the recheck on S + 104 is normal and clears both.
+    # later; the dose lowered on S + 75 for it (an abnormal lab result). The recheck on S + 90: triglycerides
+    # 850 and ALT 150 (above 3 x 40): TRIGLYCERIDES_CRITICAL, acknowledged the next day, and
+    # LIVER_ENZYMES_HIGH, never acknowledged; a hold S + 91 to S + 103; the recheck on S + 104 is normal and
+    # clears both.
     return counseled(
         *BASELINE,
         *labs(S + days(70), 600, 22),
         *labs(S + days(90), 850, 150),
         *labs(S + days(104), 200, 30),
-        doses=(DoseSegment(S, 60), DoseSegment(S + days(75), 40)),
+        doses=(DoseSegment(S, 60), DoseSegment(S + days(75), 40, reason="lab_result")),
         interruptions=(Interruption(S + days(91), S + days(103), "triglycerides"),),
         acknowledgments=(
             Acknowledgment("TRIGLYCERIDES_HIGH", S + days(70), S + days(73)),
@@ -400,13 +406,13 @@ def no_labs_acknowledged() -> CourseFile:
 def self_harm() -> CourseFile:
     # A PHQ-9 of 12 with item 9 = 1 on S + 27: MOOD_SCREEN_POSITIVE and SELF_HARM_RISK; the self-harm risk
     # acknowledged the same day, the positive screen never, but the PHQ-9 of 3 on S + 57 clears both. The
-    # peak-dose labs on their due date, S + 57.
+    # peak-dose labs on their due date, S + 57. The dose raised on S + 30, the planned step: no reduction.
     return counseled(
         *BASELINE,
         MoodScreen(S + days(27), "phq9", 12, 1),
         MoodScreen(S + days(57), "phq9", 3, 0),
         *labs(S + days(57), 110, 21),
-        doses=(DoseSegment(S, 40),),
+        doses=(DoseSegment(S, 40), DoseSegment(S + days(30), 60, reason="planned")),
         acknowledgments=(Acknowledgment("SELF_HARM_RISK", S + days(27), S + days(27)),),
     )
 
@@ -504,7 +510,12 @@ def test_the_monitoring_holds_and_safety_events_of_a_second_practice_over_seven_
         # No course completed: two stopped by a positive test, one by the prescriber, four still running.
         interruptions=3,
         interruptions_without_reason=1,
-        reductions=2,  # 60 to 40 mg/day on S + 40 and on S + 75; the switch to micronized is none
+        # 60 to 40 mg/day on S + 40 (side effects) and on S + 75 (the high triglycerides), 40 to 30 on S + 120
+        # (no reason recorded); the switch to micronized and the planned increase are none, whatever their
+        # reason.
+        reductions=3,
+        reductions_for_side_effects=2,
+        reduction_reasons=(("side_effects", 1), ("lab_result", 1), ("not_recorded", 1)),
     )
     assert found.safety == Safety(
         courses_with_positive_test=2,
@@ -545,8 +556,15 @@ def test_the_second_practice_over_its_first_two_months() -> None:
         # after the last dose (the post-course test still to do), so still someone's work; the screen cleared.
         unacknowledged=1,
     )
-    # The holds of S + 20 and S + 30 (not the one of S + 91); the reduction of S + 40 (not the one of S + 75).
-    assert found.dosing == Dosing(interruptions=2, interruptions_without_reason=1, reductions=1)
+    # The holds of S + 20 and S + 30 (not the one of S + 91); the reduction of S + 40 for side effects (not
+    # those of S + 75 and S + 120).
+    assert found.dosing == Dosing(
+        interruptions=2,
+        interruptions_without_reason=1,
+        reductions=1,
+        reductions_for_side_effects=1,
+        reduction_reasons=(("side_effects", 1),),
+    )
     # Both positive tests (S + 25, S + 40) and the self-harm screen (S + 27) are in it; the report of the
     # first, on S + 30, too. The critical results came on S + 90.
     assert found.safety == Safety(
@@ -555,6 +573,42 @@ def test_the_second_practice_over_its_first_two_months() -> None:
     # Nothing started in it (every course started on S); stopped: S + 25, S + 40 and S + 45.
     assert found.courses == Courses(
         stopped=3, stop_reasons=(("positive_test", 2), ("side_effects", 1)), active=4
+    )
+
+
+def test_the_reductions_are_counted_by_their_recorded_reason_in_the_cores_order() -> None:
+    # Lowered every ten days for each reason (one twice, one with none), then raised for side effects: an
+    # increase is no reduction, whatever its reason.
+    steps = [
+        (10, 70, "other"),
+        (20, 60, None),
+        (30, 50, "planned"),
+        (40, 45, "weight_change"),
+        (50, 40, "lab_result"),
+        (60, 35, "side_effects"),
+        (70, 30, "side_effects"),
+        (80, 60, "side_effects"),
+    ]
+    course_file = counseled(
+        doses=(DoseSegment(S, 80), *(DoseSegment(S + days(d), mg, reason=why) for d, mg, why in steps))
+    )
+    outcome = course_outcome(course_file, S + days(150))
+    assert outcome.reductions == tuple((S + days(d), why) for d, _, why in steps[:-1])
+    assert measures_of([outcome], S, S + days(150)).dosing == Dosing(
+        reductions=7,
+        reductions_for_side_effects=3,  # side effects twice, the abnormal lab result once
+        reduction_reasons=(
+            ("side_effects", 2),
+            ("lab_result", 1),
+            ("weight_change", 1),
+            ("planned", 1),
+            ("other", 1),
+            ("not_recorded", 1),
+        ),
+    )
+    # A period holding only some of them counts those.
+    assert measures_of([outcome], S + days(15), S + days(35)).dosing == Dosing(
+        reductions=2, reduction_reasons=(("planned", 1), ("not_recorded", 1))
     )
 
 

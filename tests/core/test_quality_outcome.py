@@ -72,6 +72,17 @@ def test_every_hand_built_outcome_reads_back_from_json(name: str) -> None:
     assert outcome_from_json(json.loads(json.dumps(outcome_to_json(outcome)))) == outcome
 
 
+def test_each_reductions_reason_is_kept_beside_its_day() -> None:
+    outcome = course_outcome(MONITORED["peak labs on time"], S + days(150))
+    kept = json.loads(json.dumps(outcome_to_json(outcome)))
+    assert kept["format"] == OUTCOME_FORMAT == 3
+    assert kept["reductions"] == [
+        [(S + days(40)).isoformat(), "side_effects"],
+        [(S + days(120)).isoformat(), None],
+    ]
+    assert outcome_from_json(kept).reductions == ((S + days(40), "side_effects"), (S + days(120), None))
+
+
 def test_an_outcome_kept_in_another_format_is_refused() -> None:
     kept = outcome_to_json(course_outcome(MONITORED["self-harm risk"], S + days(150)))
     with pytest.raises(ValueError):
@@ -101,8 +112,31 @@ def test_the_hand_built_practices_measures_read_back_from_json() -> None:
         lambda kept: {**kept, "windows": {**kept["windows"], "unknown_figure": 1}},
         lambda kept: {**kept, "windows": {k: v for k, v in kept["windows"].items() if k != "lost"}},
         lambda kept: {**kept, "courses": [1, 2]},
+        lambda kept: {**kept, "windows": {**kept["windows"], "lost": "7"}},
+        lambda kept: {**kept, "windows": {**kept["windows"], "lost": True}},
+        lambda kept: {**kept, "windows": {**kept["windows"], "lost": None}},
+        lambda kept: {**kept, "first_fill": {**kept["first_fill"], "median_days": "12"}},
+        lambda kept: {**kept, "courses": {**kept["courses"], "stop_reasons": 5}},
+        lambda kept: {**kept, "courses": {**kept["courses"], "stop_reasons": [["other", "1"]]}},
+        lambda kept: {**kept, "courses": {**kept["courses"], "stop_reasons": [["other", 1, 2]]}},
+        lambda kept: [kept],
+        lambda kept: "measures",
     ],
-    ids=["a section missing", "a figure unknown", "a figure missing", "a section of another kind"],
+    ids=[
+        "a section missing",
+        "a figure unknown",
+        "a figure missing",
+        "a section of another kind",
+        "a count as text",
+        "a count as a truth value",
+        "a count as null",
+        "a statistic as text",
+        "a tuple as a number",
+        "a tuple's count as text",
+        "a tuple's entry of three",
+        "a list",
+        "a text",
+    ],
 )
 def test_measures_kept_in_another_shape_are_refused(change: Any) -> None:
     kept = measures_to_json(measures(list(PRACTICE.values()), S, S + days(60)))

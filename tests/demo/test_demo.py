@@ -13,6 +13,7 @@ from decimal import Decimal
 import pytest
 from django.core.management import CommandError, call_command
 from django.db import transaction
+from django.db.models import F
 
 from isotrack.audit.events import EventCode
 from isotrack.audit.models import AuditEvent
@@ -513,8 +514,23 @@ def test_it_creates_a_dose_reduction_for_dry_lips(built):
         assert "dry lips" in effect.term
         increase, reduction = course.dose_segments.order_by("starts_on")[1:3]
         assert "dry lips" in reduction.reason
+        assert (increase.change_reason, reduction.change_reason) == ("planned", "side_effects")
         assert reduction.starts_on > effect.onset
         assert reduction.mg_per_day < increase.mg_per_day
+
+
+@pytest.mark.django_db
+def test_every_demo_dose_change_says_why_and_each_reduction_for_a_result_or_side_effect(built):
+    """Every dose change but a course's first dose has a code; the reductions after high triglycerides are for
+    an abnormal lab result, the dry lips ones for side effects."""
+    changes = DoseSegment.objects.exclude(starts_on=F("course__start"))
+    assert changes.exists() and not changes.filter(change_reason="").exists()
+    assert not DoseSegment.objects.filter(starts_on=F("course__start")).exclude(change_reason="").exists()
+    for course in courses(built, "triglycerides_high"):
+        reduction = course.dose_segments.order_by("starts_on")[2]
+        assert (reduction.change_reason, "triglycerides" in reduction.reason) == ("lab_result", True)
+    reasons = set(changes.values_list("change_reason", flat=True))
+    assert {"planned", "side_effects", "lab_result"} <= reasons
 
 
 @pytest.mark.django_db

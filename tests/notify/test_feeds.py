@@ -100,6 +100,7 @@ def test_a_dose_change_moves_the_end_events_in_the_feed_under_the_same_uids(
         starts_on=practice_today(patient.practice) + timedelta(days=1),
         mg_per_day=Decimal(80),
         product="conventional",
+        change_reason="planned",
         reason="tolerating well",
     )
     after = events_by_uid(parsed(fetch(client, issued.secret)))
@@ -202,7 +203,7 @@ def test_a_feed_answers_head_and_304_while_its_events_are_unchanged(
     tomorrow = practice_today(patient.practice) + timedelta(days=1)
     change_dose(
         actor=prescriber, course=active_course, starts_on=tomorrow, mg_per_day=Decimal(80),
-        product="conventional", reason="tolerating well",
+        product="conventional", change_reason="planned", reason="tolerating well",
     )  # fmt: skip
     moved = client.get(url, HTTP_IF_NONE_MATCH=etag)
     assert moved.status_code == 200 and moved["ETag"] != etag

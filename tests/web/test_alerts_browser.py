@@ -69,7 +69,7 @@ def test_a_visit_for_a_critical_lab_patient_proposes_no_prescription_until_the_a
     expect(prescription).to_have_attribute("data-proposed", "false")
     expect(prescription).to_contain_text("No prescription is proposed")
     screenshot(page, "alerts-visit-withheld")
-    page.get_by_label("Result").select_option("not_done")
+    page.get_by_role("combobox", name="Result").select_option("not_done")  # not "An abnormal lab result"
     page.get_by_label("Instrument").select_option("phq2")
     page.get_by_label("Score").fill("1")
     page.get_by_label("Patient confirms these methods").check()

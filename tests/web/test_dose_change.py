@@ -90,25 +90,50 @@ def test_saving_records_a_new_dose_segment_with_its_reason(client, prescriber, c
             "dose_product": "absorica",
             "dose_starts_on": "2026-12-01",
             "days_supply": "30",
+            "dose_change_reason": "side_effects",
             "dose_reason": "tolerating well",
         },
     )
     assert response.status_code == 302
     segment = DoseSegment.objects.get(course=course, starts_on=date(2026, 12, 1))
-    assert (segment.mg_per_day, segment.product, segment.brand, segment.reason) == (
+    assert (segment.mg_per_day, segment.product, segment.brand, segment.change_reason, segment.reason) == (
         Decimal(60),
         "conventional",
         "Absorica",
+        "side_effects",
         "tolerating well",
     )
+    # the course's timeline says why the dose changed, in words, with the note
+    page = client.get(reverse("course", args=[course.uuid])).content.decode()
+    assert "60.0 mg/day, Absorica, for side effects: tolerating well" in page
+
+
+def test_the_page_offers_the_reasons_as_radio_buttons_none_chosen(client, prescriber, course):
+    client.force_login(prescriber)
+    page = client.get(dose_url(course)).content.decode()
+    buttons = re.findall(r'<input type="radio" name="dose_change_reason"[^>]*>', page)
+    assert [re.search(r'value="([^"]*)"', b).group(1) for b in buttons] == [
+        "side_effects",
+        "lab_result",
+        "weight_change",
+        "planned",
+        "other",
+    ]
+    assert not any("checked" in b for b in buttons)
+    assert "The planned step (titration)" in page and "An abnormal lab result" in page
 
 
 @pytest.mark.parametrize(
     ("data", "field"),
     [
-        ({"dose_mg_per_day": "", "dose_reason": "x"}, "dose_mg_per_day"),
-        ({"dose_mg_per_day": "60", "dose_reason": ""}, "dose_reason"),
-        ({"dose_mg_per_day": "60", "dose_reason": "x", "dose_starts_on": "2026-05-01"}, "dose_starts_on"),
+        ({"dose_mg_per_day": "", "dose_change_reason": "planned"}, "dose_mg_per_day"),
+        ({"dose_mg_per_day": "60", "dose_reason": "x"}, "dose_change_reason"),
+        ({"dose_mg_per_day": "60", "dose_change_reason": "tired"}, "dose_change_reason"),
+        ({"dose_mg_per_day": "60", "dose_change_reason": "other", "dose_reason": ""}, "dose_reason"),
+        (
+            {"dose_mg_per_day": "60", "dose_change_reason": "planned", "dose_starts_on": "2026-05-01"},
+            "dose_starts_on",
+        ),
     ],
 )
 def test_bad_input_shows_beside_its_field_and_saves_nothing(client, prescriber, course, data, field):
@@ -126,7 +151,10 @@ def test_a_nurse_gets_403_an_auditor_403_and_an_outsider_404(client, nurse, audi
         client.force_login(user)
         assert client.get(dose_url(course)).status_code == status
         assert (
-            client.post(dose_url(course), {"dose_mg_per_day": "60", "dose_reason": "x"}).status_code == status
+            client.post(
+                dose_url(course), {"dose_mg_per_day": "60", "dose_change_reason": "planned"}
+            ).status_code
+            == status
         )
     client.force_login(outsider)
     assert client.get(preview_url(course), {"dose_mg_per_day": "60"}).status_code == 404
@@ -186,6 +214,7 @@ def test_the_visit_previews_the_continued_dose_in_its_stored_strength(
         starts_on=date(2026, 11, 20),
         mg_per_day=Decimal(60),
         product="conventional",
+        change_reason="planned",
         reason="tolerating well",
         strength_mg=20,
     )

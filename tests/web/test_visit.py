@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import date
 from decimal import Decimal
 
@@ -60,6 +61,7 @@ def test_the_visit_page_pre_selects_bookkeeping_only_never_a_result_or_a_confirm
         "mood_instrument",
         "mood_score",
         "ipledge_confirmed",
+        "dose_change_reason",
     ):
         assert defaults[decided_by_a_person] in (None, "", False), decided_by_a_person
     assert defaults["date"] == response.context["today"]
@@ -135,6 +137,7 @@ def test_a_nurse_sees_the_dose_read_only(client, nurse, course, methods):
     page = client.get(visit_url(course)).content.decode()
     assert "Only a prescriber changes the dose" in page
     assert 'name="dose_decision"' not in page and 'name="dose_reason"' not in page
+    assert 'name="dose_change_reason"' not in page
 
 
 def test_a_crafted_dose_change_by_a_nurse_is_refused_with_403_and_saves_nothing(
@@ -148,6 +151,7 @@ def test_a_crafted_dose_change_by_a_nurse_is_refused_with_403_and_saves_nothing(
         dose_mg_per_day="60",
         dose_product="conventional",
         dose_starts_on="2026-07-02",
+        dose_change_reason="planned",
         dose_reason="crafted",
     )
     assert response.status_code == 403
@@ -164,18 +168,49 @@ def test_a_prescriber_changes_the_dose_at_the_visit(client, prescriber, course, 
         dose_mg_per_day="60",
         dose_product="conventional",
         dose_starts_on="2026-12-01",
-        dose_reason="tolerating well",
+        dose_change_reason="lab_result",
+        dose_reason="triglycerides 560",
     )
     assert response.status_code == 302
-    assert DoseSegment.objects.get(course=course, starts_on=date(2026, 12, 1)).reason == "tolerating well"
+    segment = DoseSegment.objects.get(course=course, starts_on=date(2026, 12, 1))
+    assert (segment.change_reason, segment.reason) == ("lab_result", "triglycerides 560")
+
+
+def test_a_prescriber_is_offered_the_reasons_as_radio_buttons_none_chosen(
+    client, prescriber, course, methods
+):
+    client.force_login(prescriber)
+    response = client.get(visit_url(course))
+    assert response.context["form"]["dose_change_reason"].value() in (None, "")
+    page = response.content.decode()
+    buttons = re.findall(r'<input type="radio" name="dose_change_reason"[^>]*>', page)
+    assert len(buttons) == 5 and not any("checked" in b for b in buttons)
+    assert "Why does the dose change?" in page and "A change of weight" in page
 
 
 def test_a_dose_change_without_a_reason_is_refused_beside_the_reason(client, prescriber, course, methods):
     client.force_login(prescriber)
-    response = routine_post(client, course, dose_decision="change", dose_mg_per_day="60", dose_reason="")
+    response = routine_post(client, course, dose_decision="change", dose_mg_per_day="60", dose_reason="x")
+    assert response.status_code == 422
+    page = response.content.decode()
+    assert 'id="id_dose_change_reason-error"' in page and "Choose why the dose changes." in page
+    assert not Visit.objects.exists()
+
+
+def test_an_unknown_reason_or_another_reason_without_a_note_is_refused_beside_its_field(
+    client, prescriber, course, methods
+):
+    client.force_login(prescriber)
+    change = {"dose_decision": "change", "dose_mg_per_day": "60", "dose_starts_on": "2026-12-01"}
+    response = routine_post(client, course, **change, dose_change_reason="bored")
+    assert response.status_code == 422
+    assert 'id="id_dose_change_reason-error"' in response.content.decode()
+    response = routine_post(client, course, **change, dose_change_reason="other", dose_reason="")
     assert response.status_code == 422
     assert 'id="id_dose_reason-error"' in response.content.decode()
+    assert "Say what the other reason for the dose change is." in response.content.decode()
     assert not Visit.objects.exists()
+    assert DoseSegment.objects.filter(course=course).count() == 1
 
 
 def test_a_patient_who_cannot_get_pregnant_sees_no_pregnancy_test_or_contraception(

@@ -74,7 +74,7 @@ def document_visit(page, live_server, course, day, *, purpose, setting, methods=
     page.get_by_label("Purpose").select_option(purpose)
     page.get_by_label("Setting").select_option(setting)
     page.get_by_label("Specimen collected on").fill(day.isoformat())
-    page.get_by_label("Result").select_option("negative")
+    page.get_by_role("combobox", name="Result").select_option("negative")  # not "An abnormal lab result"
     if methods:
         page.get_by_label("Started: method").select_option(methods[0])
         page.get_by_label("Started: second method").select_option(methods[1])
@@ -172,7 +172,8 @@ def test_a_prescriber_enrolls_qualifies_fills_and_documents_a_routine_visit(page
     counted.fill(page.get_by_label("Weight", exact=True), "64")
     counted.select(page.get_by_label("Setting"), "office")
     counted.fill(page.get_by_label("Specimen collected on"), today.isoformat())
-    counted.select(page.get_by_label("Result"), "negative")  # chosen by the person who read it, never pre-set
+    # chosen by the person who read it, never pre-set (the select: a dose's reason reads "lab result" too)
+    counted.select(page.get_by_role("combobox", name="Result"), "negative")
     counted.check(page.get_by_label("Patient confirms these methods"))
     counted.select(page.get_by_label("Instrument"), "phq2")
     counted.fill(page.get_by_label("Score"), "1")
@@ -224,7 +225,8 @@ def test_a_dose_change_shows_the_recalculated_date_before_saving(
     screenshot(page, "dose-change-impossible")
     dose.fill("80")
     expect(projected).to_have_text(at_80)
-    page.get_by_label("Reason for the change").fill("tolerating well, acne persists")
+    page.get_by_label("The planned step (titration)").check()
+    page.get_by_label("Note on the change").fill("tolerating well, acne persists")
     assert reaches_by_tab(page, dose, "Save the new dose")
     screenshot(page, "dose-change")
     page.set_viewport_size({"width": 768, "height": 1024})
@@ -232,7 +234,11 @@ def test_a_dose_change_shows_the_recalculated_date_before_saving(
     save(page, "Save the new dose")
     expect(page).to_have_url(f"{live_server.url}/courses/{course.uuid}/")
     segment = DoseSegment.objects.filter(course=course).latest("starts_on")
-    assert (int(segment.mg_per_day), segment.reason) == (80, "tolerating well, acne persists")
+    assert (int(segment.mg_per_day), segment.change_reason, segment.reason) == (
+        80,
+        "planned",
+        "tolerating well, acne persists",
+    )
 
 
 def test_a_nurse_cannot_change_a_dose(page, live_server, nurse, course, weight):

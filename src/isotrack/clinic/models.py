@@ -115,6 +115,18 @@ class StopReason(models.TextChoices):
     OTHER = "other", "Another reason"
 
 
+class DoseChangeReason(models.TextChoices):
+    """Why a prescriber changed the dose: the codes of ``core.DOSE_CHANGE_REASONS`` in its order, in its words
+    (the quality report counts the dose reductions by them; tests/clinic/test_dose_change_reason.py checks
+    they are the same)."""
+
+    SIDE_EFFECTS = "side_effects", "Side effects"
+    LAB_RESULT = "lab_result", "An abnormal lab result"
+    WEIGHT_CHANGE = "weight_change", "A change of weight"
+    PLANNED = "planned", "The planned step (titration)"
+    OTHER = "other", "Another reason"
+
+
 class Indication(models.TextChoices):  # reference.md section 4, ICD-10-CM
     ACNE_VULGARIS = "L70.0", "Acne vulgaris"
     ACNE_CONGLOBATA = "L70.1", "Acne conglobata"
@@ -523,7 +535,12 @@ class DoseSegment(RecordedModel):
     product = models.CharField(max_length=12, choices=Product.choices, default=Product.CONVENTIONAL)
     brand = models.CharField(max_length=40, blank=True)  # e.g. Absorica, Claravis; the kind is `product`
     strength_mg = models.PositiveSmallIntegerField(null=True, blank=True)  # the capsule strength dispensed
-    reason = models.CharField(max_length=200, blank=True)
+    # Why the dose changed, one of DoseChangeReason (the quality report counts reductions by it); blank: none
+    # recorded (the course's first dose, a change recorded before reasons were, a course file's without one).
+    change_reason = models.CharField(
+        "why the dose changed", max_length=20, choices=DoseChangeReason.choices, blank=True
+    )
+    reason = models.CharField(max_length=200, blank=True)  # the prescriber's own note
 
     class Meta:
         constraints = [

@@ -397,6 +397,8 @@ LABELS: dict[str, str] = {
     "dosing.median_mg_per_kg": "Median cumulative mg/kg",
     "dosing.interruption_reasons": "Interruptions, by reason",
     "dosing.reductions": "Dose reductions",
+    "dosing.reductions_for_side_effects": "Dose reductions for side effects or a lab result",
+    "dosing.reduction_reasons": "Dose reductions, by reason",
     "monitoring.peak_labs_course_closed": "Peak labs due after the course ended",
     "monitoring.draws_after_peak": "Lab draw days after the peak-dose draw",
     "monitoring.draws_without_cause": "Of those, drawn without cause",
@@ -446,6 +448,10 @@ ENTRY_LABELS: dict[str, str] = {
     "lost_to_follow_up": "lost to follow-up",
     "other": "another reason",
     "not_recorded": "no reason recorded",
+    # why a dose changed (core.DOSE_CHANGE_REASONS: side_effects and other are worded as above)
+    "lab_result": "an abnormal lab result",
+    "weight_change": "a change of weight",
+    "planned": "the planned step (titration)",
 }
 
 

@@ -287,8 +287,8 @@ def _dosing(
         _records(DoseSegment, recorded_by)
         .filter(course_id__in=among)
         .order_by("starts_on", "id")
-        .values_list("course_id", "starts_on", "mg_per_day", "product"),
-        lambda day, mg, product: facts.DoseSegment(_date(day), _number(mg), product),
+        .values_list("course_id", "starts_on", "mg_per_day", "product", "change_reason"),
+        lambda day, mg, product, why: facts.DoseSegment(_date(day), _number(mg), product, why or None),
     )
     holds = _grouped(
         _records(Interruption, recorded_by)

@@ -57,9 +57,13 @@ def words(item: Any) -> str:
             rma = f", RMA {item.rma}" if item.rma else ""
             return f"{item.days_supply}-day supply{mg}{rma}"
         case DoseSegment():
-            reason = f" ({item.reason})" if item.reason else ""
             strength = f", {item.strength_mg} mg capsules" if item.strength_mg else ""
-            return f"{item.mg_per_day} mg/day, {product_words(item.product, item.brand)}{strength}{reason}"
+            dose = f"{item.mg_per_day} mg/day, {product_words(item.product, item.brand)}{strength}"
+            if item.change_reason:  # why, then the note: "..., for side effects: dry lips"
+                label = item.get_change_reason_display()
+                note = f": {item.reason}" if item.reason else ""
+                return f"{dose}, for {label[:1].lower()}{label[1:]}{note}"
+            return f"{dose} ({item.reason})" if item.reason else dose
         case Interruption():
             return f"no dosing {_day(item.start)} to {_day(item.end)} {item.reason}".strip()
         case MissedDose():

@@ -9,7 +9,8 @@ a rule-set id), ``policy`` (``Policy``), ``patient`` (``Patient``), ``course`` (
 ``contraception`` (``ContraceptionUse``) and ``events`` (``Enrollment``, ``PregnancyTest``,
 ``PrescriberConfirmation``, ``PatientAttestation``, ``Dispense``, ``Visit``, ``LabResult``, ``MoodScreen``).
 All are frozen dataclasses of dates, numbers, text and tuples; build them directly from rows, then call
-``check_history(course_file)`` to reject an impossible history.
+``check_history(course_file)`` to reject an impossible history. ``DOSE_CHANGE_REASONS``: the codes of why a
+dose changed (``DoseSegment.reason``, None when not recorded), each with its plain words.
 
 - ``parse_course_file(data: object) -> CourseFile``: a decoded JSON course file; raises ``CourseFileError``
   (``str(error)`` is ``path: problem``; ``.path`` and ``.problem`` too).
@@ -68,10 +69,10 @@ All are frozen dataclasses of dates, numbers, text and tuples; build them direct
   nearest-rank quartiles of the days from enrollment, the days waited by category), windows closed (filled,
   lost, the steps missing), monitoring (baseline labs, peak-dose labs on time, late or not done, lab draws
   without cause, alerts raised, acknowledged and the days it took, still open), dosing (completed courses'
-  mg/kg, 120 and target reached, without a weight; holds by reason; dose reductions), safety (positive tests
-  and their follow-up, self-harm risk, critical labs), courses started, completed, stopped (and why) and
-  active; ``QUALITY_DEFINITIONS`` words each figure; ``COMPARISONS`` (``Comparison``: label, published
-  figure, source, the practice's share or why none) sets the published figures beside them.
+  mg/kg, 120 and target reached, without a weight; holds by reason; dose reductions, by reason), safety
+  (positive tests and their follow-up, self-harm risk, critical labs), courses started, completed, stopped
+  (and why) and active; ``QUALITY_DEFINITIONS`` words each figure; ``COMPARISONS`` (``Comparison``: label,
+  published figure, source, the practice's share or why none) sets the published figures beside them.
   ``course_outcome(course_file, through, closed_as, stop_reason) -> CourseOutcome``: one course replayed once
   over its whole life, kept as JSON (``outcome_to_json`` / ``outcome_from_json``) and summed for any period
   it serves (``measures_of(outcomes, start, end)``); a period's measures kept as JSON too
@@ -108,6 +109,7 @@ from isotrack.core.change import (
 )
 from isotrack.core.course import (
     AUTO_RULES,
+    DOSE_CHANGE_REASONS,
     FOLLOW_UP_KINDS,
     Acknowledgment,
     ContraceptionUse,
@@ -269,6 +271,7 @@ __all__ = [
     "SETTLED",
     "WEIGHTS",
     "AUTO_RULES",
+    "DOSE_CHANGE_REASONS",
     "ALERT_ACTIONS",
     "ALERT_ORDER",
     "FOLLOW_UP_KINDS",

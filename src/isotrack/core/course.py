@@ -88,6 +88,18 @@ ENZYME_UNITS: tuple[str, ...] = ("U/L",)
 # IPL-SUPPLY: at most a 30-day supply per dispense.
 MAXIMUM_DAYS_SUPPLY = 30
 
+# Why a prescriber changed the dose (issue 16: the quality report counts the reductions for side effects):
+# the codes in order, each with its plain words, which read after "for" ("a dose lowered for side effects").
+# A dose segment recorded without one (the course's first, one recorded before codes were, or a course
+# file's without ``reason``) has none.
+DOSE_CHANGE_REASONS: dict[str, str] = {
+    "side_effects": "side effects",
+    "lab_result": "an abnormal lab result",
+    "weight_change": "a change of weight",
+    "planned": "the planned step (titration)",
+    "other": "another reason",
+}
+
 # IPL-PT-POSITIVE: the follow-up of a positive pregnancy test, each a step a prescriber records as done:
 # stop the drug and tell the patient (IPL-PREG-STOP), refer (IPL-PREG-REFER), report (IPL-PREG-REPORT).
 FollowUpKind: TypeAlias = Literal["stop", "refer", "report"]
@@ -145,6 +157,7 @@ class DoseSegment:
     start: dt.date
     mg_per_day: float
     product: Product = "conventional"
+    reason: str | None = None  # why the dose changed: a code of DOSE_CHANGE_REASONS; None: not recorded
 
 
 @dataclass(frozen=True, slots=True)

@@ -22,6 +22,9 @@ Rules (the spec's, then decisions where it is silent):
   exits 2 with a message (never a traceback): dates outside 1900-2199, a weight outside 1-1000 kg, a daily
   dose above 1000 mg, a target above 1000 mg/kg, an equivalence factor above 10, a lab value or ULN above
   1,000,000, ``labs_peak_days`` outside 1-365.
+- isotrack's own keys, which other programs ignore like any unknown key: a dose segment's ``reason`` (why the
+  dose changed: a code of ``DOSE_CHANGE_REASONS``; absent, none recorded), ``acknowledgments``,
+  ``pregnancy_follow_up`` and the policy's further thresholds.
 - Allowed although unusual: dose segments after a (planned) course end (the projection ignores a future end),
   interruptions reaching past the end, overlapping interruptions, missed doses inside an interruption (each
   day counts once), dispenses before the course start (the first fill precedes the first dose).
@@ -39,6 +42,7 @@ from typing import Any, TypeVar
 from isotrack.core import plausibility
 from isotrack.core.course import (
     CATEGORIES,
+    DOSE_CHANGE_REASONS,
     EVENT_TYPES,
     FOLLOW_UP_KINDS,
     INSTRUMENTS,
@@ -307,6 +311,7 @@ def _dose(value: object, path: str) -> DoseSegment:
         start=_get(obj, "from", path, _date),
         mg_per_day=_get(obj, "mg_per_day", path, _positive),
         product=_get(obj, "product", path, _one_of(PRODUCTS)),
+        reason=_optional(obj, "reason", path, _one_of(tuple(DOSE_CHANGE_REASONS)), None),
     )
 
 
@@ -578,7 +583,14 @@ def dump_course_file(course_file: CourseFile) -> dict[str, Any]:
     found["course"] = {"start": course_file.course.start.isoformat(), "end": _json(course_file.course.end)}
     found["weights"] = [{"date": w.date.isoformat(), "kg": w.kg} for w in course_file.weights]
     found["doses"] = [
-        {"from": s.start.isoformat(), "mg_per_day": s.mg_per_day, "product": s.product}
+        _without_none(
+            {
+                "from": s.start.isoformat(),
+                "mg_per_day": s.mg_per_day,
+                "product": s.product,
+                "reason": s.reason,
+            }
+        )
         for s in course_file.doses
     ]
     found["interruptions"] = [

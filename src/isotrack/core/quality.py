@@ -25,7 +25,8 @@ sums:
   last day of dosing (DOSE-CUM, DOSE-WEIGHT, DOSE-LD, DOSE-TARGET);
 - the positive pregnancy tests, the holds and the dose segments: the course's own records (facts, not
   judgments); a dose segment is a reduction when its conventional-equivalent dose
-  (``dose.equivalence_factor``, DOSE-LD) is lower than the one before it.
+  (``dose.equivalence_factor``, DOSE-LD) is lower than the one before it, counted by the reason recorded
+  with it (``DOSE_CHANGE_REASONS``).
 
 ``measures(courses, start, end)`` gives ``Measures``; ``DEFINITIONS`` words each of its figures for a
 dashboard to show beside it (keys ``section.field``, e.g. ``windows.lost``). Every count is a sum over
@@ -61,7 +62,14 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal, TypeAlias
 
-from isotrack.core.course import CourseFile, Dispense, LabResult, MoodScreen, PregnancyTest
+from isotrack.core.course import (
+    DOSE_CHANGE_REASONS,
+    CourseFile,
+    Dispense,
+    LabResult,
+    MoodScreen,
+    PregnancyTest,
+)
 from isotrack.core.dose import PROJECTION_HORIZON_YEARS, add_years, dose_report, equivalence_factor
 from isotrack.core.evaluate import phase_of
 from isotrack.core.history import history_until
@@ -92,6 +100,9 @@ STOP_REASONS: tuple[str, ...] = (
     "other",
 )
 NOT_RECORDED = "not_recorded"
+# A dose reduction for side effects (issue 16): one whose recorded reason is a side effect or an abnormal lab
+# result (course.DOSE_CHANGE_REASONS); a reduction with no reason recorded is ``not_recorded`` and not one.
+FOR_SIDE_EFFECTS: frozenset[str] = frozenset({"side_effects", "lab_result"})
 # A hold's reason is free text as the clinic recorded it (``Interruption.reason``); a hold without one:
 ClosedAs: TypeAlias = Literal["completed", "stopped"]
 # Age bands at the first day of dosing, for the split the issue asks for (iPLEDGE enrolls from age 12).
@@ -221,8 +232,11 @@ class Dosing:
     a key of the practice's figures, which go to CSV files and printouts; ``reductions``, the dose segments
     starting in the period (on or before the course's last day) whose conventional-equivalent dose (DOSE-LD)
     is lower than the segment's before it: lower mg/kg/day at the same weight (a change of weight alone is no
-    reduction, and a change of product at the same equivalent dose neither). A course file records no reason
-    for a dose change, so reductions for side effects cannot be told from the others."""
+    reduction, and a change of product at the same equivalent dose neither); ``reductions_for_side_effects``,
+    those whose recorded reason is side effects or an abnormal lab result (``FOR_SIDE_EFFECTS``); and
+    ``reduction_reasons``, the reductions as ``(reason, count)`` in the order of ``DOSE_CHANGE_REASONS``
+    (``not_recorded`` last: a dose change recorded with no reason, as before reasons were, or a course
+    file's without one), only reasons counted."""
 
     completed: int = 0
     without_weight: int = 0
@@ -232,6 +246,8 @@ class Dosing:
     interruptions: int = 0
     interruptions_without_reason: int = 0
     reductions: int = 0
+    reductions_for_side_effects: int = 0
+    reduction_reasons: tuple[tuple[str, int], ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -376,7 +392,16 @@ DEFINITIONS: dict[str, str] = {
     "dosing.interruptions_without_reason": "Of those holds, the ones with no reason recorded.",
     "dosing.reductions": (
         "Dose changes in the period to a lower daily dose than the one before (micronized doses counted as "
-        "their conventional equivalent), whatever the reason: none is recorded for a dose change."
+        "their conventional equivalent), whatever the reason recorded with them."
+    ),
+    "dosing.reductions_for_side_effects": (
+        "Of those reductions, the ones the prescriber recorded as made for side effects or for an abnormal "
+        "lab result."
+    ),
+    "dosing.reduction_reasons": (
+        "Why the doses were reduced, as the prescriber recorded it with the dose change: side effects, an "
+        "abnormal lab result, a change of weight, the planned step (titration), another reason, or no reason "
+        "recorded (a dose change recorded before reasons were, or imported without one)."
     ),
     "safety.courses_with_positive_test": "Courses with a positive pregnancy test dated in the period.",
     "safety.positive_tests": "Positive pregnancy tests dated in the period.",
@@ -496,8 +521,9 @@ class CourseOutcome:
     BASELINE_LABS_MISSING on the first fill's day (None: no fill); ``peak_labs`` (None: the engine never
     listed LABS_PEAK_DOSE); ``lab_draws``, the lab draw days after the peak-dose draw, each with whether the
     engine gave an alert on a lab result on the day before (``RESULT_ALERTS``: the draw had a cause);
-    ``holds``, each hold's first day and reason as recorded; ``reductions``, the first days of the dose
-    segments that lowered the dose."""
+    ``holds``, each hold's first day and reason as recorded; ``reductions``, the first day of each dose
+    segment that lowered the dose, with the reason recorded for it (a code of ``DOSE_CHANGE_REASONS``; None:
+    none recorded)."""
 
     through: dt.date
     changes_on: dt.date | None
@@ -519,7 +545,7 @@ class CourseOutcome:
     peak_labs: PeakLabs | None = None
     lab_draws: tuple[tuple[dt.date, bool], ...] = ()
     holds: tuple[tuple[dt.date, str | None], ...] = ()
-    reductions: tuple[dt.date, ...] = ()
+    reductions: tuple[tuple[dt.date, str | None], ...] = ()
 
     def holds_for(self, end: dt.date) -> bool:
         """Whether the outcome serves a period ending on ``end``."""
@@ -648,20 +674,20 @@ def _phase_runs(found_spans: tuple[Span, ...]) -> tuple[PhaseRun, ...]:
     return tuple(runs)
 
 
-def _reductions(course_file: CourseFile, through: dt.date) -> tuple[dt.date, ...]:
-    """The first days of the dose segments (through ``through``, on or before the course's last day) whose
-    conventional-equivalent mg/day (DOSE-LD, ``dose.equivalence_factor``) is lower than the segment's before
-    it. mg/kg/day at one weight compares as mg/day does."""
+def _reductions(course_file: CourseFile, through: dt.date) -> tuple[tuple[dt.date, str | None], ...]:
+    """The first day and recorded reason of each dose segment (through ``through``, on or before the course's
+    last day) whose conventional-equivalent mg/day (DOSE-LD, ``dose.equivalence_factor``) is lower than the
+    segment's before it. mg/kg/day at one weight compares as mg/day does."""
     factor = course_file.policy.ld_equivalence_factor
     end = course_file.course.end
-    found: list[dt.date] = []
+    found: list[tuple[dt.date, str | None]] = []
     before: float | None = None
     for segment in sorted(course_file.doses, key=lambda s: s.start):
         if segment.start > through or (end is not None and segment.start > end):
             break
         equivalent = segment.mg_per_day * equivalence_factor(segment.product, factor)
         if before is not None and equivalent < before - TOLERANCE:
-            found.append(segment.start)
+            found.append((segment.start, segment.reason))
         before = equivalent
     return tuple(found)
 
@@ -856,7 +882,7 @@ def measures_of(outcomes: Sequence[CourseOutcome], start: dt.date, end: dt.date)
     days_to_acknowledge: list[int] = []
     unacknowledged = 0
     holds = holds_without_reason = 0
-    reductions = 0
+    reduction_reasons: Counter[str] = Counter()
     follow_up_complete = follow_up_open = self_harm = self_harm_acknowledged = critical_acknowledged = 0
     critical: Counter[str] = Counter()
 
@@ -952,7 +978,9 @@ def measures_of(outcomes: Sequence[CourseOutcome], start: dt.date, end: dt.date)
             if within(hold_start):
                 holds += 1
                 holds_without_reason += not (reason and reason.strip())
-        reductions += sum(1 for day in outcome.reductions if within(day))
+        for day, why in outcome.reductions:
+            if within(day):
+                reduction_reasons[why if why in DOSE_CHANGE_REASONS else NOT_RECORDED] += 1
 
     return Measures(
         start=start,
@@ -976,7 +1004,13 @@ def measures_of(outcomes: Sequence[CourseOutcome], start: dt.date, end: dt.date)
             median(mg_per_kg),
             interruptions=holds,
             interruptions_without_reason=holds_without_reason,
-            reductions=reductions,
+            reductions=reduction_reasons.total(),
+            reductions_for_side_effects=sum(reduction_reasons[why] for why in FOR_SIDE_EFFECTS),
+            reduction_reasons=tuple(
+                (why, reduction_reasons[why])
+                for why in (*DOSE_CHANGE_REASONS, NOT_RECORDED)
+                if reduction_reasons[why]
+            ),
         ),
         safety=Safety(
             with_positive,
@@ -1176,8 +1210,8 @@ COMPARISONS: tuple[Comparison, ...] = (
 # A stored outcome is plain JSON (dates as ISO text), read back to the same value (a property test checks the
 # round trip). The version changes whenever the shape does, so that an outcome kept in another shape is
 # replayed again rather than misread. Format 2 added the alerts, the baseline and peak-dose labs, the lab
-# draws after the peak, the holds and the dose reductions.
-OUTCOME_FORMAT = 2
+# draws after the peak, the holds and the dose reductions; format 3 the reason recorded for each reduction.
+OUTCOME_FORMAT = 3
 
 
 def outcome_to_json(outcome: CourseOutcome) -> dict[str, object]:
@@ -1223,7 +1257,7 @@ def outcome_to_json(outcome: CourseOutcome) -> dict[str, object]:
         else [peak.due.isoformat(), _iso(peak.done_on), _iso(peak.closed_on)],
         "lab_draws": [[day.isoformat(), prompted] for day, prompted in outcome.lab_draws],
         "holds": [[day.isoformat(), reason] for day, reason in outcome.holds],
-        "reductions": [day.isoformat() for day in outcome.reductions],
+        "reductions": [[day.isoformat(), reason] for day, reason in outcome.reductions],
     }
 
 
@@ -1278,7 +1312,7 @@ def outcome_from_json(data: dict[str, Any]) -> CourseOutcome:
         else PeakLabs(dt.date.fromisoformat(peak[0]), _date(peak[1]), _date(peak[2])),
         lab_draws=tuple((dt.date.fromisoformat(day), prompted) for day, prompted in data["lab_draws"]),
         holds=tuple((dt.date.fromisoformat(day), reason) for day, reason in data["holds"]),
-        reductions=tuple(dt.date.fromisoformat(day) for day in data["reductions"]),
+        reductions=tuple((dt.date.fromisoformat(day), reason) for day, reason in data["reductions"]),
     )
 
 
@@ -1310,25 +1344,44 @@ def measures_to_json(found: Measures) -> dict[str, object]:
     return kept
 
 
-def measures_from_json(data: dict[str, Any]) -> Measures:
-    """The measures ``measures_to_json`` gave; a ValueError for another shape."""
+def measures_from_json(data: object) -> Measures:
+    """The measures ``measures_to_json`` gave; a ValueError for anything else: another shape, or a value
+    of another kind than its figure's (a count is a whole number, a statistic a number or null, a tuple
+    of the core a list of ``[name, count]`` pairs)."""
+    if (
+        not isinstance(data, dict)
+        or not isinstance(data.get("start"), str)
+        or not isinstance(data.get("end"), str)
+    ):
+        raise ValueError("measures of another shape: the period")
     sections: dict[str, Any] = {}
     for name, kind in _sections().items():
         stored = data.get(name)
-        names = {f.name for f in dataclasses.fields(kind)}
-        if not isinstance(stored, dict) or set(stored) != names:
+        figures = dataclasses.fields(kind)
+        if not isinstance(stored, dict) or set(stored) != {f.name for f in figures}:
             raise ValueError(f"measures of another shape: {name}")
-        sections[name] = kind(
-            **{
-                figure: tuple((str(key), int(count)) for key, count in value)
-                if isinstance(value, list)
-                else value
-                for figure, value in stored.items()
-            }
-        )
+        sections[name] = kind(**{f.name: _figure_from_json(f, stored[f.name], name) for f in figures})
     return Measures(
         start=dt.date.fromisoformat(data["start"]), end=dt.date.fromisoformat(data["end"]), **sections
     )
+
+
+def _figure_from_json(field: dataclasses.Field[Any], value: object, section: str) -> object:
+    """One figure read back, of the kind its default says: 0 a count, None a statistic, () a tuple."""
+
+    def number(item: object) -> bool:
+        return isinstance(item, int | float) and not isinstance(item, bool)
+
+    default = field.default
+    if default == () and isinstance(value, list):
+        pairs = [item for item in value if isinstance(item, list) and len(item) == 2]
+        if len(pairs) == len(value) and all(isinstance(k, str) and type(n) is int for k, n in pairs):
+            return tuple((k, n) for k, n in pairs)
+    else:
+        statistic = default is None and (value is None or number(value))
+        if statistic or (default == 0 and type(value) is int):
+            return value
+    raise ValueError(f"measures of another shape: {section}.{field.name}")
 
 
 @functools.cache

@@ -71,6 +71,10 @@ PINNED_PRACTICE_NAME = "Lakeside Skin Clinic (demo, rules pinned to 2021)"
 # Vocabulary values are written as the strings of the course file (the models' TextChoices values).
 CGP = "can_get_pregnant"
 CNGP = "cannot_get_pregnant"
+# Why a dose changes (DoseChangeReason): the titration step, a side effect, an abnormal lab result.
+PLANNED = "planned"
+SIDE_EFFECTS = "side_effects"
+LAB_RESULT = "lab_result"
 
 # ------------------------------------------------------------------------------------------------- the staff
 
@@ -354,7 +358,8 @@ class _Chart:
         )
         self.segments = [(start, dose)]
 
-    def change_dose(self, starts_on: date, mg: Decimal, reason: str) -> None:
+    def change_dose(self, starts_on: date, mg: Decimal, change_reason: str, reason: str) -> None:
+        """A dose change, with its code (``DoseChangeReason``) and the prescriber's note."""
         change_dose(
             actor=self.prescriber,
             course=self.course,
@@ -362,6 +367,7 @@ class _Chart:
             mg_per_day=mg,
             product=self.product,
             brand=self.brand,
+            change_reason=change_reason,
             reason=reason,
             strength_mg=self.strength(mg),
         )
@@ -530,19 +536,20 @@ class _Chart:
         first_fill: date,
         fills: int,
         *,
-        dose_changes: list[tuple[int, Decimal, str]] | None = None,
+        dose_changes: list[tuple[int, Decimal, str, str]] | None = None,
         peak_labs: bool = True,
     ) -> None:
         """A course from its pre-treatment steps through `fills` monthly fills, 30 days apart.
 
-        `dose_changes` are (day of the course, mg, reason); by default the dose rises from day 31."""
+        `dose_changes` are (day of the course, mg, why: a DoseChangeReason code, note); by default the dose
+        rises from day 31, the planned step."""
         rng = self.rng
         self.open_course(first_fill + _days(1))
         start = self.course.start
         if dose_changes is None and fills >= 2:
-            dose_changes = [(30, self.increased_dose(), "planned increase after the first month")]
-        for offset, mg, reason in dose_changes or []:
-            self.change_dose(start + _days(offset), mg, reason)
+            dose_changes = [(30, self.increased_dose(), PLANNED, "planned increase after the first month")]
+        for offset, mg, why, reason in dose_changes or []:
+            self.change_dose(start + _days(offset), mg, why, reason)
         self.pre_treatment(first_fill - _days(rng.randint(0, 3)), first_fill)
         for i in range(fills):
             fill_day = first_fill + _days(30 * i)
@@ -579,7 +586,7 @@ class _Chart:
         *,
         first: str = "",
         exact: bool = False,
-        reduction: tuple[int, str] | None = None,
+        reduction: tuple[int, str, str] | None = None,
     ) -> None:
         """A history course dispensed first on `first_fill`, dosing through `end` (None: still running): its
         dose plan, the steps before the first fill, every monthly fill, the peak-dose labs, and the recent
@@ -588,19 +595,24 @@ class _Chart:
         `first`: "delayed", the first window closed unfilled and the first fill waited (with the 19-day
         lockout where the 2021 rules applied); "" as `pre_treatment`. `exact`: the course's cumulative dose is
         planned to the day (a target reached), so it takes no incident that changes its dosing.
-        `reduction`: (day of the course, reason) of a lower dose."""
+        `reduction`: (day of the course, why: a DoseChangeReason code, note) of a lower dose."""
         start = first_fill + _days(1)
         self.open_course(start)
-        self.change_dose(start + _days(30), self.increased_dose(), "planned increase after the first month")
+        self.change_dose(
+            start + _days(30), self.increased_dose(), PLANNED, "planned increase after the first month"
+        )
         if reduction is not None:
-            offset, why = reduction
-            self.change_dose(start + _days(offset), self.reduced_dose(self.increased_dose()), why)
+            offset, why, note = reduction
+            self.change_dose(start + _days(offset), self.reduced_dose(self.increased_dose()), why, note)
         peak = self.plan_peak_incident(first_fill, end)
         labs = self.plan_lab_incident(first_fill, end, exact=exact, peak=peak)
         if labs is not None and labs[0] == "triglycerides_high_then_critical":
             lowered = labs[1] + _days(2)
             self.change_dose(
-                lowered, self.reduced_dose(self.dose_on(lowered)), "high triglycerides: dose lowered"
+                lowered,
+                self.reduced_dose(self.dose_on(lowered)),
+                LAB_RESULT,
+                "high triglycerides: dose lowered",
             )
         if first == "delayed":
             self.delayed_first_fill(first_fill)
@@ -960,8 +972,8 @@ def _dry_lips_dose_reduced(c: _Chart, n: int) -> None:
     onset_day = 38
     reduce_from = onset_day + 3
     changes = [
-        (30, increased, "planned increase after the first month"),
-        (reduce_from, c.reduced_dose(increased), "dry lips (cheilitis): dose reduced"),
+        (30, increased, PLANNED, "planned increase after the first month"),
+        (reduce_from, c.reduced_dose(increased), SIDE_EFFECTS, "dry lips (cheilitis): dose reduced"),
     ]
     c.treat(last_fill - _days(60), 3, dose_changes=changes)
     record_side_effect(
@@ -981,8 +993,13 @@ def _triglycerides_high(c: _Chart, n: int) -> None:
     value = c.rng.randint(TRIGLYCERIDES_HIGH + 10, 690)
     increased = c.increased_dose()
     changes = [
-        (30, increased, "planned increase after the first month"),
-        (58, c.reduced_dose(increased), f"triglycerides {value} mg/dL: dose reduced, recheck in 2-4 weeks"),
+        (30, increased, PLANNED, "planned increase after the first month"),
+        (
+            58,
+            c.reduced_dose(increased),
+            LAB_RESULT,
+            f"triglycerides {value} mg/dL: dose reduced, recheck in 2-4 weeks",
+        ),
     ]
     c.treat(first_fill, 3, dose_changes=changes, peak_labs=False)
     drawn = first_fill + _days(57)
@@ -1208,8 +1225,7 @@ def _history_stopped_side_effects(c: _Chart, back: int) -> None:
     peak-dose labs were due and before the month's prescription, its window open, was picked up."""
     stop = _month_day(c.today, back, 6)
     first_fill = _month_day(c.today, back, 12) - _days(PEAK_LABS_AFTER)
-    reason = "cheilitis (dry lips): dose lowered"
-    c.history_course(first_fill, stop, reduction=(35, reason))
+    c.history_course(first_fill, stop, reduction=(35, SIDE_EFFECTS, "cheilitis (dry lips): dose lowered"))
     c.monthly_cycle(stop - _days(3), stop)  # this month's test and entries done; stopped before the pick-up
     record_side_effect(
         actor=c.nurse, course=c.course, term="cheilitis (dry lips)", severity="moderate",

@@ -32,6 +32,7 @@ from isotrack.clinic.dose_planning import (
 from isotrack.clinic.models import (
     VISIT_NOTE_LENGTH,
     ContraceptionMethodCode,
+    DoseChangeReason,
     IpledgeEntryKind,
     LabTest,
     LabUnit,
@@ -47,6 +48,8 @@ from isotrack.clinic.models import (
 )
 from isotrack.web.forms import DateInput, PatientForm, TextField, report_implausible
 
+# The fields a visit needs when the dose changes (the note is optional: the action asks for it with "other").
+CHANGE_FIELDS = ("dose_mg_per_day", "dose_product", "dose_starts_on", "dose_change_reason")
 SIDE_EFFECT_ROWS = 2
 LAB_ROWS = 3
 NO_TEST = "not_done"
@@ -96,7 +99,19 @@ class DoseFields(forms.Form):
     dose_product = forms.ChoiceField(label="Product", choices=PRODUCT_LINE_CHOICES)
     dose_strength_mg = strength_field()
     dose_starts_on = forms.DateField(label="Starting on", widget=DateInput)
-    dose_reason = TextField(label="Reason for the change", max_length=200)
+    # Why: one of the codes the quality report counts reductions by, none chosen for the prescriber.
+    dose_change_reason = forms.ChoiceField(
+        label="Why does the dose change?",
+        choices=DoseChangeReason.choices,
+        widget=forms.RadioSelect,
+        error_messages={"required": "Choose why the dose changes."},
+    )
+    dose_reason = TextField(
+        label="Note on the change",  # the visit has its own "Note"
+        max_length=200,
+        required=False,
+        help_text="Kept in the audit trail; needed for another reason, to say which.",
+    )
 
     def dose_change(self) -> VisitDoseChange:
         data = self.cleaned_data
@@ -105,6 +120,7 @@ class DoseFields(forms.Form):
             mg_per_day=data["dose_mg_per_day"],
             product=product,
             brand=brand,
+            change_reason=data["dose_change_reason"],
             reason=data["dose_reason"],
             starts_on=data["dose_starts_on"],
             strength_mg=data.get("dose_strength_mg"),
@@ -268,7 +284,7 @@ class MonthlyVisitForm(WeightFields, DoseFields):
                 del self.fields[name]
         self.fields["dose_product"].initial = current_product
         # The dose fields matter only when the dose changes (checked in clean).
-        for name in ("dose_mg_per_day", "dose_product", "dose_starts_on", "dose_reason"):
+        for name in CHANGE_FIELDS:
             self.fields[name].required = False
 
     def rows(self, prefix: str, count: int, names: tuple[str, ...]) -> list[list[Any]]:
@@ -278,9 +294,10 @@ class MonthlyVisitForm(WeightFields, DoseFields):
         super().clean()
         data = self.cleaned_data  # what Form.clean returns; its stub says it may be None
         if data.get("dose_decision") == "change":
-            for name in ("dose_mg_per_day", "dose_product", "dose_starts_on", "dose_reason"):
+            for name in CHANGE_FIELDS:
                 if data.get(name) in (None, "") and name not in self.errors:
-                    self.add_error(name, "Needed to change the dose.")
+                    message = "Choose why the dose changes." if name == "dose_change_reason" else None
+                    self.add_error(name, message or "Needed to change the dose.")
         for index in range(SIDE_EFFECT_ROWS):
             if data.get(f"side_effect_{index}_term") and not data.get(f"side_effect_{index}_severity"):
                 self.add_error(f"side_effect_{index}_severity", "Choose the severity.")

@@ -272,6 +272,7 @@ def _dose_segment(user: StaffUser, course: Course, p: DoseSegmentIn) -> Model:
         starts_on=p.starts_on,
         mg_per_day=decimal(p.mg_per_day),
         product=p.product,
+        change_reason=p.change_reason,
         reason=p.reason,
         brand=p.brand,
         strength_mg=p.strength_mg,
@@ -417,6 +418,8 @@ def record_out(kind: RecordKind, instance: Model) -> dict[str, Any]:
     values = public_fields(instance, kind.schema_out.model_fields)
     if values.get("product") == "":  # a dispense whose product was not recorded
         values["product"] = None
+    if values.get("change_reason") == "":  # a dose recorded without a reason for its change
+        values["change_reason"] = None
     return values
 
 

@@ -19,6 +19,7 @@ from isotrack.clinic.models import (
     AdministrativeGender,
     ContraceptionMethodCode,
     CourseStatus,
+    DoseChangeReason,
     Indication,
     IpledgeEntryKind,
     LabTest,
@@ -264,7 +265,13 @@ class DoseSegmentIn(Schema):
     starts_on: Day
     mg_per_day: float = number(0.1, 300)  # type: ignore[assignment]
     product: Product = Field(Product.CONVENTIONAL)  # type: ignore[assignment]
-    reason: text(200, 1)  # type: ignore[valid-type]
+    change_reason: DoseChangeReason = Field(
+        description="Why the dose changes (the quality report counts dose reductions by it): side_effects, "
+        "lab_result (an abnormal lab result), weight_change, planned (the planned step, titration) or other."
+    )
+    reason: text(200) = Field(  # type: ignore[valid-type]
+        "", description="The prescriber's note, kept in the audit trail; needed with `change_reason` other."
+    )
     brand: text(40) = ""  # type: ignore[valid-type]
     strength_mg: int | None = Field(None, ge=1, le=100, description=STRENGTH_DESCRIPTION)
 
@@ -275,7 +282,11 @@ class DoseSegmentOut(RecordOut):
     product: Product
     brand: str
     strength_mg: int | None
-    reason: str
+    change_reason: DoseChangeReason | None = Field(
+        description="Why the dose changed; None for the course's first dose, and for a change recorded "
+        "without one (before reasons were recorded, or imported from a course file without one)."
+    )
+    reason: str = Field(description="The prescriber's note.")
 
 
 class InterruptionIn(Schema):

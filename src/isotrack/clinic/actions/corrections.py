@@ -157,12 +157,16 @@ def _visit(actor: StaffUser, old: Visit, v: Values) -> Visit:
 
 
 def _dose(actor: StaffUser, old: DoseSegment, v: Values) -> DoseSegment:
+    """The code of why the dose changed carries over unless the correction changes it. A segment recorded
+    without one (the course's first, or one recorded before codes or from a course file) may stay without;
+    a code once recorded is not erased."""
     return change_dose(
         actor=actor,
         course=old.course,
         starts_on=v["starts_on"],
         mg_per_day=v["mg_per_day"],
         product=v["product"],
+        change_reason=v["change_reason"] or ("" if old.change_reason else None),
         reason=v["reason"],
         brand=old.brand,
         strength_mg=v["strength_mg"],
@@ -260,7 +264,7 @@ KINDS: dict[str, Kind] = {
             "Dose",
             DoseSegment,
             Capability.PRESCRIBE,
-            ("starts_on", "mg_per_day", "product", "strength_mg", "reason"),
+            ("starts_on", "mg_per_day", "product", "strength_mg", "change_reason", "reason"),
             _dose,
         ),
         Kind("hold", "Hold", Interruption, Capability.PRESCRIBE, ("start", "end", "reason"), _hold),

@@ -18,6 +18,7 @@ from isotrack.clinic.dose_planning import line_of
 from isotrack.clinic.errors import InvalidInput
 from isotrack.clinic.models import (
     Course,
+    DoseChangeReason,
     DoseSegment,
     Interruption,
     MissedDose,
@@ -34,15 +35,25 @@ def change_dose(
     starts_on: date,
     mg_per_day: Decimal,
     product: str,
-    reason: str,
+    change_reason: str | None,
+    reason: str = "",
     brand: str = "",
     strength_mg: int | None = None,
 ) -> DoseSegment:
-    """A new dose segment from `starts_on` on. Only a prescriber changes a dose, and says why. The capsule
-    strength, when the prescriber gives one, is checked against the product line and the dose."""
+    """A new dose segment from `starts_on` on. Only a prescriber changes a dose, and says why:
+    `change_reason`, one of ``DoseChangeReason`` (the codes the quality report counts reductions by), and
+    `reason`, the prescriber's own note, needed only with ``other`` (it says what the other reason is); the
+    audit row keeps both.
+
+    `change_reason` None records the change with no reason, for what never had one: a course file's dose
+    change without ``reason`` (an import) and a correction of such a segment. A person's choice is a code:
+    "" (none chosen) and an unknown code are refused. The capsule strength, when the prescriber gives one,
+    is checked against the product line and the dose."""
     check_course(actor, course, Capability.PRESCRIBE)
-    if not reason.strip():
-        raise InvalidInput("Say why the dose changes.", field="reason")
+    code = check_change_reason(change_reason)
+    note = reason.strip()
+    if code == DoseChangeReason.OTHER and not note:
+        raise InvalidInput("Say what the other reason for the dose change is.", field="reason")
     if starts_on < course.start:
         raise InvalidInput("A dose cannot start before the course starts.", field="starts_on")
     if DoseSegment.objects.filter(course=course, starts_on=starts_on).exists():
@@ -59,9 +70,28 @@ def change_dose(
         product=product,
         brand=brand,
         strength_mg=strength_mg,
-        reason=reason.strip(),
+        change_reason=code,
+        reason=note,
     )
-    return create(actor, segment, patient=course.patient, code=EventCode.DOSE_CHANGE, reason=reason.strip())
+    return create(actor, segment, patient=course.patient, code=EventCode.DOSE_CHANGE, reason=note)
+
+
+CHANGE_REASON_WORDS = ", ".join(f"{code} ({label.lower()})" for code, label in DoseChangeReason.choices)
+
+
+def check_change_reason(change_reason: str | None) -> str:
+    """The code to store: one of ``DoseChangeReason``, or "" for None (not recorded, see ``change_dose``)."""
+    if change_reason is None:
+        return ""
+    if not change_reason:
+        raise InvalidInput(f"Choose why the dose changes: {CHANGE_REASON_WORDS}.", field="change_reason")
+    if change_reason not in DoseChangeReason.values:
+        shown = change_reason if change_reason.isprintable() else repr(change_reason)
+        raise InvalidInput(
+            f"{shown[:40]} is not a reason for a dose change; choose one of {CHANGE_REASON_WORDS}.",
+            field="change_reason",
+        )
+    return change_reason
 
 
 def check_strength(strength_mg: int | None, mg_per_day: Decimal, product: str, brand: str) -> None:

@@ -129,8 +129,9 @@ class VisitAcknowledgment:
 class VisitDoseChange:
     mg_per_day: Decimal
     product: str
-    reason: str
+    change_reason: str  # one of DoseChangeReason, as the prescriber chose it ("" none: refused)
     starts_on: date
+    reason: str = ""  # the prescriber's note (needed with "other")
     brand: str = ""
     strength_mg: int | None = None  # the capsule strength, when the prescriber gives one
 

@@ -120,6 +120,7 @@ def import_course(
                     starts_on=segment.start,
                     mg_per_day=Decimal(str(segment.mg_per_day)),
                     product=segment.product,
+                    change_reason=segment.reason,  # the file's code; none (None): left blank, not recorded
                     reason="imported from a course file",
                 )
         known_weights = {(w.effective_date, w.kg) for w in patient.weights.all()}
