@@ -39,6 +39,18 @@ def test_the_note_may_be_left_out(prescriber_api, course):
     assert (answer.json()["change_reason"], answer.json()["reason"]) == ("weight_change", "")
 
 
+def test_the_fhir_medication_request_says_why_the_dose_changed(prescriber_api, course):
+    """The coded reason's words, then the note, in the narrative and the note; a coded change without a note
+    still says why."""
+    assert _post(prescriber_api, course, BODY | {"change_reason": "weight_change"}).status_code == 201
+    segment = DoseSegment.objects.get(course=course, starts_on="2026-07-01")
+    read = prescriber_api.get(f"/fhir/R4/MedicationRequest/{segment.uuid}")
+    assert read.status_code == 200, read.content
+    resource = read.json()
+    assert resource["note"] == [{"text": "A change of weight"}]
+    assert "Reason for the dose: A change of weight" in resource["text"]["div"]
+
+
 @pytest.mark.parametrize(
     ("body", "field"),
     [

@@ -83,7 +83,7 @@ def test_it_records_a_dose_change_with_its_reason(prescriber, course):
         reason="dry lips",
     )
     event = AuditEvent.objects.get(action=EventCode.DOSE_CHANGE)
-    assert event.reason == "dry lips"  # the note; the code and the note both in the row's values
+    assert event.reason == "Side effects; dry lips"  # the code's words and the note, as the audit list shows
     assert event.after["mg_per_day"] == "30.0"
     assert (event.after["change_reason"], event.after["reason"]) == ("side_effects", "dry lips")
 

@@ -56,7 +56,7 @@ def test_a_dose_change_keeps_its_code_and_note_and_the_audit_row_both(prescriber
     assert (event.after["change_reason"], event.after["reason"], event.reason) == (
         "side_effects",
         "dry lips",
-        "dry lips",
+        "Side effects; dry lips",  # the audit list shows the reason: the code's words, then the note
     )
 
 
@@ -124,6 +124,13 @@ def test_a_correction_of_a_dose_with_no_code_keeps_none(prescriber, course):
         actor=prescriber, kind=kind, item=first, values={"mg_per_day": Decimal(30)}, reason="typo"
     )
     assert (replacement.mg_per_day, replacement.change_reason) == (Decimal(30), "")
+    with pytest.raises(InvalidInput) as error:
+        corrections.correct_record(
+            actor=prescriber, kind=kind, item=replacement, values={"change_reason": "planned"}, reason="why"
+        )
+    assert error.value.field == "change_reason" and "first dose" in str(error.value)
+    replacement.refresh_from_db()
+    assert not replacement.voided and replacement.change_reason == ""
 
 
 def _course_file(*later_doses: dict[str, object]) -> core.CourseFile:

@@ -133,7 +133,10 @@ def test_a_prescriber_changes_the_dose_at_the_visit_with_its_reason(prescriber, 
         "planned",
         "tolerating well",
     )
-    assert AuditEvent.objects.get(action=EventCode.DOSE_CHANGE).reason == "tolerating well"
+    assert (
+        AuditEvent.objects.get(action=EventCode.DOSE_CHANGE).reason
+        == "The planned step (titration); tolerating well"
+    )
 
 
 @pytest.mark.parametrize("code", ["", "dry lips"])

@@ -436,7 +436,7 @@ def medication_request(course: Course, segment: DoseSegment) -> MedicationReques
                 f"{dose} from {segment.starts_on.isoformat()}"
                 + (f" to {bounds['end']}" if "end" in bounds else ""),
                 f"Prescribed {written.isoformat()} by {course.prescriber.display_name}",
-                f"Reason for the dose: {segment.reason}" if segment.reason else "",
+                f"Reason for the dose: {_dose_reason(segment)}" if _dose_reason(segment) else "",
             ),
             "status": MEDICATION_STATUS[course.status],
             "intent": "order",
@@ -446,7 +446,7 @@ def medication_request(course: Course, segment: DoseSegment) -> MedicationReques
             "requester": _prescriber_ref(course),
             "reasonReference": [_ref("Condition", indication_id(course))],
             "basedOn": [_ref("CarePlan", course.uuid)],
-            **({"note": [{"text": segment.reason}]} if segment.reason else {}),
+            **({"note": [{"text": _dose_reason(segment)}]} if _dose_reason(segment) else {}),
             "dosageInstruction": [
                 {
                     "text": dose,
@@ -804,3 +804,9 @@ def patient_resources(patient: Patient, today: date) -> list[Resource]:
         if plan is not None:
             found += evaluation_resources(course, plan)
     return found
+
+
+def _dose_reason(segment: DoseSegment) -> str:
+    """Why the dose changed, in words: the prescriber's coded reason, then their note ("" for neither)."""
+    words = segment.get_change_reason_display() if segment.change_reason else ""
+    return "; ".join(part for part in (words, segment.reason) if part)

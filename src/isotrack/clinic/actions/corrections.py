@@ -159,7 +159,12 @@ def _visit(actor: StaffUser, old: Visit, v: Values) -> Visit:
 def _dose(actor: StaffUser, old: DoseSegment, v: Values) -> DoseSegment:
     """The code of why the dose changed carries over unless the correction changes it. A segment recorded
     without one (the course's first, or one recorded before codes or from a course file) may stay without;
-    a code once recorded is not erased."""
+    a code once recorded is not erased. The course's first dose is no change: it takes no code (a course
+    file carries none for it either)."""
+    if v["change_reason"] and v["starts_on"] == old.course.start:
+        raise InvalidInput(
+            "The course's first dose is no change of dose: it takes no reason.", field="change_reason"
+        )
     return change_dose(
         actor=actor,
         course=old.course,

@@ -73,7 +73,9 @@ def change_dose(
         change_reason=code,
         reason=note,
     )
-    return create(actor, segment, patient=course.patient, code=EventCode.DOSE_CHANGE, reason=note)
+    # The audit list shows the event's reason: the code's words, then the note (what the prescriber gave).
+    why = "; ".join(part for part in (segment.get_change_reason_display() if code else "", note) if part)
+    return create(actor, segment, patient=course.patient, code=EventCode.DOSE_CHANGE, reason=why)
 
 
 CHANGE_REASON_WORDS = ", ".join(f"{code} ({label.lower()})" for code, label in DoseChangeReason.choices)
