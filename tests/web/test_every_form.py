@@ -26,11 +26,13 @@ ROLES = list(FORMS_SEEN)
 
 
 class Forms(HTMLParser):
-    """The POST forms of a page as a browser would submit them untouched: (action, fields)."""
+    """The POST forms of a page as a browser would submit them untouched: (action, fields); and each form's
+    rendered fields' names (``names``: a radio group with none chosen is rendered, though not posted)."""
 
     def __init__(self) -> None:
         super().__init__()
         self.forms: list[tuple[str, list[tuple[str, str]]]] = []
+        self.names: list[set[str]] = []
         self._select: str | None = None
         self._selected: str | None = None
         self._first: str | None = None
@@ -41,8 +43,11 @@ class Forms(HTMLParser):
         a = dict(attrs)
         if tag == "form" and (a.get("method") or "").lower() == "post":
             self.forms.append((a.get("action") or "", []))
+            self.names.append(set())
         if not self.forms or "name" not in a and tag in ("input", "select", "textarea"):
             return
+        if tag in ("input", "select", "textarea") and "disabled" not in a:
+            self.names[-1].add(a["name"])
         fields = self.forms[-1][1] if self.forms else []
         if tag == "input" and "disabled" not in a:
             kind = (a.get("type") or "text").lower()
@@ -111,7 +116,7 @@ def test_every_form_posted_as_rendered_saves_or_shows_errors_beside_rendered_fie
             continue
         parser = Forms()
         parser.feed(page.content.decode())
-        for action, fields in parser.forms:
+        for (action, fields), rendered in zip(parser.forms, parser.names, strict=True):
             if action and action.startswith(reverse("logout")):
                 continue
             target = action or url
@@ -119,7 +124,7 @@ def test_every_form_posted_as_rendered_saves_or_shows_errors_beside_rendered_fie
             walked += 1
             assert response.status_code in (200, 302, 422), (target, response.status_code)
             if response.status_code == 422:
-                shown = {name for name, _ in fields}
+                shown = rendered
                 form = response.context["form"]
                 for field in form.errors:
                     assert field == "__all__" or field in shown, (target, field, form.errors[field])
