@@ -210,3 +210,33 @@ def test_the_change_date_never_moves_a_judgment_itself() -> None:
     assert dataclasses.replace(next_step_until_change(course_file, day), changes_on=None) == next_step(
         course_file, day
     )
+
+
+def test_a_weight_dated_after_the_day_brings_its_target_date_into_the_search() -> None:
+    """Found by the property above: judged on 2025-11-12, the only weight is dated 2025-11-13, so on the day
+    no mg/kg and no date the target is reached; from the weight's own date it is 2025-12-09, where the
+    TARGET_REACHED alert appears. The change date must not pass over it."""
+    d = dt.date
+    course_file = CourseFile(
+        patient=Patient("can_get_pregnant"),
+        course=Course(d(2025, 9, 8), None),
+        policy=Policy(target_mg_per_kg=30, ipledge_2026_effective=d(2024, 1, 1)),
+        weights=(Weight(d(2025, 11, 13), 38.5),),
+        doses=(DoseSegment(d(2025, 9, 8), 10, "micronized"), DoseSegment(d(2025, 12, 10), 8, "conventional")),
+        contraception=(ContraceptionUse("implant", d(2024, 1, 1), None),),
+        events=(
+            Enrollment(d(2024, 1, 1)),
+            PregnancyTest(d(2024, 1, 1), "screening", "office", "negative"),
+            PrescriberConfirmation(d(2024, 1, 1)),
+            PatientAttestation(d(2024, 1, 1)),
+            Dispense(d(2024, 1, 1), 1),
+            Visit(d(2024, 1, 1)),
+            MoodScreen(d(2024, 1, 1), "phq9", 3),
+        ),
+    )
+    day = d(2025, 11, 12)
+    found = next_step_until_change(course_file, day)
+    assert "TARGET_REACHED" not in [f.alert.code for f in found.findings]
+    assert "TARGET_REACHED" in [f.alert.code for f in next_step(course_file, d(2025, 12, 9)).findings]
+    assert found.changes_on is not None and found.changes_on <= d(2025, 12, 9)
+    assert_holds_until_change(course_file, day)

@@ -12,7 +12,9 @@ answer can change only on one of those dates or the day after it. One bound is c
 completion date is projected more than three years ahead (``dose.projection_appears_on`` gives the day one
 appears, a candidate too). They are collected, every one of them, by walking the course file, the evaluation
 and the next step (``_dates``: every field that its annotation lets hold a date, whatever the depth), and the
-engine judges the course again on each, in order, until the answer differs. A property test
+engine judges the course again on each, in order, until the answer differs. A fact dated after the day (a
+weight entered ahead of its date) is unknown until its date, and so are the dates the rules derive from it:
+judged on that date, the course's derived dates join the candidates. A property test
 (tests/core/test_change.py) checks for random courses and days that the answer holds on every day in between.
 
 The therapy calendar holds the same way, with one difference: an event's status moves with the day alone all
@@ -36,6 +38,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import heapq
 import operator
 import types
 import typing
@@ -124,12 +127,29 @@ def judge_until_change(
     step_changes = last if found is not None else None  # None: not asked, or found
     plan_changes = last if planned is not None else None
     step_open, plan_open = found is not None, planned is not None
-    for candidate in sorted(candidates):
+    # A fact dated after ``day`` (a weight entered ahead of its date) is unknown on ``day``: the dates the
+    # rules derive from it (the day the target is reached) appear only on its own date, and are candidates
+    # from then on.
+    later_facts = {d for d in _dates(course_file) if day < d < last}
+    queue = sorted(candidates)
+    heapq.heapify(queue)
+    while queue:
+        candidate = heapq.heappop(queue)
+        while queue and queue[0] == candidate:
+            heapq.heappop(queue)
         if not (step_open or plan_open):
             break
         judged = evaluate(course_file, candidate)
-        if step_open and answer(next_step(course_file, candidate, judged)) != held:
+        learns = candidate in later_facts
+        judged_step = next_step(course_file, candidate, judged) if step_open or learns else None
+        if step_open and judged_step is not None and answer(judged_step) != held:
             step_changes, step_open = candidate, False
+        if learns:
+            for date in _dates((judged, judged_step)) - candidates:
+                for c in (date, date + DAY):
+                    if candidate < c < last and c not in candidates:
+                        candidates.add(c)
+                        heapq.heappush(queue, c)
         if plan_open and planned is not None:
             events = therapy_calendar(course_file, candidate, evaluation=judged).events
             if not planned.holds_on(candidate, events):
