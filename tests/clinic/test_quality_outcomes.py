@@ -4,16 +4,24 @@ outcome serves; a replay that races a write is labelled so that it is replayed a
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime, timedelta
+import re
+from datetime import UTC, date, datetime, time, timedelta
+from decimal import Decimal
 from unittest import mock
+from zoneinfo import ZoneInfo
 
 import pytest
+from django.template.loader import render_to_string
+from django.test import Client
+from django.utils import timezone
 
 from isotrack import core
 from isotrack.clinic import quality
 from isotrack.clinic.actions.corrections import KINDS, void_record
+from isotrack.clinic.actions.courses import end_course
 from isotrack.clinic.actions.ipledge import record_dispense
 from isotrack.clinic.actions.observations import record_pregnancy_test
+from isotrack.clinic.actions.patients import change_weight, end_contraception, set_patient_category
 from isotrack.clinic.actions.practice_settings import change_settings
 from isotrack.clinic.actions.visits import record_visit
 from isotrack.clinic.models import (
@@ -24,12 +32,14 @@ from isotrack.clinic.models import (
     IpledgeEntry,
     Practice,
     PregnancyTest,
+    QualityFigures,
     QualityOutcome,
     Role,
     Weight,
 )
+from isotrack.clinic.records import facts_by_course
 from isotrack.clinic.worklist_entries import mark_stale
-from tests.conftest import make_staff
+from tests.conftest import clinic_clock, make_staff
 
 END = date(2026, 7, 31)
 DAY = timedelta(days=1)
@@ -162,3 +172,122 @@ def test_as_recorded_then_a_later_entry_or_correction_is_not_a_rewrite(practice,
     assert now.outcome.positive_tests == (date(2026, 6, 28),), "today: the late test; the first one voided"
     assert then.outcome.first_fill == now.outcome.first_fill, "what was recorded in time is the same"
     assert quality.outcomes_as_recorded(practice, date(2026, 5, 15)) == [], "created on 2026-05-22"
+
+
+def test_as_recorded_then_an_edit_in_place_reads_as_it_stood(
+    practice, prescriber, nurse, filled, weight, methods
+):
+    """What is edited in place (a weight, a method's end, the course's end and status, the patient's
+    category, the practice's settings) reads, as recorded then, with the values it had then: the audit rows
+    of the later edits hold them (issue 16, item 5)."""
+    end_contraception(actor=nurse, contraception=methods[0], end=date(2026, 6, 15))
+    change_weight(
+        actor=nurse, weight=weight, effective_date=date(2026, 5, 21), value=Decimal("90.0"), unit="kg"
+    )
+    end_course(
+        actor=prescriber, course=filled, end=date(2026, 6, 20), stopped=True, stop_reason="side_effects"
+    )
+    set_patient_category(actor=prescriber, patient=filled.patient, category="cannot_get_pregnant", reason="x")
+    change_settings(
+        actor=make_staff(practice, "admin", Role.PRACTICE_ADMIN), changes={"target_mg_per_kg": 150}
+    )
+    july = datetime(2026, 7, 1, 12, tzinfo=UTC)  # the records were entered in May; every edit came later
+    Course.objects.filter(pk=filled.pk).update(created_at=july - timedelta(days=40))
+    for model in (Dispense, IpledgeEntry, DoseSegment, Weight, Contraception):
+        model.all_objects.update(recorded_at=july - timedelta(days=30))
+
+    cutoff = datetime(2026, 6, 30, 23, 59, tzinfo=UTC)
+    then = facts_by_course([filled.pk], recorded_by=cutoff)[filled.pk]
+    now = facts_by_course([filled.pk])[filled.pk]
+    assert [(w.date, w.kg) for w in then.weights] == [(date(2026, 5, 20), 62)]
+    assert [(w.date, w.kg) for w in now.weights] == [(date(2026, 5, 21), 90)]
+    assert [use.end for use in then.contraception] == [None, None]
+    assert [use.end for use in now.contraception] == [date(2026, 6, 15), None]
+    assert (then.course.end, then.patient.category) == (None, "can_get_pregnant")
+    assert (now.course.end, now.patient.category) == (date(2026, 6, 20), "cannot_get_pregnant")
+    assert then.policy.target_mg_per_kg == float(Practice._meta.get_field("target_mg_per_kg").default)
+    assert now.policy.target_mg_per_kg == 150
+
+    (stood,) = quality.outcomes_as_recorded(practice, date(2026, 6, 30))
+    (today,) = quality.outcomes(practice, date(2026, 6, 30))
+    assert (stood.outcome.closed_as, stood.outcome.stop_reason, stood.outcome.end) == (None, None, None)
+    assert (today.outcome.closed_as, today.outcome.stop_reason) == ("stopped", "side_effects")
+
+
+def test_a_figure_changed_after_its_period_ended_shows_beside_it_as_recorded_then(
+    practice, prescriber, filled, replays
+):
+    """A record entered after a period ended changes the figure of today, and the pages show the figure as
+    recorded at the period's end beside it: kept once computed; none for a period still running or one that
+    ended before the practice began keeping its records in isotrack (issue 16, item 5)."""
+    late = record_pregnancy_test(
+        actor=prescriber,
+        course=filled,
+        purpose="monthly",
+        setting="lab",
+        specimen_date=date(2026, 6, 25),
+        result="positive",
+    )
+    zone = ZoneInfo(practice.time_zone)
+    end = timezone.now().astimezone(zone).date()  # the period ends the day the course was entered...
+    cutoff = datetime.combine(end, time.max, tzinfo=zone)
+    PregnancyTest.all_objects.filter(pk=late.pk).update(
+        recorded_at=cutoff + timedelta(hours=1)
+    )  # ...not the test
+    start = date(2026, 6, 1)
+    assert quality.recorded_figures(practice, start, end) is None, "the clinic's today: not ended yet"
+    with clinic_clock(cutoff + timedelta(days=10)):
+        then = quality.recorded_figures(practice, start, end)
+        assert then is not None
+        replayed = replays.call_count
+        assert quality.recorded_figures(practice, start, end) == then and replays.call_count == replayed, (
+            "kept"
+        )
+        before_isotrack = quality.recorded_figures(practice, date(2026, 6, 1), end - timedelta(days=1))
+        report = quality.monthly_report(practice, start, end, end)
+    assert before_isotrack is None, "the history before the practice's first record was entered afterwards"
+    figures = {f.measure: f for section in report["pages"][0].sections for f in section.figures}
+    assert figures["safety.positive_tests"].cells[0] == ("practice", quality.PRACTICE_GROUP, 1, True, 0)
+    assert figures["courses.started"].cells[0].corrected is False
+    html = render_to_string("web/quality/report.html", report)
+    assert re.search(r'data-measure="safety.positive_tests">\s*<th[^>]*>[^<]*</th>\s*<td class="num">1<small '
+                     r'class="q-then" data-then="0">then 0</small>', html)  # fmt: skip
+
+
+def test_the_nightly_job_computes_the_last_month_as_recorded_at_its_end(practice, filled):
+    """The printed report's "then" of the last whole month is computed ahead of the first print."""
+    zone = ZoneInfo(practice.time_zone)
+    month = timezone.now().astimezone(zone).date().replace(day=1)  # the practice began in it
+    following = (month + timedelta(days=32)).replace(day=1)
+    with clinic_clock(datetime.combine(following, time(3), tzinfo=zone)):
+        quality.refresh_figures(practice, following)
+    kept = QualityFigures.objects.get(as_recorded=True)
+    assert (kept.start, kept.end) == (month, following - DAY)
+    assert QualityFigures.objects.filter(as_recorded=False).count() == 1, "and the last 30 days' figures"
+
+
+def test_the_dashboard_shows_a_figure_changed_since_its_period_ended_beside_it(practice, prescriber, filled):
+    record_pregnancy_test(
+        actor=prescriber,
+        course=filled,
+        purpose="monthly",
+        setting="lab",
+        specimen_date=date(2026, 6, 25),
+        result="positive",
+    )
+    zone = ZoneInfo(practice.time_zone)
+    end = timezone.now().astimezone(zone).date()
+    cutoff = datetime.combine(end, time.max, tzinfo=zone)
+    PregnancyTest.all_objects.update(recorded_at=cutoff + timedelta(hours=1))  # entered after the period
+    client = Client()
+    client.force_login(prescriber)
+    with clinic_clock(cutoff + timedelta(days=3)):
+        page = client.get("/quality/", {"start": "2026-06-01", "end": end.isoformat()}).content.decode()
+    row = re.search(r'<tr data-measure="safety.positive_tests">.*?</tr>', page, re.S)
+    assert (
+        row is not None
+        and 'data-value="1"' in row.group()
+        and 'data-then="0"' in row.group()
+        and ">then 0</small>" in row.group()
+    )
+    assert "the figure as recorded at its end is beside it" in page

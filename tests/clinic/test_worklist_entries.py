@@ -245,7 +245,7 @@ def test_a_change_of_the_practice_rules_or_of_the_engine_judges_every_line_again
     lines = shown(demo, TODAY)
     assert lines == judged_afresh(demo, TODAY)
     assert {line[1] for line in lines.values()} == {"us-ipledge-2021"}
-    monkeypatch.setattr(worklist_entries, "_engine_digest", lambda: "an upgraded engine")
+    monkeypatch.setattr(worklist_entries, "engine_digest", lambda: "an upgraded engine")
     assert worklist_entries.refresh(practice, TODAY) == courses.count()
     assert worklist_entries.refresh(practice, TODAY) == 0  # checked once per practice, not per line
 

@@ -70,7 +70,12 @@ class AuditEvent(AppendOnlyModel):
 
     class Meta:
         ordering = ["at", "id"]
-        indexes = [models.Index(fields=["patient", "at"]), models.Index(fields=["practice", "at"])]
+        indexes = [
+            models.Index(fields=["patient", "at"]),
+            models.Index(fields=["practice", "at"]),
+            # A record's later edits (isotrack.clinic.records.as_it_stood: "as recorded then").
+            models.Index(fields=["object_uuid", "at"]),
+        ]
         constraints = [models.UniqueConstraint(fields=["practice", "seq"], name="audit_one_row_per_place")]
 
 

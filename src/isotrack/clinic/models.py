@@ -921,19 +921,27 @@ class QualityFigures(models.Model):
     so that the dashboard shown again reads one row instead of summing thousands of outcomes, and computed
     again when its ``fingerprint`` is not the practice's (isotrack.clinic.quality.fingerprint: the courses'
     records, the engine and the policy, the prescribers' names). The nightly job computes the default period
-    ahead of the day's first look and removes rows computed more than a month before."""
+    ahead of the day's first look and removes rows computed more than a month before.
+
+    ``as_recorded``: the groups' figures of a period that has ended, from the records as they stood at its
+    end (isotrack.clinic.quality.recorded_figures), beside which a page shows what a later entry or
+    correction changed; their fingerprint is the engine's and the clinic code's, since nothing recorded
+    later changes them."""
 
     id = models.BigAutoField(primary_key=True)
     practice = models.ForeignKey(Practice, on_delete=models.CASCADE, related_name="+")
     start = models.DateField()
     end = models.DateField()
+    as_recorded = models.BooleanField(default=False)
     fingerprint = models.CharField(max_length=64)
     figures = models.JSONField()
     computed_at = models.DateTimeField()
 
     class Meta:
         constraints = [
-            models.UniqueConstraint(fields=["practice", "start", "end"], name="quality_figures_period"),
+            models.UniqueConstraint(
+                fields=["practice", "start", "end", "as_recorded"], name="quality_figures_period_and_kind"
+            ),
         ]
 
 

@@ -46,7 +46,8 @@ from django.db.models import Count, Sum
 from django.utils import timezone
 
 from isotrack import core
-from isotrack.clinic import models, records
+from isotrack.audit.models import AuditEvent
+from isotrack.clinic import models, records, worklist_entries
 from isotrack.clinic.models import (
     Course,
     CourseStatus,
@@ -58,7 +59,7 @@ from isotrack.clinic.models import (
     WorklistEntry,
 )
 from isotrack.clinic.queries import practice_today
-from isotrack.clinic.records import CHUNK, facts_by_course
+from isotrack.clinic.records import CHUNK, as_it_stood, facts_by_course
 from isotrack.clinic.worklist_entries import basis
 
 PRACTICE_GROUP = "practice"  # the group of the practice as a whole
@@ -161,19 +162,26 @@ def outcomes_as_recorded(practice: Practice, end: date) -> list[Measured]:
     """Every course of the report up to ``end`` as its records stood at the end of that day in the practice's
     time zone (issue 16, "correct on any day": what was recorded by then; ``facts_by_course(recorded_by=)``),
     replayed through ``end`` and not kept: a later entry or correction then shows beside the figure as a
-    correction, not as a rewrite of it. A course created after that instant is left out."""
+    correction, not as a rewrite of it. A course created after that instant is left out; a course's status
+    and stop reason are those it had then."""
     cutoff = datetime.combine(end, time.max, tzinfo=ZoneInfo(practice.time_zone))
     courses = [course for course in report_courses(practice, end) if course.created_at <= cutoff]
     found: dict[int, core.CourseOutcome] = {}
     for first in range(0, len(courses), CHUNK):
         chunk = courses[first : first + CHUNK]
         facts = facts_by_course([course.pk for course in chunk], recorded_by=cutoff)
+        closed = as_it_stood(
+            Course,
+            {course.uuid: {"status": course.status, "stop_reason": course.stop_reason} for course in chunk},
+            cutoff,
+        )
         for course in chunk:
+            then = closed[course.uuid]
             found[course.pk] = core.course_outcome(
                 facts[course.pk],
                 end,
-                closed_as=_CLOSED_AS.get(course.status),
-                stop_reason=getattr(course, "stop_reason", "") or None,
+                closed_as=_CLOSED_AS.get(then["status"]),
+                stop_reason=then["stop_reason"] or None,
             )
     return [Measured(course, found[course.pk]) for course in courses]
 
@@ -456,11 +464,14 @@ ENTRY_LABELS: dict[str, str] = {
 
 
 class Cell(NamedTuple):
-    """One group's value of a figure (None: nothing to measure)."""
+    """One group's value of a figure (None: nothing to measure); ``corrected``: the value differs from the
+    figure as recorded at the period's end (``then``): a record entered or corrected since changed it."""
 
     split: str
     group: str
     value: int | float | None
+    corrected: bool = False
+    then: int | float | None = None
 
 
 class Figure(NamedTuple):
@@ -554,12 +565,25 @@ def _words(name: str) -> str:
 
 
 def layout(
-    shown: Sequence[Group | GroupFigures], reference: Group | GroupFigures | None = None
+    shown: Sequence[Group | GroupFigures],
+    reference: Group | GroupFigures | None = None,
+    then: Sequence[GroupFigures] | None = None,
 ) -> list[Section]:
     """The figures of the ``shown`` groups side by side, section by section in the core's order; a tuple's
     entries in the order of the ``reference`` group's rows (the practice's, which holds every entry of its
-    groups; the first shown group's by default)."""
-    values = [{row.measure: row.value for row in measure_rows(g.split, g.name, g.measures)} for g in shown]
+    groups; the first shown group's by default). ``then``: the groups' figures as recorded at the period's
+    end (``recorded_figures``), each cell marked where its value differs (a group not there then had none)."""
+    values = [_values(g) for g in shown]
+    earlier = {(g.split, g.name): _values(g) for g in then or ()}
+    before = [earlier.get((g.split, g.name), {}) for g in shown]
+
+    def cells(key: str, missing: int | None) -> tuple[Cell, ...]:
+        found = []
+        for g, now, was in zip(shown, values, before, strict=True):
+            value, old = now.get(key, missing), was.get(key, missing)
+            found.append(Cell(g.split, g.name, value, then is not None and value != old, old))
+        return tuple(found)
+
     reference = reference or (shown[0] if shown else None)
     order = [r.measure for r in measure_rows("", "", reference.measures)] if reference is not None else []
     sections: list[Section] = []
@@ -567,24 +591,21 @@ def layout(
         figures: list[Figure] = []
         for key, is_tuple in fields:
             if not is_tuple:
-                cells = tuple(Cell(g.split, g.name, v.get(key)) for g, v in zip(shown, values, strict=True))
-                figures.append(Figure(key, label_of(key), DEFINITIONS[key], is_count(key), cells))
+                figures.append(Figure(key, label_of(key), DEFINITIONS[key], is_count(key), cells(key, None)))
                 continue
             names = list(dict.fromkeys(m for m in order if m.startswith(f"{key}.")))
             names += [m for v in values for m in v if m.startswith(f"{key}.") and m not in names]
             entries = tuple(
-                Figure(
-                    name,
-                    label_of(name),
-                    DEFINITIONS[key],
-                    is_count(name),
-                    tuple(Cell(g.split, g.name, v.get(name, 0)) for g, v in zip(shown, values, strict=True)),
-                )
+                Figure(name, label_of(name), DEFINITIONS[key], is_count(name), cells(name, 0))
                 for name in names
             )
             figures.append(Figure(key, label_of(key), DEFINITIONS[key], False, (), entries))
         sections.append(Section(section, section_title(section), tuple(figures)))
     return sections
+
+
+def _values(group: Group | GroupFigures) -> dict[str, int | float | None]:
+    return {row.measure: row.value for row in measure_rows(group.split, group.name, group.measures)}
 
 
 def month_to_date(text: str, today: date) -> tuple[date, date, date]:
@@ -679,12 +700,15 @@ def monthly_report(practice: Practice, start: date, end: date, month_end: date) 
     measured = outcomes(practice, end)
     found = groups(practice, start, end, measured)
     whole = found[0]
-    pages = [ReportPage(whole, layout([whole]))]
-    pages += [ReportPage(g, layout([g, whole], whole)) for g in found if g.split == "prescriber"]
+    then = recorded_figures(practice, start, end)
+    pages = [ReportPage(whole, layout([whole], then=then))]
+    pages += [ReportPage(g, layout([g, whole], whole, then)) for g in found if g.split == "prescriber"]
     return {
         "practice": practice,
         "start": start,
         "end": end,
+        "as_recorded": then is not None,
+        "began": began(practice),
         "to_date": end < month_end,
         "printed": practice_today(practice),
         "pages": pages,
@@ -762,7 +786,9 @@ def dashboard_figures(practice: Practice, start: date, end: date) -> Figures:
     and kept when the fingerprint read again after computing is the one read before (settings changed and
     changed back while they were computed would otherwise serve figures of the passing settings)."""
     mark = fingerprint(practice)
-    kept = QualityFigures.objects.filter(practice=practice, start=start, end=end, fingerprint=mark).first()
+    kept = QualityFigures.objects.filter(
+        practice=practice, start=start, end=end, as_recorded=False, fingerprint=mark
+    ).first()
     if kept is not None:
         try:
             return _figures_from_json(kept.figures, end, kept.computed_at)
@@ -781,60 +807,128 @@ def dashboard_figures(practice: Practice, start: date, end: date) -> Figures:
     )
     if fingerprint(practice) != mark:
         return figures  # something changed while they were computed: shown, not kept
+    _keep(practice, start, end, False, mark, _figures_to_json(figures), figures.computed_at)
+    return figures
+
+
+def _keep(
+    practice: Practice, start: date, end: date, as_recorded: bool, mark: str, data: dict, at: datetime
+) -> None:
+    """Keeps a period's figures (replacing those kept of the same kind); any period may be asked for, so a
+    practice keeps its ``KEEP_PERIODS`` most recently computed ones only."""
     QualityFigures.objects.bulk_create(
         [
             QualityFigures(
                 practice=practice,
                 start=start,
                 end=end,
+                as_recorded=as_recorded,
                 fingerprint=mark,
-                figures=_figures_to_json(figures),
-                computed_at=figures.computed_at,
+                figures=data,
+                computed_at=at,
             )
         ],
         update_conflicts=True,
-        unique_fields=["practice", "start", "end"],
+        unique_fields=["practice", "start", "end", "as_recorded"],
         update_fields=["fingerprint", "figures", "computed_at"],
     )
-    # Any period may be asked for: a practice keeps its most recently computed ones only.
     newest = QualityFigures.objects.filter(practice=practice).order_by("-computed_at", "-id")
     QualityFigures.objects.filter(
         practice=practice, id__in=newest.values_list("id", flat=True)[KEEP_PERIODS:]
     ).delete()
-    return figures
+
+
+def recorded_fingerprint(practice: Practice) -> str:
+    """What a period's figures as recorded at its end were computed from: the engine's source and the clinic
+    code's, the prescribers' names and the kept shape. Records entered, voided or edited later are not read
+    by them (``outcomes_as_recorded``), so those never move it."""
+    names = list(
+        StaffUser.objects.filter(practice=practice)
+        .order_by("pk")
+        .values_list("pk", "username", "first_name", "last_name", "credentials")
+    )
+    text = json.dumps(
+        [FIGURES_FORMAT, "as recorded", _code_digest(), worklist_entries.engine_digest(), names], default=str
+    )
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+def recorded_figures(practice: Practice, start: date, end: date) -> list[GroupFigures] | None:
+    """The period's groups' figures from the records as they stood at the end of ``end``
+    (``outcomes_as_recorded``), kept once computed (``QualityFigures.as_recorded``); a page shows a figure
+    that differs from them as changed since (``layout``'s ``then``). None for a period that has not ended
+    (``end`` is the practice's today or later), which has no "then" yet, and for one that ended before the
+    practice began keeping its records in isotrack (``began``): its history was entered afterwards (the
+    demo, an import of the practice's spreadsheets), and every figure would read as entered late."""
+    if end >= practice_today(practice):
+        return None
+    first = began(practice)
+    if first is None or first > datetime.combine(end, time.max, tzinfo=ZoneInfo(practice.time_zone)):
+        return None
+    mark = recorded_fingerprint(practice)
+    kept = QualityFigures.objects.filter(
+        practice=practice, start=start, end=end, as_recorded=True, fingerprint=mark
+    ).first()
+    if kept is not None:
+        try:
+            return _groups_from_json(kept.figures)
+        except (ValueError, KeyError, TypeError, AttributeError):  # kept in another shape: computed again
+            pass
+    found = [
+        GroupFigures(g.split, g.name, g.measures, len(g.courses))
+        for g in groups(practice, start, end, outcomes_as_recorded(practice, end))
+    ]
+    data = {"format": FIGURES_FORMAT, "groups": _groups_to_json(found)}
+    _keep(practice, start, end, True, mark, data, timezone.now())
+    return found
+
+
+def began(practice: Practice) -> datetime | None:
+    """When the practice began keeping its records in isotrack: its audit trail's first row (None: none)."""
+    return AuditEvent.objects.filter(practice=practice).order_by("at").values_list("at", flat=True).first()
 
 
 def refresh_figures(practice: Practice, today: date) -> None:
     """The nightly job's part: the default period's figures (the last ``DEFAULT_DAYS`` days through
-    ``today``) computed ahead of the day's first look; kept figures computed more than ``KEEP_FIGURES`` ago
-    removed (a period looked at again is computed again)."""
+    ``today``) computed ahead of the day's first look, and the last whole month's as recorded at its end
+    (the printed report's); kept figures computed more than ``KEEP_FIGURES`` ago removed (a period looked at
+    again is computed again)."""
     dashboard_figures(practice, today - timedelta(days=DEFAULT_DAYS - 1), today)
+    last = today.replace(day=1) - timedelta(days=1)
+    recorded_figures(practice, last.replace(day=1), last)
     QualityFigures.objects.filter(practice=practice, computed_at__lt=timezone.now() - KEEP_FIGURES).delete()
 
 
 def _figures_to_json(figures: Figures) -> dict[str, Any]:
     return {
         "format": FIGURES_FORMAT,
-        "groups": [
-            [g.split, g.name, g.course_count, core.measures_to_json(g.measures)] for g in figures.groups
-        ],
+        "groups": _groups_to_json(figures.groups),
         "trend": [core.measures_to_json(m) for m in figures.trend],
     }
 
 
-def _figures_from_json(data: dict[str, Any], end: date, computed_at: datetime) -> Figures:
+def _groups_to_json(found: Sequence[GroupFigures]) -> list[list[Any]]:
+    return [[g.split, g.name, g.course_count, core.measures_to_json(g.measures)] for g in found]
+
+
+def _groups_from_json(data: dict[str, Any]) -> list[GroupFigures]:
     if data.get("format") != FIGURES_FORMAT:
         raise ValueError(f"figures of format {data.get('format')!r}, not {FIGURES_FORMAT}")
-    months = trend_periods(end)
-    trend = [core.measures_from_json(m) for m in data["trend"]]
-    if [(m.start, m.end) for m in trend] != months:
-        raise ValueError("figures of another trend")
     found = [
         GroupFigures(str(split), str(name), core.measures_from_json(kept), int(count))
         for split, name, count, kept in data["groups"]
     ]
     if not found or found[0].split != PRACTICE_GROUP:
         raise ValueError("figures without the practice's")
+    return found
+
+
+def _figures_from_json(data: dict[str, Any], end: date, computed_at: datetime) -> Figures:
+    found = _groups_from_json(data)
+    months = trend_periods(end)
+    trend = [core.measures_from_json(m) for m in data["trend"]]
+    if [(m.start, m.end) for m in trend] != months:
+        raise ValueError("figures of another trend")
     return Figures(found, months, trend, computed_at)
 
 

@@ -10,19 +10,22 @@ same answer because all three go through it.
 
 from __future__ import annotations
 
+import copy
 import dataclasses
 import json
+import uuid
 from collections import defaultdict
 from collections.abc import Iterable
 from datetime import date, datetime
 from decimal import Decimal
 from typing import Any, cast
 
-from django.db import connections
+from django.db import connections, models
 from django.db.models import QuerySet
 from django.db.models.expressions import RawSQL
 
 from isotrack import core
+from isotrack.audit.models import AuditEvent
 from isotrack.clinic.models import (
     AlertAcknowledgment,
     Contraception,
@@ -34,6 +37,7 @@ from isotrack.clinic.models import (
     LabResult,
     MissedDose,
     MoodScreen,
+    Patient,
     Practice,
     PregnancyFollowUp,
     PregnancyTest,
@@ -139,9 +143,9 @@ def facts_by_course(
 
     ``recorded_by``: the records as they stood at that instant (the quality report's "as recorded then"):
     those recorded by then and not voided by then, so that a record entered or corrected later shows as a
-    correction, not a rewrite. What is kept on the course and the patient themselves (the last day of
-    dosing, the category, the birth date) and a contraception method's end are edited in place and read as
-    they are now; the audit trail keeps their history."""
+    correction, not a rewrite; and what is edited in place (a course's last day and target, a patient's
+    category and birth date, a weight, a method's end, the practice's settings) with the values it had then,
+    read back from the audit trail (``as_it_stood``)."""
     found: dict[int, facts.CourseFile] = {}
     for first in range(0, len(course_ids), CHUNK):
         found.update(_chunk(course_ids[first : first + CHUNK], recorded_by))
@@ -155,10 +159,42 @@ def _records(model: type[RecordedModel], recorded_by: datetime | None) -> QueryS
     return model.all_objects.filter(recorded_at__lte=recorded_by).exclude(voided_at__lte=recorded_by)
 
 
+def as_it_stood(
+    model: type[models.Model], rows: dict[Any, dict[str, Any]], cutoff: datetime
+) -> dict[Any, dict[str, Any]]:
+    """``rows`` (each row's current values of some fields, by the row's public UUID) with the values they had
+    at ``cutoff``: every edit made in place since is audited with the values it changed as they were
+    (``isotrack.audit.trail.record``), so the earliest later audit row that names a field holds the field's
+    value at ``cutoff``. Voids and corrections name no column (``in_force``) or the values the row still
+    has, so they change nothing here. One query, by the rows' UUIDs."""
+    keys = {uuid.UUID(str(key)): key for key in rows}
+    stood = {key: dict(values) for key, values in rows.items()}
+    later = (
+        AuditEvent.objects.filter(
+            object_type=model._meta.model_name,
+            object_uuid__in=list(keys),
+            at__gt=cutoff,
+            before__isnull=False,
+        )
+        .order_by("-at", "-id")  # the latest first: the earliest, applied last, wins
+        .values_list("object_uuid", "before")
+    )
+    for object_uuid, before in later:
+        values = stood[keys[object_uuid]]
+        for name, value in before.items() if isinstance(before, dict) else ():
+            if name in values:
+                values[name] = cast(models.Field, model._meta.get_field(name)).to_python(value)
+    return stood
+
+
 def _chunk(course_ids: list[int], recorded_by: datetime | None = None) -> dict[int, facts.CourseFile]:
     rows = _rows(Course.objects.filter(id__in=_among(course_ids)).values_list(*_COURSE_COLUMNS))
+    if recorded_by is not None:
+        rows = _courses_as_they_stood(rows, recorded_by)
     patient_ids = sorted({row[4] for row in rows})
     practices = {p.pk: p for p in Practice.objects.filter(id__in={row[7] for row in rows})}
+    if recorded_by is not None:
+        practices = {key: _practice_as_it_stood(practice, recorded_by) for key, practice in practices.items()}
     events = _events(course_ids, recorded_by)
     doses, holds, missed = _dosing(course_ids, recorded_by)
     acknowledgments, follow_ups = _handled(course_ids, recorded_by)
@@ -188,6 +224,53 @@ def _chunk(course_ids: list[int], recorded_by: datetime | None = None) -> dict[i
             follow_ups=follow_ups.get(course_id, ()),
         )
     return found
+
+
+def _courses_as_they_stood(rows: list[tuple[Any, ...]], cutoff: datetime) -> list[tuple[Any, ...]]:
+    """Rows of ``_COURSE_COLUMNS`` with the course's and the patient's values at ``cutoff``."""
+    ids = _among([row[0] for row in rows])
+    keys = {
+        course_id: (course_uuid, patient_uuid)
+        for course_id, course_uuid, patient_uuid in Course.objects.filter(id__in=ids).values_list(
+            "id", "uuid", "patient__uuid"
+        )
+    }
+    courses = as_it_stood(
+        Course,
+        {keys[row[0]][0]: {"start": row[1], "end": row[2], "target_mg_per_kg": row[3]} for row in rows},
+        cutoff,
+    )
+    patients = as_it_stood(
+        Patient, {keys[row[0]][1]: {"category": row[5], "birth_date": row[6]} for row in rows}, cutoff
+    )
+    stood = []
+    for course_id, _, _, _, patient_id, _, _, practice_id in rows:
+        course, patient = courses[keys[course_id][0]], patients[keys[course_id][1]]
+        stood.append(
+            (
+                course_id,
+                course["start"],
+                course["end"],
+                course["target_mg_per_kg"],
+                patient_id,
+                patient["category"],
+                patient["birth_date"],
+                practice_id,
+            )
+        )
+    return stood
+
+
+def _practice_as_it_stood(practice: Practice, cutoff: datetime) -> Practice:
+    """A copy of ``practice`` with its settings as they were at ``cutoff`` (not saved)."""
+    fields = [field.name for field in Practice._meta.concrete_fields if not field.is_relation]
+    values = as_it_stood(
+        Practice, {practice.uuid: {name: getattr(practice, name) for name in fields}}, cutoff
+    )
+    stood = copy.copy(practice)
+    for name, value in values[practice.uuid].items():
+        setattr(stood, name, value)
+    return stood
 
 
 def _grouped(query: QuerySet[Any, Any], make: Any) -> dict[int, tuple[Any, ...]]:
@@ -334,21 +417,47 @@ def _patient_facts(
     patient_ids: list[int], recorded_by: datetime | None
 ) -> tuple[dict[int, tuple[facts.Weight, ...]], dict[int, tuple[facts.ContraceptionUse, ...]]]:
     among = _among(patient_ids)
-    weights = _grouped(
+    weights = _grouped_as_they_stood(
         _records(Weight, recorded_by)
         .filter(patient_id__in=among)
         .order_by("effective_date", "id")
         .values_list("patient_id", "effective_date", "kg"),
         lambda day, kg: facts.Weight(_date(day), _number(kg)),
+        recorded_by,
     )
-    contraception = _grouped(
+    contraception = _grouped_as_they_stood(
         _records(Contraception, recorded_by)
         .filter(patient_id__in=among)
         .order_by("start", "id")
         .values_list("patient_id", "method", "start", "end"),
         lambda method, start, end: facts.ContraceptionUse(method, _date(start), _maybe_date(end)),
+        recorded_by,
     )
     return weights, contraception
+
+
+def _grouped_as_they_stood(
+    query: QuerySet[Any, Any], make: Any, recorded_by: datetime | None
+) -> dict[int, tuple[Any, ...]]:
+    """``_grouped``, or with ``recorded_by`` each row's values as they were then (``as_it_stood``; edits in
+    place of a weight or a method's end), in the query's order by those values."""
+    if recorded_by is None:
+        return _grouped(query, make)
+    names = query.query.values_select[1:]
+    rows = {row[-1]: row[:-1] for row in _rows(query.values_list(*query.query.values_select, "uuid"))}
+    stood = as_it_stood(
+        query.model, {key: dict(zip(names, row[1:], strict=True)) for key, row in rows.items()}, recorded_by
+    )
+    found: dict[int, list[tuple[Any, ...]]] = defaultdict(list)
+    for key, row in rows.items():
+        found[row[0]].append(tuple(stood[key][name] for name in names))
+    first = query.query.order_by[0]
+    return {
+        owner: tuple(
+            make(*values) for values in sorted(items, key=lambda values: _date(values[names.index(first)]))
+        )
+        for owner, items in found.items()
+    }
 
 
 def evaluate_course(course: Course, day: date) -> core.Evaluation:

@@ -146,7 +146,7 @@ def mark_stale(patient_id: int) -> None:
 def basis(practice: Practice) -> str:
     """What a line was judged with besides the course's records: the core's source and the practice's rule
     choice and policy."""
-    digest = hashlib.sha256(_engine_digest().encode())
+    digest = hashlib.sha256(engine_digest().encode())
     policy = policy_of(practice)  # str() of each value: a choice read back from the database is plain text
     values = [str(practice.rules), *(str(getattr(policy, name)) for name in policy.__dataclass_fields__)]
     digest.update("|".join(values).encode())
@@ -154,7 +154,7 @@ def basis(practice: Practice) -> str:
 
 
 @cache
-def _engine_digest() -> str:
+def engine_digest() -> str:
     """A digest of every source file of the core (the rules and the rule sets included)."""
     root = Path(core.__file__).resolve().parent
     digest = hashlib.sha256()

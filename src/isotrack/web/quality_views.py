@@ -162,10 +162,13 @@ def dashboard(request: StaffRequest) -> HttpResponse:
     bad = form.is_bound and not form.is_valid()
     period, split = form.period(), form.chosen_split()
     figures = quality.dashboard_figures(practice, period.start, period.end)  # kept, or computed and kept
+    then = quality.recorded_figures(
+        practice, period.start, period.end
+    )  # an ended period's: kept once computed
     whole = figures.groups[0]
     shown = [g for g in figures.groups if g.split == SPLITS[split]]
     sections = [
-        _section(section, shown, period, split) for section in quality.layout(shown or [whole], whole)
+        _section(section, shown, period, split) for section in quality.layout(shown or [whole], whole, then)
     ]
     context = {
         "form": form,
@@ -180,6 +183,7 @@ def dashboard(request: StaffRequest) -> HttpResponse:
         "groups": shown,
         "courses_in_report": whole.course_count,
         "computed_at": figures.computed_at,
+        "as_recorded": then is not None,
         "time_zone": practice.time_zone,
         "sections": sections,
         "trend": _trend(figures.months, figures.trend),
@@ -221,7 +225,15 @@ def _figure(figure: quality.Figure, period: Period, split: str) -> dict:
             if split != "practice":
                 query.update(split=split, group=cell.group)
             href = reverse("quality_courses") + "?" + urlencode(query)
-        cells.append({"group": cell.group, "value": cell.value, "href": href})
+        cells.append(
+            {
+                "group": cell.group,
+                "value": cell.value,
+                "href": href,
+                "corrected": cell.corrected,
+                "then": cell.then,
+            }
+        )
     return {
         "measure": figure.measure,
         "label": figure.label,
