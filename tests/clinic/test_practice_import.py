@@ -470,6 +470,13 @@ def test_blank_rows_are_skipped_and_do_not_count(admin, prescriber):
             "'ghost' is not an active prescriber or nurse",
         ),
         ("pregnancy_tests", "2026-08-01 monthly home negative frontdesk", "'frontdesk' is not an active"),
+        (
+            "doses",
+            f"{THIRTY[1].start} 40; {THIRTY[1].start + timedelta(days=20)} 20 mg tired",
+            "entry 2: 'mg tired' is neither 'mg' nor a reason for the change (side_effects, lab_result,",
+        ),
+        ("doses", f"{THIRTY[1].start} 40 mg side_effects", "only a change has a reason"),
+        ("doses", f"{THIRTY[1].start} 40 side_effects planned", "is neither 'mg' nor a reason"),
     ],
 )
 def test_a_bad_entry_is_named_in_its_own_column(admin, prescriber, front_desk, column, text, words):
@@ -692,3 +699,18 @@ def test_the_docs_list_every_column_of_the_template_in_its_order():
     docs = (Path(__file__).resolve().parents[2] / "docs" / "practice-import.md").read_text(encoding="utf-8")
     documented = re.findall(r"^\| `([a-z_]+)` \| (yes|no) \|", docs, re.M)
     assert documented == [(c.name, "yes" if c.required else "no") for c in practice_module.COLUMNS]
+
+
+@pytest.mark.django_db
+def test_a_dose_change_keeps_its_reason_and_one_without_has_none_recorded(admin, prescriber):
+    start = THIRTY[1].start
+    later, reduced = start + timedelta(days=10), start + timedelta(days=20)
+    doses = f"{start} 40; {later} 60 planned; {reduced} 40 mg side_effects"
+    report = import_practice(
+        actor=admin, content=csv_of([THIRTY[1].cells() | {"doses": doses}]), confirm=True
+    )
+    assert report.problems == []
+    course = Course.objects.get()
+    stored = list(course.dose_segments.order_by("starts_on").values_list("mg_per_day", "change_reason"))
+    assert stored == [(40, ""), (60, "planned"), (40, "side_effects")]
+    assert [d.reason for d in course_facts(course).doses] == [None, "planned", "side_effects"]

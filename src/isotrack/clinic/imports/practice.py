@@ -95,7 +95,8 @@ COLUMNS = (
     Column(
         "doses",
         True,
-        "daily doses: 'DATE MG' from that date on; the first on the start",
+        "daily doses: 'DATE MG [REASON]' from that date on; the first on the start; a later one may say why "
+        "the dose changed (side_effects, lab_result, weight_change, planned, other)",
         "2026-09-01 40; 2026-10-01 60",
     ),
     Column("target_mg_per_kg", False, "the course's own cumulative target; empty: the practice's", ""),
@@ -284,11 +285,18 @@ def _read_row(number: int, cells: dict[str, str], rules: str, verifiers: dict[st
         data[key].append(item)
 
     for n, text, parts in _entries(cells, "doses"):
-        _parts(text, parts, "doses", f"entry {n}", 2, 3)
-        if len(parts) == 3 and parts[2].lower() != "mg":
-            raise _Bad("doses", f"entry {n}: doses are in mg a day ({parts[2][:10]!r})")
+        _parts(text, parts, "doses", f"entry {n}", 2, 4)
+        rest = parts[3:] if len(parts) > 2 and parts[2].lower() == "mg" else parts[2:]
+        if len(rest) > 1 or rest and rest[0] not in core.DOSE_CHANGE_REASONS:
+            raise _Bad(
+                "doses",
+                f"entry {n}: {' '.join(parts[2:])[:30]!r} is neither 'mg' nor a reason for the change "
+                f"({', '.join(core.DOSE_CHANGE_REASONS)})",
+            )
         dose = {"from": parts[0], "mg_per_day": _number(parts[1], "doses", f"entry {n}")}
-        add("doses", dose | {"product": product}, "doses", n)
+        if rest and parts[0] == cells["start"].strip():
+            raise _Bad("doses", f"entry {n}: the first dose starts the course; only a change has a reason")
+        add("doses", dose | {"product": product} | ({"reason": rest[0]} if rest else {}), "doses", n)
     for n, text, parts in _entries(cells, "weights"):
         _parts(text, parts, "weights", f"entry {n}", 3, 3)
         unit = parts[2].lower()
