@@ -4,6 +4,7 @@ outcome serves; a replay that races a write is labelled so that it is replayed a
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
@@ -11,17 +12,25 @@ from unittest import mock
 from zoneinfo import ZoneInfo
 
 import pytest
+from django.db import transaction
 from django.template.loader import render_to_string
 from django.test import Client
 from django.utils import timezone
 
 from isotrack import core
+from isotrack.audit.events import EventCode
 from isotrack.clinic import quality
+from isotrack.clinic.actions.base import record_practice_event
 from isotrack.clinic.actions.corrections import KINDS, void_record
 from isotrack.clinic.actions.courses import end_course
 from isotrack.clinic.actions.ipledge import record_dispense
 from isotrack.clinic.actions.observations import record_pregnancy_test
-from isotrack.clinic.actions.patients import change_weight, end_contraception, set_patient_category
+from isotrack.clinic.actions.patients import (
+    change_weight,
+    end_contraception,
+    record_weight,
+    set_patient_category,
+)
 from isotrack.clinic.actions.practice_settings import change_settings
 from isotrack.clinic.actions.visits import record_visit
 from isotrack.clinic.models import (
@@ -291,3 +300,51 @@ def test_the_dashboard_shows_a_figure_changed_since_its_period_ended_beside_it(p
         and ">then 0</small>" in row.group()
     )
     assert "the figure as recorded at its end is beside it" in page
+
+
+def test_as_recorded_then_a_days_weights_keep_their_order_when_one_was_moved_since(practice, nurse, filled):
+    """Two weights of one day: the core takes the later entered as the day's; moving the first one to another
+    day afterwards does not change which one it was then."""
+    first = record_weight(
+        actor=nurse, patient=filled.patient, effective_date=date(2026, 5, 20), value=Decimal(62), unit="kg"
+    )
+    record_weight(
+        actor=nurse, patient=filled.patient, effective_date=date(2026, 5, 20), value=Decimal(70), unit="kg"
+    )
+    Weight.all_objects.update(recorded_at=datetime(2026, 5, 21, tzinfo=UTC))
+    change_weight(actor=nurse, weight=first, effective_date=date(2026, 5, 25), value=Decimal(62), unit="kg")
+    then = facts_by_course([filled.pk], recorded_by=datetime(2026, 6, 30, tzinfo=UTC))[filled.pk]
+    assert [(w.date, w.kg) for w in then.weights] == [(date(2026, 5, 20), 62), (date(2026, 5, 20), 70)]
+
+
+def test_an_entry_of_then_that_is_no_more_shows_as_zero_beside_its_then(practice):
+    empty = core.measures_of([], date(2026, 6, 1), date(2026, 6, 30))
+    stopped = dataclasses.replace(empty.courses, stopped=1, stop_reasons=(("side_effects", 1),))
+    then = quality.GroupFigures("practice", "practice", dataclasses.replace(empty, courses=stopped), 1)
+    now = quality.GroupFigures("practice", "practice", empty, 1)
+    figures = {f.measure: f for s in quality.layout([now], now, [then]) for f in s.figures}
+    (entry,) = figures["courses.stop_reasons"].entries
+    assert entry.measure == "courses.stop_reasons.side_effects"
+    assert entry.cells[0] == ("practice", "practice", 0, True, 1)
+
+
+def test_when_the_practices_records_began_for_a_periods_then(practice, prescriber, filled):
+    """The first record of a patient, or the latest import of the practice's spreadsheets if later; the
+    report of a month printed on its last day says nothing of it."""
+    first = quality.began(practice)
+    assert first is not None and first >= timezone.now() - timedelta(minutes=5)
+    admin = make_staff(practice, "admin", Role.PRACTICE_ADMIN)
+    with transaction.atomic():
+        record_practice_event(
+            actor=admin, action=EventCode.PRACTICE_IMPORT, instance=practice, after={"rows": 1}
+        )
+    assert quality.began(practice) > first
+    zone = ZoneInfo(practice.time_zone)
+    today = timezone.now().astimezone(zone).date()
+    last = (today.replace(day=1) + timedelta(days=32)).replace(day=1) - DAY
+    with clinic_clock(datetime.combine(last, time(12), tzinfo=zone)):
+        report = quality.monthly_report(practice, today.replace(day=1), last, last)
+    assert report["began"] is None and report["as_recorded"] is False
+    with clinic_clock(datetime.combine(last + DAY, time(12), tzinfo=zone)):
+        before = quality.monthly_report(practice, date(2026, 6, 1), date(2026, 6, 30), date(2026, 6, 30))
+    assert before["began"] == quality.began(practice) and before["as_recorded"] is False

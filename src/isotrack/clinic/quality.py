@@ -46,6 +46,7 @@ from django.db.models import Count, Sum
 from django.utils import timezone
 
 from isotrack import core
+from isotrack.audit.events import EventCode
 from isotrack.audit.models import AuditEvent
 from isotrack.clinic import models, records, worklist_entries
 from isotrack.clinic.models import (
@@ -594,7 +595,7 @@ def layout(
                 figures.append(Figure(key, label_of(key), DEFINITIONS[key], is_count(key), cells(key, None)))
                 continue
             names = list(dict.fromkeys(m for m in order if m.startswith(f"{key}.")))
-            names += [m for v in values for m in v if m.startswith(f"{key}.") and m not in names]
+            names += [m for v in values + before for m in v if m.startswith(f"{key}.") and m not in names]
             entries = tuple(
                 Figure(name, label_of(name), DEFINITIONS[key], is_count(name), cells(name, 0))
                 for name in names
@@ -708,7 +709,9 @@ def monthly_report(practice: Practice, start: date, end: date, month_end: date) 
         "start": start,
         "end": end,
         "as_recorded": then is not None,
-        "began": began(practice),
+        "began": began(practice)
+        if then is None and end == month_end and began_after(practice, end)
+        else None,
         "to_date": end < month_end,
         "printed": practice_today(practice),
         "pages": pages,
@@ -862,8 +865,7 @@ def recorded_figures(practice: Practice, start: date, end: date) -> list[GroupFi
     demo, an import of the practice's spreadsheets), and every figure would read as entered late."""
     if end >= practice_today(practice):
         return None
-    first = began(practice)
-    if first is None or first > datetime.combine(end, time.max, tzinfo=ZoneInfo(practice.time_zone)):
+    if began(practice) is None or began_after(practice, end):
         return None
     mark = recorded_fingerprint(practice)
     kept = QualityFigures.objects.filter(
@@ -884,8 +886,19 @@ def recorded_figures(practice: Practice, start: date, end: date) -> list[GroupFi
 
 
 def began(practice: Practice) -> datetime | None:
-    """When the practice began keeping its records in isotrack: its audit trail's first row (None: none)."""
-    return AuditEvent.objects.filter(practice=practice).order_by("at").values_list("at", flat=True).first()
+    """When the practice's records in isotrack began, as far as a period's "then" can tell (None: none yet):
+    the first record of a patient, or the practice's latest import of its spreadsheets, whichever is later (an
+    import brings history that was not in isotrack before it)."""
+    trail = AuditEvent.objects.filter(practice=practice).order_by("at").values_list("at", flat=True)
+    first = trail.filter(patient__isnull=False).first()
+    imported = trail.filter(action=EventCode.PRACTICE_IMPORT).last()
+    return max(first, imported) if first is not None and imported is not None else first or imported
+
+
+def began_after(practice: Practice, end: date) -> bool:
+    """Whether the practice's records began (``began``) after the end of ``end`` in its time zone."""
+    first = began(practice)
+    return first is not None and first > datetime.combine(end, time.max, tzinfo=ZoneInfo(practice.time_zone))
 
 
 def refresh_figures(practice: Practice, today: date) -> None:

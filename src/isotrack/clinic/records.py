@@ -440,22 +440,21 @@ def _grouped_as_they_stood(
     query: QuerySet[Any, Any], make: Any, recorded_by: datetime | None
 ) -> dict[int, tuple[Any, ...]]:
     """``_grouped``, or with ``recorded_by`` each row's values as they were then (``as_it_stood``; edits in
-    place of a weight or a method's end), in the query's order by those values."""
+    place of a weight or a method's end), in the query's order (its date field, then the row's id) by those
+    values: the core takes the last of a day's weights as that day's."""
     if recorded_by is None:
         return _grouped(query, make)
     names = query.query.values_select[1:]
-    rows = {row[-1]: row[:-1] for row in _rows(query.values_list(*query.query.values_select, "uuid"))}
+    rows = {row[-1]: row[:-1] for row in _rows(query.values_list(*query.query.values_select, "id", "uuid"))}
     stood = as_it_stood(
-        query.model, {key: dict(zip(names, row[1:], strict=True)) for key, row in rows.items()}, recorded_by
+        query.model, {key: dict(zip(names, row[1:-1], strict=True)) for key, row in rows.items()}, recorded_by
     )
     found: dict[int, list[tuple[Any, ...]]] = defaultdict(list)
     for key, row in rows.items():
-        found[row[0]].append(tuple(stood[key][name] for name in names))
-    first = query.query.order_by[0]
+        found[row[0]].append((row[-1], tuple(stood[key][name] for name in names)))
+    first = names.index(query.query.order_by[0])
     return {
-        owner: tuple(
-            make(*values) for values in sorted(items, key=lambda values: _date(values[names.index(first)]))
-        )
+        owner: tuple(make(*values) for _, values in sorted(items, key=lambda i: (_date(i[1][first]), i[0])))
         for owner, items in found.items()
     }
 

@@ -286,7 +286,9 @@ def _read_row(number: int, cells: dict[str, str], rules: str, verifiers: dict[st
 
     for n, text, parts in _entries(cells, "doses"):
         _parts(text, parts, "doses", f"entry {n}", 2, 4)
-        rest = parts[3:] if len(parts) > 2 and parts[2].lower() == "mg" else parts[2:]
+        rest = [
+            word.lower() for word in (parts[3:] if len(parts) > 2 and parts[2].lower() == "mg" else parts[2:])
+        ]
         if len(rest) > 1 or rest and rest[0] not in core.DOSE_CHANGE_REASONS:
             raise _Bad(
                 "doses",
