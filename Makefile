@@ -52,7 +52,7 @@ bench: $(STAMP)
 	 test $$missed = 0 || { echo "a benchmark missed its target"; exit 1; }
 
 scenarios: $(STAMP)
-	$(PYTHON) ../shared/scenarios/check.py --cmd '$(BIN)/isotrack evaluate {file}'
+	$(PYTHON) ../shared/scenarios/check.py --cmd '$(BIN)/isotrack evaluate {file}' ../shared/scenarios ../shared/scenarios/medications
 
 clean:
 	rm -rf $(VENV) var/*.sqlite3 test-output

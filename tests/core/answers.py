@@ -1,6 +1,6 @@
-"""A small comparer for course files' ``expect`` blocks (the format of ../shared/scenarios/check.py), plus
-``expect_alert_dates`` ({code: date}), a top-level key of this project's course files that check.py and the
-engine both ignore."""
+"""A small comparer for course files' ``expect`` blocks (the format of ../shared/scenarios/check.py: an
+``alerts_include`` item is a code or a {code, date} pair), plus ``expect_alert_dates`` ({code: date}), a
+top-level key of this project's course files that check.py and the engine both ignore."""
 
 from __future__ import annotations
 
@@ -45,8 +45,15 @@ def problems(expect: dict[str, Any], answer: dict[str, Any], alert_dates: dict[s
             found.append(f"blocking lacks {sorted(set(want) - blocking)}")
         elif key == "dispense.blocking_excludes" and set(want) & blocking:
             found.append(f"blocking has {sorted(set(want) & blocking)}")
-        elif key == "alerts_include" and set(want) - set(alerts):
-            found.append(f"alerts lack {sorted(set(want) - set(alerts))}")
+        elif key == "alerts_include":
+            codes = {item["code"] if isinstance(item, dict) else item for item in want}
+            if codes - set(alerts):
+                found.append(f"alerts lack {sorted(codes - set(alerts))}")
+            found += [
+                f"alert {item['code']} is dated {alerts.get(item['code'])}, expected {item['date']}"
+                for item in want
+                if isinstance(item, dict) and item["code"] in alerts and alerts[item["code"]] != item["date"]
+            ]
         elif key == "alerts_exclude" and set(want) & set(alerts):
             found.append(f"alerts have {sorted(set(want) & set(alerts))}")
         elif key == "due_include":

@@ -8,6 +8,7 @@ from hypothesis import strategies as st
 
 from isotrack.core import (
     DOSE_CHANGE_REASONS,
+    MEDICATION_CLASSES,
     ContraceptionUse,
     Course,
     CourseFile,
@@ -16,6 +17,7 @@ from isotrack.core import (
     Enrollment,
     Interruption,
     LabResult,
+    Medication,
     MoodScreen,
     Patient,
     PatientAttestation,
@@ -112,6 +114,19 @@ texts = st.text(alphabet="abcdefghijklmnopqrstuvwxyz -", min_size=1, max_size=12
 
 
 @st.composite
+def medications(draw: st.DrawFn, around: dt.date, max_size: int = 3) -> tuple[Medication, ...]:
+    """Other medicines of every class (MED-TETRA, MED-VITA, MED-INDUCER, other), each from a day around
+    ``around`` (before it too), ongoing or ending up to 90 days later."""
+    found = []
+    for _ in range(draw(st.integers(0, max_size))):
+        start = around + days(draw(st.integers(-60, 150)))
+        end = draw(st.none() | st.integers(0, 90).map(lambda n, start=start: start + days(n)))
+        name = draw(st.sampled_from(["doxycycline", "retinol", "carbamazepine", "sertraline"]) | texts)
+        found.append(Medication(name, draw(st.sampled_from(MEDICATION_CLASSES)), start, end))
+    return tuple(found)
+
+
+@st.composite
 def any_course_files(draw: st.DrawFn) -> CourseFile:
     """Random possible course files with every kind of record (for round trips)."""
     base = draw(dose_courses())
@@ -168,4 +183,5 @@ def any_course_files(draw: st.DrawFn) -> CourseFile:
         missed_doses=base.missed_doses,
         contraception=(ContraceptionUse("implant", when, draw(st.none() | st.just(when + days(40)))),),
         events=tuple(draw(st.permutations(events))),
+        medications=draw(medications(base.course.start)),
     )

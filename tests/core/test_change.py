@@ -39,11 +39,14 @@ from isotrack.core import (
     next_step_until_change,
     parse_course_file,
 )
-from tests.core.builders import START, any_course_files, days, simple_course
+from tests.core.builders import START, any_course_files, days, medications, simple_course
 
 DAY = dt.timedelta(days=1)
-COURSE_FILES = sorted((Path(__file__).parent / "courses").glob("*.json")) + sorted(
-    (Path(__file__).resolve().parents[3] / "shared" / "scenarios").glob("*.json")
+SCENARIOS = Path(__file__).resolve().parents[3] / "shared" / "scenarios"
+COURSE_FILES = (
+    sorted((Path(__file__).parent / "courses").glob("*.json"))
+    + sorted(SCENARIOS.glob("*.json"))
+    + sorted((SCENARIOS / "medications").glob("*.json"))
 )
 
 
@@ -118,7 +121,14 @@ def test_every_course_file_holds_until_its_change_date(path: Path) -> None:
 
 # --- property: random running courses -----------------------------------------------------------------------
 
-METHODS = st.sampled_from([("iud_copper", "male_condom"), ("combined_pill", "male_condom"), ("abstinence",)])
+METHODS = st.sampled_from(
+    [
+        ("iud_copper", "male_condom"),
+        ("combined_pill", "male_condom"),
+        ("implant", "iud_hormonal"),
+        ("abstinence",),
+    ]
+)
 SCORES = st.sampled_from([(1, 0), (2, 0), (12, 0), (15, 1), (6, None)])
 
 
@@ -171,6 +181,19 @@ def running_courses(draw: st.DrawFn) -> CourseFile:
     )
     end = start + days(draw(st.integers(20, 200))) if draw(st.integers(0, 3)) == 0 else None
     contraception = tuple(ContraceptionUse(m, start - days(90)) for m in draw(METHODS))
+    taken = draw(medications(start))
+    for (
+        medication
+    ) in taken:  # MED-TETRA: a prescriber acknowledges the alert (or not), dated as the spec says
+        if (
+            medication.medication_class == "tetracycline"
+            and medication.start >= start
+            and draw(st.booleans())
+        ):
+            alert_date = medication.start
+            acknowledgments.append(
+                Acknowledgment("TETRACYCLINE_IN_USE", alert_date, alert_date + days(draw(st.integers(0, 3))))
+            )
     later_kg = draw(st.sampled_from([60.0, 72.0]))
     effective = draw(st.sampled_from([dt.date(2026, 11, 15), start + days(draw(st.integers(-30, 150)))]))
     return CourseFile(
@@ -187,6 +210,7 @@ def running_courses(draw: st.DrawFn) -> CourseFile:
         missed_doses=(start + days(draw(st.integers(3, 40))),),
         contraception=contraception if category == "can_get_pregnant" else (),
         events=tuple(events),  # type: ignore[arg-type]
+        medications=taken,
         acknowledgments=tuple(acknowledgments),
         follow_ups=tuple(follow_ups),
     )

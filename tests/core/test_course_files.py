@@ -1,5 +1,6 @@
-"""Table tests: every course file of tests/core/courses (this project's) and of ../shared/scenarios (the
-public examples) runs through `isotrack evaluate` (in process) and must match its `expect` block."""
+"""Table tests: every course file of tests/core/courses (this project's) and of ../shared/scenarios and
+../shared/scenarios/medications (the public examples) runs through `isotrack evaluate` (in process) and must
+match its `expect` block."""
 
 from __future__ import annotations
 
@@ -16,6 +17,7 @@ from tests.core.answers import problems
 
 COURSES = Path(__file__).resolve().parent / "courses"
 SCENARIOS = Path(__file__).resolve().parents[2].parent / "shared" / "scenarios"
+MEDICATION_SCENARIOS = SCENARIOS / "medications"
 BLOCKING_CODES = (
     "COURSE_CLOSED",
     "NOT_ENROLLED",
@@ -65,7 +67,9 @@ def test_each_project_course_file_gives_its_expected_answer(
     check(path, capsys)
 
 
-@pytest.mark.parametrize("path", course_files(SCENARIOS), ids=lambda p: p.stem)
+@pytest.mark.parametrize(
+    "path", course_files(SCENARIOS) + course_files(MEDICATION_SCENARIOS), ids=lambda p: p.stem
+)
 def test_each_public_scenario_gives_its_expected_answer(
     path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -75,6 +79,7 @@ def test_each_public_scenario_gives_its_expected_answer(
 def test_the_public_scenarios_are_there() -> None:
     assert SCENARIOS.is_dir(), f"{SCENARIOS} is missing"
     assert len(course_files(SCENARIOS)) >= 19
+    assert len(course_files(MEDICATION_SCENARIOS)) >= 4
 
 
 def test_the_spec_example_answer_is_reproduced_exactly(capsys: pytest.CaptureFixture[str]) -> None:
@@ -129,7 +134,7 @@ def test_the_project_course_files_cover_every_blocking_alert_and_due_code() -> N
         blocking |= set(expect.get("dispense.blocking", [])) | set(
             expect.get("dispense.blocking_includes", [])
         )
-        alerts |= set(expect.get("alerts_include", []))
+        alerts |= {a["code"] if isinstance(a, dict) else a for a in expect.get("alerts_include", [])}
         due |= {d["code"] for d in expect.get("due_include", [])}
         phases |= {expect["phase"]} if "phase" in expect else set()
         rules |= {expect["rules"]} if "rules" in expect else set()
@@ -148,5 +153,5 @@ def test_the_project_course_files_cover_both_categories_weight_bases_and_product
 
 
 def test_the_project_course_files_are_not_copies_of_the_public_ones() -> None:
-    public = {p.read_text() for p in course_files(SCENARIOS)}
+    public = {p.read_text() for p in course_files(SCENARIOS) + course_files(MEDICATION_SCENARIOS)}
     assert not public & {p.read_text() for p in course_files(COURSES)}

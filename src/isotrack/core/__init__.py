@@ -6,11 +6,15 @@ The Django app calls only the names below; they are stable.
 Course facts (``isotrack.core.course``): ``CourseFile`` holding ``as_of`` (date | None), ``rules`` ("auto" or
 a rule-set id), ``policy`` (``Policy``), ``patient`` (``Patient``), ``course`` (``Course``), ``weights``
 (``Weight``), ``doses`` (``DoseSegment``), ``interruptions`` (``Interruption``), ``missed_doses`` (dates),
-``contraception`` (``ContraceptionUse``) and ``events`` (``Enrollment``, ``PregnancyTest``,
-``PrescriberConfirmation``, ``PatientAttestation``, ``Dispense``, ``Visit``, ``LabResult``, ``MoodScreen``).
+``contraception`` (``ContraceptionUse``), ``events`` (``Enrollment``, ``PregnancyTest``,
+``PrescriberConfirmation``, ``PatientAttestation``, ``Dispense``, ``Visit``, ``LabResult``, ``MoodScreen``)
+and ``medications`` (``Medication``: name, ``medication_class``, start, end).
 All are frozen dataclasses of dates, numbers, text and tuples; build them directly from rows, then call
 ``check_history(course_file)`` to reject an impossible history. ``DOSE_CHANGE_REASONS``: the codes of why a
 dose changed (``DoseSegment.reason``, None when not recorded), each with its plain words.
+``MEDICATION_CLASSES`` / ``medication_class(name=None, rxnorm=None)``: the classes of the patient's other
+medicines and the program's table proposing one from a name or an RxNorm ingredient code (``other`` when
+unknown; ``isotrack.core.medications``, each entry with its source).
 
 - ``parse_course_file(data: object) -> CourseFile``: a decoded JSON course file; raises ``CourseFileError``
   (``str(error)`` is ``path: problem``; ``.path`` and ``.problem`` too).
@@ -122,6 +126,7 @@ from isotrack.core.course import (
     FollowUp,
     Interruption,
     LabResult,
+    Medication,
     MoodScreen,
     Patient,
     PatientAttestation,
@@ -165,6 +170,7 @@ from isotrack.core.dose import (
     with_dose_from,
 )
 from isotrack.core.evaluate import Evaluation, Standing, evaluate, standing
+from isotrack.core.medications import MEDICATION_CLASSES, medication_class
 from isotrack.core.monitoring import Alert
 from isotrack.core.prescription import Prescription, PrescriptionProposal, proposed_prescription
 from isotrack.core.products import Coding as MedicationCoding
@@ -325,6 +331,9 @@ __all__ = [
     "Event",
     "Interruption",
     "LabResult",
+    "MEDICATION_CLASSES",
+    "Medication",
+    "medication_class",
     "MoodScreen",
     "Patient",
     "PatientAttestation",

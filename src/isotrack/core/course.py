@@ -16,6 +16,8 @@ import datetime as dt
 from dataclasses import dataclass, field
 from typing import ClassVar, Literal, TypeAlias, get_args
 
+from isotrack.core.medications import MedicationClass
+
 # --- vocabularies (spec "Course file") ----------------------------------------------------------------------
 
 RulesChoice: TypeAlias = str  # "auto" or a rule-set id of isotrack.core.rules.RULE_SETS
@@ -67,6 +69,10 @@ SECONDARY_METHODS: frozenset[str] = frozenset(
 ABSTINENCE = "abstinence"
 # A progestin-only "mini-pill" is not a primary method: it counts toward nothing (IPL-CON-2).
 METHODS: tuple[Method, ...] = get_args(Method)
+# MED-INDUCER: the methods an enzyme inducer can weaken (spec HORMONAL_METHOD_WEAKENED).
+HORMONAL_METHODS: frozenset[str] = frozenset(
+    {"combined_pill", "patch", "vaginal_ring", "implant", "injection", "iud_hormonal", "progestin_only_pill"}
+)
 
 TestPurpose: TypeAlias = Literal["screening", "confirmation", "monthly", "end_of_course", "post_course"]
 TEST_PURPOSES: tuple[TestPurpose, ...] = get_args(TestPurpose)
@@ -174,6 +180,18 @@ class ContraceptionUse:
     """One method in use from ``start`` through ``end`` inclusive (None: ongoing)."""
 
     method: Method
+    start: dt.date
+    end: dt.date | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Medication:
+    """Another drug or supplement taken from ``start`` through ``end`` inclusive (None: ongoing). Its class
+    (the file's ``class``; ``isotrack.core.medications`` proposes it from a name) is what the alerts read:
+    MED-TETRA, MED-VITA, MED-INDUCER."""
+
+    name: str
+    medication_class: MedicationClass
     start: dt.date
     end: dt.date | None = None
 
@@ -318,5 +336,6 @@ class CourseFile:
     missed_doses: tuple[dt.date, ...] = ()
     contraception: tuple[ContraceptionUse, ...] = ()
     events: tuple[Event, ...] = ()
+    medications: tuple[Medication, ...] = ()
     acknowledgments: tuple[Acknowledgment, ...] = ()  # isotrack extension: alerts a prescriber acknowledged
     follow_ups: tuple[FollowUp, ...] = ()  # isotrack extension: a positive test's follow-up steps done

@@ -14,10 +14,11 @@ Rules (the spec's, then decisions where it is silent):
 - Impossible histories are rejected (``check_history``, also for CourseFiles the Django side builds): a course
   end before its start; a birth date after the course start; a dose segment, interruption or missed dose
   before the course start; two dose segments starting the same day or two weights the same day (which one
-  holds would be a guess); an interruption or contraception ``to`` before its ``from``; ``days_supply``
-  outside 1-30 (IPL-SUPPLY); a weight, a daily dose, a dispensed dose, an equivalence factor, a target or a
-  ULN that is zero or negative; a negative lab value; a mood score outside the instrument's range; ``item9``
-  outside 0-3, on a PHQ-2, or above the PHQ-9 total; a lipid or enzyme in a unit it cannot have.
+  holds would be a guess); an interruption, contraception or medication ``to`` before its ``from``;
+  ``days_supply`` outside 1-30 (IPL-SUPPLY); a weight, a daily dose, a dispensed dose, an equivalence factor,
+  a target or a ULN that is zero or negative; a negative lab value; a mood score outside the instrument's
+  range; ``item9`` outside 0-3, on a PHQ-2, or above the PHQ-9 total; a lipid or enzyme in a unit it cannot
+  have.
 - Magnitudes no course can have are rejected too, so that the arithmetic stays finite and every bad file
   exits 2 with a message (never a traceback): dates outside 1900-2199, a weight outside 1-1000 kg, a daily
   dose above 1000 mg, a target above 1000 mg/kg, an equivalence factor above 10, a lab value or ULN above
@@ -65,6 +66,7 @@ from isotrack.core.course import (
     FollowUp,
     Interruption,
     LabResult,
+    Medication,
     MoodScreen,
     Patient,
     PatientAttestation,
@@ -74,6 +76,7 @@ from isotrack.core.course import (
     Visit,
     Weight,
 )
+from isotrack.core.medications import MEDICATION_CLASSES
 from isotrack.core.rules import RULE_CHOICES
 from isotrack.core.urgency import ALERT_ORDER
 
@@ -249,6 +252,10 @@ def parse_course_file(data: object) -> CourseFile:
             for i, v in enumerate(_list(top.get("contraception"), "contraception"))
         ),
         events=tuple(_event(v, f"events[{i}]") for i, v in enumerate(_list(top.get("events"), "events"))),
+        medications=tuple(
+            _medication(v, f"medications[{i}]")
+            for i, v in enumerate(_list(top.get("medications"), "medications"))
+        ),
         acknowledgments=tuple(
             _acknowledgment(v, f"acknowledgments[{i}]")
             for i, v in enumerate(_list(top.get("acknowledgments"), "acknowledgments"))
@@ -328,6 +335,16 @@ def _contraception(value: object, path: str) -> ContraceptionUse:
     obj = _object(value, path)
     return ContraceptionUse(
         method=_get(obj, "method", path, _one_of(METHODS)),
+        start=_get(obj, "from", path, _date),
+        end=_optional(obj, "to", path, _date, None),
+    )
+
+
+def _medication(value: object, path: str) -> Medication:
+    obj = _object(value, path)
+    return Medication(
+        name=_get(obj, "name", path, _text),
+        medication_class=_get(obj, "class", path, _one_of(MEDICATION_CLASSES)),
         start=_get(obj, "from", path, _date),
         end=_optional(obj, "to", path, _date, None),
     )
@@ -442,6 +459,11 @@ def check_history(course_file: CourseFile) -> None:
     for i, use in enumerate(course_file.contraception):
         if use.end is not None and use.end < use.start:
             raise CourseFileError(f"contraception[{i}].to", f"{use.end} is before its from date {use.start}")
+    for i, medication in enumerate(course_file.medications):
+        if medication.end is not None and medication.end < medication.start:
+            raise CourseFileError(
+                f"medications[{i}].to", f"{medication.end} is before its from date {medication.start}"
+            )
     for i, event in enumerate(course_file.events):
         _check_event(event, f"events[{i}]")
     for i, acknowledgment in enumerate(course_file.acknowledgments):
@@ -477,6 +499,10 @@ def _dates(course_file: CourseFile) -> Iterator[tuple[str, dt.date]]:
             yield f"contraception[{i}].to", use.end
     for i, event in enumerate(course_file.events):
         yield f"events[{i}].date", event.date
+    for i, medication in enumerate(course_file.medications):
+        yield f"medications[{i}].from", medication.start
+        if medication.end is not None:
+            yield f"medications[{i}].to", medication.end
     for i, acknowledgment in enumerate(course_file.acknowledgments):
         yield f"acknowledgments[{i}].alert_date", acknowledgment.alert_date
         yield f"acknowledgments[{i}].date", acknowledgment.date
@@ -569,7 +595,8 @@ def _check_mood(screen: MoodScreen, path: str) -> None:
 
 
 def dump_course_file(course_file: CourseFile) -> dict[str, Any]:
-    """CourseFile -> a JSON-ready course file (optional values that are absent are left out)."""
+    """CourseFile -> a JSON-ready course file (optional values that are absent are left out, and so are the
+    optional lists when empty: ``medications`` and isotrack's own)."""
     policy = course_file.policy
     found: dict[str, Any] = {}
     if course_file.as_of is not None:
@@ -603,6 +630,11 @@ def dump_course_file(course_file: CourseFile) -> dict[str, Any]:
         for c in course_file.contraception
     ]
     found["events"] = [_dump_event(e) for e in course_file.events]
+    if course_file.medications:
+        found["medications"] = [
+            {"name": m.name, "class": m.medication_class, "from": m.start.isoformat(), "to": _json(m.end)}
+            for m in course_file.medications
+        ]
     if course_file.acknowledgments:
         found["acknowledgments"] = [
             _without_none({f.name: _json(getattr(a, f.name)) for f in fields(a)})

@@ -152,7 +152,7 @@ def evaluate(
         course_file = replace(course_file, policy=policy)
     found = standing(course_file, day, rule_set_for(rules or course_file.rules, day, course_file.policy))
     dose = dose_report(course_file, day)
-    raised = alerts(course_file, found.history, dose)
+    raised = alerts(course_file, found.history, dose, found.phase)
     return Evaluation(
         as_of=day,
         rule_set=found.rule_set,

@@ -1,6 +1,6 @@
 """Alerts: findings that need a clinician (spec "Alert vocabulary"): labs, mood screens, dose, weight,
-baseline labs and a positive pregnancy test. Thresholds marked ⚙ in reference.md come from the practice's
-Policy.
+baseline labs, a positive pregnancy test and the patient's other medicines. Thresholds marked ⚙ in
+reference.md come from the practice's Policy.
 
 Decisions where the spec is silent:
 
@@ -16,6 +16,11 @@ Decisions where the spec is silent:
 - BASELINE_LABS_MISSING is dated the first dispense; DOSE_ABOVE_MAXIMUM compares the labeled mg/kg/day of the
   current segment (the figure reported as ``current_mg_per_kg_per_day``) with the labeled maximum of its
   product.
+- The medication alerts (TETRACYCLINE_IN_USE, VITAMIN_A_IN_USE, HORMONAL_METHOD_WEAKENED) read the class the
+  course file gives each medication, and the spec's dating: each is listed once, dated by the earliest
+  medication (or medication and method) that meets it. A tetracycline or vitamin A alert is dated the later of
+  the medication's ``from`` and ``course.start`` but never after the day: before a planned start it is dated
+  the day itself. Its detail names every medication that meets it, earliest first.
 """
 
 from __future__ import annotations
@@ -23,12 +28,24 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-from isotrack.core.course import CourseFile, LabResult, MoodScreen, Policy
+from isotrack.core.course import (
+    HORMONAL_METHODS,
+    ContraceptionUse,
+    CourseFile,
+    LabResult,
+    Medication,
+    MoodScreen,
+    Policy,
+)
 from isotrack.core.dose import MAXIMUM_MG_PER_KG_PER_DAY, DoseReport
 from isotrack.core.history import History
 from isotrack.core.quantities import TOLERANCE, format_number
 from isotrack.core.rules.ipledge import IPL_PT_POSITIVE
+
+if TYPE_CHECKING:
+    from isotrack.core.evaluate import Phase
 
 TRIGLYCERIDES_MG_DL_PER_MMOL_L = 88.57  # LAB-TG-HIGH units: 1 mmol/L = 88.57 mg/dL
 CHOLESTEROL_MG_DL_PER_MMOL_L = 38.67  # cholesterol, HDL, LDL (see the module docstring)
@@ -36,6 +53,20 @@ PHQ2_POSITIVE = 3  # MOOD: PHQ-2 >= 3 -> do a PHQ-9
 PHQ9_POSITIVE = 10  # MOOD: PHQ-9 >= 10 is clinically significant
 WEIGHT_CHANGE_FRACTION = 0.10  # spec WEIGHT_CHANGED: 10 % or more from the baseline weight (DOSE-WEIGHT)
 DOSE_MAX = "DOSE-MAX"  # proposed id: reference.md section 2, the "max" column of the product table
+# Spec TETRACYCLINE_IN_USE, VITAMIN_A_IN_USE: while isotretinoin is taken or about to be (MED-TETRA,
+# MED-VITA).
+DRUG_PHASES: frozenset[str] = frozenset({"qualifying", "active"})
+# Spec HORMONAL_METHOD_WEAKENED: while contraception is required (MED-INDUCER, IPL-CON-2).
+CONTRACEPTION_PHASES: frozenset[str] = frozenset({"qualifying", "active", "post_course"})
+HORMONAL_METHOD_WORDS: dict[str, str] = {
+    "combined_pill": "the combined pill",
+    "patch": "the patch",
+    "vaginal_ring": "the vaginal ring",
+    "implant": "the implant",
+    "injection": "the injection",
+    "iud_hormonal": "the hormonal IUD",
+    "progestin_only_pill": "the progestin-only pill",
+}
 
 ALERT_CODES: tuple[str, ...] = (
     "TRIGLYCERIDES_HIGH",
@@ -48,6 +79,9 @@ ALERT_CODES: tuple[str, ...] = (
     "WEIGHT_CHANGED",
     "BASELINE_LABS_MISSING",
     "PREGNANCY_TEST_POSITIVE",
+    "TETRACYCLINE_IN_USE",
+    "VITAMIN_A_IN_USE",
+    "HORMONAL_METHOD_WEAKENED",
 )
 
 
@@ -69,9 +103,11 @@ def lipid_mg_dl(result: LabResult) -> float:
     return result.value * CHOLESTEROL_MG_DL_PER_MMOL_L
 
 
-def alerts(course_file: CourseFile, history: History, dose: DoseReport) -> tuple[Alert, ...]:
-    """Every alert on the day, in the order of the spec's vocabulary."""
+def alerts(course_file: CourseFile, history: History, dose: DoseReport, phase: Phase) -> tuple[Alert, ...]:
+    """Every alert on the day (``history.day``, in the course's ``phase`` that day), in the order of the
+    spec's vocabulary."""
     policy = course_file.policy
+    day = history.day
     found = [
         triglycerides_alert(history.labs, policy),
         liver_alert(history.labs, policy),
@@ -81,6 +117,9 @@ def alerts(course_file: CourseFile, history: History, dose: DoseReport) -> tuple
         weight_changed(dose),
         baseline_labs_missing(history),
         pregnancy_test_positive(history),
+        tetracycline_in_use(course_file, day, phase),
+        vitamin_a_in_use(course_file, day, phase),
+        hormonal_method_weakened(course_file, day, phase),
     ]
     return tuple(a for a in found if a is not None)
 
@@ -288,3 +327,94 @@ def pregnancy_test_positive(history: History) -> Alert | None:
         "and "
         f"report to the iPLEDGE pregnancy registry and FDA MedWatch ({IPL_PT_POSITIVE}).",
     )
+
+
+def taken_on(course_file: CourseFile, medication_class: str, day: dt.date) -> list[Medication]:
+    """The medications of a class whose period (``to`` inclusive) includes the day, earliest first."""
+    return sorted(
+        (
+            m
+            for m in course_file.medications
+            if m.medication_class == medication_class and m.start <= day and (m.end is None or day <= m.end)
+        ),
+        key=lambda m: (m.start, m.name),
+    )
+
+
+def _periods(items: Sequence[Medication]) -> str:
+    return ", ".join(f"{m.name} from {m.start}" + (f" to {m.end}" if m.end else "") for m in items)
+
+
+def _drug_alert_date(first: Medication, course_file: CourseFile, day: dt.date) -> dt.date:
+    """Spec: the later of the medication's ``from`` and ``course.start``, but never after the day."""
+    return min(day, max(first.start, course_file.course.start))
+
+
+def tetracycline_in_use(course_file: CourseFile, day: dt.date, phase: Phase) -> Alert | None:
+    """MED-TETRA: a tetracycline taken on the day, phase qualifying or active (pseudotumor cerebri)."""
+    taken = taken_on(course_file, "tetracycline", day) if phase in DRUG_PHASES else []
+    if not taken:
+        return None
+    periods = _periods(taken)
+    return Alert(
+        "TETRACYCLINE_IN_USE",
+        _drug_alert_date(taken[0], course_file, day),
+        periods,
+        "MED-TETRA",
+        f"A tetracycline is taken during the isotretinoin course ({periods}): together they can raise the "
+        "pressure inside the skull (pseudotumor cerebri); stop the tetracycline or hold isotretinoin, and "
+        "ask about headache and vision (MED-TETRA).",
+    )
+
+
+def vitamin_a_in_use(course_file: CourseFile, day: dt.date, phase: Phase) -> Alert | None:
+    """MED-VITA: a vitamin A supplement taken on the day, phase qualifying or active (additive toxicity)."""
+    taken = taken_on(course_file, "vitamin_a", day) if phase in DRUG_PHASES else []
+    if not taken:
+        return None
+    periods = _periods(taken)
+    return Alert(
+        "VITAMIN_A_IN_USE",
+        _drug_alert_date(taken[0], course_file, day),
+        periods,
+        "MED-VITA",
+        f"A vitamin A supplement is taken during the isotretinoin course ({periods}): their toxicity adds "
+        "up; stop the supplement (MED-VITA).",
+    )
+
+
+def hormonal_method_weakened(course_file: CourseFile, day: dt.date, phase: Phase) -> Alert | None:
+    """MED-INDUCER: a patient who can get pregnant takes an enzyme inducer on the day while a hormonal method
+    is in use, phase qualifying, active or post-course; dated the later of the two starts, of the pair whose
+    later start is the earliest. The methods entered still count (no blocking reason changes)."""
+    if course_file.patient.category != "can_get_pregnant" or phase not in CONTRACEPTION_PHASES:
+        return None
+    inducers = taken_on(course_file, "enzyme_inducer", day)
+    methods = sorted(
+        (
+            c
+            for c in course_file.contraception
+            if c.method in HORMONAL_METHODS and c.start <= day and (c.end is None or day <= c.end)
+        ),
+        key=lambda c: (c.start, c.method),
+    )
+    if not inducers or not methods:
+        return None
+    date = min(max(i.start, c.start) for i in inducers for c in methods)
+    weakened = _method_words(methods)
+    names = list(dict.fromkeys(i.name for i in inducers))
+    named = ", ".join(names) + (", an enzyme inducer," if len(names) == 1 else ", enzyme inducers,")
+    return Alert(
+        "HORMONAL_METHOD_WEAKENED",
+        date,
+        f"{_periods(inducers)} with {weakened}",
+        "MED-INDUCER",
+        f"{named[:1].upper()}{named[1:]} can make {weakened} less effective: counsel the "
+        "patient and prefer a non-hormonal primary method while it lasts; the two methods entered still "
+        "count (MED-INDUCER).",
+    )
+
+
+def _method_words(methods: Sequence[ContraceptionUse]) -> str:
+    words = list(dict.fromkeys(HORMONAL_METHOD_WORDS[c.method] for c in methods))
+    return words[0] if len(words) == 1 else ", ".join(words[:-1]) + " and " + words[-1]

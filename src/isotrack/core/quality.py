@@ -42,9 +42,13 @@ so a quartile is always a number of days some course actually waited; the median
 Cost: the iPLEDGE replay judges ``standing`` on its own candidate days (``replay``); the alerts are judged
 apart, on fewer days, without the iPLEDGE assessment: the dates of the records an alert reads (labs, mood
 screens, pregnancy tests, dispenses, weights, dose segments, the course's first and last day and the day after
-it) and the day the engine projects the target to be reached (DOSE-TARGET; a new projection each time, and
-three years on when none is given, the projection's horizon). Between two of those days no alert can appear or
-go; a property test (tests/core/test_quality_outcome.py) checks it against ``evaluate`` on every day.
+it; a medication's or a contraception method's first day and the day after its last, and the first day a
+course can be completed, for the medication alerts) and the day the engine projects the target to be reached
+(DOSE-TARGET; a new projection each time, and three years on when none is given, the projection's horizon).
+Between two of those days no alert can appear or go, with one exception: a tetracycline or vitamin A alert
+before a planned course start is dated the day itself (spec: never after the day), so while it is given before
+the start every day is judged. A property test (tests/core/test_quality_outcome.py) checks it against
+``evaluate`` on every day.
 """
 
 from __future__ import annotations
@@ -85,7 +89,7 @@ from isotrack.core.replay import (
     spans_until_change,
     windows_of,
 )
-from isotrack.core.schedule import due_items
+from isotrack.core.schedule import AFTER_LAST_DOSE_DAYS, due_items
 from isotrack.core.urgency import ACKNOWLEDGEABLE, ALERT_ACTIONS, ALERT_ORDER, TIER_CRITICAL_LAB, findings
 
 DAY = dt.timedelta(days=1)
@@ -121,6 +125,8 @@ REFERENCE_MG_PER_KG = 120.0
 BASELINE_LABS_MISSING = "BASELINE_LABS_MISSING"  # LAB-BASE, dated the first dispense
 LABS_PEAK_DOSE = "LABS_PEAK_DOSE"  # LAB-PEAK, the due item
 SELF_HARM_RISK = "SELF_HARM_RISK"  # MOOD: PHQ-9 item 9 above 0
+# MED-TETRA, MED-VITA: dated the later of the medication's start and the course start, never after the day.
+DATED_THE_DAY: frozenset[str] = frozenset({"TETRACYCLINE_IN_USE", "VITAMIN_A_IN_USE"})
 # The phases in which a course's open alerts are someone's to handle (the worklist lists such a course): a
 # completed course keeps alerts the engine never clears (BASELINE_LABS_MISSING, TARGET_REACHED), which are
 # no longer anyone's work. A positive test is not acknowledged: its follow-up steps are counted apart.
@@ -718,6 +724,15 @@ def _alert_days(course_file: CourseFile) -> set[dt.date]:
         found.add(course.end)
         if course.end < dt.date.max:
             found.add(course.end + DAY)
+    if course_file.medications:  # MED-TETRA, MED-VITA, MED-INDUCER: a period's ends and a phase's change
+        periods = [(m.start, m.end) for m in course_file.medications]
+        periods += [(c.start, c.end) for c in course_file.contraception]
+        for start, end in periods:
+            found.add(start)
+            if end is not None and end < dt.date.max:
+                found.add(end + DAY)
+        if course.end is not None and course.end < dt.date.max - (AFTER_LAST_DOSE_DAYS + 1) * DAY:
+            found.add(course.end + (AFTER_LAST_DOSE_DAYS + 1) * DAY)  # the first day it can be completed
     return found
 
 
@@ -751,12 +766,14 @@ def _alert_replay(course_file: CourseFile, origin: dt.date, through: dt.date) ->
         day = heapq.heappop(pending)
         history = history_until(course_file, day)
         dose = dose_report(course_file, day)
-        raised = alerts(course_file, history, dose)
+        phase = phase_of(course_file, history)
+        raised = alerts(course_file, history, dose, phase)
         judged.append((day, {(alert.code, alert.date): alert for alert in raised}))
+        if day < course.start and any(alert.date == day for alert in raised if alert.code in DATED_THE_DAY):
+            queue(day + DAY)  # dated the day itself before a planned start: another alert tomorrow
         if day == first_dispense:
             baseline_missing = any(alert.code == BASELINE_LABS_MISSING for alert in raised)
         if history.first_dispense is not None and peak_done is None and peak_closed is None:
-            phase = phase_of(course_file, history)
             due = next(
                 (d.date for d in due_items(course_file, history, phase) if d.code == LABS_PEAK_DOSE), None
             )
