@@ -18,6 +18,7 @@ class EventCode(StrEnum):
     WEIGHT_CHANGE = "weight.change"
     CONTRACEPTION_RECORD = "contraception.record"
     CONTRACEPTION_END = "contraception.end"
+    MEDICATION_RECORD = "medication.record"  # another medicine or supplement the patient takes (MED-*)
 
     # the course and its dosing (clinic.actions.courses, clinic.actions.dosing)
     COURSE_START = "course.start"

@@ -489,6 +489,32 @@ class Contraception(RecordedModel):
         ordering = ["start", "id"]
 
 
+class MedicationClass(models.TextChoices):
+    """The classes of the patient's other medicines the engine judges (``core.MEDICATION_CLASSES``; spec
+    ``medications``): MED-TETRA, MED-VITA, MED-INDUCER; any other medicine is ``other``."""
+
+    TETRACYCLINE = "tetracycline", "Tetracycline antibiotic"
+    VITAMIN_A = "vitamin_a", "Vitamin A supplement"
+    ENZYME_INDUCER = "enzyme_inducer", "Enzyme inducer (weakens hormonal contraception)"
+    OTHER = "other", "Other"
+
+
+class OtherMedication(RecordedModel):
+    """Another medicine or supplement the patient takes from ``start`` through ``end`` (inclusive; null while
+    ongoing), with its class (the core's table proposes it from the name or the RxNorm ingredient code)."""
+
+    patient = models.ForeignKey(Patient, on_delete=models.PROTECT, related_name="other_medications")
+    name = models.CharField(max_length=200)
+    medication_class = models.CharField(max_length=20, choices=MedicationClass.choices)
+    rxnorm = models.CharField(max_length=20, blank=True)  # the RxNorm ingredient code, when known
+    start = models.DateField()
+    end = models.DateField(null=True, blank=True)
+
+    class Meta:
+        constraints = [_date_order("other_medication_end_after_start", "start", "end")]
+        ordering = ["start", "id"]
+
+
 # --------------------------------------------------------------------------------------------------- course
 
 

@@ -37,6 +37,7 @@ from isotrack.clinic.models import (
     LabResult,
     MissedDose,
     MoodScreen,
+    OtherMedication,
     Patient,
     Practice,
     PregnancyFollowUp,
@@ -198,7 +199,7 @@ def _chunk(course_ids: list[int], recorded_by: datetime | None = None) -> dict[i
     events = _events(course_ids, recorded_by)
     doses, holds, missed = _dosing(course_ids, recorded_by)
     acknowledgments, follow_ups = _handled(course_ids, recorded_by)
-    weights, contraception = _patient_facts(patient_ids, recorded_by)
+    weights, contraception, medications = _patient_facts(patient_ids, recorded_by)
     policies: dict[tuple[int, Any], facts.Policy] = {}
     found = {}
     for course_id, start, end, target, patient_id, category, birth, practice_id in rows:
@@ -219,6 +220,7 @@ def _chunk(course_ids: list[int], recorded_by: datetime | None = None) -> dict[i
             interruptions=holds.get(course_id, ()),
             missed_doses=missed.get(course_id, ()),
             contraception=contraception.get(patient_id, ()),
+            medications=medications.get(patient_id, ()),
             events=tuple(sorted(events.get(course_id, ()), key=lambda event: event.date)),
             acknowledgments=acknowledgments.get(course_id, ()),
             follow_ups=follow_ups.get(course_id, ()),
@@ -415,7 +417,11 @@ def _handled(
 
 def _patient_facts(
     patient_ids: list[int], recorded_by: datetime | None
-) -> tuple[dict[int, tuple[facts.Weight, ...]], dict[int, tuple[facts.ContraceptionUse, ...]]]:
+) -> tuple[
+    dict[int, tuple[facts.Weight, ...]],
+    dict[int, tuple[facts.ContraceptionUse, ...]],
+    dict[int, tuple[facts.Medication, ...]],
+]:
     among = _among(patient_ids)
     weights = _grouped_as_they_stood(
         _records(Weight, recorded_by)
@@ -433,7 +439,14 @@ def _patient_facts(
         lambda method, start, end: facts.ContraceptionUse(method, _date(start), _maybe_date(end)),
         recorded_by,
     )
-    return weights, contraception
+    medications = _grouped(
+        _records(OtherMedication, recorded_by)
+        .filter(patient_id__in=among)
+        .order_by("start", "id")
+        .values_list("patient_id", "name", "medication_class", "start", "end"),
+        lambda name, kind, start, end: facts.Medication(name, kind, _date(start), _maybe_date(end)),
+    )
+    return weights, contraception, medications
 
 
 def _grouped_as_they_stood(

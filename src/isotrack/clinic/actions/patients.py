@@ -8,6 +8,7 @@ from decimal import ROUND_HALF_UP, Decimal
 
 from django.utils import timezone
 
+from isotrack import core
 from isotrack.audit.events import EventCode
 from isotrack.audit.trail import snapshot
 from isotrack.clinic.access import Capability, can, practice_id_of, require
@@ -24,6 +25,8 @@ from isotrack.clinic.errors import InvalidInput
 from isotrack.clinic.models import (
     AdministrativeGender,
     Contraception,
+    MedicationClass,
+    OtherMedication,
     Patient,
     PatientCategory,
     Practice,
@@ -236,6 +239,38 @@ def record_contraception(
         dated(patient, end, "end", "A method's last day")
     item = Contraception(patient=patient, method=method, start=start, end=end)
     return create(actor, item, patient=patient, code=EventCode.CONTRACEPTION_RECORD)
+
+
+@action
+def record_medication(
+    *,
+    actor: StaffUser,
+    patient: Patient,
+    name: str,
+    start: date,
+    end: date | None = None,
+    medication_class: str | None = None,
+    rxnorm: str = "",
+) -> OtherMedication:
+    """Another medicine or supplement the patient takes (MED-TETRA, MED-VITA, MED-INDUCER). Its class is the
+    one given (a course file's, or a clinician's), or the core's table's for the name or RxNorm code
+    (``core.medication_class``): a medicine the table does not hold is ``other``."""
+    require(actor, Capability.RECORD_OBSERVATIONS)
+    check_practice(actor, patient)
+    name, rxnorm = name.strip(), rxnorm.strip()
+    if not name:
+        raise InvalidInput("Name the medicine or supplement.", field="name")
+    if medication_class is None:
+        medication_class = core.medication_class(name, rxnorm or None)
+    if medication_class not in MedicationClass.values:
+        raise InvalidInput(f"{medication_class!r} is not a class of medicine isotrack judges.", field="class")
+    dated(patient, start, "start", "A medicine's first day")
+    if end is not None:
+        dated(patient, end, "end", "A medicine's last day")
+    item = OtherMedication(
+        patient=patient, name=name, medication_class=medication_class, rxnorm=rxnorm, start=start, end=end
+    )
+    return create(actor, item, patient=patient, code=EventCode.MEDICATION_RECORD)
 
 
 @action

@@ -15,7 +15,7 @@ from isotrack.clinic.actions.courses import end_course, start_course
 from isotrack.clinic.actions.dosing import change_dose, record_interruption, record_missed_dose
 from isotrack.clinic.actions.ipledge import record_dispense, record_ipledge_entry
 from isotrack.clinic.actions.observations import record_lab_result, record_mood_screen, record_pregnancy_test
-from isotrack.clinic.actions.patients import record_contraception, record_weight
+from isotrack.clinic.actions.patients import record_contraception, record_medication, record_weight
 from isotrack.clinic.actions.visits import record_visit
 from isotrack.clinic.errors import InvalidInput
 from isotrack.clinic.models import Course, Patient, Practice, Role, StaffUser, StopReason
@@ -135,6 +135,25 @@ def import_course(
                 with _At(f"contraception[{index}]"):
                     record_contraception(
                         actor=actor, patient=patient, method=use.method, start=use.start, end=use.end
+                    )
+        known_medicines = {
+            (m.name, m.medication_class, m.start, m.end) for m in patient.other_medications.all()
+        }
+        for index, medicine in enumerate(course_file.medications):
+            if (
+                medicine.name,
+                medicine.medication_class,
+                medicine.start,
+                medicine.end,
+            ) not in known_medicines:
+                with _At(f"medications[{index}]"):
+                    record_medication(
+                        actor=actor,
+                        patient=patient,
+                        name=medicine.name,
+                        medication_class=medicine.medication_class,
+                        start=medicine.start,
+                        end=medicine.end,
                     )
         for index, hold in enumerate(course_file.interruptions):
             with _At(f"interruptions[{index}]"):
