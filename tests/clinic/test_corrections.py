@@ -22,7 +22,7 @@ from isotrack.clinic.actions.observations import (
     record_pregnancy_test,
     record_side_effect,
 )
-from isotrack.clinic.actions.patients import record_contraception, record_weight
+from isotrack.clinic.actions.patients import record_contraception, record_medication, record_weight
 from isotrack.clinic.actions.visits import record_visit
 from isotrack.clinic.errors import InvalidInput, NotPermitted, RecordNotFound
 from isotrack.clinic.records import course_facts
@@ -42,6 +42,7 @@ def one_of_each(course, nurse, prescriber) -> dict[str, Any]:
         "contraception": record_contraception(
             actor=nurse, patient=patient, method="iud_copper", start=date(2026, 4, 1)
         ),
+        "medication": record_medication(actor=nurse, patient=patient, name="ibuprofen", start=DAY),
         "lab": record_lab_result(
             actor=nurse,
             course=course,
@@ -91,6 +92,10 @@ CHANGES: dict[str, tuple[dict[str, Any], Any]] = {
         {"method": "iud_hormonal"},
         lambda f: [c.method for c in f.contraception] == ["iud_hormonal"],
     ),
+    "medication": (
+        {"name": "doxycycline"},  # the class follows the name, by the core's table
+        lambda f: [(m.name, m.medication_class) for m in f.medications] == [("doxycycline", "tetracycline")],
+    ),
     "lab": ({"value": Decimal(180)}, lambda f: [e.value for e in _events(f, "lab")] == [180.0]),
     "pregnancy-test": (
         {"specimen_date": date(2026, 6, 30)},
@@ -123,6 +128,7 @@ def _in_facts(course, kind: str) -> int:
     counted = {
         "weight": course_file.weights,
         "contraception": course_file.contraception,
+        "medication": course_file.medications,
         "dose": course_file.doses,
         "hold": course_file.interruptions,
         "missed-dose": course_file.missed_doses,

@@ -19,6 +19,7 @@ class EventCode(StrEnum):
     CONTRACEPTION_RECORD = "contraception.record"
     CONTRACEPTION_END = "contraception.end"
     MEDICATION_RECORD = "medication.record"  # another medicine or supplement the patient takes (MED-*)
+    MEDICATION_END = "medication.end"
 
     # the course and its dosing (clinic.actions.courses, clinic.actions.dosing)
     COURSE_START = "course.start"
@@ -70,6 +71,8 @@ class EventCode(StrEnum):
     PICK_UP_CORRECT = "pick-up.correct"
     IPLEDGE_VOID = "ipledge.void"
     IPLEDGE_CORRECT = "ipledge.correct"
+    MEDICATION_VOID = "medication.void"
+    MEDICATION_CORRECT = "medication.correct"
 
     # calendar feeds (notify.actions) and API tokens (api.tokens)
     FEED_TOKEN_CREATE = "feed_token.create"

@@ -23,6 +23,7 @@ from isotrack.clinic.models import (
     LabResult,
     MissedDose,
     MoodScreen,
+    OtherMedication,
     PregnancyFollowUp,
     PregnancyTest,
     SideEffect,
@@ -86,6 +87,14 @@ def words(item: Any) -> str:
         case Contraception():
             until = f" until {_day(item.end)}" if item.end else ""
             return f"{item.get_method_display()} from {_day(item.start)}{until}"
+        case OtherMedication():
+            until = f" until {_day(item.end)}" if item.end else ""
+            kind = (
+                f" ({item.get_medication_class_display().lower()})"
+                if item.medication_class != "other"
+                else ""
+            )
+            return f"{item.name}{kind} from {_day(item.start)}{until}"
         case AlertAcknowledgment():
             action = core.ALERT_ACTIONS.get(item.alert_code)
             label = action.label if action else item.alert_code

@@ -31,7 +31,7 @@ from isotrack.clinic.actions.observations import (
     record_pregnancy_test,
     record_side_effect,
 )
-from isotrack.clinic.actions.patients import record_contraception, record_weight
+from isotrack.clinic.actions.patients import record_contraception, record_medication, record_weight
 from isotrack.clinic.actions.visits import record_visit
 from isotrack.clinic.errors import InvalidInput, RecordNotFound
 from isotrack.clinic.models import (
@@ -43,6 +43,7 @@ from isotrack.clinic.models import (
     LabResult,
     MissedDose,
     MoodScreen,
+    OtherMedication,
     Patient,
     PregnancyTest,
     RecordedModel,
@@ -212,6 +213,22 @@ def _ipledge(actor: StaffUser, old: IpledgeEntry, v: Values) -> IpledgeEntry:
     )
 
 
+def _medication(actor: StaffUser, old: OtherMedication, v: Values) -> OtherMedication:
+    """A corrected name or RxNorm code with the class left as it was takes the class of the core's table for
+    the new one (a misspelt "doxycyline" recorded as other becomes a tetracycline)."""
+    renamed = (v["name"], v["rxnorm"]) != (old.name, old.rxnorm)
+    kept_class = v["medication_class"] == old.medication_class
+    return record_medication(
+        actor=actor,
+        patient=old.patient,
+        name=v["name"],
+        medication_class=None if renamed and kept_class else v["medication_class"],
+        rxnorm=v["rxnorm"],
+        start=v["start"],
+        end=v["end"],
+    )
+
+
 RECORD = Capability.RECORD_OBSERVATIONS
 KINDS: dict[str, Kind] = {
     kind.code: kind
@@ -233,6 +250,15 @@ KINDS: dict[str, Kind] = {
             RECORD,
             ("method", "start", "end"),
             _contraception,
+            on_patient=True,
+        ),
+        Kind(
+            "medication",
+            "Other medicine",
+            OtherMedication,
+            RECORD,
+            ("name", "medication_class", "rxnorm", "start", "end"),
+            _medication,
             on_patient=True,
         ),
         Kind(

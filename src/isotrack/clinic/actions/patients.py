@@ -274,6 +274,27 @@ def record_medication(
 
 
 @action
+def end_medication(*, actor: StaffUser, medication: OtherMedication, end: date) -> OtherMedication:
+    """The last day a medicine was taken; the period stays on record."""
+    require(actor, Capability.RECORD_OBSERVATIONS)
+    check_practice(actor, medication.patient)
+    item = OtherMedication.objects.select_for_update().get(pk=medication.pk)
+    dated(item.patient, end, "end", "A medicine's last day")
+    before = snapshot(item)
+    item.end = end
+    validated_save(item)
+    record(
+        actor=actor,
+        action=EventCode.MEDICATION_END,
+        instance=item,
+        patient=item.patient,
+        before=before,
+        after=snapshot(item),
+    )
+    return item
+
+
+@action
 def end_contraception(*, actor: StaffUser, contraception: Contraception, end: date) -> Contraception:
     """The last day a method was used (IPL-CON-2); the period stays on record."""
     require(actor, Capability.RECORD_OBSERVATIONS)
