@@ -54,7 +54,7 @@ def test_a_tetracycline_during_the_course_is_judged_by_the_engine_and_holds_the_
     ("values", "field"),
     [
         ({"name": "  "}, "name"),
-        ({"medication_class": "antibiotic"}, "class"),
+        ({"medication_class": "antibiotic"}, "medication_class"),
         ({"start": date(2026, 7, 20), "end": date(2026, 7, 1)}, "end"),
     ],
 )

@@ -9,6 +9,7 @@ import pytest
 from django.urls import URLPattern, get_resolver, reverse
 
 from isotrack.audit.events import EventCode
+from isotrack.clinic.actions.patients import record_medication
 from isotrack.clinic.models import Role
 
 
@@ -27,6 +28,9 @@ def records(patient, weight, course, nurse):
         "member_id": nurse.uuid,  # a member of staff
         "patient_id": patient.uuid,
         "weight_id": weight.uuid,
+        "medication_id": record_medication(
+            actor=nurse, patient=patient, name="doxycycline", start=date(2026, 6, 1)
+        ).uuid,
         "course_id": course.uuid,
         "kind": "weight",  # a kind of record to correct or void, and one of them
         "record_id": weight.uuid,

@@ -7,6 +7,7 @@ from __future__ import annotations
 import pytest
 from axe_playwright_python.sync_playwright import Axe
 
+from isotrack.clinic.actions.patients import record_medication
 from isotrack.clinic.models import LabResult
 from isotrack.demo.generator import MAIN_SITUATIONS, build_demo
 from tests.web.test_access import page_patterns, url_of
@@ -35,9 +36,13 @@ def test_no_page_has_a_serious_or_critical_accessibility_violation(page, live_se
     (course,) = demo.courses["liver_enzymes_high"]
     lab = LabResult.objects.filter(course=course).first()
     alert = "LIVER_ENZYMES_HIGH"
+    medication = record_medication(
+        actor=demo.staff["nurse"], patient=course.patient, name="doxycycline", start=course.start
+    )
     records = {
         "member_id": demo.staff["nurse"].uuid,
         "patient_id": course.patient.uuid,
+        "medication_id": medication.uuid,
         "course_id": course.uuid,
         "kind": "lab",
         "record_id": lab.uuid,

@@ -10,6 +10,7 @@ import pytest
 from django.urls import reverse
 
 from isotrack.clinic.actions.observations import record_lab_result
+from isotrack.clinic.actions.patients import record_medication
 from isotrack.clinic.models import Role
 from tests.conftest import make_staff
 from tests.web.test_access import page_patterns, url_of
@@ -87,9 +88,11 @@ def records(patient, weight, course, nurse):
     lab = record_lab_result(
         actor=nurse, course=course, test="triglycerides", effective_date=course.start, value=120, unit="mg/dL"
     )
+    medication = record_medication(actor=nurse, patient=patient, name="doxycycline", start=course.start)
     return {
         "member_id": nurse.uuid,
         "patient_id": patient.uuid,
+        "medication_id": medication.uuid,
         "course_id": course.uuid,
         "kind": "lab",
         "record_id": lab.uuid,

@@ -17,7 +17,7 @@ from django.http import HttpRequest
 
 from isotrack.clinic import looks
 from isotrack.clinic.errors import NotPermitted, RecordNotFound
-from isotrack.clinic.models import Course, Patient, Practice, Role, StaffUser, Weight
+from isotrack.clinic.models import Course, OtherMedication, Patient, Practice, Role, StaffUser, Weight
 
 
 class StaffRequest(HttpRequest):
@@ -134,6 +134,19 @@ def access_course(user: StaffUser, course_uuid: Any) -> Course:
         raise RecordNotFound("No such course.")
     looks.saw(course.patient)
     return course
+
+
+def access_medication(user: StaffUser, medication_uuid: Any) -> OtherMedication:
+    """A medicine in force of one of the user's practice's patients (a voided one is no longer in force)."""
+    key, practice_id = _parse_uuid(medication_uuid), user.practice_id
+    item = None
+    if key and practice_id is not None:  # a superuser of no practice reaches none
+        qs = OtherMedication.objects.select_related("patient").filter(patient__practice_id=practice_id)
+        item = qs.filter(uuid=key).first()
+    if item is None:
+        raise RecordNotFound("No such medicine.")
+    looks.saw(item.patient)
+    return item
 
 
 def access_weight(user: StaffUser, weight_uuid: Any) -> Weight:

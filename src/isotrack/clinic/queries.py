@@ -59,6 +59,7 @@ def patient_page(patient: Patient) -> dict[str, object]:
         "courses": patient.courses.select_related("prescriber").order_by("-start"),
         "weights": patient.weights.order_by("-effective_date", "-id"),
         "contraception": patient.contraception.order_by("-start"),
+        "medications": patient.other_medications.order_by("-start", "-id"),
     }
 
 

@@ -22,6 +22,7 @@ from isotrack.clinic.errors import InvalidInput
 from isotrack.clinic.inputs import BadInput, refuse_control_characters
 from isotrack.clinic.models import (
     AdministrativeGender,
+    MedicationClass,
     Patient,
     PatientCategory,
     Practice,
@@ -159,6 +160,37 @@ class WeightForm(forms.Form):
     effective_date = forms.DateField(label="Date weighed", widget=DateInput)
     value = forms.DecimalField(label="Weight", max_digits=6, decimal_places=2, min_value=Decimal("1"))
     unit = forms.ChoiceField(label="Unit", choices=WeightUnit.choices, initial=WeightUnit.KG)
+
+
+BY_THE_TABLE = ""
+
+
+class MedicationForm(forms.Form):
+    """Another medicine or supplement the patient takes (MED-TETRA, MED-VITA, MED-INDUCER). Its class is
+    isotrack's table's for the name or the RxNorm code unless a clinician chooses one."""
+
+    name = TextField(label="Medicine or supplement", max_length=200)
+    rxnorm = TextField(
+        label="RxNorm ingredient code (optional)",
+        max_length=20,
+        required=False,
+        help_text="When the EHR or the label gives it; isotrack knows a medicine by its name too.",
+    )
+    start = forms.DateField(label="Taken since", widget=DateInput)
+    end = forms.DateField(label="Last day taken (empty: still taken)", widget=DateInput, required=False)
+    medication_class = forms.ChoiceField(
+        label="Class",
+        required=False,
+        choices=[(BY_THE_TABLE, "As isotrack's table classes the name"), *MedicationClass.choices],
+        help_text="Tetracyclines, vitamin A supplements and enzyme inducers are checked against the course.",
+    )
+
+    def clean_medication_class(self) -> str | None:
+        return self.cleaned_data["medication_class"] or None
+
+
+class MedicationEndForm(forms.Form):
+    end = forms.DateField(label="Last day taken", widget=DateInput)
 
 
 REASON_LABEL = {"correct": "Why is it corrected?", "void": "Why is it voided?"}

@@ -77,6 +77,8 @@ urlpatterns = [
     path("patients/<uuid:patient_id>/category/", views.patient_category, name="patient_category"),
     path("patients/<uuid:patient_id>/contact/", views.patient_contact, name="patient_contact"),
     path("patients/<uuid:patient_id>/weights/new/", views.weight_new, name="weight_new"),
+    path("patients/<uuid:patient_id>/medications/new/", views.medication_new, name="medication_new"),
+    path("medications/<uuid:medication_id>/end/", views.medication_end, name="medication_end"),
     path("patients/<uuid:patient_id>/audit/", views.patient_audit, name="patient_audit"),
     path(
         "records/<recordkind:kind>/<uuid:record_id>/correct/",

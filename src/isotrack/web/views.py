@@ -14,9 +14,19 @@ from django.views.decorators.http import require_http_methods
 
 from isotrack.audit.events import VOIDS_AND_CORRECTIONS
 from isotrack.clinic import judgments, queries, submissions
-from isotrack.clinic.access import Capability, StaffRequest, access_patient, can, practice_of, require
+from isotrack.clinic.access import (
+    Capability,
+    StaffRequest,
+    access_medication,
+    access_patient,
+    can,
+    practice_of,
+    require,
+)
 from isotrack.clinic.actions import corrections
 from isotrack.clinic.actions.patients import (
+    end_medication,
+    record_medication,
     record_weight,
     register_patient,
     set_patient_category,
@@ -24,7 +34,14 @@ from isotrack.clinic.actions.patients import (
 )
 from isotrack.clinic.errors import InvalidInput
 from isotrack.clinic.models import Practice
-from isotrack.web.forms import CategoryForm, ContactForm, PatientForm, WeightForm
+from isotrack.web.forms import (
+    CategoryForm,
+    ContactForm,
+    MedicationEndForm,
+    MedicationForm,
+    PatientForm,
+    WeightForm,
+)
 
 View = Callable[..., HttpResponse]
 
@@ -208,6 +225,43 @@ def weight_new(request: StaffRequest, patient_id: str) -> HttpResponse:
         request.POST or None, initial={"effective_date": queries.practice_today(patient.practice)}
     )
     context = {"patient": patient, "title": "Weight", "heading": "Record a weight for"}
+    return form_page(request, form, "web/patient_form_page.html", context, save)
+
+
+@write_view(Capability.RECORD_OBSERVATIONS)
+def medication_new(request: StaffRequest, patient_id: str) -> HttpResponse:
+    """Another medicine or supplement the patient takes; the engine checks it against the course."""
+    patient = access_patient(request.user, patient_id)
+
+    def save(data: dict[str, Any]) -> HttpResponse:
+        saved = record_medication(actor=request.user, patient=patient, **data)
+        messages.success(
+            request, f"Medicine saved: {saved.name} ({saved.get_medication_class_display().lower()})."
+        )
+        return redirect("patient", patient_id=patient.uuid)
+
+    form = MedicationForm(request.POST or None, initial={"start": queries.practice_today(patient.practice)})
+    context = {"patient": patient, "title": "Other medicine", "heading": "Record another medicine for"}
+    return form_page(request, form, "web/patient_form_page.html", context, save)
+
+
+@write_view(Capability.RECORD_OBSERVATIONS)
+def medication_end(request: StaffRequest, medication_id: str) -> HttpResponse:
+    """The last day the patient took a medicine."""
+    medication = access_medication(request.user, medication_id)
+    patient = medication.patient
+
+    def save(data: dict[str, Any]) -> HttpResponse:
+        ended = end_medication(actor=request.user, medication=medication, end=data["end"])
+        messages.success(request, f"{ended.name}: last day taken {ended.end}.")
+        return redirect("patient", patient_id=patient.uuid)
+
+    form = MedicationEndForm(request.POST or None, initial={"end": queries.practice_today(patient.practice)})
+    context = {
+        "patient": patient,
+        "title": "End a medicine",
+        "heading": f"{medication.name}: last day taken by",
+    }
     return form_page(request, form, "web/patient_form_page.html", context, save)
 
 

@@ -263,7 +263,9 @@ def record_medication(
     if medication_class is None:
         medication_class = core.medication_class(name, rxnorm or None)
     if medication_class not in MedicationClass.values:
-        raise InvalidInput(f"{medication_class!r} is not a class of medicine isotrack judges.", field="class")
+        raise InvalidInput(
+            f"{medication_class!r} is not a class of medicine isotrack judges.", field="medication_class"
+        )
     dated(patient, start, "start", "A medicine's first day")
     if end is not None:
         dated(patient, end, "end", "A medicine's last day")
