@@ -184,4 +184,7 @@ def any_course_files(draw: st.DrawFn) -> CourseFile:
         contraception=(ContraceptionUse("implant", when, draw(st.none() | st.just(when + days(40)))),),
         events=tuple(draw(st.permutations(events))),
         medications=draw(medications(base.course.start)),
+        reported_self_harm=tuple(
+            base.course.start + days(n) for n in draw(st.lists(st.integers(-30, 150), max_size=2))
+        ),
     )

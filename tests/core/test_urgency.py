@@ -56,14 +56,18 @@ def codes(found: tuple[object, ...]) -> list[str]:
 
 
 def test_the_table_follows_reference_md_and_the_first_five_hold_the_drug() -> None:
-    assert ALERT_ORDER[:5] == (
+    """reference.md's table in its order; isotrack's own SELF_HARM_REPORTED (a patient's check-in answer not
+    yet confirmed) ranks with a self-harm risk but holds nothing: a report is not a record."""
+    reference = [c for c in ALERT_ORDER if c != "SELF_HARM_REPORTED"]
+    assert reference[:5] == [
         "SELF_HARM_RISK",
         "PREGNANCY_TEST_POSITIVE",
         "TRIGLYCERIDES_CRITICAL",
         "LIVER_ENZYMES_HIGH",
         "TETRACYCLINE_IN_USE",
-    )
-    assert [c for c in ALERT_ORDER if ALERT_ACTIONS[c].holds_drug] == list(ALERT_ORDER[:5])
+    ]
+    assert [c for c in ALERT_ORDER if ALERT_ACTIONS[c].holds_drug] == reference[:5]
+    assert ALERT_ORDER.index("SELF_HARM_REPORTED") == 1 and not ALERT_ACTIONS["SELF_HARM_REPORTED"].holds_drug
     assert ALERT_ACTIONS["BASELINE_LABS_MISSING"].actor == "staff"
     assert ALERT_ACTIONS["SELF_HARM_RISK"].asks_for.startswith("a safety assessment the same day")
 

@@ -55,7 +55,8 @@ unknown; ``isotrack.core.medications``, each entry with its source).
   day its ``answer`` (what a worklist line shows and ranks by, ``.rank_date`` included) changes if nothing is
   recorded, at most ``HORIZON_DAYS`` ahead (``isotrack.core.change``);
   ``therapy_calendar(course_file, day) -> TherapyCalendar``: every planned event with its status
-  (``isotrack.core.calendar``); ``plan_until_change(course_file, day)`` is that calendar with ``.changes_on``:
+  (``isotrack.core.calendar``); ``treatment_month(course_file, day) -> int | None``: the month of treatment a
+  visit on the day is about (the fill it leads to; None once dosing is over); ``plan_until_change(course_file, day)`` is that calendar with ``.changes_on``:
   the first day it differs from the plan read on that day with ``.on(day)`` (each event's status on a later
   day from its own fields: ``event_status_on(event, day)``; ``overdue_from(event)`` the first day it is
   overdue); ``judge_until_change(course_file, day)`` gives the next step and the calendar, each with its own
@@ -103,6 +104,7 @@ from isotrack.core.calendar import (
     event_status_on,
     overdue_from,
     therapy_calendar,
+    treatment_month,
 )
 from isotrack.core.change import (
     HORIZON_DAYS,
@@ -297,6 +299,7 @@ __all__ = [
     "PlannedEvent",
     "TherapyCalendar",
     "therapy_calendar",
+    "treatment_month",
     "ACTOR_LABELS",
     "DUE_LABELS",
     "PHASE_LABELS",

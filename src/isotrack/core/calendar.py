@@ -327,6 +327,29 @@ def therapy_calendar(
     )
 
 
+def treatment_month(
+    course_file: CourseFile, day: dt.date, evaluation: Evaluation | None = None
+) -> int | None:
+    """The month of treatment a visit on ``day`` is about, counted from 1: the fill it leads to, as the
+    calendar numbers fills (``PlannedEvent.number``). Before the first fill, 1. While a supply runs, the
+    month of that fill; from the first day the monthly test of the next fill may be collected (IPL-WIN-7:
+    its window's lead before the supply runs out, the monthly visit's earliest day) the next month, unless
+    the course ends before that fill. None once dosing is over: after the last day of dosing, after the last
+    dose, a course stopped (a patient's handout then speaks of the time after treatment)."""
+    if evaluation is None:
+        evaluation = evaluate(course_file, day)
+    end = course_file.course.end
+    if evaluation.phase not in ("qualifying", "active") or (end is not None and end < day):
+        return None
+    fills = len(judged_history(course_file, day, evaluation).dispenses)
+    if fills == 0:
+        return 1
+    next_fill = next((d.date for d in evaluation.due if d.code == "NEXT_DISPENSE"), None)
+    if next_fill is None or (end is not None and next_fill > end):
+        return fills
+    return fills + 1 if day >= next_fill - WINDOW_LEAD_DAYS * DAY else fills
+
+
 def calendar_order(event: PlannedEvent) -> tuple[dt.date, int, int]:
     """A course's events in the order they happen: by day, then the order of the steps of a day."""
     return (event.date, KIND_ORDER[event.kind], event.number)

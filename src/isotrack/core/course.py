@@ -339,3 +339,7 @@ class CourseFile:
     medications: tuple[Medication, ...] = ()
     acknowledgments: tuple[Acknowledgment, ...] = ()  # isotrack extension: alerts a prescriber acknowledged
     follow_ups: tuple[FollowUp, ...] = ()  # isotrack extension: a positive test's follow-up steps done
+    # isotrack extension: the days a patient answered a check-in with thoughts of self-harm (PHQ-9 item 9
+    # above 0) that no clinician has confirmed or corrected yet. Only SELF_HARM_REPORTED reads them: what a
+    # patient reports counts for nothing else until a clinician confirms it (then it is a mood screen).
+    reported_self_harm: tuple[dt.date, ...] = ()

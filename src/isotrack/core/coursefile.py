@@ -25,7 +25,8 @@ Rules (the spec's, then decisions where it is silent):
   1,000,000, ``labs_peak_days`` outside 1-365.
 - isotrack's own keys, which other programs ignore like any unknown key: a dose segment's ``reason`` (why the
   dose changed: a code of ``DOSE_CHANGE_REASONS``; absent, none recorded), ``acknowledgments``,
-  ``pregnancy_follow_up`` and the policy's further thresholds.
+  ``pregnancy_follow_up``, ``reported_self_harm`` (dates of unconfirmed check-in answers of thoughts of
+  self-harm) and the policy's further thresholds.
 - Allowed although unusual: dose segments after a (planned) course end (the projection ignores a future end),
   interruptions reaching past the end, overlapping interruptions, missed doses inside an interruption (each
   day counts once), dispenses before the course start (the first fill precedes the first dose).
@@ -263,6 +264,10 @@ def parse_course_file(data: object) -> CourseFile:
         follow_ups=tuple(
             _follow_up(v, f"pregnancy_follow_up[{i}]")
             for i, v in enumerate(_list(top.get("pregnancy_follow_up"), "pregnancy_follow_up"))
+        ),
+        reported_self_harm=tuple(
+            _date(v, f"reported_self_harm[{i}]")
+            for i, v in enumerate(_list(top.get("reported_self_harm"), "reported_self_harm"))
         ),
     )
     check_history(course_file)
@@ -508,6 +513,8 @@ def _dates(course_file: CourseFile) -> Iterator[tuple[str, dt.date]]:
         yield f"acknowledgments[{i}].date", acknowledgment.date
     for i, follow_up in enumerate(course_file.follow_ups):
         yield f"pregnancy_follow_up[{i}].date", follow_up.date
+    for i, reported in enumerate(course_file.reported_self_harm):
+        yield f"reported_self_harm[{i}]", reported
 
 
 def _check_positive(path: str, value: float, at_most: float) -> None:
@@ -644,6 +651,8 @@ def dump_course_file(course_file: CourseFile) -> dict[str, Any]:
         found["pregnancy_follow_up"] = [
             {"step": f.kind, "date": f.date.isoformat()} for f in course_file.follow_ups
         ]
+    if course_file.reported_self_harm:
+        found["reported_self_harm"] = [d.isoformat() for d in course_file.reported_self_harm]
     return found
 
 

@@ -49,7 +49,7 @@ from isotrack.core.course import (
 )
 from isotrack.core.evaluate import Evaluation, evaluate
 from isotrack.core.history import History, history_until
-from isotrack.core.monitoring import Alert, liver_alert, mood_alerts, triglycerides_alert
+from isotrack.core.monitoring import SELF_HARM_REPORTED, Alert, liver_alert, mood_alerts, triglycerides_alert
 from isotrack.core.rules import ipledge
 from isotrack.core.rules.ipledge import (
     CONTRACEPTION_LEAD_IN_DAYS,
@@ -60,7 +60,14 @@ from isotrack.core.rules.ipledge import (
     Window,
 )
 from isotrack.core.schedule import END_OF_COURSE_TEST_LEAD_DAYS
-from isotrack.core.urgency import ALERT_ACTIONS, NO_OPEN_ALERT, Finding, most_urgent_open, tier
+from isotrack.core.urgency import (
+    ALERT_ACTIONS,
+    NO_OPEN_ALERT,
+    TIER_SELF_HARM,
+    Finding,
+    most_urgent_open,
+    tier,
+)
 
 DAY = dt.timedelta(days=1)
 
@@ -208,12 +215,12 @@ ALERT_STEPS: dict[str, StepKind] = {
     action.code: StepKind(
         f"ALERT_{action.code}",
         action.asks_for.removeprefix("a ")[:1].upper() + action.asks_for.removeprefix("a ")[1:],
-        "safety assessment" if action.code == "SELF_HARM_RISK" else "prescriber review",
+        "safety assessment" if action.tier == TIER_SELF_HARM else "prescriber review",
         "prescriber" if action.actor == "prescriber" else "staff",
         "",
     )
     for action in ALERT_ACTIONS.values()
-    if action.holds_drug and action.code != "PREGNANCY_TEST_POSITIVE"
+    if (action.holds_drug or action.tier == TIER_SELF_HARM) and action.code != "PREGNANCY_TEST_POSITIVE"
 }
 # Due items that are steps to do (the others are dates to respect: contraception and no blood donation until).
 MONITORING_STEPS: dict[str, StepKind] = {
@@ -758,7 +765,8 @@ def _monitoring(evaluation: Evaluation) -> list[Step]:
 
 
 def _next_step(evaluation: Evaluation, steps: list[Step], monitoring: tuple[Step, ...]) -> Step | None:
-    """The next required step, most urgent first (ALERT-URGENCY): a self-harm risk; a stopped course's
+    """The next required step, most urgent first (ALERT-URGENCY): a self-harm risk; a self-harm report of
+    the patient's check-in not yet confirmed; a stopped course's
     follow-up; a hold; another open alert that holds or stops the drug; then the cycle's first step not done,
     unless a monitoring step has an earlier deadline (overdue steps first; on a tie the cycle's step wins)."""
     day = evaluation.as_of
@@ -769,6 +777,11 @@ def _next_step(evaluation: Evaluation, steps: list[Step], monitoring: tuple[Step
     ]
     if urgent and urgent[0].code == ALERT_STEPS["SELF_HARM_RISK"].code:
         return urgent[0]
+    reported = [
+        _alert_step(f, day) for f in evaluation.findings if f.open and f.alert.code == SELF_HARM_REPORTED
+    ]
+    if reported:  # the patient's own check-in answer, not yet confirmed: a call today, before anything else
+        return reported[0]
     if evaluation.phase == "stopped":
         return next((s for s in steps if s.pending), None)
     if evaluation.hold is not None:
@@ -800,7 +813,8 @@ def _kind_step(kind: StepKind, **values: object) -> Step:
 
 
 def _alert_step(finding: Finding, day: dt.date) -> Step:
-    """An open alert that holds or stops the drug, as a step due the alert's day (ALERT-URGENCY)."""
+    """An open alert that holds or stops the drug (or a self-harm report), as a step due the alert's day
+    (ALERT-URGENCY)."""
     alert = finding.alert
     return _kind_step(
         ALERT_STEPS[alert.code],

@@ -83,6 +83,8 @@ ALERT_CODES: tuple[str, ...] = (
     "VITAMIN_A_IN_USE",
     "HORMONAL_METHOD_WEAKENED",
 )
+# isotrack's own alert (not the spec's vocabulary): read only from the extension ``reported_self_harm``.
+SELF_HARM_REPORTED = "SELF_HARM_REPORTED"
 
 
 @dataclass(frozen=True, slots=True)
@@ -120,8 +122,28 @@ def alerts(course_file: CourseFile, history: History, dose: DoseReport, phase: P
         tetracycline_in_use(course_file, day, phase),
         vitamin_a_in_use(course_file, day, phase),
         hormonal_method_weakened(course_file, day, phase),
+        self_harm_reported(course_file, day),
     ]
     return tuple(a for a in found if a is not None)
+
+
+def self_harm_reported(course_file: CourseFile, day: dt.date) -> Alert | None:
+    """MOOD, from the patient's own check-in: thoughts of self-harm reported (PHQ-9 item 9 above 0) and not
+    yet confirmed or corrected by a clinician; dated the latest such report on or before the day (a new
+    report is a new alert). It asks for a call the same day; the answer is not a mood screen until confirmed,
+    so it holds nothing (SELF_HARM_RISK does, once confirmed)."""
+    reported = [d for d in course_file.reported_self_harm if d <= day]
+    if not reported:
+        return None
+    latest = max(reported)
+    return Alert(
+        SELF_HARM_REPORTED,
+        latest,
+        "reported by the patient at check-in",
+        "MOOD",
+        f"At the check-in of {latest} the patient reported thoughts of self-harm (PHQ-9 item 9 above 0), "
+        "not yet confirmed by a clinician: call the patient today for a safety assessment (MOOD).",
+    )
 
 
 def latest_of(results: Iterable[LabResult], test: str) -> list[LabResult]:

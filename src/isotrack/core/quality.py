@@ -718,6 +718,7 @@ def _alert_days(course_file: CourseFile) -> set[dt.date]:
     }
     found.update(w.date for w in course_file.weights)
     found.update(s.start for s in course_file.doses)
+    found.update(course_file.reported_self_harm)  # SELF_HARM_REPORTED
     course = course_file.course
     found.add(course.start)
     if course.end is not None:

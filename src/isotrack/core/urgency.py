@@ -82,6 +82,13 @@ _ACTIONS = (
         tier=TIER_SELF_HARM,
         follow_up="safety assessment",
     ),
+    AlertAction(  # isotrack's own: the patient's unconfirmed check-in answer (monitoring.self_harm_reported)
+        "SELF_HARM_REPORTED",
+        "Self-harm reported",
+        "a call to the patient today for a safety assessment (reported at check-in, not yet confirmed)",
+        "prescriber",
+        tier=TIER_SELF_HARM,
+    ),
     AlertAction(
         "PREGNANCY_TEST_POSITIVE",
         "Positive pregnancy test",
@@ -233,8 +240,8 @@ def hold_on(course_file: CourseFile, day: dt.date) -> Interruption | None:
 
 def tier(found: tuple[Finding, ...], hold: Interruption | None) -> int:
     """The worklist's rank before deadlines (module docstring): the most urgent open alert that holds or
-    stops a drug, else a hold, else the rest."""
-    tiers = [f.action.tier for f in found if f.withholds_prescription]
+    stops a drug or a self-harm report not yet confirmed (which holds nothing), else a hold, else the rest."""
+    tiers = [f.action.tier for f in found if f.open and (f.action.holds_drug or f.action.tier < TIER_OTHER)]
     if tiers:
         return min(tiers)
     return TIER_ON_HOLD if hold is not None else TIER_OTHER
