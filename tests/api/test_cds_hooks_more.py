@@ -2,7 +2,9 @@
 guessed when the namings disagree), the feedback endpoint, CORS for the CDS Hooks sandbox; and the review of
 it: the EHR's own id in the context is never taken for an MRN (1), a prefetched Patient is the hook's patient
 only by its id (2), feedback's bounds, write-once rows and Codings (3, 7, 8), a lone surrogate refused (4), no
-origin allowed by default (5), a preflight is no look (6)."""
+origin allowed by default (5), a preflight is no look (6). And issue 17: order-sign answers a tetracycline,
+vitamin A or enzyme inducer order for a patient on isotretinoin (and the reverse) with a card (MED-TETRA,
+MED-VITA, MED-INDUCER)."""
 
 from __future__ import annotations
 
@@ -11,7 +13,7 @@ import os
 import subprocess
 import sys
 import uuid
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from django.db import transaction
@@ -21,7 +23,7 @@ from isotrack.api.models import CdsFeedback
 from isotrack.audit.models import AccessEvent
 from isotrack.clinic.models import Patient
 from tests.api.conftest import TokenClient, token_for
-from tests.api.test_fhir_and_cds import call, order_sign_request, patient_view_request
+from tests.api.test_fhir_and_cds import call, order_sign_request, patient_view_request, with_medication
 
 pytestmark = pytest.mark.django_db
 
@@ -894,3 +896,246 @@ def test_a_preflight_with_a_session_is_no_look(demo, sandbox, url):
     body = json.dumps(order_sign_request(str(patient.uuid)))
     answer = browser.post("/cds-services/isotrack-order-sign", body, content_type="application/json")
     assert answer.status_code == 200 and looks_at(patient) == seen + 1
+
+
+# --------------------------------------------------------------- other medicines with isotretinoin (issue 17)
+
+RXNORM = "http://www.nlm.nih.gov/research/umls/rxnorm"
+DOXYCYCLINE_TEXT = "Doxycycline 100 MG Oral Capsule"
+
+
+def drafting(patient_id: str, *concepts: dict, with_isotretinoin: bool = False) -> dict:
+    """An order-sign whose draft orders are MedicationRequests of these medication concepts (and the example's
+    isotretinoin order first, when asked)."""
+    request = order_sign_request(patient_id)
+    entries = request["context"]["draftOrders"]["entry"]
+    isotretinoin = entries[0]
+    entries.clear()
+    if with_isotretinoin:
+        entries.append(isotretinoin)
+    for n, concept in enumerate(concepts):
+        order = {
+            "resourceType": "MedicationRequest",
+            "id": f"draft-{n}",
+            "status": "draft",
+            "intent": "order",
+        }
+        entries.append({"resource": {**order, "medicationCodeableConcept": concept}})
+    return request
+
+
+def text(name: str) -> dict:
+    return {"text": name}
+
+
+def rxnorm(code: str, display: str | None = None) -> dict:
+    return {"coding": [{"system": RXNORM, "code": code, **({"display": display} if display else {})}]}
+
+
+def order_cards(api, patient_id: str, *concepts: dict, **how) -> list[dict]:
+    answer = call(api, "isotrack-order-sign", drafting(patient_id, *concepts, **how))
+    assert answer.status_code == 200, answer.content
+    return answer.json()["cards"]
+
+
+def on_course(demo, situation: str = "treatment_month_1") -> Patient:
+    return demo.courses[situation][0].patient
+
+
+def assert_cites(card: dict, rule_id: str, indicator: str) -> None:
+    """A card resting on the rule, as the module's other rule-based cards: the rule named in the detail with
+    its source, a link to its entry on the reference page."""
+    assert card["indicator"] == indicator and len(card["summary"]) <= 140
+    assert f"Rule **{rule_id}**" in card["detail"] and f"Source of {rule_id}: " in card["detail"]
+    assert card["links"] == [
+        {
+            "label": f"Rule {rule_id} and its sources",
+            "url": f"http://testserver/reference/#{rule_id}",
+            "type": "absolute",
+        }
+    ]
+    assert card["source"]["label"] == "iPLEDGE REMS · isotrack"
+    uuid.UUID(card["uuid"])
+
+
+@pytest.mark.parametrize(
+    "concept",
+    [
+        rxnorm("3640"),
+        rxnorm("3640", "doxycycline"),
+        text(DOXYCYCLINE_TEXT),
+        rxnorm("999999", DOXYCYCLINE_TEXT),
+    ],
+    ids=["rxnorm", "rxnorm-display", "text", "display"],
+)
+@pytest.mark.parametrize("situation", ["treatment_month_1", "qualifying"])
+def test_a_doxycycline_order_for_a_patient_on_isotretinoin_gets_a_critical_card_citing_med_tetra(
+    demo, doctor_api, concept, situation
+):
+    patient = on_course(demo, situation)
+    before = looks_at(patient)
+    (card,) = order_cards(doctor_api, str(patient.uuid), concept)
+    assert_cites(card, "MED-TETRA", "critical")
+    assert "with isotretinoin" in card["summary"] and "pseudotumor cerebri" in card["summary"]
+    assert "Doxycycline" in card["summary"] or "RxNorm 3640" in card["summary"]
+    assert "TETRACYCLINE_IN_USE" in card["detail"] and "contraindicated together" in card["detail"]
+    phase = "about to start" if situation == "qualifying" else "is running"
+    assert phase in card["detail"]
+    assert looks_at(patient) == before + 1  # the card shows the patient's course: a look
+
+
+def test_a_tetracycline_is_found_however_the_ehr_shapes_the_order(demo, doctor_api):
+    """The same recognition as an isotretinoin order's: a contained Medication, one prefetched, a brand."""
+    patient = on_course(demo)
+    for how in ("contained", "prefetched"):
+        request = with_medication(
+            order_sign_request(str(patient.uuid)), how, "Minocycline 100 MG Oral Capsule"
+        )
+        (card,) = call(doctor_api, "isotrack-order-sign", request).json()["cards"]
+        assert card["summary"].startswith("Minocycline with isotretinoin"), how
+        assert_cites(card, "MED-TETRA", "critical")
+    (card,) = order_cards(doctor_api, str(patient.uuid), text("Vibramycin 100 mg capsules"))
+    assert card["summary"].startswith("Vibramycin with isotretinoin") and card["indicator"] == "critical"
+
+
+@pytest.mark.parametrize(
+    "concept",
+    [
+        text("Ibuprofen 400 MG Oral Tablet"),
+        rxnorm("5640", "ibuprofen"),
+        text("Amoxicillin 500 MG Oral Capsule"),
+        text("Minocycline 4 % Topical Foam"),  # a topical tetracycline: not the systemic drug (core's table)
+        text("Retinol 0.5 % Topical Cream"),
+        text("Multivitamin tablet"),
+    ],
+)
+def test_an_order_of_another_drug_gets_no_card(demo, doctor_api, concept):
+    assert order_cards(doctor_api, str(on_course(demo).uuid), concept) == []
+
+
+def test_no_card_without_a_course_isotrack_holds_running_or_about_to_start(demo, doctor_api, lakeside_api):
+    doxycycline = rxnorm("3640", DOXYCYCLINE_TEXT)
+    no_course = demo.awaiting_category
+    assert no_course is not None and not no_course.courses.exists()
+    for patient_id in (str(no_course.uuid), str(uuid.uuid4()), "ehr-4711"):  # no course; unknown patients
+        assert order_cards(doctor_api, patient_id, doxycycline) == [], patient_id
+    for situation in ("completed", "post_course"):  # a finished course: nothing taken or about to be
+        assert order_cards(doctor_api, str(on_course(demo, situation).uuid), doxycycline) == [], situation
+    # another practice's patient: as if unknown
+    assert order_cards(lakeside_api, str(on_course(demo).uuid), doxycycline) == []
+
+
+def test_doxycycline_drafted_with_isotretinoin_adds_its_card_to_the_isotretinoin_orders(demo, doctor_api):
+    patient = closing(demo)
+    alone = generic(doctor_api, patient)
+    assert [indicator for _, indicator in alone] == ["info"]  # the fill may go ahead today
+    cards = order_cards(doctor_api, str(patient.uuid), text(DOXYCYCLINE_TEXT), with_isotretinoin=True)
+    assert [(c["summary"], c["indicator"]) for c in cards[1:]] == alone
+    assert_cites(cards[0], "MED-TETRA", "critical")
+    assert "isotretinoin is ordered in the same signing" in cards[0]["detail"]
+    # and an isotretinoin order never counts as the other medicine
+    assert (
+        summaries(
+            call(doctor_api, "isotrack-order-sign", drafting(str(patient.uuid), with_isotretinoin=True))
+        )
+        == alone
+    )
+
+
+def test_isotretinoin_ordered_for_a_patient_with_a_tetracycline_recorded_gets_the_engines_alert(
+    demo, doctor_api
+):
+    """The reverse: the alert of a tetracycline recorded in isotrack (TETRACYCLINE_IN_USE) is a critical card,
+    and the prescription it holds is none."""
+    from isotrack.clinic.actions.patients import record_medication
+    from isotrack.clinic.queries import practice_today
+
+    patient = closing(demo)
+    assert not any(indicator == "critical" for _, indicator in generic(doctor_api, patient))
+    today = practice_today(demo.practice)
+    record_medication(
+        actor=demo.staff["doctor"],
+        patient=patient,
+        name="Doxycycline",
+        rxnorm="3640",
+        start=today - timedelta(3),
+    )
+    cards = call(doctor_api, "isotrack-order-sign", order_sign_request(str(patient.uuid))).json()["cards"]
+    (alert,) = [c for c in cards if "TETRACYCLINE_IN_USE" in c["detail"]]
+    assert_cites(alert, "MED-TETRA", "critical")
+    assert "stop the tetracycline" in alert["summary"]
+    (withheld,) = [c for c in cards if c["summary"] == "isotrack proposes no isotretinoin prescription today"]
+    assert withheld["indicator"] == "critical" and "tetracycline in use" in withheld["detail"]
+    assert not any(
+        c["summary"].startswith("iPLEDGE requirements recorded in isotrack are met") for c in cards
+    )
+
+
+def test_a_vitamin_a_order_gets_a_warning_card_citing_med_vita(demo, doctor_api):
+    patient = on_course(demo)
+    (card,) = order_cards(doctor_api, str(patient.uuid), text("Vitamin A 10000 UNT Oral Capsule"))
+    assert_cites(card, "MED-VITA", "warning")
+    assert card["summary"].startswith("Vitamin A with isotretinoin") and "VITAMIN_A_IN_USE" in card["detail"]
+
+
+def test_an_inducer_order_warns_when_a_hormonal_method_is_in_use(demo, doctor_api):
+    from isotrack.clinic.actions.patients import record_contraception
+    from isotrack.clinic.queries import practice_today
+
+    carbamazepine = rxnorm("2002", "carbamazepine 200 MG Oral Tablet")
+    abstinent = on_course(demo, "treatment_month_4")  # can get pregnant, abstinence: no hormonal method
+    assert order_cards(doctor_api, str(abstinent.uuid), carbamazepine) == []
+    cannot = on_course(demo, "treatment_month_2")  # cannot get pregnant
+    assert order_cards(doctor_api, str(cannot.uuid), carbamazepine) == []
+    today = practice_today(demo.practice)
+    record_contraception(
+        actor=demo.staff["doctor"], patient=abstinent, method="combined_pill", start=today - timedelta(40)
+    )
+    (card,) = order_cards(doctor_api, str(abstinent.uuid), carbamazepine)
+    assert_cites(card, "MED-INDUCER", "warning")
+    assert card["summary"].startswith("Carbamazepine can weaken the hormonal contraception")
+    assert "the combined pill" in card["detail"] and "HORMONAL_METHOD_WEAKENED" in card["detail"]
+    (card,) = order_cards(doctor_api, str(abstinent.uuid), text("St. John's Wort 300 MG Oral Capsule"))
+    assert_cites(card, "MED-INDUCER", "warning")
+    # the engine's phases: contraception is still required the month after the last dose, not once completed
+    for situation, expected in (("post_course", ["warning"]), ("completed", [])):
+        finished = on_course(demo, situation)
+        assert finished.category == "can_get_pregnant"
+        record_contraception(
+            actor=demo.staff["doctor"], patient=finished, method="patch", start=today - timedelta(200)
+        )
+        found = order_cards(doctor_api, str(finished.uuid), carbamazepine)
+        assert [c["indicator"] for c in found] == expected, situation
+
+
+def test_several_medicines_drafted_get_a_card_each_most_urgent_first(demo, doctor_api):
+    patient = on_course(demo)
+    cards = order_cards(
+        doctor_api,
+        str(patient.uuid),
+        text("Retinyl palmitate 10000 UNT"),
+        text("Ibuprofen 200 MG"),
+        text(DOXYCYCLINE_TEXT),
+        rxnorm("10395", "tetracycline 250 MG Oral Capsule"),
+    )
+    assert [c["indicator"] for c in cards] == ["critical", "warning"]
+    assert cards[0]["summary"].startswith("Doxycycline and tetracycline with isotretinoin")
+    assert "MED-VITA" in cards[1]["detail"]
+
+
+def test_a_tetracycline_order_whose_patient_namings_disagree_gets_the_warning(demo, doctor_api):
+    _, resource, patient_id = disagreeing_cases(demo)[0]
+    request = with_patient(drafting("x", text(DOXYCYCLINE_TEXT)), resource, patient_id=patient_id)
+    (card,) = call(doctor_api, "isotrack-order-sign", request).json()["cards"]
+    assert card["indicator"] == "warning" and "links" not in card
+    assert (
+        card["summary"]
+        == "isotrack cannot tell which patient this is: the order was not checked against isotretinoin"
+    )
+    assert "Doxycycline" in card["detail"] and "does not guess" in card["detail"]
+
+
+def test_discovery_says_the_order_sign_service_checks_other_medicines(doctor_api):
+    services = {s["id"]: s for s in doctor_api.get("/cds-services").json()["services"]}
+    described = services["isotrack-order-sign"]["description"]
+    assert all(word in described for word in ("tetracycline", "vitamin A", "enzyme inducer"))

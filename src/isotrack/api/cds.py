@@ -10,12 +10,31 @@
   uuid>``) or the iPLEDGE id's. An identifier of any other system names no patient of ours (another
   assigning authority's number is another patient's). When the two name different patients (or the
   prefetched Patient names two, or is not known to be the hook's patient) isotrack does not guess: one
-  warning card says the identifiers disagree, and nothing clinical. At patient-view, a patient isotrack does
-  not know (or of another practice), or with no course, gets no cards: nothing to say on opening a chart. At
-  order-sign of isotretinoin, such a patient gets one info card saying that no iPLEDGE check was made.
+  warning card says the identifiers disagree, and nothing clinical (at order-sign of another medicine alone:
+  that it was not checked against isotretinoin). At patient-view, a patient isotrack does not know (or of
+  another practice), or with no course, gets no cards: nothing to say on opening a chart. At order-sign of
+  isotretinoin, such a patient gets one info card saying that no iPLEDGE check was made.
 - order-sign looks only at draft orders of isotretinoin, as the core recognises it (``core.products``: RxNorm
   ingredient or clinical drug, the ingredient's name or a brand name, in the order's concept or in its
-  Medication, contained, among the draft orders or prefetched).
+  Medication, contained, among the draft orders or prefetched), and at draft orders of a medicine that
+  interacts with it (issue 17), found the same ways: a tetracycline, a vitamin A supplement or an enzyme
+  inducer of the core's table (``core.medications``, read through ``clinic.interactions.ordered_medicine``:
+  an RxNorm ingredient code of the table, or a name of it among the words of the order's text, so that
+  "Doxycycline 100 MG Oral Capsule" is doxycycline; a topical form is none). Any other order gets no card.
+- Such a medicine gets a card when the engine would raise its alert were it taken from today
+  (``clinic.interactions.order_interactions``: the course's facts with the ordered medicines in place of the
+  recorded ones, judged by the core): a tetracycline (MED-TETRA) or vitamin A (MED-VITA) while the patient's
+  course is qualifying or active, an enzyme inducer (MED-INDUCER) for a patient who can get pregnant with a
+  hormonal method in use while contraception is required. The card is an "external reference" card of the
+  alert's own weight (ALERT-URGENCY): critical for a tetracycline (contraindicated: pseudotumor cerebri; its
+  alert holds the prescription), a warning for the others; its summary names the interaction, its detail
+  what the engine would raise and the rule with its source. A patient isotrack does not know (or of another
+  practice), or with no course, gets none, nor does a finished course (but an inducer's in the month after
+  the last dose, while contraception is still required): an order of another drug alone says nothing about
+  isotretinoin. Drafted with an isotretinoin order, the medicine's card comes with the isotretinoin order's
+  cards, after the course's alerts of its weight. The reverse (isotretinoin ordered for a patient with a
+  tetracycline recorded in isotrack) needs nothing more: the recorded medicine's open alert is the critical
+  TETRACYCLINE_IN_USE card, and it withholds the prescription (the "no prescription" card).
 - The cards say what the engine says (read through the clinic: ``api.answers``), most urgent first, each
   card's indicator the core's weight of what it shows (``core.weights``, mapped by ``INDICATORS``):
   a stopped course's follow-up steps not yet recorded (IPL-PT-POSITIVE) are critical cards; an open alert
@@ -67,9 +86,10 @@ from isotrack.api.cds_jwt import cds_client_or_token
 from isotrack.api.fhir.resources import IPLEDGE_ID_SYSTEM, RXNORM
 from isotrack.api.models import CdsFeedback
 from isotrack.api.problems import problem, problem_response
-from isotrack.clinic import inputs, looks, queries
+from isotrack.clinic import inputs, interactions, looks, queries
 from isotrack.clinic.access import patients_of, practice_id_of, practice_of
 from isotrack.clinic.identifiers import mrn_systems, typed_as_mrn
+from isotrack.clinic.interactions import Interaction, OrderedMedicine
 from isotrack.clinic.judgments import (
     Evaluation,
     MedicationCoding,
@@ -104,9 +124,11 @@ SERVICES = {
     },
     "isotrack-order-sign": {
         "hook": "order-sign",
-        "title": "isotrack: iPLEDGE check of an isotretinoin order",
+        "title": "isotrack: iPLEDGE check of an isotretinoin order, and of drugs that interact with it",
         "description": "Before an isotretinoin prescription is signed: can the pharmacy fill it today under "
-        "iPLEDGE, and what stands in the way.",
+        "iPLEDGE, and what stands in the way. Before a tetracycline, a vitamin A supplement or an enzyme "
+        "inducer is signed for a patient on an isotretinoin course: the interaction (MED-TETRA, MED-VITA, "
+        "MED-INDUCER).",
         "id": "isotrack-order-sign",
         "prefetch": {"patient": "Patient/{{context.patientId}}"},
     },
@@ -198,23 +220,33 @@ def call_service(request: HttpRequest, service_id: str) -> HttpResponse:
         return _problem(400, "bad_request", f"This service answers the {service['hook']} hook.")
     context = body["context"]
     signing = service["hook"] == "order-sign"
-    ordered = isotretinoin_order(context.get("draftOrders"), body.get("prefetch")) if signing else None
-    if signing and ordered is None:
+    drafts, prefetch = context.get("draftOrders"), body.get("prefetch")
+    ordered = isotretinoin_order(drafts, prefetch) if signing else None
+    others = other_medicines(drafts, prefetch) if signing else []
+    if signing and ordered is None and not others:
         return JsonResponse({"cards": []})
     user: StaffUser = request.api_user  # type: ignore[attr-defined]
     links = Links(request.build_absolute_uri(reverse("reference")), settings.IPLEDGE_WEBSITE_URL)
-    identified = identify(user, context.get("patientId"), body.get("prefetch"))
+    identified = identify(user, context.get("patientId"), prefetch)
     if identified.disagree:  # whose record would the cards show? Not a guess: a card saying so, nothing else
-        return JsonResponse({"cards": [_disagreeing(ordered, links, signing=signing)]})
+        return JsonResponse({"cards": [_disagreeing(ordered, links, signing=signing, others=others)]})
     patient = identified.patient
     if patient is not None:
         looks.saw(patient)  # a card shows the patient's course: a look (web.middleware.AccessLogMiddleware)
     course = current_course(patient) if patient is not None else None
     if course is None:  # nothing to say at a chart's opening; an isotretinoin order is never let pass unsaid
+        unchecked = signing and ordered is not None
         return JsonResponse(
-            {"cards": [_unchecked(ordered, links, known=patient is not None)] if signing else []}
+            {"cards": [_unchecked(ordered, links, known=patient is not None)] if unchecked else []}
         )
-    judged = judge(course, practice_today(practice_of(user)))  # the prescription a visit today would propose
+    today = practice_today(practice_of(user))
+    interacting = [
+        _interaction_card(interaction, links, with_isotretinoin=ordered is not None)
+        for interaction in interactions.order_interactions(course, today, others)
+    ]
+    if signing and ordered is None:  # another medicine alone: only what it does with the course
+        return JsonResponse({"cards": _in_order(interacting)})
+    judged = judge(course, today)  # the prescription a visit today would propose
     found = cards(
         judged.evaluation,
         links,
@@ -222,6 +254,7 @@ def call_service(request: HttpRequest, service_id: str) -> HttpResponse:
         names=judged.acknowledged_by,
         follow_up=answers.follow_up_events(judged.calendar.events),
         proposal=judged.proposal if signing else None,
+        interacting=interacting,
     )
     return JsonResponse({"cards": found})
 
@@ -483,8 +516,38 @@ def isotretinoin_order(draft_orders: Any, prefetch: Any) -> Recognised | None:
     ingredient or brand name: ``core.products``) in its ``medicationCodeableConcept``, or in the Medication
     its ``medicationReference`` points to: contained in the order, another entry of the draft orders, or
     prefetched (a Medication or a Bundle holding it); the Medication's ingredients count too."""
+    for concepts in _draft_orders(draft_orders, prefetch):
+        for codings, texts in concepts:
+            found = recognise(codings, texts)
+            if found is not None:
+                return found
+    return None
+
+
+def other_medicines(draft_orders: Any, prefetch: Any) -> list[OrderedMedicine]:
+    """The draft MedicationRequests of another medicine of a class the engine judges (a tetracycline, vitamin
+    A, an enzyme inducer: ``interactions.ordered_medicine``, of all the order's concepts together), found as
+    isotretinoin orders are (its concept, its Medication contained, among the draft orders or prefetched); an
+    isotretinoin order is none of them."""
+    found: list[OrderedMedicine] = []
+    for concepts in _draft_orders(draft_orders, prefetch):
+        if any(recognise(codings, texts) is not None for codings, texts in concepts):
+            continue
+        codings = [coding for found_codings, _ in concepts for coding in found_codings]
+        medicine = interactions.ordered_medicine(codings, [text for _, texts in concepts for text in texts])
+        if medicine is not None:
+            found.append(medicine)
+    return found
+
+
+Concept = tuple[list[MedicationCoding], list[str | None]]
+
+
+def _draft_orders(draft_orders: Any, prefetch: Any) -> list[list[Concept]]:
+    """Each draft MedicationRequest's medication as its concepts (``_medication_concepts``), each concept as
+    its codings and its text."""
     if not isinstance(draft_orders, dict):
-        return None
+        return []
     resources: list[dict[str, Any]] = [
         entry["resource"]
         for entry in _list(draft_orders.get("entry"))
@@ -492,19 +555,20 @@ def isotretinoin_order(draft_orders: Any, prefetch: Any) -> Recognised | None:
     ]
     prefetched = list(prefetch.values()) if isinstance(prefetch, dict) else []
     medications = _medications([draft_orders, *prefetched])
+    orders: list[list[Concept]] = []
     for order in resources:
         if order.get("resourceType") != "MedicationRequest":
             continue
+        concepts: list[Concept] = []
         for concept in _medication_concepts(order, medications):
             codings = [
                 MedicationCoding(_rxnorm(c.get("system")), _code(c.get("code")), _text(c.get("display")))
                 for c in _list(concept.get("coding"))
                 if isinstance(c, dict)
             ]
-            found = recognise(codings, [_text(concept.get("text"))])
-            if found is not None:
-                return found
-    return None
+            concepts.append((codings, [_text(concept.get("text"))]))
+        orders.append(concepts)
+    return orders
 
 
 def _list(value: Any) -> list[Any]:
@@ -609,9 +673,19 @@ def _unchecked(ordered: Recognised | None, links: Links, *, known: bool) -> dict
     return card
 
 
-def _disagreeing(ordered: Recognised | None, links: Links, *, signing: bool) -> dict[str, Any]:
+def _disagreeing(
+    ordered: Recognised | None, links: Links, *, signing: bool, others: list[OrderedMedicine] | None = None
+) -> dict[str, Any]:
     """The card of a hook whose namings of the patient disagree (``identify``): a warning, naming no one."""
-    if signing:
+    if (
+        signing and ordered is None
+    ):  # another medicine alone (a tetracycline...): is the patient on isotretinoin?
+        summary = "isotrack cannot tell which patient this is: the order was not checked against isotretinoin"
+        outcome = (
+            f"so it did not check this order ({_named(others or [])}) against an isotretinoin course: check "
+            "whether the patient takes isotretinoin"
+        )
+    elif signing:
         what = f"an isotretinoin order ({ordered.by})" if ordered is not None else "an isotretinoin order"
         summary = "isotrack cannot tell which patient this is: no iPLEDGE check was made"
         outcome = f"so it made no iPLEDGE check of this, {what}: check iPLEDGE itself"
@@ -628,6 +702,72 @@ def _disagreeing(ordered: Recognised | None, links: Links, *, signing: bool) -> 
     card = _card(summary, "review", detail, links)
     card.pop("weight")
     return card
+
+
+# Each interaction of an ordered medicine (reference.md section 3), by the alert the engine would raise: what
+# the medicine is, the card's summary (the interaction, what to do), and the advice of its detail.
+INTERACTION_WORDS: dict[str, tuple[str, str, str]] = {
+    "TETRACYCLINE_IN_USE": (
+        "a tetracycline",
+        "{names} with isotretinoin: risk of pseudotumor cerebri; do not combine them",
+        "Tetracyclines with isotretinoin can raise the pressure inside the skull (pseudotumor cerebri): "
+        "they are contraindicated together. Do not sign the tetracycline as it stands: choose another "
+        "treatment, or hold isotretinoin while the tetracycline is needed, and ask about headache and "
+        "vision.",
+    ),
+    "VITAMIN_A_IN_USE": (
+        "a vitamin A supplement",
+        "{names} with isotretinoin: their vitamin A toxicity adds up; avoid the supplement",
+        "Vitamin A supplements add to isotretinoin's toxicity: avoid the supplement during the course.",
+    ),
+    "HORMONAL_METHOD_WEAKENED": (
+        "an enzyme inducer",
+        "{names} can weaken the hormonal contraception iPLEDGE counts on: counsel the patient",
+        "An enzyme inducer can make hormonal contraception less effective, and the patient can get "
+        "pregnant and takes isotretinoin: counsel the patient and prefer a non-hormonal primary method "
+        "while it lasts.",
+    ),
+}
+# The course's phase (core.PHASES) in the words of an interaction card: the phases the engine judges them in.
+PHASE_WORDS = {
+    "qualifying": "about to start (qualifying for its first fill)",
+    "active": "running",
+    "post_course": "past its last dose, in the month when contraception is still required",
+}
+
+
+def _named(medicines: list[OrderedMedicine]) -> str:
+    """The ordered medicines as the orders name them, each with what named it when that says more."""
+    named = [m.name if m.by == m.name else f"{m.name} ({m.by})" for m in medicines]
+    return ", ".join(dict.fromkeys(named)) or "another medicine"
+
+
+def _interaction_card(interaction: Interaction, links: Links, *, with_isotretinoin: bool) -> dict[str, Any]:
+    """The card of another medicine drafted for a patient on an isotretinoin course: what the engine would
+    raise were it taken from today (``interactions.order_interactions``; MED-TETRA, MED-VITA, MED-INDUCER), of
+    the alert's own weight (ALERT-URGENCY: critical for a tetracycline, which calls for stopping a drug)."""
+    finding = interaction.finding
+    alert, action = finding.alert, finding.action
+    kind, summary, advice = INTERACTION_WORDS.get(
+        alert.code, ("a medicine", "{names} with isotretinoin: " + action.asks_for, "")
+    )
+    names = " and ".join(dict.fromkeys(m.name for m in interaction.medicines))
+    phase = PHASE_WORDS.get(interaction.phase, interaction.phase.replace("_", " "))
+    also = ", and isotretinoin is ordered in the same signing" if with_isotretinoin else ""
+    holds = (
+        " While that alert is open and not acknowledged by a prescriber, isotrack proposes no isotretinoin "
+        "prescription."
+        if action.holds_drug
+        else ""
+    )
+    detail = (
+        f"This order is of {_named(list(interaction.medicines))}, {kind}, for a patient whose isotretinoin "
+        f"course is {phase} in isotrack{also}. {advice}\n\nWere it taken from today, the engine would raise "
+        f"{action.label}: {alert.explanation}\n\nIt asks the {action.actor} for: {action.asks_for}.{holds}"
+        f"\n\nRule **{alert.rule_id}** (`{alert.code}`), evaluated {alert.date.isoformat()}."
+    )
+    summary = summary.format(names=names)
+    return _card(summary[:1].upper() + summary[1:], action.weight, detail, links, (alert.rule_id,))
 
 
 @dataclass(frozen=True)
@@ -716,10 +856,12 @@ def cards(
     names: dict[tuple[str, date], str] | None = None,
     follow_up: list[PlannedEvent] | None = None,
     proposal: PrescriptionProposal | None = None,
+    interacting: list[dict[str, Any]] | None = None,
 ) -> list[dict[str, Any]]:
     """The cards of the engine's answer on the evaluation's day (module docstring), the most urgent first.
     ``follow_up``: the calendar's follow-up events of a stopped course; ``proposal``: the core's prescription
-    proposal for today (order-sign)."""
+    proposal for today (order-sign); ``interacting``: the cards of other medicines drafted with the
+    isotretinoin order (``_interaction_card``), after the course's alerts of each weight."""
     rule_set = evaluation.rule_set
     rules = f"rule set **{rule_set.id}** ({rule_set.title}), evaluated {evaluation.as_of.isoformat()}"
     found = []
@@ -755,6 +897,7 @@ def cards(
         )
     for finding in evaluation.findings:
         found.append(_finding_card(finding, answers.acknowledged_by(finding, names or {}), rules, links))
+    found += interacting or []  # after the course's own alerts, before what they mean for the prescription
     if signing and proposal is not None and proposal.prescription is None:
         reasons = "\n".join(f"- {reason}" for reason in proposal.reasons)
         found.append(
@@ -775,6 +918,12 @@ def cards(
         )
         met["links"] = links.confirming(rule_set.id)
         found.append(met)
+    return _in_order(found)
+
+
+def _in_order(found: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The cards by their weight, most pressing first (a stable sort: each weight's cards as they came), the
+    weight dropped."""
     order = list(INDICATORS)
     found.sort(key=lambda card: order.index(card.pop("weight")))
     return found
