@@ -769,6 +769,36 @@ class SideEffect(RecordedModel):
         ordering = ["onset", "id"]
 
 
+class CheckIn(PublicIdModel):
+    """A patient's check-in before a monthly visit (issue 17): reached by a one-time link (only its hash is
+    kept) that expires at the end of the visit's day, opened once the patient confirms their birth date
+    (``CHECK_IN_TRIES`` wrong dates lock it), answered once. The answers are the patient's, kept here as
+    reported: none is a record, and the engine reads none of them, until a clinician confirms or corrects
+    them at the visit (``reviewed_at``), but for thoughts of self-harm (PHQ-9 item 9 above 0,
+    ``self_harm_reported``), which the engine's SELF_HARM_REPORTED puts first on the worklist until then."""
+
+    course = models.ForeignKey(Course, on_delete=models.PROTECT, related_name="check_ins")
+    visit_date = models.DateField()  # the monthly visit it is for
+    token_hash = models.CharField(max_length=64, unique=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    expires_at = models.DateTimeField()
+    failed_tries = models.PositiveSmallIntegerField(default=0)
+    locked_at = models.DateTimeField(null=True, blank=True)
+    submitted_at = models.DateTimeField(null=True, blank=True)
+    answers = models.JSONField(null=True, blank=True)
+    reported_on = models.DateField(null=True, blank=True)  # the practice's day the answers came in
+    self_harm_reported = models.BooleanField(default=False)
+    reviewed_at = models.DateTimeField(null=True, blank=True)
+    reviewed_by = models.ForeignKey(
+        "clinic.StaffUser", on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["course", "visit_date"], name="check_in_once_per_visit"),
+        ]
+
+
 class AlertAcknowledgment(RecordedModel):
     """A prescriber acknowledged an alert, with a reason (reference.md ALERT-URGENCY). The alert is known by
     its code and date: a newer result raises a new alert, open again. Which alerts exist is the core's

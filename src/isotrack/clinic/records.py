@@ -28,6 +28,7 @@ from isotrack import core
 from isotrack.audit.models import AuditEvent
 from isotrack.clinic.models import (
     AlertAcknowledgment,
+    CheckIn,
     Contraception,
     Course,
     Dispense,
@@ -47,6 +48,7 @@ from isotrack.clinic.models import (
     Weight,
 )
 from isotrack.core import course as facts
+from isotrack.core.medications import MedicationClass
 
 CHUNK = 500  # courses per round of queries (keeps each IN list well inside every database's limits)
 
@@ -132,6 +134,18 @@ def course_facts(course: Course, *, as_of: date | None = None) -> facts.CourseFi
     return dataclasses.replace(found, as_of=as_of) if as_of is not None else found
 
 
+def with_medications_from(
+    course_file: facts.CourseFile, medicines: Iterable[tuple[str, str]], start: date
+) -> facts.CourseFile:
+    """The course's facts with these other medicines (name, class) taken from ``start`` on, in place of the
+    recorded ones: what the engine would say of a drafted order (``clinic.interactions``, CDS Hooks
+    order-sign). Never a record."""
+    medications = tuple(
+        facts.Medication(name, cast(MedicationClass, kind), start) for name, kind in medicines
+    )
+    return dataclasses.replace(course_file, medications=medications)
+
+
 def facts_of(courses: Iterable[Course]) -> dict[int, facts.CourseFile]:
     """``facts_by_course`` of the given courses (by their database keys)."""
     return facts_by_course([course.pk for course in courses])
@@ -199,6 +213,7 @@ def _chunk(course_ids: list[int], recorded_by: datetime | None = None) -> dict[i
     events = _events(course_ids, recorded_by)
     doses, holds, missed = _dosing(course_ids, recorded_by)
     acknowledgments, follow_ups = _handled(course_ids, recorded_by)
+    reported = _reported(course_ids, recorded_by)
     weights, contraception, medications = _patient_facts(patient_ids, recorded_by)
     policies: dict[tuple[int, Any], facts.Policy] = {}
     found = {}
@@ -224,8 +239,21 @@ def _chunk(course_ids: list[int], recorded_by: datetime | None = None) -> dict[i
             events=tuple(sorted(events.get(course_id, ()), key=lambda event: event.date)),
             acknowledgments=acknowledgments.get(course_id, ()),
             follow_ups=follow_ups.get(course_id, ()),
+            reported_self_harm=reported.get(course_id, ()),
         )
     return found
+
+
+def _reported(course_ids: list[int], recorded_by: datetime | None) -> dict[int, tuple[date, ...]]:
+    """The days a patient reported thoughts of self-harm at a check-in that no clinician had reviewed (by
+    ``recorded_by``, as things stood then): the engine's SELF_HARM_REPORTED. Nothing else a patient
+    reports is a fact until a clinician confirms it."""
+    check_ins = CheckIn.objects.filter(course_id__in=_among(course_ids), self_harm_reported=True)
+    if recorded_by is None:
+        check_ins = check_ins.filter(reviewed_at__isnull=True)
+    else:
+        check_ins = check_ins.filter(submitted_at__lte=recorded_by).exclude(reviewed_at__lte=recorded_by)
+    return _grouped(check_ins.order_by("reported_on", "id").values_list("course_id", "reported_on"), _date)
 
 
 def _courses_as_they_stood(rows: list[tuple[Any, ...]], cutoff: datetime) -> list[tuple[Any, ...]]:

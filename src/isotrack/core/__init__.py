@@ -56,7 +56,8 @@ unknown; ``isotrack.core.medications``, each entry with its source).
   recorded, at most ``HORIZON_DAYS`` ahead (``isotrack.core.change``);
   ``therapy_calendar(course_file, day) -> TherapyCalendar``: every planned event with its status
   (``isotrack.core.calendar``); ``treatment_month(course_file, day) -> int | None``: the month of treatment a
-  visit on the day is about (the fill it leads to; None once dosing is over); ``plan_until_change(course_file, day)`` is that calendar with ``.changes_on``:
+  visit on the day is about (the fill it leads to; None once dosing is over);
+  ``plan_until_change(course_file, day)`` is that calendar with ``.changes_on``:
   the first day it differs from the plan read on that day with ``.on(day)`` (each event's status on a later
   day from its own fields: ``event_status_on(event, day)``; ``overdue_from(event)`` the first day it is
   overdue); ``judge_until_change(course_file, day)`` gives the next step and the calendar, each with its own
@@ -173,7 +174,7 @@ from isotrack.core.dose import (
 )
 from isotrack.core.evaluate import Evaluation, Standing, evaluate, standing
 from isotrack.core.medications import MEDICATION_CLASSES, medication_class
-from isotrack.core.monitoring import Alert
+from isotrack.core.monitoring import Alert, phq9_called_for
 from isotrack.core.prescription import Prescription, PrescriptionProposal, proposed_prescription
 from isotrack.core.products import Coding as MedicationCoding
 from isotrack.core.products import Recognised, clinical_drug, recognise
@@ -224,6 +225,7 @@ from isotrack.core.urgency import (
 from isotrack.core.weights import ACT_NOW, BLOCKS_FILL, REVIEW, SETTLED, WEIGHTS
 
 __all__ = [
+    "phq9_called_for",
     "QUALITY_DEFINITIONS",
     "Measures",
     "measures",

@@ -208,6 +208,11 @@ def liver_alert(labs: Sequence[LabResult], policy: Policy) -> Alert | None:
     )
 
 
+def phq9_called_for(phq2_score: int) -> bool:
+    """MOOD: a PHQ-2 of 3 or more calls for a PHQ-9 (a check-in then asks its other seven questions)."""
+    return phq2_score >= PHQ2_POSITIVE
+
+
 def deciding_screen(screens: Sequence[MoodScreen]) -> MoodScreen | None:
     """The mood screen that decides (spec clarification "several results on one day"): of the screens of the
     latest date, a PHQ-9 decides over a PHQ-2 (the PHQ-2 was the screen that called for it); of several of

@@ -1,0 +1,211 @@
+"""The patient's check-in before a monthly visit (issue 17, items 2 and 3): the one-time link, the birth date
+that opens it, the answers as the patient gave them.
+
+- ``issue_check_in``: one check-in per course and visit; the link's secret is returned once (for the
+  reminder) and only its SHA-256 is kept. It expires at the end of the visit's day in the practice's zone.
+- ``open_check_in``: the birth date the patient types, compared with the record; ``CHECK_IN_TRIES`` wrong
+  dates lock the link for good (the clinic sends no second one for that visit: the patient answers at the
+  visit). Expired, locked or already answered links open nothing.
+- ``submit_check_in``: the answers, checked (``CheckInAnswers.checked``), kept as reported. None of them is a
+  record: the engine reads none but a report of thoughts of self-harm (PHQ-9 item 9 above 0), which puts the
+  course first on the worklist in the same transaction (SELF_HARM_REPORTED, ``records._reported``).
+
+The patient is no member of staff: these writes have no audit row of their own (the audit trail's rows name a
+member of staff); the check-in row keeps when each thing happened, and the clinician who confirms the answers
+records them with the patient as their source (``review_check_in``)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import secrets
+from dataclasses import dataclass, field
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from isotrack import core
+from isotrack.clinic import queries
+from isotrack.clinic.errors import InvalidInput
+from isotrack.clinic.models import CheckIn, ContraceptionMethodCode, Course, Severity
+from isotrack.clinic.queries import practice_today
+from isotrack.clinic.worklist_entries import mark_stale
+
+CHECK_IN_TRIES = 5  # wrong birth dates before the link locks
+PHQ_ITEMS = 9
+PHQ2_ITEMS = 2
+PHQ_ANSWER = range(0, 4)  # each PHQ item: 0 (not at all) to 3 (nearly every day)
+MISSED_PILLS_AT_MOST = 31
+MEDICINES_AT_MOST = 5
+
+# The common side effects a check-in asks about (reference.md: dry lips, dry skin and eyes, nosebleeds, joint
+# and back pain; headache or changes in vision: MED-TETRA's warning signs; mood), in the patient's words.
+SYMPTOMS: dict[str, str] = {
+    "dry_lips": "Dry or cracked lips",
+    "dry_skin": "Dry skin",
+    "dry_eyes": "Dry or irritated eyes",
+    "nosebleeds": "Nosebleeds",
+    "joint_back_pain": "Joint or back pain",
+    "headache_vision": "Headache or changes in your vision",
+    "mood": "Feeling low, irritable or not like yourself",
+}
+NONE = "none"
+SEVERITIES = (NONE, *Severity.values)
+
+
+def token_hash(secret: str) -> str:
+    return hashlib.sha256(secret.encode()).hexdigest()
+
+
+@dataclass(frozen=True)
+class IssuedCheckIn:
+    check_in: CheckIn
+    secret: str  # the link's secret: shown once, in the reminder; never kept
+
+
+def expiry_of(course: Course, visit_date: dt.date) -> dt.datetime:
+    """The end of the visit's day in the practice's zone."""
+    zone = ZoneInfo(course.patient.practice.time_zone)
+    return dt.datetime.combine(visit_date + dt.timedelta(days=1), dt.time.min, tzinfo=zone)
+
+
+def issue_check_in(*, course: Course, visit_date: dt.date) -> IssuedCheckIn | None:
+    """The visit's check-in and its link's secret; None when the visit has one already (its link stands)."""
+    if CheckIn.objects.filter(course=course, visit_date=visit_date).exists():
+        return None
+    secret = secrets.token_urlsafe(32)
+    try:
+        with transaction.atomic():
+            check_in = CheckIn.objects.create(
+                course=course,
+                visit_date=visit_date,
+                token_hash=token_hash(secret),
+                expires_at=expiry_of(course, visit_date),
+            )
+    except IntegrityError:  # another process issued it meanwhile
+        return None
+    return IssuedCheckIn(check_in, secret)
+
+
+def check_in_of(secret: str) -> CheckIn | None:
+    """The check-in a link's secret names (None: none)."""
+    if not secret or len(secret) > 100:
+        return None
+    return (
+        CheckIn.objects.select_related("course__patient__practice")
+        .filter(token_hash=token_hash(secret))
+        .first()
+    )
+
+
+def state_of(check_in: CheckIn, now: dt.datetime | None = None) -> str:
+    """The link's state at ``now`` (the clinic's clock by default): "answered", "locked", "expired" or
+    "open"."""
+    now = now or queries.now()
+    if check_in.submitted_at is not None:
+        return "answered"
+    if check_in.locked_at is not None:
+        return "locked"
+    if now >= check_in.expires_at:
+        return "expired"
+    return "open"
+
+
+@transaction.atomic
+def open_check_in(*, check_in: CheckIn, birth_date: dt.date | None) -> str:
+    """The patient's birth date against the record: "open" when it matches; "wrong" (a try counted),
+    "locked" (the last try failed, or it was locked), "expired" or "answered" otherwise."""
+    item = CheckIn.objects.select_for_update().select_related("course__patient").get(pk=check_in.pk)
+    state = state_of(item)
+    if state != "open":
+        return state
+    if birth_date is not None and birth_date == item.course.patient.birth_date:
+        return "open"
+    item.failed_tries += 1
+    if item.failed_tries >= CHECK_IN_TRIES:
+        item.locked_at = timezone.now()
+    item.save(update_fields=["failed_tries", "locked_at"])
+    return "locked" if item.locked_at else "wrong"
+
+
+@dataclass(frozen=True)
+class Medicine:
+    name: str
+    start: dt.date | None = None
+
+
+@dataclass(frozen=True)
+class CheckInAnswers:
+    """What the patient answered: PHQ-2 (``phq``'s first two items) and, when it calls for it
+    (``core.phq9_called_for``), the PHQ-9's other seven; each symptom's severity (``SYMPTOMS``, none to
+    severe); the contraception methods in use and the pills missed since the last visit (None: no pill, or
+    not said); new medicines or supplements."""
+
+    phq: tuple[int, ...]
+    symptoms: dict[str, str]
+    methods: tuple[str, ...] = ()
+    missed_pills: int | None = None
+    medicines: tuple[Medicine, ...] = field(default_factory=tuple)
+
+    @property
+    def phq2_score(self) -> int:
+        return sum(self.phq[:PHQ2_ITEMS])
+
+    @property
+    def item9(self) -> int | None:
+        return self.phq[PHQ_ITEMS - 1] if len(self.phq) == PHQ_ITEMS else None
+
+    def checked(self) -> CheckInAnswers:
+        """The answers, or InvalidInput naming the first wrong one."""
+        if len(self.phq) not in (PHQ2_ITEMS, PHQ_ITEMS) or any(a not in PHQ_ANSWER for a in self.phq):
+            raise InvalidInput("Answer each mood question (0 to 3).", field="phq")
+        called_for = core.phq9_called_for(self.phq2_score)
+        if called_for and len(self.phq) != PHQ_ITEMS:
+            raise InvalidInput("Answer the seven further mood questions.", field="phq")
+        if not called_for and len(self.phq) != PHQ2_ITEMS:
+            raise InvalidInput("Only the first two mood questions are asked.", field="phq")
+        if set(self.symptoms) != set(SYMPTOMS) or any(v not in SEVERITIES for v in self.symptoms.values()):
+            raise InvalidInput(
+                "Say for each how it has been (none, mild, moderate, severe).", field="symptoms"
+            )
+        if any(m not in ContraceptionMethodCode.values for m in self.methods):
+            raise InvalidInput("Choose the methods from the list.", field="methods")
+        if self.missed_pills is not None and not 0 <= self.missed_pills <= MISSED_PILLS_AT_MOST:
+            raise InvalidInput(f"Pills missed: 0 to {MISSED_PILLS_AT_MOST}.", field="missed_pills")
+        if len(self.medicines) > MEDICINES_AT_MOST or any(not m.name.strip() for m in self.medicines):
+            raise InvalidInput(f"Name each new medicine (at most {MEDICINES_AT_MOST}).", field="medicines")
+        if any(len(m.name) > 200 for m in self.medicines):
+            raise InvalidInput("A medicine's name is at most 200 characters.", field="medicines")
+        return self
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "phq": list(self.phq),
+            "symptoms": dict(self.symptoms),
+            "methods": list(self.methods),
+            "missed_pills": self.missed_pills,
+            "medicines": [
+                {"name": m.name.strip(), "start": m.start.isoformat() if m.start else None}
+                for m in self.medicines
+            ],
+        }
+
+
+@transaction.atomic
+def submit_check_in(*, check_in: CheckIn, answers: CheckInAnswers) -> CheckIn:
+    """The patient's answers, once: kept as reported (none is a record until a clinician confirms it). A
+    report of thoughts of self-harm moves the course's worklist line in the same transaction."""
+    item = CheckIn.objects.select_for_update().select_related("course__patient__practice").get(pk=check_in.pk)
+    if state_of(item) != "open":
+        raise InvalidInput("This check-in can no longer be answered.", field=None)
+    answers = answers.checked()
+    item.answers = answers.to_json()
+    item.submitted_at = timezone.now()
+    item.reported_on = practice_today(item.course.patient.practice)
+    item.self_harm_reported = (answers.item9 or 0) > 0
+    item.save(update_fields=["answers", "submitted_at", "reported_on", "self_harm_reported"])
+    if item.self_harm_reported:
+        mark_stale(item.course.patient_id)
+    return item

@@ -1,0 +1,172 @@
+"""The patient's check-in (issue 17, items 2 and 3), below the pages: one link per visit kept as a hash,
+opened by the birth date (five wrong ones lock it), expiring with the visit's day, answered once; what the
+patient reports counts for nothing in the engine until a clinician confirms it, but a report of thoughts of
+self-harm puts the course first on the worklist at once. Synthetic data only."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, timedelta
+from decimal import Decimal
+
+import pytest
+
+from isotrack import core
+from isotrack.clinic import worklist
+from isotrack.clinic.actions.check_ins import (
+    CHECK_IN_TRIES,
+    SYMPTOMS,
+    CheckInAnswers,
+    Medicine,
+    check_in_of,
+    issue_check_in,
+    open_check_in,
+    state_of,
+    submit_check_in,
+    token_hash,
+)
+from isotrack.clinic.actions.courses import start_course
+from isotrack.clinic.actions.ipledge import record_dispense, record_ipledge_entry
+from isotrack.clinic.actions.patients import register_patient
+from isotrack.clinic.errors import InvalidInput
+from isotrack.clinic.models import CheckIn
+from isotrack.clinic.records import course_facts
+from tests.conftest import TODAY, clinic_clock
+
+pytestmark = pytest.mark.django_db
+
+VISIT = TODAY + timedelta(days=2)
+QUIET = dict.fromkeys(SYMPTOMS, "none")
+
+
+def answers(*phq: int, **changes: object) -> CheckInAnswers:
+    values: dict[str, object] = {"phq": phq, "symptoms": QUIET} | changes
+    return CheckInAnswers(**values)  # type: ignore[arg-type]
+
+
+@pytest.fixture
+def check_in(course):
+    issued = issue_check_in(course=course, visit_date=VISIT)
+    assert issued is not None
+    return issued
+
+
+def test_a_visit_has_one_link_whose_secret_is_not_kept(course, check_in):
+    assert check_in.check_in.token_hash == token_hash(check_in.secret) != check_in.secret
+    assert check_in.secret not in str(CheckIn.objects.values_list().get())
+    assert issue_check_in(course=course, visit_date=VISIT) is None, "the first link stands"
+    assert check_in_of(check_in.secret) == check_in.check_in
+    assert check_in_of("not a link") is None and check_in_of("") is None
+
+
+def test_the_birth_date_opens_it_and_five_wrong_dates_lock_it(patient, check_in):
+    item = check_in.check_in
+    assert open_check_in(check_in=item, birth_date=patient.birth_date) == "open"
+    for n in range(1, CHECK_IN_TRIES):
+        assert open_check_in(check_in=item, birth_date=date(2000, 1, n)) == "wrong"
+    assert open_check_in(check_in=item, birth_date=date(2000, 2, 1)) == "locked"
+    assert open_check_in(check_in=item, birth_date=patient.birth_date) == "locked", "locked for good"
+    with pytest.raises(InvalidInput):
+        submit_check_in(check_in=item, answers=answers(0, 0))
+
+
+def test_it_expires_at_the_end_of_the_visits_day_in_the_practices_zone(patient, check_in):
+    item = check_in.check_in
+    assert item.expires_at == datetime(2026, 12, 4, 5, tzinfo=UTC)  # midnight in New York
+    assert state_of(item, datetime(2026, 12, 4, 4, 59, tzinfo=UTC)) == "open"
+    assert state_of(item, datetime(2026, 12, 4, 5, tzinfo=UTC)) == "expired"
+    CheckIn.objects.filter(pk=item.pk).update(expires_at=datetime(2026, 1, 1, tzinfo=UTC))
+    item.refresh_from_db()
+    assert open_check_in(check_in=item, birth_date=patient.birth_date) == "expired"
+    with pytest.raises(InvalidInput):
+        submit_check_in(check_in=item, answers=answers(0, 0))
+
+
+def test_it_is_answered_once(check_in):
+    submit_check_in(check_in=check_in.check_in, answers=answers(1, 0))
+    assert state_of(CheckIn.objects.get()) == "answered"
+    with pytest.raises(InvalidInput):
+        submit_check_in(check_in=check_in.check_in, answers=answers(0, 0))
+
+
+@pytest.mark.parametrize(
+    ("given", "field"),
+    [
+        (answers(2, 2), "phq"),  # PHQ-2 of 4 calls for the PHQ-9
+        (answers(0, 1, 0, 0, 0, 0, 0, 0, 0), "phq"),  # a PHQ-9 not called for
+        (answers(0, 4), "phq"),
+        (answers(0, 0, symptoms={"dry_lips": "mild"}), "symptoms"),
+        (answers(0, 0, symptoms=QUIET | {"dry_lips": "awful"}), "symptoms"),
+        (answers(0, 0, methods=("prayer",)), "methods"),
+        (answers(0, 0, missed_pills=40), "missed_pills"),
+        (answers(0, 0, medicines=(Medicine(" "),)), "medicines"),
+    ],
+)
+def test_wrong_answers_are_refused_naming_them_and_nothing_is_kept(check_in, given, field):
+    with pytest.raises(InvalidInput) as refused:
+        submit_check_in(check_in=check_in.check_in, answers=given)
+    assert refused.value.field == field
+    assert CheckIn.objects.get().submitted_at is None
+
+
+def test_nothing_reported_counts_in_the_engine_until_confirmed(course, check_in):
+    before = core.evaluate(course_facts(course), TODAY).to_dict()
+    submit_check_in(
+        check_in=check_in.check_in,
+        answers=answers(
+            3,
+            3,
+            2,
+            2,
+            1,
+            1,
+            0,
+            0,
+            0,
+            symptoms=QUIET | {"dry_lips": "severe", "headache_vision": "moderate"},
+            methods=("combined_pill",),
+            missed_pills=3,
+            medicines=(Medicine("doxycycline", date(2026, 11, 20)),),
+        ),
+    )
+    stored = CheckIn.objects.get()
+    assert stored.answers["medicines"] == [{"name": "doxycycline", "start": "2026-11-20"}]
+    assert not stored.self_harm_reported
+    assert course_facts(course).medications == () and course_facts(course).reported_self_harm == ()
+    assert core.evaluate(course_facts(course), TODAY).to_dict() == before
+
+
+def make_course(prescriber, n: int):
+    patient = register_patient(
+        actor=prescriber,
+        mrn=f"CI-{n}",
+        given_name="Synthetic",
+        family_name=f"Checkin{n}",
+        birth_date=date(2000, 1, 1 + n),
+        category="cannot_get_pregnant",
+    )
+    course = start_course(
+        actor=prescriber, patient=patient, prescriber=prescriber, start=date(2026, 11, 1),
+        mg_per_day=Decimal(40), product="conventional",
+    )  # fmt: skip
+    record_ipledge_entry(actor=prescriber, course=course, kind="enrollment", day=date(2026, 10, 20))
+    record_dispense(actor=prescriber, course=course, day=date(2026, 11, 1), days_supply=30)
+    return course
+
+
+def test_a_report_of_self_harm_puts_the_course_first_on_the_worklist_at_once(prescriber):
+    courses = [make_course(prescriber, n) for n in range(3)]
+    filters = worklist.WorklistFilters()
+    first = worklist.worklist(prescriber, filters, TODAY).lines[0].course_uuid
+    last = next(c for c in courses if c.uuid != first)
+    issued = issue_check_in(course=last, visit_date=VISIT)
+    assert issued is not None
+    submit_check_in(check_in=issued.check_in, answers=answers(3, 3, 1, 1, 1, 1, 1, 1, 2))
+    stored = CheckIn.objects.get()
+    assert stored.self_harm_reported and stored.reported_on == TODAY
+    line = worklist.worklist(prescriber, filters, TODAY).lines[0]
+    assert line.course_uuid == last.uuid
+    assert line.step_code == "ALERT_SELF_HARM_REPORTED" and line.tier == 0
+    assert course_facts(last).reported_self_harm == (TODAY,)
+    assert not any(e.kind == "mood_screen" for e in course_facts(last).events), "a report is no mood screen"
+    with clinic_clock(datetime(2026, 12, 10, 15, tzinfo=UTC)):  # the visit's day has passed: still first
+        assert worklist.worklist(prescriber, filters).lines[0].course_uuid == last.uuid
