@@ -34,6 +34,7 @@ def record_urls(patient, course, weight):
         f"/api/v1/patients/{patient.uuid}",
         f"/api/v1/patients/{patient.uuid}/weights",
         f"/api/v1/patients/{patient.uuid}/contraception",
+        f"/api/v1/patients/{patient.uuid}/medications",
         f"/api/v1/patients/{patient.uuid}/courses",
         f"/api/v1/weights/{weight.uuid}",
         f"/api/v1/courses/{course.uuid}",
@@ -151,6 +152,7 @@ WRITES = [
         {"effective_date": "2026-06-01", "value": 70, "unit": "kg"},
     ),
     ("post", "/api/v1/patients/{patient}/contraception", {"method": "iud_copper", "start": "2026-04-01"}),
+    ("post", "/api/v1/patients/{patient}/medications", {"name": "doxycycline", "start": "2026-06-10"}),
     ("post", "/api/v1/patients/{patient}/courses", {"start": "2026-07-01", "mg_per_day": 40}),
     (
         "post",
@@ -300,7 +302,7 @@ def test_the_openapi_document_declares_the_version_headers_and_servers(client):
             if method == "get" and "If-None-Match" in headers:
                 reads += 1
                 assert "304" in operation["responses"] and "ETag" in operation["responses"]["200"]["headers"]
-    assert updates == 5 and reads == 4
+    assert updates == 6 and reads == 5
     created = document["paths"]["/api/v1/patients"]["post"]["responses"]["201"]
     assert "Location" in created["headers"]
 

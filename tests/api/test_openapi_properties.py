@@ -20,7 +20,7 @@ from schemathesis.specs.openapi.checks import (
 
 from isotrack.clinic.actions.ipledge import record_ipledge_entry
 from isotrack.clinic.actions.observations import record_lab_result
-from isotrack.clinic.actions.patients import record_contraception
+from isotrack.clinic.actions.patients import record_contraception, record_medication
 from tests.api.conftest import token_for
 
 CHECKS = [status_code_conformance, content_type_conformance, response_schema_conformance]
@@ -33,6 +33,7 @@ def small_practice(prescriber, nurse, patient, course, weight):
     contraception = record_contraception(
         actor=nurse, patient=patient, method="iud_copper", start=date(2026, 4, 1)
     )
+    medication = record_medication(actor=nurse, patient=patient, name="doxycycline", start=date(2026, 6, 10))
     record_ipledge_entry(actor=nurse, course=course, kind="enrollment", day=date(2026, 4, 1))
     record_lab_result(
         actor=nurse,
@@ -47,6 +48,7 @@ def small_practice(prescriber, nurse, patient, course, weight):
         "course_uuid": str(course.uuid),
         "weight_uuid": str(weight.uuid),
         "contraception_uuid": str(contraception.uuid),
+        "medication_uuid": str(medication.uuid),
         "token": token_for(prescriber),
     }
 

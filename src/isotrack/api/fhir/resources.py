@@ -2,7 +2,8 @@
 models of fhir.resources 8.3.0; R4B is R4 with a few additions; every resource served here is R4-shaped).
 
 Codes: reference.md section 4 (RxNorm, LOINC, SNOMED CT, ICD-10-CM). What that table has no code for
-(contraception methods, iPLEDGE blocking reasons, due items) uses isotrack's own systems, `urn:isotrack:*`.
+(contraception methods, the classes of other medicines, iPLEDGE blocking reasons, due items) uses isotrack's
+own systems, `urn:isotrack:*`.
 Resource ids are the records' UUIDs (a Practitioner's: the staff member's); the resources computed from an
 evaluation (DetectedIssue, Task) get an id made of the course's UUID and a digest of the day and the code
 (``derived_id``), so the same finding keeps its id during the day, and a read by id finds its course at once
@@ -38,6 +39,7 @@ from fhir.resources.R4B.condition import Condition
 from fhir.resources.R4B.detectedissue import DetectedIssue
 from fhir.resources.R4B.medicationdispense import MedicationDispense
 from fhir.resources.R4B.medicationrequest import MedicationRequest
+from fhir.resources.R4B.medicationstatement import MedicationStatement
 from fhir.resources.R4B.observation import Observation
 from fhir.resources.R4B.patient import Patient as FhirPatient
 from fhir.resources.R4B.practitioner import Practitioner
@@ -62,6 +64,7 @@ from isotrack.clinic.models import (
     DoseSegment,
     LabResult,
     MoodScreen,
+    OtherMedication,
     Patient,
     PregnancyTest,
     StaffUser,
@@ -78,6 +81,7 @@ OBSERVATION_CATEGORY = "http://terminology.hl7.org/CodeSystem/observation-catego
 IDENTIFIER_TYPE = "http://terminology.hl7.org/CodeSystem/v2-0203"
 RMA_SYSTEM = "urn:isotrack:ipledge-rma"
 CONTRACEPTION_SYSTEM = "urn:isotrack:contraception-method"
+MEDICATION_CLASS_SYSTEM = "urn:isotrack:medication-class"  # tetracycline, vitamin_a, enzyme_inducer, other
 ISOTRACK_OBSERVATION_SYSTEM = "urn:isotrack:observation"
 BLOCKING_SYSTEM = "urn:isotrack:ipledge-blocking"
 ALERT_SYSTEM = "urn:isotrack:alert"
@@ -104,7 +108,7 @@ US_CORE = "http://hl7.org/fhir/us/core/StructureDefinition"
 US_CORE_VERSION = "6.1.0"
 # The US Core 6.1 profiles isotrack's resources claim, each only where the resource has what it requires (the
 # functions below say when). No claim: contraception (isotrack's own codes), mood screens, dispenses (the
-# ingredient code only), DetectedIssue and Task (US Core has no profile for them).
+# ingredient code only), DetectedIssue, Task and MedicationStatement (US Core 6.1 has no profile for them).
 PROFILES = {
     "Patient": f"{US_CORE}/us-core-patient|{US_CORE_VERSION}",
     "Practitioner": f"{US_CORE}/us-core-practitioner|{US_CORE_VERSION}",
@@ -550,6 +554,43 @@ def contraception_observation(item: Contraception) -> Observation:
     )
 
 
+def medication_statement(item: OtherMedication, today: date) -> MedicationStatement:
+    """Another medicine or supplement the patient takes (MED-TETRA, MED-VITA, MED-INDUCER): its RxNorm
+    ingredient when known and its name as text; ``effectivePeriod`` the days taken; active through its last
+    day, completed after it (``today``: the practice's). isotrack's class of the medicine is the category, in
+    isotrack's own system (R4's category has an example binding only)."""
+    period = {"start": item.start.isoformat()}
+    if item.end is not None:
+        period["end"] = item.end.isoformat()
+    status = "completed" if item.end is not None and item.end < today else "active"
+    label = item.get_medication_class_display()
+    medication: dict[str, Any] = {"text": item.name}
+    if item.rxnorm:
+        medication["coding"] = [{"system": RXNORM, "code": item.rxnorm}]
+    return MedicationStatement.model_validate(
+        {
+            "resourceType": "MedicationStatement",
+            "id": str(item.uuid),
+            "text": _narrative(
+                f"{item.name} ({label}): {status}",
+                f"Taken from {period['start']}" + (f" to {period['end']}" if "end" in period else ""),
+                f"RxNorm {item.rxnorm}" if item.rxnorm else "",
+            ),
+            "status": status,
+            "category": {
+                "coding": [
+                    {"system": MEDICATION_CLASS_SYSTEM, "code": item.medication_class, "display": label}
+                ],
+                "text": label,
+            },
+            "medicationCodeableConcept": medication,
+            "subject": _ref("Patient", item.patient.uuid),
+            "effectivePeriod": period,
+            "dateAsserted": item.recorded_at.isoformat(),
+        }
+    )
+
+
 def pregnancy_test_observation(course: Course, test: PregnancyTest) -> Observation:
     """A pregnancy test (hCG, LOINC): a US Core lab Observation, done for the course."""
     code = LOINC_HCG_SERUM if test.setting == "lab" else LOINC_HCG_URINE
@@ -784,14 +825,15 @@ def derived_resources(courses: Any, today: date, kind: str = "") -> list[Resourc
 
 def patient_resources(patient: Patient, today: date) -> list[Resource]:
     """Everything isotrack holds about one patient, as FHIR resources (for $everything and searches): the
-    patient, the prescribers of the patient's courses, then each course with its indication, its records and
-    what the engine finds."""
+    patient, the prescribers of the patient's courses, the patient's own records (weights, contraception,
+    other medicines), then each course with its indication, its records and what the engine finds."""
     found: list[Resource] = [patient_resource(patient)]
     courses = courses_with_facts(patient.courses.select_related("prescriber").order_by("start", "id"))
     prescribers = {course.prescriber.pk: course.prescriber for course in courses}
     found += [practitioner_resource(member) for member in prescribers.values()]
     found += [weight_observation(w) for w in patient.weights.all()]
     found += [contraception_observation(c) for c in patient.contraception.all()]
+    found += [medication_statement(m, today) for m in patient.other_medications.all()]
     for course in courses:
         plan = answers.plan(course, today) if course.status != "entered-in-error" else None
         found.append(care_plan(course, plan.evaluation if plan is not None else None))

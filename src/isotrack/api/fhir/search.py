@@ -232,6 +232,33 @@ SUPPORTED: dict[str, tuple[Param, ...]] = {
             _dates("whenHandedOver"),
         ),
     ),
+    "MedicationStatement": (
+        _ID,
+        _PATIENT,
+        replace(_STATUS, definition=f"{SPEC}/medications-status"),
+        Param(
+            "code",
+            "token",
+            f"{SPEC}/clinical-code",
+            "RxNorm ingredient code (system|code), when isotrack knows it.",
+            _codings("medicationCodeableConcept"),
+        ),
+        Param(
+            "category",
+            "token",
+            f"{SPEC}/MedicationStatement-category",
+            "isotrack's class of the medicine: urn:isotrack:medication-class|tetracycline, vitamin_a, "
+            "enzyme_inducer or other.",
+            _codings("category"),
+        ),
+        Param(
+            "effective",
+            "date",
+            f"{SPEC}/MedicationStatement-effective",
+            "The days it was taken, with a prefix.",
+            _dates("effectivePeriod"),
+        ),
+    ),
     "DetectedIssue": (
         _ID,
         _PATIENT,

@@ -48,6 +48,7 @@ from isotrack.clinic.models import (
     DoseSegment,
     LabResult,
     MoodScreen,
+    OtherMedication,
     Patient,
     PregnancyTest,
     Role,
@@ -65,6 +66,7 @@ RESOURCE_TYPES = (
     "CarePlan",
     "MedicationRequest",
     "MedicationDispense",
+    "MedicationStatement",
     "Observation",
     "DetectedIssue",
     "Task",
@@ -75,6 +77,7 @@ SOURCES: dict[str, list[tuple[Any, str]]] = {
     "CarePlan": [(Course, "patient")],
     "MedicationRequest": [(DoseSegment, "course__patient")],
     "MedicationDispense": [(Dispense, "course__patient")],
+    "MedicationStatement": [(OtherMedication, "patient")],
     "Observation": [
         (Weight, "patient"),
         (Contraception, "patient"),

@@ -1,4 +1,4 @@
-"""Patients and their patient-level records (weights, contraception)."""
+"""Patients and their patient-level records (weights, contraception, other medicines)."""
 
 from typing import Any
 from uuid import UUID
@@ -30,6 +30,9 @@ from isotrack.api.v1.schemas import (
     ContraceptionEndPatch,
     ContraceptionIn,
     ContraceptionOut,
+    MedicationEndPatch,
+    MedicationIn,
+    MedicationOut,
     PatientCategory,
     PatientCategoryIn,
     PatientContactPatch,
@@ -41,10 +44,10 @@ from isotrack.api.v1.schemas import (
     WeightPatch,
 )
 from isotrack.clinic import queries
-from isotrack.clinic.access import access_patient, access_weight, practice_id_of
+from isotrack.clinic.access import access_medication, access_patient, access_weight, practice_id_of
 from isotrack.clinic.actions import patients as patient_actions
 from isotrack.clinic.errors import RecordNotFound
-from isotrack.clinic.models import Contraception, Patient, Weight
+from isotrack.clinic.models import Contraception, OtherMedication, Patient, Weight
 
 router = Router(tags=["patients"])
 
@@ -59,6 +62,11 @@ def weight_out(weight: Weight) -> dict[str, Any]:
 
 def contraception_out(item: Contraception) -> dict[str, Any]:
     return public_fields(item, ContraceptionOut.model_fields)
+
+
+def medication_out(item: OtherMedication) -> dict[str, Any]:
+    fields = (name for name in MedicationOut.model_fields if name != "medication_class_label")
+    return public_fields(item, fields) | {"medication_class_label": item.get_medication_class_display()}
 
 
 def _access_contraception(request: HttpRequest, item_uuid: UUID) -> Contraception:
@@ -299,5 +307,82 @@ def end_contraception(
         check_version(request, item, contraception_out)
         item = patient_actions.end_contraception(actor=user, contraception=item, end=payload.end)
     answer = contraception_out(item)
+    response["ETag"] = etag_of(answer)
+    return answer
+
+
+# ------------------------------------------------------------------------------------------ other medicines
+
+
+@router.get(
+    "/patients/{uuid:patient_uuid}/medications",
+    response={200: list[MedicationOut], **READ_PROBLEMS},
+    tags=["events"],
+    summary="The patient's other medicines and supplements",
+)
+def list_medications(
+    request: HttpRequest, patient_uuid: UUID, dates: Query[DateRange]
+) -> list[dict[str, Any]]:
+    items = access_patient(actor(request), patient_uuid).other_medications.order_by("start", "id")
+    if dates.since:
+        items = items.exclude(end__lt=dates.since)
+    if dates.until:
+        items = items.filter(start__lte=dates.until)
+    return [medication_out(m) for m in items]
+
+
+@router.post(
+    "/patients/{uuid:patient_uuid}/medications",
+    response={201: MedicationOut, **WRITE_PROBLEMS},
+    tags=["events"],
+    summary="Record another medicine or supplement (its class: the one given, else isotrack's table's)",
+    openapi_extra=doc_created(),
+)
+def record_medication(
+    request: HttpRequest, patient_uuid: UUID, payload: MedicationIn, response: HttpResponse
+) -> Status[dict[str, Any]]:
+    user = actor(request)
+    item = patient_actions.record_medication(
+        actor=user,
+        patient=access_patient(user, patient_uuid),
+        name=payload.name,
+        start=payload.start,
+        end=payload.end,
+        medication_class=payload.medication_class,
+        rxnorm=payload.rxnorm,
+    )
+    created(response, f"/medications/{item.uuid}")
+    return Status(201, medication_out(item))
+
+
+@router.get(
+    "/medications/{uuid:medication_uuid}",
+    response={200: MedicationOut, **READ_PROBLEMS},
+    tags=["events"],
+    openapi_extra=doc_read(),
+)
+def get_medication(
+    request: HttpRequest, medication_uuid: UUID, response: HttpResponse
+) -> dict[str, Any] | HttpResponse:
+    item = access_medication(actor(request), medication_uuid)
+    return read_version(request, medication_out(item), response)
+
+
+@router.patch(
+    "/medications/{uuid:medication_uuid}",
+    response={200: MedicationOut, **UPDATE_PROBLEMS},
+    tags=["events"],
+    summary="Record the last day a medicine was taken (If-Match required)",
+    openapi_extra=doc_update(),
+)
+def end_medication(
+    request: HttpRequest, medication_uuid: UUID, payload: MedicationEndPatch, response: HttpResponse
+) -> dict[str, Any]:
+    user = actor(request)
+    with transaction.atomic():
+        item = access_medication(user, medication_uuid)
+        check_version(request, item, medication_out)
+        item = patient_actions.end_medication(actor=user, medication=item, end=payload.end)
+    answer = medication_out(item)
     response["ETag"] = etag_of(answer)
     return answer

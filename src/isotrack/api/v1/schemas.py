@@ -24,6 +24,7 @@ from isotrack.clinic.models import (
     IpledgeEntryKind,
     LabTest,
     LabUnit,
+    MedicationClass,
     MoodInstrument,
     PatientCategory,
     PregnancyFollowUpStep,
@@ -193,6 +194,40 @@ class ContraceptionOut(Schema):
     method: ContraceptionMethodCode
     start: date
     end: date | None
+    recorded_at: datetime
+
+
+RXNORM_CODE = Annotated[str, StringConstraints(max_length=20, pattern=r"^[0-9]*$")]  # an RXCUI: digits
+MEDICATION_CLASS_DESCRIPTION = (
+    "The class isotrack judges (MED-TETRA, MED-VITA, MED-INDUCER): tetracycline, vitamin_a, "
+    "enzyme_inducer or other. Left out (or null): isotrack's table classes the medicine by its RxNorm code, "
+    "else its name; a medicine the table does not hold is other."
+)
+
+
+class MedicationIn(Schema):
+    """Another medicine or supplement the patient takes, from `start` through `end` (inclusive)."""
+
+    name: text(200, 1)  # type: ignore[valid-type]  # the medicine or supplement, as named
+    start: Day
+    end: Day | None = Field(None, description="The last day taken; left out: still taken.")
+    rxnorm: RXNORM_CODE = Field("", description="The RxNorm ingredient code (RXCUI), when known.")
+    medication_class: MedicationClass | None = Field(None, description=MEDICATION_CLASS_DESCRIPTION)
+
+
+class MedicationEndPatch(Schema):
+    end: Day = Field(..., description="The last day the medicine was taken (inclusive).")
+
+
+class MedicationOut(Schema):
+    id: UUID
+    patient: UUID
+    name: str
+    medication_class: MedicationClass
+    medication_class_label: str = Field(..., description="The class in words, as the pages show it.")
+    rxnorm: str = Field(..., description="The RxNorm ingredient code; empty when unknown.")
+    start: date
+    end: date | None = Field(..., description="The last day taken (inclusive); null while still taken.")
     recorded_at: datetime
 
 
