@@ -54,6 +54,10 @@ CDS_HOOKS_ALLOWED_ORIGINS = [
 ]
 # The iPLEDGE REMS website, where staff and patients make the steps isotrack tracks (reference §1): CDS Hooks
 # cards of such a step link to it (the REMS guide's "external reference" card).
+# The address patients reach isotrack at: the check-in links of the reminders (issue 17) start with it.
+PUBLIC_URL = os.environ.get("ISOTRACK_PUBLIC_URL", "http://127.0.0.1:8000").strip().rstrip("/")
+if not PUBLIC_URL.startswith(("https://", "http://")):
+    raise ImproperlyConfigured("ISOTRACK_PUBLIC_URL must be an absolute http(s) URL (the check-in links)")
 IPLEDGE_WEBSITE_URL = os.environ.get("IPLEDGE_WEBSITE_URL", "https://www.ipledgeprogram.com").strip()
 if not IPLEDGE_WEBSITE_URL.startswith(("https://", "http://")) or len(IPLEDGE_WEBSITE_URL) < 12:
     raise ImproperlyConfigured("IPLEDGE_WEBSITE_URL must be an absolute http(s) URL (a card's link)")

@@ -43,11 +43,13 @@ from django.core.mail import EmailMessage, get_connection
 from django.core.mail.backends.base import BaseEmailBackend
 from django.db import connection, transaction
 from django.db.models import F, Q, QuerySet
+from django.urls import reverse
 from django.utils import timezone
 
 from isotrack.clinic import calendar as clinic_calendar
+from isotrack.clinic.actions.check_ins import issue_check_in
 from isotrack.clinic.calendar import CalendarEntry
-from isotrack.clinic.models import Practice
+from isotrack.clinic.models import CheckIn, Course, Practice
 from isotrack.clinic.queries import practice_today
 from isotrack.notify.feeds import staff_summary
 from isotrack.notify.models import Audience, OutboxStatus, ReminderOutbox
@@ -126,6 +128,50 @@ def staff_message(entry: CalendarEntry, practice: Practice) -> tuple[str, str]:
     return subject, body
 
 
+def check_in_paragraph(course: Course, visit_date: date) -> str:
+    """The visit's check-in link for the patient's reminder (issue 17; one link per visit: none when the
+    visit has one already). It names no drug, result, method or answer."""
+    issued = issue_check_in(course=course, visit_date=visit_date)
+    if issued is None:
+        return ""
+    url = f"{settings.PUBLIC_URL}{reverse('check_in', kwargs={'secret': issued.secret})}"
+    return (
+        f"\nBefore the visit you can answer the clinic's usual questions from your phone: {url}\n"
+        f"The link works once, until the end of {visit_date.isoformat()}; you will be asked your date of "
+        "birth first.\n"
+    )
+
+
+def self_harm_notice(check_in: CheckIn) -> int:
+    """A notice to the course's prescriber that a check-in needs a call today (a patient reported thoughts of
+    self-harm): queued once per check-in, sent by the next run or ``deliver_reminders``. No patient, drug,
+    result or answer is named: the worklist shows the course first. Returns how many rows are new."""
+    course = check_in.course
+    prescriber, practice = course.prescriber, course.patient.practice
+    if not prescriber.email or not prescriber.is_active:
+        return 0
+    row = ReminderOutbox(
+        practice=practice,
+        patient=course.patient,
+        course=course,
+        audience=Audience.STAFF,
+        recipient=prescriber.email,
+        event_uid=f"check-in-{check_in.uuid}@isotrack",
+        event_kind="check_in_self_harm",
+        event_date=check_in.reported_on or practice_today(practice),
+        queued_on=practice_today(practice),
+        subject="isotrack: a patient needs a call today",
+        body=(
+            f"{practice.name}\n\nA patient's check-in before a visit needs a call from you today. Open "
+            "isotrack's worklist: the course is first.\n"
+        ),
+    )
+    if ReminderOutbox.objects.filter(recipient=row.recipient, event_uid=row.event_uid).exists():
+        return 0
+    ReminderOutbox.objects.bulk_create([row], ignore_conflicts=True)  # a concurrent twin: the key drops it
+    return 1
+
+
 def _rows_for(entry: CalendarEntry, practice: Practice, day: date) -> list[ReminderOutbox]:
     rows = []
     patient, prescriber = entry.patient, entry.course.prescriber
@@ -167,6 +213,9 @@ def queue_reminders(practice: Practice, day: date) -> int:
         )
     )
     new = [r for r in rows if (r.recipient, r.event_uid, r.event_date) not in known]
+    for row in new:
+        if row.audience == Audience.PATIENT and row.event_kind == "visit":
+            row.body += check_in_paragraph(row.course, row.event_date)
     with transaction.atomic():
         # A concurrent run may insert the same key between the read and here: the UNIQUE key drops it.
         ReminderOutbox.objects.bulk_create(new, ignore_conflicts=True)

@@ -7,6 +7,7 @@ from django.views.generic import TemplateView
 from isotrack.web import (
     account_views,
     audit_views,
+    check_in_views,
     course_views,
     import_views,
     record_views,
@@ -21,6 +22,8 @@ LINK_HOURS = {"hours": settings.PASSWORD_RESET_TIMEOUT // 3600}  # how long a li
 
 urlpatterns = [
     path("healthz", views.healthz, name="healthz"),
+    path("check-in/<str:secret>/", check_in_views.check_in, name="check_in"),
+    path("check-in/<str:secret>/questions/", check_in_views.check_in_questions, name="check_in_questions"),
     path("login/", account_views.PasswordThenCodeLoginView.as_view(), name="login"),
     path("login/code/", account_views.login_code, name="login_code"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),

@@ -130,6 +130,11 @@ def open_check_in(*, check_in: CheckIn, birth_date: dt.date | None) -> str:
     return "locked" if item.locked_at else "wrong"
 
 
+def phq9_called_for(phq2: list[int] | tuple[int, ...]) -> bool:
+    """Whether the PHQ-2's two answers call for the PHQ-9's other seven (MOOD: the core's rule)."""
+    return core.phq9_called_for(sum(phq2[:PHQ2_ITEMS]))
+
+
 @dataclass(frozen=True)
 class Medicine:
     name: str

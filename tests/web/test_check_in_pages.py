@@ -1,0 +1,147 @@
+"""The patient's check-in pages (issue 17, item 2), through Django's test client and a real SMTP server: the
+reminder of a visit carries a link that names nothing clinical; the birth date opens it (five wrong ones close
+it); the questions are answered once (PHQ-9 when the PHQ-2 calls for it); thoughts of self-harm show 988, put
+the course first on the worklist and notify the prescriber without naming anyone. Synthetic data only."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+from decimal import Decimal
+
+import pytest
+from django.test import Client
+from django.urls import reverse
+
+from isotrack.clinic import worklist
+from isotrack.clinic.actions.check_ins import SYMPTOMS, issue_check_in
+from isotrack.clinic.actions.courses import start_course
+from isotrack.clinic.actions.ipledge import record_dispense, record_ipledge_entry
+from isotrack.clinic.actions.patients import register_patient
+from isotrack.clinic.models import CheckIn
+from isotrack.notify.models import Audience, ReminderOutbox
+from isotrack.notify.reminders import RunReport, deliver_reminders
+from tests.conftest import TODAY, clinic_clock
+from tests.notify.test_reminders import FORBIDDEN, text_of
+
+pytestmark = pytest.mark.django_db
+
+BIRTH = date(2004, 3, 1)
+QUIET = {f"symptom_{key}": "none" for key in SYMPTOMS}
+
+
+@pytest.fixture
+def link(course, prescriber):
+    prescriber.email = "prescriber@example.test"
+    prescriber.save(update_fields=["email"])
+    issued = issue_check_in(course=course, visit_date=TODAY)
+    assert issued is not None
+    return reverse("check_in", kwargs={"secret": issued.secret})
+
+
+def opened(link: str) -> Client:
+    browser = Client()
+    assert browser.post(link, {"birth_date": BIRTH.isoformat()}).status_code == 302
+    return browser
+
+
+def test_five_wrong_birth_dates_close_the_link_for_good(link):
+    browser = Client()
+    page = browser.get(link)
+    assert page.status_code == 200 and 'name="birth_date"' in page.content.decode()
+    for left in (4, 3, 2, 1):
+        refused = browser.post(link, {"birth_date": "2004-03-02"})
+        assert refused.status_code == 422 and f"{left} more tr" in refused.content.decode()
+    closed = browser.post(link, {"birth_date": "2004-03-02"})
+    assert closed.status_code == 410 and "This link is closed" in closed.content.decode()
+    assert browser.post(link, {"birth_date": BIRTH.isoformat()}).status_code == 410
+    assert Client().get(link).status_code == 410
+
+
+def test_an_unknown_or_expired_link_opens_nothing(link):
+    assert Client().get("/check-in/not-a-link/").status_code == 404
+    with clinic_clock(datetime(2026, 12, 2, 5, 1, tzinfo=UTC)):  # the visit's day over in New York
+        page = Client().get(link)
+    assert page.status_code == 410 and "expired" in page.content.decode()
+
+
+def test_the_questions_need_the_birth_date_in_this_browser(link):
+    opened(link)
+    assert Client().get(link.rstrip("/") + "/questions/").status_code == 302
+
+
+def test_missing_answers_are_named_and_nothing_is_sent(link):
+    browser = opened(link)
+    questions = link + "questions/"
+    refused = browser.post(questions, {"phq1": "0"})
+    assert refused.status_code == 422
+    form = refused.context["form"]
+    assert {"phq2", "symptom_dry_lips"} <= set(form.errors)
+    assert CheckIn.objects.get().submitted_at is None
+
+
+def test_answers_are_sent_once_and_change_no_record(link, course):
+    browser = opened(link)
+    questions = link + "questions/"
+    sent = browser.post(
+        questions,
+        {"phq1": "1", "phq2": "0", **QUIET, "symptom_dry_lips": "moderate"}
+        | {"methods": ["iud_copper"], "medicine_0": "ibuprofen"},
+    )
+    assert sent.status_code == 200 and "your answers were sent" in sent.content.decode()
+    assert "988" in sent.content.decode() and 'data-testid="crisis"' not in sent.content.decode()
+    stored = CheckIn.objects.get()
+    assert stored.answers["symptoms"]["dry_lips"] == "moderate" and stored.answers["phq"] == [1, 0]
+    assert not course.patient.other_medications.exists()
+    again = browser.get(link)
+    assert again.status_code == 410 and "already sent" in again.content.decode()
+
+
+def test_thoughts_of_self_harm_show_988_put_the_course_first_and_notify_the_prescriber(
+    link, course, prescriber, smtp_server
+):
+    other = register_patient(
+        actor=prescriber,
+        mrn="CI-2",
+        given_name="Synthetic",
+        family_name="Other",
+        birth_date=date(2001, 5, 5),
+        category="cannot_get_pregnant",
+    )
+    second = start_course(
+        actor=prescriber,
+        patient=other,
+        prescriber=prescriber,
+        start=date(2026, 11, 1),
+        mg_per_day=Decimal(40),
+        product="conventional",
+    )
+    record_ipledge_entry(actor=prescriber, course=second, kind="enrollment", day=date(2026, 10, 20))
+    record_dispense(actor=prescriber, course=second, day=date(2026, 11, 1), days_supply=30)
+    browser = opened(link)
+    questions = link + "questions/"
+    more = browser.post(questions, {"phq1": "2", "phq2": "2", **QUIET})
+    assert more.status_code == 302  # the PHQ-2 of 4 calls for the PHQ-9's other seven
+    page = browser.get(questions).content.decode()
+    assert 'name="phq9"' in page and 'name="phq1"' not in page
+    sent = browser.post(questions, {f"phq{n}": "1" for n in range(3, 10)})
+    text = sent.content.decode()
+    assert 'data-testid="crisis"' in text and 'href="tel:988"' in text
+    assert CheckIn.objects.get().answers["phq"] == [2, 2, 1, 1, 1, 1, 1, 1, 1]
+    line = worklist.worklist(prescriber, worklist.WorklistFilters()).lines[0]
+    assert line.course_uuid == course.uuid and line.step_code == "ALERT_SELF_HARM_REPORTED"
+    notice = ReminderOutbox.objects.get(audience=Audience.STAFF, event_kind="check_in_self_harm")
+    deliver_reminders(RunReport())
+    (message,) = [m for m in smtp_server.inbox.messages if m["To"] == prescriber.email]
+    words = text_of(message)
+    assert notice.recipient == prescriber.email and "needs a call" in words
+    patient = course.patient
+    for named in (
+        patient.family_name,
+        patient.given_name,
+        patient.mrn,
+        "self-harm",
+        "phq",
+        "mood",
+        *FORBIDDEN,
+    ):
+        assert named.lower() not in words, named
