@@ -11,6 +11,8 @@ from decimal import Decimal
 import pytest
 
 from isotrack import core
+from isotrack.audit.events import EventCode
+from isotrack.audit.models import AuditEvent
 from isotrack.clinic import worklist
 from isotrack.clinic.actions.check_ins import (
     CHECK_IN_TRIES,
@@ -20,6 +22,8 @@ from isotrack.clinic.actions.check_ins import (
     check_in_of,
     issue_check_in,
     open_check_in,
+    pending_check_in,
+    review_check_in,
     state_of,
     submit_check_in,
     token_hash,
@@ -27,8 +31,8 @@ from isotrack.clinic.actions.check_ins import (
 from isotrack.clinic.actions.courses import start_course
 from isotrack.clinic.actions.ipledge import record_dispense, record_ipledge_entry
 from isotrack.clinic.actions.patients import register_patient
-from isotrack.clinic.errors import InvalidInput
-from isotrack.clinic.models import CheckIn
+from isotrack.clinic.errors import InvalidInput, NotPermitted
+from isotrack.clinic.models import CheckIn, MoodScreen, ReportSource
 from isotrack.clinic.records import course_facts
 from tests.conftest import TODAY, clinic_clock
 
@@ -170,3 +174,50 @@ def test_a_report_of_self_harm_puts_the_course_first_on_the_worklist_at_once(pre
     assert not any(e.kind == "mood_screen" for e in course_facts(last).events), "a report is no mood screen"
     with clinic_clock(datetime(2026, 12, 10, 15, tzinfo=UTC)):  # the visit's day has passed: still first
         assert worklist.worklist(prescriber, filters).lines[0].course_uuid == last.uuid
+
+
+def test_a_confirmed_answer_is_a_record_with_the_patient_as_its_source(course, prescriber, nurse, check_in):
+    submit_check_in(
+        check_in=check_in.check_in,
+        answers=answers(
+            3, 3, 1, 1, 1, 1, 0, 0, 1,
+            symptoms=QUIET | {"dry_lips": "moderate"},
+            medicines=(Medicine("doxycycline", date(2026, 11, 20)),),
+        ),
+    )  # fmt: skip
+    assert course_facts(course).reported_self_harm == (TODAY,)
+    assert pending_check_in(course, TODAY) == check_in.check_in
+    review_check_in(actor=nurse, check_in=check_in.check_in, confirmed={"mood", "medicines"})
+    screen = MoodScreen.objects.get(course=course)
+    assert (screen.instrument, screen.score, screen.item9, screen.source) == ("phq9", 11, 1, "patient")
+    assert screen.recorded_by == nurse and screen.date == TODAY
+    row = AuditEvent.objects.get(action=EventCode.MOOD_SCREEN_RECORD, object_uuid=screen.uuid)
+    assert row.after["source"] == ReportSource.PATIENT and row.actor == nurse
+    (medicine,) = course.patient.other_medications.all()
+    assert (medicine.name, medicine.medication_class, medicine.source) == (
+        "doxycycline",
+        "tetracycline",
+        "patient",
+    )
+    assert not course.side_effects.exists(), "the side effects were not confirmed: still only a report"
+    review = AuditEvent.objects.get(action=EventCode.CHECK_IN_REVIEW)
+    assert (
+        review.after["confirmed"] == ["medicines", "mood"]
+        and review.reason == "reported by the patient at check-in"
+    )
+    found = course_facts(course)
+    assert found.reported_self_harm == (), "reviewed: the report is a record now"
+    codes = {a.code for a in core.evaluate(found, TODAY).alerts}
+    assert {"SELF_HARM_RISK", "TETRACYCLINE_IN_USE"} <= codes and "SELF_HARM_REPORTED" not in codes
+    assert pending_check_in(course, TODAY) is None
+    with pytest.raises(InvalidInput):
+        review_check_in(actor=nurse, check_in=check_in.check_in, confirmed={"symptoms"})
+
+
+def test_unreviewed_answers_leave_the_visit_form_when_the_visit_has_passed(course, check_in, front_desk):
+    submit_check_in(check_in=check_in.check_in, answers=answers(0, 1))
+    assert pending_check_in(course, VISIT) == check_in.check_in
+    assert pending_check_in(course, VISIT + timedelta(days=1)) is None
+    assert CheckIn.objects.get().answers["phq"] == [0, 1], "kept"
+    with pytest.raises(NotPermitted):
+        review_check_in(actor=front_desk, check_in=check_in.check_in, confirmed={"mood"})

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import UTC, date, datetime
 from decimal import Decimal
 
 import pytest
@@ -10,7 +10,7 @@ from django.urls import URLPattern, get_resolver, reverse
 
 from isotrack.audit.events import EventCode
 from isotrack.clinic.actions.patients import record_medication
-from isotrack.clinic.models import Role
+from isotrack.clinic.models import CheckIn, Role
 
 
 def all_patterns(patterns=None):
@@ -32,11 +32,24 @@ def records(patient, weight, course, nurse):
             actor=nurse, patient=patient, name="doxycycline", start=date(2026, 6, 1)
         ).uuid,
         "course_id": course.uuid,
+        "check_in_id": answered_check_in(course).uuid,
         "kind": "weight",  # a kind of record to correct or void, and one of them
         "record_id": weight.uuid,
         "code": "TRIGLYCERIDES_CRITICAL",  # an alert of the course, by its code and date
         "alert_date": date(2026, 6, 1),
     }
+
+
+def answered_check_in(course):
+    """A check-in of the course, answered by the patient (its review page names it)."""
+    from isotrack.clinic.actions.check_ins import SYMPTOMS, CheckInAnswers, issue_check_in, submit_check_in
+
+    issued = issue_check_in(course=course, visit_date=course.start)
+    assert issued is not None
+    CheckIn.objects.filter(pk=issued.check_in.pk).update(expires_at=datetime(2100, 1, 1, tzinfo=UTC))
+    issued.check_in.refresh_from_db()
+    answers = CheckInAnswers(phq=(1, 1), symptoms=dict.fromkeys(SYMPTOMS, "mild"))
+    return submit_check_in(check_in=issued.check_in, answers=answers)
 
 
 def page_patterns():

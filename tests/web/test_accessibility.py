@@ -10,7 +10,7 @@ from axe_playwright_python.sync_playwright import Axe
 from isotrack.clinic.actions.patients import record_medication
 from isotrack.clinic.models import LabResult
 from isotrack.demo.generator import MAIN_SITUATIONS, build_demo
-from tests.web.test_access import page_patterns, url_of
+from tests.web.test_access import answered_check_in, page_patterns, url_of
 from tests.web.test_alerts_browser import log_in
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -43,6 +43,7 @@ def test_no_page_has_a_serious_or_critical_accessibility_violation(page, live_se
         "member_id": demo.staff["nurse"].uuid,
         "patient_id": course.patient.uuid,
         "medication_id": medication.uuid,
+        "check_in_id": answered_check_in(course).uuid,
         "course_id": course.uuid,
         "kind": "lab",
         "record_id": lab.uuid,

@@ -145,3 +145,25 @@ def test_thoughts_of_self_harm_show_988_put_the_course_first_and_notify_the_pres
         *FORBIDDEN,
     ):
         assert named.lower() not in words, named
+
+
+def test_the_visit_form_shows_the_answers_beside_its_fields_and_the_review_records_them(link, course, nurse):
+    browser = opened(link)
+    browser.post(link + "questions/", {"phq1": "1", "phq2": "1", **QUIET, "symptom_dry_eyes": "mild"})
+    staff = Client()
+    staff.force_login(nurse)
+    visit = staff.get(reverse("course_visit", kwargs={"course_id": course.uuid}))
+    page = visit.content.decode()
+    assert 'data-testid="check-in-pending"' in page and 'data-reported="mood"' in page
+    assert "PHQ-2 score 2" in page and "dry or irritated eyes: mild" in page
+    assert visit.context["form"]["mood_score"].value() in (None, ""), "beside the fields, never inside them"
+    check_in = CheckIn.objects.get()
+    review = reverse("check_in_review", kwargs={"check_in_id": check_in.uuid})
+    shown = staff.get(review).content.decode()
+    assert 'name="confirmed"' in shown and "checked" not in shown, "nothing confirmed beforehand"
+    assert staff.post(review, {"confirmed": ["symptoms"]}).status_code == 302
+    (effect,) = course.side_effects.all()
+    assert (effect.term, effect.severity, effect.source) == ("dry or irritated eyes", "mild", "patient")
+    assert not course.mood_screens.exists()
+    again = staff.get(reverse("course_visit", kwargs={"course_id": course.uuid})).content.decode()
+    assert 'data-testid="check-in-pending"' not in again

@@ -13,7 +13,7 @@ from isotrack.clinic.actions.observations import record_lab_result
 from isotrack.clinic.actions.patients import record_medication
 from isotrack.clinic.models import Role
 from tests.conftest import make_staff
-from tests.web.test_access import page_patterns, url_of
+from tests.web.test_access import answered_check_in, page_patterns, url_of
 
 # The forms each role opens on a course with a lab and a weight (an auditor opens none).
 FORMS_SEEN = {
@@ -94,6 +94,7 @@ def records(patient, weight, course, nurse):
         "patient_id": patient.uuid,
         "medication_id": medication.uuid,
         "course_id": course.uuid,
+        "check_in_id": answered_check_in(course).uuid,
         "kind": "lab",
         "record_id": lab.uuid,
         "code": "TRIGLYCERIDES_CRITICAL",

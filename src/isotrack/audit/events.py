@@ -20,6 +20,7 @@ class EventCode(StrEnum):
     CONTRACEPTION_END = "contraception.end"
     MEDICATION_RECORD = "medication.record"  # another medicine or supplement the patient takes (MED-*)
     MEDICATION_END = "medication.end"
+    CHECK_IN_REVIEW = "check_in.review"  # a clinician confirmed a check-in's answers (they became records)
 
     # the course and its dosing (clinic.actions.courses, clinic.actions.dosing)
     COURSE_START = "course.start"

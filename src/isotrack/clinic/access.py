@@ -17,7 +17,16 @@ from django.http import HttpRequest
 
 from isotrack.clinic import looks
 from isotrack.clinic.errors import NotPermitted, RecordNotFound
-from isotrack.clinic.models import Course, OtherMedication, Patient, Practice, Role, StaffUser, Weight
+from isotrack.clinic.models import (
+    CheckIn,
+    Course,
+    OtherMedication,
+    Patient,
+    Practice,
+    Role,
+    StaffUser,
+    Weight,
+)
 
 
 class StaffRequest(HttpRequest):
@@ -134,6 +143,19 @@ def access_course(user: StaffUser, course_uuid: Any) -> Course:
         raise RecordNotFound("No such course.")
     looks.saw(course.patient)
     return course
+
+
+def access_check_in(user: StaffUser, check_in_uuid: Any) -> CheckIn:
+    """A check-in of a course of the user's practice."""
+    key, practice_id = _parse_uuid(check_in_uuid), user.practice_id
+    item = None
+    if key and practice_id is not None:  # a superuser of no practice reaches none
+        qs = CheckIn.objects.select_related("course__patient", "course__prescriber")
+        item = qs.filter(course__patient__practice_id=practice_id, uuid=key).first()
+    if item is None:
+        raise RecordNotFound("No such check-in.")
+    looks.saw(item.course.patient)
+    return item
 
 
 def access_medication(user: StaffUser, medication_uuid: Any) -> OtherMedication:

@@ -213,6 +213,14 @@ class Severity(models.TextChoices):
     SEVERE = "severe", "Severe"
 
 
+class ReportSource(models.TextChoices):
+    """Who a record's values came from: the clinic, or the patient (a check-in's answer a clinician
+    confirmed: the record's ``recorded_by``; issue 17)."""
+
+    CLINIC = "clinic", "Entered by the clinic"
+    PATIENT = "patient", "Reported by the patient at check-in, confirmed by a clinician"
+
+
 class SideEffectAction(models.TextChoices):
     NONE = "none", "No change"
     TREATED = "treated", "Treated"
@@ -509,6 +517,7 @@ class OtherMedication(RecordedModel):
     rxnorm = models.CharField(max_length=20, blank=True)  # the RxNorm ingredient code, when known
     start = models.DateField()
     end = models.DateField(null=True, blank=True)
+    source = models.CharField(max_length=10, choices=ReportSource.choices, default=ReportSource.CLINIC)
 
     class Meta:
         constraints = [_date_order("other_medication_end_after_start", "start", "end")]
@@ -736,6 +745,7 @@ class MoodScreen(RecordedModel):
     instrument = models.CharField(max_length=4, choices=MoodInstrument.choices)
     score = models.PositiveSmallIntegerField()
     item9 = models.PositiveSmallIntegerField(null=True, blank=True)
+    source = models.CharField(max_length=10, choices=ReportSource.choices, default=ReportSource.CLINIC)
 
     class Meta:
         constraints = [
@@ -763,6 +773,7 @@ class SideEffect(RecordedModel):
     onset = models.DateField()
     resolved_on = models.DateField(null=True, blank=True)
     action = models.CharField(max_length=20, choices=SideEffectAction.choices, default=SideEffectAction.NONE)
+    source = models.CharField(max_length=10, choices=ReportSource.choices, default=ReportSource.CLINIC)
 
     class Meta:
         constraints = [_date_order("side_effect_resolved_after_onset", "onset", "resolved_on")]

@@ -18,17 +18,20 @@ from datetime import date
 from typing import Any
 
 from django import forms
+from django.contrib import messages
 from django.contrib.auth.decorators import login_not_required
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_http_methods
 
+from isotrack.clinic.access import Capability, StaffRequest, access_check_in
 from isotrack.clinic.actions import check_ins
 from isotrack.clinic.actions.check_ins import SYMPTOMS, CheckInAnswers, Medicine
 from isotrack.clinic.errors import InvalidInput
 from isotrack.clinic.models import CheckIn, ContraceptionMethodCode
 from isotrack.notify.reminders import self_harm_notice
 from isotrack.web.forms import DateInput
+from isotrack.web.views import form_page, write_view
 
 OPENED = "check_in_opened"  # the session's key: the check-ins this browser opened with the birth date
 DRAFT = "check_in_draft"  # the first page's answers while the PHQ-9 is asked
@@ -229,3 +232,56 @@ def _send(request: HttpRequest, found: CheckIn, draft: dict[str, Any], more: lis
     request.session.pop(DRAFT, None)
     context = {"practice": found.course.patient.practice, "crisis": sent.self_harm_reported}
     return render(request, "web/check_in/thanks.html", context)
+
+
+# --- the clinician's review (item 3): the answers beside the visit's fields, confirmed group by group ------
+
+
+class ReviewForm(forms.Form):
+    confirmed = forms.MultipleChoiceField(
+        label="Confirmed with the patient, as reported",
+        choices=[
+            ("mood", "The mood questions (a mood screen)"),
+            ("symptoms", "The side effects"),
+            ("medicines", "The new medicines"),
+        ],
+        widget=forms.CheckboxSelectMultiple,
+        required=False,
+        help_text="What you do not tick stays the patient's report: it is not recorded.",
+    )
+
+
+def reported_context(check_in: CheckIn | None) -> dict[str, Any]:
+    """The answers of a check-in awaiting review, as the visit form and the review page show them."""
+    if check_in is None:
+        return {"check_in": None}
+    answers = check_in.answers or {}
+    methods = dict(METHOD_CHOICES)
+    return {
+        "check_in": check_in,
+        "reported": check_ins.reported_records(check_in),
+        "reported_methods": [methods.get(code, code) for code in answers.get("methods", [])],
+        "reported_missed_pills": answers.get("missed_pills"),
+    }
+
+
+@write_view(Capability.RECORD_OBSERVATIONS)
+def check_in_review(request: StaffRequest, check_in_id: str) -> HttpResponse:
+    """A check-in's answers, each group confirmed as a record (the patient its source) or left a report."""
+    found = access_check_in(request.user, check_in_id)
+    course = found.course
+
+    def save(data: dict[str, Any]) -> HttpResponse:
+        check_ins.review_check_in(actor=request.user, check_in=found, confirmed=data["confirmed"])
+        confirmed = ", ".join(data["confirmed"]) or "nothing"
+        messages.success(
+            request, f"Check-in reviewed: confirmed {confirmed}; the rest stays the patient's report."
+        )
+        return redirect("course", course_id=course.uuid)
+
+    if found.submitted_at is None or found.reviewed_at is not None:
+        messages.info(request, "This check-in has no answers awaiting review.")
+        return redirect("course", course_id=course.uuid)
+    form = ReviewForm(request.POST or None)
+    context = {"course": course, "patient": course.patient, **reported_context(found)}
+    return form_page(request, form, "web/check_in/review.html", context, save)

@@ -24,6 +24,7 @@ urlpatterns = [
     path("healthz", views.healthz, name="healthz"),
     path("check-in/<str:secret>/", check_in_views.check_in, name="check_in"),
     path("check-in/<str:secret>/questions/", check_in_views.check_in_questions, name="check_in_questions"),
+    path("check-ins/<uuid:check_in_id>/review/", check_in_views.check_in_review, name="check_in_review"),
     path("login/", account_views.PasswordThenCodeLoginView.as_view(), name="login"),
     path("login/code/", account_views.login_code, name="login_code"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),

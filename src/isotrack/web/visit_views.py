@@ -16,6 +16,7 @@ from django.views.decorators.http import require_http_methods
 from isotrack.clinic import dose_planning, submissions, visit_queries
 from isotrack.clinic.access import Capability, StaffRequest, access_course, can, require
 from isotrack.clinic.actions.alerts import acknowledge_alert, record_pregnancy_follow_up
+from isotrack.clinic.actions.check_ins import pending_check_in
 from isotrack.clinic.actions.dosing import change_dose, record_interruption, record_missed_dose
 from isotrack.clinic.actions.ipledge import record_dispense, record_ipledge_entry
 from isotrack.clinic.actions.visits import record_monthly_visit
@@ -23,6 +24,7 @@ from isotrack.clinic.errors import InvalidInput, RecordNotFound
 from isotrack.clinic.models import Course, PregnancyFollowUpStep, Visit
 from isotrack.clinic.queries import course_banner, practice_today
 from isotrack.clinic.queries import prescription_words as visit_summary_prescription
+from isotrack.web.check_in_views import reported_context
 from isotrack.web.views import SUBMISSION_FIELD, _form_with_error, form_page, save_once, write_view
 from isotrack.web.visit_forms import (
     LAB_ROWS,
@@ -108,6 +110,7 @@ def course_visit(request: StaffRequest, course_id: str) -> HttpResponse:
         "can_prescribe": can_prescribe,
         "side_effect_rows": form.rows("side_effect", SIDE_EFFECT_ROWS, ("term", "severity", "action_taken")),
         "lab_rows": form.rows("lab", LAB_ROWS, ("test", "value", "unit")),
+        **reported_context(pending_check_in(course, context["today"])),
     }
     return render(request, "web/visit/visit_form.html", context, status=422 if form.errors else 200)
 

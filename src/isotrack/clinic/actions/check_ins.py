@@ -19,6 +19,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import secrets
+from collections.abc import Collection
 from dataclasses import dataclass, field
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -27,9 +28,14 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from isotrack import core
+from isotrack.audit.events import EventCode
 from isotrack.clinic import queries
+from isotrack.clinic.access import Capability
+from isotrack.clinic.actions.base import check_course, record
+from isotrack.clinic.actions.observations import record_mood_screen, record_side_effect
+from isotrack.clinic.actions.patients import record_medication
 from isotrack.clinic.errors import InvalidInput
-from isotrack.clinic.models import CheckIn, ContraceptionMethodCode, Course, Severity
+from isotrack.clinic.models import CheckIn, ContraceptionMethodCode, Course, ReportSource, Severity, StaffUser
 from isotrack.clinic.queries import practice_today
 from isotrack.clinic.worklist_entries import mark_stale
 
@@ -213,4 +219,92 @@ def submit_check_in(*, check_in: CheckIn, answers: CheckInAnswers) -> CheckIn:
     item.save(update_fields=["answers", "submitted_at", "reported_on", "self_harm_reported"])
     if item.self_harm_reported:
         mark_stale(item.course.patient_id)
+    return item
+
+
+# --- the clinician's review (issue 17, item 3) ------------------------------------------------------------
+
+GROUPS = ("mood", "symptoms", "medicines")  # what a clinician confirms, each as a whole
+
+
+def pending_check_in(course: Course, today: dt.date) -> CheckIn | None:
+    """The course's answered check-in a clinician has not reviewed, while its visit has not passed (the
+    answers then expire from the visit form; they stay on the check-in)."""
+    return (
+        CheckIn.objects.filter(
+            course=course, submitted_at__isnull=False, reviewed_at__isnull=True, visit_date__gte=today
+        )
+        .order_by("-visit_date")
+        .first()
+    )
+
+
+def reported_records(check_in: CheckIn) -> dict[str, list[dict[str, Any]]]:
+    """What each group would record if confirmed, in the clinic's words (nothing recorded here)."""
+    answers = check_in.answers or {}
+    phq = list(answers.get("phq", []))
+    mood = []
+    if phq:
+        nine = len(phq) == PHQ_ITEMS
+        mood.append(
+            {
+                "instrument": "phq9" if nine else "phq2",
+                "score": sum(phq),
+                "item9": phq[PHQ_ITEMS - 1] if nine else None,
+            }
+        )
+    symptoms = [
+        {"term": SYMPTOMS[key].lower(), "severity": severity}
+        for key, severity in answers.get("symptoms", {}).items()
+        if key in SYMPTOMS and severity != NONE
+    ]
+    medicines = [
+        {
+            "name": m["name"],
+            "start": dt.date.fromisoformat(m["start"]) if m.get("start") else check_in.reported_on,
+        }
+        for m in answers.get("medicines", [])
+    ]
+    return {"mood": mood, "symptoms": symptoms, "medicines": medicines}
+
+
+def _day(text: str | None) -> dt.date | None:
+    return dt.date.fromisoformat(text) if text else None
+
+
+@transaction.atomic
+def review_check_in(*, actor: StaffUser, check_in: CheckIn, confirmed: Collection[str]) -> CheckIn:
+    """A clinician's review of a check-in's answers: each group in ``confirmed`` (of ``GROUPS``) becomes
+    records through the kinds' own actions, with the patient as their source (``ReportSource.PATIENT``;
+    recorded by the clinician, dated the day the patient answered); the others stay on the check-in, never
+    records. The review itself is audited; a self-harm report then leaves the worklist's SELF_HARM_REPORTED
+    (a confirmed PHQ-9 with item 9 above 0 is the engine's SELF_HARM_RISK)."""
+    item = CheckIn.objects.select_for_update().select_related("course__patient").get(pk=check_in.pk)
+    check_course(actor, item.course, Capability.RECORD_OBSERVATIONS)
+    if item.submitted_at is None or item.reviewed_at is not None:
+        raise InvalidInput("This check-in has no answers to review.", field=None)
+    unknown = set(confirmed) - set(GROUPS)
+    if unknown:
+        raise InvalidInput(f"Nothing to confirm as {sorted(unknown)[0]!r}.", field="confirmed")
+    course, day = item.course, item.reported_on
+    assert day is not None
+    found = reported_records(item)
+    patient = ReportSource.PATIENT
+    for screen in found["mood"] if "mood" in confirmed else ():
+        record_mood_screen(actor=actor, course=course, day=day, source=patient, **screen)
+    for effect in found["symptoms"] if "symptoms" in confirmed else ():
+        record_side_effect(actor=actor, course=course, onset=day, source=patient, **effect)
+    for medicine in found["medicines"] if "medicines" in confirmed else ():
+        record_medication(actor=actor, patient=course.patient, source=patient, **medicine)
+    item.reviewed_at = timezone.now()
+    item.reviewed_by = actor
+    item.save(update_fields=["reviewed_at", "reviewed_by"])
+    record(
+        actor=actor,
+        action=EventCode.CHECK_IN_REVIEW,
+        instance=item,
+        patient=course.patient,
+        after={"visit_date": item.visit_date.isoformat(), "confirmed": sorted(confirmed)},
+        reason="reported by the patient at check-in",
+    )
     return item

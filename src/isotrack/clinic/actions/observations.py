@@ -21,6 +21,7 @@ from isotrack.clinic.models import (
     LabResult,
     MoodScreen,
     PregnancyTest,
+    ReportSource,
     SideEffect,
     StaffUser,
 )
@@ -88,11 +89,18 @@ def record_lab_result(
 
 @action
 def record_mood_screen(
-    *, actor: StaffUser, course: Course, day: date, instrument: str, score: int, item9: int | None = None
+    *,
+    actor: StaffUser,
+    course: Course,
+    day: date,
+    instrument: str,
+    score: int,
+    item9: int | None = None,
+    source: str = ReportSource.CLINIC,
 ) -> MoodScreen:
     check_course(actor, course, Capability.RECORD_OBSERVATIONS)
     dated(course.patient, day, "date", "A mood screen")
-    item = MoodScreen(course=course, date=day, instrument=instrument, score=score, item9=item9)
+    item = MoodScreen(course=course, date=day, instrument=instrument, score=score, item9=item9, source=source)
     return create(actor, item, patient=course.patient, code=EventCode.MOOD_SCREEN_RECORD)
 
 
@@ -106,12 +114,19 @@ def record_side_effect(
     onset: date,
     resolved_on: date | None = None,
     action_taken: str = "none",
+    source: str = ReportSource.CLINIC,
 ) -> SideEffect:
     check_course(actor, course, Capability.RECORD_OBSERVATIONS)
     dated(course.patient, onset, "onset", "A side effect's onset")
     if resolved_on is not None:
         dated(course.patient, resolved_on, "resolved_on", "A side effect's end")
     item = SideEffect(
-        course=course, term=term, severity=severity, onset=onset, resolved_on=resolved_on, action=action_taken
+        course=course,
+        term=term,
+        severity=severity,
+        onset=onset,
+        resolved_on=resolved_on,
+        action=action_taken,
+        source=source,
     )
     return create(actor, item, patient=course.patient, code=EventCode.SIDE_EFFECT_RECORD)

@@ -30,6 +30,7 @@ from isotrack.clinic.models import (
     Patient,
     PatientCategory,
     Practice,
+    ReportSource,
     StaffUser,
     Weight,
     WeightUnit,
@@ -251,6 +252,7 @@ def record_medication(
     end: date | None = None,
     medication_class: str | None = None,
     rxnorm: str = "",
+    source: str = ReportSource.CLINIC,
 ) -> OtherMedication:
     """Another medicine or supplement the patient takes (MED-TETRA, MED-VITA, MED-INDUCER). Its class is the
     one given (a course file's, or a clinician's), or the core's table's for the name or RxNorm code
@@ -270,7 +272,13 @@ def record_medication(
     if end is not None:
         dated(patient, end, "end", "A medicine's last day")
     item = OtherMedication(
-        patient=patient, name=name, medication_class=medication_class, rxnorm=rxnorm, start=start, end=end
+        patient=patient,
+        name=name,
+        medication_class=medication_class,
+        rxnorm=rxnorm,
+        start=start,
+        end=end,
+        source=source,
     )
     return create(actor, item, patient=patient, code=EventCode.MEDICATION_RECORD)
 
