@@ -34,6 +34,7 @@ from isotrack.clinic.actions.patients import register_patient
 from isotrack.clinic.errors import InvalidInput, NotPermitted
 from isotrack.clinic.models import CheckIn, MoodScreen, ReportSource
 from isotrack.clinic.records import course_facts
+from isotrack.demo.generator import MAIN_SITUATIONS, build_demo
 from tests.conftest import TODAY, clinic_clock
 
 pytestmark = pytest.mark.django_db
@@ -221,3 +222,15 @@ def test_unreviewed_answers_leave_the_visit_form_when_the_visit_has_passed(cours
     assert CheckIn.objects.get().answers["phq"] == [0, 1], "kept"
     with pytest.raises(NotPermitted):
         review_check_in(actor=front_desk, check_in=check_in.check_in, confirmed={"mood"})
+
+
+def test_one_patient_answered_the_check_in_and_nothing_is_recorded_from_it():
+    """Issue 17: the demo shows a check-in awaiting a clinician's review; its answers are no records."""
+    demo = build_demo(patients=len(MAIN_SITUATIONS), seed=1)  # for the clinic's today: its link still open
+    (check_in,) = CheckIn.objects.all()
+    (course,) = demo.courses["treatment_month_3"][:1]
+    assert check_in.course == course and check_in.visit_date == TODAY + timedelta(days=3)
+    assert check_in.submitted_at is not None and check_in.reviewed_at is None
+    assert not check_in.self_harm_reported
+    assert check_in.answers["medicines"][0]["name"] == "St John's wort"
+    assert not course.patient.other_medications.exists(), "reported, not recorded"

@@ -40,6 +40,7 @@ def test_a_nurse_records_a_tetracycline_and_the_course_page_shows_the_alert(
     assert 'data-class="tetracycline"' in page and "Tetracycline antibiotic" in page
     course_page = client.get(reverse("course", kwargs={"course_id": course.uuid})).content.decode()
     assert "MED-TETRA" in course_page
+    assert "Doxycycline (tetracycline antibiotic): 2026-06-10 to ongoing" in course_page
 
 
 def test_a_chosen_class_is_kept_and_the_medicine_is_ended(client, nurse, patient):

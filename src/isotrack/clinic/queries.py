@@ -17,6 +17,7 @@ from isotrack.clinic.access import patients_of
 from isotrack.clinic.dose_planning import line_of, plan_strengths, product_words
 from isotrack.clinic.models import (
     AlertAcknowledgment,
+    CheckIn,
     ContraceptionMethodCode,
     Course,
     CourseStatus,
@@ -203,6 +204,12 @@ def course_page(course: Course, today: date) -> dict[str, Any]:
             for screen in reversed(course.mood_screens.all())
         ],
         "side_effects": list(reversed(course.side_effects.all())),
+        "medications": list(course.patient.other_medications.order_by("-start", "-id")),
+        "check_in": CheckIn.objects.filter(
+            course=course, submitted_at__isnull=False, reviewed_at__isnull=True
+        )
+        .order_by("-visit_date")
+        .first(),
         "alerts": [
             {"alert": a, "words": core.plain_words(a.explanation, a.rule_id)} for a in evaluation.alerts
         ],

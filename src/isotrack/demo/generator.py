@@ -42,6 +42,14 @@ from django.db import transaction
 
 from isotrack.clinic import queries
 from isotrack.clinic.actions.alerts import acknowledge_alert, record_pregnancy_follow_up
+from isotrack.clinic.actions.check_ins import (
+    SYMPTOMS,
+    CheckInAnswers,
+    Medicine,
+    issue_check_in,
+    state_of,
+    submit_check_in,
+)
 from isotrack.clinic.actions.courses import end_course, start_course
 from isotrack.clinic.actions.dosing import change_dose, record_interruption, record_missed_dose
 from isotrack.clinic.actions.ipledge import record_dispense, record_ipledge_entry
@@ -1449,7 +1457,31 @@ def build_demo(*, patients: int = 60, seed: int = 1, today: date | None = None) 
         _populate(
             demo, _team(pinned, staff), list(PINNED_SITUATIONS), seed=seed, today=today, first_number=900_001
         )
+        _answered_check_in(demo, today)
     return demo
+
+
+def _answered_check_in(demo: DemoPractice, today: date) -> None:
+    """One patient answered the check-in before a visit in the coming days (issue 17): the course page and
+    the visit form show the answers as the patient's, beside the fields, until a clinician confirms them. No
+    thoughts of self-harm, so the worklist is the situations' own. Its link's secret is not kept (the demo
+    sends no reminder)."""
+    found = demo.courses.get("treatment_month_3", [])
+    if not found:
+        return
+    course = found[0]
+    issued = issue_check_in(course=course, visit_date=today + _days(3))
+    if issued is None or state_of(issued.check_in) != "open":  # a demo built for a day long past
+        return
+    methods = course.patient.contraception.filter(end__isnull=True).values_list("method", flat=True)
+    symptoms = dict.fromkeys(SYMPTOMS, "none") | {"dry_lips": "moderate", "dry_eyes": "mild"}
+    answers = CheckInAnswers(
+        phq=(1, 0),
+        symptoms=symptoms,
+        methods=tuple(sorted(methods)),
+        medicines=(Medicine("St John's wort", today - _days(10)),),
+    )
+    submit_check_in(check_in=issued.check_in, answers=answers)
 
 
 def _create_staff(practices: dict[str, Practice]) -> dict[str, StaffUser]:
