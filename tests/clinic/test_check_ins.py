@@ -14,6 +14,7 @@ from isotrack import core
 from isotrack.audit.events import EventCode
 from isotrack.audit.models import AuditEvent
 from isotrack.clinic import worklist
+from isotrack.clinic.actions.alerts import acknowledge_alert
 from isotrack.clinic.actions.check_ins import (
     CHECK_IN_TRIES,
     SYMPTOMS,
@@ -58,7 +59,9 @@ def check_in(course):
 def test_a_visit_has_one_link_whose_secret_is_not_kept(course, check_in):
     assert check_in.check_in.token_hash == token_hash(check_in.secret) != check_in.secret
     assert check_in.secret not in str(CheckIn.objects.values_list().get())
-    assert issue_check_in(course=course, visit_date=VISIT) is None, "the first link stands"
+    again = issue_check_in(course=course, visit_date=VISIT)
+    assert again == check_in and CheckIn.objects.count() == 1, "one check-in per visit, its link the same"
+    assert issue_check_in(course=course, visit_date=VISIT + timedelta(days=1)).secret != check_in.secret
     assert check_in_of(check_in.secret) == check_in.check_in
     assert check_in_of("not a link") is None and check_in_of("") is None
 
@@ -234,3 +237,34 @@ def test_one_patient_answered_the_check_in_and_nothing_is_recorded_from_it():
     assert not check_in.self_harm_reported
     assert check_in.answers["medicines"][0]["name"] == "St John's wort"
     assert not course.patient.other_medications.exists(), "reported, not recorded"
+
+
+def test_a_self_harm_report_reviewed_without_its_mood_answers_stays_until_acknowledged(
+    course, prescriber, nurse, check_in
+):
+    submit_check_in(check_in=check_in.check_in, answers=answers(3, 3, 1, 1, 1, 1, 1, 1, 3))
+    review_check_in(actor=nurse, check_in=check_in.check_in, confirmed=set())
+    assert not MoodScreen.objects.exists()
+    assert course_facts(course).reported_self_harm == (TODAY,), "not confirmed: still the patient's report"
+    step = core.next_step(course_facts(course), TODAY).step
+    assert step is not None and step.code == "ALERT_SELF_HARM_REPORTED"
+    acknowledge_alert(
+        actor=prescriber,
+        course=course,
+        code="SELF_HARM_REPORTED",
+        alert_date=TODAY,
+        reason="called: answered by mistake, PHQ-9 done at the visit",
+        day=TODAY,
+    )
+    found = core.next_step(course_facts(course), TODAY)
+    assert found.step is None or found.step.code != "ALERT_SELF_HARM_REPORTED"
+
+
+def test_a_medicine_first_taken_after_today_or_before_birth_is_refused(check_in, patient):
+    for start in (TODAY + timedelta(days=1), date(1990, 1, 1)):
+        with pytest.raises(InvalidInput) as refused:
+            submit_check_in(
+                check_in=check_in.check_in, answers=answers(0, 0, medicines=(Medicine("retinol", start),))
+            )
+        assert refused.value.field == "medicines"
+    assert CheckIn.objects.get().submitted_at is None

@@ -105,3 +105,12 @@ def test_a_report_changes_nothing_but_its_own_alert_and_the_worklist_rank(
         evaluate(plain, day).to_dict()
     )
     assert proposed_prescription(with_reports, day) == proposed_prescription(plain, day)
+
+
+def test_the_calendars_alert_numbers_did_not_move_with_isotracks_own_alert() -> None:
+    """An alert's review is a calendar event whose UID subscribers keep: its number never moves."""
+    from isotrack.core.urgency import ALERT_NUMBERS
+
+    holding = ("SELF_HARM_RISK", "PREGNANCY_TEST_POSITIVE", "TRIGLYCERIDES_CRITICAL", "LIVER_ENZYMES_HIGH")
+    assert [ALERT_NUMBERS[c] for c in holding] == [1, 2, 3, 4]
+    assert ALERT_NUMBERS["SELF_HARM_REPORTED"] == len(ALERT_NUMBERS)

@@ -11,6 +11,7 @@ import pytest
 from django.test import Client
 
 from isotrack.clinic.models import CheckIn, ContraceptionMethodCode
+from isotrack.notify.models import ReminderOutbox
 from tests.conftest import clinic_clock
 from tests.notify.test_reminders import FORBIDDEN, run, text_of
 
@@ -36,3 +37,9 @@ def test_a_visit_reminder_carries_a_check_in_link_that_names_nothing_clinical(de
     assert CheckIn.objects.count() == len(with_links)
     run(SENT_ON)
     assert CheckIn.objects.count() == len(with_links), "one link per visit"
+
+
+def test_a_sent_reminder_keeps_no_link_secret(demo, smtp_server):
+    run(SENT_ON)
+    rows = ReminderOutbox.objects.filter(event_kind="visit", audience="patient")
+    assert rows.exists() and all("/check-in/[redacted]/" in r.body for r in rows)

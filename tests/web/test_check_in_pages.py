@@ -5,10 +5,12 @@ the course first on the worklist and notify the prescriber without naming anyone
 
 from __future__ import annotations
 
+import logging
 from datetime import UTC, date, datetime
 from decimal import Decimal
 
 import pytest
+from django.conf import settings
 from django.test import Client
 from django.urls import reverse
 
@@ -17,10 +19,9 @@ from isotrack.clinic.actions.check_ins import SYMPTOMS, issue_check_in
 from isotrack.clinic.actions.courses import start_course
 from isotrack.clinic.actions.ipledge import record_dispense, record_ipledge_entry
 from isotrack.clinic.actions.patients import register_patient
-from isotrack.clinic.models import CheckIn
-from isotrack.notify.models import Audience, ReminderOutbox
-from isotrack.notify.reminders import RunReport, deliver_reminders
-from tests.conftest import TODAY, clinic_clock
+from isotrack.clinic.models import CheckIn, Role
+from isotrack.notify.models import Audience, OutboxStatus, ReminderOutbox
+from tests.conftest import TODAY, clinic_clock, make_staff
 from tests.notify.test_reminders import FORBIDDEN, text_of
 
 pytestmark = pytest.mark.django_db
@@ -130,7 +131,7 @@ def test_thoughts_of_self_harm_show_988_put_the_course_first_and_notify_the_pres
     line = worklist.worklist(prescriber, worklist.WorklistFilters()).lines[0]
     assert line.course_uuid == course.uuid and line.step_code == "ALERT_SELF_HARM_REPORTED"
     notice = ReminderOutbox.objects.get(audience=Audience.STAFF, event_kind="check_in_self_harm")
-    deliver_reminders(RunReport())
+    assert notice.status == OutboxStatus.SENT, "sent at once, not at the next daily run"
     (message,) = [m for m in smtp_server.inbox.messages if m["To"] == prescriber.email]
     words = text_of(message)
     assert notice.recipient == prescriber.email and "needs a call" in words
@@ -167,3 +168,61 @@ def test_the_visit_form_shows_the_answers_beside_its_fields_and_the_review_recor
     assert not course.mood_screens.exists()
     again = staff.get(reverse("course_visit", kwargs={"course_id": course.uuid})).content.decode()
     assert 'data-testid="check-in-pending"' not in again
+
+
+def test_with_no_prescriber_to_write_to_the_others_are_told_or_the_patient_asked_to_call(
+    link, course, prescriber, smtp_server
+):
+    prescriber.email = ""
+    prescriber.save(update_fields=["email"])
+    other = make_staff(prescriber.practice, "second.doctor", Role.PRESCRIBER)
+    other.email = "second@example.test"
+    other.save(update_fields=["email"])
+    browser = opened(link)
+    browser.post(link + "questions/", {"phq1": "3", "phq2": "3", **QUIET})
+    page = browser.post(link + "questions/", {f"phq{n}": "1" for n in range(3, 10)}).content.decode()
+    assert "has been told and will call you today" in page
+    assert [m["To"] for m in smtp_server.inbox.messages] == ["second@example.test"]
+    sent = ReminderOutbox.objects.get()
+    assert sent.status == OutboxStatus.SENT
+
+
+def test_nobody_to_tell_asks_the_patient_to_call_the_clinic(link, course, prescriber):
+    prescriber.email = ""
+    prescriber.save(update_fields=["email"])
+    browser = opened(link)
+    browser.post(link + "questions/", {"phq1": "3", "phq2": "3", **QUIET})
+    page = browser.post(link + "questions/", {f"phq{n}": "1" for n in range(3, 10)}).content.decode()
+    assert 'href="tel:988"' in page and "Please also call" in page and "has been told" not in page
+
+
+def test_the_first_pages_answers_wait_on_the_check_in_not_in_the_session(link):
+    browser = opened(link)
+    browser.post(link + "questions/", {"phq1": "3", "phq2": "3", **QUIET, "medicine_0": "retinol"})
+    assert CheckIn.objects.get().draft["medicines"] == [["retinol", ""]]
+    assert "retinol" not in str(dict(browser.session.items()))
+    browser.post(link + "questions/", {f"phq{n}": "0" for n in range(3, 10)})
+    assert CheckIn.objects.get().draft is None
+
+
+def test_a_medicine_date_to_come_is_refused_beside_its_field(link):
+    browser = opened(link)
+    refused = browser.post(
+        link + "questions/",
+        {"phq1": "0", "phq2": "0", **QUIET, "medicine_0": "retinol", "medicine_0_start": "2027-01-05"},
+    )
+    assert refused.status_code == 422 and "medicine_0_start" in refused.context["form"].errors
+
+
+def test_a_links_secret_is_taken_out_of_the_logs_and_of_a_sent_reminder():
+    from isotrack.logs import RedactSecrets, redacted
+
+    record = logging.LogRecord(
+        "django.request", logging.WARNING, "", 0, "Gone: %s", ("/check-in/Abc_12-x/",), None
+    )
+    assert RedactSecrets().filter(record) and "Abc_12-x" not in record.getMessage()
+    assert "secrets" in settings.LOGGING["handlers"]["console"]["filters"]
+    assert (
+        redacted("open https://x.test/check-in/Abc_12-x/ now")
+        == "open https://x.test/check-in/[redacted]/ now"
+    )

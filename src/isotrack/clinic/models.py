@@ -799,7 +799,9 @@ class CheckIn(PublicIdModel):
     answers = models.JSONField(null=True, blank=True)
     reported_on = models.DateField(null=True, blank=True)  # the practice's day the answers came in
     self_harm_reported = models.BooleanField(default=False)
+    draft = models.JSONField(null=True, blank=True)  # the first page's answers while the PHQ-9 is asked
     reviewed_at = models.DateTimeField(null=True, blank=True)
+    mood_confirmed = models.BooleanField(default=False)  # the review made the mood answers a mood screen
     reviewed_by = models.ForeignKey(
         "clinic.StaffUser", on_delete=models.PROTECT, null=True, blank=True, related_name="+"
     )

@@ -245,14 +245,16 @@ def _chunk(course_ids: list[int], recorded_by: datetime | None = None) -> dict[i
 
 
 def _reported(course_ids: list[int], recorded_by: datetime | None) -> dict[int, tuple[date, ...]]:
-    """The days a patient reported thoughts of self-harm at a check-in that no clinician had reviewed (by
-    ``recorded_by``, as things stood then): the engine's SELF_HARM_REPORTED. Nothing else a patient
-    reports is a fact until a clinician confirms it."""
+    """The days a patient reported thoughts of self-harm at a check-in whose mood answers no clinician had
+    confirmed (by ``recorded_by``, as things stood then): the engine's SELF_HARM_REPORTED, until then or until
+    a prescriber acknowledges it. Nothing else a patient reports is a fact until a clinician confirms it."""
     check_ins = CheckIn.objects.filter(course_id__in=_among(course_ids), self_harm_reported=True)
     if recorded_by is None:
-        check_ins = check_ins.filter(reviewed_at__isnull=True)
+        check_ins = check_ins.exclude(mood_confirmed=True)
     else:
-        check_ins = check_ins.filter(submitted_at__lte=recorded_by).exclude(reviewed_at__lte=recorded_by)
+        check_ins = check_ins.filter(submitted_at__lte=recorded_by).exclude(
+            mood_confirmed=True, reviewed_at__lte=recorded_by
+        )
     return _grouped(check_ins.order_by("reported_on", "id").values_list("course_id", "reported_on"), _date)
 
 

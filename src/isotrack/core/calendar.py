@@ -56,7 +56,7 @@ from isotrack.core.schedule import (
     END_OF_COURSE_TEST_LEAD_DAYS,
     peak_labs_count_from_days,
 )
-from isotrack.core.urgency import ALERT_ORDER
+from isotrack.core.urgency import ALERT_NUMBERS
 from isotrack.core.weights import ACT_NOW, SETTLED
 
 DAY = dt.timedelta(days=1)
@@ -748,7 +748,7 @@ class _Plan:
             found.append(
                 PlannedEvent(
                     "alert_review",
-                    ALERT_ORDER.index(alert.code) + 1,
+                    ALERT_NUMBERS[alert.code],
                     alert.date,
                     alert.date,
                     alert.date,

@@ -152,6 +152,12 @@ _ACTIONS = (
     AlertAction("TARGET_REACHED", "Target reached", "plan the course end and its tests", "prescriber"),
 )
 ALERT_ORDER: tuple[str, ...] = tuple(action.code for action in _ACTIONS)
+# Each alert's number in the calendar's events (an event's UID, which a feed's subscribers keep: it must not
+# move when an alert is added): the reference table's order, then isotrack's own alerts.
+OWN_ALERTS = ("SELF_HARM_REPORTED",)
+ALERT_NUMBERS: dict[str, int] = {
+    code: n for n, code in enumerate([*(c for c in ALERT_ORDER if c not in OWN_ALERTS), *OWN_ALERTS], start=1)
+}
 ALERT_ACTIONS: dict[str, AlertAction] = {action.code: action for action in _ACTIONS}
 # Alerts a prescriber may acknowledge: all but a positive pregnancy test, which its follow-up steps close.
 ACKNOWLEDGEABLE: tuple[str, ...] = tuple(code for code in ALERT_ORDER if code != "PREGNANCY_TEST_POSITIVE")

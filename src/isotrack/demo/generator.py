@@ -46,8 +46,8 @@ from isotrack.clinic.actions.check_ins import (
     SYMPTOMS,
     CheckInAnswers,
     Medicine,
+    expiry_of,
     issue_check_in,
-    state_of,
     submit_check_in,
 )
 from isotrack.clinic.actions.courses import end_course, start_course
@@ -1470,9 +1470,12 @@ def _answered_check_in(demo: DemoPractice, today: date) -> None:
     if not found:
         return
     course = found[0]
-    issued = issue_check_in(course=course, visit_date=today + _days(3))
-    if issued is None or state_of(issued.check_in) != "open":  # a demo built for a day long past
+    visit = today + _days(3)
+    if (
+        expiry_of(course, visit) <= queries.now()
+    ):  # a demo built for a day long past: its link would be closed
         return
+    issued = issue_check_in(course=course, visit_date=visit)
     methods = course.patient.contraception.filter(end__isnull=True).values_list("method", flat=True)
     symptoms = dict.fromkeys(SYMPTOMS, "none") | {"dry_lips": "moderate", "dry_eyes": "mild"}
     answers = CheckInAnswers(

@@ -49,8 +49,9 @@ from django.utils import timezone
 from isotrack.clinic import calendar as clinic_calendar
 from isotrack.clinic.actions.check_ins import issue_check_in
 from isotrack.clinic.calendar import CalendarEntry
-from isotrack.clinic.models import CheckIn, Course, Practice
+from isotrack.clinic.models import CheckIn, Course, Practice, Role, StaffUser
 from isotrack.clinic.queries import practice_today
+from isotrack.logs import redacted
 from isotrack.notify.feeds import staff_summary
 from isotrack.notify.models import Audience, OutboxStatus, ReminderOutbox
 
@@ -61,6 +62,7 @@ CAN_BE_DONE = ("open", "upcoming")  # the core's statuses of a step someone can 
 STAFF_PENDING = ("open", "upcoming", "overdue")  # a staff-only step not recorded yet
 LEASE = timedelta(minutes=10)  # a sender that died releases its rows after this long
 BATCH = 50
+SEND_NOW_TIMEOUT = 5  # seconds: a notice sent while the patient's page waits
 
 
 @dataclass
@@ -129,11 +131,12 @@ def staff_message(entry: CalendarEntry, practice: Practice) -> tuple[str, str]:
 
 
 def check_in_paragraph(course: Course, visit_date: date) -> str:
-    """The visit's check-in link for the patient's reminder (issue 17; one link per visit: none when the
-    visit has one already). It names no drug, result, method or answer."""
+    """The visit's check-in link for the patient's reminder (issue 17; one check-in per visit, whose link
+    every run writes the same: ``check_ins.secret_of``). It names no drug, result, method or answer; none
+    once the check-in was answered or closed."""
     issued = issue_check_in(course=course, visit_date=visit_date)
-    if issued is None:
-        return ""
+    if issued.check_in.submitted_at is not None or issued.check_in.locked_at is not None:
+        return ""  # a visit still to come (the reminder's day): only an answer or a lock closes its link
     url = f"{settings.PUBLIC_URL}{reverse('check_in', kwargs={'secret': issued.secret})}"
     return (
         f"\nBefore the visit you can answer the clinic's usual questions from your phone: {url}\n"
@@ -142,34 +145,46 @@ def check_in_paragraph(course: Course, visit_date: date) -> str:
     )
 
 
-def self_harm_notice(check_in: CheckIn) -> int:
-    """A notice to the course's prescriber that a check-in needs a call today (a patient reported thoughts of
-    self-harm): queued once per check-in, sent by the next run or ``deliver_reminders``. No patient, drug,
-    result or answer is named: the worklist shows the course first. Returns how many rows are new."""
+def self_harm_notice(check_in: CheckIn) -> list[ReminderOutbox]:
+    """Notices that a check-in needs a call today (a patient reported thoughts of self-harm), queued once per
+    check-in and recipient: to the course's prescriber, or, when they have no e-mail address or no longer
+    work here, to every active prescriber of the practice who has one. No patient, drug, result or answer is
+    named: the worklist shows the course first. Returns the queued rows (none: nobody could be written to);
+    ``send_now`` sends them at once."""
     course = check_in.course
     prescriber, practice = course.prescriber, course.patient.practice
-    if not prescriber.email or not prescriber.is_active:
-        return 0
-    row = ReminderOutbox(
-        practice=practice,
-        patient=course.patient,
-        course=course,
-        audience=Audience.STAFF,
-        recipient=prescriber.email,
-        event_uid=f"check-in-{check_in.uuid}@isotrack",
-        event_kind="check_in_self_harm",
-        event_date=check_in.reported_on or practice_today(practice),
-        queued_on=practice_today(practice),
-        subject="isotrack: a patient needs a call today",
-        body=(
-            f"{practice.name}\n\nA patient's check-in before a visit needs a call from you today. Open "
-            "isotrack's worklist: the course is first.\n"
-        ),
-    )
-    if ReminderOutbox.objects.filter(recipient=row.recipient, event_uid=row.event_uid).exists():
-        return 0
-    ReminderOutbox.objects.bulk_create([row], ignore_conflicts=True)  # a concurrent twin: the key drops it
-    return 1
+    recipients = [prescriber.email] if prescriber.email and prescriber.is_active else []
+    if not recipients:
+        recipients = sorted(
+            {
+                email
+                for email in StaffUser.objects.filter(
+                    practice=practice, role=Role.PRESCRIBER, is_active=True
+                ).values_list("email", flat=True)
+                if email
+            }
+        )
+    rows = [
+        ReminderOutbox(
+            practice=practice,
+            patient=course.patient,
+            course=course,
+            audience=Audience.STAFF,
+            recipient=recipient,
+            event_uid=f"check-in-{check_in.uuid}@isotrack",
+            event_kind="check_in_self_harm",
+            event_date=check_in.reported_on or practice_today(practice),
+            queued_on=practice_today(practice),
+            subject="isotrack: a patient needs a call today",
+            body=(
+                f"{practice.name}\n\nA patient's check-in before a visit needs a call from you today. Open "
+                "isotrack's worklist: the course is first.\n"
+            ),
+        )
+        for recipient in recipients
+    ]
+    ReminderOutbox.objects.bulk_create(rows, ignore_conflicts=True)  # a concurrent twin: the key drops it
+    return list(ReminderOutbox.objects.filter(event_uid=f"check-in-{check_in.uuid}@isotrack"))
 
 
 def _rows_for(entry: CalendarEntry, practice: Practice, day: date) -> list[ReminderOutbox]:
@@ -213,10 +228,10 @@ def queue_reminders(practice: Practice, day: date) -> int:
         )
     )
     new = [r for r in rows if (r.recipient, r.event_uid, r.event_date) not in known]
-    for row in new:
-        if row.audience == Audience.PATIENT and row.event_kind == "visit":
-            row.body += check_in_paragraph(row.course, row.event_date)
     with transaction.atomic():
+        for row in new:
+            if row.audience == Audience.PATIENT and row.event_kind == "visit":
+                row.body += check_in_paragraph(row.course, row.event_date)
         # A concurrent run may insert the same key between the read and here: the UNIQUE key drops it.
         ReminderOutbox.objects.bulk_create(new, ignore_conflicts=True)
     return len(new)
@@ -277,22 +292,47 @@ def deliver_reminders(report: RunReport) -> None:
         if not batch:
             return
         for row in batch:
-            try:
-                _send(row, mail_connection)
-            except Exception as error:  # noqa: BLE001 - any failure leaves the reminder for the next run
-                kind = _error_kind(error)
-                ReminderOutbox.objects.filter(pk=row.pk).update(
-                    status=OutboxStatus.FAILED, claimed_until=None, last_error=kind
-                )
-                report.failed += 1
-                report.failures.append(kind)
-                with contextlib.suppress(Exception):  # a broken connection is reopened by the next send
-                    mail_connection.close()
-                continue
-            ReminderOutbox.objects.filter(pk=row.pk).update(
-                status=OutboxStatus.SENT, sent_at=timezone.now(), claimed_until=None, last_error=""
-            )
-            report.sent += 1
+            _deliver(row, mail_connection, report)
+
+
+def _deliver(row: ReminderOutbox, mail_connection: BaseEmailBackend, report: RunReport) -> None:
+    """Send a claimed row and mark it sent, or failed (tried again by the next run)."""
+    try:
+        _send(row, mail_connection)
+    except Exception as error:  # noqa: BLE001 - any failure leaves the reminder for the next run
+        kind = _error_kind(error)
+        ReminderOutbox.objects.filter(pk=row.pk).update(
+            status=OutboxStatus.FAILED, claimed_until=None, last_error=kind
+        )
+        report.failed += 1
+        report.failures.append(kind)
+        with contextlib.suppress(Exception):  # a broken connection is reopened by the next send
+            mail_connection.close()
+        return
+    ReminderOutbox.objects.filter(pk=row.pk).update(
+        status=OutboxStatus.SENT,
+        sent_at=timezone.now(),
+        claimed_until=None,
+        last_error="",
+        body=redacted(row.body),  # sent: a check-in link's secret is kept no longer
+    )
+    report.sent += 1
+
+
+def send_now(row: ReminderOutbox) -> bool:
+    """Send one queued message at once (the prescriber's notice of a check-in), claimed like any other so that
+    a concurrent run does not send it too; a failure leaves it for the next run. Whether it was sent."""
+    if not settings.EMAIL_HOST:
+        return False
+    now = timezone.now()
+    won = ReminderOutbox.objects.filter(_claimable(now), pk=row.pk).update(
+        claimed_until=now + LEASE, attempts=F("attempts") + 1
+    )
+    if not won:
+        return False
+    report = RunReport()
+    _deliver(row, get_connection(fail_silently=False, timeout=SEND_NOW_TIMEOUT), report)
+    return report.sent == 1
 
 
 def send_reminders(*, today: date | None = None) -> RunReport:

@@ -5,7 +5,7 @@ reached by the one-time link of the visit's reminder (``clinic.actions.check_ins
    session as opened for this check-in only.
 2. ``check_in_questions``: PHQ-2, the common side effects with their severity, the methods in use and missed
    pills, new medicines; when the PHQ-2 calls for it (the core's rule, through the clinic), a second page asks
-   the PHQ-9's other seven questions. The answers of the first page wait in the session meanwhile.
+   the PHQ-9's other seven questions. The answers of the first page wait on the check-in meanwhile.
 3. The answers are sent once. Thoughts of self-harm (item 9 above 0) show the crisis line (988) at once, put
    the course first on the worklist (in the same transaction) and queue a notice to the prescriber that names
    no patient.
@@ -29,12 +29,12 @@ from isotrack.clinic.actions import check_ins
 from isotrack.clinic.actions.check_ins import SYMPTOMS, CheckInAnswers, Medicine
 from isotrack.clinic.errors import InvalidInput
 from isotrack.clinic.models import CheckIn, ContraceptionMethodCode
-from isotrack.notify.reminders import self_harm_notice
+from isotrack.clinic.queries import practice_today
+from isotrack.notify.reminders import self_harm_notice, send_now
 from isotrack.web.forms import DateInput
 from isotrack.web.views import form_page, write_view
 
 OPENED = "check_in_opened"  # the session's key: the check-ins this browser opened with the birth date
-DRAFT = "check_in_draft"  # the first page's answers while the PHQ-9 is asked
 
 PHQ_STEM = "Over the last 2 weeks, how often have you been bothered by:"
 PHQ_ITEMS = (
@@ -81,8 +81,9 @@ class BirthDateForm(forms.Form):
 class QuestionsForm(forms.Form):
     """The first page: the PHQ-2, the side effects, contraception, new medicines."""
 
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
+    def __init__(self, *args: Any, today: date, birth: date | None, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
+        self.today, self.birth = today, birth
         for n in (1, 2):
             self.fields[f"phq{n}"] = _radios(PHQ_ITEMS[n - 1], PHQ_ANSWERS)
         for key, words in SYMPTOMS.items():
@@ -106,6 +107,15 @@ class QuestionsForm(forms.Form):
             self.fields[f"medicine_{n}_start"] = forms.DateField(
                 label="Started on (if you know)", widget=DateInput, required=False
             )
+
+    def clean(self) -> dict[str, Any]:
+        cleaned = super().clean() or {}
+        for n in range(MEDICINE_ROWS):
+            start = cleaned.get(f"medicine_{n}_start")
+            problem = start and check_ins.medicine_start_problem(start, self.birth, self.today)
+            if problem:
+                self.add_error(f"medicine_{n}_start", problem)
+        return cleaned
 
     def draft(self) -> dict[str, Any]:
         data = self.cleaned_data
@@ -172,6 +182,7 @@ def check_in(request: HttpRequest, secret: str) -> HttpResponse:
     if request.method == "POST" and form.is_valid():
         outcome = check_ins.open_check_in(check_in=found, birth_date=form.cleaned_data["birth_date"])
         if outcome == "open":
+            request.session.cycle_key()  # a new session key once the birth date opened it
             request.session[OPENED] = [*request.session.get(OPENED, []), str(found.uuid)]
             return redirect("check_in_questions", secret=secret)
         if outcome != "wrong":
@@ -197,15 +208,20 @@ def check_in_questions(request: HttpRequest, secret: str) -> HttpResponse:
         return _closed(request, found, state)
     if not _opened(request, found):
         return redirect("check_in", secret=secret)
-    drafts = request.session.get(DRAFT, {})
-    draft = drafts.get(str(found.uuid))
-    context: dict[str, Any] = {"practice": found.course.patient.practice, "stem": PHQ_STEM}
+    draft = found.draft
+    practice = found.course.patient.practice
+    context: dict[str, Any] = {"practice": practice, "stem": PHQ_STEM}
     if draft is None:
-        form: forms.Form = QuestionsForm(request.POST or None)
+        form: forms.Form = QuestionsForm(
+            request.POST or None, today=practice_today(practice), birth=found.course.patient.birth_date
+        )
         if request.method == "POST" and form.is_valid():
             draft = form.draft()  # type: ignore[attr-defined]
             if check_ins.phq9_called_for(draft["phq"]):
-                request.session[DRAFT] = {**drafts, str(found.uuid): draft}
+                try:
+                    check_ins.save_draft(check_in=found, draft=draft)
+                except InvalidInput:
+                    return _closed(request, found, check_ins.state_of(found))
                 return redirect("check_in_questions", secret=secret)
             return _send(request, found, draft, [])
         return render(
@@ -227,10 +243,17 @@ def _send(request: HttpRequest, found: CheckIn, draft: dict[str, Any], more: lis
         sent = check_ins.submit_check_in(check_in=found, answers=_answers(draft, more))
     except InvalidInput:
         return _closed(request, found, check_ins.state_of(found))
+    notified = False
     if sent.self_harm_reported:
-        self_harm_notice(sent)
-    request.session.pop(DRAFT, None)
-    context = {"practice": found.course.patient.practice, "crisis": sent.self_harm_reported}
+        notices = self_harm_notice(sent)
+        for notice in notices:
+            send_now(notice)  # at once (a failure: the next send-reminders run)
+        notified = bool(notices)
+    context = {
+        "practice": found.course.patient.practice,
+        "crisis": sent.self_harm_reported,
+        "notified": notified,
+    }
     return render(request, "web/check_in/thanks.html", context)
 
 

@@ -1,8 +1,9 @@
 """The patient's check-in before a monthly visit (issue 17, items 2 and 3): the one-time link, the birth date
 that opens it, the answers as the patient gave them.
 
-- ``issue_check_in``: one check-in per course and visit; the link's secret is returned once (for the
-  reminder) and only its SHA-256 is kept. It expires at the end of the visit's day in the practice's zone.
+- ``issue_check_in``: one check-in per course and visit; the link's secret is an HMAC of its UUID under the
+  server's key (``secret_of``: kept nowhere, only its SHA-256 to find the check-in). It expires at the end of
+  the visit's day in the practice's zone.
 - ``open_check_in``: the birth date the patient types, compared with the record; ``CHECK_IN_TRIES`` wrong
   dates lock the link for good (the clinic sends no second one for that visit: the patient answers at the
   visit). Expired, locked or already answered links open nothing.
@@ -16,14 +17,16 @@ records them with the patient as their source (``review_check_in``)."""
 
 from __future__ import annotations
 
+import base64
 import datetime as dt
 import hashlib
-import secrets
+import hmac
 from collections.abc import Collection
 from dataclasses import dataclass, field
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
@@ -77,22 +80,27 @@ def expiry_of(course: Course, visit_date: dt.date) -> dt.datetime:
     return dt.datetime.combine(visit_date + dt.timedelta(days=1), dt.time.min, tzinfo=zone)
 
 
-def issue_check_in(*, course: Course, visit_date: dt.date) -> IssuedCheckIn | None:
-    """The visit's check-in and its link's secret; None when the visit has one already (its link stands)."""
-    if CheckIn.objects.filter(course=course, visit_date=visit_date).exists():
-        return None
-    secret = secrets.token_urlsafe(32)
-    try:
-        with transaction.atomic():
-            check_in = CheckIn.objects.create(
-                course=course,
-                visit_date=visit_date,
-                token_hash=token_hash(secret),
-                expires_at=expiry_of(course, visit_date),
-            )
-    except IntegrityError:  # another process issued it meanwhile
-        return None
-    return IssuedCheckIn(check_in, secret)
+def secret_of(check_in: CheckIn) -> str:
+    """The link's secret: an HMAC of the check-in's UUID under the server's key, so that it is kept nowhere
+    (only its hash, to find the check-in) and any run can write the same link again."""
+    message = f"isotrack-check-in:{check_in.uuid}".encode()
+    digest = hmac.new(settings.SECRET_KEY.encode(), message, hashlib.sha256).digest()
+    return base64.urlsafe_b64encode(digest).rstrip(b"=").decode()
+
+
+def issue_check_in(*, course: Course, visit_date: dt.date) -> IssuedCheckIn:
+    """The visit's check-in (one per course and visit) and its link's secret, the same at every call."""
+    found = CheckIn.objects.filter(course=course, visit_date=visit_date).first()
+    if found is None:
+        item = CheckIn(course=course, visit_date=visit_date, expires_at=expiry_of(course, visit_date))
+        item.token_hash = token_hash(secret_of(item))
+        try:
+            with transaction.atomic():
+                item.save()
+            found = item
+        except IntegrityError:  # another process issued it meanwhile: the same link
+            found = CheckIn.objects.get(course=course, visit_date=visit_date)
+    return IssuedCheckIn(found, secret_of(found))
 
 
 def check_in_of(secret: str) -> CheckIn | None:
@@ -205,6 +213,25 @@ class CheckInAnswers:
 
 
 @transaction.atomic
+def save_draft(*, check_in: CheckIn, draft: dict[str, Any]) -> None:
+    """The first page's answers, kept on the check-in while the PHQ-9 is asked (never in a session)."""
+    item = CheckIn.objects.select_for_update().get(pk=check_in.pk)
+    if state_of(item) != "open":
+        raise InvalidInput("This check-in can no longer be answered.", field=None)
+    item.draft = draft
+    item.save(update_fields=["draft"])
+
+
+def medicine_start_problem(start: dt.date, birth: dt.date | None, today: dt.date) -> str | None:
+    """Why a new medicine's first day as the patient typed it cannot be (None: it can)."""
+    if start > today:
+        return "This date is still to come."
+    if birth is not None and start < birth:
+        return "This date is before your date of birth."
+    return None
+
+
+@transaction.atomic
 def submit_check_in(*, check_in: CheckIn, answers: CheckInAnswers) -> CheckIn:
     """The patient's answers, once: kept as reported (none is a record until a clinician confirms it). A
     report of thoughts of self-harm moves the course's worklist line in the same transaction."""
@@ -212,11 +239,18 @@ def submit_check_in(*, check_in: CheckIn, answers: CheckInAnswers) -> CheckIn:
     if state_of(item) != "open":
         raise InvalidInput("This check-in can no longer be answered.", field=None)
     answers = answers.checked()
+    today = practice_today(item.course.patient.practice)
+    for medicine in answers.medicines:
+        if medicine.start is not None:
+            problem = medicine_start_problem(medicine.start, item.course.patient.birth_date, today)
+            if problem:
+                raise InvalidInput(problem, field="medicines")
     item.answers = answers.to_json()
+    item.draft = None
     item.submitted_at = timezone.now()
-    item.reported_on = practice_today(item.course.patient.practice)
+    item.reported_on = today
     item.self_harm_reported = (answers.item9 or 0) > 0
-    item.save(update_fields=["answers", "submitted_at", "reported_on", "self_harm_reported"])
+    item.save(update_fields=["answers", "draft", "submitted_at", "reported_on", "self_harm_reported"])
     if item.self_harm_reported:
         mark_stale(item.course.patient_id)
     return item
@@ -277,8 +311,9 @@ def review_check_in(*, actor: StaffUser, check_in: CheckIn, confirmed: Collectio
     """A clinician's review of a check-in's answers: each group in ``confirmed`` (of ``GROUPS``) becomes
     records through the kinds' own actions, with the patient as their source (``ReportSource.PATIENT``;
     recorded by the clinician, dated the day the patient answered); the others stay on the check-in, never
-    records. The review itself is audited; a self-harm report then leaves the worklist's SELF_HARM_REPORTED
-    (a confirmed PHQ-9 with item 9 above 0 is the engine's SELF_HARM_RISK)."""
+    records. The review itself is audited. A self-harm report leaves the worklist's SELF_HARM_REPORTED only
+    when the mood answers are confirmed (a PHQ-9 with item 9 above 0 is then the engine's SELF_HARM_RISK);
+    otherwise it stays until a prescriber acknowledges it, saying what was decided."""
     item = CheckIn.objects.select_for_update().select_related("course__patient").get(pk=check_in.pk)
     check_course(actor, item.course, Capability.RECORD_OBSERVATIONS)
     if item.submitted_at is None or item.reviewed_at is not None:
@@ -298,7 +333,8 @@ def review_check_in(*, actor: StaffUser, check_in: CheckIn, confirmed: Collectio
         record_medication(actor=actor, patient=course.patient, source=patient, **medicine)
     item.reviewed_at = timezone.now()
     item.reviewed_by = actor
-    item.save(update_fields=["reviewed_at", "reviewed_by"])
+    item.mood_confirmed = "mood" in confirmed
+    item.save(update_fields=["reviewed_at", "reviewed_by", "mood_confirmed"])
     record(
         actor=actor,
         action=EventCode.CHECK_IN_REVIEW,
