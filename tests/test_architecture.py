@@ -1,5 +1,6 @@
-"""The import rules that carry the design: web, api and notify call clinic; clinic calls core; core calls
-nothing of the project and no framework; rows become the core's facts in one module, clinic/records.py."""
+"""The import rules that carry the design: web, api, notify and handouts call clinic; clinic calls core;
+core calls nothing of the project and no framework; rows become the core's facts in one module,
+clinic/records.py."""
 
 from __future__ import annotations
 
@@ -26,7 +27,7 @@ def imports_of(package: str) -> dict[str, set[str]]:
 
 
 def test_pages_reach_the_core_only_through_the_clinic():
-    for package in ("web", "api", "notify"):
+    for package in ("web", "api", "notify", "handouts"):
         if not (SRC / package).exists():
             continue
         for path, names in imports_of(package).items():
@@ -38,7 +39,7 @@ def test_pages_reach_the_core_only_through_the_clinic():
 
 def test_only_the_demo_app_and_the_tests_know_the_demo():
     """The demo practices are for development (installed with DEBUG on): nothing the app runs imports them."""
-    for package in ("core", "clinic", "audit", "web", "notify", "api"):
+    for package in ("core", "clinic", "audit", "web", "notify", "api", "handouts"):
         for path, names in imports_of(package).items():
             assert not any(name.startswith("isotrack.demo") for name in names), path
 
@@ -55,7 +56,7 @@ def test_the_core_imports_no_framework_and_nothing_else_of_the_project():
 def test_clinical_writes_write_their_audit_row_through_the_actions():
     """``actions.base.record`` writes the audit row and puts the patient's stored worklist lines out of date;
     a module that wrote clinical records with the audit trail's own ``record`` would leave them stale."""
-    for package in ("clinic", "api", "web"):
+    for package in ("clinic", "api", "web", "handouts"):
         for path in (SRC / package).rglob("*.py"):
             for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
                 if isinstance(node, ast.ImportFrom) and node.module == "isotrack.audit.trail":

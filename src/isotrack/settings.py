@@ -77,6 +77,7 @@ INSTALLED_APPS = [
     "isotrack.web",
     "isotrack.notify",
     "isotrack.api",
+    "isotrack.handouts",
 ]
 if DEBUG:  # the demo practices and `isotrack demo` are for development: a production start has neither
     INSTALLED_APPS.append("isotrack.demo")
@@ -199,7 +200,12 @@ SESSION_ABSOLUTE_AGE = int(os.environ.get("SESSION_ABSOLUTE_AGE", str(12 * 3600)
 
 LANGUAGE_CODE = "en-us"
 TIME_ZONE = os.environ.get("ISOTRACK_TIME_ZONE", "America/New_York")
-USE_I18N = False
+# Translation is on for the patient's handout alone (isotrack.handouts: English and Spanish, rendered inside
+# translation.override of the language asked for). No LocaleMiddleware: every other page stays in English
+# whatever the browser asks, with the ISO dates of FORMAT_MODULE_PATH.
+USE_I18N = True
+LANGUAGES = [("en", "English"), ("es", "Español")]
+LOCALE_PATHS = [BASE_DIR / "locale"]  # the Spanish catalog, compiled (.mo) and committed beside its .po
 FORMAT_MODULE_PATH = "isotrack.formats"  # dates as ISO 8601 everywhere (formats/en/formats.py)
 USE_TZ = True
 

@@ -88,6 +88,7 @@ class EventCode(StrEnum):
     PRACTICE_CREATE = "practice.create"
     PRACTICE_SETTINGS_CHANGE = "practice.settings"
     PRACTICE_IMPORT = "practice.import"  # the practice's current patients and courses from a file
+    HANDOUT_TEXT_CHANGE = "handout.text_change"  # the practice's own texts of the patient handout (handouts)
     STAFF_CREATE = "staff.create"
     STAFF_INVITE = "staff.invite"
     STAFF_CHANGE = "staff.change"

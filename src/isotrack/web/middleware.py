@@ -167,7 +167,7 @@ def channel_of(path: str) -> str:
     ):
         if path.startswith(prefix):
             return channel
-    return "print" if path.rstrip("/").endswith("/print") else "page"
+    return "print" if path.rstrip("/").endswith(("/print", "/handout")) else "page"  # a patient's handout too
 
 
 def _member(request: HttpRequest) -> Any:

@@ -9,6 +9,7 @@ from isotrack.web import (
     audit_views,
     check_in_views,
     course_views,
+    handout_views,
     import_views,
     record_views,
     staff_views,
@@ -92,6 +93,7 @@ urlpatterns = [
     path("records/<recordkind:kind>/<uuid:record_id>/void/", record_views.record_void, name="record_void"),
     path("courses/<uuid:course_id>/end/", course_views.course_end, name="course_end"),
     path("practice/settings/", staff_views.practice_settings, name="practice_settings"),
+    path("practice/handouts/", handout_views.handout_texts, name="handout_texts"),
     path("practice/import/", import_views.practice_import, name="practice_import"),
     path("practice/audit/", audit_views.practice_audit, name="practice_audit"),
     path(
