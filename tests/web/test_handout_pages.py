@@ -16,7 +16,7 @@ from django.utils import translation
 from isotrack.audit.models import AccessEvent
 from isotrack.clinic.actions.courses import start_course
 from isotrack.clinic.actions.ipledge import record_dispense, record_ipledge_entry
-from isotrack.clinic.actions.observations import record_pregnancy_test
+from isotrack.clinic.actions.observations import record_lab_result, record_pregnancy_test
 from isotrack.clinic.actions.patients import record_contraception, record_weight, register_patient
 from isotrack.clinic.models import Course
 from isotrack.handouts import wording
@@ -197,7 +197,7 @@ def test_the_spanish_handout_is_all_spanish_with_its_dates_written_out(client, p
     assert "Impreso el martes, 1 de diciembre de 2026" in words
     # the next fill of 2026-11-21's supply: 2026-12-21, with the monthly test due the same day (IPL-PT-MONTH)
     assert dates_of(body)["NEXT_DISPENSE"] == "2026-12-21"
-    assert "Se le acaba el medicamento lunes, 21 de diciembre de 2026" in words
+    assert "Su próximo surtido lunes, 21 de diciembre de 2026" in words
     assert "Último día para su prueba de embarazo mensual lunes, 21 de diciembre de 2026" in words
     assert "bálsamo labial" in words and "lágrimas artificiales" in words and "protector solar" in words
     assert "988" in words and "no reemplaza" in words
@@ -212,7 +212,7 @@ def test_the_english_handout_writes_its_dates_in_words_too(client, prescriber, n
     words = visible(sheet(client, course, "en"))
     assert "Month 2 of your treatment" in words and "For Maya" in words
     assert "Printed on Tuesday, December 1, 2026" in words
-    assert "Your medicine runs out Monday, December 21, 2026" in words
+    assert "Your next fill Monday, December 21, 2026" in words
     assert "does not replace, the advice of your doctor" in words
 
 
@@ -319,3 +319,48 @@ def test_the_other_pages_keep_english_and_iso_dates_after_a_spanish_handout(clie
     url = reverse("weight_new", args=[course.patient.uuid])
     response = client.post(url, {"unit": "kg"}, HTTP_ACCEPT_LANGUAGE="es")  # Django's own words stay English
     assert response.status_code == 422 and "This field is required." in response.content.decode()
+
+
+def test_a_course_stopped_by_a_positive_test_has_no_handout(client, prescriber, nurse):
+    """IPL-PT-POSITIVE: the prescriber counsels the patient; a sheet telling them to keep preventing
+    pregnancy would be wrong. The course page offers none and the address says why."""
+    course = treated(prescriber, nurse, mrn="H-0101", first_fill=TODAY - 27 * DAY, fills=1)
+    record_pregnancy_test(
+        actor=nurse,
+        course=course,
+        purpose="monthly",
+        setting="lab",
+        specimen_date=TODAY - DAY,
+        result="positive",
+    )
+    client.force_login(nurse)
+    refused = client.get(reverse("course_handout", args=[course.uuid]), {"lang": "es"}, follow=True)
+    assert refused.redirect_chain[-1][0] == reverse("course", args=[course.uuid])
+    page = refused.content.decode()
+    assert "No patient handout for a course stopped by a positive pregnancy test" in page
+    assert reverse("course_handout", args=[course.uuid]) not in page
+
+
+def test_while_the_drug_is_held_there_is_no_pick_up_date_but_a_pause(client, prescriber, nurse):
+    course = treated(
+        prescriber, nurse, mrn="H-0102", first_fill=TODAY - 27 * DAY, fills=1, next_test=TODAY - DAY
+    )
+    record_lab_result(
+        actor=nurse, course=course, test="triglycerides", effective_date=TODAY - DAY, value=Decimal(900),
+        unit="mg/dL",
+    )  # fmt: skip
+    client.force_login(nurse)
+    body = sheet(client, course, "en")
+    assert "PICK_UP_BY" not in dates_of(body)
+    assert "pause your medicine for now" in visible(body) and "triglycerides" not in body.lower()
+    assert "deje de tomar su medicamento por ahora" in visible(sheet(client, course, "es"))
+
+
+def test_everyone_is_told_not_to_breastfeed_and_the_title_names_no_one(client, prescriber, nurse):
+    course = treated(prescriber, nurse, mrn="H-0103", first_fill=TODAY - 27 * DAY, fills=1, category=CNGP)
+    client.force_login(nurse)
+    english, spanish = sheet(client, course, "en"), sheet(client, course, "es")
+    assert "Do not breastfeed during treatment and for 30 days after your last dose." in visible(english)
+    assert "No dé pecho durante el tratamiento" in visible(spanish)
+    title = re.search(r"<title>(.*?)</title>", english, re.S)
+    assert title is not None and "Maya" not in title.group(1) and "isotrack" not in title.group(1)

@@ -51,7 +51,10 @@ def test_only_the_administrator_opens_the_texts_page(client, admin, prescriber, 
     page = client.get(URL, {"lang": "es"})
     assert page.status_code == 200
     body = page.content.decode()
-    assert "Built-in text" in body and "Casi todas las personas tienen los labios resecos." in body
+    assert (
+        "Built-in text" in body
+        and "Casi todas las personas que toman este tratamiento tienen los labios resecos." in body
+    )
     assert 'aria-current="page"' in body and "Save the texts in Español" in body
 
 
@@ -73,7 +76,9 @@ def test_a_sections_own_text_replaces_the_built_in_one_for_its_language_only(
     )
     assert "Use our lip balm, free at the desk." in english
     assert "Almost everyone gets dry lips." not in english
-    assert "Casi todas las personas tienen los labios resecos." in spanish  # Spanish keeps the built-in
+    assert (
+        "Casi todas las personas que toman este tratamiento tienen los labios resecos." in spanish
+    )  # Spanish keeps the built-in
     assert "free at the desk" not in spanish
     assert "Use a gentle moisturizer" in english  # the other sections keep theirs
 

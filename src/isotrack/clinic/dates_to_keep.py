@@ -38,6 +38,7 @@ class DatesToKeep:
     month: int | None  # the month of treatment the visit is about; None once dosing is over
     can_get_pregnant: bool
     dates: tuple[DateToKeep, ...]  # soonest first
+    paused: bool = False  # on hold, or an open alert holds the drug: no pick-up date is given
 
 
 def dates_to_keep(course: Course, today: date) -> DatesToKeep:
@@ -45,7 +46,8 @@ def dates_to_keep(course: Course, today: date) -> DatesToKeep:
     evaluation = core.evaluate(course_file, today)
     cycle = core.current_cycle(course_file, today, evaluation)
     found = [DateToKeep(d.code, d.date, d.date < today) for d in evaluation.due]
-    if cycle.window is not None and not cycle.window_closed:
+    paused = cycle.hold is not None or any(f.withholds_prescription for f in evaluation.findings)
+    if cycle.window is not None and not cycle.window_closed and not paused:
         found.append(DateToKeep(PICK_UP_BY, cycle.window.closes, False))
     for step in cycle.steps:
         if step.code == "CONFIRMATION_TEST" and step.pending and step.earliest and step.earliest > today:
@@ -56,4 +58,5 @@ def dates_to_keep(course: Course, today: date) -> DatesToKeep:
         month=core.treatment_month(course_file, today, evaluation),
         can_get_pregnant=cycle.category == "can_get_pregnant",
         dates=tuple(sorted(found, key=lambda d: d.date)),  # stable: the engine's order within a day
+        paused=paused,
     )

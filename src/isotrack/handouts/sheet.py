@@ -124,6 +124,7 @@ def handout(course: Course, today: date, language: str) -> dict[str, Any]:
         "dates_heading": str(wording.DATES_HEADING),
         "dates": dates,
         "no_dates": str(wording.NO_DATES),
+        "paused": str(wording.PAUSED) if facts.paused else "",
         "pregnancy": pregnancy,
         "avoid": avoid,
         "warning_signs": warning_signs,

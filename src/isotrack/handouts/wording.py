@@ -112,6 +112,7 @@ AVOID = Section(
         "Your skin burns more easily. Use sunscreen (SPF 30 or higher) every day, wear a hat, and do not use "
         "tanning beds.\n"
         "Do not give blood during treatment and for 30 days after your last dose.\n"
+        "Do not breastfeed during treatment and for 30 days after your last dose.\n"
         "Never share your medicine with anyone.\n"
         "Do not take vitamin A supplements. Tell us before you start any new medicine, especially an "
         "antibiotic for acne."
@@ -193,16 +194,19 @@ DISCLAIMER = _(
 # format characters; the names of days and months come from Django's own catalogs).
 DATE_FORMAT = pgettext_lazy("the handout's dates (Django date format)", "l, F j, Y")
 
+# On hold, or an alert that holds the drug open: no pick-up date, and this instead (no reason, no result).
+PAUSED = _("Your doctor has asked you to pause your medicine for now: follow what they told you.")
+
 # The dates to keep (clinic.dates_to_keep), each in the patient's words: what to do, then the date.
 DATE_WORDS: dict[str, Promise] = {
     "CONFIRMATION_TEST_FROM": _("Your next pregnancy test, not before"),
     "PICK_UP_BY": _("Last day to pick up your prescription"),
-    "NEXT_DISPENSE": _("Your medicine runs out"),
+    "NEXT_DISPENSE": _("Your next fill"),
     "PREGNANCY_TEST_MONTHLY": _("Last day for your monthly pregnancy test"),
     "LABS_PEAK_DOSE": _("Last day for your blood test (fats and liver)"),
     "PREGNANCY_TEST_END_OF_COURSE": _("Pregnancy test at the end of treatment"),
     "PREGNANCY_TEST_POST_COURSE": _("Pregnancy test 30 days after your last dose"),
-    "CONTRACEPTION_UNTIL": _("Keep using both methods of birth control through"),
+    "CONTRACEPTION_UNTIL": _("Keep preventing pregnancy through"),
     "NO_BLOOD_DONATION_UNTIL": _("Do not give blood through"),
 }
 # The dates a patient who cannot get pregnant never sees (the engine lists none for them anyway).

@@ -33,6 +33,13 @@ def course_handout(request: StaffRequest, course_id: str) -> HttpResponse:
     today = queries.practice_today(practice_of(request.user))
     with translation.override(language):
         context = sheet.handout(course, today, language)
+        if context["phase"] == "stopped":  # IPL-PT-POSITIVE: the prescriber counsels the patient instead
+            messages.info(
+                request,
+                "No patient handout for a course stopped by a positive pregnancy test: the prescriber "
+                "counsels the patient (IPL-PT-POSITIVE).",
+            )
+            return redirect("course", course_id=course.uuid)
         context.update(
             course=course,
             languages=LANGUAGE_NAMES,
