@@ -89,3 +89,53 @@ def test_the_front_desk_and_another_practice_cannot_record_one(client, front_des
     url = reverse("medication_end", kwargs={"medication_id": item.uuid})
     assert client.post(url, {"end": "2026-07-01"}).status_code == 404
     assert OtherMedication.objects.get().end is None
+
+
+def test_from_the_course_page_a_medicine_is_recorded_and_ended_and_the_form_returns_there(
+    client, nurse, patient, course
+):
+    client.force_login(nurse)
+    course_url = reverse("course", kwargs={"course_id": course.uuid})
+    page = client.get(course_url).content.decode()
+    record_url = f"{new_url(patient)}?course={course.uuid}"
+    assert f'href="{record_url}"' in page
+    form = client.get(record_url).content.decode()
+    assert f'href="{course_url}">Cancel' in form
+    saved = client.post(record_url, {"name": "Vitamin A", "start": "2026-11-02"})
+    assert (saved.status_code, saved["Location"]) == (302, course_url)
+    item = OtherMedication.objects.get()
+    end_url = f"{reverse('medication_end', kwargs={'medication_id': item.uuid})}?course={course.uuid}"
+    assert f'href="{end_url}"' in client.get(course_url).content.decode()
+    ended = client.post(end_url, {"end": "2026-11-20"})
+    assert (ended.status_code, ended["Location"]) == (302, course_url)
+    item.refresh_from_db()
+    assert item.end == date(2026, 11, 20)
+
+
+@pytest.mark.parametrize("asked", ["not-a-uuid", "00000000-0000-0000-0000-000000000000", "other"])
+def test_a_course_not_of_this_patient_sends_the_form_back_to_the_patient_page(
+    client, nurse, patient, course, outsider, asked
+):
+    if asked == "other":  # another practice's course, its id known
+        from isotrack.clinic.actions.courses import start_course
+        from isotrack.clinic.actions.patients import register_patient
+
+        stranger = register_patient(
+            actor=outsider,
+            mrn="X-1",
+            given_name="Casey",
+            family_name="Testperson",
+            birth_date=date(2001, 1, 1),
+            category="cannot_get_pregnant",
+        )
+        asked = str(
+            start_course(
+                actor=outsider, patient=stranger, prescriber=outsider, start=date(2026, 6, 1), mg_per_day=40
+            ).uuid
+        )
+    client.force_login(nurse)
+    saved = client.post(f"{new_url(patient)}?course={asked}", {"name": "Vitamin A", "start": "2026-11-02"})
+    assert (saved.status_code, saved["Location"]) == (
+        302,
+        reverse("patient", kwargs={"patient_id": patient.uuid}),
+    )

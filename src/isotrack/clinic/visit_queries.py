@@ -14,6 +14,7 @@ from isotrack.clinic.models import (
     Contraception,
     Course,
     DoseSegment,
+    OtherMedication,
     Patient,
     Practice,
     Role,
@@ -42,6 +43,12 @@ def methods_in_use(patient: Patient, day: date) -> QuerySet[Contraception]:
     return patient.contraception.filter(start__lte=day).filter(Q(end__isnull=True) | Q(end__gte=day))
 
 
+def medications_in_use(patient: Patient, day: date) -> QuerySet[OtherMedication]:
+    """The other medicines and supplements taken on the day (MED-TETRA, MED-VITA, MED-INDUCER)."""
+    items = patient.other_medications.filter(start__lte=day).filter(Q(end__isnull=True) | Q(end__gte=day))
+    return items.order_by("start", "id")
+
+
 def visit_page(course: Course, days_supply: int = dose_planning.DEFAULT_DAYS_SUPPLY) -> dict[str, Any]:
     """What the visit form shows beside its fields, as the core decides it today: the alerts (the banner), the
     prescription it proposes or why none, the test the visit collects, the dose in effect, the methods in
@@ -67,6 +74,7 @@ def visit_page(course: Course, days_supply: int = dose_planning.DEFAULT_DAYS_SUP
         "product_line": line,
         "product_label": dose_planning.PRODUCT_LINES[line][0],
         "methods_in_use": list(methods_in_use(course.patient, today)),
+        "medications_in_use": list(medications_in_use(course.patient, today)),
         "staff": staff_of(practice),
         "test_purpose": core.expected_test_purpose(course_file, today, evaluation),
     }

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Callable
 from functools import wraps
 from typing import Any
@@ -10,6 +11,7 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_not_required
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.views.decorators.http import require_http_methods
 
 from isotrack.audit.events import VOIDS_AND_CORRECTIONS
@@ -33,7 +35,7 @@ from isotrack.clinic.actions.patients import (
     update_patient_contact,
 )
 from isotrack.clinic.errors import InvalidInput
-from isotrack.clinic.models import Practice
+from isotrack.clinic.models import Patient, Practice
 from isotrack.web.forms import (
     CategoryForm,
     ContactForm,
@@ -232,16 +234,22 @@ def weight_new(request: StaffRequest, patient_id: str) -> HttpResponse:
 def medication_new(request: StaffRequest, patient_id: str) -> HttpResponse:
     """Another medicine or supplement the patient takes; the engine checks it against the course."""
     patient = access_patient(request.user, patient_id)
+    back = _back_to(request, patient)
 
     def save(data: dict[str, Any]) -> HttpResponse:
         saved = record_medication(actor=request.user, patient=patient, **data)
         messages.success(
             request, f"Medicine saved: {saved.name} ({saved.get_medication_class_display().lower()})."
         )
-        return redirect("patient", patient_id=patient.uuid)
+        return redirect(back)
 
     form = MedicationForm(request.POST or None, initial={"start": queries.practice_today(patient.practice)})
-    context = {"patient": patient, "title": "Other medicine", "heading": "Record another medicine for"}
+    context = {
+        "patient": patient,
+        "title": "Other medicine",
+        "heading": "Record another medicine for",
+        "back": back,
+    }
     return form_page(request, form, "web/patient_form_page.html", context, save)
 
 
@@ -250,19 +258,34 @@ def medication_end(request: StaffRequest, medication_id: str) -> HttpResponse:
     """The last day the patient took a medicine."""
     medication = access_medication(request.user, medication_id)
     patient = medication.patient
+    back = _back_to(request, patient)
 
     def save(data: dict[str, Any]) -> HttpResponse:
         ended = end_medication(actor=request.user, medication=medication, end=data["end"])
         messages.success(request, f"{ended.name}: last day taken {ended.end}.")
-        return redirect("patient", patient_id=patient.uuid)
+        return redirect(back)
 
     form = MedicationEndForm(request.POST or None, initial={"end": queries.practice_today(patient.practice)})
     context = {
         "patient": patient,
         "title": "End a medicine",
         "heading": f"{medication.name}: last day taken by",
+        "back": back,
     }
     return form_page(request, form, "web/patient_form_page.html", context, save)
+
+
+def _back_to(request: StaffRequest, patient: Patient) -> str:
+    """Where a medicine's form returns: the patient's course it was opened from (``?course=``), else the
+    patient's page. Only a course of this patient: the address cannot send anyone elsewhere."""
+    asked = request.GET.get("course", "")
+    try:
+        course = patient.courses.filter(uuid=uuid.UUID(asked)).first() if asked else None
+    except ValueError:
+        course = None
+    if course is not None:
+        return reverse("course", args=[course.uuid])
+    return reverse("patient", args=[patient.uuid])
 
 
 @require_http_methods(["GET"])

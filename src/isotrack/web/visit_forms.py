@@ -17,7 +17,9 @@ from isotrack.clinic.actions.visits import (
     VisitContraception,
     VisitDoseChange,
     VisitLab,
+    VisitMedicines,
     VisitMoodScreen,
+    VisitNewMedicine,
     VisitPregnancyTest,
     VisitSideEffect,
     VisitWeight,
@@ -52,6 +54,7 @@ from isotrack.web.forms import DateInput, PatientForm, TextField, report_implaus
 CHANGE_FIELDS = ("dose_mg_per_day", "dose_product", "dose_starts_on", "dose_change_reason")
 SIDE_EFFECT_ROWS = 2
 LAB_ROWS = 3
+MEDICINE_ROWS = 2
 NO_TEST = "not_done"
 LAB_TESTS = [c for c in LabTest.choices if c[0] != LabTest.OTHER]
 LAB_UNITS = [c for c in LabUnit.choices if c[0] != LabUnit.OTHER]
@@ -203,6 +206,10 @@ class MonthlyVisitForm(WeightFields, DoseFields):
     )
     contraception_start = forms.DateField(label="Started on", widget=DateInput, required=False)
 
+    medication_stopped = forms.MultipleChoiceField(
+        label="Stopped (last day taken: the visit date)", required=False, widget=forms.CheckboxSelectMultiple
+    )
+
     mood_instrument = forms.ChoiceField(label="Instrument", choices=_blank(MoodInstrument.choices))
     mood_score = forms.IntegerField(label="Score", min_value=0, max_value=27)
     mood_item9 = forms.IntegerField(
@@ -236,6 +243,7 @@ class MonthlyVisitForm(WeightFields, DoseFields):
         staff: Any,
         methods_in_use: Any,
         current_product: str,
+        medications_in_use: Any = (),
         to_acknowledge: list[dict[str, Any]] | None = None,
         today: dt.date | None = None,  # (``date`` is a field of this form)
         birth: dt.date | None = None,
@@ -269,6 +277,17 @@ class MonthlyVisitForm(WeightFields, DoseFields):
             self.fields[f"side_effect_{index}_action_taken"] = forms.ChoiceField(
                 label=f"Action for side effect {index + 1}", choices=SideEffectAction.choices, required=False
             )
+        self.medications_in_use = list(medications_in_use)
+        cast(forms.MultipleChoiceField, self.fields["medication_stopped"]).choices = [
+            (str(m.uuid), m.name) for m in self.medications_in_use
+        ]
+        for index in range(MEDICINE_ROWS):
+            self.fields[f"medication_new_{index}_name"] = TextField(
+                label=f"New medicine or supplement {index + 1}", max_length=100, required=False
+            )
+            self.fields[f"medication_new_{index}_start"] = forms.DateField(
+                label=f"First day of new medicine {index + 1}", widget=DateInput, required=False
+            )
         for index in range(LAB_ROWS):
             self.fields[f"lab_{index}_test"] = forms.ChoiceField(
                 label=f"Lab {index + 1} test", choices=_blank(LAB_TESTS), required=False
@@ -301,6 +320,12 @@ class MonthlyVisitForm(WeightFields, DoseFields):
         for index in range(SIDE_EFFECT_ROWS):
             if data.get(f"side_effect_{index}_term") and not data.get(f"side_effect_{index}_severity"):
                 self.add_error(f"side_effect_{index}_severity", "Choose the severity.")
+        for index in range(MEDICINE_ROWS):
+            name, start = f"medication_new_{index}_name", f"medication_new_{index}_start"
+            if data.get(name) and not data.get(start) and start not in self.errors:
+                self.add_error(start, "When did the patient start it?")
+            if data.get(start) and not data.get(name) and name not in self.errors:
+                self.add_error(name, "Name the medicine or supplement.")
         for index in range(LAB_ROWS):
             parts = [f"lab_{index}_{name}" for name in ("test", "value", "unit")]
             filled = [name for name in parts if data.get(name) not in (None, "")]
@@ -325,7 +350,9 @@ class MonthlyVisitForm(WeightFields, DoseFields):
                 self.add_error(f"acknowledge_{index}_reason", "Say what was decided about this alert.")
             elif reason.strip() and not ticked:
                 self.add_error(f"acknowledge_{index}", "Tick this to acknowledge the alert.")
-        dated = {"date": "A visit", "pregnancy_test_specimen_date": "A specimen"}
+        dated = {"date": "A visit", "pregnancy_test_specimen_date": "A specimen"} | {
+            f"medication_new_{index}_start": "A medicine's first day" for index in range(MEDICINE_ROWS)
+        }
         report_implausible(self, data, self.today, dated, self.birth)
         for index in range(LAB_ROWS):
             test, value, unit = (data.get(f"lab_{index}_{name}") for name in ("test", "value", "unit"))
@@ -364,6 +391,21 @@ class MonthlyVisitForm(WeightFields, DoseFields):
             started=tuple(m for m in (data["contraception_new_0"], data["contraception_new_1"]) if m),
             start=data["contraception_start"],
         )
+
+    def _medicines(self) -> VisitMedicines:
+        data = self.cleaned_data
+        stopped = set(data["medication_stopped"])
+        return VisitMedicines(
+            stopped=tuple(m for m in self.medications_in_use if str(m.uuid) in stopped),
+            started=tuple(
+                VisitNewMedicine(data[f"medication_new_{i}_name"], data[f"medication_new_{i}_start"])
+                for i in range(MEDICINE_ROWS)
+                if data[f"medication_new_{i}_name"]
+            ),
+        )
+
+    def medicine_rows(self) -> list[list[Any]]:
+        return self.rows("medication_new", MEDICINE_ROWS, ("name", "start"))
 
     def _mood_screen(self) -> VisitMoodScreen:
         data = self.cleaned_data
@@ -426,6 +468,7 @@ class MonthlyVisitForm(WeightFields, DoseFields):
             "dose_change": self.dose_change() if data["dose_decision"] == "change" else None,
             "days_supply": data["days_supply"],
             "acknowledgments": self._acknowledgments(),
+            "medicines": self._medicines(),
         }
 
 

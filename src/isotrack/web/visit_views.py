@@ -75,6 +75,7 @@ def course_visit(request: StaffRequest, course_id: str) -> HttpResponse:
         category=course.patient.category,
         staff=context["staff"],
         methods_in_use=context["methods_in_use"],
+        medications_in_use=context["medications_in_use"],
         current_product=context["product_line"],
         to_acknowledge=context["to_acknowledge"] if can_prescribe else [],
         today=context["today"],

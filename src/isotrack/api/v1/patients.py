@@ -1,9 +1,11 @@
 """Patients and their patient-level records (weights, contraception, other medicines)."""
 
-from typing import Any
+from collections.abc import Callable
+from typing import Any, TypeVar
 from uuid import UUID
 
 from django.db import transaction
+from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse
 from ninja import Field, Query, Router, Schema
 from ninja.responses import Status
@@ -47,7 +49,7 @@ from isotrack.clinic import queries
 from isotrack.clinic.access import access_medication, access_patient, access_weight, practice_id_of
 from isotrack.clinic.actions import patients as patient_actions
 from isotrack.clinic.errors import RecordNotFound
-from isotrack.clinic.models import Contraception, OtherMedication, Patient, Weight
+from isotrack.clinic.models import Contraception, OtherMedication, Patient, StaffUser, Weight
 
 router = Router(tags=["patients"])
 
@@ -249,12 +251,8 @@ def change_weight(
 def list_contraception(
     request: HttpRequest, patient_uuid: UUID, dates: Query[DateRange]
 ) -> list[dict[str, Any]]:
-    items = access_patient(actor(request), patient_uuid).contraception.order_by("start", "id")
-    if dates.since:
-        items = items.exclude(end__lt=dates.since)
-    if dates.until:
-        items = items.filter(start__lte=dates.until)
-    return [contraception_out(c) for c in items]
+    items = access_patient(actor(request), patient_uuid).contraception.all()
+    return [contraception_out(c) for c in _periods_within(items, dates)]
 
 
 @router.post(
@@ -301,14 +299,13 @@ def get_contraception(
 def end_contraception(
     request: HttpRequest, contraception_uuid: UUID, payload: ContraceptionEndPatch, response: HttpResponse
 ) -> dict[str, Any]:
-    user = actor(request)
-    with transaction.atomic():
-        item = _access_contraception(request, contraception_uuid)
-        check_version(request, item, contraception_out)
-        item = patient_actions.end_contraception(actor=user, contraception=item, end=payload.end)
-    answer = contraception_out(item)
-    response["ETag"] = etag_of(answer)
-    return answer
+    return _end_period(
+        request,
+        response,
+        lambda: _access_contraception(request, contraception_uuid),
+        contraception_out,
+        lambda user, item: patient_actions.end_contraception(actor=user, contraception=item, end=payload.end),
+    )
 
 
 # ------------------------------------------------------------------------------------------ other medicines
@@ -323,12 +320,8 @@ def end_contraception(
 def list_medications(
     request: HttpRequest, patient_uuid: UUID, dates: Query[DateRange]
 ) -> list[dict[str, Any]]:
-    items = access_patient(actor(request), patient_uuid).other_medications.order_by("start", "id")
-    if dates.since:
-        items = items.exclude(end__lt=dates.since)
-    if dates.until:
-        items = items.filter(start__lte=dates.until)
-    return [medication_out(m) for m in items]
+    items = access_patient(actor(request), patient_uuid).other_medications.all()
+    return [medication_out(m) for m in _periods_within(items, dates)]
 
 
 @router.post(
@@ -378,11 +371,40 @@ def get_medication(
 def end_medication(
     request: HttpRequest, medication_uuid: UUID, payload: MedicationEndPatch, response: HttpResponse
 ) -> dict[str, Any]:
+    return _end_period(
+        request,
+        response,
+        lambda: access_medication(actor(request), medication_uuid),
+        medication_out,
+        lambda user, item: patient_actions.end_medication(actor=user, medication=item, end=payload.end),
+    )
+
+
+Period = TypeVar("Period", Contraception, OtherMedication)
+
+
+def _periods_within(items: QuerySet[Period], dates: DateRange) -> QuerySet[Period]:
+    """The periods (a method's, a medicine's) that overlap the asked dates, oldest first."""
+    if dates.since:
+        items = items.exclude(end__lt=dates.since)
+    if dates.until:
+        items = items.filter(start__lte=dates.until)
+    return items.order_by("start", "id")
+
+
+def _end_period(
+    request: HttpRequest,
+    response: HttpResponse,
+    read: Callable[[], Period],
+    out: Callable[[Period], dict[str, Any]],
+    end: Callable[[StaffUser, Period], Period],
+) -> dict[str, Any]:
+    """A period's last day, if the caller's If-Match names its current version (in one transaction)."""
     user = actor(request)
     with transaction.atomic():
-        item = access_medication(user, medication_uuid)
-        check_version(request, item, medication_out)
-        item = patient_actions.end_medication(actor=user, medication=item, end=payload.end)
-    answer = medication_out(item)
+        item = read()
+        check_version(request, item, out)
+        item = end(user, item)
+    answer = out(item)
     response["ETag"] = etag_of(answer)
     return answer

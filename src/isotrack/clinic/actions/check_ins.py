@@ -41,6 +41,7 @@ from isotrack.clinic.errors import InvalidInput
 from isotrack.clinic.models import CheckIn, ContraceptionMethodCode, Course, ReportSource, Severity, StaffUser
 from isotrack.clinic.queries import practice_today
 from isotrack.clinic.worklist_entries import mark_stale
+from isotrack.core import plausibility
 
 CHECK_IN_TRIES = 5  # wrong birth dates before the link locks
 PHQ_ITEMS = 9
@@ -223,10 +224,11 @@ def save_draft(*, check_in: CheckIn, draft: dict[str, Any]) -> None:
 
 
 def medicine_start_problem(start: dt.date, birth: dt.date | None, today: dt.date) -> str | None:
-    """Why a new medicine's first day as the patient typed it cannot be (None: it can)."""
-    if start > today:
+    """Why a new medicine's first day as the patient typed it cannot be (None: it can): the core's rules for
+    every clinical date (``core.plausibility``), in the patient's words."""
+    if plausibility.not_after_today(start, today, "A medicine's first day"):
         return "This date is still to come."
-    if birth is not None and start < birth:
+    if plausibility.not_before_birth(start, birth, "A medicine's first day"):
         return "This date is before your date of birth."
     return None
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from datetime import date
 from decimal import ROUND_HALF_UP, Decimal
+from typing import TypeVar
 
 from django.utils import timezone
 
@@ -286,40 +287,26 @@ def record_medication(
 @action
 def end_medication(*, actor: StaffUser, medication: OtherMedication, end: date) -> OtherMedication:
     """The last day a medicine was taken; the period stays on record."""
-    require(actor, Capability.RECORD_OBSERVATIONS)
-    check_practice(actor, medication.patient)
-    item = OtherMedication.objects.select_for_update().get(pk=medication.pk)
-    dated(item.patient, end, "end", "A medicine's last day")
-    before = snapshot(item)
-    item.end = end
-    validated_save(item)
-    record(
-        actor=actor,
-        action=EventCode.MEDICATION_END,
-        instance=item,
-        patient=item.patient,
-        before=before,
-        after=snapshot(item),
-    )
-    return item
+    return _end_period(actor, medication, end, EventCode.MEDICATION_END, "A medicine's last day")
 
 
 @action
 def end_contraception(*, actor: StaffUser, contraception: Contraception, end: date) -> Contraception:
     """The last day a method was used (IPL-CON-2); the period stays on record."""
+    return _end_period(actor, contraception, end, EventCode.CONTRACEPTION_END, "A method's last day")
+
+
+Period = TypeVar("Period", OtherMedication, Contraception)
+
+
+def _end_period(actor: StaffUser, period: Period, end: date, code: EventCode, what: str) -> Period:
+    """A period's last day (a medicine's, a method's), read again under lock and audited before and after."""
     require(actor, Capability.RECORD_OBSERVATIONS)
-    check_practice(actor, contraception.patient)
-    item = Contraception.objects.select_for_update().get(pk=contraception.pk)
-    dated(item.patient, end, "end", "A method's last day")
+    check_practice(actor, period.patient)
+    item = type(period).objects.select_for_update().get(pk=period.pk)
+    dated(item.patient, end, "end", what)
     before = snapshot(item)
     item.end = end
     validated_save(item)
-    record(
-        actor=actor,
-        action=EventCode.CONTRACEPTION_END,
-        instance=item,
-        patient=item.patient,
-        before=before,
-        after=snapshot(item),
-    )
+    record(actor=actor, action=code, instance=item, patient=item.patient, before=before, after=snapshot(item))
     return item

@@ -29,11 +29,18 @@ from isotrack.clinic.actions.observations import (
     record_pregnancy_test,
     record_side_effect,
 )
-from isotrack.clinic.actions.patients import end_contraception, record_contraception, record_weight
+from isotrack.clinic.actions.patients import (
+    end_contraception,
+    end_medication,
+    record_contraception,
+    record_medication,
+    record_weight,
+)
 from isotrack.clinic.errors import InvalidInput, RecordNotFound
 from isotrack.clinic.models import (
     Contraception,
     Course,
+    OtherMedication,
     Patient,
     PatientCategory,
     StaffUser,
@@ -96,6 +103,21 @@ class VisitContraception:
 
 
 @dataclass(frozen=True)
+class VisitNewMedicine:
+    name: str
+    start: date
+
+
+@dataclass(frozen=True)
+class VisitMedicines:
+    """Other medicines and supplements (MED-TETRA, MED-VITA, MED-INDUCER): those the patient stopped (their
+    last day: the visit's) and those started since, with their first day."""
+
+    stopped: tuple[OtherMedication, ...] = ()
+    started: tuple[VisitNewMedicine, ...] = ()
+
+
+@dataclass(frozen=True)
 class VisitMoodScreen:
     instrument: str
     score: int
@@ -153,6 +175,7 @@ def record_monthly_visit(
     dose_change: VisitDoseChange | None = None,
     days_supply: int | None = None,
     acknowledgments: tuple[VisitAcknowledgment, ...] = (),
+    medicines: VisitMedicines | None = None,
 ) -> Visit:
     """A whole monthly visit on one screen: every record through its own action, in one transaction, so that a
     problem anywhere saves nothing. ``prescriber_confirmation`` is the iPLEDGE confirmation number ("" when
@@ -160,7 +183,7 @@ def record_monthly_visit(
 
     The prescription to send (``days_supply`` asked) is the one the core proposes once the visit's own
     records are in (``core.proposed_prescription``): a positive test, a critical lab or an alert left open at
-    this visit means none is saved, whatever the form showed before."""
+    this visit means none is saved, whatever the form showed before (a tetracycline started, too)."""
     check_course(actor, course, Capability.RECORD_OBSERVATIONS)
     dated(course.patient, day, "date", "A visit")  # before any of its records: they are all of this day
     if dose_change is not None or acknowledgments:
@@ -190,6 +213,8 @@ def record_monthly_visit(
     if mood_screen is not None:
         with Section("mood"):
             record_mood_screen(actor=actor, course=course, day=day, **vars(mood_screen))
+    if medicines is not None:
+        _change_medicines(actor, patient, medicines, day)
     for index, effect in enumerate(side_effects):
         with Section(f"side_effect_{index}"):
             record_side_effect(actor=actor, course=course, onset=day, **vars(effect))
@@ -234,6 +259,19 @@ def _change_contraception(
         end_contraception(actor=actor, contraception=item, end=day)
     for method in contraception.started:
         record_contraception(actor=actor, patient=patient, method=method, start=contraception.start or day)
+
+
+def _change_medicines(actor: StaffUser, patient: Patient, medicines: VisitMedicines, day: date) -> None:
+    for item in medicines.stopped:
+        if item.patient_id != patient.pk:
+            raise RecordNotFound("No such medicine record.")
+        try:
+            end_medication(actor=actor, medication=item, end=day)
+        except InvalidInput as error:
+            raise InvalidInput(f"{item.name}: {error.message}", field="medication_stopped") from error
+    for index, medicine in enumerate(medicines.started):
+        with Section(f"medication_new_{index}"):
+            record_medication(actor=actor, patient=patient, name=medicine.name, start=medicine.start)
 
 
 def _methods_confirmed(
