@@ -226,3 +226,89 @@ def test_a_links_secret_is_taken_out_of_the_logs_and_of_a_sent_reminder():
         redacted("open https://x.test/check-in/Abc_12-x/ now")
         == "open https://x.test/check-in/[redacted]/ now"
     )
+
+
+def _answered_with_corrections_to_make(link, course, nurse) -> tuple[Client, str]:
+    browser = opened(link)
+    browser.post(
+        link + "questions/",
+        {
+            "phq1": "1",
+            "phq2": "0",
+            **QUIET,
+            "symptom_dry_lips": "severe",
+            "symptom_nosebleeds": "mild",
+            "medicine_0": "doxycyclin 100",
+            "medicine_0_start": "2026-11-25",
+            "medicine_1": "fish oil",
+        },
+    )
+    staff = Client()
+    staff.force_login(nurse)
+    check_in = CheckIn.objects.get()
+    return staff, reverse("check_in_review", kwargs={"check_in_id": check_in.uuid})
+
+
+def test_the_clinician_corrects_an_answer_before_it_is_recorded_and_the_audit_keeps_both(link, course, nurse):
+    from isotrack.audit.events import EventCode
+    from isotrack.audit.models import AuditEvent
+
+    staff, review = _answered_with_corrections_to_make(link, course, nurse)
+    form = staff.get(review).context["form"]
+    assert all(form[name].value() in (None, "", False) for name in form.fields), "no correction beforehand"
+    saved = staff.post(
+        review,
+        {
+            "confirmed": ["symptoms", "medicines", "mood"],
+            "symptom_0_severity": "moderate",  # dry lips: severe as reported, moderate as examined
+            "medicine_0_name": "Doxycycline",
+            "medicine_1_leave_out": "on",  # not a medicine the patient takes after all
+        },
+    )
+    assert saved.status_code == 302
+    effects = {e.term: (e.severity, e.source) for e in course.side_effects.all()}
+    assert effects == {"dry or cracked lips": ("moderate", "clinic"), "nosebleeds": ("mild", "patient")}
+    (medicine,) = course.patient.other_medications.all()
+    assert (medicine.name, medicine.medication_class, medicine.start, medicine.source) == (
+        "Doxycycline",
+        "tetracycline",
+        date(2026, 11, 25),
+        "clinic",
+    )
+    (screen,) = course.mood_screens.all()
+    assert (screen.score, screen.source) == (1, "patient")
+    event = AuditEvent.objects.get(action=EventCode.CHECK_IN_REVIEW)
+    corrected = {
+        (c["group"], c["reported"].get("term") or c["reported"].get("name")): c
+        for c in event.after["corrected"]
+    }
+    assert corrected[("symptoms", "dry or cracked lips")]["recorded"]["severity"] == "moderate"
+    assert corrected[("symptoms", "dry or cracked lips")]["reported"]["severity"] == "severe"
+    assert corrected[("medicines", "doxycyclin 100")]["recorded"]["name"] == "Doxycycline"
+    assert corrected[("medicines", "fish oil")]["recorded"] is None
+
+
+@pytest.mark.parametrize(
+    ("posted", "field"),
+    [
+        ({"confirmed": ["mood"], "symptom_0_severity": "mild"}, "symptom_0_severity"),
+        ({"confirmed": ["symptoms"], "symptom_0_severity": "unbearable"}, "symptom_0_severity"),
+        (
+            {"confirmed": ["symptoms"], "symptom_1_severity": "mild", "symptom_1_leave_out": "on"},
+            "symptom_1_leave_out",
+        ),
+        ({"confirmed": ["medicines"], "medicine_0_start": "2027-02-01"}, "medicine_0_start"),
+        ({"confirmed": ["medicines"], "medicine_0_start": "1999-02-01"}, "medicine_0_start"),
+        ({"confirmed": ["mood"], "mood_score": "7"}, "mood_score"),
+    ],
+)
+def test_a_wrong_correction_is_refused_beside_its_field_and_nothing_recorded(
+    link, course, nurse, posted, field
+):
+    staff, review = _answered_with_corrections_to_make(link, course, nurse)
+    refused = staff.post(review, posted)
+    assert refused.status_code == 422
+    assert field in refused.context["form"].errors, refused.context["form"].errors
+    assert f'id="id_{field}-error"' in refused.content.decode()
+    assert not course.side_effects.exists() and not course.patient.other_medications.exists()
+    assert not course.mood_screens.exists() and CheckIn.objects.get().reviewed_at is None

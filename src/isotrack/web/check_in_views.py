@@ -28,10 +28,10 @@ from isotrack.clinic.access import Capability, StaffRequest, access_check_in
 from isotrack.clinic.actions import check_ins
 from isotrack.clinic.actions.check_ins import SYMPTOMS, CheckInAnswers, Medicine
 from isotrack.clinic.errors import InvalidInput
-from isotrack.clinic.models import CheckIn, ContraceptionMethodCode
+from isotrack.clinic.models import CheckIn, ContraceptionMethodCode, Severity
 from isotrack.clinic.queries import practice_today
 from isotrack.notify.reminders import self_harm_notice, send_now
-from isotrack.web.forms import DateInput
+from isotrack.web.forms import DateInput, TextField
 from isotrack.web.views import form_page, write_view
 
 OPENED = "check_in_opened"  # the session's key: the check-ins this browser opened with the birth date
@@ -261,8 +261,11 @@ def _send(request: HttpRequest, found: CheckIn, draft: dict[str, Any], more: lis
 
 
 class ReviewForm(forms.Form):
+    """Which groups are confirmed with the patient and, beside each reported record, what the clinician
+    corrects before it is recorded (every correction field starts empty: blank records it as reported)."""
+
     confirmed = forms.MultipleChoiceField(
-        label="Confirmed with the patient, as reported",
+        label="Confirmed with the patient",
         choices=[
             ("mood", "The mood questions (a mood screen)"),
             ("symptoms", "The side effects"),
@@ -272,6 +275,96 @@ class ReviewForm(forms.Form):
         required=False,
         help_text="What you do not tick stays the patient's report: it is not recorded.",
     )
+
+    def __init__(self, *args: Any, reported: dict[str, list[dict[str, Any]]], **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.reported = reported
+        as_reported = "As reported"
+        for screen in reported["mood"][:1]:
+            nine = screen["instrument"] == "phq9"
+            self.fields["mood_score"] = forms.IntegerField(
+                label=f"Corrected {'PHQ-9' if nine else 'PHQ-2'} score",
+                min_value=0,
+                max_value=27 if nine else 6,
+                required=False,
+                help_text=f"Reported: {screen['score']}. Blank: as reported.",
+            )
+            if nine:
+                self.fields["mood_item9"] = forms.IntegerField(
+                    label="Corrected item 9 (thoughts of self-harm)",
+                    min_value=0,
+                    max_value=3,
+                    required=False,
+                    help_text=f"Reported: {screen['item9']}. Blank: as reported.",
+                )
+        for index, effect in enumerate(reported["symptoms"]):
+            self.fields[f"symptom_{index}_severity"] = forms.ChoiceField(
+                label=f"{effect['term'].capitalize()}: corrected severity",
+                choices=[("", as_reported), *Severity.choices],
+                required=False,
+                help_text=f"Reported: {effect['severity']}.",
+            )
+            self.fields[f"symptom_{index}_leave_out"] = forms.BooleanField(
+                label=f"Leave out {effect['term']} (not confirmed)", required=False
+            )
+        for index, medicine in enumerate(reported["medicines"]):
+            self.fields[f"medicine_{index}_name"] = TextField(
+                label=f"{medicine['name']}: corrected name",
+                max_length=100,
+                required=False,
+                help_text="Blank: as reported.",
+            )
+            self.fields[f"medicine_{index}_start"] = forms.DateField(
+                label=f"{medicine['name']}: corrected first day",
+                widget=DateInput,
+                required=False,
+                help_text=f"Reported: {medicine['start']}. Blank: as reported.",
+            )
+            self.fields[f"medicine_{index}_leave_out"] = forms.BooleanField(
+                label=f"Leave out {medicine['name']} (not confirmed)", required=False
+            )
+
+    @property
+    def group_fields(self) -> dict[str, list[Any]]:
+        """Each group's correction fields, in the order of its reported records."""
+        return {
+            group: [self[name] for name in self.fields if name.startswith(f"{prefix}_")]
+            for group, prefix in check_ins.FIELD_PREFIX.items()
+        }
+
+    def corrections(self) -> list[check_ins.Correction]:
+        """The corrections typed, as the action takes them (a blank field corrects nothing)."""
+        data = self.cleaned_data
+        found: list[check_ins.Correction] = []
+        if "mood_score" in self.fields:
+            values = {k: data[f"mood_{k}"] for k in ("score", "item9") if data.get(f"mood_{k}") is not None}
+            if values:
+                found.append(check_ins.Correction("mood", 0, values))
+        for group, prefix in (("symptoms", "symptom"), ("medicines", "medicine")):
+            for index in range(len(self.reported[group])):
+                values = {
+                    name: data[f"{prefix}_{index}_{name}"]
+                    for name in check_ins.CORRECTABLE[group]
+                    if data.get(f"{prefix}_{index}_{name}") not in (None, "")
+                }
+                leave_out = bool(data.get(f"{prefix}_{index}_leave_out"))
+                if values or leave_out:
+                    found.append(check_ins.Correction(group, index, values, leave_out))
+        return found
+
+    def clean(self) -> dict[str, Any]:
+        super().clean()
+        data = self.cleaned_data
+        for group, prefix in (("symptoms", "symptom"), ("medicines", "medicine")):
+            for index in range(len(self.reported[group])):
+                typed = [
+                    name
+                    for name in check_ins.CORRECTABLE[group]
+                    if data.get(f"{prefix}_{index}_{name}") not in (None, "")
+                ]
+                if typed and data.get(f"{prefix}_{index}_leave_out"):
+                    self.add_error(f"{prefix}_{index}_leave_out", "Correct it or leave it out, not both.")
+        return data
 
 
 def reported_context(check_in: CheckIn | None) -> dict[str, Any]:
@@ -295,16 +388,21 @@ def check_in_review(request: StaffRequest, check_in_id: str) -> HttpResponse:
     course = found.course
 
     def save(data: dict[str, Any]) -> HttpResponse:
-        check_ins.review_check_in(actor=request.user, check_in=found, confirmed=data["confirmed"])
+        corrections = form.corrections()
+        check_ins.review_check_in(
+            actor=request.user, check_in=found, confirmed=data["confirmed"], corrections=corrections
+        )
         confirmed = ", ".join(data["confirmed"]) or "nothing"
+        corrected = f" ({len(corrections)} corrected or left out)" if corrections else ""
         messages.success(
-            request, f"Check-in reviewed: confirmed {confirmed}; the rest stays the patient's report."
+            request,
+            f"Check-in reviewed: confirmed {confirmed}{corrected}; the rest stays the patient's report.",
         )
         return redirect("course", course_id=course.uuid)
 
     if found.submitted_at is None or found.reviewed_at is not None:
         messages.info(request, "This check-in has no answers awaiting review.")
         return redirect("course", course_id=course.uuid)
-    form = ReviewForm(request.POST or None)
     context = {"course": course, "patient": course.patient, **reported_context(found)}
+    form = ReviewForm(request.POST or None, reported=context["reported"])
     return form_page(request, form, "web/check_in/review.html", context, save)

@@ -308,14 +308,43 @@ def _day(text: str | None) -> dt.date | None:
     return dt.date.fromisoformat(text) if text else None
 
 
+# What a clinician may correct of each reported record (the rest is as the patient reported it).
+CORRECTABLE = {"mood": ("score", "item9"), "symptoms": ("severity",), "medicines": ("name", "start")}
+# The review form's field of a record's value: mood_score, symptom_0_severity, medicine_1_start...
+FIELD_PREFIX = {"mood": "mood", "symptoms": "symptom", "medicines": "medicine"}
+
+
+@dataclass(frozen=True)
+class Correction:
+    """A clinician's change to one reported record (``group``, its ``index`` in ``reported_records``) before
+    it is recorded: other ``values`` (the record's source is then the clinic), or left out (not recorded)."""
+
+    group: str
+    index: int
+    values: dict[str, Any] = field(default_factory=dict)
+    leave_out: bool = False
+
+    def field_name(self, name: str) -> str:
+        prefix = FIELD_PREFIX[self.group]
+        return f"{prefix}_{name}" if self.group == "mood" else f"{prefix}_{self.index}_{name}"
+
+
 @transaction.atomic
-def review_check_in(*, actor: StaffUser, check_in: CheckIn, confirmed: Collection[str]) -> CheckIn:
+def review_check_in(
+    *,
+    actor: StaffUser,
+    check_in: CheckIn,
+    confirmed: Collection[str],
+    corrections: Collection[Correction] = (),
+) -> CheckIn:
     """A clinician's review of a check-in's answers: each group in ``confirmed`` (of ``GROUPS``) becomes
-    records through the kinds' own actions, with the patient as their source (``ReportSource.PATIENT``;
-    recorded by the clinician, dated the day the patient answered); the others stay on the check-in, never
-    records. The review itself is audited. A self-harm report leaves the worklist's SELF_HARM_REPORTED only
-    when the mood answers are confirmed (a PHQ-9 with item 9 above 0 is then the engine's SELF_HARM_RISK);
-    otherwise it stays until a prescriber acknowledges it, saying what was decided."""
+    records through the kinds' own actions, dated the day the patient answered and recorded by the clinician:
+    a record confirmed as reported has the patient as its source (``ReportSource.PATIENT``), one the clinician
+    corrected (``corrections``) the clinic, and one left out is not recorded. The other groups stay on the
+    check-in, never records. The review is audited, each correction with what was reported and what recorded.
+    A self-harm report leaves the worklist's SELF_HARM_REPORTED only when the mood answers are confirmed (a
+    PHQ-9 with item 9 above 0 is then the engine's SELF_HARM_RISK); otherwise it stays until a prescriber
+    acknowledges it, saying what was decided."""
     item = CheckIn.objects.select_for_update().select_related("course__patient").get(pk=check_in.pk)
     check_course(actor, item.course, Capability.RECORD_OBSERVATIONS)
     if item.submitted_at is None or item.reviewed_at is not None:
@@ -326,23 +355,82 @@ def review_check_in(*, actor: StaffUser, check_in: CheckIn, confirmed: Collectio
     course, day = item.course, item.reported_on
     assert day is not None
     found = reported_records(item)
-    patient = ReportSource.PATIENT
-    for screen in found["mood"] if "mood" in confirmed else ():
-        record_mood_screen(actor=actor, course=course, day=day, source=patient, **screen)
-    for effect in found["symptoms"] if "symptoms" in confirmed else ():
-        record_side_effect(actor=actor, course=course, onset=day, source=patient, **effect)
-    for medicine in found["medicines"] if "medicines" in confirmed else ():
-        record_medication(actor=actor, patient=course.patient, source=patient, **medicine)
+    changed = _corrected(found, confirmed, corrections)
+    recorders = {
+        "mood": lambda source, values: record_mood_screen(
+            actor=actor, course=course, day=day, source=source, **values
+        ),
+        "symptoms": lambda source, values: record_side_effect(
+            actor=actor, course=course, onset=day, source=source, **values
+        ),
+        "medicines": lambda source, values: record_medication(
+            actor=actor, patient=course.patient, source=source, **values
+        ),
+    }
+    for group in GROUPS:
+        if group not in confirmed:
+            continue
+        for index, reported in enumerate(found[group]):
+            correction = changed.get((group, index))
+            if correction is not None and correction.leave_out:
+                continue
+            values = reported | (correction.values if correction else {})
+            source = ReportSource.CLINIC if correction else ReportSource.PATIENT
+            try:
+                recorders[group](source, values)
+            except InvalidInput as error:
+                name = Correction(group, index).field_name(error.field) if error.field else None
+                raise InvalidInput(error.message, field=name) from error
     item.reviewed_at = timezone.now()
     item.reviewed_by = actor
     item.mood_confirmed = "mood" in confirmed
     item.save(update_fields=["reviewed_at", "reviewed_by", "mood_confirmed"])
+    after: dict[str, Any] = {"visit_date": item.visit_date.isoformat(), "confirmed": sorted(confirmed)}
+    if changed:
+        after["corrected"] = [
+            {
+                "group": c.group,
+                "reported": _plain(found[c.group][c.index]),
+                "recorded": None if c.leave_out else _plain(found[c.group][c.index] | c.values),
+            }
+            for c in changed.values()
+        ]
     record(
         actor=actor,
         action=EventCode.CHECK_IN_REVIEW,
         instance=item,
         patient=course.patient,
-        after={"visit_date": item.visit_date.isoformat(), "confirmed": sorted(confirmed)},
+        after=after,
         reason="reported by the patient at check-in",
     )
     return item
+
+
+def _corrected(
+    found: dict[str, list[dict[str, Any]]], confirmed: Collection[str], corrections: Collection[Correction]
+) -> dict[tuple[str, int], Correction]:
+    """The corrections by record, each of a record that was reported, of a group confirmed, of a value a
+    clinician may correct; a value the same as the patient's is no correction."""
+    changed: dict[tuple[str, int], Correction] = {}
+    for correction in corrections:
+        group, index = correction.group, correction.index
+        if group not in GROUPS or not 0 <= index < len(found[group]):
+            raise InvalidInput("There is no such reported answer to correct.", field=None)
+        for name in correction.values:
+            if name not in CORRECTABLE[group]:
+                raise InvalidInput(f"{name!r} is not a value to correct here.", field=None)
+        if group not in confirmed:
+            name = next(iter(correction.values), "leave_out")
+            raise InvalidInput(
+                "Tick this group to record it as corrected, or clear the correction.",
+                field=correction.field_name(name),
+            )
+        reported = found[group][index]
+        values = {k: v for k, v in correction.values.items() if reported.get(k) != v}
+        if values or correction.leave_out:
+            changed[(group, index)] = Correction(group, index, values, correction.leave_out)
+    return changed
+
+
+def _plain(values: dict[str, Any]) -> dict[str, Any]:
+    return {k: v.isoformat() if isinstance(v, dt.date) else v for k, v in values.items()}
