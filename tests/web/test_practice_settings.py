@@ -29,7 +29,10 @@ def admin(practice):
 def as_rendered(page: bytes) -> dict[str, str]:
     """The form's values as the page shows them (what Save would post untouched)."""
     text = page.decode()
-    values = dict(re.findall(r'<input type="(?:text|number|date)" name="(\w+)" value="([^"]*)"', text))
+    # An empty input has no value attribute (Django leaves it out).
+    values = dict(
+        re.findall(r'<input type="(?:text|tel|number|date)" name="(\w+)"(?: value="([^"]*)")?', text)
+    )
     for name, body in re.findall(r'<select name="(\w+)"[^>]*>(.*?)</select>', text, re.S):
         chosen = re.search(r'<option value="([^"]*)"[^>]*selected', body)
         values[name] = chosen.group(1) if chosen else ""
@@ -124,6 +127,8 @@ def test_a_course_with_its_own_target_keeps_it(admin, practice, prescriber, weig
         ({"name": ""}, "name", "This field is required."),
         ({"peak_labs_after_days": "7"}, "peak_labs_after_days", "between 14 and 180"),
         ({"name": "birch skin clinic (test)"}, "name", "exists already"),
+        ({"phone": "555-CALL-NOW"}, "phone", "Not a phone number"),
+        ({"phone": "555-01"}, "phone", "at least 7 digits"),
     ],
 )
 def test_a_bad_value_is_refused_beside_its_field_and_nothing_saved(
@@ -144,3 +149,40 @@ def test_only_the_administrator_sees_the_settings(client, practice, prescriber, 
         assert client.get("/practice/settings/").status_code == 403
         assert client.post("/practice/settings/", {"name": "Taken over"}).status_code == 403
     assert Practice.objects.get(pk=practice.pk).name == practice.name
+
+
+def test_the_phone_number_is_shown_previewed_saved_and_audited(admin, practice):
+    values = as_rendered(admin.get("/practice/settings/").content)
+    assert values["phone"] == ""
+    typed = {**values, "phone": "  (555) 010-0199   x12 "}
+    preview = admin.post("/practice/settings/", typed)
+    text = preview.content.decode()
+    assert preview.status_code == 200 and "Phone number: none → <strong>(555) 010-0199 x12</strong>" in text
+    assert re.search(r'data-testid="steps-changed">0<', text)  # the engine never reads it
+    confirm = re.search(r'name="confirm" value="([0-9a-f]+)"', text).group(1)
+    saved = admin.post("/practice/settings/", {**typed, "confirm": confirm}, follow=True)
+    assert b"Settings saved (phone number)" in saved.content
+    assert Practice.objects.get(pk=practice.pk).phone == "(555) 010-0199 x12"  # its spaces tidied
+    event = AuditEvent.objects.get(action=EventCode.PRACTICE_SETTINGS_CHANGE)
+    assert (event.before, event.after) == ({"phone": ""}, {"phone": "(555) 010-0199 x12"})
+    page = admin.get("/practice/settings/").content.decode()
+    assert '<input type="tel" name="phone" value="(555) 010-0199 x12"' in page
+
+    cleared = {**as_rendered(page.encode()), "phone": ""}
+    confirm = re.search(
+        r'name="confirm" value="([0-9a-f]+)"', admin.post("/practice/settings/", cleared).content.decode()
+    ).group(1)
+    admin.post("/practice/settings/", {**cleared, "confirm": confirm})
+    assert Practice.objects.get(pk=practice.pk).phone == ""  # blank again: the handout names none
+
+
+def test_a_phone_number_with_letters_is_refused_beside_its_field_and_nothing_is_saved(admin, practice):
+    values = {**as_rendered(admin.get("/practice/settings/").content), "phone": "call 555 0100"}
+    for posted in (values, {**values, "confirm": "0" * 32}):
+        response = admin.post("/practice/settings/", posted)
+        assert response.status_code == 422
+        found = re.search(r'id="id_phone-error" role="alert">([^<]*)<', response.content.decode())
+        assert found and "Not a phone number" in found.group(1) and "x before an extension" in found.group(1)
+        assert b"What this change does" not in response.content
+    assert Practice.objects.get(pk=practice.pk).phone == ""
+    assert not AuditEvent.objects.filter(action=EventCode.PRACTICE_SETTINGS_CHANGE).exists()

@@ -11,6 +11,7 @@ isotrack.clinic.actions, never through model methods or signals.
 
 from __future__ import annotations
 
+import re
 import uuid
 from datetime import date
 from decimal import Decimal
@@ -34,6 +35,21 @@ def printable_identifier(value: str) -> None:
     named = control_character(value, multiline=False)
     if named is not None:
         raise ValidationError(f"An identifier cannot hold a control character ({named}).", code="control")
+
+
+_PHONE = re.compile(r"[0-9 +\-().xX]+", re.ASCII)
+PHONE_MIN_DIGITS = 7
+
+
+def phone_number(value: str) -> None:
+    """A phone number as people write it (the practice's, printed on the patient handout), checked loosely:
+    digits, spaces, + - ( ) . and an x before an extension; at least PHONE_MIN_DIGITS digits."""
+    if not _PHONE.fullmatch(value) or sum(char.isdigit() for char in value) < PHONE_MIN_DIGITS:
+        raise ValidationError(
+            f"Not a phone number: at least {PHONE_MIN_DIGITS} digits, with only spaces, + - ( ) . and an x "
+            "before an extension, as in (555) 010-0199 x12.",
+            code="phone",
+        )
 
 
 # ---------------------------------------------------------------------------------------------- vocabularies
@@ -320,6 +336,8 @@ class Practice(PublicIdModel):
     """A dermatology practice and its policy (the ⚙ conventions of reference.md, per practice)."""
 
     name = models.CharField(max_length=200)
+    # Printed on the patient handout ("Call the clinic"), in every language; blank: the handout names none.
+    phone = models.CharField(max_length=32, blank=True, validators=[phone_number])
     time_zone = models.CharField(max_length=64, default="America/New_York")
     rules = models.CharField(max_length=20, choices=RulesChoice.choices, default=RulesChoice.AUTO)
     ipledge_2026_effective = models.DateField(default=date(2026, 11, 15))  # reference.md 1.1 ⚙

@@ -1425,12 +1425,13 @@ def build_demo(*, patients: int = 60, seed: int = 1, today: date | None = None) 
     with transaction.atomic():
         main = Practice.objects.create(
             name=MAIN_PRACTICE_NAME,
+            phone="555-0100",  # 555-0100 to 555-0199: fictional numbers
             time_zone=DEMO_TIME_ZONE,
             rules="auto",
             ipledge_2026_effective=date(2026, 11, 15),
         )
         pinned = Practice.objects.create(
-            name=PINNED_PRACTICE_NAME, time_zone=DEMO_TIME_ZONE, rules="us-ipledge-2021"
+            name=PINNED_PRACTICE_NAME, phone="555-0101", time_zone=DEMO_TIME_ZONE, rules="us-ipledge-2021"
         )
         staff = _create_staff({MAIN_PRACTICE_NAME: main, PINNED_PRACTICE_NAME: pinned})
         demo = DemoPractice(practice=main, pinned_practice=pinned, staff=staff)

@@ -15,6 +15,7 @@ from datetime import date
 from typing import Any
 
 from django.utils import dateformat
+from django.utils.functional import Promise
 
 from isotrack.clinic.dates_to_keep import DatesToKeep, dates_to_keep
 from isotrack.clinic.models import Course, Practice
@@ -61,10 +62,19 @@ def fullest(practice: Practice, language: str) -> int:
     who can get pregnant, the longest of the months' texts, every date to keep."""
     own = own_texts(practice, language)
     expect = max(
-        (shown(wording.expect_section(month), own) for month in (1, 2, 3, None)),
+        (
+            shown(wording.EXPECT_MONTH_1, own, wording.EXPECT_MONTH_1_BEFORE_FIRST_FILL),
+            *(shown(wording.expect_section(month), own) for month in (1, 2, 3, None)),
+        ),
         key=lambda section: fullness([section], []),
     )
-    sections = [shown(section, own) for section in wording.SECTIONS if not section.key.startswith("expect_")]
+    sections = [
+        with_phone(shown(section, own), practice.phone)
+        if section is wording.WARNING_SIGNS
+        else shown(section, own)
+        for section in wording.SECTIONS
+        if not section.key.startswith("expect_")
+    ]
     return fullness([expect, *sections], []) + DATE_ROW * math.ceil(MOST_DATES / 2)
 
 
@@ -80,10 +90,19 @@ def own_texts(practice: Practice, language: str) -> dict[str, str]:
     return dict(rows.values_list("section", "text"))
 
 
-def shown(section: wording.Section, own: dict[str, str]) -> ShownSection:
-    text = own.get(section.key) or str(section.default)
+def shown(section: wording.Section, own: dict[str, str], built_in: Promise | None = None) -> ShownSection:
+    """The section's text: the practice's own, else ``built_in`` (by default the section's usual text)."""
+    text = own.get(section.key) or str(section.default if built_in is None else built_in)
     lines = [line.strip() for line in text.splitlines() if line.strip()]
     return ShownSection(section.key, str(section.title), lines, section.key in own)
+
+
+def with_phone(section: ShownSection, phone: str) -> ShownSection:
+    """The section with "Call the clinic: <the practice's phone>" as its last line; no phone: as it is."""
+    if not phone:
+        return section
+    call = str(wording.CALL_THE_CLINIC) % {"phone": phone}
+    return ShownSection(section.key, section.title, [*section.lines, call], section.own)
 
 
 def written(day: date) -> str:
@@ -96,12 +115,20 @@ def handout(course: Course, today: date, language: str) -> dict[str, Any]:
     facts = dates_to_keep(course, today)
     own = own_texts(practice, language)
     month = facts.month
-    expect = shown(wording.expect_section(month), own)
+    # Nothing dispensed yet: the engine's phase of such a course is "qualifying" (a positive test, which
+    # stops it, aside: no handout then).
+    before_first_fill = facts.phase == "qualifying"
+    dates = dates_shown(facts)
+    expect_section = wording.expect_section(month)
+    built_in = wording.built_in_text(
+        expect_section, before_first_fill=before_first_fill, dates_left=bool(dates)
+    )
+    expect = shown(expect_section, own, built_in)
     care = [shown(section, own) for section in wording.CARE]
     pregnancy = shown(wording.PREGNANCY, own) if facts.can_get_pregnant else None
-    avoid, warning_signs = shown(wording.AVOID, own), shown(wording.WARNING_SIGNS, own)
+    avoid = shown(wording.AVOID, own)
+    warning_signs = with_phone(shown(wording.WARNING_SIGNS, own), practice.phone)
     contact = shown(wording.CONTACT, own)
-    dates = dates_shown(facts)
     sections = [expect, *care, *([pregnancy] if pregnancy else []), avoid, warning_signs, contact]
     return {
         "language": language,
@@ -112,6 +139,8 @@ def handout(course: Course, today: date, language: str) -> dict[str, Any]:
         "printed_on": str(wording.PRINTED_ON) % {"date": written(today)},
         "month": month,
         "phase": facts.phase,
+        "before_first_fill": before_first_fill,
+        "phone": practice.phone,
         "heading": (
             str(wording.MONTH_OF_TREATMENT) % {"month": month}
             if month is not None
@@ -123,7 +152,8 @@ def handout(course: Course, today: date, language: str) -> dict[str, Any]:
         "care": care,
         "dates_heading": str(wording.DATES_HEADING),
         "dates": dates,
-        "no_dates": str(wording.NO_DATES),
+        # Once dosing is over, no date means nothing is left to do; before, the next dates come at the visit.
+        "no_dates": str(wording.NO_DATES_LEFT if month is None else wording.NO_DATES),
         "paused": str(wording.PAUSED) if facts.paused else "",
         "pregnancy": pregnancy,
         "avoid": avoid,

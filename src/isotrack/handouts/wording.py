@@ -174,6 +174,31 @@ def expect_section(month: int | None) -> Section:
     return {1: EXPECT_MONTH_1, 2: EXPECT_MONTH_2}.get(month, EXPECT_LATER)
 
 
+# A section's built-in text where its usual one would be wrong: month 1 before the first fill (there is no
+# medicine yet to take every day), the time after treatment once no date is left to keep ("Keep the dates on
+# this page" with none on it). The practice's own text of the section, if any, replaces these too.
+EXPECT_MONTH_1_BEFORE_FIRST_FILL = _(
+    "Your treatment starts on the day you pick up your medicine.\n"
+    "From that day on, take it the way your doctor prescribed it.\n"
+    "In the first weeks, your lips and skin start to get dry.\n"
+    "Your acne may look worse for a few weeks before it gets better. This is common."
+)
+EXPECT_AFTER_NO_DATES_LEFT = _(
+    "Your treatment has ended.\n"
+    "The dryness goes away within a few weeks. Your skin can keep getting better for months."
+)
+
+
+def built_in_text(section: Section, *, before_first_fill: bool, dates_left: bool) -> Promise:
+    """The built-in text of ``section`` for a course before its first fill or not, with dates left to keep
+    or none."""
+    if section is EXPECT_MONTH_1 and before_first_fill:
+        return EXPECT_MONTH_1_BEFORE_FIRST_FILL
+    if section is EXPECT_AFTER and not dates_left:
+        return EXPECT_AFTER_NO_DATES_LEFT
+    return section.default
+
+
 # The fixed words of the sheet.
 TITLE = _("Your treatment guide")
 MONTH_OF_TREATMENT = _("Month %(month)s of your treatment")
@@ -185,6 +210,9 @@ EXPECT_AFTER_HEADING = _("What to expect now")
 CARE_HEADING = _("Caring for common side effects")
 DATES_HEADING = _("Dates to keep")
 NO_DATES = _("No dates yet. We will give you your next dates at your visit.")
+NO_DATES_LEFT = _("No more dates to keep for this course.")  # dosing is over and nothing remains
+# After the warning signs, when the practice has given its phone number (Practice.phone).
+CALL_THE_CLINIC = _("Call the clinic: %(phone)s")
 AS_SOON_AS_POSSIBLE = _("As soon as possible (it was due %(date)s)")
 DISCLAIMER = _(
     "This sheet supports, and does not replace, the advice of your doctor and care team. "

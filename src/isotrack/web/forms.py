@@ -63,6 +63,10 @@ class DateInput(forms.DateInput):
     input_type = "date"
 
 
+class PhoneInput(forms.TextInput):
+    input_type = "tel"
+
+
 def report_implausible(
     form: forms.Form,
     data: dict[str, Any],
@@ -291,6 +295,7 @@ class CodeForm(forms.Form):
 
 _SETTING_LABELS = {
     "name": "Practice name",
+    "phone": "Phone number",
     "time_zone": "Time zone",
     "rules": "iPLEDGE rule set",
     "ipledge_2026_effective": "The 2026 rule set takes effect on",
@@ -307,6 +312,8 @@ _SETTING_LABELS = {
     "mrn_aliases": "Other names of this practice's MRNs",
 }
 _SETTING_HELP = {
+    "phone": "Printed on the patient handout (“Call the clinic”), in English and Spanish. Digits, spaces, "
+    "+ - ( ) . and x before an extension.",
     "rules": "The rule set in force on each day (reference §1.1), or one pinned.",
     "target_mg_per_kg": "DOSE-TARGET: for every course without a target of its own.",
     "ld_equivalence_factor": "DOSE-LD: micronized mg count as this many conventional mg.",
@@ -344,7 +351,7 @@ class PracticeSettingsForm(forms.Form):
             fields=[name for name in SETTINGS if name not in ("time_zone", "mrn_aliases")],
             labels=_SETTING_LABELS,
             help_texts=_SETTING_HELP,
-            widgets={"ipledge_2026_effective": DateInput},
+            widgets={"ipledge_2026_effective": DateInput, "phone": PhoneInput},
         )
         fields["time_zone"] = forms.ChoiceField(
             label=_SETTING_LABELS["time_zone"], choices=[(zone, zone) for zone in time_zones()]

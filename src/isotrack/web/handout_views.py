@@ -23,6 +23,13 @@ from isotrack.web.forms import TextField
 from isotrack.web.views import form_page, write_view
 
 LANGUAGE_NAMES = dict(HandoutLanguage.choices)  # each language in its own words: English, Español
+# The sections whose built-in text changes with the course (wording.built_in_text): what the page tells.
+OTHER_BUILT_IN = {
+    wording.EXPECT_MONTH_1.key: "Before the patient's first fill, the built-in text says instead that the "
+    "treatment starts on the day they pick up the medicine. Your own text replaces both.",
+    wording.EXPECT_AFTER.key: "Once no date is left to keep, the built-in text leaves out “Keep the dates on "
+    "this page.” Your own text replaces both.",
+}
 
 
 @require_http_methods(["GET"])
@@ -50,6 +57,15 @@ def course_handout(request: StaffRequest, course_id: str) -> HttpResponse:
     return response
 
 
+class SectionTextField(TextField):
+    """A section's text, its line breaks as "\\n" before it is measured: a browser sends each as "\\r\\n",
+    which would count twice against MAX_TEXT (the action keeps the text with "\\n")."""
+
+    def to_python(self, value: Any) -> str:
+        text = super().to_python(value) or ""
+        return text.replace("\r\n", "\n").replace("\r", "\n")
+
+
 class HandoutTextsForm(forms.Form):
     """One text per section of the handout, in one language; blank keeps the built-in text (shown below each
     field, in that language)."""
@@ -58,8 +74,9 @@ class HandoutTextsForm(forms.Form):
         super().__init__(*args, **kwargs)
         for section in wording.SECTIONS:
             where = " (only for patients who can get pregnant)" if section.can_get_pregnant_only else ""
-            self.fields[section.key] = TextField(
+            self.fields[section.key] = SectionTextField(
                 label=f"{section.title}{where}",
+                help_text=OTHER_BUILT_IN.get(section.key, ""),
                 required=False,
                 max_length=MAX_TEXT,
                 strip=False,  # the action keeps the lines as typed, trailing spaces aside

@@ -188,6 +188,8 @@ def _shown(name: str, value: Any) -> str:
     zeros, a date as ISO."""
     if isinstance(value, list):  # the MRN's other names
         return ", ".join(value) or "none"
+    if value == "":  # the phone number, not given
+        return "none"
     field = Practice._meta.get_field(name)
     choices = dict(getattr(field, "choices", None) or ())
     if value in choices:

@@ -1,8 +1,8 @@
-"""The practice's settings, for its administrators: its name and time zone, the rule-set choice and the 2026
-effective date, the dose target, the weight basis, home testing, the micronized equivalence, the protocol
-thresholds the engine accepts (``policy`` of the course-evaluation contract), who must use two-factor
-authentication, and the other names of the practice's MRNs (``clinic.identifiers``: the EHR's MRN system, the
-labs' assigning authority).
+"""The practice's settings, for its administrators: its name, its phone number (printed on the patient
+handout) and time zone, the rule-set choice and the 2026 effective date, the dose target, the weight basis,
+home testing, the micronized equivalence, the protocol thresholds the engine accepts (``policy`` of the
+course-evaluation contract), who must use two-factor authentication, and the other names of the practice's
+MRNs (``clinic.identifiers``: the EHR's MRN system, the labs' assigning authority).
 
 A change is previewed before it is saved (``preview_settings``): every course on the worklist is judged
 with the settings as they are and as they would be, and the courses whose next step or projected completion
@@ -33,6 +33,7 @@ from isotrack.clinic.records import facts_by_course, under_settings
 
 SETTINGS = (
     "name",
+    "phone",
     "time_zone",
     "rules",
     "ipledge_2026_effective",
@@ -49,7 +50,7 @@ SETTINGS = (
     "mrn_aliases",
 )
 CHUNK = 500  # courses judged per read of their facts
-UNJUDGED = frozenset({"name", "two_factor", "mrn_aliases"})  # settings the engine never reads
+UNJUDGED = frozenset({"name", "phone", "two_factor", "mrn_aliases"})  # settings the engine never reads
 EXAMPLES = 20  # courses named in a preview
 
 
@@ -92,6 +93,7 @@ def _proposed(practice: Practice, changes: dict[str, Any]) -> tuple[Practice, di
     proposed = copy.copy(practice)
     for name, value in changes.items():
         setattr(proposed, name, value)
+    proposed.phone = " ".join(str(proposed.phone).split())
     validate(proposed, exclude=["worklist_basis"])
     proposed.name = " ".join(str(proposed.name).split())
     if Practice.objects.filter(name__iexact=proposed.name).exclude(pk=practice.pk).exists():
@@ -116,7 +118,7 @@ def preview_settings(*, actor: StaffUser, changes: dict[str, Any]) -> SettingsPr
     )
     counts = {"steps": 0, "completions": 0}
     examples: list[CourseChange] = []
-    if set(changed) - UNJUDGED:  # a name, two-factor or the MRN's other names change no judgment
+    if set(changed) - UNJUDGED:  # a name, a phone, two-factor or the MRN's other names change no judgment
         before_day, after_day = practice_today(practice), practice_today(proposed)
         for start in range(0, len(course_ids), CHUNK):
             for change in _changes(course_ids[start : start + CHUNK], proposed, before_day, after_day):
