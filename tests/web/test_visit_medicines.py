@@ -1,7 +1,7 @@
-"""Other medicines at the monthly visit (issue 17, item 1): the visit form lists those taken today, none ticked
-as stopped beforehand; a medicine stopped ends on the visit's day, one started since is recorded with its first
-day and the class of isotrack's table, in the visit's one transaction; a half-filled or implausible row is
-refused beside its field and nothing of the visit is saved. Synthetic data."""
+"""Other medicines at the monthly visit (issue 17, item 1): the visit form lists those taken today, none
+ticked as stopped beforehand; a medicine stopped ends on the visit's day, one started since is recorded with
+its first day and the class of isotrack's table, in the visit's one transaction; a half-filled or implausible
+row is refused beside its field and nothing of the visit is saved. Synthetic data."""
 
 from __future__ import annotations
 
