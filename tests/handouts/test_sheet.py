@@ -139,6 +139,7 @@ def test_a_course_ended_with_its_tests_still_to_come_keeps_their_dates(client, p
     }
     assert "Keep the dates on this page." in section(body, "expect_after")
     assert "No more dates" not in body and "No dates yet" not in body
+    assert 'data-section="pregnancy"' in body, "two methods through 30 days after the last dose"
 
 
 @pytest.mark.parametrize("tested", [True, False])
@@ -156,6 +157,7 @@ def test_a_completed_course_with_nothing_left_says_so(client, prescriber, nurse,
     client.force_login(nurse)
     english, spanish = printed(client, course, "en"), printed(client, course, "es")
     assert 'data-phase="completed"' in english and not dates_of(english)
+    assert 'data-section="pregnancy"' not in english, "the 30 days after the last dose have passed"
     words = visible(english)
     assert "No more dates to keep for this course." in words
     assert "No dates yet" not in words and "next dates at your visit" not in words

@@ -125,7 +125,10 @@ def handout(course: Course, today: date, language: str) -> dict[str, Any]:
     )
     expect = shown(expect_section, own, built_in)
     care = [shown(section, own) for section in wording.CARE]
-    pregnancy = shown(wording.PREGNANCY, own) if facts.can_get_pregnant else None
+    # Preventing pregnancy: during treatment, and after it while the engine still lists the last day of the
+    # two methods (IPL-CON-2: through 30 days after the last dose); not once that has passed.
+    preventing = month is not None or any(d.code == "CONTRACEPTION_UNTIL" for d in facts.dates)
+    pregnancy = shown(wording.PREGNANCY, own) if facts.can_get_pregnant and preventing else None
     avoid = shown(wording.AVOID, own)
     warning_signs = with_phone(shown(wording.WARNING_SIGNS, own), practice.phone)
     contact = shown(wording.CONTACT, own)
