@@ -315,22 +315,22 @@ def test_another_practice_reads_no_medication_statement(outsider, patient, doxyc
     assert searched.status_code == 200 and searched.json()["total"] == 0
 
 
-def test_the_capability_statement_lists_medication_statements_read_and_searched(client):
+def test_the_capability_statement_lists_medication_statements_read_searched_and_created(client):
     statement = client.get("/fhir/R4/metadata").json()
     (entry,) = [r for r in statement["rest"][0]["resource"] if r["type"] == "MedicationStatement"]
-    assert [i["code"] for i in entry["interaction"]] == ["read", "search-type"]
+    assert [i["code"] for i in entry["interaction"]] == ["read", "search-type", "create"]
     assert {p["name"] for p in entry["searchParam"]} >= {"patient", "status", "code", "category", "effective"}
     assert "supportedProfile" not in entry
 
 
-def test_fhir_stays_read_only_a_medication_statement_is_not_created(prescriber_api, patient):
+def test_fhir_creates_medication_statements_only_another_type_is_not_created(prescriber_api, patient):
+    """MedicationStatement create is tested in test_fhir_create.py; every other type stays read-only."""
     body = {
-        "resourceType": "MedicationStatement",
-        "status": "active",
-        "medicationCodeableConcept": {"coding": [{"system": RXNORM, "code": "3640"}], "text": "doxycycline"},
+        "resourceType": "Observation",
+        "status": "final",
+        "code": {"text": "body weight"},
         "subject": {"reference": f"Patient/{patient.uuid}"},
-        "effectivePeriod": {"start": "2026-06-10"},
     }
-    answer = prescriber_api.post("/fhir/R4/MedicationStatement", json.dumps(body), content_type=FHIR_JSON)
+    answer = prescriber_api.post("/fhir/R4/Observation", json.dumps(body), content_type=FHIR_JSON)
     assert answer.status_code == 405
     assert not OtherMedication.all_objects.exists()

@@ -230,11 +230,12 @@ class Severity(models.TextChoices):
 
 
 class ReportSource(models.TextChoices):
-    """Who a record's values came from: the clinic, or the patient (a check-in's answer a clinician
-    confirmed: the record's ``recorded_by``; issue 17)."""
+    """Who a record's values came from: the clinic, or the patient (issue 17: a check-in's answer a clinician
+    confirmed, the record's ``recorded_by``; or a FHIR MedicationStatement whose informationSource is the
+    patient)."""
 
     CLINIC = "clinic", "Entered by the clinic"
-    PATIENT = "patient", "Reported by the patient at check-in, confirmed by a clinician"
+    PATIENT = "patient", "Reported by the patient"
 
 
 class SideEffectAction(models.TextChoices):

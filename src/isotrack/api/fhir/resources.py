@@ -67,6 +67,7 @@ from isotrack.clinic.models import (
     OtherMedication,
     Patient,
     PregnancyTest,
+    ReportSource,
     StaffUser,
     Weight,
 )
@@ -587,6 +588,12 @@ def medication_statement(item: OtherMedication, today: date) -> MedicationStatem
             "subject": _ref("Patient", item.patient.uuid),
             "effectivePeriod": period,
             "dateAsserted": item.recorded_at.isoformat(),
+            # Who the fact came from: the patient (a confirmed check-in answer, or a statement sent so).
+            **(
+                {"informationSource": _ref("Patient", item.patient.uuid)}
+                if item.source == ReportSource.PATIENT
+                else {}
+            ),
         }
     )
 

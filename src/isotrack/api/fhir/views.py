@@ -1,14 +1,19 @@
-"""The read-only FHIR R4 view under /fhir/R4/: metadata, read, search by patient, Patient/{id}/$everything.
-Practitioners (the prescribers the patients' resources name) are read by id only.
+"""The FHIR R4 view under /fhir/R4/: metadata, read, search by patient, Patient/{id}/$everything, the
+$rems-etasu operation, and one write: ``POST MedicationStatement`` (create) records another medicine or
+supplement the patient takes (issue 17, item 1) through the clinic's ``record_medication`` action, as the JSON
+API does. Nothing else is written through FHIR. Practitioners (the prescribers the patients' resources name)
+are read by id only.
 
-Same bearer token (or session) and practice scoping as the JSON API; errors are OperationOutcome resources
-with the API's stable codes; another practice's record answers 404 like a missing one.
+Same bearer token (or session: unsafe methods need its CSRF token) and practice scoping as the JSON API;
+errors are OperationOutcome resources with the API's stable codes; another practice's record answers 404
+like a missing one.
 """
 
 from __future__ import annotations
 
 import json
 import uuid
+from datetime import date, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -21,6 +26,7 @@ from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_POST
 from fhir.resources.R4B.bundle import Bundle
 from fhir.resources.R4B.capabilitystatement import CapabilityStatement
+from fhir.resources.R4B.medicationstatement import MedicationStatement
 from fhir.resources.R4B.operationoutcome import OperationOutcome
 from fhir.resources.R4B.parameters import Parameters
 from fhir.resources.R4B.resource import Resource
@@ -31,15 +37,18 @@ from isotrack.api.fhir import search as fhir_search
 from isotrack.api.fhir.resources import (
     IPLEDGE_ID_SYSTEM,
     PROFILES,
+    RXNORM,
     course_of_derived_id,
     derived_resources,
+    medication_statement,
     patient_resource,
     patient_resources,
     practitioner_resource,
 )
 from isotrack.clinic import inputs, looks, queries
 from isotrack.clinic.access import access_patient, patients_of, practice_of
-from isotrack.clinic.errors import ClinicError, RecordNotFound
+from isotrack.clinic.actions.patients import record_medication
+from isotrack.clinic.errors import ClinicError, InvalidInput, RecordNotFound
 from isotrack.clinic.identifiers import mrn_systems, typed_as_mrn
 from isotrack.clinic.models import (
     Contraception,
@@ -51,6 +60,7 @@ from isotrack.clinic.models import (
     OtherMedication,
     Patient,
     PregnancyTest,
+    ReportSource,
     Role,
     StaffUser,
     Weight,
@@ -96,7 +106,13 @@ SUPPORTED_PROFILES: dict[str, list[str]] = {
     "MedicationRequest": [PROFILES["MedicationRequest"]],
     "Observation": [PROFILES["lab"], PROFILES["body-weight"]],
 }
-ISSUE_CODES = {"not_found": "not-found", "not_permitted": "forbidden", "unauthenticated": "login"}
+ISSUE_CODES = {
+    "not_found": "not-found",
+    "not_permitted": "forbidden",
+    "unauthenticated": "login",
+    "not_supported": "not-supported",
+}
+CREATED = ("MedicationStatement",)  # the one type FHIR writes: POST <type> (create)
 
 
 def fhir_response(resource: Resource, status: int = 200) -> HttpResponse:
@@ -122,8 +138,9 @@ def outcome(status: int, code: str, detail: str) -> HttpResponse:
     return response
 
 
-def fhir_view(view: Any) -> Any:
-    """Token or session, GET only, clinic errors as OperationOutcome."""
+def _clinic_view(view: Any, method: Any) -> Any:
+    """Token or session (a session's unsafe method needs its CSRF token), the HTTP methods ``method`` allows,
+    clinic errors as OperationOutcome."""
 
     def run(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
         try:
@@ -132,7 +149,17 @@ def fhir_view(view: Any) -> Any:
             return outcome(error.http_status, error.code, error.message)
 
     run.__name__ = view.__name__
-    return token_or_session(require_GET(run), unauthenticated=_unauthenticated)
+    return token_or_session(method(run), unauthenticated=_unauthenticated)
+
+
+def fhir_view(view: Any) -> Any:
+    """Token or session, GET only, clinic errors as OperationOutcome."""
+    return _clinic_view(view, require_GET)
+
+
+def fhir_write_view(view: Any) -> Any:
+    """Token or session with its CSRF token, POST only, clinic errors as OperationOutcome: the writes."""
+    return _clinic_view(view, require_POST)
 
 
 def _unauthenticated() -> HttpResponse:
@@ -235,6 +262,10 @@ def metadata(request: HttpRequest) -> HttpResponse:
                 {"name": name, "type": "number", "documentation": documentation}
                 for name, documentation in fhir_search.RESULT_PARAMS.items()
             ]
+        if kind in CREATED:
+            entry["interaction"].append({"code": "create"})
+            entry["conditionalCreate"] = False
+            entry["documentation"] = CREATE_DOCUMENTATION
         if kind == "Patient":
             entry["operation"] = [
                 {
@@ -259,7 +290,7 @@ def metadata(request: HttpRequest) -> HttpResponse:
             "kind": "instance",
             "software": {"name": "isotrack"},
             "implementation": {
-                "description": "isotrack FHIR R4 read-only view",
+                "description": "isotrack FHIR R4 view: read and search; create for MedicationStatement only",
                 "url": request.build_absolute_uri("/fhir/R4"),
             },
             "fhirVersion": "4.0.1",
@@ -268,9 +299,10 @@ def metadata(request: HttpRequest) -> HttpResponse:
                 {
                     "mode": "server",
                     "documentation": (
-                        "Read-only. Searches apply every parameter listed here; any other is refused with "
-                        "Prefer: handling=strict, or left out of the self link and named in an "
-                        "OperationOutcome entry without it."
+                        "Read-only except MedicationStatement create (POST MedicationStatement: another "
+                        "medicine or supplement the patient takes). Searches apply every parameter listed "
+                        "here; any other is refused with Prefer: handling=strict, or left out of the self "
+                        "link and named in an OperationOutcome entry without it."
                     ),
                     "security": {
                         "cors": False,
@@ -553,11 +585,216 @@ def _patient_named(user: StaffUser, patient: dict[str, Any]) -> Patient | None:
     return None if only is None or others else mine.get(pk=only)
 
 
+# ------------------------------------------------------------------------------ create: MedicationStatement
+
+ACCEPTED_TYPES = (FHIR_JSON, "application/json")
+STATEMENT_STATUSES = (
+    "active",
+    "completed",
+    "entered-in-error",
+    "intended",
+    "stopped",
+    "on-hold",
+    "unknown",
+    "not-taken",
+)  # R4's medication-statement-status
+# The informationSource types that make a medicine one the patient reported (ReportSource.PATIENT).
+REPORTED_BY_PATIENT = ("Patient", "RelatedPerson")
+CREATE_DOCUMENTATION = (
+    "create: another medicine or supplement the patient takes (issue 17), recorded as the JSON API's POST "
+    "/api/v1/patients/{id}/medications does, its class from isotrack's table by the RxNorm code or the name. "
+    "subject Patient/<id>; medicationCodeableConcept (text, else the RxNorm coding's display, is the name; "
+    "the RxNorm coding's code is kept; medicationReference is refused); effectivePeriod (start required, end "
+    "optional) or effectiveDateTime (the first day; with status completed, the only day): a date, or a "
+    "dateTime whose date as written is taken; status active or completed (completed needs an end: isotrack "
+    "records medicines taken, no other status); informationSource a Patient or RelatedPerson marks it "
+    "reported by the patient. id is ignored (the server assigns it). No conditional create (If-None-Exist is "
+    "refused). 201 with the stored resource and Location <base>/MedicationStatement/<id> (no versions)."
+)
+
+
+class _Refused(Exception):
+    """A body refused before anything is written: the status and the words of its OperationOutcome."""
+
+    def __init__(self, status: int, detail: str, code: str = "invalid") -> None:
+        super().__init__(detail)
+        self.status, self.detail, self.code = status, detail, code
+
+
+@fhir_write_view
+def create_medication_statement(request: HttpRequest) -> HttpResponse:
+    """``POST MedicationStatement`` (FHIR create): another medicine or supplement the patient takes, recorded
+    by the clinic's ``record_medication`` (the user's capability, the practice, plausible dates, the audit
+    row, one transaction). 400 for a body that is not a valid MedicationStatement; 422 for one isotrack
+    cannot record (an element missing, a status other than active or completed, a medicationReference, a
+    date the clinic refuses); 404 for a patient the practice does not have. Nothing of the body is logged."""
+    user = _user(request)
+    try:
+        values = _medication_values(request)
+    except _Refused as refused:
+        return outcome(refused.status, refused.code, refused.detail)
+    patient = access_patient(user, values.pop("patient_id"))
+    elements = values.pop("elements")
+    try:
+        item = record_medication(actor=user, patient=patient, **values)
+    except InvalidInput as error:  # the clinic's refusal, beside the element that gave the field
+        element = elements.get(error.field or "")
+        detail = f"{element}: {error.message}" if element else error.message
+        return outcome(error.http_status, error.code, detail)
+    stored = OtherMedication.objects.select_related("patient").get(pk=item.pk)
+    response = fhir_response(medication_statement(stored, _today(user)), status=201)
+    response["Location"] = request.build_absolute_uri(f"/fhir/R4/MedicationStatement/{stored.uuid}")
+    return response
+
+
+def _medication_values(request: HttpRequest) -> dict[str, Any]:
+    """The arguments of ``record_medication`` the body gives (the patient by its id, ``patient_id``; and
+    ``elements``: the element each field came from, named beside the clinic's refusal), or ``_Refused``."""
+    if request.content_type not in ACCEPTED_TYPES:
+        raise _Refused(415, f"Send the MedicationStatement as {FHIR_JSON}.", "not_supported")
+    if "If-None-Exist" in request.headers:
+        raise _Refused(
+            400, "isotrack does not support conditional create: send no If-None-Exist.", "not_supported"
+        )
+    try:
+        body = inputs.parse_json(request.body, "The request body")
+    except inputs.BadInput as error:
+        raise _Refused(400, f"{error.message}.") from None
+    if not isinstance(body, dict) or body.get("resourceType") != "MedicationStatement":
+        raise _Refused(400, "Send a MedicationStatement resource (resourceType MedicationStatement).")
+    if body.get("medicationReference") is not None:
+        raise _Refused(
+            422, "medicationReference: send the medicine as medicationCodeableConcept (text and RxNorm code)."
+        )
+    for element, what in (
+        ("subject", "subject: name the patient, Patient/<id>."),
+        ("medicationCodeableConcept", "medicationCodeableConcept: name the medicine (text, RxNorm code)."),
+        ("status", "status: active or completed."),
+    ):
+        if body.get(element) is None:  # absent (or null, which FHIR's JSON does not allow)
+            raise _Refused(422, f"The MedicationStatement has no {what}")
+    if body.get("effectivePeriod") is None and body.get("effectiveDateTime") is None:
+        raise _Refused(422, "The MedicationStatement has no effectivePeriod.start (or effectiveDateTime).")
+    try:
+        statement = MedicationStatement.model_validate(body)
+    except (ValueError, TypeError) as error:  # pydantic's ValidationError: the elements and why, not values
+        raise _Refused(400, f"Not a valid MedicationStatement: {_invalid(error)}") from None
+    status = statement.status
+    if status not in ("active", "completed"):
+        known = "" if status in STATEMENT_STATUSES else " (not a MedicationStatement status)"
+        raise _Refused(
+            422,
+            f"status {str(status)[:30]!r}{known}: isotrack records only medicines taken, active (still "
+            "taken) or completed (with its last day).",
+        )
+    start, end = _effective(statement)
+    if status == "completed" and end is None:
+        raise _Refused(422, "A completed MedicationStatement needs effectivePeriod.end: the last day taken.")
+    name, rxnorm = _medicine(statement)
+    period = statement.effectivePeriod is not None
+    return {
+        "patient_id": _subject_id(request, statement),
+        "name": name,
+        "rxnorm": rxnorm,
+        "start": start,
+        "end": end,
+        "source": _source(statement),
+        "elements": {
+            "name": "medicationCodeableConcept",
+            "rxnorm": "medicationCodeableConcept.coding",
+            "start": "effectivePeriod.start" if period else "effectiveDateTime",
+            "end": "effectivePeriod.end" if period else "effectiveDateTime",
+        },
+    }
+
+
+def _invalid(error: Exception) -> str:
+    errors = getattr(error, "errors", None)
+    if not callable(errors):
+        return "its elements do not hold."
+    said = []
+    for each in errors(include_url=False, include_input=False)[:3]:
+        where = ".".join(str(step) for step in each.get("loc", ())) or "the resource"
+        said.append(f"{where}: {' '.join(str(each.get('msg', '')).split())[:200].rstrip('.')}")
+    return "; ".join(said) + "."
+
+
+def _subject_id(request: HttpRequest, statement: MedicationStatement) -> str:
+    """The patient's id of ``subject.reference``: ``Patient/<id>``, or this server's full URL of it."""
+    reference = (statement.subject.reference if statement.subject is not None else None) or ""
+    local = reference.removeprefix(request.build_absolute_uri("/fhir/R4/"))
+    kind, _, resource_id = local.partition("/")
+    if kind != "Patient" or not resource_id or "/" in resource_id:
+        raise _Refused(422, "subject.reference: name the patient as Patient/<id> (isotrack's Patient id).")
+    return resource_id
+
+
+def _medicine(statement: MedicationStatement) -> tuple[str, str]:
+    """The name (the text, else the RxNorm coding's display) and the RxNorm code (an RXCUI: digits) of
+    ``medicationCodeableConcept``."""
+    concept = statement.medicationCodeableConcept
+    if concept is None:
+        raise _Refused(422, "The MedicationStatement has no medicationCodeableConcept: name the medicine.")
+    rxnorm = [c for c in (concept.coding or []) if c.system == RXNORM and c.code]
+    code = str(rxnorm[0].code) if rxnorm else ""
+    if code and not (len(code) <= 20 and code.isascii() and code.isdigit()):
+        raise _Refused(422, "medicationCodeableConcept: an RxNorm code is an RXCUI, digits only.")
+    displays = (str(c.display).strip() for c in rxnorm if c.display)
+    name = str(concept.text or "").strip() or next(displays, "")
+    if not name:
+        raise _Refused(
+            422, "medicationCodeableConcept: name the medicine (text, or the RxNorm coding's display)."
+        )
+    return name, code
+
+
+def _effective(statement: MedicationStatement) -> tuple[Any, Any]:
+    """The first and the last day (or None) of ``effective[x]``: a period's start and end, or a dateTime's
+    day (with status completed, the only day)."""
+    if statement.effectivePeriod is not None:
+        if statement.effectivePeriod.start is None:
+            raise _Refused(422, "The MedicationStatement has no effectivePeriod.start: the first day taken.")
+        start = _day(statement.effectivePeriod.start, "effectivePeriod.start")
+        end = statement.effectivePeriod.end
+        return start, None if end is None else _day(end, "effectivePeriod.end")
+    day = _day(statement.effectiveDateTime, "effectiveDateTime")
+    return day, day if statement.status == "completed" else None
+
+
+def _day(value: Any, element: str) -> Any:
+    """A FHIR date or dateTime as a day: a dateTime's date as written (its offset's, not the practice's)."""
+    if isinstance(value, datetime):
+        return value.date()
+    if isinstance(value, date):
+        return value
+    raise _Refused(422, f"{element}: a day (YYYY-MM-DD), not only a year or a month.")
+
+
+def _source(statement: MedicationStatement) -> str:
+    """Reported by the patient when ``informationSource`` is the Patient or a RelatedPerson, else the
+    clinic's."""
+    source = statement.informationSource
+    if source is None:
+        return ReportSource.CLINIC
+    kind = source.type or (source.reference or "").rstrip("/").rpartition("/")[0].rpartition("/")[2]
+    return ReportSource.PATIENT if kind in REPORTED_BY_PATIENT else ReportSource.CLINIC
+
+
 @fhir_view
 def unknown(request: HttpRequest, rest: str = "") -> HttpResponse:
     raise RecordNotFound(
-        "No such FHIR endpoint here (read-only: metadata, read, search, Patient/$everything)."
+        "No such FHIR endpoint here (metadata, read, search, Patient/$everything, "
+        "GuidanceResponse/$rems-etasu; the one write: POST MedicationStatement)."
     )
+
+
+@login_not_required
+@csrf_exempt  # token_or_session checks a session's CSRF token itself, and answers 401 rather than redirect
+def type_level(request: HttpRequest, kind: str) -> HttpResponse:
+    """``<type>``: GET searches; POST creates a MedicationStatement (another type's POST: 405, as before)."""
+    if request.method == "POST" and kind in CREATED:
+        return create_medication_statement(request)  # type: ignore[no-any-return]
+    return search(request, kind=kind)  # type: ignore[no-any-return]
 
 
 urlpatterns = [
@@ -565,6 +802,6 @@ urlpatterns = [
     path("Patient/<str:resource_id>/$everything", everything, name="fhir_everything"),
     path("GuidanceResponse/$rems-etasu", rems_etasu, name="fhir_rems_etasu"),
     path("<str:kind>/<str:resource_id>", read, name="fhir_read"),
-    path("<str:kind>", search, name="fhir_search"),
+    path("<str:kind>", type_level, name="fhir_search"),
     re_path(r"^(?P<rest>.*)$", unknown),
 ]
