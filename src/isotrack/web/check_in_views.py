@@ -325,6 +325,20 @@ class ReviewForm(forms.Form):
             )
 
     @property
+    def sections(self) -> list[dict[str, Any]]:
+        """Each group's section of the page: its title, its "confirmed" tick box and its correction fields."""
+        boxes = {str(box.data["value"]): box for box in self["confirmed"]}
+        fields = self.group_fields
+        return [
+            {"group": group, "title": title, "box": boxes[group], "fields": fields[group]}
+            for group, title in (
+                ("mood", "Mood"),
+                ("symptoms", "Side effects"),
+                ("medicines", "New medicines"),
+            )
+        ]
+
+    @property
     def group_fields(self) -> dict[str, list[Any]]:
         """Each group's correction fields, in the order of its reported records."""
         return {
