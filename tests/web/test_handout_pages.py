@@ -341,7 +341,7 @@ def test_a_course_stopped_by_a_positive_test_has_no_handout(client, prescriber, 
     assert reverse("course_handout", args=[course.uuid]) not in page
 
 
-def test_while_the_drug_is_held_there_is_no_pick_up_date_but_a_pause(client, prescriber, nurse):
+def test_while_the_drug_is_held_there_is_no_fill_or_pick_up_date_but_a_pause(client, prescriber, nurse):
     course = treated(
         prescriber, nurse, mrn="H-0102", first_fill=TODAY - 27 * DAY, fills=1, next_test=TODAY - DAY
     )
@@ -351,7 +351,7 @@ def test_while_the_drug_is_held_there_is_no_pick_up_date_but_a_pause(client, pre
     )  # fmt: skip
     client.force_login(nurse)
     body = sheet(client, course, "en")
-    assert "PICK_UP_BY" not in dates_of(body)
+    assert "PICK_UP_BY" not in dates_of(body) and "NEXT_DISPENSE" not in dates_of(body), "no fill to expect"
     assert "pause your medicine for now" in visible(body) and "triglycerides" not in body.lower()
     assert "deje de tomar su medicamento por ahora" in visible(sheet(client, course, "es"))
 

@@ -19,6 +19,7 @@ from isotrack.clinic.models import Course
 from isotrack.clinic.records import course_facts
 
 PICK_UP_BY = "PICK_UP_BY"  # the open window's last day
+NEXT_DISPENSE = "NEXT_DISPENSE"  # the engine's due item of the next fill (core.DUE_LABELS)
 CONFIRMATION_TEST_FROM = (
     "CONFIRMATION_TEST_FROM"  # the confirmation test's earliest day, before the first fill
 )
@@ -38,15 +39,20 @@ class DatesToKeep:
     month: int | None  # the month of treatment the visit is about; None once dosing is over
     can_get_pregnant: bool
     dates: tuple[DateToKeep, ...]  # soonest first
-    paused: bool = False  # on hold, or an open alert holds the drug: no pick-up date is given
+    paused: bool = False  # on hold, or an open alert holds the drug: no next fill nor pick-up date is given
 
 
 def dates_to_keep(course: Course, today: date) -> DatesToKeep:
     course_file = course_facts(course)
     evaluation = core.evaluate(course_file, today)
     cycle = core.current_cycle(course_file, today, evaluation)
-    found = [DateToKeep(d.code, d.date, d.date < today) for d in evaluation.due]
     paused = cycle.hold is not None or any(f.withholds_prescription for f in evaluation.findings)
+    # While the drug is held there is no fill to expect: neither the next fill nor a pick-up deadline is given.
+    found = [
+        DateToKeep(d.code, d.date, d.date < today)
+        for d in evaluation.due
+        if not (paused and d.code == NEXT_DISPENSE)
+    ]
     if cycle.window is not None and not cycle.window_closed and not paused:
         found.append(DateToKeep(PICK_UP_BY, cycle.window.closes, False))
     for step in cycle.steps:
