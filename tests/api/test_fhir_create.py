@@ -130,7 +130,51 @@ def test_an_effective_date_time_is_the_first_day_and_a_relative_the_patient_s_re
     assert create(nurse_api, body, content_type="application/json").status_code == 201
     item = OtherMedication.objects.get()
     assert (item.name, item.rxnorm, item.medication_class) == ("retinol", "", "vitamin_a")
-    assert (item.start, item.end, item.source) == (date(2026, 11, 20), None, ReportSource.PATIENT)
+    assert (item.start, item.end, item.source) == (date(2026, 11, 20), None, ReportSource.CLINIC), (
+        "a relative's report is not the patient's: the clinic received it"
+    )
+
+
+@pytest.mark.parametrize(
+    "source",
+    [
+        "Patient/00000000-0000-0000-0000-000000000000",  # another patient
+        "Practitioner/somebody",
+    ],
+)
+def test_only_the_subject_itself_makes_a_statement_the_patient_s_report(nurse_api, patient, source):
+    answer = create(nurse_api, statement(patient, informationSource={"reference": source}))
+    assert answer.status_code == 201, answer.content
+    assert OtherMedication.objects.get().source == ReportSource.CLINIC
+    assert "informationSource" not in answer.json()
+
+
+@pytest.mark.parametrize(
+    ("changes", "where"),
+    [
+        (
+            {"modifierExtension": [{"url": "http://example.test/negated", "valueBoolean": True}]},
+            "modifierExtension",
+        ),
+        ({"implicitRules": "http://example.test/rules"}, "implicitRules"),
+        (
+            {
+                "dosage": [
+                    {
+                        "text": "daily",
+                        "modifierExtension": [{"url": "http://example.test/x", "valueBoolean": True}],
+                    }
+                ]
+            },
+            "dosage[0].modifierExtension",
+        ),
+    ],
+)
+def test_a_modifier_isotrack_does_not_understand_is_refused_not_ignored(nurse_api, patient, changes, where):
+    answer = create(nurse_api, statement(patient, **changes))
+    assert answer.status_code == 422
+    assert where in answer.json()["issue"][0]["details"]["text"]
+    assert nothing_saved()
 
 
 def test_the_engine_judges_a_tetracycline_created_through_fhir(
@@ -171,6 +215,7 @@ def test_a_session_needs_its_csrf_token(nurse, patient):
     browser.force_login(nurse)
     without = create(browser, statement(patient))
     assert without.status_code == 403
+    assert without.json()["resourceType"] == "OperationOutcome", "FHIR's own error format"
     assert nothing_saved()
     browser.get("/fhir/R4/metadata")  # any page: the session's CSRF cookie
     browser.get("/api/tokens/")
@@ -203,6 +248,8 @@ def test_a_body_that_is_not_a_medication_statement_is_400(nurse_api, patient, bo
         {"effectivePeriod": {"start": "June 10"}},
         {"effectivePeriod": {"start": "2026-06-10"}, "effectiveDateTime": "2026-06-10"},
         {"medicationCodeableConcept": {"coding": "3640"}},
+        {"contained": [{"resourceType": "Nope"}]},  # a type R4 does not have: the library's KeyError
+        {"contained": [{"resourceType": "MedicationStatement", "contained": [{"resourceType": "Zzz"}]}]},
     ],
 )
 def test_an_invalid_resource_is_400_invalid(nurse_api, patient, changes):
@@ -299,7 +346,8 @@ def test_a_conditional_create_or_another_content_type_is_refused(nurse_api, pati
 
 def test_other_types_are_still_not_created_and_search_stays_get(nurse_api, patient):
     observation = nurse_api.post("/fhir/R4/Observation", json.dumps({}), content_type=FHIR_JSON)
-    assert observation.status_code == 405
+    assert observation.status_code == 405 and observation["Allow"] == "GET"
+    assert observation.json()["resourceType"] == "OperationOutcome"
     assert nurse_api.put(URL, json.dumps(statement(patient)), content_type=FHIR_JSON).status_code == 405
     searched = nurse_api.get(URL, {"patient": str(patient.uuid)})
     assert searched.status_code == 200 and searched.json()["total"] == 0

@@ -76,9 +76,10 @@ class StaffSession(APIKeyCookie):
 def token_or_session(
     view: Callable[..., HttpResponse],
     unauthenticated: Callable[[], HttpResponse] = unauthenticated_response,
+    csrf_refused: Callable[[], HttpResponse] | None = None,
 ) -> Callable[..., HttpResponse]:
-    """For the plain views (FHIR, CDS Hooks): sets `request.api_user` or answers 401 (as a problem document,
-    or in the view's own format: FHIR's OperationOutcome) and 403 for a session without its CSRF token."""
+    """For the plain views (FHIR, CDS Hooks): sets `request.api_user` or answers 401 and, for a session
+    without its CSRF token, 403 (problem documents, or in the view's own format: FHIR's OperationOutcome)."""
 
     @wraps(view)
     def checked(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
@@ -88,6 +89,8 @@ def token_or_session(
         else:
             user = session_user(request)
             if user is not None and request.method not in SAFE_METHODS and _csrf_refused(request):
+                if csrf_refused is not None:
+                    return csrf_refused()
                 return problem_response(
                     problem(403, "csrf_failed", "Send the CSRF token with a session request.")
                 )

@@ -47,7 +47,7 @@ def dates_to_keep(course: Course, today: date) -> DatesToKeep:
     evaluation = core.evaluate(course_file, today)
     cycle = core.current_cycle(course_file, today, evaluation)
     paused = cycle.hold is not None or any(f.withholds_prescription for f in evaluation.findings)
-    # While the drug is held there is no fill to expect: neither the next fill nor a pick-up deadline is given.
+    # While the drug is held there is no fill to expect: no next fill date, no pick-up deadline.
     found = [
         DateToKeep(d.code, d.date, d.date < today)
         for d in evaluation.due

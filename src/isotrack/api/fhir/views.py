@@ -111,6 +111,8 @@ ISSUE_CODES = {
     "not_permitted": "forbidden",
     "unauthenticated": "login",
     "not_supported": "not-supported",
+    "csrf_failed": "forbidden",
+    "method_not_allowed": "not-supported",
 }
 CREATED = ("MedicationStatement",)  # the one type FHIR writes: POST <type> (create)
 
@@ -149,7 +151,7 @@ def _clinic_view(view: Any, method: Any) -> Any:
             return outcome(error.http_status, error.code, error.message)
 
     run.__name__ = view.__name__
-    return token_or_session(method(run), unauthenticated=_unauthenticated)
+    return token_or_session(method(run), unauthenticated=_unauthenticated, csrf_refused=_csrf_refused)
 
 
 def fhir_view(view: Any) -> Any:
@@ -160,6 +162,10 @@ def fhir_view(view: Any) -> Any:
 def fhir_write_view(view: Any) -> Any:
     """Token or session with its CSRF token, POST only, clinic errors as OperationOutcome: the writes."""
     return _clinic_view(view, require_POST)
+
+
+def _csrf_refused() -> HttpResponse:
+    return outcome(403, "csrf_failed", "Send the CSRF token with a session request.")
 
 
 def _unauthenticated() -> HttpResponse:
@@ -598,8 +604,6 @@ STATEMENT_STATUSES = (
     "unknown",
     "not-taken",
 )  # R4's medication-statement-status
-# The informationSource types that make a medicine one the patient reported (ReportSource.PATIENT).
-REPORTED_BY_PATIENT = ("Patient", "RelatedPerson")
 CREATE_DOCUMENTATION = (
     "create: another medicine or supplement the patient takes (issue 17), recorded as the JSON API's POST "
     "/api/v1/patients/{id}/medications does, its class from isotrack's table by the RxNorm code or the name. "
@@ -607,9 +611,10 @@ CREATE_DOCUMENTATION = (
     "the RxNorm coding's code is kept; medicationReference is refused); effectivePeriod (start required, end "
     "optional) or effectiveDateTime (the first day; with status completed, the only day): a date, or a "
     "dateTime whose date as written is taken; status active or completed (completed needs an end: isotrack "
-    "records medicines taken, no other status); informationSource a Patient or RelatedPerson marks it "
-    "reported by the patient. id is ignored (the server assigns it). No conditional create (If-None-Exist is "
-    "refused). 201 with the stored resource and Location <base>/MedicationStatement/<id> (no versions)."
+    "records medicines taken, no other status); informationSource the subject itself marks it reported by "
+    "the patient (anyone else: the clinic's). A modifierExtension or implicitRules is refused (422). id is "
+    "ignored (the server assigns it). No conditional create (If-None-Exist is refused). 201 with the stored "
+    "resource and Location <base>/MedicationStatement/<id> (no versions)."
 )
 
 
@@ -662,6 +667,13 @@ def _medication_values(request: HttpRequest) -> dict[str, Any]:
         raise _Refused(400, f"{error.message}.") from None
     if not isinstance(body, dict) or body.get("resourceType") != "MedicationStatement":
         raise _Refused(400, "Send a MedicationStatement resource (resourceType MedicationStatement).")
+    modifiers = _modifiers(body)
+    if modifiers:
+        raise _Refused(
+            422,
+            f"{modifiers[0]}: isotrack does not understand this modifier, which may change the statement's "
+            "meaning; send the statement without it.",
+        )
     if body.get("medicationReference") is not None:
         raise _Refused(
             422, "medicationReference: send the medicine as medicationCodeableConcept (text and RxNorm code)."
@@ -679,6 +691,8 @@ def _medication_values(request: HttpRequest) -> dict[str, Any]:
         statement = MedicationStatement.model_validate(body)
     except (ValueError, TypeError) as error:  # pydantic's ValidationError: the elements and why, not values
         raise _Refused(400, f"Not a valid MedicationStatement: {_invalid(error)}") from None
+    except KeyError:  # the library's lookup of an unknown resource type (a contained one, say)
+        raise _Refused(400, "Not a valid MedicationStatement: a resource type R4 does not have.") from None
     status = statement.status
     if status not in ("active", "completed"):
         known = "" if status in STATEMENT_STATUSES else " (not a MedicationStatement status)"
@@ -691,14 +705,15 @@ def _medication_values(request: HttpRequest) -> dict[str, Any]:
     if status == "completed" and end is None:
         raise _Refused(422, "A completed MedicationStatement needs effectivePeriod.end: the last day taken.")
     name, rxnorm = _medicine(statement)
+    patient_id = _subject_id(request, statement)
     period = statement.effectivePeriod is not None
     return {
-        "patient_id": _subject_id(request, statement),
+        "patient_id": patient_id,
         "name": name,
         "rxnorm": rxnorm,
         "start": start,
         "end": end,
-        "source": _source(statement),
+        "source": _source(request, statement, patient_id),
         "elements": {
             "name": "medicationCodeableConcept",
             "rxnorm": "medicationCodeableConcept.coding",
@@ -770,14 +785,32 @@ def _day(value: Any, element: str) -> Any:
     raise _Refused(422, f"{element}: a day (YYYY-MM-DD), not only a year or a month.")
 
 
-def _source(statement: MedicationStatement) -> str:
-    """Reported by the patient when ``informationSource`` is the Patient or a RelatedPerson, else the
-    clinic's."""
+def _source(request: HttpRequest, statement: MedicationStatement, patient_id: str) -> str:
+    """Reported by the patient when ``informationSource`` is the subject itself (the same Patient reference),
+    else the clinic's: isotrack's sources are the clinic and the patient, so a relative's or another
+    person's report is the clinic's, which received it."""
     source = statement.informationSource
-    if source is None:
+    if source is None or not source.reference:
         return ReportSource.CLINIC
-    kind = source.type or (source.reference or "").rstrip("/").rpartition("/")[0].rpartition("/")[2]
-    return ReportSource.PATIENT if kind in REPORTED_BY_PATIENT else ReportSource.CLINIC
+    local = source.reference.removeprefix(request.build_absolute_uri("/fhir/R4/"))
+    return ReportSource.PATIENT if local == f"Patient/{patient_id}" else ReportSource.CLINIC
+
+
+def _modifiers(element: Any, path: str = "") -> list[str]:
+    """Where the body holds a modifier isotrack does not understand (``modifierExtension``, or
+    ``implicitRules`` on the resource): FHIR's rule is to refuse, not ignore, such a statement."""
+    found: list[str] = []
+    if isinstance(element, dict):
+        for key, value in element.items():
+            where = f"{path}.{key}" if path else key
+            if key == "modifierExtension" or (key == "implicitRules" and not path):
+                found.append(where)
+            else:
+                found.extend(_modifiers(value, where))
+    elif isinstance(element, list):
+        for index, value in enumerate(element[:1000]):
+            found.extend(_modifiers(value, f"{path}[{index}]"))
+    return found
 
 
 @fhir_view
@@ -794,6 +827,12 @@ def type_level(request: HttpRequest, kind: str) -> HttpResponse:
     """``<type>``: GET searches; POST creates a MedicationStatement (another type's POST: 405, as before)."""
     if request.method == "POST" and kind in CREATED:
         return create_medication_statement(request)  # type: ignore[no-any-return]
+    if request.method not in ("GET", "HEAD"):
+        response = outcome(
+            405, "method_not_allowed", f"{request.method} is not supported here (GET searches)."
+        )
+        response["Allow"] = "GET, POST" if kind in CREATED else "GET"
+        return response
     return search(request, kind=kind)  # type: ignore[no-any-return]
 
 
