@@ -76,3 +76,11 @@ def test_a_lab_result_is_refused_for_its_unit_first_then_for_its_value(
     )
     if unit_problem is not None:
         assert plausibility.lab_value(test, value, unit) is None and "is not a unit of" in unit_problem
+
+
+@given(score=st.integers(0, 27), item9=st.one_of(st.none(), st.integers(0, 3)))
+def test_a_phq9_is_refused_exactly_when_its_score_is_below_its_item_9(score: int, item9: int | None) -> None:
+    problem = plausibility.phq9_item9(score, item9)
+    assert (problem is not None) == (item9 is not None and score < item9)
+    if problem:
+        assert f"score of {score}" in problem and f"({item9})" in problem

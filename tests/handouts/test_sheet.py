@@ -199,3 +199,14 @@ def test_the_texts_page_tells_which_built_in_texts_change_with_the_course(client
     page = client.get(reverse("handout_texts"), {"lang": "es"}).content.decode()
     assert "Before the patient&#x27;s first fill, the built-in text says instead" in page
     assert "Once no date is left to keep" in page
+
+
+@pytest.mark.parametrize("typed", ["1234567xxxx", "x5550100", "555-0100 x", "call 555 0100"])
+def test_a_phone_with_letters_other_than_an_extension_is_refused(admin, typed):
+    from django.core.exceptions import ValidationError
+
+    from isotrack.clinic.models import phone_number
+
+    with pytest.raises(ValidationError):
+        phone_number(typed)
+    phone_number("555 0100 ext. 4")  # an extension, written out

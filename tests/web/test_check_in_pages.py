@@ -312,3 +312,53 @@ def test_a_wrong_correction_is_refused_beside_its_field_and_nothing_recorded(
     assert f'id="id_{field}-error"' in refused.content.decode()
     assert not course.side_effects.exists() and not course.patient.other_medications.exists()
     assert not course.mood_screens.exists() and CheckIn.objects.get().reviewed_at is None
+
+
+def _self_harm_reported(link) -> None:
+    browser = opened(link)
+    browser.post(link + "questions/", {"phq1": "2", "phq2": "2", **QUIET})
+    browser.post(link + "questions/", {f"phq{n}": "1" for n in range(3, 10)})  # item 9: 1
+
+
+@pytest.mark.parametrize("correction", [{"mood_item9": "0", "mood_score": "0"}, {"mood_score": "12"}])
+def test_a_corrected_self_harm_report_stays_open_until_a_prescriber_acknowledges_it(
+    link, course, nurse, prescriber, correction
+):
+    _self_harm_reported(link)
+    staff = Client()
+    staff.force_login(nurse)
+    review = reverse("check_in_review", kwargs={"check_in_id": CheckIn.objects.get().uuid})
+    assert "stays open until a prescriber acknowledges it" in staff.get(review).content.decode()
+    assert staff.post(review, {"confirmed": ["mood"], **correction}).status_code == 302
+    (screen,) = course.mood_screens.all()
+    assert screen.source == "clinic"
+    line = worklist.worklist(prescriber, worklist.WorklistFilters()).lines[0]
+    assert (
+        line.course_uuid == course.uuid
+    )  # first: the report, or (item 9 still above 0) the engine's risk too
+    assert "SELF_HARM_REPORTED" in {alert.code for alert in line.open_alerts}
+    assert CheckIn.objects.get().mood_confirmed is False
+
+
+def test_a_self_harm_report_confirmed_as_reported_becomes_the_engines_self_harm_risk(
+    link, course, nurse, prescriber
+):
+    _self_harm_reported(link)
+    staff = Client()
+    staff.force_login(nurse)
+    review = reverse("check_in_review", kwargs={"check_in_id": CheckIn.objects.get().uuid})
+    assert staff.post(review, {"confirmed": ["mood"]}).status_code == 302
+    line = worklist.worklist(prescriber, worklist.WorklistFilters()).lines[0]
+    assert line.course_uuid == course.uuid and line.step_code == "ALERT_SELF_HARM_RISK"
+
+
+def test_a_phq9_score_below_its_item_9_is_refused_beside_the_field(link, course, nurse):
+    _self_harm_reported(link)
+    staff = Client()
+    staff.force_login(nurse)
+    review = reverse("check_in_review", kwargs={"check_in_id": CheckIn.objects.get().uuid})
+    refused = staff.post(review, {"confirmed": ["mood"], "mood_score": "0"})  # item 9 stays 1
+    assert refused.status_code == 422
+    assert "cannot be below its item 9" in refused.content.decode()
+    assert 'id="id_mood_item9-error"' in refused.content.decode()
+    assert not course.mood_screens.exists() and CheckIn.objects.get().reviewed_at is None

@@ -25,7 +25,9 @@ def test_a_nurse_records_a_tetracycline_and_the_course_page_shows_the_alert(
     client, nurse, patient, weight, methods, course
 ):
     client.force_login(nurse)
-    form = client.get(new_url(patient)).content.decode()
+    page = client.get(new_url(patient))
+    form = page.content.decode()
+    assert all(page.context["form"][name].value() in (None, "") for name in ("start", "end")), "days: facts"
     assert 'name="medication_class"' in form and '<option value="" selected>' in form, (
         "none chosen but the table"
     )

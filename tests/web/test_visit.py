@@ -339,3 +339,11 @@ def test_the_small_forms_pre_select_no_step_and_no_supply(client, nurse, course)
     assert ipledge["kind"].value() in (None, "") and ipledge["date"].value() is not None
     dispense = client.get(reverse("course_dispense", kwargs={"course_id": course.uuid})).context["form"]
     assert dispense["days_supply"].value() is None and dispense["date"].value() is not None
+
+
+def test_a_phq9_score_below_its_item_9_is_refused_beside_item_9(client, nurse, course, methods):
+    client.force_login(nurse)
+    response = routine_post(client, course, mood_instrument="phq9", mood_score="0", mood_item9="2")
+    assert response.status_code == 422
+    assert "cannot be below its item 9" in " ".join(response.context["form"].errors["mood_item9"])
+    assert not Visit.objects.exists() and not MoodScreen.objects.exists()

@@ -19,7 +19,9 @@ from tests.web.test_visit import routine_post, visit_url
 pytestmark = pytest.mark.django_db
 
 
-def test_the_visit_lists_the_medicines_taken_today_none_ticked_as_stopped(client, nurse, patient, course):
+def test_the_visit_lists_the_medicines_taken_today_none_ticked_as_stopped_no_last_day(
+    client, nurse, patient, course
+):
     taken = record_medication(actor=nurse, patient=patient, name="Vitamin A", start=date(2026, 10, 1))
     record_medication(
         actor=nurse, patient=patient, name="Amoxicillin", start=date(2026, 7, 1), end=date(2026, 7, 10)
@@ -28,7 +30,7 @@ def test_the_visit_lists_the_medicines_taken_today_none_ticked_as_stopped(client
     response = client.get(visit_url(course))
     form = response.context["form"]
     assert [value for value, _label in form.fields["medication_stopped"].choices] == [str(taken.uuid)]
-    assert form["medication_stopped"].value() in (None, [])
+    assert form["medication_stopped"].value() in (None, []) and form["medication_stopped_on"].value() is None
     assert all(
         form[f"medication_new_{i}_{part}"].value() in (None, "") for i in (0, 1) for part in ("name", "start")
     )
@@ -63,13 +65,15 @@ def test_without_the_medicine_the_same_visit_proposes_a_prescription(client, nur
     assert Visit.objects.get(course=course).prescription is not None
 
 
-def test_a_medicine_stopped_at_the_visit_ends_on_the_visit_day(client, nurse, patient, course, methods):
+def test_a_medicine_stopped_ends_on_the_last_day_taken(client, nurse, patient, course, methods):
     taken = record_medication(actor=nurse, patient=patient, name="Vitamin A", start=date(2026, 10, 1))
     client.force_login(nurse)
-    response = routine_post(client, course, medication_stopped=[str(taken.uuid)])
+    response = routine_post(
+        client, course, medication_stopped=[str(taken.uuid)], medication_stopped_on="2026-11-28"
+    )
     assert response.status_code == 302
     taken.refresh_from_db()
-    assert taken.end == Visit.objects.get(course=course).date
+    assert taken.end == date(2026, 11, 28), "the last day taken, as the clinician typed it"
     assert AuditEvent.objects.filter(action=EventCode.MEDICATION_END, object_uuid=taken.uuid).exists()
 
 
@@ -91,6 +95,15 @@ def test_a_medicine_stopped_at_the_visit_ends_on_the_visit_day(client, nurse, pa
             "medication_new_0_start",
         ),
         ({"medication_stopped": ["00000000-0000-0000-0000-000000000000"]}, "medication_stopped"),
+        ({"medication_stopped_on": "2026-11-20"}, "medication_stopped"),  # a last day, nothing ticked
+        (
+            {
+                "date": "2026-11-25",
+                "medication_new_0_name": "Doxycycline",
+                "medication_new_0_start": "2026-11-30",
+            },
+            "medication_new_0_start",
+        ),  # a back-dated visit: the medicine started after it
     ],
 )
 def test_a_wrong_medicine_row_is_refused_beside_its_field_and_nothing_saved(
@@ -123,3 +136,39 @@ def test_another_patients_medicine_cannot_be_stopped_through_the_visit(
     assert response.status_code == 422
     theirs.refresh_from_db()
     assert theirs.end is None and not Visit.objects.exists()
+
+
+@pytest.mark.parametrize(
+    ("last_day", "message"),
+    [
+        ("", "Say the last day the patient took it."),
+        ("2026-12-02", "cannot be after"),
+        ("2026-09-01", "before"),  # before its first day
+    ],
+)
+def test_a_stopped_medicine_needs_a_plausible_last_day_beside_the_field(
+    client, nurse, patient, course, methods, last_day, message
+):
+    taken = record_medication(actor=nurse, patient=patient, name="Vitamin A", start=date(2026, 10, 1))
+    client.force_login(nurse)
+    response = routine_post(
+        client, course, medication_stopped=[str(taken.uuid)], medication_stopped_on=last_day
+    )
+    assert response.status_code == 422
+    errors = response.context["form"].errors
+    assert "medication_stopped_on" in errors and message in " ".join(errors["medication_stopped_on"]), errors
+    assert 'id="id_medication_stopped_on-error"' in response.content.decode()
+    taken.refresh_from_db()
+    assert taken.end is None and not Visit.objects.exists()
+
+
+def test_a_tetracycline_stopped_before_the_visit_no_longer_holds_its_prescription(
+    client, nurse, patient, course, methods
+):
+    doxy = record_medication(actor=nurse, patient=patient, name="Doxycycline", start=date(2026, 11, 1))
+    client.force_login(nurse)
+    response = routine_post(
+        client, course, medication_stopped=[str(doxy.uuid)], medication_stopped_on="2026-11-29"
+    )
+    assert response.status_code == 302
+    assert Visit.objects.get(course=course).prescription is not None

@@ -37,7 +37,7 @@ def printable_identifier(value: str) -> None:
         raise ValidationError(f"An identifier cannot hold a control character ({named}).", code="control")
 
 
-_PHONE = re.compile(r"[0-9 +\-().xX]+", re.ASCII)
+_PHONE = re.compile(r"[0-9 +\-().]+(?:\s*(?:x|ext\.?)\s*[0-9]+)?", re.ASCII | re.IGNORECASE)
 PHONE_MIN_DIGITS = 7
 
 

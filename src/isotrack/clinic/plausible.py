@@ -11,6 +11,7 @@ from isotrack.core.plausibility import (
     mg_per_day,
     not_after_today,
     not_before_birth,
+    phq9_item9,
 )
 
 __all__ = [
@@ -21,4 +22,5 @@ __all__ = [
     "mg_per_day",
     "not_after_today",
     "not_before_birth",
+    "phq9_item9",
 ]

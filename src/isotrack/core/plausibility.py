@@ -132,6 +132,13 @@ def capsule_strength(strength_mg: int, mg_per_day: float, line: str) -> str | No
     return None
 
 
+def phq9_item9(score: int, item9: int | None) -> str | None:
+    """A PHQ-9's total is the sum of its nine items (MOOD): it cannot be below its item 9."""
+    if item9 is None or score >= item9:
+        return None
+    return f"A PHQ-9 score of {score} cannot be below its item 9 ({item9}): the score adds up all nine items."
+
+
 def weight_kg(kg: float) -> str | None:
     low, high = KG
     if low <= kg <= high:

@@ -295,7 +295,13 @@ class ReviewForm(forms.Form):
                     min_value=0,
                     max_value=3,
                     required=False,
-                    help_text=f"Reported: {screen['item9']}. Blank: as reported.",
+                    help_text=f"Reported: {screen['item9']}. Blank: as reported."
+                    + (
+                        " Corrected, the patient's report of thoughts of self-harm stays open until a"
+                        " prescriber acknowledges it."
+                        if screen["item9"]
+                        else ""
+                    ),
                 )
         for index, effect in enumerate(reported["symptoms"]):
             self.fields[f"symptom_{index}_severity"] = forms.ChoiceField(

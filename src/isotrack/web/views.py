@@ -243,7 +243,7 @@ def medication_new(request: StaffRequest, patient_id: str) -> HttpResponse:
         )
         return redirect(back)
 
-    form = MedicationForm(request.POST or None, initial={"start": queries.practice_today(patient.practice)})
+    form = MedicationForm(request.POST or None)  # its days are facts the patient gives: none pre-filled
     context = {
         "patient": patient,
         "title": "Other medicine",
@@ -265,7 +265,7 @@ def medication_end(request: StaffRequest, medication_id: str) -> HttpResponse:
         messages.success(request, f"{ended.name}: last day taken {ended.end}.")
         return redirect(back)
 
-    form = MedicationEndForm(request.POST or None, initial={"end": queries.practice_today(patient.practice)})
+    form = MedicationEndForm(request.POST or None)
     context = {
         "patient": patient,
         "title": "End a medicine",

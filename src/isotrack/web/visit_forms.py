@@ -207,7 +207,13 @@ class MonthlyVisitForm(WeightFields, DoseFields):
     contraception_start = forms.DateField(label="Started on", widget=DateInput, required=False)
 
     medication_stopped = forms.MultipleChoiceField(
-        label="Stopped (last day taken: the visit date)", required=False, widget=forms.CheckboxSelectMultiple
+        label="Stopped", required=False, widget=forms.CheckboxSelectMultiple
+    )
+    medication_stopped_on = forms.DateField(
+        label="Last day taken (of those stopped)",
+        widget=DateInput,
+        required=False,
+        help_text="A tetracycline taken on the visit's day still holds its prescription (MED-TETRA).",
     )
 
     mood_instrument = forms.ChoiceField(label="Instrument", choices=_blank(MoodInstrument.choices))
@@ -320,12 +326,24 @@ class MonthlyVisitForm(WeightFields, DoseFields):
         for index in range(SIDE_EFFECT_ROWS):
             if data.get(f"side_effect_{index}_term") and not data.get(f"side_effect_{index}_severity"):
                 self.add_error(f"side_effect_{index}_severity", "Choose the severity.")
+        visit_day = data.get("date")
         for index in range(MEDICINE_ROWS):
             name, start = f"medication_new_{index}_name", f"medication_new_{index}_start"
             if data.get(name) and not data.get(start) and start not in self.errors:
                 self.add_error(start, "When did the patient start it?")
             if data.get(start) and not data.get(name) and name not in self.errors:
                 self.add_error(name, "Name the medicine or supplement.")
+            if data.get(start) and visit_day and data[start] > visit_day and start not in self.errors:
+                self.add_error(start, f"A medicine started after the visit ({visit_day}) is recorded later.")
+        last_day = data.get("medication_stopped_on")
+        if data.get("medication_stopped") and not last_day and "medication_stopped_on" not in self.errors:
+            self.add_error("medication_stopped_on", "Say the last day the patient took it.")
+        if last_day and not data.get("medication_stopped") and "medication_stopped" not in self.errors:
+            self.add_error("medication_stopped", "Tick the medicines the patient stopped.")
+        if last_day and visit_day and last_day > visit_day:
+            self.add_error(
+                "medication_stopped_on", f"The last day taken cannot be after the visit ({visit_day})."
+            )
         for index in range(LAB_ROWS):
             parts = [f"lab_{index}_{name}" for name in ("test", "value", "unit")]
             filled = [name for name in parts if data.get(name) not in (None, "")]
@@ -342,6 +360,10 @@ class MonthlyVisitForm(WeightFields, DoseFields):
                 self.add_error("pregnancy_test_verified_by", "Who verified the home test (IPL-PT-MONTH)?")
         if data.get("mood_instrument") == MoodInstrument.PHQ2 and data.get("mood_item9") is not None:
             self.add_error("mood_item9", "Item 9 belongs to the PHQ-9 only.")
+        elif data.get("mood_score") is not None and "mood_item9" not in self.errors:
+            problem = plausibility.phq9_item9(data["mood_score"], data.get("mood_item9"))
+            if problem:
+                self.add_error("mood_item9", problem)
         if data.get("ipledge_confirmation_number") and not data.get("ipledge_confirmed"):
             self.add_error("ipledge_confirmed", "Tick this to record the confirmation.")
         for index in range(len(self.to_acknowledge)):
@@ -350,9 +372,11 @@ class MonthlyVisitForm(WeightFields, DoseFields):
                 self.add_error(f"acknowledge_{index}_reason", "Say what was decided about this alert.")
             elif reason.strip() and not ticked:
                 self.add_error(f"acknowledge_{index}", "Tick this to acknowledge the alert.")
-        dated = {"date": "A visit", "pregnancy_test_specimen_date": "A specimen"} | {
-            f"medication_new_{index}_start": "A medicine's first day" for index in range(MEDICINE_ROWS)
-        }
+        dated = (
+            {"date": "A visit", "pregnancy_test_specimen_date": "A specimen"}
+            | {f"medication_new_{index}_start": "A medicine's first day" for index in range(MEDICINE_ROWS)}
+            | {"medication_stopped_on": "A medicine's last day"}
+        )
         report_implausible(self, data, self.today, dated, self.birth)
         for index in range(LAB_ROWS):
             test, value, unit = (data.get(f"lab_{index}_{name}") for name in ("test", "value", "unit"))
@@ -397,6 +421,7 @@ class MonthlyVisitForm(WeightFields, DoseFields):
         stopped = set(data["medication_stopped"])
         return VisitMedicines(
             stopped=tuple(m for m in self.medications_in_use if str(m.uuid) in stopped),
+            last_day=data["medication_stopped_on"] if stopped else None,
             started=tuple(
                 VisitNewMedicine(data[f"medication_new_{i}_name"], data[f"medication_new_{i}_start"])
                 for i in range(MEDICINE_ROWS)

@@ -342,9 +342,9 @@ def review_check_in(
     a record confirmed as reported has the patient as its source (``ReportSource.PATIENT``), one the clinician
     corrected (``corrections``) the clinic, and one left out is not recorded. The other groups stay on the
     check-in, never records. The review is audited, each correction with what was reported and what recorded.
-    A self-harm report leaves the worklist's SELF_HARM_REPORTED only when the mood answers are confirmed (a
-    PHQ-9 with item 9 above 0 is then the engine's SELF_HARM_RISK); otherwise it stays until a prescriber
-    acknowledges it, saying what was decided."""
+    A self-harm report leaves the worklist's SELF_HARM_REPORTED only when the mood answers are confirmed as
+    reported (a PHQ-9 with item 9 above 0 is then the engine's SELF_HARM_RISK); otherwise (not confirmed, or
+    corrected) it stays until a prescriber acknowledges it, saying what was decided."""
     item = CheckIn.objects.select_for_update().select_related("course__patient").get(pk=check_in.pk)
     check_course(actor, item.course, Capability.RECORD_OBSERVATIONS)
     if item.submitted_at is None or item.reviewed_at is not None:
@@ -383,13 +383,16 @@ def review_check_in(
                 raise InvalidInput(error.message, field=name) from error
     item.reviewed_at = timezone.now()
     item.reviewed_by = actor
-    item.mood_confirmed = "mood" in confirmed
+    # A report of self-harm is closed by its mood answers confirmed as reported; corrected, it stays open
+    # until a prescriber acknowledges it, saying what was decided (a correction is not a prescriber's review).
+    item.mood_confirmed = "mood" in confirmed and not (item.self_harm_reported and ("mood", 0) in changed)
     item.save(update_fields=["reviewed_at", "reviewed_by", "mood_confirmed"])
     after: dict[str, Any] = {"visit_date": item.visit_date.isoformat(), "confirmed": sorted(confirmed)}
     if changed:
         after["corrected"] = [
             {
                 "group": c.group,
+                "index": c.index,
                 "reported": _plain(found[c.group][c.index]),
                 "recorded": None if c.leave_out else _plain(found[c.group][c.index] | c.values),
             }

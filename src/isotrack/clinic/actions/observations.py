@@ -100,6 +100,7 @@ def record_mood_screen(
 ) -> MoodScreen:
     check_course(actor, course, Capability.RECORD_OBSERVATIONS)
     dated(course.patient, day, "date", "A mood screen")
+    plausible(plausibility.phq9_item9(score, item9), "item9")
     item = MoodScreen(course=course, date=day, instrument=instrument, score=score, item9=item9, source=source)
     return create(actor, item, patient=course.patient, code=EventCode.MOOD_SCREEN_RECORD)
 

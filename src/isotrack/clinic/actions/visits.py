@@ -110,10 +110,12 @@ class VisitNewMedicine:
 
 @dataclass(frozen=True)
 class VisitMedicines:
-    """Other medicines and supplements (MED-TETRA, MED-VITA, MED-INDUCER): those the patient stopped (their
-    last day: the visit's) and those started since, with their first day."""
+    """Other medicines and supplements (MED-TETRA, MED-VITA, MED-INDUCER): those the patient stopped, with the
+    last day taken (on or before the visit's: a tetracycline taken on the visit's day still holds its
+    prescription), and those started since, with their first day (on or before the visit's)."""
 
     stopped: tuple[OtherMedication, ...] = ()
+    last_day: date | None = None
     started: tuple[VisitNewMedicine, ...] = ()
 
 
@@ -262,15 +264,26 @@ def _change_contraception(
 
 
 def _change_medicines(actor: StaffUser, patient: Patient, medicines: VisitMedicines, day: date) -> None:
+    if medicines.stopped and medicines.last_day is None:
+        raise InvalidInput("Say the last day the patient took it.", field="medication_stopped_on")
+    if medicines.last_day is not None and medicines.last_day > day:
+        raise InvalidInput(
+            f"The last day taken cannot be after the visit ({day}).", field="medication_stopped_on"
+        )
     for item in medicines.stopped:
         if item.patient_id != patient.pk:
             raise RecordNotFound("No such medicine record.")
+        assert medicines.last_day is not None
         try:
-            end_medication(actor=actor, medication=item, end=day)
+            end_medication(actor=actor, medication=item, end=medicines.last_day)
         except InvalidInput as error:
-            raise InvalidInput(f"{item.name}: {error.message}", field="medication_stopped") from error
+            raise InvalidInput(f"{item.name}: {error.message}", field="medication_stopped_on") from error
     for index, medicine in enumerate(medicines.started):
         with Section(f"medication_new_{index}"):
+            if medicine.start > day:
+                raise InvalidInput(
+                    f"A medicine started after the visit ({day}) is recorded at a later visit.", field="start"
+                )
             record_medication(actor=actor, patient=patient, name=medicine.name, start=medicine.start)
 
 
