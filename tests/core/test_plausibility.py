@@ -84,3 +84,14 @@ def test_a_phq9_is_refused_exactly_when_its_score_is_below_its_item_9(score: int
     assert (problem is not None) == (item9 is not None and score < item9)
     if problem:
         assert f"score of {score}" in problem and f"({item9})" in problem
+
+
+@given(
+    day=st.dates(dt.date(2026, 1, 1), dt.date(2027, 12, 31)),
+    visit=st.dates(dt.date(2026, 1, 1), dt.date(2027, 12, 31)),
+)
+def test_a_medicine_day_is_refused_exactly_after_the_visit(day: dt.date, visit: dt.date) -> None:
+    problem = plausibility.not_after_visit(day, visit, "A medicine's first day")
+    assert (problem is not None) == (day > visit)
+    if problem:
+        assert problem.startswith("A medicine's first day cannot be after the visit") and str(day) in problem

@@ -172,3 +172,37 @@ def test_a_tetracycline_stopped_before_the_visit_no_longer_holds_its_prescriptio
     )
     assert response.status_code == 302
     assert Visit.objects.get(course=course).prescription is not None
+
+
+def test_at_a_back_dated_visit_the_last_day_taken_cannot_be_after_it(client, nurse, patient, course, methods):
+    taken = record_medication(actor=nurse, patient=patient, name="Vitamin A", start=date(2026, 10, 1))
+    client.force_login(nurse)
+    response = routine_post(
+        client,
+        course,
+        date="2026-11-25",
+        pregnancy_test_specimen_date="2026-11-25",
+        medication_stopped=[str(taken.uuid)],
+        medication_stopped_on="2026-11-28",
+    )
+    assert response.status_code == 422
+    assert "cannot be after the visit (2026-11-25)" in " ".join(
+        response.context["form"].errors["medication_stopped_on"]
+    )
+    taken.refresh_from_db()
+    assert taken.end is None and not Visit.objects.exists()
+
+
+def test_the_action_refuses_a_medicine_day_after_the_visit_whatever_the_form(nurse, patient, course, methods):
+    from isotrack.clinic.actions.visits import VisitMedicines, VisitNewMedicine, record_monthly_visit
+    from isotrack.clinic.errors import InvalidInput
+
+    with pytest.raises(InvalidInput) as refused:
+        record_monthly_visit(
+            actor=nurse,
+            course=course,
+            day=date(2026, 11, 25),
+            medicines=VisitMedicines(started=(VisitNewMedicine("Doxycycline", date(2026, 11, 30)),)),
+        )
+    assert refused.value.field == "medication_new_0_start"
+    assert not OtherMedication.all_objects.exists() and not Visit.objects.exists()

@@ -10,6 +10,7 @@ from isotrack.core.plausibility import (
     lab_value,
     mg_per_day,
     not_after_today,
+    not_after_visit,
     not_before_birth,
     phq9_item9,
 )
@@ -21,6 +22,7 @@ __all__ = [
     "lab_value",
     "mg_per_day",
     "not_after_today",
+    "not_after_visit",
     "not_before_birth",
     "phq9_item9",
 ]

@@ -65,6 +65,14 @@ def not_after_today(day: dt.date, today: dt.date, what: str) -> str | None:
     return f"{what} cannot be after today ({today}): {day} was entered."
 
 
+def not_after_visit(day: dt.date, visit: dt.date, what: str) -> str | None:
+    """What a visit records of a medicine taken (its first or last day) happened by the visit's day: a later
+    day is recorded at a later visit."""
+    if day <= visit:
+        return None
+    return f"{what} cannot be after the visit ({visit}): {day} was entered; record it at a later visit."
+
+
 def not_before_birth(day: dt.date, birth: dt.date | None, what: str) -> str | None:
     if birth is None or day >= birth:
         return None

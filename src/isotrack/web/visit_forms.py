@@ -333,17 +333,19 @@ class MonthlyVisitForm(WeightFields, DoseFields):
                 self.add_error(start, "When did the patient start it?")
             if data.get(start) and not data.get(name) and name not in self.errors:
                 self.add_error(name, "Name the medicine or supplement.")
-            if data.get(start) and visit_day and data[start] > visit_day and start not in self.errors:
-                self.add_error(start, f"A medicine started after the visit ({visit_day}) is recorded later.")
+            if data.get(start) and visit_day and start not in self.errors:
+                problem = plausibility.not_after_visit(data[start], visit_day, "A medicine's first day")
+                if problem:
+                    self.add_error(start, problem)
         last_day = data.get("medication_stopped_on")
         if data.get("medication_stopped") and not last_day and "medication_stopped_on" not in self.errors:
             self.add_error("medication_stopped_on", "Say the last day the patient took it.")
         if last_day and not data.get("medication_stopped") and "medication_stopped" not in self.errors:
             self.add_error("medication_stopped", "Tick the medicines the patient stopped.")
-        if last_day and visit_day and last_day > visit_day:
-            self.add_error(
-                "medication_stopped_on", f"The last day taken cannot be after the visit ({visit_day})."
-            )
+        if last_day and visit_day and "medication_stopped_on" not in self.errors:
+            problem = plausibility.not_after_visit(last_day, visit_day, "A medicine's last day")
+            if problem:
+                self.add_error("medication_stopped_on", problem)
         for index in range(LAB_ROWS):
             parts = [f"lab_{index}_{name}" for name in ("test", "value", "unit")]
             filled = [name for name in parts if data.get(name) not in (None, "")]

@@ -20,6 +20,7 @@ from isotrack.clinic.actions.base import (
     check_practice,
     create,
     dated,
+    plausible,
 )
 from isotrack.clinic.actions.dosing import change_dose
 from isotrack.clinic.actions.ipledge import record_ipledge_entry
@@ -47,6 +48,7 @@ from isotrack.clinic.models import (
     Visit,
 )
 from isotrack.clinic.records import course_facts
+from isotrack.core import plausibility
 
 
 @action
@@ -266,9 +268,10 @@ def _change_contraception(
 def _change_medicines(actor: StaffUser, patient: Patient, medicines: VisitMedicines, day: date) -> None:
     if medicines.stopped and medicines.last_day is None:
         raise InvalidInput("Say the last day the patient took it.", field="medication_stopped_on")
-    if medicines.last_day is not None and medicines.last_day > day:
-        raise InvalidInput(
-            f"The last day taken cannot be after the visit ({day}).", field="medication_stopped_on"
+    if medicines.last_day is not None:
+        plausible(
+            plausibility.not_after_visit(medicines.last_day, day, "A medicine's last day"),
+            "medication_stopped_on",
         )
     for item in medicines.stopped:
         if item.patient_id != patient.pk:
@@ -280,10 +283,7 @@ def _change_medicines(actor: StaffUser, patient: Patient, medicines: VisitMedici
             raise InvalidInput(f"{item.name}: {error.message}", field="medication_stopped_on") from error
     for index, medicine in enumerate(medicines.started):
         with Section(f"medication_new_{index}"):
-            if medicine.start > day:
-                raise InvalidInput(
-                    f"A medicine started after the visit ({day}) is recorded at a later visit.", field="start"
-                )
+            plausible(plausibility.not_after_visit(medicine.start, day, "A medicine's first day"), "start")
             record_medication(actor=actor, patient=patient, name=medicine.name, start=medicine.start)
 
 
